@@ -1,0 +1,41 @@
+# campuswatch — `make demo` runs the whole system locally, `make test` runs every check.
+# Both set themselves up: a virtualenv in .venv and the mosquitto/influxd/socat programs.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup programs test lint typecheck pytest demo bench clean
+
+setup: $(STAMP) programs
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+programs:
+	@bash deploy/ensure-programs.sh
+
+lint: $(STAMP)
+	$(PY) -m ruff check gateway ingest tests
+	$(PY) -m ruff format --check gateway ingest tests
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+pytest: setup
+	$(PY) -m pytest
+
+test: setup lint typecheck pytest
+
+demo: setup
+	$(VENV)/bin/campus-ingest demo
+
+bench: setup
+	$(PY) -m tests.bench.bench_ingest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

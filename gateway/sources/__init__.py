@@ -1,0 +1,1 @@
+"""Reading sources of a gateway (serial meters, MQTT sensors, cameras, simulation)."""

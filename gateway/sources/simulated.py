@@ -1,0 +1,135 @@
+"""Simulated devices with plausible behaviour, for the demo and for tests.
+
+Each device produces a reading from its previous state and the time: fridges drift
+around their set point (and a canteen fridge warms while its door is open), meters
+count up with a day/night load profile, doors open now and then during the day.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from gateway.protocol import DeviceInfo, FieldValue, Kind
+
+_SET_POINTS = {"refrigerator": 4.0, "sample_fridge": 3.0, "freezer": -20.0, "medicine_fridge": 5.0}
+
+
+@dataclass
+class SimulatedDevice:
+    """One simulated device and its evolving state."""
+
+    info: DeviceInfo
+    rng: random.Random
+    state: dict[str, float] = field(default_factory=dict)
+
+    def read(self, ts: float, tz: ZoneInfo) -> dict[str, FieldValue]:
+        """The device's values at epoch seconds ``ts``."""
+        hour = datetime.fromtimestamp(ts, tz).hour + datetime.fromtimestamp(ts, tz).minute / 60
+        kind = self.info.kind
+        if kind == "temperature":
+            return self._temperature()
+        if kind == "electricity":
+            return self._electricity(ts, hour)
+        if kind == "water":
+            return self._water(ts, hour)
+        if kind == "door":
+            return self._door(hour)
+        if kind == "smoke":
+            return {"smoke": False, "battery_low": False}
+        return {"uptime_s": ts - self.state.setdefault("started", ts)}
+
+    def _temperature(self) -> dict[str, FieldValue]:
+        target = _SET_POINTS.get(self.info.tags.get("class", ""), 20.0)
+        now = self.state.get("celsius", target)
+        now += (target - now) * 0.1 + self.rng.gauss(0, 0.3)
+        self.state["celsius"] = now
+        return {"celsius": round(now, 2), "humidity": round(60 + self.rng.gauss(0, 2), 1)}
+
+    def _load(self, hour: float, base: float, peak: float) -> float:
+        day = max(0.0, math.sin((hour - 6) / 14 * math.pi)) if 6 <= hour <= 20 else 0.0
+        return base + (peak - base) * day * (0.8 + 0.4 * self.rng.random())
+
+    def _electricity(self, ts: float, hour: float) -> dict[str, FieldValue]:
+        power_w = self._load(hour, 1500, 12000)
+        last = self.state.get("ts", ts)
+        energy = self.state.get("energy", 10_000.0) + power_w * (ts - last) / 3_600_000
+        self.state.update(ts=ts, energy=energy)
+        return {
+            "energy_kwh": round(energy, 3),
+            "power_w": round(power_w, 1),
+            "voltage_v": round(228 + self.rng.gauss(0, 1.5), 1),
+        }
+
+    def _water(self, ts: float, hour: float) -> dict[str, FieldValue]:
+        flow = self._load(hour, 0.02, 1.5)
+        last = self.state.get("ts", ts)
+        volume = self.state.get("volume", 500.0) + flow * (ts - last) / 3600
+        self.state.update(ts=ts, volume=volume)
+        return {"volume_m3": round(volume, 4), "flow_m3h": round(flow, 3)}
+
+    def _door(self, hour: float) -> dict[str, FieldValue]:
+        is_open = bool(self.state.get("open", 0))
+        chance = 0.15 if 7 <= hour <= 18 else 0.01
+        if self.rng.random() < chance:
+            is_open = not is_open
+        self.state["open"] = float(is_open)
+        return {"open": is_open, "locked": not is_open and not 7 <= hour <= 18, "battery": 86.0}
+
+
+def sample_campus() -> dict[str, list[DeviceInfo]]:
+    """A small kindergarten: gate house, canteen and main building, by gateway."""
+
+    def dev(device: str, kind: Kind, name: str, **tags: str) -> DeviceInfo:
+        return DeviceInfo(
+            device=device,
+            kind=kind,
+            name=name,
+            interval_s=10,
+            tags=tags,
+        )
+
+    return {
+        "gw-gate": [
+            dev("door-main-gate", "door", "大门", building="gate", room="门卫室"),
+            dev("door-gatehouse", "door", "门卫室门", building="gate", room="门卫室"),
+            dev("smoke-gatehouse", "smoke", "门卫室烟感", building="gate", room="门卫室"),
+        ],
+        "gw-canteen": [
+            dev(
+                "fridge-cold-1",
+                "temperature",
+                "冷藏柜 1",
+                building="canteen",
+                room="kitchen",
+                **{"class": "refrigerator"},
+            ),
+            dev(
+                "freezer-1",
+                "temperature",
+                "冷冻柜 1",
+                building="canteen",
+                room="kitchen",
+                **{"class": "freezer"},
+            ),
+            dev(
+                "sample-fridge",
+                "temperature",
+                "留样柜",
+                building="canteen",
+                room="kitchen",
+                **{"class": "sample_fridge"},
+            ),
+            dev("meter-canteen", "electricity", "食堂电表", building="canteen"),
+            dev("door-kitchen-back", "door", "厨房后门", building="canteen", room="kitchen"),
+        ],
+        "gw-main": [
+            dev("meter-main", "electricity", "总电表", building="main"),
+            dev("water-main", "water", "总水表", building="main"),
+            dev("door-main-101", "door", "教学楼 101 后门", building="main", room="101"),
+            dev("smoke-main-1f", "smoke", "教学楼一楼烟感", building="main", room="1F"),
+        ],
+    }

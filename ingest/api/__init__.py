@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): health, devices, and later alerts and reports."""

@@ -1,0 +1,125 @@
+"""Value types of the server config: durations, interval multipliers, times and date ranges."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_MULTIPLIER_RE = re.compile(r"^(\d+(?:\.\d+)?)x$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Parse ``30s``, ``5m``, ``2h``, ``1d`` or combinations such as ``1h30m``."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("a duration is written like 30s, 5m, 2h, 1d or 1h30m")
+    if isinstance(value, int):
+        raise ValueError(f"a duration needs a unit: write {value}s, {value}m or {value}h")
+    match = _DURATION_RE.match(value.strip())
+    if not value.strip() or match is None:
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m, 2h, 1d or 1h30m")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    result = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if result <= timedelta(0):
+        raise ValueError("a duration must be longer than zero")
+    return result
+
+
+def format_duration(value: timedelta) -> str:
+    """Write a duration back in the config's notation."""
+    total = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts) or "0s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+class IntervalMultiple(BaseModel):
+    """``silent_for: 3x``: a multiple of each device's ``interval_s``."""
+
+    model_config = ConfigDict(frozen=True)
+    factor: float
+
+
+def parse_silent_for(value: Any) -> timedelta | IntervalMultiple:
+    """Parse ``3x`` (times the device interval) or a duration."""
+    if isinstance(value, str):
+        match = _MULTIPLIER_RE.match(value.strip())
+        if match:
+            factor = float(match.group(1))
+            if factor <= 0:
+                raise ValueError("the multiplier must be above zero")
+            return IntervalMultiple(factor=factor)
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a multiple of the device interval (like 3x) nor a duration"
+        ) from None
+
+
+SilentFor = Annotated[timedelta | IntervalMultiple, BeforeValidator(parse_silent_for)]
+
+
+def parse_clock_time(value: Any) -> time:
+    """Parse ``HH:MM`` (24-hour, ``24:00`` meaning the end of the day is not allowed)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 07:00 as the sexagesimal number 420.
+        return time(value // 60 % 24, value % 60)
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+        raise ValueError(f"{value!r} is not a time of day like 07:00")
+    hours, minutes = (int(p) for p in value.strip().split(":"))
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"{value!r} is not a valid time of day")
+    return time(hours, minutes)
+
+
+ClockTime = Annotated[time, BeforeValidator(parse_clock_time)]
+
+
+def parse_date_range(value: Any) -> tuple[date, date]:
+    """Parse ``2026-10-01`` or ``2026-10-01..2026-10-08`` (both ends included)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return (value, value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or range (YYYY-MM-DD..YYYY-MM-DD)")
+    first, sep, last = value.strip().partition("..")
+    try:
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if sep else start
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a date (YYYY-MM-DD) or range (YYYY-MM-DD..YYYY-MM-DD)"
+        ) from None
+    if end < start:
+        raise ValueError(f"range {value!r} ends before it starts")
+    return (start, end)
+
+
+DateRange = Annotated[tuple[date, date], BeforeValidator(parse_date_range)]
+
+
+def check_timezone(value: str) -> str:
+    """Accept an IANA timezone name known to this system."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
+    return value

@@ -1,0 +1,220 @@
+"""The MQTT side of the ingest: one persistent QoS 1 subscription with manual acks.
+
+Flow of one message: paho's network thread calls :meth:`MqttConsumer._on_message`, which
+validates and encodes it (:class:`MessageHandler`, also feeding the live listeners) and
+queues the outcome. The commit thread takes everything queued, fsyncs dead letters and
+spool records, saves changed meta, and only then acknowledges the messages, in the order
+they arrived (MQTT 3.1.1 §4.6). A crash before the ack means the broker redelivers; a
+crash after it loses nothing because the data is on disk.
+
+A reconnect starts a new *generation*: packet ids of an older connection are never
+acknowledged on a newer one (they could name other messages); the broker redelivers
+those messages instead and the idempotent storage absorbs the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ingest.config import MqttSettings
+from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.errors import IngestError
+from ingest.handler import MessageHandler, Outcome
+from ingest.metrics import Metrics
+from ingest.registry import Registry
+from ingest.spool import Spool
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("readings", "meta", "status")
+
+
+@dataclass(slots=True)
+class _Received:
+    mid: int
+    qos: int
+    generation: int
+    outcome: Outcome
+
+
+class MqttConsumer:
+    """Subscribe, validate, spool, then acknowledge."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        handler: MessageHandler,
+        spool: Spool,
+        dead_letters: DeadLetterStore,
+        registry: Registry,
+        metrics: Metrics,
+        *,
+        max_queued: int = 5000,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.spool = spool
+        self.dead_letters = dead_letters
+        self.registry = registry
+        self.metrics = metrics
+        self.max_queued = max_queued
+        self._queue: list[_Received] = []
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._connected = False
+        self._stopping = False
+        self._committer = threading.Thread(target=self._commit_loop, name="spool-commit")
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=False,  # the broker keeps our subscription and queue across restarts
+            manual_ack=True,
+        )
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        # paho backs off exponentially between these; a random floor spreads many clients.
+        client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=30)  # noqa: S311
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Connect in the background (retrying until the broker answers) and start committing."""
+        self._committer.start()
+        self._client.connect_async(self.settings.host, self.settings.port, keepalive=30)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Commit and acknowledge what was received, then disconnect."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._committer.is_alive():
+            self._committer.join()
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    @property
+    def connected(self) -> bool:
+        """True while connected to the broker."""
+        return self._connected
+
+    # ------------------------------------------------------------------ paho callbacks
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error(
+                "MQTT broker %s:%s refused the connection: %s",
+                self.settings.host,
+                self.settings.port,
+                reason,
+            )
+            return
+        with self._cond:
+            self._generation += 1
+        self._connected = True
+        self.metrics.mqtt_connected.set(1)
+        root = self.settings.topic_root
+        client.subscribe([(f"{root}/+/+/{channel}", 1) for channel in CHANNELS])
+        log.info(
+            "connected to MQTT %s:%s (session present: %s)",
+            self.settings.host,
+            self.settings.port,
+            flags.session_present,
+        )
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._connected = False
+        self.metrics.mqtt_connected.set(0)
+        if not self._stopping:
+            log.warning("MQTT connection lost (%s); reconnecting", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            payload = bytes(msg.payload)
+            outcome = self.handler.handle(msg.topic, payload)
+        except Exception as exc:  # a bug must not stop the stream: keep the payload
+            log.exception("internal error handling a message on %s", msg.topic)
+            letter = DeadLetter(msg.topic, "internal_error", repr(exc), bytes(msg.payload))
+            outcome = Outcome(dead_letters=[letter])
+        with self._cond:
+            # Backpressure: only when the spool cannot keep up (disk full or failing) does
+            # the network thread wait; the broker then holds further messages.
+            while len(self._queue) >= self.max_queued and not self._stopping:
+                self._cond.wait(1.0)
+            if self._stopping:
+                return  # not acknowledged: the broker redelivers it next time
+            self._queue.append(_Received(msg.mid, msg.qos, self._generation, outcome))
+            self.metrics.queue_depth.set(len(self._queue))
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ commit thread
+
+    def _commit_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait(0.5)
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue, []
+                self.metrics.queue_depth.set(0)
+                self._cond.notify_all()
+            self._commit_with_retry(batch)
+
+    def _commit_with_retry(self, batch: list[_Received]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self._commit(batch)
+                return
+            except (IngestError, OSError) as exc:
+                log.error(
+                    "cannot make %d message(s) durable (%s); retrying in %.1f s",
+                    len(batch),
+                    exc,
+                    delay,
+                )
+            if self._stopping:
+                return  # unacknowledged: redelivered by the broker after restart
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _commit(self, batch: list[_Received]) -> None:
+        while self.spool.is_full() and not self._stopping:
+            log.error(
+                "spool %s is full (%d bytes): holding acknowledgements until InfluxDB drains it",
+                self.spool.directory,
+                self.spool.pending_bytes(),
+            )
+            time.sleep(1.0)
+        letters = [letter for item in batch for letter in item.outcome.dead_letters]
+        self.dead_letters.write(letters)
+        self.metrics.dead_letters.inc(len(letters))
+        self.spool.append([item.outcome.record for item in batch if item.outcome.record])
+        self.metrics.spool_bytes.set(self.spool.pending_bytes())
+        self.registry.save_if_needed()
+        generation = self._generation
+        for item in batch:
+            if item.qos and item.generation == generation:
+                self._client.ack(item.mid, item.qos)

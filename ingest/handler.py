@@ -1,0 +1,152 @@
+"""Turn one MQTT message into spool records, registry updates and dead letters.
+
+This is the hot path: every readings envelope is validated once, its valid readings are
+encoded to line protocol for the spool and handed to the live listeners (registry now,
+the rules engine later), and everything refused becomes a counted dead letter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gateway.clock import Clock, now_ms
+from gateway.protocol import (
+    KINDS,
+    ParsedEnvelope,
+    Problem,
+    Reading,
+    parse_envelope,
+    parse_meta,
+    parse_status,
+    parse_topic,
+)
+from ingest.deadletters import DeadLetter
+from ingest.metrics import Metrics
+from ingest.registry import Registry
+from ingest.storage.lineprotocol import escape_tag, format_value
+
+log = logging.getLogger(__name__)
+
+ReadingListener = Callable[[str, str, list[Reading]], None]
+"""Called with (site, gateway, readings) for every accepted envelope, in arrival order."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one message produced."""
+
+    record: bytes | None = None  # line protocol for the spool
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+class MessageHandler:
+    """Validate, encode and route messages under one topic root."""
+
+    def __init__(self, topic_root: str, registry: Registry, metrics: Metrics, clock: Clock) -> None:
+        self.topic_root = topic_root
+        self.registry = registry
+        self.metrics = metrics
+        self.clock = clock
+        self.listeners: list[ReadingListener] = [registry.observe]
+
+    def handle(self, topic: str, payload: bytes) -> Outcome:
+        """Handle one message; never raises for bad input."""
+        parsed = parse_topic(self.topic_root, topic)
+        if parsed is None or parsed.rest:
+            self.metrics.messages.labels("other").inc()
+            return self._reject(topic, payload, "bad_topic", "not a campuswatch v1 topic")
+        channel = parsed.channel
+        self.metrics.messages.labels(channel).inc()
+        if channel == "readings":
+            return self._readings(topic, parsed.site, parsed.gateway, payload)
+        if channel == "meta":
+            return self._meta(topic, parsed.site, parsed.gateway, payload)
+        if channel == "status":
+            return self._status(topic, parsed.site, parsed.gateway, payload)
+        return self._reject(topic, payload, "bad_topic", f"unknown channel {channel!r}")
+
+    def _reject(self, topic: str, payload: bytes, reason: str, detail: str) -> Outcome:
+        self.metrics.rejected.labels(reason).inc()
+        log.warning("rejected message on %s: %s", topic, detail)
+        return Outcome(dead_letters=[DeadLetter(topic, reason, detail, payload)])
+
+    def _readings(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
+        envelope = parse_envelope(payload, gateway, now_ms(self.clock))
+        outcome = Outcome()
+        self._count_problems(topic, payload, envelope, outcome)
+        if envelope.seq is None or not envelope.readings:
+            return outcome
+        check = self.registry.check_seq(site, gateway, envelope.seq)
+        if check.missing:
+            self.metrics.seq_gaps.labels(gateway).inc(check.missing)
+            log.warning(
+                "gateway %s: %d envelope(s) missing before seq %d",
+                gateway,
+                check.missing,
+                envelope.seq,
+            )
+        elif check.repeat:
+            self.metrics.seq_repeats.labels(gateway).inc()
+        outcome.record = self._encode(site, gateway, envelope.readings)
+        self.metrics.readings_accepted.inc(len(envelope.readings))
+        for listener in self.listeners:
+            try:
+                listener(site, gateway, envelope.readings)
+            except Exception:  # a faulty listener must not stop storage
+                log.exception("reading listener %r failed for gateway %s", listener, gateway)
+        return outcome
+
+    def _count_problems(
+        self, topic: str, payload: bytes, envelope: ParsedEnvelope, outcome: Outcome
+    ) -> None:
+        for problem in envelope.rejected:
+            self.metrics.rejected.labels(problem.code).inc()
+        for problem in envelope.dropped:
+            self.metrics.fields_dropped.labels(problem.code).inc()
+        if envelope.rejected:
+            detail = "; ".join(str(p) for p in envelope.rejected[:20])
+            log.warning("rejected on %s: %s", topic, detail)
+            reason = envelope.rejected[0].code
+            outcome.dead_letters.append(DeadLetter(topic, reason, detail, payload))
+
+    def _encode(self, site: str, gateway: str, readings: list[Reading]) -> bytes:
+        lines = []
+        prefix_of = self.registry.series_prefix
+        for r in readings:
+            types = KINDS[r.kind]
+            fields = ",".join(
+                escape_tag(name) + "=" + format_value(value, types.field_type(name))
+                for name, value in r.values.items()
+            )
+            if not fields:  # a gateway reading may carry nothing numeric
+                fields = "_empty=1i"
+            lines.append(f"{prefix_of(site, gateway, r.device, r.kind)} {fields} {r.ts}")
+        return "\n".join(lines).encode()
+
+    def _meta(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
+        meta = parse_meta(payload, gateway)
+        outcome = Outcome()
+        for problem in meta.rejected:
+            self.metrics.rejected.labels(problem.code).inc()
+        if meta.rejected:
+            detail = "; ".join(
+                f"devices[{p.index}]: {p.detail}" if p.index is not None else p.detail
+                for p in meta.rejected
+            )
+            log.warning("meta on %s: %s", topic, detail)
+            outcome.dead_letters.append(DeadLetter(topic, meta.rejected[0].code, detail, payload))
+            if not meta.devices and meta.rejected[0].index is None:
+                return outcome
+        self.registry.update_meta(site, gateway, meta.devices)
+        return outcome
+
+    def _status(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
+        if not payload:  # a cleared retained message
+            return Outcome()
+        status = parse_status(payload)
+        if isinstance(status, Problem):
+            return self._reject(topic, payload, status.code, status.detail)
+        self.registry.update_status(site, gateway, status)
+        return Outcome()

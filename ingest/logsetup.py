@@ -1,0 +1,15 @@
+"""Logging to stderr for the command-line programs."""
+
+from __future__ import annotations
+
+import logging
+
+
+def configure_logging(level: str = "info") -> None:
+    """Log ``level`` and above to stderr with timestamps and logger names."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # paho and httpx are chatty at INFO; their problems surface through our own logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,63 @@
+"""Prometheus metrics of one ingest service (its own registry, so tests can run several)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """Counters and gauges served at ``/metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "campus_messages_received", "MQTT messages received", ["channel"], registry=r
+        )
+        self.readings_accepted = Counter(
+            "campus_readings_accepted", "Readings validated and spooled", registry=r
+        )
+        self.readings_stored = Counter(
+            "campus_readings_stored", "Points written to InfluxDB", registry=r
+        )
+        self.rejected = Counter(
+            "campus_rejected",
+            "Envelopes, readings or meta entries rejected",
+            ["reason"],
+            registry=r,
+        )
+        self.fields_dropped = Counter(
+            "campus_fields_dropped", "Extra reading fields left out", ["reason"], registry=r
+        )
+        self.dead_letters = Counter(
+            "campus_dead_letters", "Entries written to the dead-letter store", registry=r
+        )
+        self.batches = Counter("campus_batches_written", "Batches written to InfluxDB", registry=r)
+        self.write_errors = Counter(
+            "campus_write_errors", "Failed InfluxDB writes", ["kind"], registry=r
+        )
+        self.write_seconds = Histogram(
+            "campus_write_seconds",
+            "InfluxDB write latency",
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.seq_gaps = Counter(
+            "campus_seq_gap_envelopes",
+            "Envelopes missing upstream (seq gaps)",
+            ["gateway"],
+            registry=r,
+        )
+        self.seq_repeats = Counter(
+            "campus_seq_repeats", "Envelopes received again (redelivery)", ["gateway"], registry=r
+        )
+        self.queue_depth = Gauge(
+            "campus_queue_depth",
+            "Messages received but not yet spooled and acknowledged",
+            registry=r,
+        )
+        self.spool_bytes = Gauge(
+            "campus_spool_bytes", "Spooled bytes not yet written to InfluxDB", registry=r
+        )
+        self.mqtt_connected = Gauge("campus_mqtt_connected", "1 while connected", registry=r)
+        self.influx_up = Gauge("campus_influx_up", "1 while the last write succeeded", registry=r)

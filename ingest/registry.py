@@ -1,0 +1,251 @@
+"""What the ingest knows about gateways and devices: meta, status, sequence and last values.
+
+Fed from the live MQTT stream; read by the storage path (series tags from meta), the API
+(``/api/devices``) and later the rules engine. Saved to ``state_dir/registry.json`` so
+device tags survive a restart even before the retained meta messages arrive again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.clock import Clock
+from gateway.protocol import DEFAULT_INTERVAL_S, DeviceInfo, FieldValue, Reading, Status
+from ingest.storage.lineprotocol import escape_measurement, escape_tag
+
+log = logging.getLogger(__name__)
+
+OFFLINE_AFTER_INTERVALS = 3  # a device silent for 3 x interval_s is shown offline
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """Last known state of one device."""
+
+    device: str
+    kind: str
+    gateway: str
+    site: str
+    info: DeviceInfo | None = None
+    last_seen_ms: int | None = None
+    values: dict[str, FieldValue] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GatewayState:
+    """Last known state of one gateway."""
+
+    site: str
+    gateway: str
+    status: str | None = None
+    status_ts: int | None = None
+    last_seq: int | None = None
+    devices: dict[str, DeviceInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SeqCheck:
+    """How an envelope's seq relates to the last one: ``missing`` > 0 means a gap."""
+
+    missing: int = 0
+    repeat: bool = False
+
+
+class Registry:
+    """Thread-safe store of gateways and devices."""
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self.path = path
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._gateways: dict[str, GatewayState] = {}
+        self._devices: dict[tuple[str, str], DeviceState] = {}
+        self._prefixes: dict[tuple[str, str, str, str], str] = {}
+        self._dirty = False  # last values or seq changed: saved every few seconds
+        self._meta_dirty = False  # meta or status changed: saved before acknowledging
+        self._last_save = 0.0
+
+    # ------------------------------------------------------------------ updates
+
+    def _gateway(self, site: str, gateway: str) -> GatewayState:
+        state = self._gateways.get(gateway)
+        if state is None:
+            state = self._gateways[gateway] = GatewayState(site, gateway)
+        state.site = site
+        return state
+
+    def update_meta(self, site: str, gateway: str, devices: list[DeviceInfo]) -> None:
+        """Replace a gateway's device list (from its retained meta message)."""
+        with self._lock:
+            state = self._gateway(site, gateway)
+            state.devices = {d.device: d for d in devices}
+            for info in devices:
+                dev = self._device(site, gateway, info.device, info.kind)
+                dev.info = info
+                dev.kind = info.kind
+            self._prefixes = {k: v for k, v in self._prefixes.items() if k[1] != gateway}
+            self._meta_dirty = True
+
+    def update_status(self, site: str, gateway: str, status: Status) -> None:
+        """Record a gateway's status (online, offline from its last will, stopped)."""
+        with self._lock:
+            state = self._gateway(site, gateway)
+            state.status, state.status_ts = status.state, status.ts
+            self._meta_dirty = True
+
+    def check_seq(self, site: str, gateway: str, seq: int) -> SeqCheck:
+        """Compare ``seq`` with the gateway's last envelope and remember the higher one."""
+        with self._lock:
+            state = self._gateway(site, gateway)
+            last = state.last_seq
+            if last is not None and seq <= last:
+                return SeqCheck(repeat=True)
+            state.last_seq = seq
+            self._dirty = True
+            return SeqCheck(missing=0 if last is None else seq - last - 1)
+
+    def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
+        dev = self._devices.get((gateway, device))
+        if dev is None:
+            dev = self._devices[(gateway, device)] = DeviceState(device, kind, gateway, site)
+        return dev
+
+    def observe(self, site: str, gateway: str, readings: Iterable[Reading]) -> None:
+        """Keep the newest values of each device (older, late readings never overwrite)."""
+        with self._lock:
+            for reading in readings:
+                dev = self._device(site, gateway, reading.device, reading.kind)
+                if dev.last_seen_ms is None or reading.ts >= dev.last_seen_ms:
+                    dev.last_seen_ms = reading.ts
+                    dev.kind = reading.kind
+                    dev.values.update(reading.values)
+            self._dirty = True
+
+    # ------------------------------------------------------------------ storage tags
+
+    def series_prefix(self, site: str, gateway: str, device: str, kind: str) -> str:
+        """Escaped ``measurement,tag=value,...`` of a device's series, tags from its meta."""
+        key = (site, gateway, device, kind)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            with self._lock:
+                gw = self._gateways.get(gateway)
+                info = gw.devices.get(device) if gw else None
+                tags = dict(info.tags) if info else {}
+                tags.update(site=site, gateway=gateway, device=device)
+                prefix = escape_measurement(kind) + "".join(
+                    f",{escape_tag(k)}={escape_tag(tags[k])}" for k in sorted(tags) if tags[k]
+                )
+                self._prefixes[key] = prefix
+        return prefix
+
+    # ------------------------------------------------------------------ queries
+
+    def device_rows(self) -> list[dict[str, Any]]:
+        """Devices for ``/api/devices``, also those known only from meta."""
+        now_ms = int(self.clock.time() * 1000)
+        with self._lock:
+            return [self._row(dev, now_ms) for dev in self._devices.values()]
+
+    def _row(self, dev: DeviceState, now_ms: int) -> dict[str, Any]:
+        info = dev.info
+        interval_s = info.interval_s if info else DEFAULT_INTERVAL_S
+        gw = self._gateways.get(dev.gateway)
+        gateway_up = gw is None or gw.status in (None, "online")
+        fresh = (
+            dev.last_seen_ms is not None
+            and now_ms - dev.last_seen_ms <= OFFLINE_AFTER_INTERVALS * interval_s * 1000
+        )
+        return {
+            "device": dev.device,
+            "kind": dev.kind,
+            "gateway": dev.gateway,
+            "site": dev.site,
+            "name": info.name if info else None,
+            "tags": dict(info.tags) if info else {},
+            "interval_s": interval_s,
+            "online": bool(gateway_up and fresh),
+            "last_seen_ms": dev.last_seen_ms,
+            "values": dict(dev.values),
+        }
+
+    def gateway_status(self) -> dict[str, str | None]:
+        """Each known gateway's last status."""
+        with self._lock:
+            return {g.gateway: g.status for g in self._gateways.values()}
+
+    # ------------------------------------------------------------------ persistence
+
+    def save_if_needed(self, min_interval_s: float = 2.0) -> None:
+        """Save at once after a meta/status change, else at most every ``min_interval_s``."""
+        if self._meta_dirty or (
+            self._dirty and self.clock.time() - self._last_save >= min_interval_s
+        ):
+            self.save()
+
+    def save(self) -> None:
+        """Write the registry atomically (fsynced)."""
+        with self._lock:
+            doc = {
+                "gateways": [
+                    {
+                        "site": g.site,
+                        "gateway": g.gateway,
+                        "status": g.status,
+                        "status_ts": g.status_ts,
+                        "last_seq": g.last_seq,
+                        "devices": [d.model_dump() for d in g.devices.values()],
+                    }
+                    for g in self._gateways.values()
+                ],
+                "devices": [
+                    {
+                        "site": d.site,
+                        "gateway": d.gateway,
+                        "device": d.device,
+                        "kind": d.kind,
+                        "last_seen_ms": d.last_seen_ms,
+                        "values": d.values,
+                    }
+                    for d in self._devices.values()
+                ],
+            }
+            self._dirty = self._meta_dirty = False
+            self._last_save = self.clock.time()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            fh.write(orjson.dumps(doc))
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.path)
+
+    def load(self) -> None:
+        """Load the saved registry, if any; an unreadable file is logged and ignored."""
+        if not self.path.exists():
+            return
+        try:
+            doc = orjson.loads(self.path.read_bytes())
+            for g in doc["gateways"]:
+                state = self._gateway(g["site"], g["gateway"])
+                state.status, state.status_ts, state.last_seq = (
+                    g["status"],
+                    g["status_ts"],
+                    g["last_seq"],
+                )
+                self.update_meta(
+                    g["site"], g["gateway"], [DeviceInfo.model_validate(d) for d in g["devices"]]
+                )
+            for d in doc["devices"]:
+                dev = self._device(d["site"], d["gateway"], d["device"], d["kind"])
+                dev.last_seen_ms, dev.values = d["last_seen_ms"], d["values"]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("registry %s unreadable, starting empty: %s", self.path, exc)

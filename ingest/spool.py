@@ -1,0 +1,278 @@
+"""The durable local spool between the MQTT consumer and the InfluxDB writer.
+
+Why a spool (SPEC §5): the consumer acknowledges a message to the broker only after
+its readings are fsynced here, so the broker never holds a backlog while InfluxDB is
+down, the live path (registry, alert rules) keeps seeing every reading at once, and
+an outage of hours costs disk space, not broker or process memory. The writer drains
+the spool in order and moves a cursor forward only after InfluxDB accepted a batch;
+a crash replays from the cursor, which is harmless because writes are idempotent.
+
+Layout: ``NNNNNNNNNNNN.seg`` segment files of records ``<u32 length><u32 crc32><body>``,
+plus ``cursor.json`` holding the read position. A torn record at the end of the last
+segment (a crash during append, before its fsync and hence before any ack) is cut off
+on open: the broker redelivers those messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from ingest.errors import SpoolError
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("<II")
+_SEGMENT_SUFFIX = ".seg"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Position:
+    """A place in the spool: segment number and byte offset."""
+
+    segment: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolBatch:
+    """Records read from the spool and the position just after the last one."""
+
+    records: list[bytes]
+    end: Position
+
+
+def _segment_name(number: int) -> str:
+    return f"{number:012d}{_SEGMENT_SUFFIX}"
+
+
+def _scan_valid_length(data: bytes) -> int:
+    """Length of the prefix of ``data`` made of whole records with good checksums."""
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        length, crc = _HEADER.unpack_from(data, offset)
+        body_end = offset + _HEADER.size + length
+        if body_end > len(data) or zlib.crc32(data[offset + _HEADER.size : body_end]) != crc:
+            break
+        offset = body_end
+    return offset
+
+
+class Spool:
+    """Append-only, crash-safe record log with one reader cursor."""
+
+    def __init__(
+        self, directory: Path, *, segment_bytes: int = 64 << 20, max_bytes: int = 4 << 30
+    ) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        self.max_bytes = max_bytes
+        self._lock = threading.Condition()
+        self._sizes: dict[int, int] = {}  # segment number -> durable size
+        self._cursor = Position(0, 0)
+        self._writer: BinaryIO | None = None
+        self._reader: tuple[int, BinaryIO] | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        """Create the directory, recover segments after a crash and load the cursor."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        numbers = sorted(
+            int(p.name.removesuffix(_SEGMENT_SUFFIX))
+            for p in self.directory.glob("*" + _SEGMENT_SUFFIX)
+        )
+        for number in numbers:
+            self._sizes[number] = (self.directory / _segment_name(number)).stat().st_size
+        if numbers:
+            self._truncate_torn_tail(numbers[-1])
+        self._cursor = self._load_cursor(numbers)
+        active = numbers[-1] if numbers else 0
+        self._open_writer(active)
+        log.info(
+            "spool %s opened: %d segment(s), %d bytes waiting",
+            self.directory,
+            len(self._sizes),
+            self.pending_bytes(),
+        )
+
+    def close(self) -> None:
+        """Close file handles and wake any waiting reader."""
+        with self._lock:
+            self._closed = True
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            if self._reader is not None:
+                self._reader[1].close()
+                self._reader = None
+            self._lock.notify_all()
+
+    def _truncate_torn_tail(self, number: int) -> None:
+        path = self.directory / _segment_name(number)
+        data = path.read_bytes()
+        valid = _scan_valid_length(data)
+        if valid < len(data):
+            log.warning(
+                "spool %s: cutting %d bytes of an unfinished record (not acknowledged, "
+                "the broker redelivers it)",
+                path,
+                len(data) - valid,
+            )
+            with path.open("r+b") as fh:
+                fh.truncate(valid)
+                os.fsync(fh.fileno())
+            self._sizes[number] = valid
+
+    def _load_cursor(self, numbers: list[int]) -> Position:
+        if not numbers:
+            return Position(0, 0)
+        first = Position(numbers[0], 0)
+        path = self.directory / "cursor.json"
+        if not path.exists():
+            return first
+        try:
+            doc = orjson.loads(path.read_bytes())
+            cursor = Position(int(doc["segment"]), int(doc["offset"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("spool cursor %s unreadable: replaying all segments", path)
+            return first
+        if cursor.segment not in self._sizes:
+            return first
+        return Position(cursor.segment, min(cursor.offset, self._sizes[cursor.segment]))
+
+    def _open_writer(self, number: int) -> None:
+        self._writer = (self.directory / _segment_name(number)).open("ab")
+        self._sizes.setdefault(number, 0)
+        self._fsync_directory()
+
+    def _fsync_directory(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # ------------------------------------------------------------------ writing
+
+    @property
+    def active_segment(self) -> int:
+        """Number of the segment being appended to."""
+        return max(self._sizes)
+
+    def pending_bytes(self) -> int:
+        """Bytes written but not yet consumed by the reader."""
+        with self._lock:
+            total = sum(size for n, size in self._sizes.items() if n >= self._cursor.segment)
+            return total - self._cursor.offset
+
+    def is_full(self) -> bool:
+        """True when the spool holds ``max_bytes`` or more waiting bytes."""
+        return self.pending_bytes() >= self.max_bytes
+
+    def append(self, bodies: list[bytes]) -> None:
+        """Append records and make them durable (fsync) before returning."""
+        if not bodies:
+            return
+        frames = bytearray()
+        for body in bodies:
+            frames += _HEADER.pack(len(body), zlib.crc32(body))
+            frames += body
+        writer = self._writer
+        if writer is None:
+            raise SpoolError("spool is closed")
+        number = self.active_segment
+        try:
+            writer.write(frames)
+            writer.flush()
+            os.fdatasync(writer.fileno())
+        except OSError as exc:
+            raise SpoolError(f"cannot write spool segment {number}: {exc}") from exc
+        with self._lock:
+            self._sizes[number] += len(frames)
+            if self._sizes[number] >= self.segment_bytes:
+                writer.close()
+                self._open_writer(number + 1)
+            self._lock.notify_all()
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, max_bytes: int, timeout: float) -> SpoolBatch | None:
+        """Return the next records after the cursor (about ``max_bytes``), or None on timeout."""
+        with self._lock:
+            position = self._next_readable(self._cursor)
+            if position is None:
+                self._lock.wait(timeout)
+                position = self._next_readable(self._cursor)
+            if position is None or self._closed:
+                return None
+            end = self._sizes[position.segment]
+        return self._read_records(position, end, max_bytes)
+
+    def _next_readable(self, position: Position) -> Position | None:
+        """The first position with data at or after ``position`` (lock held)."""
+        while True:
+            size = self._sizes.get(position.segment)
+            if size is None:
+                later = [n for n in self._sizes if n > position.segment]
+                if not later:
+                    return None
+                position = Position(min(later), 0)
+                continue
+            if position.offset < size:
+                return position
+            if position.segment >= self.active_segment:
+                return None
+            position = Position(position.segment + 1, 0)
+
+    def _read_records(self, start: Position, end: int, max_bytes: int) -> SpoolBatch:
+        handle = self._reader_for(start.segment)
+        handle.seek(start.offset)
+        data = handle.read(min(end - start.offset, max(max_bytes, _HEADER.size)))
+        records: list[bytes] = []
+        offset = 0
+        while offset + _HEADER.size <= len(data):
+            length, crc = _HEADER.unpack_from(data, offset)
+            body_end = offset + _HEADER.size + length
+            if body_end > len(data):
+                if records:
+                    break
+                data += handle.read(body_end - len(data))  # one record larger than max_bytes
+            body = data[offset + _HEADER.size : body_end]
+            if zlib.crc32(body) != crc:
+                raise SpoolError(
+                    f"spool segment {start.segment} corrupt at {start.offset + offset}"
+                )
+            records.append(body)
+            offset = body_end
+        return SpoolBatch(records, Position(start.segment, start.offset + offset))
+
+    def _reader_for(self, number: int) -> BinaryIO:
+        if self._reader is None or self._reader[0] != number:
+            if self._reader is not None:
+                self._reader[1].close()
+            self._reader = (number, (self.directory / _segment_name(number)).open("rb"))
+        return self._reader[1]
+
+    def commit(self, position: Position) -> None:
+        """Move the cursor to ``position`` and delete segments read to the end."""
+        with self._lock:
+            self._cursor = position
+            finished = [n for n in self._sizes if n < position.segment]
+            for number in finished:
+                del self._sizes[number]
+        for number in finished:
+            (self.directory / _segment_name(number)).unlink(missing_ok=True)
+        tmp = self.directory / "cursor.json.tmp"
+        tmp.write_bytes(orjson.dumps({"segment": position.segment, "offset": position.offset}))
+        # No fsync: a cursor lost in a crash only replays writes, which are idempotent.
+        tmp.replace(self.directory / "cursor.json")

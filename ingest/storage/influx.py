@@ -1,0 +1,159 @@
+"""A small client for the InfluxDB v1 HTTP API (``/ping``, ``/write``, ``/query``).
+
+InfluxDB 1.x serves this API natively and 2.x/3.x serve it for compatibility, so the
+service and the dashboards work on all of them. httpx errors and HTTP status codes are
+translated here into the storage exceptions the writer acts on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from typing import Any
+
+import httpx
+import orjson
+
+from ingest.errors import (
+    InfluxBadRequest,
+    InfluxDatabaseMissing,
+    InfluxRejected,
+    InfluxUnavailable,
+    StorageError,
+)
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+class InfluxClient:
+    """Write line protocol to and query one database of an InfluxDB server."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        retention_policy: str | None = None,
+        timeout_s: float = 10.0,
+        gzip_level: int = 1,
+    ) -> None:
+        self.database = database
+        self.retention_policy = retention_policy
+        self.gzip_level = gzip_level
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        auth = httpx.BasicAuth(username, password or "") if username else None
+        self._http = httpx.Client(
+            base_url=url.rstrip("/"), headers=headers, auth=auth, timeout=timeout_s
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def ping(self) -> bool:
+        """True when the server answers ``/ping``."""
+        try:
+            return self._http.get("/ping").status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    def create_database(self) -> None:
+        """Create the database if it does not exist (idempotent on the server)."""
+        self._query_raw("CREATE DATABASE " + quote_ident(self.database), write=True, db=None)
+
+    def write(self, body: bytes) -> None:
+        """Write line protocol (ms precision), gzip-compressed; raise StorageError subclasses."""
+        params = {"db": self.database, "precision": "ms"}
+        if self.retention_policy:
+            params["rp"] = self.retention_policy
+        content = gzip.compress(body, compresslevel=self.gzip_level)
+        try:
+            response = self._http.post(
+                "/write",
+                params=params,
+                content=content,
+                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
+            )
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailable(f"InfluxDB write failed: {exc!r}") from exc
+        if response.status_code != 204:
+            raise _translate(response, "write")
+
+    def query(self, influxql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        """Run one InfluxQL statement and return its rows as dicts (time in epoch ms)."""
+        results = self._query_raw(influxql, write=False, db=self.database, bind=params)
+        rows: list[Row] = []
+        for result in results:
+            if "error" in result:
+                raise StorageError(f"InfluxQL error: {result['error']} in {influxql!r}")
+            for series in result.get("series", []):
+                tags = series.get("tags", {})
+                columns = series["columns"]
+                for values in series["values"]:
+                    row = dict(zip(columns, values, strict=True))
+                    row.update(tags)
+                    rows.append(row)
+        return rows
+
+    def _query_raw(
+        self,
+        influxql: str,
+        *,
+        write: bool,
+        db: str | None,
+        bind: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        form: dict[str, str] = {"q": influxql, "epoch": "ms"}
+        if db:
+            form["db"] = db
+        if bind:
+            form["params"] = orjson.dumps(bind).decode()
+        try:
+            response = self._http.post("/query", data=form)
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailable(f"InfluxDB query failed: {exc!r}") from exc
+        if response.status_code != 200:
+            raise _translate(response, "query")
+        doc = response.json()
+        if write and doc.get("results") and "error" in doc["results"][0]:
+            raise StorageError(f"InfluxDB refused {influxql!r}: {doc['results'][0]['error']}")
+        results: list[dict[str, Any]] = doc.get("results", [])
+        return results
+
+
+def quote_ident(name: str) -> str:
+    """Quote an InfluxQL identifier."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_string(text: str) -> str:
+    """Quote an InfluxQL string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error", response.text))
+    except ValueError:
+        return response.text.strip()[:500]
+
+
+def _translate(response: httpx.Response, what: str) -> StorageError:
+    """Map an HTTP error answer to the exception the caller must act on."""
+    status, text = response.status_code, _error_text(response)
+    message = f"InfluxDB {what} answered {status}: {text}"
+    if status == 404 and "database not found" in text:
+        return InfluxDatabaseMissing(message)
+    if status == 400:
+        return InfluxBadRequest(message)
+    if status in (401, 403):
+        return InfluxRejected(message + " (check influx username/password or token)")
+    if status == 413:
+        return InfluxBadRequest(message)
+    # 5xx (including 500 "retention policy not found"), 429 and anything else: retry later.
+    return InfluxUnavailable(message)

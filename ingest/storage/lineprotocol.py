@@ -1,0 +1,62 @@
+"""InfluxDB line protocol encoding (v1 ``/write``), with the escaping rules of SPEC §3.
+
+Measurement names escape commas and spaces; tag keys, tag values and field keys escape
+commas, equals signs and spaces; string field values escape backslashes and double
+quotes. Device ids and tag values never hold a backslash or a control character (the
+wire protocol refuses them), so those escapes are complete. Booleans are stored as
+integers 0/1 so dashboards can average and threshold them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.protocol import FieldType, FieldValue
+
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def escape_tag(text: str) -> str:
+    """Escape a tag key, tag value or field key."""
+    return text.translate(_TAG_ESCAPES)
+
+
+def escape_measurement(text: str) -> str:
+    """Escape a measurement name."""
+    return text.translate(_MEASUREMENT_ESCAPES)
+
+
+def format_value(value: FieldValue, ftype: FieldType | None = None) -> str:
+    """Format one field value: bool -> 0i/1i, declared int -> Ni, str quoted, else float."""
+    if value is True:
+        return "1i"
+    if value is False:
+        return "0i"
+    if isinstance(value, str):
+        return '"' + value.translate(_STRING_ESCAPES) + '"'
+    if ftype is FieldType.INT:
+        return f"{value}i"
+    return repr(float(value))
+
+
+def encode_point(
+    measurement: str,
+    tags: Mapping[str, str],
+    fields: Mapping[str, FieldValue],
+    ts_ms: int,
+    field_types: Mapping[str, FieldType] | None = None,
+) -> str:
+    """Encode one point (millisecond precision); empty tag values are left out."""
+    head = escape_measurement(measurement)
+    for key in sorted(tags):  # InfluxDB stores faster when tags arrive sorted
+        value = tags[key]
+        if value:
+            head += "," + escape_tag(key) + "=" + escape_tag(value)
+    types = field_types or {}
+    body = ",".join(
+        escape_tag(name) + "=" + format_value(value, types.get(name))
+        for name, value in fields.items()
+    )
+    return f"{head} {body} {ts_ms}"

@@ -1,0 +1,167 @@
+"""Drain the spool into InfluxDB in batches, in order, never skipping a record.
+
+- Connection errors, timeouts and 5xx: retry the same batch with capped exponential
+  backoff and jitter, for as long as it takes; the spool holds everything meanwhile.
+- 404 "database not found": create it, then retry (backing off if that fails too).
+- 400 (a field type conflict or a line InfluxDB cannot parse): InfluxDB 1.x keeps the
+  good points of a partial write, but which lines failed is not reported reliably, so
+  the batch is split in halves and rewritten until each refused line stands alone and is
+  dead-lettered. Rewriting good points is harmless: a point with the same series and
+  time overwrites itself.
+- 401/403: credentials are wrong; back off and say so until an operator fixes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from gateway.backoff import Backoff
+from ingest.deadletters import DeadLetter, DeadLetterStore
+from ingest.errors import InfluxBadRequest, InfluxDatabaseMissing, StorageError
+from ingest.metrics import Metrics
+from ingest.spool import Spool, SpoolBatch
+from ingest.storage.influx import InfluxClient
+
+log = logging.getLogger(__name__)
+
+
+class InfluxWriter:
+    """The single consumer of the spool."""
+
+    def __init__(
+        self,
+        client: InfluxClient,
+        spool: Spool,
+        dead_letters: DeadLetterStore,
+        metrics: Metrics,
+        *,
+        batch_bytes: int = 1 << 20,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.client = client
+        self.spool = spool
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.batch_bytes = batch_bytes
+        self.backoff = backoff or Backoff(base=0.5, cap=10.0)
+        self.healthy = False
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="influx-writer")
+        self._down_since: float | None = None
+
+    def start(self) -> None:
+        """Create the database when possible and start draining."""
+        try:
+            self.client.create_database()
+            self.healthy = True
+        except StorageError as exc:
+            log.warning(
+                "cannot create database %r yet (%s); will retry while writing",
+                self.client.database,
+                exc,
+            )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the batch in hand (or at once if InfluxDB is failing)."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                batch = self.spool.read(self.batch_bytes, timeout=0.5)
+                if batch is not None and self._write_batch(batch):
+                    self.spool.commit(batch.end)
+                    self.metrics.spool_bytes.set(self.spool.pending_bytes())
+            except Exception:  # the drain loop must outlive any single bad batch
+                log.exception("unexpected error in the InfluxDB writer; retrying")
+                self._stopping.wait(1.0)
+
+    def _write_batch(self, batch: SpoolBatch) -> bool:
+        """Write a batch until it is stored or dead-lettered; False only when stopping."""
+        lines = b"\n".join(batch.records)
+        while not self._stopping.is_set():
+            try:
+                self._write(lines)
+            except InfluxBadRequest:
+                self._write_split(lines.split(b"\n"))
+            except InfluxDatabaseMissing as exc:
+                self._failed(exc)
+                self._try_create_database()
+                continue
+            except StorageError as exc:
+                self._failed(exc)
+                continue
+            self._recovered()
+            return True
+        return False
+
+    def _write(self, body: bytes) -> None:
+        started = time.perf_counter()
+        self.client.write(body)
+        self.metrics.write_seconds.observe(time.perf_counter() - started)
+        self.metrics.batches.inc()
+        self.metrics.readings_stored.inc(body.count(b"\n") + 1)
+
+    def _write_split(self, lines: list[bytes]) -> None:
+        """Bisect a refused batch down to the single lines InfluxDB refuses."""
+        if len(lines) == 1:
+            try:
+                self._write(lines[0])
+            except InfluxBadRequest as exc:
+                self.metrics.write_errors.labels("rejected_point").inc()
+                self.metrics.dead_letters.inc()
+                log.error("InfluxDB refused a point, dead-lettered: %s", exc)
+                self.dead_letters.write(
+                    [DeadLetter("influx", "influx_rejected", str(exc), lines[0])]
+                )
+            return
+        half = len(lines) // 2
+        for part in (lines[:half], lines[half:]):
+            try:
+                self._write(b"\n".join(part))
+            except InfluxBadRequest:
+                self._write_split(part)
+
+    def _try_create_database(self) -> None:
+        try:
+            self.client.create_database()
+            log.warning("created missing InfluxDB database %r", self.client.database)
+        except StorageError as exc:
+            log.error("cannot create InfluxDB database %r: %s", self.client.database, exc)
+
+    def _failed(self, exc: StorageError) -> None:
+        self.metrics.write_errors.labels(type(exc).__name__).inc()
+        self.metrics.influx_up.set(0)
+        now = time.monotonic()
+        if self.healthy or self._down_since is None:
+            self._down_since = now
+            log.error("InfluxDB write failed, readings wait in the spool: %s", exc)
+        else:
+            log.debug("InfluxDB still failing: %s", exc)
+        self.healthy = False
+        delay = self.backoff.next_delay()
+        if self.backoff.failures % 10 == 0:
+            log.warning(
+                "InfluxDB unavailable for %.0f s (%s); %d bytes spooled",
+                now - self._down_since,
+                exc,
+                self.spool.pending_bytes(),
+            )
+        self._stopping.wait(delay)
+
+    def _recovered(self) -> None:
+        if not self.healthy and self._down_since is not None:
+            log.warning(
+                "InfluxDB writes succeed again after %.1f s; draining %d spooled bytes",
+                time.monotonic() - self._down_since,
+                self.spool.pending_bytes(),
+            )
+            self._down_since = None
+        self.healthy = True
+        self.metrics.influx_up.set(1)
+        self.backoff.reset()

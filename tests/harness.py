@@ -1,0 +1,185 @@
+"""Helpers for tests against real services: publishers, ingest processes, polling."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import paho.mqtt.client as mqtt
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ingest.devservices import InfluxServer, MosquittoServer, free_port
+from ingest.storage.influx import InfluxClient
+
+BASE_TS = 1_795_459_258_120  # 2026-11-23, inside the accepted window
+
+
+def unique(prefix: str) -> str:
+    """A short unique name (topic roots, databases, client ids)."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    """Poll until ``predicate`` returns something truthy; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
+        time.sleep(interval)
+
+
+def config_dict(
+    state_dir: Path,
+    broker: MosquittoServer,
+    influx: InfluxServer,
+    *,
+    database: str | None = None,
+    topic_root: str | None = None,
+    api_port: int | None = None,
+    **sections: Any,
+) -> dict[str, Any]:
+    """A server config pointing at the test services, isolated by root, db and client id."""
+    doc: dict[str, Any] = {
+        "site": {"id": "sunshine-kg", "name": "阳光幼儿园", "timezone": "Asia/Shanghai"},
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "topic_root": topic_root or unique("t"),
+            "client_id": unique("ingest-"),
+        },
+        "influx": {"url": influx.url, "database": database or unique("db"), "timeout": "5s"},
+        "api": {
+            "host": "127.0.0.1",
+            "port": api_port or free_port(),
+            "tokens": [
+                {"name": "viewer", "token": "viewer-token-1", "role": "viewer"},
+                {"name": "值班室", "token": "guard-token-1", "role": "guard"},
+                {"name": "admin", "token": "admin-token-1", "role": "admin"},
+            ],
+        },
+        "state_dir": str(state_dir),
+    }
+    doc.update(sections)
+    return doc
+
+
+def reading(device: str, kind: str, ts: int, **values: Any) -> dict[str, Any]:
+    """One reading dict."""
+    return {"device": device, "kind": kind, "ts": ts, "values": values}
+
+
+def envelope(gateway: str, seq: int, readings: list[dict[str, Any]]) -> bytes:
+    """A readings envelope payload."""
+    return orjson.dumps({"v": 1, "gateway": gateway, "seq": seq, "readings": readings})
+
+
+class Publisher:
+    """A QoS 1 publisher that waits for the broker's PUBACK of every message."""
+
+    def __init__(self, port: int, client_id: str | None = None) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or unique("pub-")
+        )
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish one message and wait until the broker has it."""
+        self.publish_many([(topic, payload)], retain=retain)
+
+    def publish_many(self, messages: Iterable[tuple[str, bytes]], *, retain: bool = False) -> None:
+        """Publish messages (pipelined) and wait until the broker has all of them."""
+        infos = [self.client.publish(t, p, qos=1, retain=retain) for t, p in messages]
+        for info in infos:
+            info.wait_for_publish(timeout=60)
+            assert info.is_published()
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def count_points(client: InfluxClient, measurement: str, field: str) -> int:
+    """Number of points of a measurement (0 when it does not exist yet)."""
+    try:
+        rows = client.query(f'SELECT count("{field}") FROM "{measurement}"')
+    except Exception:
+        return 0
+    return int(rows[0]["count"]) if rows else 0
+
+
+class IngestProcess:
+    """``campus-ingest run`` as a child process, so tests can SIGKILL it."""
+
+    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+        self.config = config
+        self.config_path = workdir / "ingest.yaml"
+        self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.log_path = workdir / "ingest.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.api = f"http://127.0.0.1:{config['api']['port']}"
+
+    def start(self) -> None:
+        """Start and wait until the API answers."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ingest.cli", "run", "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ},
+            )
+
+        def up() -> bool:
+            assert self.proc is not None
+            assert self.proc.poll() is None, self.log_path.read_text()
+            try:
+                return httpx.get(self.api + "/api/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 30)
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or OOM kill would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(30)
+        self.proc = None
+        return code
+
+    def metric(self, name: str) -> float:
+        """Sum of a Prometheus metric's samples (all labels)."""
+        text = httpx.get(self.api + "/metrics", timeout=5).text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name) and not line.startswith("#") and line[len(name)] in " {"
+        )
+
+
+_counter = itertools.count(1)
