@@ -29,6 +29,7 @@ from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.errors import IngestError
 from ingest.handler import MessageHandler, Outcome
 from ingest.metrics import Metrics
+from ingest.mqttclient import BufferedClient
 from ingest.registry import Registry
 from ingest.spool import Spool
 
@@ -76,7 +77,7 @@ class MqttConsumer:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=s.client_id,
             protocol=mqtt.MQTTv311,
@@ -165,8 +166,8 @@ class MqttConsumer:
             if self._stopping:
                 return  # not acknowledged: the broker redelivers it next time
             self._queue.append(_Received(msg.mid, msg.qos, self._generation, outcome))
-            self.metrics.queue_depth.set(len(self._queue))
-            self._cond.notify_all()
+            if len(self._queue) == 1:  # the commit thread may be waiting for work
+                self._cond.notify_all()
 
     # ------------------------------------------------------------------ commit thread
 
@@ -178,7 +179,7 @@ class MqttConsumer:
                 if not self._queue:
                     return
                 batch, self._queue = self._queue, []
-                self.metrics.queue_depth.set(0)
+                self.metrics.queue_depth.set(len(batch))
                 self._cond.notify_all()
             self._commit_with_retry(batch)
 
@@ -215,6 +216,6 @@ class MqttConsumer:
         self.metrics.spool_bytes.set(self.spool.pending_bytes())
         self.registry.save_if_needed()
         generation = self._generation
-        for item in batch:
-            if item.qos and item.generation == generation:
-                self._client.ack(item.mid, item.qos)
+        self._client.ack_many(
+            item.mid for item in batch if item.qos and item.generation == generation
+        )

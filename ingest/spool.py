@@ -19,6 +19,7 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ from ingest.errors import SpoolError
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<II")
+# The cursor only limits replay after a crash (replayed writes are idempotent): saving it
+# about once a second keeps small batches from costing a file replace each.
+CURSOR_SAVE_INTERVAL_S = 1.0
 _SEGMENT_SUFFIX = ".seg"
 
 
@@ -81,6 +85,7 @@ class Spool:
         self._writer: BinaryIO | None = None
         self._reader: tuple[int, BinaryIO] | None = None
         self._closed = False
+        self._cursor_saved_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -109,6 +114,8 @@ class Spool:
         """Close file handles and wake any waiting reader."""
         with self._lock:
             self._closed = True
+            if self._sizes:
+                self._save_cursor(self._cursor)
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
@@ -206,13 +213,17 @@ class Spool:
 
     # ------------------------------------------------------------------ reading
 
-    def read(self, max_bytes: int, timeout: float) -> SpoolBatch | None:
-        """Return the next records after the cursor (about ``max_bytes``), or None on timeout."""
+    def read(
+        self, max_bytes: int, timeout: float, start: Position | None = None
+    ) -> SpoolBatch | None:
+        """Return the records after ``start`` (default: the cursor), about ``max_bytes``
+        of them, waiting up to ``timeout`` for some to arrive; None when none did."""
         with self._lock:
-            position = self._next_readable(self._cursor)
+            origin = start or self._cursor
+            position = self._next_readable(origin)
             if position is None:
                 self._lock.wait(timeout)
-                position = self._next_readable(self._cursor)
+                position = self._next_readable(origin)
             if position is None or self._closed:
                 return None
             end = self._sizes[position.segment]
@@ -272,6 +283,12 @@ class Spool:
                 del self._sizes[number]
         for number in finished:
             (self.directory / _segment_name(number)).unlink(missing_ok=True)
+        now = time.monotonic()
+        if finished or now - self._cursor_saved_at >= CURSOR_SAVE_INTERVAL_S:
+            self._save_cursor(position)
+            self._cursor_saved_at = now
+
+    def _save_cursor(self, position: Position) -> None:
         tmp = self.directory / "cursor.json.tmp"
         tmp.write_bytes(orjson.dumps({"segment": position.segment, "offset": position.offset}))
         # No fsync: a cursor lost in a crash only replays writes, which are idempotent.

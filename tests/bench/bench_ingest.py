@@ -1,0 +1,156 @@
+"""End-to-end ingest benchmark: QoS 1 publish -> visible in InfluxDB.
+
+Run with ``make bench`` (or ``python -m tests.bench.bench_ingest``). Prints, from one run
+on this machine, the raw limits beside the ingest's figures:
+
+- raw MQTT: C ``mosquitto_pub`` -> ``mosquitto_sub``, QoS 1, messages/s;
+- raw InfluxDB: batched ``/write`` of 5,000-point batches from Python, points/s;
+- ingest, single-reading envelopes and 50-reading envelopes: readings/s from the first
+  publish until every reading is queryable, and the ingest's peak RSS.
+
+Goals (issue #2): >= 20,000 readings/s single, >= 150,000 readings/s batched, RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from ingest.devservices import InfluxServer, MosquittoServer, find_program
+from ingest.storage.influx import InfluxClient
+from tests.harness import BASE_TS, IngestProcess, config_dict, count_points, unique
+
+
+def raw_mqtt(broker: MosquittoServer, workdir: Path, messages: int) -> float:
+    """Messages/s from mosquitto_pub to mosquitto_sub at QoS 1 (both C clients)."""
+    payload = orjson.dumps(_envelope("gw-raw", 1, 1, 0)).decode()
+    lines = workdir / "raw.txt"
+    lines.write_text((payload + "\n") * messages)
+    sub = subprocess.Popen(
+        [find_program("mosquitto_sub"), "-p", str(broker.port), "-q", "1", "-t", "raw/bench",
+         "-C", str(messages)], stdout=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    started = time.perf_counter()
+    _mosquitto_pub(broker, "raw/bench", lines)
+    sub.wait(120)
+    return messages / (time.perf_counter() - started)
+
+
+def raw_influx(influx: InfluxServer, points: int) -> float:
+    """Points/s of 5,000-point line-protocol batches written straight to /write."""
+    client = InfluxClient(influx.url, "rawbench")
+    client.create_database()
+    batches = [
+        "\n".join(
+            f"temperature,device=dev-{i % 500},gateway=gw-raw,site=s celsius={i % 40}.5 "
+            f"{BASE_TS + i}"
+            for i in range(start, start + 5000)
+        ).encode()
+        for start in range(0, points, 5000)
+    ]
+    started = time.perf_counter()
+    for body in batches:
+        client.write(body)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return points / elapsed
+
+
+def _envelope(gateway: str, seq: int, size: int, first: int) -> dict[str, object]:
+    return {"v": 1, "gateway": gateway, "seq": seq, "readings": [
+        {"device": f"fridge-{i % 500}", "kind": "temperature", "ts": BASE_TS + i,
+         "values": {"celsius": 4.25, "humidity": 61.5}}
+        for i in range(first, first + size)
+    ]}
+
+
+def _mosquitto_pub(broker: MosquittoServer, topic: str, lines: Path, chunk: int = 10_000) -> None:
+    """Publish every line of ``lines`` at QoS 1 with the C client.
+
+    ``mosquitto_pub -l`` 2.0.11 silently skips lines when fed much more than its queue
+    holds at once (measured here: 34,485 of 100,000 lines sent), so it is fed in chunks.
+    """
+    data = lines.read_bytes().splitlines(keepends=True)
+    for start in range(0, len(data), chunk):
+        subprocess.run(
+            [find_program("mosquitto_pub"), "-p", str(broker.port), "-q", "1", "-t", topic, "-l"],
+            input=b"".join(data[start : start + chunk]), check=True,
+        )
+
+
+def ingest_rate(broker: MosquittoServer, influx: InfluxServer, workdir: Path,
+                envelopes: int, size: int) -> tuple[float, float]:
+    """Readings/s end to end and the ingest's peak RSS in MB."""
+    config = config_dict(workdir / "state", broker, influx)
+    proc = IngestProcess(config, workdir)
+    proc.start()
+    root = config["mqtt"]["topic_root"]
+    lines = workdir / "envelopes.txt"
+    with lines.open("wb") as fh:
+        for seq in range(envelopes):
+            fh.write(orjson.dumps(_envelope("gw-bench", seq + 1, size, seq * size)) + b"\n")
+    total = envelopes * size
+    db = InfluxClient(influx.url, config["influx"]["database"])
+    started = time.perf_counter()
+    _mosquitto_pub(broker, f"{root}/sunshine-kg/gw-bench/readings", lines)
+    deadline = time.monotonic() + 300
+    while (stored := count_points(db, "temperature", "celsius")) < total:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {stored:,} of {total:,} readings arrived")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    assert proc.proc is not None
+    rss_kb = _peak_rss_kb(proc.proc.pid)
+    proc.stop()
+    db.close()
+    return total / elapsed, rss_kb / 1024
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    """Run every measurement and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--single", type=int, default=100_000, help="single-reading envelopes")
+    parser.add_argument("--batched", type=int, default=8_000, help="50-reading envelopes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="campus-bench-") as tmp:
+        work = Path(tmp)
+        broker, influx = MosquittoServer(work / "mq"), InfluxServer(work / "influx")
+        broker.start()
+        influx.start()
+        try:
+            mqtt_rate = raw_mqtt(broker, work, args.single)
+            influx_rate = raw_influx(influx, 500_000)
+            single, rss1 = ingest_rate(broker, influx, _fresh(work, "single"), args.single, 1)
+            batched, rss2 = ingest_rate(broker, influx, _fresh(work, "batched"), args.batched, 50)
+        finally:
+            broker.stop()
+            influx.stop()
+    print(f"raw MQTT QoS 1 (mosquitto_pub -> mosquitto_sub): {mqtt_rate:>10,.0f} messages/s")
+    print(f"raw InfluxDB /write, 5,000-point batches:        {influx_rate:>10,.0f} points/s")
+    print(f"ingest, {args.single:,} single-reading envelopes:   {single:>10,.0f} readings/s "
+          f"({single / mqtt_rate:.0%} of raw MQTT; goal 20,000), peak RSS {rss1:.0f} MB")
+    print(f"ingest, {args.batched:,} 50-reading envelopes:       {batched:>10,.0f} readings/s "
+          f"({batched / influx_rate:.0%} of raw InfluxDB; goal 150,000), peak RSS {rss2:.0f} MB")
+
+
+def _fresh(work: Path, name: str) -> Path:
+    path = work / f"{name}-{unique('')}"
+    path.mkdir()
+    return path
+
+
+if __name__ == "__main__":
+    main()
