@@ -25,7 +25,7 @@ from gateway.protocol import (
 from ingest.deadletters import DeadLetter
 from ingest.metrics import Metrics
 from ingest.registry import Registry
-from ingest.storage.lineprotocol import escape_tag, format_value
+from ingest.storage.lineprotocol import encode_fields
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +115,7 @@ class MessageHandler:
         lines = []
         prefix_of = self.registry.series_prefix
         for r in readings:
-            types = KINDS[r.kind]
-            fields = ",".join(
-                escape_tag(name) + "=" + format_value(value, types.field_type(name))
-                for name, value in r.values.items()
-            )
+            fields = encode_fields(r.values, KINDS[r.kind].types)
             if not fields:  # a gateway reading may carry nothing numeric
                 fields = "_empty=1i"
             lines.append(f"{prefix_of(site, gateway, r.device, r.kind)} {fields} {r.ts}")

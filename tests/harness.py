@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -182,4 +181,3 @@ class IngestProcess:
         )
 
 
-_counter = itertools.count(1)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from prometheus_client import make_asgi_app
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest.api.routes import devices, health
 from ingest.app import IngestService
@@ -19,5 +19,10 @@ def create_api(service: IngestService) -> FastAPI:
     api.state.service = service
     api.include_router(health.router, tags=["health"])
     api.include_router(devices.router, tags=["devices"])
-    api.mount("/metrics", make_asgi_app(registry=service.metrics.registry))
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text exposition of the service's metrics."""
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     return api

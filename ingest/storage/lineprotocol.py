@@ -41,6 +41,28 @@ def format_value(value: FieldValue, ftype: FieldType | None = None) -> str:
     return repr(float(value))
 
 
+_escaped_keys: dict[str, str] = {}
+
+
+def encode_fields(values: Mapping[str, FieldValue], types: Mapping[str, FieldType]) -> str:
+    """Encode a field set; ``types`` marks declared integer fields (hot path, so inlined)."""
+    parts = []
+    for name, value in values.items():
+        key = _escaped_keys.get(name)
+        if key is None:
+            key = escape_tag(name)
+            if len(_escaped_keys) < 10_000:
+                _escaped_keys[name] = key
+        kind = type(value)
+        if kind is float:
+            parts.append(f"{key}={value!r}")
+        elif kind is bool:
+            parts.append(key + ("=1i" if value else "=0i"))
+        else:
+            parts.append(key + "=" + format_value(value, types.get(name)))
+    return ",".join(parts)
+
+
 def encode_point(
     measurement: str,
     tags: Mapping[str, str],
@@ -54,9 +76,4 @@ def encode_point(
         value = tags[key]
         if value:
             head += "," + escape_tag(key) + "=" + escape_tag(value)
-    types = field_types or {}
-    body = ",".join(
-        escape_tag(name) + "=" + format_value(value, types.get(name))
-        for name, value in fields.items()
-    )
-    return f"{head} {body} {ts_ms}"
+    return f"{head} {encode_fields(fields, field_types or {})} {ts_ms}"
