@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from ingest.config import IngestConfig, load_config
 from ingest.errors import ConfigError
@@ -35,6 +37,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _note_stop_signal(signum: int, _frame: FrameType | None) -> None:
+    log.info("received %s: stopping", signal.Signals(signum).name)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
     config = _load_or_exit(args.config)
@@ -59,6 +65,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             access_log=False,
         )
     )
+    # uvicorn re-raises the stop signal after its own shutdown; with these handlers in
+    # place that no longer kills the process before the service has stopped cleanly.
+    signal.signal(signal.SIGTERM, _note_stop_signal)
+    signal.signal(signal.SIGINT, _note_stop_signal)
     try:
         server.run()  # returns on SIGINT/SIGTERM
     finally:
