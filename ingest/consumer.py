@@ -75,7 +75,7 @@ class MqttConsumer:
         self._committer = threading.Thread(target=self._commit_loop, name="spool-commit")
         self._client = self._make_client()
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> BufferedClient:
         s = self.settings
         client = BufferedClient(
             CallbackAPIVersion.VERSION2,

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 _CHUNK = 65536
 _PUBACK = struct.Struct("!BBH")  # MQTT 3.1.1 §3.4: type 0x40, remaining length 2, packet id
@@ -54,16 +55,16 @@ class BufferedClient(mqtt.Client):
         del self._read_buffer[:bufsize]
         return data
 
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        """Handle every complete packet that has arrived (``max_packets`` is ignored, as in paho)."""
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """Handle every complete packet that has arrived (``max_packets`` is ignored)."""
         while True:
             if self._sock is None:
-                return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
             rc = self._packet_read()
             if rc > 0:
-                return self._loop_rc_handle(rc)  # type: ignore[no-any-return]
-            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
-                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+                return self._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def ack_many(self, mids: Iterable[int]) -> None:
         """Acknowledge QoS 1 messages (MQTT 3.1.1) in order, with a single socket write."""

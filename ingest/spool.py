@@ -277,6 +277,10 @@ class Spool:
     def commit(self, position: Position) -> None:
         """Move the cursor to ``position`` and delete segments read to the end."""
         with self._lock:
+            while position.segment < self.active_segment and position.offset >= self._sizes.get(
+                position.segment, 0
+            ):
+                position = Position(position.segment + 1, 0)  # a sealed segment read to its end
             self._cursor = position
             finished = [n for n in self._sizes if n < position.segment]
             for number in finished:

@@ -179,5 +179,3 @@ class IngestProcess:
             for line in text.splitlines()
             if line.startswith(name) and not line.startswith("#") and line[len(name)] in " {"
         )
-
-

@@ -32,8 +32,18 @@ def raw_mqtt(broker: MosquittoServer, workdir: Path, messages: int) -> float:
     lines = workdir / "raw.txt"
     lines.write_text((payload + "\n") * messages)
     sub = subprocess.Popen(
-        [find_program("mosquitto_sub"), "-p", str(broker.port), "-q", "1", "-t", "raw/bench",
-         "-C", str(messages)], stdout=subprocess.DEVNULL,
+        [
+            find_program("mosquitto_sub"),
+            "-p",
+            str(broker.port),
+            "-q",
+            "1",
+            "-t",
+            "raw/bench",
+            "-C",
+            str(messages),
+        ],
+        stdout=subprocess.DEVNULL,
     )
     time.sleep(0.5)
     started = time.perf_counter()
@@ -63,11 +73,20 @@ def raw_influx(influx: InfluxServer, points: int) -> float:
 
 
 def _envelope(gateway: str, seq: int, size: int, first: int) -> dict[str, object]:
-    return {"v": 1, "gateway": gateway, "seq": seq, "readings": [
-        {"device": f"fridge-{i % 500}", "kind": "temperature", "ts": BASE_TS + i,
-         "values": {"celsius": 4.25, "humidity": 61.5}}
-        for i in range(first, first + size)
-    ]}
+    return {
+        "v": 1,
+        "gateway": gateway,
+        "seq": seq,
+        "readings": [
+            {
+                "device": f"fridge-{i % 500}",
+                "kind": "temperature",
+                "ts": BASE_TS + i,
+                "values": {"celsius": 4.25, "humidity": 61.5},
+            }
+            for i in range(first, first + size)
+        ],
+    }
 
 
 def _mosquitto_pub(broker: MosquittoServer, topic: str, lines: Path, chunk: int = 10_000) -> None:
@@ -80,12 +99,14 @@ def _mosquitto_pub(broker: MosquittoServer, topic: str, lines: Path, chunk: int 
     for start in range(0, len(data), chunk):
         subprocess.run(
             [find_program("mosquitto_pub"), "-p", str(broker.port), "-q", "1", "-t", topic, "-l"],
-            input=b"".join(data[start : start + chunk]), check=True,
+            input=b"".join(data[start : start + chunk]),
+            check=True,
         )
 
 
-def ingest_rate(broker: MosquittoServer, influx: InfluxServer, workdir: Path,
-                envelopes: int, size: int) -> tuple[float, float]:
+def ingest_rate(
+    broker: MosquittoServer, influx: InfluxServer, workdir: Path, envelopes: int, size: int
+) -> tuple[float, float]:
     """Readings/s end to end and the ingest's peak RSS in MB."""
     config = config_dict(workdir / "state", broker, influx)
     proc = IngestProcess(config, workdir)
@@ -145,10 +166,14 @@ def main() -> None:
             influx.stop()
     print(f"raw MQTT QoS 1 (mosquitto_pub -> mosquitto_sub): {mqtt_rate:>10,.0f} messages/s")
     print(f"raw InfluxDB /write, 5,000-point batches:        {influx_rate:>10,.0f} points/s")
-    print(f"ingest, {args.single:,} single-reading envelopes:   {single:>10,.0f} readings/s "
-          f"({single / mqtt_rate:.0%} of raw MQTT; goal 20,000), peak RSS {rss1:.0f} MB")
-    print(f"ingest, {args.batched:,} 50-reading envelopes:       {batched:>10,.0f} readings/s "
-          f"({batched / influx_rate:.0%} of raw InfluxDB; goal 150,000), peak RSS {rss2:.0f} MB")
+    print(
+        f"ingest, {args.single:,} single-reading envelopes:   {single:>10,.0f} readings/s "
+        f"({single / mqtt_rate:.0%} of raw MQTT; goal 20,000), peak RSS {rss1:.0f} MB"
+    )
+    print(
+        f"ingest, {args.batched:,} 50-reading envelopes:       {batched:>10,.0f} readings/s "
+        f"({batched / influx_rate:.0%} of raw InfluxDB; goal 150,000), peak RSS {rss2:.0f} MB"
+    )
 
 
 def _fresh(work: Path, name: str) -> Path:

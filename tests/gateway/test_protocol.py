@@ -28,8 +28,12 @@ def env(readings: list[Any], **over: Any) -> bytes:
 
 
 def door(**over: Any) -> dict[str, Any]:
-    return {"device": "door-main-gate", "kind": "door", "ts": NOW,
-            "values": {"open": False, "locked": True}} | over
+    return {
+        "device": "door-main-gate",
+        "kind": "door",
+        "ts": NOW,
+        "values": {"open": False, "locked": True},
+    } | over
 
 
 def test_valid_envelope_parses_with_types_kept() -> None:
@@ -37,7 +41,8 @@ def test_valid_envelope_parses_with_types_kept() -> None:
     assert out.seq == 7
     assert not out.rejected
     assert [r.values for r in out.readings] == [
-        {"open": False, "locked": True}, {"open": True, "battery": 80}
+        {"open": False, "locked": True},
+        {"open": True, "battery": 80},
     ]
 
 
@@ -45,8 +50,11 @@ def test_valid_envelope_parses_with_types_kept() -> None:
     ("payload", "code"),
     [
         (b"{not json", "not_json"),
-        (b'{"v": 1, "gateway": "gw-gate", "seq": 1, "readings": [{"device": "d", "kind": '
-         b'"temperature", "ts": 1795459258120, "values": {"celsius": NaN}}]}', "not_json"),
+        (
+            b'{"v": 1, "gateway": "gw-gate", "seq": 1, "readings": [{"device": "d", "kind": '
+            b'"temperature", "ts": 1795459258120, "values": {"celsius": NaN}}]}',
+            "not_json",
+        ),
         (b'{"v": 1, "gateway": "gw-gate", "seq": 1, "readings": [], "x": Infinity}', "not_json"),
         (b"[1, 2]", "bad_envelope"),
         (env([door()], v=2), "bad_version"),
@@ -110,54 +118,89 @@ def test_wrong_type_for_float_and_int_fields() -> None:
         env([cam | {"values": {"motion": True, "persons": 1.5}}, temp]), "gw-gate", NOW
     )
     assert [(p.code, p.field) for p in out.rejected] == [
-        ("wrong_type", "persons"), ("wrong_type", "celsius")]
+        ("wrong_type", "persons"),
+        ("wrong_type", "celsius"),
+    ]
 
 
 def test_backlog_days_old_is_valid_and_ints_count_as_floats() -> None:
-    old = {"device": "t1", "kind": "temperature", "ts": NOW - 30 * 86_400_000,
-           "values": {"celsius": 4}}
+    old = {
+        "device": "t1",
+        "kind": "temperature",
+        "ts": NOW - 30 * 86_400_000,
+        "values": {"celsius": 4},
+    }
     out = parse_envelope(env([old]), "gw-gate", NOW)
     assert out.readings[0].values == {"celsius": 4}
     assert not out.rejected
 
 
 def test_extra_fields_numeric_kept_as_float_others_dropped_and_counted() -> None:
-    reading = door(values={"open": True, "rssi": -70, "note": "hi", "charging": True,
-                           "bad name": 1, "nested": {"a": 1}})
+    reading = door(
+        values={
+            "open": True,
+            "rssi": -70,
+            "note": "hi",
+            "charging": True,
+            "bad name": 1,
+            "nested": {"a": 1},
+        }
+    )
     out = parse_envelope(env([reading]), "gw-gate", NOW)
     assert out.readings[0].values == {"open": True, "rssi": -70.0}
     assert sorted(p.code for p in out.dropped) == [
-        "bad_field_name", "non_numeric_field", "non_numeric_field", "non_numeric_field"]
+        "bad_field_name",
+        "non_numeric_field",
+        "non_numeric_field",
+        "non_numeric_field",
+    ]
 
 
-@pytest.mark.parametrize("name", ["门 1, \"东\"=侧", "a b", "x=y,z", "'quoted'", "大门摄像头"])
+@pytest.mark.parametrize("name", ['门 1, "东"=侧', "a b", "x=y,z", "'quoted'", "大门摄像头"])
 def test_names_with_spaces_commas_equals_quotes_and_chinese_are_valid(name: str) -> None:
     out = parse_envelope(env([door(device=name)]), "gw-gate", NOW)
     assert out.readings[0].device == name
 
 
 def test_gateway_kind_takes_any_numeric_health_figure() -> None:
-    health = {"device": "gw-gate", "kind": "gateway", "ts": NOW,
-              "values": {"uptime_s": 12, "buffer_depth": 0, "cpu_temp_c": 48.5}}
+    health = {
+        "device": "gw-gate",
+        "kind": "gateway",
+        "ts": NOW,
+        "values": {"uptime_s": 12, "buffer_depth": 0, "cpu_temp_c": 48.5},
+    }
     out = parse_envelope(env([health]), "gw-gate", NOW)
     assert out.readings[0].values == {"uptime_s": 12.0, "buffer_depth": 0.0, "cpu_temp_c": 48.5}
 
 
 def test_model_built_envelope_round_trips_through_the_validator() -> None:
-    model = ReadingsEnvelope(gateway="gw-gate", seq=3, readings=[
-        ReadingModel(device="门", kind="door", ts=NOW, values={"open": True})])
+    model = ReadingsEnvelope(
+        gateway="gw-gate",
+        seq=3,
+        readings=[ReadingModel(device="门", kind="door", ts=NOW, values={"open": True})],
+    )
     out = parse_envelope(model.to_json(), "gw-gate", NOW)
     assert out.readings[0].device == "门"
 
 
 def test_meta_keeps_valid_devices_and_rejects_bad_ones() -> None:
-    payload = orjson.dumps({"v": 1, "gateway": "gw-canteen", "devices": [
-        {"device": "fridge-cold-1", "kind": "temperature", "name": "冷藏柜 1",
-         "tags": {"class": "refrigerator", "building": "canteen"}},
-        {"device": "x", "kind": "temperature", "tags": {"Bad-Key": "v"}},
-        {"device": "y", "kind": "door", "tags": {"device": "clash"}},
-        {"device": "z", "kind": "door", "interval_s": 0},
-    ]})
+    payload = orjson.dumps(
+        {
+            "v": 1,
+            "gateway": "gw-canteen",
+            "devices": [
+                {
+                    "device": "fridge-cold-1",
+                    "kind": "temperature",
+                    "name": "冷藏柜 1",
+                    "tags": {"class": "refrigerator", "building": "canteen"},
+                },
+                {"device": "x", "kind": "temperature", "tags": {"Bad-Key": "v"}},
+                {"device": "y", "kind": "door", "tags": {"device": "clash"}},
+                {"device": "z", "kind": "door", "interval_s": 0},
+            ],
+        }
+    )
     meta = parse_meta(payload, "gw-canteen")
     assert [d.device for d in meta.devices] == ["fridge-cold-1"]
     assert meta.devices[0].interval_s == 60

@@ -53,8 +53,15 @@ class SteadyPublisher:
     def _run(self) -> None:
         while not self._stop.wait(self.period):
             self.seq += 1
-            batch = [reading(f"fridge-{(self.sent + i) % 7}", "temperature", BASE_TS + self.sent + i,
-                             celsius=4.5) for i in range(self.size)]
+            batch = [
+                reading(
+                    f"fridge-{(self.sent + i) % 7}",
+                    "temperature",
+                    BASE_TS + self.sent + i,
+                    celsius=4.5,
+                )
+                for i in range(self.size)
+            ]
             self.pub.publish(self.topic, envelope("gw-canteen", self.seq, batch))
             self.sent += self.size
 

@@ -1,0 +1,100 @@
+"""Bad input through the real broker: rejected with a reason, counted, dead-lettered,
+valid neighbours stored, the service keeps running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingest.app import IngestService
+from ingest.storage.influx import InfluxClient, quote_string
+from tests.harness import BASE_TS, Publisher, count_points, envelope, reading, wait_for
+
+
+def _dead_letters(state_dir: Path) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(line)
+        for path in sorted((state_dir / "deadletters").glob("*.jsonl"))
+        for line in path.read_bytes().splitlines()
+    ]
+
+
+def test_bad_messages_are_dead_lettered_and_valid_readings_stored(
+    service: IngestService, publisher: Publisher, db: InfluxClient, config: dict[str, Any]
+) -> None:
+    root = config["mqtt"]["topic_root"]
+    topic = f"{root}/sunshine-kg/gw-gate/readings"
+    good = reading("door-1", "door", BASE_TS, open=True)
+    mixed = envelope(
+        "gw-gate",
+        2,
+        [
+            reading('门 1, "东"=侧', "door", BASE_TS + 1, open=False, locked=True),
+            reading("door-2", "toaster", BASE_TS + 2, open=True),
+            reading("door-3", "door", BASE_TS + 3, open="yes"),
+            reading("bad\\name", "door", BASE_TS + 4, open=True),
+            reading("door-5", "door", 5, open=True),
+            reading("door-6", "door", BASE_TS + 6, locked=True),
+            reading("door-7", "door", BASE_TS + 7, open=True, note="extra text dropped"),
+        ],
+    )
+    bad_payloads = [
+        b"not json at all",
+        b'{"v": 1, "gateway": "gw-gate", "seq": 3, "readings": [{"device": "t", "kind": '
+        b'"temperature", "ts": 1795459258120, "values": {"celsius": NaN}}]}',
+        envelope("gw-other", 4, [good]),
+        orjson.dumps({"v": 2, "gateway": "gw-gate", "seq": 5, "readings": [good]}),
+        envelope("gw-gate", 6, []),
+        envelope("gw-gate", 7, [good] * 1001),
+        b"[" + b" " * 300_000 + b"]",
+        b"\xff\xfe binary",
+    ]
+    publisher.publish_many(
+        [(topic, p) for p in bad_payloads]
+        + [
+            (topic, mixed),
+            (f"{root}/Bad_Site/gw-gate/readings", envelope("gw-gate", 1, [good])),
+            (f"{root}/sunshine-kg/gw-gate/status", b'{"state": "sleeping"}'),
+            (topic, envelope("gw-gate", 8, [good])),
+        ]
+    )
+
+    wait_for(lambda: count_points(db, "door", "open") == 3, 20)
+    stored = db.query('SELECT * FROM "door" WHERE "device" = ' + quote_string('门 1, "东"=侧'))
+    assert stored[0]["locked"] == 1
+    assert db.query('SELECT "note" FROM "door"') == []  # the text field was dropped
+
+    metrics = service.metrics
+    assert metrics.rejected.labels("not_json")._value.get() == 3
+    for reason in (
+        "gateway_mismatch",
+        "bad_version",
+        "bad_count",
+        "too_large",
+        "unknown_kind",
+        "wrong_type",
+        "bad_device",
+        "bad_ts",
+        "missing_field",
+        "bad_status",
+    ):
+        assert metrics.rejected.labels(reason)._value.get() >= 1, reason
+    assert metrics.rejected.labels("bad_count")._value.get() == 2
+    assert metrics.fields_dropped.labels("non_numeric_field")._value.get() == 1
+
+    letters = wait_for(
+        lambda: (
+            len(_dead_letters(service.config.state_dir)) == 11
+            and _dead_letters(service.config.state_dir)
+        ),
+        10,
+    )
+    by_reason = {letter["reason"] for letter in letters}
+    assert {"not_json", "gateway_mismatch", "too_large", "bad_topic", "bad_status"} <= by_reason
+    mixed_letter = next(x for x in letters if x.get("payload") == mixed.decode())
+    assert "readings[1].kind: unknown kind 'toaster'" in mixed_letter["detail"]
+    assert "readings[2].open: open must be a boolean" in mixed_letter["detail"]
+    assert any("payload_base64" in x for x in letters)
+    assert service.health()["mqtt"]

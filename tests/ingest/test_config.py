@@ -1,0 +1,154 @@
+"""Server config: the SPEC example loads; every problem names file, key path and reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ingest.config import load_config
+from ingest.config.schema import ConditionRule, GatewayOfflineRule, SilentRule
+from ingest.config.types import IntervalMultiple, parse_duration
+from ingest.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "ingest.example.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MQTT_PASSWORD", "s3cret")
+    monkeypatch.setenv("GUARD_TOKEN", "guard-token-123")
+
+
+def test_spec_example_loads_with_every_rule_form() -> None:
+    config = load_config(EXAMPLE)
+    assert config.mqtt.password == "s3cret"
+    assert config.api.tokens[0].token == "guard-token-123"
+    door, fridge, smoke, silent, offline = config.rules
+    assert isinstance(door, ConditionRule)
+    assert door.for_ == timedelta(minutes=5)
+    assert door.active is not None
+    assert door.active.outside == "school_hours"
+    assert isinstance(fridge, ConditionRule)
+    assert fridge.where == {"class": "refrigerator"}
+    assert isinstance(smoke, ConditionRule)
+    assert smoke.for_ is None
+    assert isinstance(silent, SilentRule)
+    assert silent.silent_for == IntervalMultiple(factor=3)
+    assert isinstance(offline, GatewayOfflineRule)
+    assert offline.gateway_offline == timedelta(minutes=2)
+    assert config.schedules["school_hours"].from_.hour == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400)]
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+def _problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert all(p.startswith(f"{path}: ") for p in info.value.problems)
+    return [p.removeprefix(f"{path}: ") for p in info.value.problems]
+
+
+def test_every_problem_is_reported_with_its_key_path(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        """
+site: {id: Sunshine, timezone: Mars/Olympus}
+mqtt: {port: 70000, password: "${NOT_SET_ANYWHERE}", colour: blue}
+schedules:
+  school: {days: [mon, funday], from: "07:00", to: "25:00"}
+calendar: {closed: ["2026-10-08..2026-10-01"]}
+channels:
+  patrol: {type: pager, url: "http://x"}
+  mail: {type: email, host: smtp.example.com, sender: a@b.c, to: []}
+rules:
+  - {id: door, kind: door, when: {field: open, eq: true, ne: false}, for: 5 minutes,
+     notify: [nobody], active: {outside: nights}}
+  - {id: door, kind: toaster, when: {any: []}}
+  - {id: quiet, silent_for: 0x}
+""",
+    )
+    expected = [
+        "mqtt.password: environment variable NOT_SET_ANYWHERE is not set",
+        "site.id: String should match pattern",
+        "site.timezone: unknown timezone 'Mars/Olympus'",
+        "mqtt.port: Input should be less than or equal to 65535",
+        "mqtt.colour: unknown key",
+        "schedules.school.days[1]: Input should be",
+        "schedules.school.to: '25:00' is not a valid time of day",
+        "calendar.closed[0]: range '2026-10-08..2026-10-01' ends before it starts",
+        "channels.patrol: Input tag 'pager' found using 'type' does not match",
+        "channels.mail.to: List should have at least 1 item",
+        "rules[0](door).when: give exactly one of eq ne gt ge lt le",
+        "rules[0](door).for: '5 minutes' is not a duration",
+        "rules[1](door).kind: Input should be",
+        "rules[1](door).when.any: List should have at least 1 item",
+        "rules[2](quiet).silent_for:",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), (start, problems)
+
+
+def test_references_to_unknown_channels_and_schedules(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        """
+site: {id: s}
+channels: {patrol: {type: log}}
+rules:
+  - {id: a, kind: door, when: {field: open, eq: true}, notify: [patrol, nobody],
+     active: {during: lessons}, escalate: {after: 30m, notify: [boss]}}
+  - {id: a, kind: smoke, when: {field: smoke, eq: true}}
+""",
+    )
+    assert problems == [
+        "rules[0](a).notify[1]: no channel named 'nobody'",
+        "rules[0](a).escalate.notify[0]: no channel named 'boss'",
+        "rules[0](a).active.during: no schedule named 'lessons'",
+        "rules[1](a).id: rule id 'a' is used twice",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("site: {id: s}\nsite: {id: t}\n", "duplicate key 'site'"),
+        ("site: {id: s\n", "not valid YAML"),
+        ("- just\n- a list\n", "(top level): expected a mapping"),
+        ("mqtt: {}\n", "site: Field required"),
+    ],
+)
+def test_file_level_problems(tmp_path: Path, text: str, message: str) -> None:
+    problems = _problems(tmp_path, text)
+    assert any(message in p for p in problems), problems
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_check_command_exit_codes(tmp_path: Path) -> None:
+    ok = _cli("check", "--config", str(EXAMPLE))
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("site: {id: s}\nmqtt: {port: x}\n")
+    result = _cli("check", "--config", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}: mqtt.port: Input should be a valid integer" in result.stderr
+    missing = _cli("check", "--config", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2
+    assert "cannot read the file" in missing.stderr
+    assert _cli("run").returncode == 2  # usage error
+    assert _cli("run", "--config", str(bad)).returncode == 2
