@@ -122,6 +122,8 @@ class MessageHandler:
         return "\n".join(lines).encode()
 
     def _meta(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
+        if not payload:  # a cleared retained message: keep the devices we know
+            return Outcome()
         meta = parse_meta(payload, gateway)
         outcome = Outcome()
         for problem in meta.rejected:

@@ -102,3 +102,30 @@ def test_seq_gap_is_counted(
             topic, envelope("gw-a", seq, [reading("m1", "water", BASE_TS + seq, volume_m3=1.5)])
         )
     wait_for(lambda: service.metrics.seq_gaps.labels("gw-a")._value.get() == 3, 10)
+
+
+def test_meta_tags_survive_a_restart_before_meta_is_seen_again(
+    config: dict[str, Any], publisher: Publisher, db: InfluxClient
+) -> None:
+    from ingest.config import IngestConfig
+
+    root = config["mqtt"]["topic_root"]
+    first = IngestService(IngestConfig.model_validate(config))
+    first.start()
+    try:
+        publisher.publish(f"{root}/sunshine-kg/gw-gate/meta", _meta("gw-gate"), retain=True)
+        wait_for(lambda: any(r["tags"] for r in first.registry.device_rows()), 10)
+    finally:
+        first.stop()
+    publisher.publish(f"{root}/sunshine-kg/gw-gate/meta", b"", retain=True)  # broker forgets it
+    second = IngestService(IngestConfig.model_validate(config))
+    second.start()
+    try:
+        publisher.publish(
+            f"{root}/sunshine-kg/gw-gate/readings",
+            envelope("gw-gate", 1, [reading("door-2", "door", BASE_TS, open=True)]),
+        )
+        wait_for(lambda: count_points(db, "door", "open") == 1, 10)
+    finally:
+        second.stop()
+    assert db.query('SELECT * FROM "door"')[0]["room"] == "102"
