@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from ingest.app import IngestService
+from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
 from tests.harness import BASE_TS, Publisher, count_points, envelope, reading, wait_for
 
@@ -107,8 +108,6 @@ def test_seq_gap_is_counted(
 def test_meta_tags_survive_a_restart_before_meta_is_seen_again(
     config: dict[str, Any], publisher: Publisher, db: InfluxClient
 ) -> None:
-    from ingest.config import IngestConfig
-
     root = config["mqtt"]["topic_root"]
     first = IngestService(IngestConfig.model_validate(config))
     first.start()
