@@ -43,6 +43,7 @@ class IngestService:
             token=influx.token,
             retention_policy=influx.retention_policy,
             timeout_s=influx.timeout.total_seconds(),
+            gzip_level=1 if influx.use_gzip else 0,
         )
         self.handler = MessageHandler(
             config.mqtt.topic_root, self.registry, self.metrics, self.clock

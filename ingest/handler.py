@@ -113,12 +113,14 @@ class MessageHandler:
 
     def _encode(self, site: str, gateway: str, readings: list[Reading]) -> bytes:
         lines = []
-        prefix_of = self.registry.series_prefix
+        prefixes: dict[tuple[str, str], str] = {}  # devices repeat within an envelope
         for r in readings:
-            fields = encode_fields(r.values, KINDS[r.kind].types)
-            if not fields:  # a gateway reading may carry nothing numeric
-                fields = "_empty=1i"
-            lines.append(f"{prefix_of(site, gateway, r.device, r.kind)} {fields} {r.ts}")
+            prefix = prefixes.get((r.device, r.kind))
+            if prefix is None:
+                prefix = self.registry.series_prefix(site, gateway, r.device, r.kind)
+                prefixes[(r.device, r.kind)] = prefix
+            fields = encode_fields(r.values, KINDS[r.kind].types) or "_empty=1i"
+            lines.append(f"{prefix} {fields} {r.ts}")
         return "\n".join(lines).encode()
 
     def _meta(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:

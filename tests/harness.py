@@ -171,6 +171,13 @@ class IngestProcess:
         self.proc = None
         return code
 
+    def rss_mb(self) -> float:
+        """Resident memory of the process, in MB."""
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kb) / 1024
+
     def metric(self, name: str) -> float:
         """Sum of a Prometheus metric's samples (all labels)."""
         text = httpx.get(self.api + "/metrics", timeout=5).text

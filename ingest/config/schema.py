@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -74,6 +75,17 @@ class InfluxSettings(Strict):
     retention_policy: str | None = None
     timeout: Duration = timedelta(seconds=10)
     batch_kb: Annotated[int, Field(ge=16, le=65536)] = 1024
+    # gzip request bodies; default: only when InfluxDB is on another host (on loopback
+    # compression costs both processes CPU and saves nothing).
+    gzip: bool | None = None
+
+    @property
+    def use_gzip(self) -> bool:
+        """Whether writes are compressed (``gzip``, or automatic by host)."""
+        if self.gzip is not None:
+            return self.gzip
+        host = urlsplit(self.url).hostname or ""
+        return not (host in ("localhost", "::1") or host.startswith("127."))
 
     @model_validator(mode="after")
     def _one_auth(self) -> InfluxSettings:

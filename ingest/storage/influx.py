@@ -67,18 +67,16 @@ class InfluxClient:
         self._query_raw("CREATE DATABASE " + quote_ident(self.database), write=True, db=None)
 
     def write(self, body: bytes) -> None:
-        """Write line protocol (ms precision), gzip-compressed; raise StorageError subclasses."""
+        """Write line protocol (ms precision), gzip-compressed unless ``gzip_level`` is 0."""
         params = {"db": self.database, "precision": "ms"}
         if self.retention_policy:
             params["rp"] = self.retention_policy
-        content = gzip.compress(body, compresslevel=self.gzip_level)
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if self.gzip_level:
+            body = gzip.compress(body, compresslevel=self.gzip_level)
+            headers["Content-Encoding"] = "gzip"
         try:
-            response = self._http.post(
-                "/write",
-                params=params,
-                content=content,
-                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
-            )
+            response = self._http.post("/write", params=params, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise InfluxUnavailable(f"InfluxDB write failed: {exc!r}") from exc
         if response.status_code != 204:

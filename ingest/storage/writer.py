@@ -92,17 +92,15 @@ class InfluxWriter:
         batch = self.spool.read(self.batch_bytes, timeout=0.5)
         if batch is None:
             return None
-        records, end = list(batch.records), batch.end
-        size = sum(len(r) for r in records)
-        deadline = time.monotonic() + self.linger_s
-        while size < self.batch_bytes // 2 and (left := deadline - time.monotonic()) > 0:
-            more = self.spool.read(self.batch_bytes - size, timeout=left, start=end)
-            if more is None:
-                break
-            records += more.records
-            size += sum(len(r) for r in more.records)
-            end = more.end
-        return SpoolBatch(records, end)
+        size = sum(len(r) for r in batch.records)
+        if size >= self.batch_bytes // 2:
+            return batch
+        # One wait and one more read: under load each read costs a wait for the GIL.
+        self._stopping.wait(self.linger_s)
+        more = self.spool.read(self.batch_bytes - size, timeout=0, start=batch.end)
+        if more is None:
+            return batch
+        return SpoolBatch(batch.records + more.records, more.end)
 
     def _write_batch(self, batch: SpoolBatch) -> bool:
         """Write a batch until it is stored or dead-lettered; False only when stopping."""
