@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -79,15 +80,28 @@ def _all_stored(db: InfluxClient, expected: int) -> bool:
     return count_points(db, "temperature", "celsius") == expected
 
 
-def test_influx_down_30s_while_publishing_loses_nothing_and_live_path_continues(
-    tmp_path: Path, broker: MosquittoServer, own_influxd: InfluxServer
-) -> None:
-    config = config_dict(tmp_path / "state", broker, own_influxd)
+@contextmanager
+def running_ingest(
+    tmp_path: Path, broker: MosquittoServer, influx: InfluxServer
+) -> Iterator[tuple[IngestProcess, str, InfluxClient]]:
+    """An ingest child process, its readings topic and a client of its database."""
+    config = config_dict(tmp_path / "state", broker, influx)
     ingest = IngestProcess(config, tmp_path)
     ingest.start()
     topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-canteen/readings"
-    db = InfluxClient(own_influxd.url, config["influx"]["database"])
+    db = InfluxClient(influx.url, config["influx"]["database"])
     try:
+        yield ingest, topic, db
+    finally:
+        db.close()
+        if ingest.proc:
+            ingest.kill()
+
+
+def test_influx_down_30s_while_publishing_loses_nothing_and_live_path_continues(
+    tmp_path: Path, broker: MosquittoServer, own_influxd: InfluxServer
+) -> None:
+    with running_ingest(tmp_path, broker, own_influxd) as (ingest, topic, db):
         with SteadyPublisher(broker, topic, size=20, period=0.02) as steady:
             time.sleep(2)
             own_influxd.stop()
@@ -111,21 +125,12 @@ def test_influx_down_30s_while_publishing_loses_nothing_and_live_path_continues(
         wait_for(lambda: httpx.get(ingest.api + "/api/health").json()["status"] == "ok", 15)
         assert ingest.metric("campus_rejected_total") == 0
         assert ingest.stop() == 0
-    finally:
-        db.close()
-        if ingest.proc:
-            ingest.kill()
 
 
 def test_influx_outage_with_ingest_sigkilled_during_it_loses_nothing(
     tmp_path: Path, broker: MosquittoServer, own_influxd: InfluxServer
 ) -> None:
-    config = config_dict(tmp_path / "state", broker, own_influxd)
-    ingest = IngestProcess(config, tmp_path)
-    ingest.start()
-    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-canteen/readings"
-    db = InfluxClient(own_influxd.url, config["influx"]["database"])
-    try:
+    with running_ingest(tmp_path, broker, own_influxd) as (ingest, topic, db):
         with SteadyPublisher(broker, topic, size=20, period=0.02) as steady:
             time.sleep(1)
             own_influxd.stop()
@@ -139,21 +144,12 @@ def test_influx_outage_with_ingest_sigkilled_during_it_loses_nothing(
         total = steady.sent
         wait_for(lambda: _all_stored(db, total), 60)
         assert ingest.stop() == 0
-    finally:
-        db.close()
-        if ingest.proc:
-            ingest.kill()
 
 
 def test_ingest_sigkilled_mid_stream_and_restarted_loses_nothing(
     tmp_path: Path, broker: MosquittoServer, influxd: InfluxServer
 ) -> None:
-    config = config_dict(tmp_path / "state", broker, influxd)
-    ingest = IngestProcess(config, tmp_path)
-    ingest.start()
-    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-canteen/readings"
-    db = InfluxClient(influxd.url, config["influx"]["database"])
-    try:
+    with running_ingest(tmp_path, broker, influxd) as (ingest, topic, db):
         with SteadyPublisher(broker, topic, size=50, period=0.005) as steady:
             time.sleep(2)
             ingest.kill()
@@ -167,7 +163,3 @@ def test_ingest_sigkilled_mid_stream_and_restarted_loses_nothing(
         assert total > 10_000
         wait_for(lambda: _all_stored(db, total), 60)
         assert ingest.stop() == 0
-    finally:
-        db.close()
-        if ingest.proc:
-            ingest.kill()
