@@ -107,9 +107,7 @@ class InfluxWriter:
         lines = b"\n".join(batch.records)
         while not self._stopping.is_set():
             try:
-                self._write(lines)
-            except InfluxBadRequest:
-                self._write_split(lines.split(b"\n"))
+                self._write_or_split(lines)
             except InfluxDatabaseMissing as exc:
                 self._failed(exc)
                 self._try_create_database()
@@ -120,6 +118,16 @@ class InfluxWriter:
             self._recovered()
             return True
         return False
+
+    def _write_or_split(self, lines: bytes) -> None:
+        """Write a batch; if InfluxDB refuses part of it, isolate and dead-letter that part.
+
+        An outage during the split raises, and the whole batch is retried later.
+        """
+        try:
+            self._write(lines)
+        except InfluxBadRequest:
+            self._write_split(lines.split(b"\n"))
 
     def _write(self, body: bytes) -> None:
         started = time.perf_counter()
