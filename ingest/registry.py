@@ -177,11 +177,6 @@ class Registry:
             "values": dict(dev.values),
         }
 
-    def gateway_status(self) -> dict[str, str | None]:
-        """Each known gateway's last status."""
-        with self._lock:
-            return {g.gateway: g.status for g in self._gateways.values()}
-
     # ------------------------------------------------------------------ persistence
 
     def save_if_needed(self, min_interval_s: float = 2.0) -> None:
