@@ -151,13 +151,17 @@ class MqttConsumer:
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        # paho's msg.topic raises on a topic that is not UTF-8; such a topic is refused
+        # by the handler (no campuswatch topic contains U+FFFD) instead of escaping here.
+        topic = msg._topic.decode("utf-8", "replace")
+        payload = bytes(msg.payload)
         try:
-            payload = bytes(msg.payload)
-            outcome = self.handler.handle(msg.topic, payload)
+            outcome = self.handler.handle(topic, payload)
         except Exception as exc:  # a bug must not stop the stream: keep the payload
-            log.exception("internal error handling a message on %s", msg.topic)
-            letter = DeadLetter(msg.topic, "internal_error", repr(exc), bytes(msg.payload))
-            outcome = Outcome(dead_letters=[letter])
+            log.exception("internal error handling a message on %s", topic)
+            outcome = Outcome(
+                dead_letters=[DeadLetter(topic, "internal_error", repr(exc), payload)]
+            )
         with self._cond:
             # Backpressure: only when the spool cannot keep up (disk full or failing) does
             # the network thread wait; the broker then holds further messages.

@@ -85,6 +85,7 @@ class Spool:
         self._writer: BinaryIO | None = None
         self._reader: tuple[int, BinaryIO] | None = None
         self._closed = False
+        self._active = 0
         self._cursor_saved_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
@@ -160,6 +161,8 @@ class Spool:
     def _open_writer(self, number: int) -> None:
         self._writer = (self.directory / _segment_name(number)).open("ab")
         self._sizes.setdefault(number, 0)
+        # Kept, not derived from _sizes: the reader deletes keys from it concurrently.
+        self._active = number
         self._fsync_directory()
 
     def _fsync_directory(self) -> None:
@@ -174,7 +177,7 @@ class Spool:
     @property
     def active_segment(self) -> int:
         """Number of the segment being appended to."""
-        return max(self._sizes)
+        return self._active
 
     def pending_bytes(self) -> int:
         """Bytes written but not yet consumed by the reader."""
