@@ -70,6 +70,10 @@ class IngestService:
             "ingest for site %s started (state in %s)", self.config.site.id, self.config.state_dir
         )
 
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Block until the MQTT subscription is in place; False after ``timeout`` seconds."""
+        return self.consumer.wait_subscribed(timeout)
+
     def stop(self) -> None:
         """Acknowledge what is durable, stop writing, save state."""
         self.consumer.stop()

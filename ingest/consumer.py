@@ -71,6 +71,7 @@ class MqttConsumer:
         self._cond = threading.Condition()
         self._generation = 0
         self._connected = False
+        self._subscribed = threading.Event()
         self._stopping = False
         self._committer = threading.Thread(target=self._commit_loop, name="spool-commit")
         self._client = self._make_client()
@@ -91,6 +92,7 @@ class MqttConsumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     # ------------------------------------------------------------------ lifecycle
@@ -115,6 +117,10 @@ class MqttConsumer:
     def connected(self) -> bool:
         """True while connected to the broker."""
         return self._connected
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until the broker has confirmed our subscription (or ``timeout`` passes)."""
+        return self._subscribed.wait(timeout)
 
     # ------------------------------------------------------------------ paho callbacks
 
@@ -141,6 +147,15 @@ class MqttConsumer:
             self.settings.port,
             flags.session_present,
         )
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+    ) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("MQTT broker refused our subscription: %s", refused)
+            return
+        self._subscribed.set()
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any

@@ -44,6 +44,7 @@ def service(config: dict[str, Any]) -> Iterator[IngestService]:
     """An ingest service running in this process."""
     svc = IngestService(IngestConfig.model_validate(config))
     svc.start()
+    assert svc.wait_ready(), "the ingest never subscribed"
     yield svc
     svc.stop()
 
