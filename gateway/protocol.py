@@ -73,6 +73,14 @@ KINDS: dict[str, KindSpec] = {
     "camera": KindSpec({"motion": _B}, {"persons": _I, "tamper": _B, "online": _B, "snapshot": _S}),
     "gateway": KindSpec({}, {}),
 }
+# Gateway health readings (kind ``gateway``) carry these numeric fields (SPEC §3).
+GATEWAY_HEALTH_FIELDS = (
+    "uptime_s",
+    "buffer_depth",
+    "buffer_dropped",
+    "publish_errors",
+    "cpu_temp_c",
+)
 Kind = Literal["door", "smoke", "temperature", "electricity", "water", "camera", "gateway"]
 
 FieldValue = bool | int | float | str

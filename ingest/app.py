@@ -11,7 +11,12 @@ from ingest.consumer import MqttConsumer
 from ingest.deadletters import DeadLetterStore
 from ingest.handler import MessageHandler
 from ingest.metrics import Metrics
+from ingest.notify.dispatcher import Dispatcher
+from ingest.notify.factory import make_senders
 from ingest.registry import Registry
+from ingest.rules.engine import RuleEngine
+from ingest.rules.store import AlertStore
+from ingest.rules.timer import EventExporter, RulesTimer
 from ingest.spool import Spool
 from ingest.storage.influx import InfluxClient
 from ingest.storage.writer import InfluxWriter
@@ -58,12 +63,27 @@ class IngestService:
         self.consumer = MqttConsumer(
             config.mqtt, self.handler, self.spool, self.dead_letters, self.registry, self.metrics
         )
+        self.alert_store = AlertStore(state_dir / "alerts.db")
+        senders = make_senders(config.channels, config.mqtt, config.site.language)
+        self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock)
+        self.engine = RuleEngine(
+            config, self.registry, self.alert_store, self.metrics, self.clock, self.dispatcher.wake
+        )
+        self.rules_timer = RulesTimer(
+            self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
+        )
+        self.handler.listeners.append(self.engine.on_readings)
+        self.handler.status_listeners.append(self.engine.on_status)
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         self.registry.load()
         self.spool.open()
+        self.alert_store.open()
+        self.engine.load()
+        self.dispatcher.start()
+        self.rules_timer.start()
         self.writer.start()
         self.consumer.start()
         log.info(
@@ -77,6 +97,9 @@ class IngestService:
     def stop(self) -> None:
         """Acknowledge what is durable, stop writing, save state."""
         self.consumer.stop()
+        self.rules_timer.stop()  # exports the last alert events into the spool
+        self.dispatcher.stop()
+        self.alert_store.close()
         self.writer.stop()
         self.registry.save()
         self.spool.close()

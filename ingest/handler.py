@@ -2,7 +2,7 @@
 
 This is the hot path: every readings envelope is validated once, its valid readings are
 encoded to line protocol for the spool and handed to the live listeners (registry now,
-the rules engine later), and everything refused becomes a counted dead letter.
+the rules engine), and everything refused becomes a counted dead letter.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from gateway.protocol import (
     ParsedEnvelope,
     Problem,
     Reading,
+    Status,
     parse_envelope,
     parse_meta,
     parse_status,
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 ReadingListener = Callable[[str, str, list[Reading]], None]
 """Called with (site, gateway, readings) for every accepted envelope, in arrival order."""
+StatusListener = Callable[[str, str, Status], None]
+"""Called with (site, gateway, status) for every valid status message."""
 
 
 @dataclass(slots=True)
@@ -50,6 +53,7 @@ class MessageHandler:
         self.metrics = metrics
         self.clock = clock
         self.listeners: list[ReadingListener] = [registry.observe]
+        self.status_listeners: list[StatusListener] = []
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Handle one message; never raises for bad input."""
@@ -149,4 +153,9 @@ class MessageHandler:
         if isinstance(status, Problem):
             return self._reject(topic, payload, status.code, status.detail)
         self.registry.update_status(site, gateway, status)
+        for listener in self.status_listeners:
+            try:
+                listener(site, gateway, status)
+            except Exception:  # a faulty listener must not stop the stream
+                log.exception("status listener %r failed for gateway %s", listener, gateway)
         return Outcome()

@@ -61,3 +61,28 @@ class Metrics:
         )
         self.mqtt_connected = Gauge("campus_mqtt_connected", "1 while connected", registry=r)
         self.influx_up = Gauge("campus_influx_up", "1 while the last write succeeded", registry=r)
+        self.alerts_fired = Counter(
+            "campus_alerts_fired", "Alerts that fired", ["rule", "severity"], registry=r
+        )
+        self.alerts_active = Gauge(
+            "campus_alerts_active", "Alerts pending, firing or acknowledged", registry=r
+        )
+        self.late_readings = Counter(
+            "campus_rule_late_readings",
+            "Readings older than what the rules already saw (ignored by the rules)",
+            registry=r,
+        )
+        self.stale_suppressed = Counter(
+            "campus_alerts_suppressed_stale",
+            "Pending alerts from backlog readings that cleared before the backlog caught up",
+            registry=r,
+        )
+        self.notifications = Counter(
+            "campus_notifications",
+            "Notification attempts by channel and result (sent, retry, failed)",
+            ["channel", "result"],
+            registry=r,
+        )
+        self.notifications_waiting = Gauge(
+            "campus_notifications_waiting", "Notifications not yet delivered", registry=r
+        )

@@ -72,6 +72,7 @@ class Registry:
         self._dirty = False  # last values or seq changed: saved every few seconds
         self._meta_dirty = False  # meta or status changed: saved before acknowledging
         self._last_save = 0.0
+        self.meta_version = 0  # bumped on every meta change, so readers can refresh caches
 
     # ------------------------------------------------------------------ updates
 
@@ -93,6 +94,7 @@ class Registry:
                 dev.kind = info.kind
             self._prefixes = {k: v for k, v in self._prefixes.items() if k[1] != gateway}
             self._meta_dirty = True
+            self.meta_version += 1
 
     def update_status(self, site: str, gateway: str, status: Status) -> None:
         """Record a gateway's status (online, offline from its last will, stopped)."""
@@ -148,6 +150,27 @@ class Registry:
         return prefix
 
     # ------------------------------------------------------------------ queries
+
+    def device_info(self, gateway: str, device: str) -> DeviceInfo | None:
+        """A device's meta entry, if its gateway announced it."""
+        with self._lock:
+            gw = self._gateways.get(gateway)
+            return gw.devices.get(device) if gw else None
+
+    def devices(self) -> list[DeviceState]:
+        """Copies of every known device's state."""
+        with self._lock:
+            return [
+                DeviceState(
+                    d.device, d.kind, d.gateway, d.site, d.info, d.last_seen_ms, dict(d.values)
+                )
+                for d in self._devices.values()
+            ]
+
+    def gateway_status(self) -> dict[str, tuple[str, str | None]]:
+        """Every known gateway's (site, last status)."""
+        with self._lock:
+            return {g.gateway: (g.site, g.status) for g in self._gateways.values()}
 
     def device_rows(self) -> list[dict[str, Any]]:
         """Devices for ``/api/devices``, also those known only from meta."""

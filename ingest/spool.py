@@ -80,6 +80,7 @@ class Spool:
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
         self._lock = threading.Condition()
+        self._append_lock = threading.Lock()
         self._sizes: dict[int, int] = {}  # segment number -> durable size
         self._cursor = Position(0, 0)
         self._writer: BinaryIO | None = None
@@ -197,22 +198,23 @@ class Spool:
         for body in bodies:
             frames += _HEADER.pack(len(body), zlib.crc32(body))
             frames += body
-        writer = self._writer
-        if writer is None:
-            raise SpoolError("spool is closed")
-        number = self.active_segment
-        try:
-            writer.write(frames)
-            writer.flush()
-            os.fdatasync(writer.fileno())
-        except OSError as exc:
-            raise SpoolError(f"cannot write spool segment {number}: {exc}") from exc
-        with self._lock:
-            self._sizes[number] += len(frames)
-            if self._sizes[number] >= self.segment_bytes:
-                writer.close()
-                self._open_writer(number + 1)
-            self._lock.notify_all()
+        with self._append_lock:  # the consumer and the alert-event exporter both append
+            writer = self._writer
+            if writer is None:
+                raise SpoolError("spool is closed")
+            number = self.active_segment
+            try:
+                writer.write(frames)
+                writer.flush()
+                os.fdatasync(writer.fileno())
+            except OSError as exc:
+                raise SpoolError(f"cannot write spool segment {number}: {exc}") from exc
+            with self._lock:
+                self._sizes[number] += len(frames)
+                if self._sizes[number] >= self.segment_bytes:
+                    writer.close()
+                    self._open_writer(number + 1)
+                self._lock.notify_all()
 
     # ------------------------------------------------------------------ reading
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ingest.api.routes import devices, health
+from ingest.api.routes import alerts, devices, health
 from ingest.app import IngestService
 
 
@@ -19,6 +19,7 @@ def create_api(service: IngestService) -> FastAPI:
     api.state.service = service
     api.include_router(health.router, tags=["health"])
     api.include_router(devices.router, tags=["devices"])
+    api.include_router(alerts.router, tags=["alerts"])
 
     @api.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -12,7 +12,15 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ingest.config.schema import UNION_TAGS, IngestConfig
+from gateway.protocol import GATEWAY_HEALTH_FIELDS, KINDS, FieldType
+from ingest.config.schema import (
+    UNION_TAGS,
+    AllOf,
+    AnyOf,
+    Condition,
+    ConditionRule,
+    IngestConfig,
+)
 from ingest.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -151,6 +159,8 @@ def check_references(config: IngestConfig) -> list[str]:
         if rule.active and rule.active.schedule not in config.schedules:
             key = "during" if rule.active.during else "outside"
             problems.append(f"{where}.active.{key}: no schedule named {rule.active.schedule!r}")
+        if isinstance(rule, ConditionRule):
+            problems.extend(f"{where}.when{p}" for p in condition_problems(rule.kind, rule.when))
     names = [t.name for t in config.api.tokens]
     tokens = [t.token for t in config.api.tokens]
     if len(set(tokens)) != len(tokens):
@@ -158,6 +168,41 @@ def check_references(config: IngestConfig) -> list[str]:
     if len(set(names)) != len(names):
         problems.append("api.tokens: the same name is given twice")
     return problems
+
+
+_GATEWAY_FIELDS = dict.fromkeys(GATEWAY_HEALTH_FIELDS, FieldType.FLOAT)
+
+
+def condition_problems(kind: str, condition: Condition, path: str = "") -> list[str]:
+    """Comparisons on a field the kind does not have, or of the wrong type.
+
+    A typo such as ``celcius`` would otherwise leave a rule that can never fire.
+    """
+    if isinstance(condition, AnyOf | AllOf):
+        parts = condition.any if isinstance(condition, AnyOf) else condition.all
+        key = "any" if isinstance(condition, AnyOf) else "all"
+        return [
+            problem
+            for i, part in enumerate(parts)
+            for problem in condition_problems(kind, part, f"{path}.{key}[{i}]")
+        ]
+    if kind == "*":
+        return []
+    types = _GATEWAY_FIELDS if kind == "gateway" else KINDS[kind].types
+    field_type = types.get(condition.field)
+    if field_type is None:
+        known = ", ".join(sorted(types))
+        return [f"{path}.field: kind {kind} has no field {condition.field!r} (known: {known})"]
+    op, operand = condition.operator
+    if field_type is FieldType.BOOL and not isinstance(operand, bool):
+        return [
+            f"{path}.{op}: {condition.field} is true/false; compare it with eq or ne true/false"
+        ]
+    if field_type in (FieldType.FLOAT, FieldType.INT) and (isinstance(operand, bool | str)):
+        return [f"{path}.{op}: {condition.field} is a number; compare it with a number"]
+    if field_type is FieldType.STR and not isinstance(operand, str):
+        return [f"{path}.{op}: {condition.field} is text; compare it with eq or ne and a string"]
+    return []
 
 
 def load_config(path: Path) -> IngestConfig:

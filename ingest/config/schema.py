@@ -186,6 +186,9 @@ class EmailChannel(Strict):
     password: str | None = None
     sender: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
     to: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    # A private CA for the SMTP server's certificate (default: the system's CAs).
+    ca_file: Path | None = None
+    timeout: Duration = timedelta(seconds=15)
 
 
 class MqttChannel(Strict):
@@ -217,6 +220,7 @@ Channel = Annotated[
 # --------------------------------------------------------------------------- rules
 
 Comparator = Literal["eq", "ne", "gt", "ge", "lt", "le"]
+COMPARATORS: tuple[Comparator, ...] = ("eq", "ne", "gt", "ge", "lt", "le")
 Scalar = bool | int | float | str
 
 
@@ -233,10 +237,19 @@ class Comparison(Strict):
 
     @model_validator(mode="after")
     def _one_comparator(self) -> Comparison:
-        given = [op for op in ("eq", "ne", "gt", "ge", "lt", "le") if getattr(self, op) is not None]
+        given = [op for op in COMPARATORS if getattr(self, op) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of eq ne gt ge lt le (got {given or 'none'})")
         return self
+
+    @property
+    def operator(self) -> tuple[Comparator, Scalar]:
+        """The comparator given and its operand."""
+        for op in COMPARATORS:
+            operand = getattr(self, op)
+            if operand is not None:
+                return op, operand
+        raise AssertionError("validated to have one comparator")
 
 
 class AnyOf(Strict):
@@ -300,6 +313,8 @@ KindOrAny = Literal[
 
 class _RuleBase(Strict):
     id: Name
+    # Overrides the default title of the rule's kind in notifications ("门未上锁").
+    title: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
     severity: Severity = "warning"
     notify: list[Name] = Field(default_factory=list)
     repeat: Duration | None = None

@@ -1,0 +1,1 @@
+"""Notifications: the outbox dispatcher and one module per channel type."""

@@ -1,0 +1,49 @@
+"""The one interface every notification channel implements, and the factory building them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from ingest.errors import IngestError
+
+log = logging.getLogger(__name__)
+
+SEVERITY_WORDS = {
+    "zh": {"info": "提示", "warning": "警告", "critical": "紧急"},
+    "en": {"info": "info", "warning": "warning", "critical": "critical"},
+}
+
+
+class ChannelError(IngestError):
+    """Delivery failed for now (network, timeout, 5xx, rate limit): retry later."""
+
+
+class ChannelRefused(ChannelError):
+    """The channel refused the message (4xx, bad signature): retrying will not help."""
+
+
+class Sender(Protocol):
+    """Delivers one notification body (SPEC §5) to one channel."""
+
+    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+        """Deliver or raise ChannelError / ChannelRefused."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class LogSender:
+    """Writes notifications to the service log."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+        """Log the title and message."""
+        log.warning("[%s #%d] %s — %s", self.name, delivery_id, body["title"], body["message"])
+
+    def close(self) -> None:
+        """Nothing to release."""

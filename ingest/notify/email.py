@@ -1,0 +1,83 @@
+"""E-mail notifications over SMTP (STARTTLS, implicit TLS or plain), UTF-8 throughout."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from ingest.config.schema import EmailChannel
+from ingest.notify.channels import SEVERITY_WORDS, ChannelError, ChannelRefused
+
+
+class EmailSender:
+    """Sends one message per notification to the configured recipients."""
+
+    def __init__(self, channel: EmailChannel, lang: str) -> None:
+        self.channel = channel
+        self.lang = lang
+        self._tls = ssl.create_default_context(
+            cafile=str(channel.ca_file) if channel.ca_file else None
+        )
+
+    def compose(self, body: dict[str, Any], delivery_id: int) -> EmailMessage:
+        """The message: the title as subject (RFC 2047 encoded), the details as text."""
+        message = EmailMessage(policy=SMTP)
+        message["Subject"] = body["title"]
+        message["From"] = self.channel.sender
+        message["To"] = ", ".join(self.channel.to)
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = make_msgid(f"campuswatch.{delivery_id}")
+        words = SEVERITY_WORDS.get(self.lang, SEVERITY_WORDS["en"])
+        labels = (
+            ("级别", "开始", "设备", "规则")
+            if self.lang == "zh"
+            else (
+                "Severity",
+                "Since",
+                "Device",
+                "Rule",
+            )
+        )
+        lines = [
+            body["message"],
+            "",
+            f"{labels[0]}: {words.get(body['severity'], body['severity'])}",
+            f"{labels[1]}: {body['started_at']}",
+            f"{labels[2]}: {body['device']}",
+            f"{labels[3]}: {body['rule']}",
+        ]
+        message.set_content("\n".join(lines), charset="utf-8")
+        return message
+
+    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+        """Connect, authenticate if configured, send, disconnect."""
+        c = self.channel
+        timeout = c.timeout.total_seconds()
+        try:
+            if c.security == "ssl":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c.host, c.port, timeout=timeout, context=self._tls
+                )
+            else:
+                smtp = smtplib.SMTP(c.host, c.port, timeout=timeout)
+            with smtp:
+                if c.security == "starttls":
+                    smtp.starttls(context=self._tls)
+                if c.username:
+                    smtp.login(c.username, c.password or "")
+                smtp.send_message(self.compose(body, delivery_id))
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused) as exc:
+            raise ChannelRefused(f"SMTP server {c.host} refused: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise ChannelRefused(f"SMTP server {c.host} refused: {exc}") from exc
+            raise ChannelError(f"SMTP server {c.host}: {exc}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelError(f"SMTP server {c.host}:{c.port}: {exc}") from exc
+
+    def close(self) -> None:
+        """Connections are per message."""

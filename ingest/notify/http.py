@@ -1,0 +1,173 @@
+"""HTTP channels: the plain webhook (SPEC §5 body) and the WeCom, DingTalk and Feishu
+group robots, each in its documented message format and signing scheme."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import httpx
+
+from ingest.config.schema import DingtalkChannel, FeishuChannel, WebhookChannel, WecomChannel
+from ingest.notify.channels import SEVERITY_WORDS, ChannelError, ChannelRefused, Sender
+
+# Robot error codes that mean "too many messages, slow down" rather than "never".
+_RATE_LIMITED = {45009, 130101, 9499, 11232}
+
+
+class HttpSender:
+    """POST JSON to a URL and check both the HTTP status and the robot's error code."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None, timeout: float = 10.0):
+        self.url = url
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=5.0))
+
+    def payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The JSON document this channel posts."""
+        return body
+
+    def target(self) -> str:
+        """The URL to post to (robots add signatures)."""
+        return self.url
+
+    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+        """POST the payload; translate transport and API errors."""
+        try:
+            response = self._client.post(
+                self.target(),
+                json=self.payload(body),
+                headers={"X-Campuswatch-Delivery": str(delivery_id)},
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise ChannelError(f"HTTP {status}: {response.text[:200]}")
+        if status >= 400:
+            raise ChannelRefused(f"HTTP {status}: {response.text[:200]}")
+        self.check_answer(response)
+
+    def check_answer(self, response: httpx.Response) -> None:
+        """Robots answer 200 with an error code in the body."""
+        try:
+            answer = response.json()
+        except ValueError:
+            return
+        if not isinstance(answer, dict):
+            return
+        code = answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
+        if code in (0, None):
+            return
+        message = answer.get("errmsg") or answer.get("msg") or answer
+        if code in _RATE_LIMITED:
+            raise ChannelError(f"rate limited (code {code}): {message}")
+        raise ChannelRefused(f"robot refused the message (code {code}): {message}")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+class WecomSender(HttpSender):
+    """WeCom (企业微信) group robot: markdown, or text when mobiles are to be mentioned."""
+
+    def __init__(self, channel: WecomChannel, lang: str) -> None:
+        super().__init__(channel.url)
+        self.mobiles = channel.mentioned_mobiles
+        self.lang = lang
+
+    def payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """WeCom message JSON."""
+        if self.mobiles:
+            text = {"content": _plain(body), "mentioned_mobile_list": self.mobiles}
+            return {"msgtype": "text", "text": text}
+        return {"msgtype": "markdown", "markdown": {"content": _markdown(body, self.lang)}}
+
+
+class DingtalkSender(HttpSender):
+    """DingTalk (钉钉) group robot: markdown, signed when a secret is set."""
+
+    def __init__(self, channel: DingtalkChannel, lang: str) -> None:
+        super().__init__(channel.url)
+        self.secret = channel.secret
+        self.mobiles = channel.at_mobiles
+        self.lang = lang
+
+    def target(self) -> str:
+        """Add ``timestamp`` (ms) and ``sign`` = base64(HMAC-SHA256(secret, ts\\nsecret))."""
+        if not self.secret:
+            return self.url
+        timestamp = str(int(time.time() * 1000))
+        signature = dingtalk_sign(self.secret, timestamp)
+        separator = "&" if "?" in self.url else "?"
+        query = httpx.QueryParams({"timestamp": timestamp, "sign": signature})
+        return f"{self.url}{separator}{query}"
+
+    def payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """DingTalk message JSON (a mention must also appear in the text)."""
+        text = _markdown(body, self.lang)
+        if self.mobiles:
+            text += "\n\n" + " ".join(f"@{m}" for m in self.mobiles)
+        return {
+            "msgtype": "markdown",
+            "markdown": {"title": body["title"], "text": text},
+            "at": {"atMobiles": self.mobiles, "isAtAll": False},
+        }
+
+
+class FeishuSender(HttpSender):
+    """Feishu / Lark (飞书) group robot: text, signed when a secret is set."""
+
+    def __init__(self, channel: FeishuChannel) -> None:
+        super().__init__(channel.url)
+        self.secret = channel.secret
+
+    def payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Feishu message JSON with ``timestamp`` (s) and ``sign`` when signing."""
+        message: dict[str, Any] = {"msg_type": "text", "content": {"text": _plain(body)}}
+        if self.secret:
+            timestamp = str(int(time.time()))
+            message.update(timestamp=timestamp, sign=feishu_sign(self.secret, timestamp))
+        return message
+
+
+def dingtalk_sign(secret: str, timestamp: str) -> str:
+    """DingTalk's signature: HMAC-SHA256 keyed by the secret over ``timestamp\\nsecret``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def feishu_sign(secret: str, timestamp: str) -> str:
+    """Feishu's signature: HMAC-SHA256 keyed by ``timestamp\\nsecret`` over nothing."""
+    digest = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def _plain(body: dict[str, Any]) -> str:
+    return f"{body['title']}\n{body['message']}"
+
+
+def _markdown(body: dict[str, Any], lang: str) -> str:
+    words = SEVERITY_WORDS.get(lang, SEVERITY_WORDS["en"])
+    severity = words.get(body["severity"], body["severity"])
+    label = ("级别", "开始") if lang == "zh" else ("Severity", "Since")
+    return (
+        f"### {body['title']}\n{body['message']}\n\n"
+        f"> {label[0]}: {severity}\n> {label[1]}: {body['started_at']}"
+    )
+
+
+def make_http_sender(
+    channel: WebhookChannel | WecomChannel | DingtalkChannel | FeishuChannel, lang: str
+) -> Sender:
+    """The sender for an HTTP channel."""
+    if isinstance(channel, WebhookChannel):
+        return HttpSender(channel.url, channel.headers, channel.timeout.total_seconds())
+    if isinstance(channel, WecomChannel):
+        return WecomSender(channel, lang)
+    if isinstance(channel, DingtalkChannel):
+        return DingtalkSender(channel, lang)
+    return FeishuSender(channel)

@@ -1,0 +1,1 @@
+"""The alert rules engine: schedules, conditions, alert lifecycle and its persisted state."""

@@ -1,0 +1,503 @@
+"""The rules engine: live readings and gateway status in, alert transitions out.
+
+Driven by the MQTT stream (``on_readings`` / ``on_status`` run on the consumer's network
+thread, before storage, so an InfluxDB outage never delays an alert) and by ``tick``,
+called about twice a second, for hold times, schedule boundaries, silence, repeat and
+escalation. All state changes go through one store transaction per call.
+
+Ordering and backlogs: each device's values are merged in reading-``ts`` order and a
+reading older than one already seen never changes a condition, so redeliveries and late
+envelopes cannot move an alert backwards. A reading that arrives more than ``STALE_MS``
+after its ``ts`` is backlog (a gateway draining its buffer after an outage): it updates
+the condition, but an alert it starts waits until ``SETTLE_MS`` after the device's last
+backlog reading before firing. So a condition that began and ended during the outage
+(a door opened and closed again) is dropped without a notification and counted, while
+one that is still true once the backlog has caught up fires, with ``started_at`` at the
+time it really began.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from gateway.clock import Clock, now_ms
+from gateway.protocol import DEFAULT_INTERVAL_S, Reading, Status
+from ingest.config.schema import (
+    ConditionRule,
+    GatewayOfflineRule,
+    IngestConfig,
+    Rule,
+    SilentRule,
+)
+from ingest.config.types import IntervalMultiple
+from ingest.errors import IngestError
+from ingest.metrics import Metrics
+from ingest.notify.text import default_title
+from ingest.registry import Registry
+from ingest.rules.conditions import Predicate, compile_condition, compile_where, first_field
+from ingest.rules.lifecycle import Lifecycle
+from ingest.rules.model import Alert
+from ingest.rules.schedules import ScheduleBook
+from ingest.rules.store import AlertStore, ConditionState
+
+log = logging.getLogger(__name__)
+
+STALE_MS = 120_000
+SETTLE_MS = 15_000
+_UNKNOWN = object()
+_DOWN_STATES = ("offline", "stopped")
+AlertKey = tuple[str, str, str]  # (rule, gateway, device)
+
+
+class AlertNotFound(IngestError):
+    """No alert has this id."""
+
+
+class AlertConflict(IngestError):
+    """The alert is not in a state that allows the request."""
+
+
+@dataclass(slots=True)
+class _Rule:
+    config: Rule
+    matches: Callable[[dict[str, str]], bool]
+    predicate: Predicate | None = None
+    hold_ms: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def wants(self, kind: str, tags: dict[str, str]) -> bool:
+        rule_kind = getattr(self.config, "kind", "*")
+        return rule_kind in ("*", kind) and self.matches(tags)
+
+
+@dataclass(slots=True)
+class _Device:
+    site: str
+    gateway: str
+    device: str
+    kind: str
+    tags: dict[str, str]
+    name: str | None
+    interval_ms: int
+    meta_version: int
+    last_ts: int | None = None
+    values: dict[str, object] = field(default_factory=dict)
+    condition_rules: list[_Rule] = field(default_factory=list)
+    silent_rules: list[_Rule] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Track:
+    holds: bool
+    since_ms: int
+    ts_ms: int
+    settle_until_ms: int = 0
+
+
+@dataclass(slots=True)
+class _Gateway:
+    site: str
+    heard_ms: int
+    status: str | None = None
+    status_ms: int = 0
+
+    def down_since(self, now: int, silent_ms: int) -> int | None:
+        """Since when this gateway counts as offline, or None."""
+        if self.status in _DOWN_STATES and self.heard_ms <= self.status_ms:
+            return self.status_ms
+        if now - self.heard_ms >= silent_ms:
+            return self.heard_ms
+        return None
+
+
+class RuleEngine:
+    """Evaluates the configured rules; thread-safe."""
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        registry: Registry,
+        store: AlertStore,
+        metrics: Metrics,
+        clock: Clock,
+        wake: Callable[[set[str]], None] = lambda _channels: None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.store = store
+        self.metrics = metrics
+        self.clock = clock
+        self.wake = wake
+        self.schedules = ScheduleBook(config.schedules, config.calendar, config.site.timezone)
+        self.lifecycle = Lifecycle(config, store, metrics)
+        self._lock = threading.RLock()
+        self._in_tx = False
+        self._rules = {r.id: _compile(r) for r in config.rules}
+        self._condition_rules = [r for r in self._rules.values() if r.predicate is not None]
+        self._silent_rules = [r for r in self._rules.values() if isinstance(r.config, SilentRule)]
+        self._gateway_rules = [
+            r for r in self._rules.values() if isinstance(r.config, GatewayOfflineRule)
+        ]
+        self._devices: dict[tuple[str, str], _Device] = {}
+        self._gateways: dict[str, _Gateway] = {}
+        self._tracks: dict[AlertKey, _Track] = {}
+        self._alerts: dict[AlertKey, Alert] = {}
+        self._active_since: dict[str, object] = dict.fromkeys(self._rules, _UNKNOWN)
+        self._started_ms = 0
+
+    # ------------------------------------------------------------------ start-up
+
+    def load(self) -> None:
+        """Recover alerts, conditions, devices and gateways after a (re)start."""
+        with self._lock:
+            now = self._started_ms = now_ms(self.clock)
+            for key, state in self.store.conditions().items():
+                if key[0] in self._rules:
+                    self._tracks[key] = _Track(state.holds, state.since_ms, state.ts_ms)
+            for known in self.registry.devices():
+                dev = self._device(known.site, known.gateway, known.device, known.kind)
+                dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
+            for gateway, (site, status) in self.registry.gateway_status().items():
+                self._gateways[gateway] = _Gateway(site, now, status, now)
+            orphans = []
+            for alert in self.store.active_alerts():
+                if alert.rule in self._rules:
+                    self._alerts[(alert.rule, alert.gateway, alert.device)] = alert
+                else:
+                    orphans.append(alert)
+            if orphans:
+                self._run(lambda: self._resolve_orphans(orphans, now))
+            self._run(lambda: self._refresh_schedules(now))
+            log.info(
+                "rules engine: %d rule(s), %d active alert(s)", len(self._rules), len(self._alerts)
+            )
+
+    def _resolve_orphans(self, alerts: list[Alert], now: int) -> None:
+        for alert in alerts:  # their rule was removed from the config
+            self.lifecycle.resolve(alert, None, now, note="rule removed from the configuration")
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_readings(self, site: str, gateway: str, readings: list[Reading]) -> None:
+        """Evaluate one envelope's accepted readings (a ReadingListener)."""
+        with self._lock:
+            now = now_ms(self.clock)
+            self._heard(site, gateway, now)
+            self._run(lambda: self._readings(site, gateway, readings, now))
+
+    def on_status(self, site: str, gateway: str, status: Status) -> None:
+        """A gateway's status message (online, or offline from its last will, or stopped)."""
+        with self._lock:
+            now = now_ms(self.clock)
+            gw = self._heard(site, gateway, now)
+            gw.status, gw.status_ms = status.state, now
+            self._run(lambda: self._check_gateways(now))
+
+    def _heard(self, site: str, gateway: str, now: int) -> _Gateway:
+        gw = self._gateways.get(gateway)
+        if gw is None:
+            gw = self._gateways[gateway] = _Gateway(site, now)
+        gw.heard_ms = now
+        return gw
+
+    def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
+        for reading in readings:
+            dev = self._device(site, gateway, reading.device, reading.kind)
+            if dev.last_ts is not None and reading.ts < dev.last_ts:
+                self.metrics.late_readings.inc()
+                continue
+            dev.last_ts = reading.ts
+            dev.values.update(reading.values)
+            for rule in dev.silent_rules:
+                alert = self._alerts.get((rule.id, gateway, dev.device))
+                if alert is not None:
+                    self._end(alert, rule, now)
+            backlog = now - reading.ts > STALE_MS
+            for rule in dev.condition_rules:
+                self._evaluate(rule, dev, reading.ts, now, backlog)
+        self._check_gateways(now)
+
+    # ------------------------------------------------------------------ devices
+
+    def _device(self, site: str, gateway: str, device: str, kind: str) -> _Device:
+        dev = self._devices.get((gateway, device))
+        version = self.registry.meta_version
+        if dev is not None and dev.meta_version == version and dev.kind == kind:
+            return dev
+        info = self.registry.device_info(gateway, device)
+        tags = dict(info.tags) if info else {}
+        tags.update(site=site, gateway=gateway, device=device)
+        fresh = _Device(
+            site,
+            gateway,
+            device,
+            kind,
+            tags,
+            info.name if info else None,
+            (info.interval_s if info else DEFAULT_INTERVAL_S) * 1000,
+            version,
+            condition_rules=[r for r in self._condition_rules if r.wants(kind, tags)],
+            silent_rules=[r for r in self._silent_rules if r.wants(kind, tags)],
+        )
+        if dev is not None:
+            fresh.last_ts, fresh.values = dev.last_ts, dev.values
+        self._devices[(gateway, device)] = fresh
+        return fresh
+
+    # ------------------------------------------------------------------ conditions
+
+    def _evaluate(self, rule: _Rule, dev: _Device, ts: int, now: int, backlog: bool) -> None:
+        key = (rule.id, dev.gateway, dev.device)
+        assert rule.predicate is not None
+        holds = rule.predicate(dev.values)  # type: ignore[arg-type]
+        track = self._tracks.get(key)
+        if track is None or track.holds != holds:
+            track = self._tracks[key] = _Track(holds, ts, ts)
+            self._write().save_condition(*key, ConditionState(holds, ts, ts))
+        else:
+            track.ts_ms = ts
+        if backlog:
+            track.settle_until_ms = now + SETTLE_MS
+        alert = self._alerts.get(key)
+        if holds:
+            if alert is not None:
+                alert.value = _number(dev.values.get(alert.field or ""))
+            self._hold(rule, dev, track, now)
+        elif alert is not None:
+            if alert.state == "pending" and backlog:
+                self.metrics.stale_suppressed.inc()
+            self._end(alert, rule, now)
+
+    def _hold(self, rule: _Rule, dev: _Device, track: _Track, now: int) -> None:
+        """The condition holds: open an alert if the rule is active, fire it when due."""
+        active_since = self._active_since.get(rule.id)
+        if not isinstance(active_since, float):
+            return
+        key = (rule.id, dev.gateway, dev.device)
+        alert = self._alerts.get(key)
+        if alert is None:
+            since = max(track.since_ms, int(max(active_since, 0) * 1000))
+            alert = self._open(rule, dev, since, now)
+        if alert.state == "pending" and self._due(rule, alert, track, now):
+            self.lifecycle.fire(alert, rule.config, now)
+
+    @staticmethod
+    def _due(rule: _Rule, alert: Alert, track: _Track, now: int) -> bool:
+        if now < track.settle_until_ms:
+            return False
+        return rule.hold_ms == 0 or now >= alert.since_ms + rule.hold_ms
+
+    def _open(self, rule: _Rule, dev: _Device, since: int, now: int) -> Alert:
+        config = rule.config
+        kind = dev.kind
+        field_name = None
+        if isinstance(config, ConditionRule):
+            field_name = first_field(config.when, dev.values)  # type: ignore[arg-type]
+        title_key = {SilentRule: "silent", GatewayOfflineRule: "gateway_offline"}.get(
+            type(config), kind
+        )
+        alert = Alert(
+            rule=config.id,
+            site=dev.site,
+            gateway=dev.gateway,
+            device=dev.device,
+            kind=kind,
+            severity=config.severity,
+            state="pending",
+            since_ms=since,
+            title=config.title or default_title(title_key, field_name, self.config.site.language),
+            field=field_name,
+            value=_number(dev.values.get(field_name or "")),
+            tags={k: v for k, v in dev.tags.items() if k not in ("site", "gateway", "device")},
+            name=dev.name,
+        )
+        self._write()
+        self.lifecycle.open(alert, now)
+        self._alerts[(config.id, dev.gateway, dev.device)] = alert
+        return alert
+
+    def _end(self, alert: Alert, rule: _Rule, now: int, note: str | None = None) -> None:
+        """The condition cleared (or the rule stopped applying): drop or resolve."""
+        self._write()
+        if alert.state == "pending":
+            self.lifecycle.drop(alert)
+        else:
+            self.lifecycle.resolve(alert, rule.config, now, note)
+        del self._alerts[(alert.rule, alert.gateway, alert.device)]
+
+    # ------------------------------------------------------------------ time
+
+    def tick(self) -> None:
+        """Advance timers: schedule boundaries, hold times, silence, repeat, escalation."""
+        with self._lock:
+            now = now_ms(self.clock)
+            self._run(lambda: self._tick(now))
+            self.metrics.alerts_active.set(len(self._alerts))
+
+    def _tick(self, now: int) -> None:
+        self._refresh_schedules(now)
+        for key, alert in list(self._alerts.items()):
+            rule = self._rules[alert.rule]
+            track = self._tracks.get(key)
+            if alert.state == "pending" and track is not None and track.holds:
+                if self._due(rule, alert, track, now):
+                    self._write()
+                    self.lifecycle.fire(alert, rule.config, now)
+            elif alert.state == "firing":
+                self._remind(alert, rule, now)
+        self._check_silence(now)
+        self._check_gateways(now)
+
+    def _remind(self, alert: Alert, rule: _Rule, now: int) -> None:
+        config = rule.config
+        started = alert.started_ms or alert.since_ms
+        if config.escalate and not alert.escalated and now >= started + _ms(config.escalate.after):
+            self._write()
+            self.lifecycle.escalate(alert, config, now)
+        if config.repeat and now >= (alert.last_notified_ms or started) + _ms(config.repeat):
+            self._write()
+            self.lifecycle.repeat(alert, config, now)
+
+    def _refresh_schedules(self, now: int) -> None:
+        for rule in self._rules.values():
+            since = self.schedules.active_since(rule.config.active, now / 1000)
+            if since == self._active_since[rule.id]:
+                continue
+            self._active_since[rule.id] = since
+            if since is None:
+                for alert in [a for a in self._alerts.values() if a.rule == rule.id]:
+                    self._end(alert, rule, now, note="outside the rule's active hours")
+            elif rule.predicate is not None:
+                for key, track in list(self._tracks.items()):
+                    dev = self._devices.get(key[1:])
+                    if key[0] == rule.id and track.holds and dev is not None:
+                        self._hold(rule, dev, track, now)
+
+    def _check_silence(self, now: int) -> None:
+        for rule in self._silent_rules:
+            if not isinstance(self._active_since[rule.id], float):
+                continue
+            config = rule.config
+            assert isinstance(config, SilentRule)
+            for dev in list(self._devices.values()):
+                if rule not in dev.silent_rules or self._gateway_down(dev.gateway, now):
+                    continue
+                key = (rule.id, dev.gateway, dev.device)
+                last = max(dev.last_ts or 0, self._started_ms)
+                if key not in self._alerts and now - last > _silence_ms(config, dev):
+                    alert = self._open(rule, dev, last, now)
+                    self.lifecycle.fire(alert, config, now)
+
+    def _gateway_down(self, gateway: str, now: int) -> bool:
+        gw = self._gateways.get(gateway)
+        if gw is None:
+            return False
+        if gw.status in _DOWN_STATES and gw.heard_ms <= gw.status_ms:
+            return True
+        return any((r.id, gateway, gateway) in self._alerts for r in self._gateway_rules)
+
+    def _check_gateways(self, now: int) -> None:
+        for rule in self._gateway_rules:
+            config = rule.config
+            assert isinstance(config, GatewayOfflineRule)
+            limit = _ms(config.gateway_offline)
+            active = isinstance(self._active_since[rule.id], float)
+            for gateway, gw in self._gateways.items():
+                if not rule.matches({"site": gw.site, "gateway": gateway, "device": gateway}):
+                    continue
+                key = (rule.id, gateway, gateway)
+                alert = self._alerts.get(key)
+                since = gw.down_since(now, limit) if active else None
+                if since is None:
+                    if alert is not None:
+                        self._end(alert, rule, now)
+                    continue
+                if alert is None:
+                    dev = _Device(gw.site, gateway, gateway, "gateway", {}, None, 0, 0)
+                    alert = self._open(rule, dev, since, now)
+                if alert.state == "pending" and now >= alert.since_ms + limit:
+                    self.lifecycle.fire(alert, config, now)
+
+    # ------------------------------------------------------------------ people
+
+    def acknowledge(self, alert_id: int, by: str, note: str) -> Alert:
+        """Acknowledge a firing alert on behalf of ``by``."""
+        with self._lock:
+            alert = next((a for a in self._alerts.values() if a.id == alert_id), None)
+            if alert is None:
+                if self.store.alert(alert_id) is None:
+                    raise AlertNotFound(f"no alert with id {alert_id}")
+                raise AlertConflict(f"alert {alert_id} is already resolved")
+            if alert.state == "pending":
+                raise AlertConflict(f"alert {alert_id} is pending and has not fired yet")
+            if alert.state == "acknowledged":
+                raise AlertConflict(
+                    f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}"
+                )
+            now = now_ms(self.clock)
+            rule = self._rules[alert.rule].config
+            self._run(lambda: self.lifecycle.acknowledge(alert, rule, by, note, now))
+            return alert
+
+    # ------------------------------------------------------------------ transactions
+
+    def _write(self) -> AlertStore:
+        """Open the store transaction of this call on its first change."""
+        if not self._in_tx:
+            self.store.begin()
+            self._in_tx = True
+        return self.store
+
+    def _run(self, work: Callable[[], None]) -> None:
+        """Run ``work`` (under the engine lock); commit what it changed, then wake notifiers."""
+        try:
+            work()
+        except BaseException:
+            if self._in_tx:
+                self._in_tx = False
+                self.store.rollback()
+                self._reload_alerts()
+            raise
+        if self._in_tx:
+            self._in_tx = False
+            self.store.commit()
+            woken, self.lifecycle.woken = self.lifecycle.woken, set()
+            if woken:
+                self.wake(woken)
+
+    def _reload_alerts(self) -> None:
+        # In-memory alerts may hold changes the rollback undid: take the store's word.
+        self._alerts = {
+            (a.rule, a.gateway, a.device): a
+            for a in self.store.active_alerts()
+            if a.rule in self._rules
+        }
+
+
+def _compile(rule: Rule) -> _Rule:
+    compiled = _Rule(rule, compile_where(rule.where))
+    if isinstance(rule, ConditionRule):
+        compiled.predicate = compile_condition(rule.when)
+        compiled.hold_ms = _ms(rule.for_) if rule.for_ else 0
+    return compiled
+
+
+def _ms(duration: timedelta) -> int:
+    return int(duration.total_seconds() * 1000)
+
+
+def _silence_ms(rule: SilentRule, dev: _Device) -> int:
+    if isinstance(rule.silent_for, IntervalMultiple):
+        return int(rule.silent_for.factor * dev.interval_ms)
+    return _ms(rule.silent_for)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -1,0 +1,55 @@
+"""Alerts as the engine, the store, the notifiers and the API see them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
+EventState = Literal["pending", "firing", "repeat", "escalated", "acknowledged", "resolved"]
+ACTIVE_STATES: tuple[AlertState, ...] = ("pending", "firing", "acknowledged")
+
+
+@dataclass(slots=True)
+class Alert:
+    """One alert of one rule on one device (or gateway)."""
+
+    rule: str
+    site: str
+    gateway: str
+    device: str
+    kind: str
+    severity: str
+    state: AlertState
+    since_ms: int  # when the condition began (within the rule's active period)
+    title: str = ""
+    field: str | None = None
+    value: float | None = None
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    name: str | None = None
+    id: int = 0
+    started_ms: int | None = None  # when it fired
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+    acknowledged_ms: int | None = None
+    resolved_ms: int | None = None
+    last_notified_ms: int | None = None
+    escalated: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Pending, firing or acknowledged."""
+        return self.state != "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One lifecycle step of an alert, kept as its history."""
+
+    alert_id: int
+    ts_ms: int
+    state: EventState
+    actor: str | None = None
+    note: str | None = None
+    value: float | None = None

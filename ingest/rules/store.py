@@ -1,0 +1,346 @@
+"""The alert database (SQLite in ``state_dir``): alerts, their history, condition state
+and the notification outbox, changed together in one transaction so a crash can never
+leave an alert fired without its notifications queued (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingest.errors import IngestError
+from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule TEXT NOT NULL, site TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
+    kind TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL, since_ms INTEGER NOT NULL,
+    title TEXT NOT NULL, field TEXT, value REAL, tags TEXT NOT NULL, name TEXT,
+    started_ms INTEGER, acknowledged_by TEXT, ack_note TEXT, acknowledged_ms INTEGER,
+    resolved_ms INTEGER, last_notified_ms INTEGER, escalated INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, state TEXT NOT NULL,
+    actor TEXT, note TEXT, value REAL, exported INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_alert ON events(alert_id);
+CREATE INDEX IF NOT EXISTS events_unexported ON events(exported) WHERE exported = 0;
+CREATE TABLE IF NOT EXISTS conditions (
+    rule TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
+    holds INTEGER NOT NULL, since_ms INTEGER NOT NULL, ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (rule, gateway, device)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER NOT NULL, channel TEXT NOT NULL, body TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, failed_ms INTEGER, last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(channel, id)
+    WHERE sent_ms IS NULL AND failed_ms IS NULL;
+"""
+
+_ALERT_COLUMNS = [f.name for f in fields(Alert)]
+
+
+class AlertStoreError(IngestError):
+    """The alert database could not be opened or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionState:
+    """Whether a rule's condition holds for a device, since when, as of which reading."""
+
+    holds: bool
+    since_ms: int
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A notification waiting to be delivered to one channel."""
+
+    id: int
+    alert_id: int
+    channel: str
+    body: dict[str, Any]
+    attempts: int
+    next_attempt_ms: int
+
+
+def _alert_from_row(row: sqlite3.Row) -> Alert:
+    values = dict(row)
+    values["tags"] = orjson.loads(values["tags"])
+    values["escalated"] = bool(values["escalated"])
+    return Alert(**values)
+
+
+class AlertStore:
+    """Thread-safe access to ``alerts.db``; writers group their changes in ``transaction()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        """Open (creating if needed) the database in WAL mode with full fsync."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # an alert change survives power loss
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
+        self._db = db
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open connection (callers hold the lock)."""
+        if self._db is None:
+            raise AlertStoreError("the alert database is closed")
+        return self._db
+
+    def begin(self) -> None:
+        """Start a write transaction; this thread keeps the store until commit/rollback."""
+        self._lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def commit(self) -> None:
+        """Make the transaction durable and release the store."""
+        try:
+            self.db.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    def rollback(self) -> None:
+        """Undo the transaction and release the store."""
+        try:
+            self.db.execute("ROLLBACK")
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the enclosed changes as one durable transaction (or none of them)."""
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    # ------------------------------------------------------------------ alerts
+
+    def save_alert(self, alert: Alert) -> None:
+        """Insert a new alert (setting its id) or update an existing one."""
+        values = dict(zip(_ALERT_COLUMNS, astuple(alert), strict=True))
+        values["tags"] = orjson.dumps(alert.tags).decode()
+        values["escalated"] = int(alert.escalated)
+        with self._lock:
+            if alert.id:
+                assignments = ", ".join(f"{c} = :{c}" for c in _ALERT_COLUMNS if c != "id")
+                self.db.execute(f"UPDATE alerts SET {assignments} WHERE id = :id", values)  # noqa: S608
+            else:
+                del values["id"]
+                columns = ", ".join(values)
+                marks = ", ".join(f":{c}" for c in values)
+                cursor = self.db.execute(
+                    f"INSERT INTO alerts ({columns}) VALUES ({marks})",  # noqa: S608
+                    values,
+                )
+                alert.id = int(cursor.lastrowid or 0)
+
+    def delete_alert(self, alert_id: int) -> None:
+        """Forget a pending alert whose condition cleared before it fired."""
+        with self._lock:
+            self.db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+            self.db.execute("DELETE FROM events WHERE alert_id = ?", (alert_id,))
+
+    def active_alerts(self) -> list[Alert]:
+        """Alerts that are pending, firing or acknowledged."""
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        with self._lock:
+            rows = self.db.execute(
+                f"SELECT * FROM alerts WHERE state IN ({marks}) ORDER BY id",  # noqa: S608
+                ACTIVE_STATES,
+            ).fetchall()
+        return [_alert_from_row(r) for r in rows]
+
+    def alerts(self, *, active_only: bool, limit: int) -> list[Alert]:
+        """Alerts newest first."""
+        query = "SELECT * FROM alerts"
+        params: list[Any] = []
+        if active_only:
+            query += f" WHERE state IN ({', '.join('?' for _ in ACTIVE_STATES)})"
+            params.extend(ACTIVE_STATES)
+        with self._lock:
+            rows = self.db.execute(f"{query} ORDER BY id DESC LIMIT ?", [*params, limit])
+            return [_alert_from_row(r) for r in rows.fetchall()]
+
+    def alert(self, alert_id: int) -> Alert | None:
+        """One alert by id."""
+        with self._lock:
+            row = self.db.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return _alert_from_row(row) if row else None
+
+    # ------------------------------------------------------------------ events
+
+    def add_event(self, event: AlertEvent) -> None:
+        """Append one step to an alert's history (exported to InfluxDB later)."""
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO events (alert_id, ts_ms, state, actor, note, value)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (event.alert_id, event.ts_ms, event.state, event.actor, event.note, event.value),
+            )
+
+    def events(self, alert_id: int) -> list[AlertEvent]:
+        """An alert's history, oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT alert_id, ts_ms, state, actor, note, value FROM events"
+                " WHERE alert_id = ? ORDER BY id",
+                (alert_id,),
+            ).fetchall()
+        return [AlertEvent(**dict(r)) for r in rows]
+
+    def unexported_events(self, limit: int) -> list[tuple[int, Alert, AlertEvent]]:
+        """Events not yet handed to the storage spool, with their alerts."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT e.id AS event_id, e.alert_id, e.ts_ms, e.state AS event_state, e.actor,"
+                " e.note, e.value AS event_value, a.* FROM events e JOIN alerts a"
+                " ON a.id = e.alert_id WHERE e.exported = 0 ORDER BY e.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        result = []
+        for row in rows:
+            values = dict(row)
+            event = AlertEvent(
+                row["alert_id"],
+                row["ts_ms"],
+                row["event_state"],
+                row["actor"],
+                row["note"],
+                row["event_value"],
+            )
+            alert_values = {c: values[c] for c in _ALERT_COLUMNS}
+            alert_values["tags"] = orjson.loads(alert_values["tags"])
+            alert_values["escalated"] = bool(alert_values["escalated"])
+            result.append((int(row["event_id"]), Alert(**alert_values), event))
+        return result
+
+    def mark_exported(self, event_ids: list[int]) -> None:
+        """Record that these events are in the storage spool."""
+        with self._lock:
+            self.db.executemany(
+                "UPDATE events SET exported = 1 WHERE id = ?", [(i,) for i in event_ids]
+            )
+
+    # ------------------------------------------------------------------ conditions
+
+    def save_condition(self, rule: str, gateway: str, device: str, state: ConditionState) -> None:
+        """Remember a condition change (so a hold survives a restart)."""
+        with self._lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO conditions VALUES (?, ?, ?, ?, ?, ?)",
+                (rule, gateway, device, int(state.holds), state.since_ms, state.ts_ms),
+            )
+
+    def conditions(self) -> dict[tuple[str, str, str], ConditionState]:
+        """Every remembered condition by (rule, gateway, device)."""
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM conditions").fetchall()
+        return {
+            (r["rule"], r["gateway"], r["device"]): ConditionState(
+                bool(r["holds"]), r["since_ms"], r["ts_ms"]
+            )
+            for r in rows
+        }
+
+    # ------------------------------------------------------------------ outbox
+
+    def enqueue(self, alert_id: int, channel: str, body: dict[str, Any], now_ms: int) -> None:
+        """Record a notification to send (inside the transaction that caused it)."""
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (alert_id, channel, orjson.dumps(body).decode(), now_ms, now_ms),
+            )
+
+    def next_notification(self, channel: str) -> OutboxItem | None:
+        """The oldest undelivered notification of a channel (channels deliver in order)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT id, alert_id, channel, body, attempts, next_attempt_ms FROM outbox"
+                " WHERE channel = ? AND sent_ms IS NULL AND failed_ms IS NULL ORDER BY id LIMIT 1",
+                (channel,),
+            ).fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values["body"] = orjson.loads(values["body"])
+        return OutboxItem(**values)
+
+    def mark_sent(self, item_id: int, now_ms: int) -> None:
+        """Record a delivery."""
+        with self._lock:
+            self.db.execute(
+                "UPDATE outbox SET sent_ms = ?, attempts = attempts + 1 WHERE id = ?",
+                (now_ms, item_id),
+            )
+
+    def mark_retry(self, item_id: int, next_attempt_ms: int, error: str) -> None:
+        """Record a failed attempt and when to try again."""
+        with self._lock:
+            self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?"
+                " WHERE id = ?",
+                (next_attempt_ms, error, item_id),
+            )
+
+    def mark_failed(self, item_id: int, now_ms: int, error: str) -> None:
+        """Give up on a notification the channel refuses for good."""
+        with self._lock:
+            self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, failed_ms = ?, last_error = ?"
+                " WHERE id = ?",
+                (now_ms, error, item_id),
+            )
+
+    def waiting_notifications(self) -> int:
+        """How many notifications are not yet delivered."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE sent_ms IS NULL AND failed_ms IS NULL"
+            ).fetchone()
+        return int(row[0])
