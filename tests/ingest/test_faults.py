@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,8 +28,16 @@ from tests.harness import (
     reading,
     wait_for,
 )
+from tests.receivers import http_receiver
 
 GUARD = {"Authorization": "Bearer guard-token-1"}
+SMOKE_RULE = {
+    "id": "smoke",
+    "kind": "smoke",
+    "when": {"field": "smoke", "eq": True},
+    "severity": "critical",
+    "notify": ["patrol"],
+}
 
 
 @pytest.fixture
@@ -82,10 +91,10 @@ def _all_stored(db: InfluxClient, expected: int) -> bool:
 
 @contextmanager
 def running_ingest(
-    tmp_path: Path, broker: MosquittoServer, influx: InfluxServer
+    tmp_path: Path, broker: MosquittoServer, influx: InfluxServer, **sections: Any
 ) -> Iterator[tuple[IngestProcess, str, InfluxClient]]:
     """An ingest child process, its readings topic and a client of its database."""
-    config = config_dict(tmp_path / "state", broker, influx)
+    config = config_dict(tmp_path / "state", broker, influx, **sections)
     ingest = IngestProcess(config, tmp_path)
     ingest.start()
     topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-canteen/readings"
@@ -98,10 +107,31 @@ def running_ingest(
             ingest.kill()
 
 
+def _smoke_alarms(broker: MosquittoServer, topic: str, count: int) -> None:
+    """Raise and clear ``count`` smoke alarms on distinct detectors."""
+    pub = Publisher(broker.port)
+    for i in range(count):
+        now = int(time.time() * 1000)
+        for seq, on in ((2 * i + 1, True), (2 * i + 2, False)):
+            alarm = reading(f"smoke-{i}", "smoke", now + seq, smoke=on)
+            pub.publish(topic, envelope("gw-main", seq, [alarm]))
+    pub.close()
+
+
 def test_influx_down_30s_while_publishing_loses_nothing_and_live_path_continues(
     tmp_path: Path, broker: MosquittoServer, own_influxd: InfluxServer
 ) -> None:
-    with running_ingest(tmp_path, broker, own_influxd) as (ingest, topic, db):
+    with (
+        http_receiver() as hook,
+        running_ingest(
+            tmp_path,
+            broker,
+            own_influxd,
+            channels={"patrol": {"type": "webhook", "url": hook.url()}},
+            rules=[SMOKE_RULE],
+        ) as (ingest, topic, db),
+    ):
+        smoke_topic = topic.replace("gw-canteen", "gw-main")
         with SteadyPublisher(broker, topic, size=20, period=0.02) as steady:
             time.sleep(2)
             own_influxd.stop()
@@ -118,10 +148,16 @@ def test_influx_down_30s_while_publishing_loses_nothing_and_live_path_continues(
             assert steady.sent > during + 10_000
             assert ingest.metric("campus_spool_bytes") > 0
             assert newest is not None
+            # Alerts fire and are delivered while the database is down.
+            _smoke_alarms(broker, smoke_topic, 5)
+            wait_for(lambda: len(hook.bodies()) == 10, 10)
+            assert [b["state"] for b in hook.bodies()] == ["firing", "resolved"] * 5
             own_influxd.start()
             time.sleep(2)
         total = steady.sent
         wait_for(lambda: _all_stored(db, total), 60)
+        # ... and their lifecycle events reach InfluxDB once it is back.
+        wait_for(lambda: count_points(db, "alert_event", "alert_id") == 15, 30)
         wait_for(lambda: httpx.get(ingest.api + "/api/health").json()["status"] == "ok", 15)
         assert ingest.metric("campus_rejected_total") == 0
         assert ingest.stop() == 0
