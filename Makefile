@@ -36,6 +36,7 @@ demo: setup
 
 bench: setup
 	$(PY) -m tests.bench.bench_ingest
+	$(PY) -m tests.bench.bench_alerts
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

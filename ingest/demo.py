@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,6 +35,11 @@ from ingest.storage.influx import InfluxClient
 SITE = "sunshine-kg"
 ROOT = "campus"
 TIMEZONE = "Asia/Shanghai"
+# The scenario: after a few readings the back door of room 101 is left open and unlocked
+# and the canteen fridge's compressor stops.
+SCENARIO_DEVICES = ("door-main-101", "fridge-cold-1")
+SCENARIO_AFTER_TICKS = 3
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
 class CampusSimulator:
@@ -64,7 +70,14 @@ class CampusSimulator:
         self._thread.start()
 
     def _run(self) -> None:
+        ticks = 0
         while not self._stop.wait(self.period_s):
+            ticks += 1
+            if ticks == SCENARIO_AFTER_TICKS:
+                for devices in self.gateways.values():
+                    for d in devices:
+                        if d.info.device in SCENARIO_DEVICES:
+                            d.fail()
             now = time.time()
             for gw, devices in self.gateways.items():
                 self.seq[gw] += 1
@@ -109,10 +122,41 @@ def _write_config(
             "tokens": [{"name": "值班室", "token": token, "role": "admin"}],
         },
         "state_dir": str(workdir / "ingest"),
+        **_alerting(),
     }
     path = workdir / "ingest.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
+
+
+def _alerting() -> dict[str, Any]:
+    """The SPEC §4 rules, with hold times short enough to watch in a demo."""
+    today = datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
+    door = {"any": [{"field": "open", "eq": True}, {"field": "locked", "eq": False}]}
+    return {
+        "schedules": {
+            "school_hours": {"days": [*WEEKDAYS], "from": "07:00", "to": "18:00"}
+        },
+        # The demo declares today a holiday so the after-hours door rule applies whenever
+        # it runs; a real campus lists its holidays and make-up days here.
+        "calendar": {"closed": [today]},
+        "channels": {"patrol": {"type": "log"}, "canteen": {"type": "log"}},
+        "rules": [
+            {"id": "door-open-after-hours", "kind": "door", "where": {"building": "main"},
+             "when": door, "active": {"outside": "school_hours"}, "for": "20s",
+             "severity": "warning", "notify": ["patrol"], "repeat": "15m"},
+            {"id": "fridge-warm", "kind": "temperature", "where": {"class": "refrigerator"},
+             "when": {"field": "celsius", "gt": 8}, "for": "20s", "severity": "critical",
+             "notify": ["canteen"]},
+            {"id": "freezer-warm", "kind": "temperature", "where": {"class": "freezer"},
+             "when": {"field": "celsius", "gt": -12}, "for": "30s", "severity": "critical",
+             "notify": ["canteen"]},
+            {"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
+             "severity": "critical", "notify": ["patrol"]},
+            {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
+            {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
+        ],
+    }  # fmt: skip
 
 
 def _wait_for_api(api: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -184,6 +228,9 @@ def _print_banner(
 campuswatch demo is running (Ctrl-C stops it)
   API        {api}/docs        token: {token}
   devices    curl -H 'Authorization: Bearer {token}' {api}/api/devices
+  alerts     curl -H 'Authorization: Bearer {token}' {api}/api/alerts
+             (scenario: room 101's back door is left open and the canteen fridge warms
+              up; their alerts fire within a minute and are logged to the ingest log)
   health     {api}/api/health      metrics: {api}/metrics
   MQTT       127.0.0.1:{broker.port}  (topic campus/{SITE}/+/readings)
   InfluxDB   {influx.url}  database "campus"
@@ -198,6 +245,7 @@ def _report_until(
 ) -> None:
     client = InfluxClient(influx.url, "campus")
     started = time.monotonic()
+    shown: set[tuple[int, str]] = set()
     try:
         while not stop.wait(5.0):
             points = sum(_count(client, m) for m in ("door", "temperature", "electricity"))
@@ -206,6 +254,14 @@ def _report_until(
             ).json()
             online = sum(1 for d in devices if d["online"])
             print(f"  {points} points stored; {online}/{len(devices)} devices online", flush=True)
+            alerts = httpx.get(
+                api + "/api/alerts", timeout=5, headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            for alert in alerts:
+                if (alert["id"], alert["state"]) not in shown:
+                    shown.add((alert["id"], alert["state"]))
+                    where = alert["name"] or alert["device"]
+                    print(f"  ALERT #{alert['id']} {alert['title']}: {where} ({alert['state']})")
             if duration_s is not None and time.monotonic() - started >= duration_s:
                 return
     finally:

@@ -20,7 +20,7 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
             "--dir",
             str(tmp_path),
             "--duration",
-            "10",
+            "50",
             "--port",
             str(free_port()),
         ],
@@ -35,3 +35,6 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
     assert counts[-1] > 0
     assert re.search(r"(\d+)/\1 devices online", result.stdout)
     assert "stopping" in result.stderr
+    # The scenario's alerts appear: room 101's back door and the canteen fridge.
+    assert re.search(r"ALERT #\d+ 门未(关闭|上锁): 后门 \(firing\)", result.stdout), result.stdout
+    assert re.search(r"ALERT #\d+ 温度超限: 冷藏柜 1 \(firing\)", result.stdout), result.stdout

@@ -42,8 +42,14 @@ class SimulatedDevice:
             return {"smoke": False, "battery_low": False}
         return {"uptime_s": ts - self.state.setdefault("started", ts)}
 
+    def fail(self) -> None:
+        """Scenario: a door is left open and unlocked, a fridge's compressor stops."""
+        self.state["failed"] = 1.0
+
     def _temperature(self) -> dict[str, FieldValue]:
         target = _SET_POINTS.get(self.info.tags.get("class", ""), 20.0)
+        if self.state.get("failed"):
+            target = 18.0  # warming towards the kitchen's temperature
         now = self.state.get("celsius", target)
         now += (target - now) * 0.1 + self.rng.gauss(0, 0.3)
         self.state["celsius"] = now
@@ -72,6 +78,8 @@ class SimulatedDevice:
         return {"volume_m3": round(volume, 4), "flow_m3h": round(flow, 3)}
 
     def _door(self, hour: float) -> dict[str, FieldValue]:
+        if self.state.get("failed"):
+            return {"open": True, "locked": False, "battery": 86.0}
         is_open = bool(self.state.get("open", 0))
         chance = 0.15 if 7 <= hour <= 18 else 0.01
         if self.rng.random() < chance:
@@ -129,7 +137,7 @@ def sample_campus() -> dict[str, list[DeviceInfo]]:
         "gw-main": [
             dev("meter-main", "electricity", "总电表", building="main"),
             dev("water-main", "water", "总水表", building="main"),
-            dev("door-main-101", "door", "教学楼 101 后门", building="main", room="101"),
+            dev("door-main-101", "door", "后门", building="main", room="101"),
             dev("smoke-main-1f", "smoke", "教学楼一楼烟感", building="main", room="1F"),
         ],
     }

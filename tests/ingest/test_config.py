@@ -119,6 +119,27 @@ rules:
     ]
 
 
+def test_conditions_on_fields_a_kind_does_not_have_are_refused(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        """
+site: {id: s}
+rules:
+  - {id: fridge, kind: temperature, when: {field: celcius, gt: 8}}
+  - {id: door, kind: door, when: {any: [{field: open, eq: 1}, {field: locked, eq: false}]}}
+  - {id: power, kind: electricity, when: {all: [{field: power_w, eq: "high"}]}}
+  - {id: any-kind, kind: "*", when: {field: whatever, gt: 1}}
+  - {id: health, kind: gateway, when: {field: cpu_temp_c, gt: 80}}
+""",
+    )
+    assert problems == [
+        "rules[0](fridge).when.field: kind temperature has no field 'celcius'"
+        " (known: celsius, humidity)",
+        "rules[1](door).when.any[0].eq: open is true/false; compare it with eq or ne true/false",
+        "rules[2](power).when.all[0].eq: power_w is a number; compare it with a number",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
