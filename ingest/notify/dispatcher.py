@@ -52,6 +52,9 @@ class Dispatcher:
 
     def start(self) -> None:
         """Start delivering (including what was left undelivered before a restart)."""
+        orphans = self.store.fail_unknown_channels(list(self.senders), now_ms(self.clock))
+        if orphans:
+            log.warning("%d undelivered notification(s) were for removed channels", orphans)
         for thread in self._threads:
             thread.start()
 

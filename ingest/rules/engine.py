@@ -61,7 +61,7 @@ class AlertConflict(IngestError):
     """The alert is not in a state that allows the request."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Rule:
     config: Rule
     matches: Callable[[dict[str, str]], bool]
@@ -87,7 +87,8 @@ class _Device:
     name: str | None
     interval_ms: int
     meta_version: int
-    last_ts: int | None = None
+    last_ts: int | None = None  # newest reading ts (gateway clock)
+    heard_ms: int = 0  # when its last reading arrived (our clock): silence is judged by this
     values: dict[str, object] = field(default_factory=dict)
     condition_rules: list[_Rule] = field(default_factory=list)
     silent_rules: list[_Rule] = field(default_factory=list)
@@ -210,6 +211,7 @@ class RuleEngine:
     def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
         for reading in readings:
             dev = self._device(site, gateway, reading.device, reading.kind)
+            dev.heard_ms = now  # even a late reading shows the device is alive
             if dev.last_ts is not None and reading.ts < dev.last_ts:
                 self.metrics.late_readings.inc()
                 continue
@@ -247,7 +249,7 @@ class RuleEngine:
             silent_rules=[r for r in self._silent_rules if r.wants(kind, tags)],
         )
         if dev is not None:
-            fresh.last_ts, fresh.values = dev.last_ts, dev.values
+            fresh.last_ts, fresh.heard_ms, fresh.values = dev.last_ts, dev.heard_ms, dev.values
         self._devices[(gateway, device)] = fresh
         return fresh
 
@@ -390,7 +392,7 @@ class RuleEngine:
                 if rule not in dev.silent_rules or self._gateway_down(dev.gateway, now):
                     continue
                 key = (rule.id, dev.gateway, dev.device)
-                last = max(dev.last_ts or 0, self._started_ms)
+                last = max(dev.heard_ms, self._started_ms)
                 if key not in self._alerts and now - last > _silence_ms(config, dev):
                     alert = self._open(rule, dev, last, now)
                     self.lifecycle.fire(alert, config, now)

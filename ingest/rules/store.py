@@ -337,6 +337,15 @@ class AlertStore:
                 (now_ms, error, item_id),
             )
 
+    def fail_unknown_channels(self, channels: list[str], now_ms: int) -> int:
+        """Give up notifications for channels no longer configured; return how many."""
+        marks = ", ".join("?" for _ in channels) or "''"  # placeholders only
+        where = f"sent_ms IS NULL AND failed_ms IS NULL AND channel NOT IN ({marks})"
+        query = f"UPDATE outbox SET failed_ms = ?, last_error = 'channel removed' WHERE {where}"  # noqa: S608
+        with self._lock:
+            cursor = self.db.execute(query, [now_ms, *channels])
+        return cursor.rowcount
+
     def waiting_notifications(self) -> int:
         """How many notifications are not yet delivered."""
         with self._lock:

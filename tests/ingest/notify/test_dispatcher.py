@@ -114,3 +114,15 @@ def test_refused_message_is_given_up_and_the_queue_moves_on(
     finally:
         dispatcher.stop()
     assert len(receiver.requests) == MAX_REFUSALS + 1
+
+
+def test_notifications_for_a_removed_channel_are_given_up(
+    store: AlertStore, receiver: HttpReceiver
+) -> None:
+    clock = ManualClock(T0)
+    with store.transaction():
+        store.enqueue(1, "old-channel", {"alert_id": 1}, now_ms(clock))
+    dispatcher = _dispatcher(store, receiver, clock)
+    dispatcher.start()
+    dispatcher.stop()
+    assert store.waiting_notifications() == 0

@@ -362,3 +362,25 @@ def test_english_messages(engine_at: Factory) -> None:
     [note] = h.notifications()
     assert note["title"] == "Smoke alarm"
     assert note["message"] == "Smoke alarm: Canteen Kitchen, for under a minute"
+
+
+def test_backlog_drain_after_gateway_outage_raises_no_silence_alerts(engine_at: Factory) -> None:
+    rules = [
+        {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
+        {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
+    ]
+    h = engine_at("2026-11-23 10:00", rules)
+    h.meta("gw-canteen", {"device": "fridge-1", "kind": "temperature", "interval_s": 60})
+    h.status("gw-canteen", "online")
+    h.read("fridge-1", "temperature", gateway="gw-canteen", celsius=4.0)
+    h.status("gw-canteen", "offline")
+    h.advance(3600)
+    h.status("gw-canteen", "online")
+    start = h.now_ms - 3600_000
+    for minute in range(61):  # the gateway drains its buffer, a reading a second
+        h.read(
+            "fridge-1", "temperature", ts=start + minute * 60_000, gateway="gw-canteen", celsius=4.0
+        )
+        h.advance(1)
+    h.advance(60)
+    assert h.sent() == [("patrol", "firing"), ("patrol", "resolved")]  # the gateway only
