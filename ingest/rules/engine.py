@@ -21,8 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
 
 from gateway.clock import Clock, now_ms
 from gateway.protocol import DEFAULT_INTERVAL_S, Reading, Status
@@ -30,18 +28,27 @@ from ingest.config.schema import (
     ConditionRule,
     GatewayOfflineRule,
     IngestConfig,
-    Rule,
     SilentRule,
 )
-from ingest.config.types import IntervalMultiple
 from ingest.errors import IngestError
 from ingest.metrics import Metrics
 from ingest.notify.text import default_title
 from ingest.registry import Registry
-from ingest.rules.conditions import Predicate, compile_condition, compile_where, first_field
+from ingest.rules.conditions import first_field
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
 from ingest.rules.schedules import ScheduleBook
+from ingest.rules.state import (
+    DOWN_STATES,
+    CompiledRule,
+    DeviceState,
+    GatewayState,
+    Track,
+    as_number,
+    compile_rule,
+    silence_ms,
+    to_ms,
+)
 from ingest.rules.store import AlertStore, ConditionState
 
 log = logging.getLogger(__name__)
@@ -49,7 +56,6 @@ log = logging.getLogger(__name__)
 STALE_MS = 120_000
 SETTLE_MS = 15_000
 _UNKNOWN = object()
-_DOWN_STATES = ("offline", "stopped")
 AlertKey = tuple[str, str, str]  # (rule, gateway, device)
 
 
@@ -59,63 +65,6 @@ class AlertNotFound(IngestError):
 
 class AlertConflict(IngestError):
     """The alert is not in a state that allows the request."""
-
-
-@dataclass(slots=True, eq=False)
-class _Rule:
-    config: Rule
-    matches: Callable[[dict[str, str]], bool]
-    predicate: Predicate | None = None
-    hold_ms: int = 0
-
-    @property
-    def id(self) -> str:
-        return self.config.id
-
-    def wants(self, kind: str, tags: dict[str, str]) -> bool:
-        rule_kind = getattr(self.config, "kind", "*")
-        return rule_kind in ("*", kind) and self.matches(tags)
-
-
-@dataclass(slots=True)
-class _Device:
-    site: str
-    gateway: str
-    device: str
-    kind: str
-    tags: dict[str, str]
-    name: str | None
-    interval_ms: int
-    meta_version: int
-    last_ts: int | None = None  # newest reading ts (gateway clock)
-    heard_ms: int = 0  # when its last reading arrived (our clock): silence is judged by this
-    values: dict[str, object] = field(default_factory=dict)
-    condition_rules: list[_Rule] = field(default_factory=list)
-    silent_rules: list[_Rule] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Track:
-    holds: bool
-    since_ms: int
-    ts_ms: int
-    settle_until_ms: int = 0
-
-
-@dataclass(slots=True)
-class _Gateway:
-    site: str
-    heard_ms: int
-    status: str | None = None
-    status_ms: int = 0
-
-    def down_since(self, now: int, silent_ms: int) -> int | None:
-        """Since when this gateway counts as offline, or None."""
-        if self.status in _DOWN_STATES and self.heard_ms <= self.status_ms:
-            return self.status_ms
-        if now - self.heard_ms >= silent_ms:
-            return self.heard_ms
-        return None
 
 
 class RuleEngine:
@@ -140,15 +89,15 @@ class RuleEngine:
         self.lifecycle = Lifecycle(config, store, metrics)
         self._lock = threading.RLock()
         self._in_tx = False
-        self._rules = {r.id: _compile(r) for r in config.rules}
+        self._rules = {r.id: compile_rule(r) for r in config.rules}
         self._condition_rules = [r for r in self._rules.values() if r.predicate is not None]
         self._silent_rules = [r for r in self._rules.values() if isinstance(r.config, SilentRule)]
         self._gateway_rules = [
             r for r in self._rules.values() if isinstance(r.config, GatewayOfflineRule)
         ]
-        self._devices: dict[tuple[str, str], _Device] = {}
-        self._gateways: dict[str, _Gateway] = {}
-        self._tracks: dict[AlertKey, _Track] = {}
+        self._devices: dict[tuple[str, str], DeviceState] = {}
+        self._gateways: dict[str, GatewayState] = {}
+        self._tracks: dict[AlertKey, Track] = {}
         self._alerts: dict[AlertKey, Alert] = {}
         self._active_since: dict[str, object] = dict.fromkeys(self._rules, _UNKNOWN)
         self._started_ms = 0
@@ -161,12 +110,12 @@ class RuleEngine:
             now = self._started_ms = now_ms(self.clock)
             for key, state in self.store.conditions().items():
                 if key[0] in self._rules:
-                    self._tracks[key] = _Track(state.holds, state.since_ms, state.ts_ms)
+                    self._tracks[key] = Track(state.holds, state.since_ms, state.ts_ms)
             for known in self.registry.devices():
                 dev = self._device(known.site, known.gateway, known.device, known.kind)
                 dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
             for gateway, (site, status) in self.registry.gateway_status().items():
-                self._gateways[gateway] = _Gateway(site, now, status, now)
+                self._gateways[gateway] = GatewayState(site, now, status, now)
             orphans = []
             for alert in self.store.active_alerts():
                 if alert.rule in self._rules:
@@ -201,10 +150,10 @@ class RuleEngine:
             gw.status, gw.status_ms = status.state, now
             self._run(lambda: self._check_gateways(now))
 
-    def _heard(self, site: str, gateway: str, now: int) -> _Gateway:
+    def _heard(self, site: str, gateway: str, now: int) -> GatewayState:
         gw = self._gateways.get(gateway)
         if gw is None:
-            gw = self._gateways[gateway] = _Gateway(site, now)
+            gw = self._gateways[gateway] = GatewayState(site, now)
         gw.heard_ms = now
         return gw
 
@@ -228,7 +177,7 @@ class RuleEngine:
 
     # ------------------------------------------------------------------ devices
 
-    def _device(self, site: str, gateway: str, device: str, kind: str) -> _Device:
+    def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
         dev = self._devices.get((gateway, device))
         version = self.registry.meta_version
         if dev is not None and dev.meta_version == version and dev.kind == kind:
@@ -236,7 +185,7 @@ class RuleEngine:
         info = self.registry.device_info(gateway, device)
         tags = dict(info.tags) if info else {}
         tags.update(site=site, gateway=gateway, device=device)
-        fresh = _Device(
+        fresh = DeviceState(
             site,
             gateway,
             device,
@@ -255,13 +204,15 @@ class RuleEngine:
 
     # ------------------------------------------------------------------ conditions
 
-    def _evaluate(self, rule: _Rule, dev: _Device, ts: int, now: int, backlog: bool) -> None:
+    def _evaluate(
+        self, rule: CompiledRule, dev: DeviceState, ts: int, now: int, backlog: bool
+    ) -> None:
         key = (rule.id, dev.gateway, dev.device)
         assert rule.predicate is not None
         holds = rule.predicate(dev.values)  # type: ignore[arg-type]
         track = self._tracks.get(key)
         if track is None or track.holds != holds:
-            track = self._tracks[key] = _Track(holds, ts, ts)
+            track = self._tracks[key] = Track(holds, ts, ts)
             self._write().save_condition(*key, ConditionState(holds, ts, ts))
         else:
             track.ts_ms = ts
@@ -270,14 +221,14 @@ class RuleEngine:
         alert = self._alerts.get(key)
         if holds:
             if alert is not None:
-                alert.value = _number(dev.values.get(alert.field or ""))
+                alert.value = as_number(dev.values.get(alert.field or ""))
             self._hold(rule, dev, track, now)
         elif alert is not None:
             if alert.state == "pending" and backlog:
                 self.metrics.stale_suppressed.inc()
             self._end(alert, rule, now)
 
-    def _hold(self, rule: _Rule, dev: _Device, track: _Track, now: int) -> None:
+    def _hold(self, rule: CompiledRule, dev: DeviceState, track: Track, now: int) -> None:
         """The condition holds: open an alert if the rule is active, fire it when due."""
         active_since = self._active_since.get(rule.id)
         if not isinstance(active_since, float):
@@ -291,12 +242,12 @@ class RuleEngine:
             self.lifecycle.fire(alert, rule.config, now)
 
     @staticmethod
-    def _due(rule: _Rule, alert: Alert, track: _Track, now: int) -> bool:
+    def _due(rule: CompiledRule, alert: Alert, track: Track, now: int) -> bool:
         if now < track.settle_until_ms:
             return False
         return rule.hold_ms == 0 or now >= alert.since_ms + rule.hold_ms
 
-    def _open(self, rule: _Rule, dev: _Device, since: int, now: int) -> Alert:
+    def _open(self, rule: CompiledRule, dev: DeviceState, since: int, now: int) -> Alert:
         config = rule.config
         kind = dev.kind
         field_name = None
@@ -316,7 +267,7 @@ class RuleEngine:
             since_ms=since,
             title=config.title or default_title(title_key, field_name, self.config.site.language),
             field=field_name,
-            value=_number(dev.values.get(field_name or "")),
+            value=as_number(dev.values.get(field_name or "")),
             tags={k: v for k, v in dev.tags.items() if k not in ("site", "gateway", "device")},
             name=dev.name,
         )
@@ -325,7 +276,7 @@ class RuleEngine:
         self._alerts[(config.id, dev.gateway, dev.device)] = alert
         return alert
 
-    def _end(self, alert: Alert, rule: _Rule, now: int, note: str | None = None) -> None:
+    def _end(self, alert: Alert, rule: CompiledRule, now: int, note: str | None = None) -> None:
         """The condition cleared (or the rule stopped applying): drop or resolve."""
         self._write()
         if alert.state == "pending":
@@ -357,13 +308,17 @@ class RuleEngine:
         self._check_silence(now)
         self._check_gateways(now)
 
-    def _remind(self, alert: Alert, rule: _Rule, now: int) -> None:
+    def _remind(self, alert: Alert, rule: CompiledRule, now: int) -> None:
         config = rule.config
         started = alert.started_ms or alert.since_ms
-        if config.escalate and not alert.escalated and now >= started + _ms(config.escalate.after):
+        if (
+            config.escalate
+            and not alert.escalated
+            and now >= started + to_ms(config.escalate.after)
+        ):
             self._write()
             self.lifecycle.escalate(alert, config, now)
-        if config.repeat and now >= (alert.last_notified_ms or started) + _ms(config.repeat):
+        if config.repeat and now >= (alert.last_notified_ms or started) + to_ms(config.repeat):
             self._write()
             self.lifecycle.repeat(alert, config, now)
 
@@ -393,7 +348,7 @@ class RuleEngine:
                     continue
                 key = (rule.id, dev.gateway, dev.device)
                 last = max(dev.heard_ms, self._started_ms)
-                if key not in self._alerts and now - last > _silence_ms(config, dev):
+                if key not in self._alerts and now - last > silence_ms(config, dev):
                     alert = self._open(rule, dev, last, now)
                     self.lifecycle.fire(alert, config, now)
 
@@ -401,7 +356,7 @@ class RuleEngine:
         gw = self._gateways.get(gateway)
         if gw is None:
             return False
-        if gw.status in _DOWN_STATES and gw.heard_ms <= gw.status_ms:
+        if gw.status in DOWN_STATES and gw.heard_ms <= gw.status_ms:
             return True
         return any((r.id, gateway, gateway) in self._alerts for r in self._gateway_rules)
 
@@ -409,7 +364,7 @@ class RuleEngine:
         for rule in self._gateway_rules:
             config = rule.config
             assert isinstance(config, GatewayOfflineRule)
-            limit = _ms(config.gateway_offline)
+            limit = to_ms(config.gateway_offline)
             active = isinstance(self._active_since[rule.id], float)
             for gateway, gw in self._gateways.items():
                 if not rule.matches({"site": gw.site, "gateway": gateway, "device": gateway}):
@@ -422,7 +377,7 @@ class RuleEngine:
                         self._end(alert, rule, now)
                     continue
                 if alert is None:
-                    dev = _Device(gw.site, gateway, gateway, "gateway", {}, None, 0, 0)
+                    dev = DeviceState(gw.site, gateway, gateway, "gateway", {}, None, 0, 0)
                     alert = self._open(rule, dev, since, now)
                 if alert.state == "pending" and now >= alert.since_ms + limit:
                     self.lifecycle.fire(alert, config, now)
@@ -481,25 +436,3 @@ class RuleEngine:
             for a in self.store.active_alerts()
             if a.rule in self._rules
         }
-
-
-def _compile(rule: Rule) -> _Rule:
-    compiled = _Rule(rule, compile_where(rule.where))
-    if isinstance(rule, ConditionRule):
-        compiled.predicate = compile_condition(rule.when)
-        compiled.hold_ms = _ms(rule.for_) if rule.for_ else 0
-    return compiled
-
-
-def _ms(duration: timedelta) -> int:
-    return int(duration.total_seconds() * 1000)
-
-
-def _silence_ms(rule: SilentRule, dev: _Device) -> int:
-    if isinstance(rule.silent_for, IntervalMultiple):
-        return int(rule.silent_for.factor * dev.interval_ms)
-    return _ms(rule.silent_for)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

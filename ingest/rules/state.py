@@ -1,0 +1,105 @@
+"""The rules engine's working state: compiled rules, devices, condition tracks, gateways."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ingest.config.schema import ConditionRule, Rule, SilentRule
+from ingest.config.types import IntervalMultiple
+from ingest.rules.conditions import Predicate, compile_condition, compile_where
+
+DOWN_STATES = ("offline", "stopped")
+
+
+@dataclass(slots=True, eq=False)
+class CompiledRule:
+    """A configured rule with its filter and condition compiled."""
+
+    config: Rule
+    matches: Callable[[dict[str, str]], bool]
+    predicate: Predicate | None = None
+    hold_ms: int = 0
+
+    @property
+    def id(self) -> str:
+        """The rule id."""
+        return self.config.id
+
+    def wants(self, kind: str, tags: dict[str, str]) -> bool:
+        rule_kind = getattr(self.config, "kind", "*")
+        return rule_kind in ("*", kind) and self.matches(tags)
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """What the engine knows of one device: tags, latest values, the rules that watch it."""
+
+    site: str
+    gateway: str
+    device: str
+    kind: str
+    tags: dict[str, str]
+    name: str | None
+    interval_ms: int
+    meta_version: int
+    last_ts: int | None = None  # newest reading ts (gateway clock)
+    heard_ms: int = 0  # when its last reading arrived (our clock): silence is judged by this
+    values: dict[str, object] = field(default_factory=dict)
+    condition_rules: list[CompiledRule] = field(default_factory=list)
+    silent_rules: list[CompiledRule] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Track:
+    """Whether one rule's condition holds for one device, and since when."""
+
+    holds: bool
+    since_ms: int
+    ts_ms: int
+    settle_until_ms: int = 0
+
+
+@dataclass(slots=True)
+class GatewayState:
+    """When a gateway was last heard from and its last status."""
+
+    site: str
+    heard_ms: int
+    status: str | None = None
+    status_ms: int = 0
+
+    def down_since(self, now: int, silent_ms: int) -> int | None:
+        """Since when this gateway counts as offline, or None."""
+        if self.status in DOWN_STATES and self.heard_ms <= self.status_ms:
+            return self.status_ms
+        if now - self.heard_ms >= silent_ms:
+            return self.heard_ms
+        return None
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    """Compile a configured rule."""
+    compiled = CompiledRule(rule, compile_where(rule.where))
+    if isinstance(rule, ConditionRule):
+        compiled.predicate = compile_condition(rule.when)
+        compiled.hold_ms = to_ms(rule.for_) if rule.for_ else 0
+    return compiled
+
+
+def to_ms(duration: timedelta) -> int:
+    """A duration in milliseconds."""
+    return int(duration.total_seconds() * 1000)
+
+
+def silence_ms(rule: SilentRule, dev: DeviceState) -> int:
+    """How long ``dev`` may be silent under ``rule``."""
+    if isinstance(rule.silent_for, IntervalMultiple):
+        return int(rule.silent_for.factor * dev.interval_ms)
+    return to_ms(rule.silent_for)
+
+
+def as_number(value: object) -> float | None:
+    """A numeric field value as float; None for booleans, text or nothing."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
