@@ -323,8 +323,12 @@ class RuleEngine:
             self.lifecycle.repeat(alert, config, now)
 
     def _refresh_schedules(self, now: int) -> None:
+        by_active: dict[object, float | None] = {}  # many rules share a schedule
         for rule in self._rules.values():
-            since = self.schedules.active_since(rule.config.active, now / 1000)
+            active = rule.config.active
+            if active not in by_active:
+                by_active[active] = self.schedules.active_since(active, now / 1000)
+            since = by_active[active]
             if since == self._active_since[rule.id]:
                 continue
             self._active_since[rule.id] = since
@@ -338,21 +342,22 @@ class RuleEngine:
                         self._hold(rule, dev, track, now)
 
     def _check_silence(self, now: int) -> None:
-        for rule in self._silent_rules:
-            if not isinstance(self._active_since[rule.id], float):
-                continue
-            config = rule.config
-            assert isinstance(config, SilentRule)
-            for dev in list(self._devices.values()):
-                if rule not in dev.silent_rules or self._gateway_down(dev.gateway, now):
+        for dev in list(self._devices.values()):
+            last = max(dev.heard_ms, self._started_ms)
+            for rule in dev.silent_rules:
+                config = rule.config
+                assert isinstance(config, SilentRule)
+                if now - last <= silence_ms(config, dev):
                     continue
-                key = (rule.id, dev.gateway, dev.device)
-                last = max(dev.heard_ms, self._started_ms)
-                if key not in self._alerts and now - last > silence_ms(config, dev):
+                if (rule.id, dev.gateway, dev.device) in self._alerts:
+                    continue
+                if isinstance(self._active_since[rule.id], float) and not self._gateway_down(
+                    dev.gateway
+                ):
                     alert = self._open(rule, dev, last, now)
                     self.lifecycle.fire(alert, config, now)
 
-    def _gateway_down(self, gateway: str, now: int) -> bool:
+    def _gateway_down(self, gateway: str) -> bool:
         gw = self._gateways.get(gateway)
         if gw is None:
             return False
