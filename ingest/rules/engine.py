@@ -110,7 +110,7 @@ class RuleEngine:
             now = self._started_ms = now_ms(self.clock)
             for key, state in self.store.conditions().items():
                 if key[0] in self._rules:
-                    self._tracks[key] = Track(state.holds, state.since_ms, state.ts_ms)
+                    self._tracks[key] = Track(state.holds, state.since_ms)
             for known in self.registry.devices():
                 dev = self._device(known.site, known.gateway, known.device, known.kind)
                 dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
@@ -212,10 +212,8 @@ class RuleEngine:
         holds = rule.predicate(dev.values)  # type: ignore[arg-type]
         track = self._tracks.get(key)
         if track is None or track.holds != holds:
-            track = self._tracks[key] = Track(holds, ts, ts)
-            self._write().save_condition(*key, ConditionState(holds, ts, ts))
-        else:
-            track.ts_ms = ts
+            track = self._tracks[key] = Track(holds, ts)
+            self._write().save_condition(*key, ConditionState(holds, ts))
         if backlog:
             track.settle_until_ms = now + SETTLE_MS
         alert = self._alerts.get(key)

@@ -37,11 +37,6 @@ class Alert:
     last_notified_ms: int | None = None
     escalated: bool = False
 
-    @property
-    def active(self) -> bool:
-        """Pending, firing or acknowledged."""
-        return self.state != "resolved"
-
 
 @dataclass(frozen=True, slots=True)
 class AlertEvent:

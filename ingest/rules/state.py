@@ -56,9 +56,8 @@ class Track:
     """Whether one rule's condition holds for one device, and since when."""
 
     holds: bool
-    since_ms: int
-    ts_ms: int
-    settle_until_ms: int = 0
+    since_ms: int  # ts of the reading that made it hold (or not)
+    settle_until_ms: int = 0  # a backlog reading defers firing until then
 
 
 @dataclass(slots=True)

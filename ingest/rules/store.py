@@ -40,7 +40,7 @@ CREATE INDEX IF NOT EXISTS events_alert ON events(alert_id);
 CREATE INDEX IF NOT EXISTS events_unexported ON events(exported) WHERE exported = 0;
 CREATE TABLE IF NOT EXISTS conditions (
     rule TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
-    holds INTEGER NOT NULL, since_ms INTEGER NOT NULL, ts_ms INTEGER NOT NULL,
+    holds INTEGER NOT NULL, since_ms INTEGER NOT NULL,
     PRIMARY KEY (rule, gateway, device)
 );
 CREATE TABLE IF NOT EXISTS outbox (
@@ -62,11 +62,10 @@ class AlertStoreError(IngestError):
 
 @dataclass(frozen=True, slots=True)
 class ConditionState:
-    """Whether a rule's condition holds for a device, since when, as of which reading."""
+    """Whether a rule's condition holds for a device, and since which reading's ``ts``."""
 
     holds: bool
     since_ms: int
-    ts_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,7 @@ class OutboxItem:
 
 
 def _alert_from_row(row: sqlite3.Row) -> Alert:
-    values = dict(row)
+    values = {column: row[column] for column in _ALERT_COLUMNS}
     values["tags"] = orjson.loads(values["tags"])
     values["escalated"] = bool(values["escalated"])
     return Alert(**values)
@@ -241,22 +240,21 @@ class AlertStore:
                 " ON a.id = e.alert_id WHERE e.exported = 0 ORDER BY e.id LIMIT ?",
                 (limit,),
             ).fetchall()
-        result = []
-        for row in rows:
-            values = dict(row)
-            event = AlertEvent(
-                row["alert_id"],
-                row["ts_ms"],
-                row["event_state"],
-                row["actor"],
-                row["note"],
-                row["event_value"],
+        return [
+            (
+                int(row["event_id"]),
+                _alert_from_row(row),
+                AlertEvent(
+                    row["alert_id"],
+                    row["ts_ms"],
+                    row["event_state"],
+                    row["actor"],
+                    row["note"],
+                    row["event_value"],
+                ),
             )
-            alert_values = {c: values[c] for c in _ALERT_COLUMNS}
-            alert_values["tags"] = orjson.loads(alert_values["tags"])
-            alert_values["escalated"] = bool(alert_values["escalated"])
-            result.append((int(row["event_id"]), Alert(**alert_values), event))
-        return result
+            for row in rows
+        ]
 
     def mark_exported(self, event_ids: list[int]) -> None:
         """Record that these events are in the storage spool."""
@@ -271,8 +269,8 @@ class AlertStore:
         """Remember a condition change (so a hold survives a restart)."""
         with self._lock:
             self.db.execute(
-                "INSERT OR REPLACE INTO conditions VALUES (?, ?, ?, ?, ?, ?)",
-                (rule, gateway, device, int(state.holds), state.since_ms, state.ts_ms),
+                "INSERT OR REPLACE INTO conditions VALUES (?, ?, ?, ?, ?)",
+                (rule, gateway, device, int(state.holds), state.since_ms),
             )
 
     def conditions(self) -> dict[tuple[str, str, str], ConditionState]:
@@ -280,9 +278,7 @@ class AlertStore:
         with self._lock:
             rows = self.db.execute("SELECT * FROM conditions").fetchall()
         return {
-            (r["rule"], r["gateway"], r["device"]): ConditionState(
-                bool(r["holds"]), r["since_ms"], r["ts_ms"]
-            )
+            (r["rule"], r["gateway"], r["device"]): ConditionState(bool(r["holds"]), r["since_ms"])
             for r in rows
         }
 
