@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -113,6 +114,47 @@ class Publisher:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class SteadyPublisher:
+    """Publishes envelopes of ``size`` fridge readings every ``period`` s in a thread.
+
+    Each reading has its own timestamp (1 ms apart from the publisher's start), so every
+    one is a distinct point in InfluxDB; at 1,000 readings/s they follow the wall clock.
+    """
+
+    def __init__(
+        self, port: int, topic: str, size: int, period: float, gateway: str = "gw-canteen"
+    ) -> None:
+        self.pub = Publisher(port)
+        self.topic, self.size, self.period, self.gateway = topic, size, period, gateway
+        self.sent = 0
+        self._start_ms = int(time.time() * 1000)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        seq = 0
+        next_at = time.perf_counter()
+        while not self._stop.is_set():
+            seq += 1
+            batch = [
+                reading(f"fridge-{n % 7}", "temperature", self._start_ms + n, celsius=4.5)
+                for n in range(self.sent, self.sent + self.size)
+            ]
+            self.pub.publish(self.topic, envelope(self.gateway, seq, batch))
+            self.sent += self.size
+            next_at += self.period
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    def __enter__(self) -> SteadyPublisher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.pub.close()
 
 
 def count_points(client: InfluxClient, measurement: str, field: str) -> int:

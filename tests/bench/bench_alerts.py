@@ -34,7 +34,15 @@ from ingest.metrics import Metrics
 from ingest.registry import Registry
 from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
-from tests.harness import IngestProcess, Publisher, config_dict, envelope, reading, unique
+from tests.harness import (
+    IngestProcess,
+    Publisher,
+    SteadyPublisher,
+    config_dict,
+    envelope,
+    reading,
+    unique,
+)
 from tests.receivers import HttpReceiver, http_receiver
 
 ROUTINE_PER_S = 1000
@@ -77,40 +85,6 @@ def raw_mqtt_latency(broker: MosquittoServer, count: int) -> tuple[float, float]
     return _percentiles([(received[i] - sent[i]) * 1000 for i in sent if i in received])
 
 
-class RoutineLoad:
-    """Publishes 1,000 fridge readings/s (20-reading envelopes every 20 ms) in a thread."""
-
-    def __init__(self, broker: MosquittoServer, topic: str) -> None:
-        self.pub = Publisher(broker.port)
-        self.topic = topic
-        self.sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        seq = 0
-        next_at = time.perf_counter()
-        while not self._stop.is_set():
-            seq += 1
-            now = int(time.time() * 1000)
-            batch = [
-                reading(f"fridge-{i}", "temperature", now, celsius=4.0 + i % 3) for i in range(20)
-            ]
-            self.pub.publish(self.topic, envelope("gw-canteen", seq, batch))
-            self.sent += 20
-            next_at += 20 * 1.0 / ROUTINE_PER_S
-            time.sleep(max(0.0, next_at - time.perf_counter()))
-
-    def __enter__(self) -> RoutineLoad:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.pub.close()
-
-
 def _firing(hook: HttpReceiver) -> dict[str, float]:
     """Arrival time of the first ``firing`` notification of each device."""
     arrived: dict[str, float] = {}
@@ -139,7 +113,8 @@ def smoke_latency(
         smoke = Publisher(broker.port)
         topic = f"{root}/sunshine-kg/gw-main/readings"
         time.sleep(1)
-        with RoutineLoad(broker, f"{root}/sunshine-kg/gw-canteen/readings") as load:
+        routine = f"{root}/sunshine-kg/gw-canteen/readings"
+        with SteadyPublisher(broker.port, routine, 20, 20 / ROUTINE_PER_S) as load:
             started, first = time.perf_counter(), load.sent
             for i in range(alarms):
                 device = f"smoke-{i}"

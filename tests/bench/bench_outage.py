@@ -20,11 +20,18 @@ from ingest.storage.influx import InfluxClient
 from tests.bench.bench_alerts import (
     ROUTINE_PER_S,
     SMOKE_RULE,
-    RoutineLoad,
     _firing,
     _percentiles,
 )
-from tests.harness import IngestProcess, Publisher, config_dict, count_points, envelope, reading
+from tests.harness import (
+    IngestProcess,
+    Publisher,
+    SteadyPublisher,
+    config_dict,
+    count_points,
+    envelope,
+    reading,
+)
 from tests.receivers import http_receiver
 
 
@@ -53,7 +60,8 @@ def main() -> None:
         sent: dict[str, float] = {}
         topic = f"{root}/sunshine-kg/gw-main/readings"
         try:
-            with RoutineLoad(broker, f"{root}/sunshine-kg/gw-canteen/readings") as load:
+            routine = f"{root}/sunshine-kg/gw-canteen/readings"
+            with SteadyPublisher(broker.port, routine, 20, 20 / ROUTINE_PER_S) as load:
                 time.sleep(2)
                 influx.stop()
                 outage_end = time.monotonic() + args.minutes * 60

@@ -6,7 +6,6 @@ process where it is killed. Nothing may be lost and nothing duplicated.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +18,9 @@ import pytest
 from ingest.devservices import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.harness import (
-    BASE_TS,
     IngestProcess,
     Publisher,
+    SteadyPublisher,
     config_dict,
     count_points,
     envelope,
@@ -47,42 +46,6 @@ def own_influxd(tmp_path: Path) -> Iterator[InfluxServer]:
     server.start()
     yield server
     server.stop()
-
-
-class SteadyPublisher:
-    """Publishes envelopes of ``size`` readings every ``period`` s in a thread."""
-
-    def __init__(self, broker: MosquittoServer, topic: str, size: int, period: float) -> None:
-        self.pub = Publisher(broker.port)
-        self.topic, self.size, self.period = topic, size, period
-        self.sent = 0
-        self.seq = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            self.seq += 1
-            batch = [
-                reading(
-                    f"fridge-{(self.sent + i) % 7}",
-                    "temperature",
-                    BASE_TS + self.sent + i,
-                    celsius=4.5,
-                )
-                for i in range(self.size)
-            ]
-            self.pub.publish(self.topic, envelope("gw-canteen", self.seq, batch))
-            self.sent += self.size
-
-    def __enter__(self) -> SteadyPublisher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.pub.close()
 
 
 def _all_stored(db: InfluxClient, expected: int) -> bool:
@@ -132,7 +95,7 @@ def test_influx_down_30s_while_publishing_loses_nothing_and_live_path_continues(
         ) as (ingest, topic, db),
     ):
         smoke_topic = topic.replace("gw-canteen", "gw-main")
-        with SteadyPublisher(broker, topic, size=20, period=0.02) as steady:
+        with SteadyPublisher(broker.port, topic, size=20, period=0.02) as steady:
             time.sleep(2)
             own_influxd.stop()
             wait_for(lambda: not httpx.get(ingest.api + "/api/health").json()["influx"], 15)
@@ -167,7 +130,7 @@ def test_influx_outage_with_ingest_sigkilled_during_it_loses_nothing(
     tmp_path: Path, broker: MosquittoServer, own_influxd: InfluxServer
 ) -> None:
     with running_ingest(tmp_path, broker, own_influxd) as (ingest, topic, db):
-        with SteadyPublisher(broker, topic, size=20, period=0.02) as steady:
+        with SteadyPublisher(broker.port, topic, size=20, period=0.02) as steady:
             time.sleep(1)
             own_influxd.stop()
             time.sleep(10)
@@ -186,7 +149,7 @@ def test_ingest_sigkilled_mid_stream_and_restarted_loses_nothing(
     tmp_path: Path, broker: MosquittoServer, influxd: InfluxServer
 ) -> None:
     with running_ingest(tmp_path, broker, influxd) as (ingest, topic, db):
-        with SteadyPublisher(broker, topic, size=50, period=0.005) as steady:
+        with SteadyPublisher(broker.port, topic, size=50, period=0.005) as steady:
             time.sleep(2)
             ingest.kill()
             time.sleep(2)  # the broker queues for the persistent session meanwhile
