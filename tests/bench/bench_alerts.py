@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -94,20 +95,28 @@ def _firing(hook: HttpReceiver) -> dict[str, float]:
     return arrived
 
 
+def alerting_ingest(
+    workdir: Path, broker: MosquittoServer, influx: InfluxServer, hook: HttpReceiver
+) -> tuple[IngestProcess, dict[str, Any]]:
+    """A started ``campus-ingest run`` with the smoke rule notifying ``hook``, and its config."""
+    config = config_dict(
+        workdir / "state",
+        broker,
+        influx,
+        channels={"patrol": {"type": "webhook", "url": hook.url()}},
+        rules=[SMOKE_RULE],
+    )
+    proc = IngestProcess(config, workdir)
+    proc.start()
+    return proc, config
+
+
 def smoke_latency(
     broker: MosquittoServer, influx: InfluxServer, workdir: Path, alarms: int
 ) -> tuple[float, float, float]:
     """p50/p99 ms publish -> webhook for ``alarms`` smoke alarms, and the routine rate."""
     with http_receiver() as hook:
-        config = config_dict(
-            workdir / "state",
-            broker,
-            influx,
-            channels={"patrol": {"type": "webhook", "url": hook.url()}},
-            rules=[SMOKE_RULE],
-        )
-        proc = IngestProcess(config, workdir)
-        proc.start()
+        proc, config = alerting_ingest(workdir, broker, influx, hook)
         root = config["mqtt"]["topic_root"]
         sent: dict[str, float] = {}
         smoke = Publisher(broker.port)

@@ -19,15 +19,13 @@ from ingest.devservices import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.bench.bench_alerts import (
     ROUTINE_PER_S,
-    SMOKE_RULE,
     _firing,
     _percentiles,
+    alerting_ingest,
 )
 from tests.harness import (
-    IngestProcess,
     Publisher,
     SteadyPublisher,
-    config_dict,
     count_points,
     envelope,
     reading,
@@ -45,15 +43,7 @@ def main() -> None:
         broker, influx = MosquittoServer(work / "mq"), InfluxServer(work / "influx")
         broker.start()
         influx.start()
-        config = config_dict(
-            work / "state",
-            broker,
-            influx,
-            channels={"patrol": {"type": "webhook", "url": hook.url()}},
-            rules=[SMOKE_RULE],
-        )
-        proc = IngestProcess(config, work)
-        proc.start()
+        proc, config = alerting_ingest(work, broker, influx, hook)
         root = config["mqtt"]["topic_root"]
         db = InfluxClient(influx.url, config["influx"]["database"])
         smoke = Publisher(broker.port)
