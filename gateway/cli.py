@@ -1,18 +1,28 @@
 """``campus-gateway``: the program each Raspberry Pi runs.
 
-The gateway's sources, store-and-forward buffer and uplink are built in issue #3; until
-then both commands say so and exit with the usage code, so no script mistakes this for
-a running gateway. The wire protocol the gateway speaks is already in
-:mod:`gateway.protocol`.
+``run --config FILE`` reads the configured devices into the store-and-forward buffer and
+publishes it to the central broker until SIGTERM/SIGINT; ``check --config FILE`` validates
+the config and the register maps it names. Exit codes: 0 ok, 2 bad config or usage,
+1 runtime failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
+from gateway.app import GatewayApp
+from gateway.config import load_gateway_config
+from gateway.errors import ConfigError, GatewayError
+from gateway.logsetup import configure_logging
+
+EXIT_RUNTIME = 1
 EXIT_USAGE = 2
+log = logging.getLogger("gateway")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +38,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``campus-gateway`` console script."""
     args = build_parser().parse_args(argv)
-    print(
-        f"campus-gateway {args.command}: the gateway program is not built yet (issue #3); "
-        "the simulated campus of `campus-ingest demo` stands in for gateways meanwhile",
-        file=sys.stderr,
-    )
-    return EXIT_USAGE
+    try:
+        config, profiles = load_gateway_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "check":
+        devices = len(config.devices())
+        print(f"{args.config}: ok ({len(config.sources)} source(s), {devices} device(s))")
+        return 0
+    configure_logging(config.log_level)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    app = GatewayApp(config, profiles)
+    try:
+        app.start()
+    except GatewayError as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_RUNTIME
+    stop.wait()
+    log.info("stopping")
+    app.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from gateway.logsetup import configure_logging
 from ingest.config import IngestConfig, load_config
 from ingest.errors import ConfigError
-from ingest.logsetup import configure_logging
 
 log = logging.getLogger(__name__)
 

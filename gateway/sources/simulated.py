@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from gateway.clock import Clock
+from gateway.config import SimulatedSource as SimulatedSourceConfig
 from gateway.protocol import DeviceInfo, FieldValue, Kind
+from gateway.sources.base import Emit, PollingThread, make_reading
 
 _SET_POINTS = {"refrigerator": 4.0, "sample_fridge": 3.0, "freezer": -20.0, "medicine_fridge": 5.0}
 
@@ -141,3 +144,51 @@ def sample_campus() -> dict[str, list[DeviceInfo]]:
             dev("smoke-main-1f", "smoke", "教学楼一楼烟感", building="main", room="1F"),
         ],
     }
+
+
+class SimulatedSource:
+    """Simulated devices reporting every ``every_s`` (or their ``interval_s``)."""
+
+    def __init__(self, config: SimulatedSourceConfig, timezone: str, clock: Clock) -> None:
+        self.name = "simulated"
+        self.clock = clock
+        self.tz = ZoneInfo(timezone)
+        rng = random.Random(config.seed)  # noqa: S311 - simulation, not cryptography
+        self.devices = [SimulatedDevice(d.info(), rng) for d in config.devices]
+        self.every = {d.device: config.every_s or float(d.interval_s) for d in config.devices}
+        self.fail_at = {device: after.total_seconds() for device, after in config.fail.items()}
+        self._due = dict.fromkeys(self.every, 0.0)
+        self._started = 0.0
+        self._emit: Emit | None = None
+        self._thread = PollingThread("simulated", self._step)
+        self.readings = 0
+
+    def start(self, emit: Emit) -> None:
+        """Start simulating."""
+        self._emit = emit
+        self._started = self.clock.time()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop simulating."""
+        self._thread.stop()
+
+    def stats(self) -> dict[str, int]:
+        """Readings produced."""
+        return {"readings": self.readings}
+
+    def _step(self) -> float:
+        now = self.clock.time()
+        assert self._emit is not None
+        for device in self.devices:
+            name = device.info.device
+            if now < self._due[name]:
+                continue
+            after = self.fail_at.get(name)
+            if after is not None and now - self._started >= after:
+                device.fail()
+            self._due[name] = max(self._due[name] + self.every[name], now)
+            values = device.read(now, self.tz)
+            self._emit(make_reading(name, device.info.kind, int(now * 1000), values))
+            self.readings += 1
+        return min(self._due.values()) - self.clock.time()

@@ -18,11 +18,11 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.durations import Duration
 from gateway.protocol import ID_PATTERN
 from ingest.config.types import (
     ClockTime,
     DateRange,
-    Duration,
     SilentFor,
     check_timezone,
 )

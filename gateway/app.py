@@ -1,0 +1,110 @@
+"""Wiring of one gateway: sources -> buffer (group commit) -> uplink, plus health readings."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from pathlib import Path
+
+from gateway.buffer import Buffer
+from gateway.clock import Clock, SystemClock, now_ms
+from gateway.config import GatewayConfig, ModbusProfile
+from gateway.protocol import DeviceInfo
+from gateway.sources.base import PollingThread, RawReading, Source, make_reading
+from gateway.sources.factory import build_source
+from gateway.uplink import Uplink
+
+log = logging.getLogger(__name__)
+
+COMMIT_EVERY_S = 0.02  # group commit: one fsync for everything read in 20 ms
+HEALTH_EVERY_S = 60.0
+_CPU_TEMP = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+class GatewayApp:
+    """Owns the buffer, the uplink and the sources of one gateway."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        profiles: dict[str, ModbusProfile],
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.buffer = Buffer(
+            config.buffer.path, config.gateway.id, int(config.buffer.max_mb * 2**20)
+        )
+        self.uplink = Uplink(
+            config.uplink, config.gateway, self.buffer, self.device_infos, self.clock
+        )
+        self.sources: list[Source] = [
+            build_source(source, profiles, config.timezone, self.clock) for source in config.sources
+        ]
+        self._pending: list[RawReading] = []
+        self._pending_lock = threading.Lock()
+        self._committer = PollingThread("buffer-commit", self._commit)
+        self._health = PollingThread("health", self._report_health)
+        self._started = 0.0
+
+    def device_infos(self) -> list[DeviceInfo]:
+        """The meta message's device list, the gateway's own health device included."""
+        own = DeviceInfo(
+            device=self.config.gateway.id, kind="gateway", interval_s=int(HEALTH_EVERY_S)
+        )
+        return [own, *(d.info() for d in self.config.devices())]
+
+    def emit(self, reading: RawReading) -> None:
+        """Take a reading from a source (any thread); it is committed within 20 ms."""
+        with self._pending_lock:
+            self._pending.append(reading)
+
+    def start(self) -> None:
+        """Open the buffer and start publishing and reading."""
+        self._started = self.clock.time()
+        self.buffer.open()
+        self.uplink.start()
+        self._committer.start()
+        for source in self.sources:
+            source.start(self.emit)
+        self._health.start()
+        log.info(
+            "gateway %s started: %d source(s), %d device(s), %d reading(s) waiting in the buffer",
+            self.config.gateway.id,
+            len(self.sources),
+            len(self.config.devices()),
+            self.buffer.depth,
+        )
+
+    def stop(self) -> None:
+        """Stop reading, commit what was read, publish what the broker takes, close."""
+        for source in self.sources:
+            source.stop()
+        self._health.stop()
+        self._committer.stop()
+        self._commit()
+        self.uplink.stop()
+        self.buffer.close()
+        log.info("gateway %s stopped", self.config.gateway.id)
+
+    def _commit(self) -> float:
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self.buffer.add(batch)
+            self.uplink.notify()
+        return COMMIT_EVERY_S
+
+    def _report_health(self) -> float:
+        values: dict[str, float] = {
+            "uptime_s": round(self.clock.time() - self._started, 1),
+            "buffer_depth": float(self.buffer.depth),
+            "buffer_dropped": float(self.buffer.dropped),
+            "publish_errors": float(self.uplink.publish_errors),
+        }
+        with contextlib.suppress(OSError, ValueError):  # not every board has a thermal zone
+            values["cpu_temp_c"] = int(_CPU_TEMP.read_text()) / 1000
+        gateway = self.config.gateway.id
+        self.emit(make_reading(gateway, "gateway", now_ms(self.clock), values))  # type: ignore[arg-type]
+        return HEALTH_EVERY_S

@@ -1,0 +1,293 @@
+"""The gateway config (``campus-gateway run --config FILE``) and Modbus register maps.
+
+Sources and devices are described as data; unknown keys are errors everywhere, and
+register maps named by ``profile:`` are loaded and checked at start-up, so a typo is
+found by ``campus-gateway check`` and never at 3 a.m. on the first poll.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from gateway.configfile import load_model
+from gateway.durations import Duration
+from gateway.errors import ConfigError
+from gateway.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
+
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+DeviceId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\\]+$")
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+UNION_TAGS = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "simulated"})
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Identity(Strict):
+    """Which gateway this is, on which campus."""
+
+    id: Identifier
+    site: Identifier
+
+
+class TlsSettings(Strict):
+    """TLS towards the central broker."""
+
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class UplinkSettings(Strict):
+    """The central broker the gateway publishes to."""
+
+    host: str
+    port: Port = 1883
+    username: str | None = None
+    password: str | None = None
+    topic_root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = (
+        "campus"
+    )
+    tls: TlsSettings | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=600)] = 30
+    # Envelopes published but not yet acknowledged, and readings per envelope.
+    max_inflight: Annotated[int, Field(ge=1, le=1000)] = 20
+    envelope_readings: Annotated[int, Field(ge=1, le=1000)] = 500
+
+
+class BufferSettings(Strict):
+    """The on-disk store-and-forward queue."""
+
+    path: Path
+    max_mb: Annotated[float, Field(gt=0)] = 256
+
+
+class BrokerSettings(Strict):
+    """A local broker (Zigbee2MQTT, ESPHome and Tasmota publish there)."""
+
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    username: str | None = None
+    password: str | None = None
+
+
+class Device(Strict):
+    """What every device has: id, kind, and what goes into the meta message."""
+
+    device: DeviceId
+    kind: Kind
+    name: str | None = Field(default=None, max_length=128)
+    interval_s: Annotated[int, Field(gt=0, le=86_400)] = 60
+    tags: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")], DeviceId] = Field(
+        default_factory=dict
+    )
+
+    def info(self) -> DeviceInfo:
+        """The device's entry in the meta message."""
+        return DeviceInfo(
+            device=self.device,
+            kind=self.kind,
+            name=self.name,
+            interval_s=self.interval_s,
+            tags=self.tags,
+        )
+
+
+class ModbusDevice(Device):
+    """A Modbus RTU slave read through a register map."""
+
+    unit: Annotated[int, Field(ge=1, le=247)]
+    profile: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class ModbusRtuSource(Strict):
+    """Several Modbus RTU devices on one RS-485 bus, polled in turn."""
+
+    type: Literal["modbus_rtu"]
+    port: str
+    baudrate: int = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    poll: Duration = timedelta(seconds=60)
+    timeout: Duration = timedelta(seconds=1)
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    devices: list[ModbusDevice] = Field(min_length=1)
+
+
+class Dlt645Device(Device):
+    """A DL/T 645-2007 energy meter, by its 12-digit address."""
+
+    kind: Kind = "electricity"
+    address: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+
+
+class Dlt645Source(Strict):
+    """DL/T 645-2007 meters on one RS-485 bus (2400 baud, even parity by default)."""
+
+    type: Literal["dlt645"]
+    port: str
+    baudrate: int = 2400
+    parity: Literal["N", "E", "O"] = "E"
+    poll: Duration = timedelta(seconds=60)
+    timeout: Duration = timedelta(seconds=2)
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    devices: list[Dlt645Device] = Field(min_length=1)
+
+
+class Zigbee2MqttDevice(Device):
+    """A Zigbee device as Zigbee2MQTT names it."""
+
+    friendly_name: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
+
+
+class Zigbee2MqttSource(Strict):
+    """Zigbee2MQTT's device topics on a local broker."""
+
+    type: Literal["zigbee2mqtt"]
+    broker: BrokerSettings = BrokerSettings()
+    base_topic: str = "zigbee2mqtt"
+    devices: list[Zigbee2MqttDevice] = Field(min_length=1)
+
+
+class MqttJsonDevice(Device):
+    """One value from an MQTT topic: a plain number, or a path into a JSON payload."""
+
+    topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
+    field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+    path: Annotated[str, StringConstraints(pattern=r"^[^.]+(\.[^.]+)*$")] | None = None
+
+
+class MqttJsonSource(Strict):
+    """ESPHome, Tasmota or anything else publishing JSON or plain numbers."""
+
+    type: Literal["mqtt_json"]
+    broker: BrokerSettings = BrokerSettings()
+    devices: list[MqttJsonDevice] = Field(min_length=1)
+
+
+class SimulatedSource(Strict):
+    """Realistic readings for demos and tests, deterministic from ``seed``."""
+
+    type: Literal["simulated"]
+    seed: int = 0
+    # Seconds between readings of each device (default: its interval_s); tests go faster.
+    every_s: Annotated[float, Field(gt=0)] | None = None
+    # Devices that fail (door left open, fridge compressor stops) this long after start.
+    fail: dict[DeviceId, Duration] = Field(default_factory=dict)
+    devices: list[Device] = Field(min_length=1)
+
+
+Source = Annotated[
+    ModbusRtuSource | Dlt645Source | Zigbee2MqttSource | MqttJsonSource | SimulatedSource,
+    Field(discriminator="type"),
+]
+
+
+class GatewayConfig(Strict):
+    """The whole ``campus-gateway`` configuration file."""
+
+    gateway: Identity
+    uplink: UplinkSettings
+    buffer: BufferSettings
+    sources: list[Source] = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+    # Register maps: relative paths are taken from the config file's directory.
+    modbus_profiles: Path = Path("modbus")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def devices(self) -> list[Device]:
+        """Every device of every source."""
+        return [d for source in self.sources for d in source.devices]
+
+
+# --------------------------------------------------------------------------- register maps
+
+DataType = Literal["int16", "uint16", "int32", "uint32", "float32"]
+
+
+class RegisterField(Strict):
+    """One value read from one or two registers: ``value = raw x scale``."""
+
+    field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+    register: Annotated[int, Field(ge=0, le=65535)]
+    datatype: DataType
+    scale: float = 1.0
+    function: Literal["holding", "input"] | None = None
+    word_order: Literal["big", "little"] | None = None
+
+
+class ModbusProfile(Strict):
+    """A device model's register map (``firmware_configs/modbus/<profile>.yaml``)."""
+
+    model: str
+    source: str = Field(min_length=1)
+    kind: Kind
+    function: Literal["holding", "input"] = "holding"
+    word_order: Literal["big", "little"] = "big"
+    fields: list[RegisterField] = Field(min_length=1)
+
+
+def profile_problems(profile: ModbusProfile) -> list[str]:
+    """Fields the profile's kind does not have as numbers."""
+    types = KINDS[profile.kind].types
+    return [
+        f"fields[{i}].field: {f.field!r} is not a numeric field of kind {profile.kind}"
+        for i, f in enumerate(profile.fields)
+        if f.field in types and types[f.field].value not in ("float", "int")
+    ]
+
+
+def load_profile(directory: Path, name: str) -> ModbusProfile:
+    """Load and check one register map."""
+    return load_model(directory / f"{name}.yaml", ModbusProfile, profile_problems)
+
+
+def load_gateway_config(path: Path) -> tuple[GatewayConfig, dict[str, ModbusProfile]]:
+    """Load a gateway config and every register map it names (ConfigError on problems)."""
+    config = load_model(path, GatewayConfig, _cross_check, UNION_TAGS)
+    directory = config.modbus_profiles
+    if not directory.is_absolute():
+        directory = path.parent / directory
+    profiles: dict[str, ModbusProfile] = {}
+    problems: list[str] = []
+    for i, source in enumerate(config.sources):
+        if not isinstance(source, ModbusRtuSource):
+            continue
+        for j, device in enumerate(source.devices):
+            where = f"{path}: sources[{i}].devices[{j}]"
+            if device.profile not in profiles:
+                try:
+                    profiles[device.profile] = load_profile(directory, device.profile)
+                except ConfigError as exc:
+                    problems.append(f"{where}.profile: {device.profile!r}: {exc.problems[0]}")
+                    continue
+            map_kind = profiles[device.profile].kind
+            if map_kind != device.kind:
+                problems.append(
+                    f"{where}.profile: {device.profile} maps {map_kind} devices, not {device.kind}"
+                )
+    if problems:
+        raise ConfigError(problems)
+    return config, profiles
+
+
+def _cross_check(config: GatewayConfig) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for i, source in enumerate(config.sources):
+        for j, device in enumerate(source.devices):
+            if device.device in seen:
+                problems.append(
+                    f"sources[{i}].devices[{j}].device: {device.device!r} is used twice"
+                )
+            seen.add(device.device)
+    return problems

@@ -1,0 +1,216 @@
+"""The only MQTT publisher of the gateway: envelopes from the buffer to the central broker.
+
+One connection at a time, made afresh after every loss with capped exponential backoff
+and jitter (a fresh client carries no half-sent state of the old one). On connect: the
+retained ``online`` status (the last will is the retained ``offline``), the retained
+meta, then every unacknowledged envelope in ``seq`` order, then new envelopes while at
+most ``max_inflight`` wait for their PUBACK. On stop: the retained ``stopped`` status.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from gateway.backoff import Backoff
+from gateway.buffer import Buffer, Envelope
+from gateway.clock import Clock, now_ms
+from gateway.config import Identity, UplinkSettings
+from gateway.protocol import DeviceInfo, Meta, meta_topic, readings_topic, status_topic
+
+log = logging.getLogger(__name__)
+
+VERSION = "campuswatch-gateway/1"
+_CONNECT_TIMEOUT_S = 10.0
+
+
+class Uplink:
+    """Publishes the buffer's envelopes; reconnects forever until stopped."""
+
+    def __init__(
+        self,
+        settings: UplinkSettings,
+        identity: Identity,
+        buffer: Buffer,
+        devices: Callable[[], list[DeviceInfo]],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.buffer = buffer
+        self.devices = devices
+        self.clock = clock
+        self.publish_errors = 0
+        self._root = settings.topic_root
+        self._wake = threading.Condition()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._inflight: dict[int, Envelope] = {}
+        self._client: mqtt.Client | None = None
+        self._thread = threading.Thread(target=self._run, name="uplink")
+
+    @property
+    def connected(self) -> bool:
+        """True while connected to the central broker."""
+        return self._connected.is_set()
+
+    def _topic(self, make: Callable[[str, str, str], str]) -> str:
+        return make(self._root, self.identity.site, self.identity.id)
+
+    def start(self) -> None:
+        """Connect and publish in the background."""
+        self._thread.start()
+
+    def notify(self) -> None:
+        """New readings are in the buffer."""
+        with self._wake:
+            self._wake.notify()
+
+    def stop(self) -> None:
+        """Publish the ``stopped`` status (when connected) and disconnect."""
+        self._stopping.set()
+        self.notify()
+        self._thread.join()
+
+    # ------------------------------------------------------------------ connection
+
+    def _run(self) -> None:
+        backoff = Backoff(base=1.0, cap=30.0)
+        while not self._stopping.is_set():
+            try:
+                if self._session():
+                    backoff.reset()
+                    continue
+            except Exception:  # whatever happened, reconnect: the buffer holds the data
+                log.exception("uplink to %s:%s failed", self.settings.host, self.settings.port)
+            delay = backoff.next_delay()
+            log.warning("uplink: reconnecting in %.1f s", delay)
+            self._stopping.wait(delay)
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"campus-gw-{self.identity.site}-{self.identity.id}"[:64],
+            protocol=mqtt.MQTTv311,
+            clean_session=True,  # unacknowledged envelopes are republished from the buffer
+        )
+        client.max_inflight_messages_set(s.max_inflight + 5)
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            client.tls_set(
+                ca_certs=str(s.tls.ca_file),
+                certfile=str(s.tls.cert_file) if s.tls.cert_file else None,
+                keyfile=str(s.tls.key_file) if s.tls.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        will = orjson.dumps({"state": "offline", "ts": now_ms(self.clock), "version": VERSION})
+        client.will_set(self._topic(status_topic), will, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = lambda *_args: self._lost()
+        client.on_publish = self._on_publish
+        return client
+
+    def _session(self) -> bool:
+        """One connection's life; True if it was established."""
+        client = self._client = self._make_client()
+        self._inflight.clear()
+        client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
+        client.loop_start()
+        try:
+            if not self._connected.wait(_CONNECT_TIMEOUT_S):
+                log.warning(
+                    "uplink: no connection to %s:%s", self.settings.host, self.settings.port
+                )
+                return False
+            self._announce(client)
+            self._pump(client)
+            if self._stopping.is_set() and self._connected.is_set():
+                self._publish_status(client, "stopped").wait_for_publish(5)
+            return True
+        finally:
+            self._connected.clear()
+            client.disconnect()
+            client.loop_stop()
+
+    def _on_connect(
+        self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("central broker refused the connection: %s", reason)
+            return
+        log.info("uplink connected to %s:%s", self.settings.host, self.settings.port)
+        self._connected.set()
+        self.notify()
+
+    def _lost(self) -> None:
+        if self._connected.is_set() and not self._stopping.is_set():
+            log.warning("uplink: connection lost")
+        self._connected.clear()
+        self.notify()
+
+    def _publish_status(self, client: mqtt.Client, state: str) -> mqtt.MQTTMessageInfo:
+        status = {"state": state, "ts": now_ms(self.clock), "version": VERSION}
+        return client.publish(self._topic(status_topic), orjson.dumps(status), 1, retain=True)
+
+    def _announce(self, client: mqtt.Client) -> None:
+        self._publish_status(client, "online")
+        self.publish_meta()
+
+    def publish_meta(self) -> None:
+        """(Re)publish the retained device list."""
+        client = self._client
+        if client is None or not self._connected.is_set():
+            return  # published on the next connect
+        meta = Meta(gateway=self.identity.id, devices=self.devices())
+        client.publish(self._topic(meta_topic), meta.model_dump_json(), 1, retain=True)
+
+    # ------------------------------------------------------------------ publishing
+
+    def _pump(self, client: mqtt.Client) -> None:
+        """Publish until the connection drops or the gateway stops."""
+        for waiting in self.buffer.unacknowledged():
+            self._publish(client, waiting)
+        while self._connected.is_set() and not self._stopping.is_set():
+            with self._wake:
+                room = len(self._inflight) < self.settings.max_inflight
+            envelope = self.buffer.prepare(self.settings.envelope_readings) if room else None
+            if envelope is not None:
+                self._publish(client, envelope)
+                continue
+            with self._wake:
+                self._wake.wait(0.5)
+        self._drain_inflight()
+
+    def _publish(self, client: mqtt.Client, envelope: Envelope) -> None:
+        info = client.publish(self._topic(readings_topic), envelope.payload, qos=1)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            self.publish_errors += 1
+            log.warning(
+                "uplink: publish of seq %d failed: %s", envelope.seq, mqtt.error_string(info.rc)
+            )
+            return  # it stays in the buffer and goes out after the reconnect
+        with self._wake:
+            self._inflight[info.mid] = envelope
+
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
+        with self._wake:
+            envelope = self._inflight.pop(mid, None)
+            self._wake.notify()
+        if envelope is not None:
+            self.buffer.acknowledge(envelope)
+
+    def _drain_inflight(self, timeout_s: float = 5.0) -> None:
+        """On stop, give outstanding PUBACKs a moment (unacknowledged ones are kept)."""
+        deadline = time.monotonic() + timeout_s
+        with self._wake:
+            while self._inflight and self._connected.is_set() and time.monotonic() < deadline:
+                self._wake.wait(0.1)
