@@ -47,6 +47,7 @@ class GatewayApp:
         self._committer = PollingThread("buffer-commit", self._commit)
         self._health = PollingThread("health", self._report_health)
         self._started = 0.0
+        self.readings_read = 0
 
     def device_infos(self) -> list[DeviceInfo]:
         """The meta message's device list, the gateway's own health device included."""
@@ -59,6 +60,7 @@ class GatewayApp:
         """Take a reading from a source (any thread); it is committed within 20 ms."""
         with self._pending_lock:
             self._pending.append(reading)
+            self.readings_read += 1
 
     def start(self) -> None:
         """Open the buffer and start publishing and reading."""
@@ -85,8 +87,14 @@ class GatewayApp:
         self._committer.stop()
         self._commit()
         self.uplink.stop()
+        depth = self.buffer.depth
         self.buffer.close()
-        log.info("gateway %s stopped", self.config.gateway.id)
+        log.info(
+            "gateway %s stopped: %d reading(s) read, %d waiting in the buffer",
+            self.config.gateway.id,
+            self.readings_read,
+            depth,
+        )
 
     def _commit(self) -> float:
         with self._pending_lock:

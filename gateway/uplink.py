@@ -82,7 +82,7 @@ class Uplink:
     # ------------------------------------------------------------------ connection
 
     def _run(self) -> None:
-        backoff = Backoff(base=1.0, cap=30.0)
+        backoff = Backoff(base=1.0, cap=15.0)
         while not self._stopping.is_set():
             try:
                 if self._session():

@@ -1,0 +1,93 @@
+"""Gateway processes for tests: configs and a ``campus-gateway run`` child process."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.harness import wait_for
+
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware_configs"
+
+
+def gateway_config(
+    workdir: Path, broker_port: int, topic_root: str, sources: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    """A gateway config publishing to the test broker, its buffer under ``workdir``."""
+    doc: dict[str, Any] = {
+        "gateway": {"id": "gw-canteen", "site": "sunshine-kg"},
+        "uplink": {"host": "127.0.0.1", "port": broker_port, "topic_root": topic_root},
+        "buffer": {"path": str(workdir / "buffer" / "gw-canteen.db"), "max_mb": 64},
+        "sources": sources,
+        "modbus_profiles": str(FIRMWARE / "modbus"),
+    }
+    doc.update(extra)
+    return doc
+
+
+def simulated(devices: int, every_s: float, kind: str = "temperature") -> dict[str, Any]:
+    """A simulated source of ``devices`` devices reporting every ``every_s``."""
+    return {
+        "type": "simulated",
+        "seed": 7,
+        "every_s": every_s,
+        "devices": [
+            {"device": f"sim-{i}", "kind": kind, "tags": {"class": "refrigerator"}}
+            for i in range(devices)
+        ],
+    }
+
+
+class GatewayProcess:
+    """``campus-gateway run`` as a child process, so tests can SIGKILL it."""
+
+    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+        self.config = config
+        self.config_path = workdir / "gateway.yaml"
+        self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.log_path = workdir / "gateway.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start and wait until it logs that it started."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ},
+            )
+        starts = self.log_text().count(" started: ")
+        wait_for(lambda: self._alive() and self.log_text().count(" started: ") > starts, 30)
+
+    def _alive(self) -> bool:
+        assert self.proc is not None
+        assert self.proc.poll() is None, self.log_text()
+        return True
+
+    def log_text(self) -> str:
+        """Everything the gateway logged so far."""
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> int:
+        """SIGTERM; returns the number of readings it read in this run (from its log)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(60) == 0, self.log_text()[-3000:]
+        self.proc = None
+        counts = re.findall(r"stopped: (\d+) reading\(s\) read", self.log_text())
+        return int(counts[-1])

@@ -1,0 +1,123 @@
+"""Store-and-forward with real processes: broker outages and SIGKILLed gateways.
+
+The gateway runs as ``campus-gateway run`` against its own mosquitto (stopped mid-test);
+the central ingest runs in this process on the same broker and stores into influxd.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ingest.app import IngestService
+from ingest.config import IngestConfig
+from ingest.devservices import InfluxServer, MosquittoServer
+from ingest.storage.influx import InfluxClient
+from tests.gateway.harness import GatewayProcess, gateway_config, simulated
+from tests.harness import config_dict, count_points, wait_for
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[MosquittoServer]:
+    """A broker this test may stop and restart."""
+    broker = MosquittoServer(tmp_path / "mq")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def central(
+    tmp_path: Path, own_broker: MosquittoServer, influxd: InfluxServer
+) -> Iterator[tuple[IngestService, InfluxClient, str]]:
+    """The ingest on the test's broker, a client of its database, and its topic root."""
+    config = config_dict(tmp_path / "ingest", own_broker, influxd)
+    service = IngestService(IngestConfig.model_validate(config))
+    service.start()
+    assert service.wait_ready()
+    db = InfluxClient(influxd.url, config["influx"]["database"])
+    yield service, db, config["mqtt"]["topic_root"]
+    service.stop()
+    db.close()
+
+
+def _stored(db: InfluxClient) -> int:
+    return count_points(db, "temperature", "celsius") + count_points(db, "gateway", "uptime_s")
+
+
+def test_broker_down_20s_at_500_readings_per_s_every_reading_arrives_once(
+    tmp_path: Path,
+    own_broker: MosquittoServer,
+    central: tuple[IngestService, InfluxClient, str],
+) -> None:
+    service, db, root = central
+    config = gateway_config(tmp_path, own_broker.port, root, [simulated(50, 0.1)])
+    gateway = GatewayProcess(config, tmp_path)
+    gateway.start()
+    time.sleep(3)
+    own_broker.stop()
+    time.sleep(20)
+    own_broker.start()
+    wait_for(lambda: "uplink connected" in gateway.log_text().split("reconnecting")[-1], 60)
+    time.sleep(2)
+    produced = gateway.stop()
+    assert produced > 500 * 20
+    wait_for(lambda: _stored(db) == produced, 90)
+    gaps = service.metrics.seq_gaps.labels("gw-canteen")._value.get()
+    assert gaps == 0
+    assert service.metrics.rejected._metrics == {}  # nothing refused
+
+
+def _committed(buffer_path: Path) -> set[tuple[str, int]]:
+    """(device, ts) of every reading in a (crashed) gateway's buffer."""
+    db = sqlite3.connect(buffer_path)
+    try:
+        found = {
+            (r["device"], r["ts"])
+            for (body,) in db.execute("SELECT body FROM readings")
+            for r in [orjson.loads(body)]
+        }
+        for (payload,) in db.execute("SELECT payload FROM envelopes"):
+            found |= {(r["device"], r["ts"]) for r in orjson.loads(payload)["readings"]}
+    finally:
+        db.close()
+    return found
+
+
+def _stored_keys(db: InfluxClient) -> set[tuple[str, int]]:
+    rows: list[dict[str, Any]] = db.query('SELECT "celsius", "device" FROM "temperature"')
+    rows += db.query('SELECT "uptime_s", "device" FROM "gateway"')
+    return {(r["device"], r["time"]) for r in rows}
+
+
+def test_sigkill_ten_times_under_load_loses_no_committed_reading(
+    tmp_path: Path,
+    own_broker: MosquittoServer,
+    central: tuple[IngestService, InfluxClient, str],
+) -> None:
+    _service, db, root = central
+    config = gateway_config(tmp_path, own_broker.port, root, [simulated(50, 0.1)])
+    buffer_path = Path(config["buffer"]["path"])
+    gateway = GatewayProcess(config, tmp_path)
+    gateway.start()
+    committed: set[tuple[str, int]] = set()
+    for kill in range(10):
+        if kill == 5:  # the second half while the broker is away: the buffer fills up
+            own_broker.stop()
+        time.sleep(1.5)
+        gateway.kill()
+        committed |= _committed(buffer_path)
+        gateway.start()
+    own_broker.start()
+    assert len(committed) > 5 * 1.5 * 500 * 0.5  # what the buffer held at the crashes
+    deadline = time.monotonic() + 90
+    while (missing := committed - _stored_keys(db)) and time.monotonic() < deadline:
+        time.sleep(1)
+    gateway.stop()
+    assert not missing, f"{len(missing)} of {len(committed)} lost, e.g. {sorted(missing)[:3]}"
