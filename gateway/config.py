@@ -280,10 +280,20 @@ def load_gateway_config(path: Path) -> tuple[GatewayConfig, dict[str, ModbusProf
     return config, profiles
 
 
+# Source types whose readers are still being built (issue #3); refused by `check` and
+# `run` with a clear reason instead of failing at the first poll.
+NOT_YET_BUILT = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json"})
+
+
 def _cross_check(config: GatewayConfig) -> list[str]:
     seen: set[str] = set()
     problems = []
     for i, source in enumerate(config.sources):
+        if source.type in NOT_YET_BUILT:
+            problems.append(
+                f"sources[{i}].type: {source.type} sources are not supported by this version yet"
+                " (only simulated)"
+            )
         for j, device in enumerate(source.devices):
             if device.device in seen:
                 problems.append(

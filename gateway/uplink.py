@@ -188,7 +188,23 @@ class Uplink:
                 continue
             with self._wake:
                 self._wake.wait(0.5)
-        self._drain_inflight()
+        if self._connected.is_set():
+            self._flush(client)
+
+    def _flush(self, client: mqtt.Client, timeout_s: float = 10.0) -> None:
+        """On stop, publish what the buffer still holds and wait for the PUBACKs."""
+        deadline = time.monotonic() + timeout_s
+        while self._connected.is_set() and time.monotonic() < deadline:
+            with self._wake:
+                room = len(self._inflight) < self.settings.max_inflight
+            envelope = self.buffer.prepare(self.settings.envelope_readings) if room else None
+            if envelope is not None:
+                self._publish(client, envelope)
+                continue
+            with self._wake:
+                if not self._inflight:
+                    return  # everything acknowledged; what remains waits for the next start
+                self._wake.wait(0.1)
 
     def _publish(self, client: mqtt.Client, envelope: Envelope) -> None:
         info = client.publish(self._topic(readings_topic), envelope.payload, qos=1)
@@ -207,10 +223,3 @@ class Uplink:
             self._wake.notify()
         if envelope is not None:
             self.buffer.acknowledge(envelope)
-
-    def _drain_inflight(self, timeout_s: float = 5.0) -> None:
-        """On stop, give outstanding PUBACKs a moment (unacknowledged ones are kept)."""
-        deadline = time.monotonic() + timeout_s
-        with self._wake:
-            while self._inflight and self._connected.is_set() and time.monotonic() < deadline:
-                self._wake.wait(0.1)
