@@ -218,7 +218,8 @@ class RegisterField(Strict):
     """One value read from one or two registers: ``value = raw x scale``."""
 
     field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
-    register: Annotated[int, Field(ge=0, le=65535)]
+    # "register" in the file; named address here (BaseModel has a register attribute).
+    address: Annotated[int, Field(ge=0, le=65535, alias="register")]
     datatype: DataType
     scale: float = 1.0
     function: Literal["holding", "input"] | None = None
