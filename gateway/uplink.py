@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 VERSION = "campuswatch-gateway/1"
 _CONNECT_TIMEOUT_S = 10.0
+_EARLY_ACK_S = 5.0
 
 
 class Uplink:
@@ -53,6 +54,7 @@ class Uplink:
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._inflight: dict[int, Envelope] = {}
+        self._early_acks: dict[int, float] = {}  # mid -> when its PUBACK came
         self._client: mqtt.Client | None = None
         self._thread = threading.Thread(target=self._run, name="uplink")
 
@@ -123,6 +125,7 @@ class Uplink:
         """One connection's life; True if it was established."""
         client = self._client = self._make_client()
         self._inflight.clear()
+        self._early_acks.clear()
         client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
         client.loop_start()
         try:
@@ -180,14 +183,9 @@ class Uplink:
         for waiting in self.buffer.unacknowledged():
             self._publish(client, waiting)
         while self._connected.is_set() and not self._stopping.is_set():
-            with self._wake:
-                room = len(self._inflight) < self.settings.max_inflight
-            envelope = self.buffer.prepare(self.settings.envelope_readings) if room else None
-            if envelope is not None:
-                self._publish(client, envelope)
-                continue
-            with self._wake:
-                self._wake.wait(0.5)
+            if not self._publish_next(client):
+                with self._wake:
+                    self._wake.wait(0.5)
         if self._connected.is_set():
             self._flush(client)
 
@@ -195,16 +193,22 @@ class Uplink:
         """On stop, publish what the buffer still holds and wait for the PUBACKs."""
         deadline = time.monotonic() + timeout_s
         while self._connected.is_set() and time.monotonic() < deadline:
-            with self._wake:
-                room = len(self._inflight) < self.settings.max_inflight
-            envelope = self.buffer.prepare(self.settings.envelope_readings) if room else None
-            if envelope is not None:
-                self._publish(client, envelope)
+            if self._publish_next(client):
                 continue
             with self._wake:
                 if not self._inflight:
                     return  # everything acknowledged; what remains waits for the next start
                 self._wake.wait(0.1)
+
+    def _publish_next(self, client: mqtt.Client) -> bool:
+        """Publish the next envelope if the window has room; False if nothing went out."""
+        with self._wake:
+            room = len(self._inflight) < self.settings.max_inflight
+        envelope = self.buffer.prepare(self.settings.envelope_readings) if room else None
+        if envelope is None:
+            return False
+        self._publish(client, envelope)
+        return True
 
     def _publish(self, client: mqtt.Client, envelope: Envelope) -> None:
         info = client.publish(self._topic(readings_topic), envelope.payload, qos=1)
@@ -215,11 +219,26 @@ class Uplink:
             )
             return  # it stays in the buffer and goes out after the reconnect
         with self._wake:
-            self._inflight[info.mid] = envelope
+            # The PUBACK may have come before publish() returned (paho calls back under its
+            # own lock, so ours cannot be held across publish()).
+            acked_at = self._early_acks.pop(info.mid, None)
+            # Only a fresh entry counts: mids wrap at 65535, a stale one is a status/meta ack.
+            acked_already = acked_at is not None and time.monotonic() - acked_at < _EARLY_ACK_S
+            if not acked_already:
+                self._inflight[info.mid] = envelope
+        if acked_already:
+            self.buffer.acknowledge(envelope)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
         with self._wake:
             envelope = self._inflight.pop(mid, None)
+            if envelope is None:  # a status/meta message, or an envelope not yet noted
+                now = time.monotonic()
+                if len(self._early_acks) > 100:
+                    self._early_acks = {
+                        m: t for m, t in self._early_acks.items() if now - t < _EARLY_ACK_S
+                    }
+                self._early_acks[mid] = now
             self._wake.notify()
         if envelope is not None:
             self.buffer.acknowledge(envelope)
