@@ -166,26 +166,52 @@ def count_points(client: InfluxClient, measurement: str, field: str) -> int:
     return int(rows[0]["count"]) if rows else 0
 
 
-class IngestProcess:
-    """``campus-ingest run`` as a child process, so tests can SIGKILL it."""
+class ChildProcess:
+    """``python -m MODULE run --config FILE`` as a child process, so tests can SIGKILL it."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+    module = ""
+
+    def __init__(self, config: dict[str, Any], workdir: Path, name: str) -> None:
         self.config = config
-        self.config_path = workdir / "ingest.yaml"
+        self.config_path = workdir / f"{name}.yaml"
         self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
-        self.log_path = workdir / "ingest.log"
+        self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.api = f"http://127.0.0.1:{config['api']['port']}"
 
-    def start(self) -> None:
-        """Start and wait until the API answers."""
+    def spawn(self) -> None:
+        """Start the process, its output appended to the log file."""
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ingest.cli", "run", "--config", str(self.config_path)],
+                [sys.executable, "-m", self.module, "run", "--config", str(self.config_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ},
             )
+
+    def log_text(self) -> str:
+        """Everything the process logged so far."""
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or OOM kill would."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+
+
+class IngestProcess(ChildProcess):
+    """``campus-ingest run`` as a child process."""
+
+    module = "ingest.cli"
+
+    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+        super().__init__(config, workdir, "ingest")
+        self.api = f"http://127.0.0.1:{config['api']['port']}"
+
+    def start(self) -> None:
+        """Start and wait until the API answers."""
+        self.spawn()
 
         def up() -> bool:
             assert self.proc is not None
@@ -196,13 +222,6 @@ class IngestProcess:
                 return False
 
         wait_for(up, 30)
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut or OOM kill would."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
 
     def stop(self) -> int:
         """SIGTERM and wait; returns the exit code."""

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.harness import wait_for
+from tests.harness import ChildProcess, wait_for
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware_configs"
 
@@ -45,43 +40,24 @@ def simulated(devices: int, every_s: float, kind: str = "temperature") -> dict[s
     }
 
 
-class GatewayProcess:
-    """``campus-gateway run`` as a child process, so tests can SIGKILL it."""
+class GatewayProcess(ChildProcess):
+    """``campus-gateway run`` as a child process."""
+
+    module = "gateway.cli"
 
     def __init__(self, config: dict[str, Any], workdir: Path) -> None:
-        self.config = config
-        self.config_path = workdir / "gateway.yaml"
-        self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
-        self.log_path = workdir / "gateway.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(config, workdir, "gateway")
 
     def start(self) -> None:
         """Start and wait until it logs that it started."""
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ},
-            )
         starts = self.log_text().count(" started: ")
+        self.spawn()
         wait_for(lambda: self._alive() and self.log_text().count(" started: ") > starts, 30)
 
     def _alive(self) -> bool:
         assert self.proc is not None
         assert self.proc.poll() is None, self.log_text()
         return True
-
-    def log_text(self) -> str:
-        """Everything the gateway logged so far."""
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """SIGKILL, as a power cut would."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        self.proc = None
 
     def stop(self) -> int:
         """SIGTERM; returns the number of readings it read in this run (from its log)."""
