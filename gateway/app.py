@@ -39,8 +39,12 @@ class GatewayApp:
         self.uplink = Uplink(
             config.uplink, config.gateway, self.buffer, self.device_infos, self.clock
         )
+        gateway = config.gateway
         self.sources: list[Source] = [
-            build_source(source, profiles, config.timezone, self.clock) for source in config.sources
+            build_source(
+                source, profiles, config.timezone, self.clock, f"campus-gw-{gateway.id}-src{i}"
+            )
+            for i, source in enumerate(config.sources)
         ]
         self._pending: list[RawReading] = []
         self._pending_lock = threading.Lock()
@@ -110,6 +114,10 @@ class GatewayApp:
             "buffer_depth": float(self.buffer.depth),
             "buffer_dropped": float(self.buffer.dropped),
             "publish_errors": float(self.uplink.publish_errors),
+            "read_errors": float(sum(s.stats().get("errors", 0) for s in self.sources)),
+            "devices_unavailable": float(
+                sum(s.stats().get("unavailable", 0) for s in self.sources)
+            ),
         }
         with contextlib.suppress(OSError, ValueError):  # not every board has a thermal zone
             values["cpu_temp_c"] = int(_CPU_TEMP.read_text()) / 1000

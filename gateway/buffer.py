@@ -7,6 +7,12 @@ when the broker acknowledged it (PUBACK); until then it is republished after eve
 reconnect or restart with the same ``seq`` and the same bytes, so the server sees a
 repeat, never a gap. ``seq`` starts from the creation time in ms and only grows.
 
+After an outage the backlog drains while live readings keep flowing: readings committed
+since the uplink reconnected are "live" and alternate with backlog envelopes, so a smoke
+alarm is not queued behind hours of fridge readings. (The server merges values per
+device by reading time, so older backlog readings arriving later never undo a newer
+state.)
+
 When the queue holds more than ``max_bytes``, the oldest routine readings are dropped
 first and door/smoke readings last; every drop is counted (and reported in the
 gateway's health readings).
@@ -63,6 +69,7 @@ class Buffer:
         self._db: sqlite3.Connection | None = None
         self._bytes = 0
         self._waiting = 0  # readings in ``readings`` and in unacknowledged envelopes
+        self._live_from = 0  # readings with a larger id came after the last reconnect
         self.dropped = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -168,14 +175,25 @@ class Buffer:
 
     # ------------------------------------------------------------------ envelopes
 
-    def prepare(self, max_readings: int) -> Envelope | None:
-        """Move the oldest readings into a new envelope with the next ``seq``."""
+    def mark_backlog(self) -> None:
+        """The uplink (re)connected: what waits now is backlog, what comes next is live."""
+        with self._lock:
+            (last,) = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM readings").fetchone()
+            self._live_from = last
+
+    def prepare(self, max_readings: int, prefer_live: bool = False) -> Envelope | None:
+        """Move the oldest backlog (or, preferred, live) readings into a new envelope."""
         with self._lock:
             db = self.db
-            rows = db.execute(
-                "SELECT id, body FROM readings ORDER BY id LIMIT ?", (max_readings,)
-            ).fetchall()
-            if not rows:
+            order = ("id > ?", "id <= ?") if prefer_live else ("id <= ?", "id > ?")
+            for where in order:
+                rows = db.execute(
+                    f"SELECT id, body FROM readings WHERE {where} ORDER BY id LIMIT ?",  # noqa: S608 - fixed clauses
+                    (self._live_from, max_readings),
+                ).fetchall()
+                if rows:
+                    break
+            else:
                 return None
             bodies: list[bytes] = []
             size = 0
@@ -184,7 +202,7 @@ class Buffer:
                     break
                 bodies.append(body)
                 size += len(body) + 1
-            last_id = rows[len(bodies) - 1][0]
+            first_id, last_id = rows[0][0], rows[len(bodies) - 1][0]
             try:
                 db.execute("BEGIN IMMEDIATE")
                 seq = self._state(db, "next_seq")
@@ -199,7 +217,7 @@ class Buffer:
                 )
                 db.execute("UPDATE state SET value = ? WHERE key = 'next_seq'", (seq + 1,))
                 db.execute("INSERT INTO envelopes VALUES (?, ?, ?)", (seq, len(bodies), payload))
-                db.execute("DELETE FROM readings WHERE id <= ?", (last_id,))
+                db.execute("DELETE FROM readings WHERE id BETWEEN ? AND ?", (first_id, last_id))
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if db.in_transaction:

@@ -7,14 +7,14 @@ found by ``campus-gateway check`` and never at 3 a.m. on the first poll.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from gateway.configfile import load_model
-from gateway.durations import Duration
+from gateway.durations import Duration, parse_clock_time, parse_duration
 from gateway.errors import ConfigError
 from gateway.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
 
@@ -23,7 +23,25 @@ DeviceId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\\]+$")
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def parse_fail_at(value: Any) -> timedelta | time:
+    """``5m`` (after the start) or ``"21:30"`` (the next time the clock shows it)."""
+    if isinstance(value, timedelta | time):
+        return value
+    if isinstance(value, str) and ":" in value:
+        return parse_clock_time(value)
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither a duration after the start (5m) nor a time of day (21:30)"
+        ) from None
+
+
+FailAt = Annotated[timedelta | time, BeforeValidator(parse_fail_at)]
 UNION_TAGS = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "simulated"})
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 
 
 class Strict(BaseModel):
@@ -123,11 +141,16 @@ class ModbusRtuSource(Strict):
     devices: list[ModbusDevice] = Field(min_length=1)
 
 
+Dlt645Value = Literal["energy_kwh", "power_w", "voltage_v", "current_a"]
+
+
 class Dlt645Device(Device):
     """A DL/T 645-2007 energy meter, by its 12-digit address."""
 
-    kind: Kind = "electricity"
+    kind: Literal["electricity"] = "electricity"
     address: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    # What to read besides the total active energy (one request each).
+    read: tuple[Dlt645Value, ...] = ("energy_kwh",)
 
 
 class Dlt645Source(Strict):
@@ -146,6 +169,7 @@ class Dlt645Source(Strict):
 class Zigbee2MqttDevice(Device):
     """A Zigbee device as Zigbee2MQTT names it."""
 
+    kind: Literal["door", "smoke", "temperature", "electricity"]
     friendly_name: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
 
 
@@ -154,23 +178,31 @@ class Zigbee2MqttSource(Strict):
 
     type: Literal["zigbee2mqtt"]
     broker: BrokerSettings = BrokerSettings()
-    base_topic: str = "zigbee2mqtt"
+    base_topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")] = "zigbee2mqtt"
+    # The last state is repeated every interval_s while the device is available and its
+    # last message is younger than this (Zigbee sensors check in about hourly).
+    stale_after: Duration = timedelta(hours=2)
     devices: list[Zigbee2MqttDevice] = Field(min_length=1)
 
 
 class MqttJsonDevice(Device):
-    """One value from an MQTT topic: a plain number, or a path into a JSON payload."""
+    """One value from an MQTT topic: a plain value, or a path into a JSON payload."""
 
     topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
-    field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+    field: FieldName
+    # ``DS18B20.Temperature`` for Tasmota's tele/<t>/SENSOR; omitted: the payload itself.
     path: Annotated[str, StringConstraints(pattern=r"^[^.]+(\.[^.]+)*$")] | None = None
+    # For bool fields: true when the payload says the opposite (a reed switch "ON" = closed).
+    invert: bool = False
 
 
 class MqttJsonSource(Strict):
-    """ESPHome, Tasmota or anything else publishing JSON or plain numbers."""
+    """ESPHome, Tasmota or anything else publishing JSON or plain values."""
 
     type: Literal["mqtt_json"]
     broker: BrokerSettings = BrokerSettings()
+    # The last value is repeated every interval_s until no message came for this long.
+    stale_after: Duration = timedelta(minutes=10)
     devices: list[MqttJsonDevice] = Field(min_length=1)
 
 
@@ -181,8 +213,10 @@ class SimulatedSource(Strict):
     seed: int = 0
     # Seconds between readings of each device (default: its interval_s); tests go faster.
     every_s: Annotated[float, Field(gt=0)] | None = None
-    # Devices that fail (door left open, fridge compressor stops) this long after start.
-    fail: dict[DeviceId, Duration] = Field(default_factory=dict)
+    # Scenarios: a device fails (door left open and unlocked, fridge compressor stops,
+    # smoke) this long after start (``5m``) or at a time of day in the gateway's
+    # timezone (``"21:30"``).
+    fail: dict[DeviceId, FailAt] = Field(default_factory=dict)
     devices: list[Device] = Field(min_length=1)
 
 
@@ -231,20 +265,31 @@ class ModbusProfile(Strict):
 
     model: str
     source: str = Field(min_length=1)
-    kind: Kind
+    # The kind of device the map is for; when given, devices of another kind are refused.
+    kind: Kind | None = None
     function: Literal["holding", "input"] = "holding"
     word_order: Literal["big", "little"] = "big"
     fields: list[RegisterField] = Field(min_length=1)
 
 
-def profile_problems(profile: ModbusProfile) -> list[str]:
-    """Fields the profile's kind does not have as numbers."""
-    types = KINDS[profile.kind].types
-    return [
-        f"fields[{i}].field: {f.field!r} is not a numeric field of kind {profile.kind}"
+def profile_problems(profile: ModbusProfile, kind: str | None = None) -> list[str]:
+    """Fields that ``kind`` (default: the profile's own) does not have as numbers."""
+    kind = kind or profile.kind
+    if kind is None:
+        return []
+    types = KINDS[kind].types
+    problems = [
+        f"fields[{i}].field: {f.field!r} is not a numeric field of kind {kind}"
         for i, f in enumerate(profile.fields)
         if f.field in types and types[f.field].value not in ("float", "int")
     ]
+    names = {f.field for f in profile.fields}
+    problems += [
+        f"fields: a {kind} reading needs {name!r}, which this map does not read"
+        for name in KINDS[kind].required
+        if name not in names
+    ]
+    return problems
 
 
 def load_profile(directory: Path, name: str) -> ModbusProfile:
@@ -254,51 +299,73 @@ def load_profile(directory: Path, name: str) -> ModbusProfile:
 
 def load_gateway_config(path: Path) -> tuple[GatewayConfig, dict[str, ModbusProfile]]:
     """Load a gateway config and every register map it names (ConfigError on problems)."""
-    config = load_model(path, GatewayConfig, _cross_check, UNION_TAGS)
+    profiles: dict[str, ModbusProfile] = {}
+
+    def check(config: GatewayConfig) -> list[str]:
+        return _cross_check(config) + _load_profiles(config, path.parent, profiles)
+
+    return load_model(path, GatewayConfig, check, UNION_TAGS), profiles
+
+
+def _load_profiles(
+    config: GatewayConfig, base: Path, profiles: dict[str, ModbusProfile]
+) -> list[str]:
+    """Load the register maps of every Modbus device into ``profiles``; return problems."""
     directory = config.modbus_profiles
     if not directory.is_absolute():
-        directory = path.parent / directory
-    profiles: dict[str, ModbusProfile] = {}
+        directory = base / directory
     problems: list[str] = []
     for i, source in enumerate(config.sources):
         if not isinstance(source, ModbusRtuSource):
             continue
         for j, device in enumerate(source.devices):
-            where = f"{path}: sources[{i}].devices[{j}]"
+            where = f"sources[{i}].devices[{j}].profile: {device.profile}"
             if device.profile not in profiles:
                 try:
                     profiles[device.profile] = load_profile(directory, device.profile)
                 except ConfigError as exc:
-                    problems.append(f"{where}.profile: {device.profile!r}: {exc.problems[0]}")
+                    problems.append(f"{where}: {exc.problems[0]}")
                     continue
-            map_kind = profiles[device.profile].kind
-            if map_kind != device.kind:
-                problems.append(
-                    f"{where}.profile: {device.profile} maps {map_kind} devices, not {device.kind}"
-                )
-    if problems:
-        raise ConfigError(problems)
-    return config, profiles
-
-
-# Source types whose readers are still being built (issue #3); refused by `check` and
-# `run` with a clear reason instead of failing at the first poll.
-NOT_YET_BUILT = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json"})
+            profile = profiles[device.profile]
+            if profile.kind not in (None, device.kind):
+                problems.append(f"{where} maps {profile.kind} devices, not {device.kind}")
+            elif profile.kind is None:
+                problems += [f"{where}: {p}" for p in profile_problems(profile, device.kind)]
+    return problems
 
 
 def _cross_check(config: GatewayConfig) -> list[str]:
-    seen: set[str] = set()
+    seen: set[str] = {config.gateway.id}  # the gateway's own health readings use its id
     problems = []
     for i, source in enumerate(config.sources):
-        if source.type in NOT_YET_BUILT:
-            problems.append(
-                f"sources[{i}].type: {source.type} sources are not supported by this version yet"
-                " (only simulated)"
-            )
         for j, device in enumerate(source.devices):
+            where = f"sources[{i}].devices[{j}]"
             if device.device in seen:
-                problems.append(
-                    f"sources[{i}].devices[{j}].device: {device.device!r} is used twice"
-                )
+                problems.append(f"{where}.device: {device.device!r} is used twice")
             seen.add(device.device)
+            problems += [f"{where}.{p}" for p in _device_problems(source, device)]
     return problems
+
+
+def _device_problems(source: Source, device: Device) -> list[str]:
+    """Settings that would make every reading of ``device`` useless."""
+    if isinstance(source, ModbusRtuSource | Dlt645Source):
+        poll = int(source.poll.total_seconds())
+        if device.interval_s < poll:
+            return [
+                f"interval_s: {device.interval_s} s is shorter than the source's poll"
+                f" ({poll} s): the server would take the meter for silent; set interval_s"
+                f" to {poll} or more"
+            ]
+    if isinstance(device, MqttJsonDevice):
+        spec = KINDS[device.kind]
+        missing = [name for name in spec.required if name != device.field]
+        if missing:
+            return [
+                f"field: a {device.kind} reading needs {missing[0]!r}; this device supplies"
+                f" only {device.field!r}"
+            ]
+        declared = spec.field_type(device.field)
+        if declared is not None and declared.value == "str":
+            return [f"field: {device.field!r} is not a value this source can read"]
+    return []

@@ -22,5 +22,9 @@ class SourceError(GatewayError):
     """A device or bus did not answer, or answered something unusable."""
 
 
+class BusError(SourceError):
+    """The serial port itself failed (unplugged adapter, port vanished): reopen it."""
+
+
 class BufferFailure(GatewayError):
     """The store-and-forward buffer could not be read or written."""

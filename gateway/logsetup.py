@@ -13,3 +13,6 @@ def configure_logging(level: str = "info") -> None:
     )
     # paho and httpx are chatty at INFO; their problems surface through our own logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # pymodbus logs every unanswered request as an error; the bus source reports a dead
+    # meter once, with its device id, and counts every failed poll.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

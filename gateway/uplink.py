@@ -55,6 +55,7 @@ class Uplink:
         self._connected = threading.Event()
         self._inflight: dict[int, Envelope] = {}
         self._early_acks: dict[int, float] = {}  # mid -> when its PUBACK came
+        self._prefer_live = False
         self._client: mqtt.Client | None = None
         self._thread = threading.Thread(target=self._run, name="uplink")
 
@@ -180,6 +181,7 @@ class Uplink:
 
     def _pump(self, client: mqtt.Client) -> None:
         """Publish until the connection drops or the gateway stops."""
+        self.buffer.mark_backlog()
         for waiting in self.buffer.unacknowledged():
             self._publish(client, waiting)
         while self._connected.is_set() and not self._stopping.is_set():
@@ -204,7 +206,11 @@ class Uplink:
         """Publish the next envelope if the window has room; False if nothing went out."""
         with self._wake:
             room = len(self._inflight) < self.settings.max_inflight
-        envelope = self.buffer.prepare(self.settings.envelope_readings) if room else None
+        if not room:
+            return False
+        # Alternate live and backlog envelopes while a backlog drains.
+        self._prefer_live = not self._prefer_live
+        envelope = self.buffer.prepare(self.settings.envelope_readings, self._prefer_live)
         if envelope is None:
             return False
         self._publish(client, envelope)

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from gateway.clock import Clock
 from gateway.config import (
+    Dlt645Source,
     ModbusProfile,
+    ModbusRtuSource,
+    MqttJsonSource,
+    SimulatedSource,
+    Zigbee2MqttSource,
 )
-from gateway.config import (
-    SimulatedSource as SimulatedConfig,
-)
-from gateway.config import (
-    Source as SourceConfig,
-)
+from gateway.config import Source as SourceConfig
+from gateway.sources import dlt645, modbus, mqtt_json, simulated, zigbee2mqtt
 from gateway.sources.base import Source
-from gateway.sources.simulated import SimulatedSource
 
 
 def build_source(
-    config: SourceConfig, profiles: dict[str, ModbusProfile], timezone: str, clock: Clock
+    config: SourceConfig,
+    profiles: dict[str, ModbusProfile],
+    timezone: str,
+    clock: Clock,
+    client_id: str,
 ) -> Source:
-    """The source for one config entry."""
-    # load_gateway_config refuses the other types (config.NOT_YET_BUILT).
-    assert isinstance(config, SimulatedConfig), config.type
-    return SimulatedSource(config, timezone, clock)
+    """The source for one config entry; ``client_id`` names its local MQTT connection."""
+    if isinstance(config, ModbusRtuSource):
+        return modbus.ModbusSource(config, profiles, clock)
+    if isinstance(config, Dlt645Source):
+        return dlt645.Dlt645BusSource(config, clock)
+    if isinstance(config, Zigbee2MqttSource):
+        return zigbee2mqtt.Zigbee2MqttSource(config, client_id, clock)
+    if isinstance(config, MqttJsonSource):
+        return mqtt_json.MqttJsonSource(config, client_id, clock)
+    assert isinstance(config, SimulatedSource)
+    return simulated.SimulatedSource(config, timezone, clock)

@@ -18,10 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.durations import Duration
+from gateway.durations import ClockTime, Duration
 from gateway.protocol import ID_PATTERN
 from ingest.config.types import (
-    ClockTime,
     DateRange,
     SilentFor,
     check_timezone,

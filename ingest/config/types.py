@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,24 +39,6 @@ def parse_silent_for(value: Any) -> timedelta | IntervalMultiple:
 
 
 SilentFor = Annotated[timedelta | IntervalMultiple, BeforeValidator(parse_silent_for)]
-
-
-def parse_clock_time(value: Any) -> time:
-    """Parse ``HH:MM`` (24-hour, ``24:00`` meaning the end of the day is not allowed)."""
-    if isinstance(value, time):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 07:00 as the sexagesimal number 420.
-        return time(value // 60 % 24, value % 60)
-    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
-        raise ValueError(f"{value!r} is not a time of day like 07:00")
-    hours, minutes = (int(p) for p in value.strip().split(":"))
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"{value!r} is not a valid time of day")
-    return time(hours, minutes)
-
-
-ClockTime = Annotated[time, BeforeValidator(parse_clock_time)]
 
 
 def parse_date_range(value: Any) -> tuple[date, date]:

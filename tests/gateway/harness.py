@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,27 @@ class GatewayProcess(ChildProcess):
         self.proc = None
         counts = re.findall(r"stopped: (\d+) reading\(s\) read", self.log_text())
         return int(counts[-1])
+
+
+class Collector:
+    """An ``emit`` for sources run in the test process: keeps readings with arrival times."""
+
+    def __init__(self) -> None:
+        self.readings: list[dict[str, Any]] = []
+        self.arrived: list[float] = []
+
+    def __call__(self, reading: dict[str, Any]) -> None:
+        self.readings.append(reading)
+        self.arrived.append(time.monotonic())
+
+    def of(self, device: str) -> list[dict[str, Any]]:
+        """The readings of one device, oldest first."""
+        return [r for r in self.readings if r["device"] == device]
+
+    def count_since(self, device: str, since: float) -> int:
+        """Readings of ``device`` that arrived after monotonic time ``since``."""
+        return sum(
+            1
+            for r, t in zip(self.readings, self.arrived, strict=True)
+            if r["device"] == device and t >= since
+        )

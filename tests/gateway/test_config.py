@@ -53,15 +53,55 @@ def test_check_names_file_key_and_reason(tmp_path: Path) -> None:
     doc = gateway_config(tmp_path, 1883, "campus", [simulated(2, 1.0)])
     doc["uplink"]["prot"] = 1883
     doc["sources"][0]["devices"][1]["device"] = "sim-0"
-    doc["sources"].append(
-        {"type": "modbus_rtu", "port": "/dev/ttyUSB0", "devices": [
-            {"device": "m1", "kind": "electricity", "unit": 1, "profile": "chint-ddsu666"}]}
-    )  # fmt: skip
+    doc["sources"] += [
+        {"type": "modbus_rtu", "port": "/dev/ttyUSB0", "poll": "5m", "devices": [
+            {"device": "m1", "kind": "electricity", "unit": 1, "profile": "chint-ddsu666"},
+            {"device": "m2", "kind": "water", "unit": 2, "profile": "chint-ddsu666",
+             "interval_s": 600},
+            {"device": "m3", "kind": "water", "unit": 3, "profile": "no-such-meter",
+             "interval_s": 600}]},
+        {"type": "mqtt_json", "devices": [
+            {"device": "t1", "kind": "temperature", "topic": "a/b", "field": "humidity"}]},
+    ]  # fmt: skip
     result = _check(tmp_path, doc)
     assert result.returncode == 2
     path = tmp_path / "gw.yaml"
     assert f"{path}: uplink.prot: unknown key" in result.stderr
     doc["uplink"].pop("prot")
     result = _check(tmp_path, doc)
-    assert f"{path}: sources[0].devices[1].device: 'sim-0' is used twice" in result.stderr
-    assert f"{path}: sources[1].type: modbus_rtu sources are not supported" in result.stderr
+    assert result.returncode == 2
+    problems = result.stderr
+    assert f"{path}: sources[0].devices[1].device: 'sim-0' is used twice" in problems
+    assert (
+        f"{path}: sources[1].devices[0].interval_s: 60 s is shorter than the source's poll"
+        " (300 s)" in problems
+    )
+    assert (
+        f"{path}: sources[1].devices[1].profile: chint-ddsu666 maps electricity devices,"
+        " not water" in problems
+    )
+    assert f"{path}: sources[1].devices[2].profile: no-such-meter: " in problems
+    assert "no-such-meter.yaml: cannot read the file" in problems
+    assert (
+        f"{path}: sources[2].devices[0].field: a temperature reading needs 'celsius'; this"
+        " device supplies only 'humidity'" in problems
+    )
+
+
+def test_a_register_map_without_a_kind_is_checked_against_the_device(tmp_path: Path) -> None:
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "odd.yaml").write_text(
+        "model: odd meter\nsource: hand-made for this test\n"
+        "fields: [{field: power_w, register: 0, datatype: float32}]\n"
+    )
+    doc = gateway_config(tmp_path, 1883, "campus", [
+        {"type": "modbus_rtu", "port": "/dev/ttyUSB0", "devices": [
+            {"device": "m1", "kind": "electricity", "unit": 1, "profile": "odd"}]}])  # fmt: skip
+    doc["modbus_profiles"] = str(maps)
+    result = _check(tmp_path, doc)
+    assert result.returncode == 2
+    assert (
+        "sources[0].devices[0].profile: odd: fields: a electricity reading needs"
+        " 'energy_kwh', which this map does not read" in result.stderr
+    )

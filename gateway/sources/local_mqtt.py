@@ -1,0 +1,182 @@
+"""Sources fed by a local MQTT broker (Zigbee2MQTT, ESPHome, Tasmota) and what they share.
+
+Such devices publish when something changes, and some only every hour or so. SPEC §2
+wants every device reported at least once per ``interval_s`` so that silence means
+trouble: the last known state is therefore repeated every ``interval_s``, but only while
+the device is available (Zigbee2MQTT's availability topic) and its last real message is
+younger than ``stale_after``. After that the readings stop and the server's silence rule
+speaks up. A message that cannot be used is counted and logged with its topic; it never
+stops the source.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from gateway.clock import Clock
+from gateway.config import BrokerSettings, Device
+from gateway.errors import SourceError
+from gateway.protocol import KINDS, FieldValue
+from gateway.sources.base import Emit, PollingThread, make_reading
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_CHECK_S = 1.0
+
+
+class PayloadError(SourceError):
+    """A local message that cannot be turned into values."""
+
+
+@dataclass
+class DeviceState:
+    """What is known of one device: merged values and when they changed or went out."""
+
+    values: dict[str, FieldValue] = field(default_factory=dict)
+    available: bool = True
+    last_message: float | None = None
+    last_emit: float = 0.0
+
+
+class LocalMqttSource(ABC):
+    """Subscribes to a local broker, keeps each device's state, repeats it on schedule."""
+
+    def __init__(
+        self,
+        name: str,
+        client_id: str,
+        broker: BrokerSettings,
+        devices: list[Device],
+        stale_after_s: float,
+        clock: Clock,
+    ) -> None:
+        self.name = name
+        self.broker = broker
+        self.devices = {d.device: d for d in devices}
+        self.stale_after_s = stale_after_s
+        self.clock = clock
+        self.states = {d.device: DeviceState() for d in devices}
+        self.readings = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._emit: Emit | None = None
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id[:64])
+        self._heartbeat = PollingThread(f"{name}-heartbeat", self._repeat_due)
+
+    @abstractmethod
+    def topics(self) -> list[str]:
+        """The topics to subscribe to."""
+
+    @abstractmethod
+    def handle(self, topic: str, payload: bytes) -> None:
+        """Turn one message into state updates (PayloadError when it is unusable)."""
+
+    # ------------------------------------------------------------------ Source
+
+    def start(self, emit: Emit) -> None:
+        """Connect to the local broker (paho reconnects by itself) and start repeating."""
+        self._emit = emit
+        client = self._client
+        if self.broker.username:
+            client.username_pw_set(self.broker.username, self.broker.password)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        client.loop_start()
+        self._heartbeat.start()
+
+    def stop(self) -> None:
+        """Disconnect and stop repeating."""
+        self._heartbeat.stop()
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def stats(self) -> dict[str, int]:
+        """Readings, unusable messages and devices without fresh data."""
+        now = self.clock.time()
+        with self._lock:
+            stale = sum(not self._fresh(s, now) for s in self.states.values())
+        return {"readings": self.readings, "errors": self.errors, "unavailable": stale}
+
+    # ------------------------------------------------------------------ state
+
+    def update(self, device_id: str, values: dict[str, FieldValue]) -> None:
+        """Merge new values into a device's state and report it at once."""
+        now = self.clock.time()
+        with self._lock:
+            state = self.states[device_id]
+            state.values.update(values)
+            state.last_message = now
+            state.available = True
+            self._report(device_id, state, now)
+
+    def set_available(self, device_id: str, available: bool) -> None:
+        """The bridge says whether the device is reachable."""
+        with self._lock:
+            state = self.states[device_id]
+            if state.available != available:
+                log.info("%s: %s is %s", self.name, device_id, "online" if available else "offline")
+            state.available = available
+
+    def _fresh(self, state: DeviceState, now: float) -> bool:
+        return (
+            state.available
+            and state.last_message is not None
+            and now - state.last_message < self.stale_after_s
+        )
+
+    def _report(self, device_id: str, state: DeviceState, now: float) -> None:
+        device = self.devices[device_id]
+        if any(name not in state.values for name in KINDS[device.kind].required):
+            return  # e.g. only a battery report so far: wait for the door's first contact
+        assert self._emit is not None
+        self._emit(make_reading(device_id, device.kind, int(now * 1000), dict(state.values)))
+        state.last_emit = now
+        self.readings += 1
+
+    def _repeat_due(self) -> float:
+        now = self.clock.time()
+        with self._lock:
+            for device_id, state in self.states.items():
+                interval = self.devices[device_id].interval_s
+                if self._fresh(state, now) and now - state.last_emit >= interval:
+                    self._report(device_id, state, now)
+        return HEARTBEAT_CHECK_S
+
+    # ------------------------------------------------------------------ MQTT
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("%s: the local broker refused the connection: %s", self.name, reason)
+            return
+        log.info("%s: connected to %s:%s", self.name, self.broker.host, self.broker.port)
+        client.subscribe([(topic, 0) for topic in self.topics()])
+
+    def _on_disconnect(self, *_args: object) -> None:
+        log.warning("%s: lost the local broker; paho reconnects", self.name)
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            self.errors += 1
+            log.warning("%s: a message with a topic that is not UTF-8", self.name)
+            return
+        try:
+            self.handle(topic, bytes(message.payload))
+        except PayloadError as exc:
+            self.errors += 1
+            log.warning("%s: %s: %s (payload %.80r)", self.name, topic, exc, message.payload)
+        except Exception:  # the loop boundary: one bad message must not end the source
+            self.errors += 1
+            log.exception("%s: %s: cannot handle message", self.name, topic)

@@ -1,0 +1,249 @@
+"""Modbus RTU through real serial ports: a pymodbus RTU server simulates two meters.
+
+The server listens on one end of a socat pseudo-terminal pair; the gateway's source
+reads the other end through the shipped register maps (CHINT DDSU666 at unit 1,
+Eastron SDM120 at unit 2). The simulated meters' registers change on every read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymodbus.server import ModbusSerialServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from gateway.clock import SystemClock
+from gateway.config import ModbusProfile, ModbusRtuSource, load_profile
+from gateway.sources.modbus import ModbusSource, decode_block, plan_reads
+from tests.gateway.harness import FIRMWARE, Collector
+from tests.gateway.serial_ports import PtyPair
+from tests.harness import wait_for
+
+HOLDING, INPUT = 3, 4
+
+
+def _words(value: float) -> list[int]:
+    """A float32 as two registers, high word first."""
+    return list(struct.unpack(">HH", struct.pack(">f", value)))
+
+
+class SimulatedMeter:
+    """One energy meter: its registers by function code, energy growing on every read."""
+
+    def __init__(self, unit: int, function: int, addresses: dict[str, int]) -> None:
+        self.unit, self.function, self.addresses = unit, function, addresses
+        self.energy = 1000.0
+        self.reads = 0
+
+    def registers(self) -> dict[int, int]:
+        """The current register contents."""
+        values = {"voltage_v": 230.5, "current_a": 4.25, "power_w": 0.96, "energy_kwh": self.energy}
+        table: dict[int, int] = {}
+        for name, address in self.addresses.items():
+            table[address], table[address + 1] = _words(values[name])
+        return table
+
+    async def action(
+        self, fc: int, start: int, _address: int, _count: int, current: list[int], _set: Any
+    ) -> None:
+        """pymodbus calls this on every access: fill in the registers, count the read."""
+        if fc != self.function:
+            return
+        self.reads += 1
+        self.energy += 0.25
+        table = self.registers()
+        for i in range(len(current)):
+            current[i] = table.get(start + i, 0)
+
+    def device(self) -> SimDevice:
+        """The pymodbus simulator device (registers 0 .. 0x4010 of both functions)."""
+
+        def block() -> list[SimData]:
+            return [SimData(0, count=0x4010, values=0, datatype=DataType.REGISTERS)]
+
+        bits = [SimData(0, values=False, datatype=DataType.BITS)]
+        return SimDevice(id=self.unit, simdata=(bits, bits, block(), block()), action=self.action)
+
+
+class MeterBus:
+    """A pymodbus RTU server with some meters, in a thread; meters can be silenced."""
+
+    def __init__(self, port: str, meters: list[SimulatedMeter]) -> None:
+        self.port, self.meters = port, meters
+        self.silent: set[int] = set()
+        self._loop = asyncio.new_event_loop()
+        self._server: ModbusSerialServer | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        # A silenced meter's answers never reach the line, as if it had lost power.
+        return b"" if sending and data and data[0] in self.silent else data
+
+    async def _serve(self) -> None:
+        self._server = ModbusSerialServer(
+            [m.device() for m in self.meters],
+            port=self.port,
+            baudrate=9600,
+            ignore_missing_devices=True,
+            trace_packet=self._trace,
+        )
+        await self._server.serve_forever(background=True)
+        self._ready.set()
+        await self._server.serving
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    def start(self) -> None:
+        """Start serving and wait until the port is open."""
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def stop(self) -> None:
+        """Shut the server down."""
+        assert self._server is not None
+        asyncio.run_coroutine_threadsafe(self._server.shutdown(), self._loop).result(10)
+        self._thread.join(10)
+
+
+DDSU666 = {"voltage_v": 0x2000, "current_a": 0x2002, "power_w": 0x2004, "energy_kwh": 0x4000}
+SDM120 = {"voltage_v": 0x0000, "current_a": 0x0006, "power_w": 0x000C, "energy_kwh": 0x0156}
+
+
+@pytest.fixture
+def bus(tmp_path: Path) -> Iterator[tuple[MeterBus, str]]:
+    """Two simulated meters on one bus; yields the bus and the gateway's port."""
+    ports = PtyPair(tmp_path)
+    ports.start()
+    meters = [SimulatedMeter(1, HOLDING, DDSU666), SimulatedMeter(2, INPUT, SDM120)]
+    server = MeterBus(ports.device, meters)
+    server.start()
+    yield server, ports.gateway
+    server.stop()
+    ports.stop()
+
+
+def _source(port: str, poll: str = "200ms", timeout: str = "1s") -> ModbusSource:
+    config = ModbusRtuSource.model_validate(
+        {
+            "type": "modbus_rtu",
+            "port": port,
+            "baudrate": 9600,
+            "poll": poll,
+            "timeout": timeout,
+            "retries": 0,
+            "devices": [
+                {"device": "meter-main", "kind": "electricity", "unit": 1,
+                 "profile": "chint-ddsu666", "interval_s": 60},
+                {"device": "meter-kitchen", "kind": "electricity", "unit": 2,
+                 "profile": "eastron-sdm120", "interval_s": 60},
+            ],
+        }
+    )  # fmt: skip
+    profiles = {
+        p: load_profile(FIRMWARE / "modbus", p) for p in ("chint-ddsu666", "eastron-sdm120")
+    }
+    return ModbusSource(config, profiles, SystemClock())
+
+
+def test_register_maps_are_read_in_few_requests() -> None:
+    blocks = plan_reads(load_profile(FIRMWARE / "modbus", "eastron-sdm120"))
+    assert [(b.function, b.start, b.count) for b in blocks] == [
+        ("input", 0, 14),
+        ("input", 0x156, 2),
+    ]
+    ddsu = plan_reads(load_profile(FIRMWARE / "modbus", "chint-ddsu666"))
+    assert [(b.start, b.count) for b in ddsu] == [(0x2000, 6), (0x4000, 2)]
+
+
+def test_decoding_scales_and_word_orders() -> None:
+    profile = ModbusProfile.model_validate(
+        {
+            "model": "test", "source": "hand-made for the test", "word_order": "little",
+            "fields": [
+                {"field": "energy_kwh", "register": 0, "datatype": "uint32", "scale": 0.01},
+                {"field": "celsius", "register": 2, "datatype": "int16", "scale": 0.1},
+                {"field": "power_w", "register": 3, "datatype": "float32", "word_order": "big"},
+            ],
+        }
+    )  # fmt: skip
+    [block] = plan_reads(profile)
+    # 0x0001E240 = 123456 sent low word first; -45 as int16; 1.5 as float32 high word first.
+    registers = [0xE240, 0x0001, 0xFFD3, *_words(1.5)]
+    assert decode_block(block, registers) == {
+        "energy_kwh": pytest.approx(1234.56),
+        "celsius": pytest.approx(-4.5),
+        "power_w": 1.5,
+    }
+    nan = decode_block(block, [0, 0, 0, 0x7FC0, 0])
+    assert "power_w" not in nan  # a NaN register is no measurement
+
+
+def test_two_meters_are_read_through_their_profiles(bus: tuple[MeterBus, str]) -> None:
+    server, port = bus
+    source = _source(port)
+    got = Collector()
+    source.start(got)
+    try:
+        wait_for(lambda: len(got.of("meter-main")) >= 3 and len(got.of("meter-kitchen")) >= 3, 15)
+    finally:
+        source.stop()
+    for device in ("meter-main", "meter-kitchen"):
+        first, *_, last = got.of(device)
+        assert first["kind"] == "electricity"
+        assert first["values"]["voltage_v"] == 230.5
+        assert first["values"]["current_a"] == 4.25
+        assert last["values"]["energy_kwh"] > first["values"]["energy_kwh"] > 1000
+    # DDSU666 reports kW, the map scales to W.
+    assert got.of("meter-main")[0]["values"]["power_w"] == pytest.approx(960.0)
+    assert got.of("meter-kitchen")[0]["values"]["power_w"] == pytest.approx(0.96)
+    assert source.stats()["errors"] == 0
+
+
+def test_a_dead_meter_does_not_slow_the_other(bus: tuple[MeterBus, str]) -> None:
+    server, port = bus
+    # Polled every second; a meter that does not answer costs its 200 ms timeout.
+    source = _source(port, poll="1s", timeout="200ms")
+    got = Collector()
+    source.start(got)
+    try:
+        time.sleep(1)
+        start = time.monotonic()
+        time.sleep(6)
+        before = got.count_since("meter-main", start)
+        server.silent.add(2)  # the kitchen meter loses power
+        time.sleep(0.5)
+        start = time.monotonic()
+        time.sleep(6)
+        during = got.count_since("meter-main", start)
+        dead = got.count_since("meter-kitchen", start)
+        stats = source.stats()
+        server.silent.clear()  # power is back: it is read again after its backoff
+        wait_for(lambda: source.stats()["unavailable"] == 0, 20)
+    finally:
+        source.stop()
+    assert before >= 5
+    assert during >= before - 1, (before, during)  # the live meter keeps its rate
+    assert dead == 0
+    assert stats["unavailable"] == 1
+    assert stats["errors"] >= 2  # every failed poll is counted
+    assert source.health["meter-kitchen"].last_error.startswith("unit 2 input registers")
+
+
+def test_an_unplugged_adapter_is_reopened(tmp_path: Path) -> None:
+    source = _source(str(tmp_path / "ttyUSB9"))
+    source.start(Collector())
+    try:
+        wait_for(lambda: source.stats()["errors"] >= 1, 10)
+    finally:
+        source.stop()
+    assert source.stats()["readings"] == 0
