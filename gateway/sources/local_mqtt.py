@@ -27,7 +27,7 @@ from gateway.sources.base import Emit, PollingThread, make_reading
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_CHECK_S = 1.0
+HEARTBEAT_CHECK_S = 1.0  # at most this long between checks for due repeats
 
 
 class PayloadError(SourceError):
@@ -65,6 +65,7 @@ class LocalMqttSource(ABC):
         self.readings = 0
         self.errors = 0
         self._lock = threading.Lock()
+        self._subscribed = threading.Event()
         self._emit: Emit | None = None
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id[:64])
         self._heartbeat = PollingThread(f"{name}-heartbeat", self._repeat_due)
@@ -89,6 +90,7 @@ class LocalMqttSource(ABC):
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = lambda *_args: self._subscribed.set()
         client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         client.loop_start()
         self._heartbeat.start()
@@ -98,6 +100,10 @@ class LocalMqttSource(ABC):
         self._heartbeat.stop()
         self._client.disconnect()
         self._client.loop_stop()
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until the local broker confirmed the subscriptions."""
+        return self._subscribed.wait(timeout)
 
     def stats(self) -> dict[str, int]:
         """Readings, unusable messages and devices without fresh data."""
@@ -133,23 +139,33 @@ class LocalMqttSource(ABC):
             and now - state.last_message < self.stale_after_s
         )
 
+    def _complete(self, device_id: str, state: DeviceState) -> bool:
+        """False while a required field is unknown (only a battery report of a door so far)."""
+        kind = self.devices[device_id].kind
+        return all(name in state.values for name in KINDS[kind].required)
+
     def _report(self, device_id: str, state: DeviceState, now: float) -> None:
-        device = self.devices[device_id]
-        if any(name not in state.values for name in KINDS[device.kind].required):
-            return  # e.g. only a battery report so far: wait for the door's first contact
+        if not self._complete(device_id, state):
+            return
+        kind = self.devices[device_id].kind
         assert self._emit is not None
-        self._emit(make_reading(device_id, device.kind, int(now * 1000), dict(state.values)))
+        self._emit(make_reading(device_id, kind, int(now * 1000), dict(state.values)))
         state.last_emit = now
         self.readings += 1
 
     def _repeat_due(self) -> float:
+        """Repeat the states that are due; return the time until the next one is."""
         now = self.clock.time()
+        wait = HEARTBEAT_CHECK_S
         with self._lock:
             for device_id, state in self.states.items():
+                if not (self._fresh(state, now) and self._complete(device_id, state)):
+                    continue
                 interval = self.devices[device_id].interval_s
-                if self._fresh(state, now) and now - state.last_emit >= interval:
+                if now - state.last_emit >= interval:
                     self._report(device_id, state, now)
-        return HEARTBEAT_CHECK_S
+                wait = min(wait, state.last_emit + interval - now)
+        return max(wait, 0.01)
 
     # ------------------------------------------------------------------ MQTT
 
@@ -163,6 +179,7 @@ class LocalMqttSource(ABC):
         client.subscribe([(topic, 0) for topic in self.topics()])
 
     def _on_disconnect(self, *_args: object) -> None:
+        self._subscribed.clear()
         log.warning("%s: lost the local broker; paho reconnects", self.name)
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:

@@ -189,7 +189,7 @@ def test_decoding_scales_and_word_orders() -> None:
 
 
 def test_two_meters_are_read_through_their_profiles(bus: tuple[MeterBus, str]) -> None:
-    server, port = bus
+    _server, port = bus
     source = _source(port)
     got = Collector()
     source.start(got)

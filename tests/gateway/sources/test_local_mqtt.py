@@ -1,0 +1,182 @@
+"""Zigbee2MQTT, Tasmota and ESPHome payloads through a real broker into the sources."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from gateway.clock import SystemClock
+from gateway.config import MqttJsonSource as MqttJsonConfig
+from gateway.config import Zigbee2MqttSource as Zigbee2MqttConfig
+from gateway.sources.local_mqtt import LocalMqttSource
+from gateway.sources.mqtt_json import MqttJsonSource
+from gateway.sources.zigbee2mqtt import Zigbee2MqttSource
+from ingest.devservices import MosquittoServer
+from tests.gateway.harness import Collector
+from tests.harness import Publisher, unique, wait_for
+
+# Payloads as Zigbee2MQTT 1.x/2.x publishes them for common campus devices.
+AQARA_CONTACT = {"battery": 100, "contact": True, "device_temperature": 25,
+                 "linkquality": 87, "power_outage_count": 3, "voltage": 3025}  # fmt: skip
+HEIMAN_SMOKE = {"battery": 95, "battery_low": False, "linkquality": 120, "smoke": False,
+                "tamper": False}  # fmt: skip
+AQARA_CLIMATE = {"battery": 91, "humidity": 55.2, "linkquality": 110, "pressure": 1011,
+                 "temperature": 4.3, "voltage": 2985}  # fmt: skip
+TASMOTA_SENSOR = {"Time": "2026-11-23T10:00:00", "TempUnit": "C",
+                  "DS18B20-1": {"Id": "01144A0CCAAA", "Temperature": 4.6},
+                  "DS18B20-2": {"Id": "01144A0CCBBB", "Temperature": -19.5}}  # fmt: skip
+
+
+def _running(source: LocalMqttSource) -> Collector:
+    got = Collector()
+    source.start(got)
+    assert source.wait_subscribed(10)
+    return got
+
+
+@pytest.fixture
+def zigbee(broker: MosquittoServer) -> Iterator[tuple[Zigbee2MqttSource, str]]:
+    """A Zigbee2MQTT source with a door, a smoke detector and a fridge sensor."""
+    base = unique("z2m-")
+    config = Zigbee2MqttConfig.model_validate(
+        {
+            "type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
+            "base_topic": base, "stale_after": "1h",
+            "devices": [
+                {"device": "door-kitchen-back", "kind": "door",
+                 "friendly_name": "kitchen/back door", "interval_s": 1},
+                {"device": "smoke-kitchen", "kind": "smoke", "friendly_name": "kitchen_smoke"},
+                {"device": "fridge-1", "kind": "temperature", "friendly_name": "fridge_1"},
+            ],
+        }
+    )  # fmt: skip
+    source = Zigbee2MqttSource(config, unique("z2m-test-"), SystemClock())
+    yield source, base
+    source.stop()
+
+
+def test_zigbee2mqtt_states_are_mapped(
+    zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher
+) -> None:
+    source, base = zigbee
+    got = _running(source)
+    publisher.publish(f"{base}/kitchen/back door", orjson.dumps(AQARA_CONTACT))
+    publisher.publish(f"{base}/kitchen_smoke", orjson.dumps(HEIMAN_SMOKE))
+    publisher.publish(f"{base}/fridge_1", orjson.dumps(AQARA_CLIMATE))
+    publisher.publish(
+        f"{base}/kitchen/back door", orjson.dumps({**AQARA_CONTACT, "contact": False})
+    )
+    wait_for(lambda: len(got.of("door-kitchen-back")) >= 2 and got.of("fridge-1"), 10)
+    door = got.of("door-kitchen-back")
+    assert door[0]["values"] == {"open": False, "battery": 100.0}  # contact = closed
+    assert door[1]["values"]["open"] is True
+    assert got.of("smoke-kitchen")[0]["values"] == {
+        "smoke": False, "battery_low": False, "tamper": False, "battery": 95.0
+    }  # fmt: skip
+    assert got.of("fridge-1")[0]["values"] == {"celsius": 4.3, "humidity": 55.2, "battery": 91.0}
+    assert got.of("fridge-1")[0]["kind"] == "temperature"
+
+
+def test_zigbee2mqtt_bad_payloads_are_counted_and_valid_fields_kept(
+    zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher
+) -> None:
+    source, base = zigbee
+    got = _running(source)
+    publisher.publish(f"{base}/fridge_1", b"{not json")
+    publisher.publish(f"{base}/fridge_1", b"[1, 2]")
+    publisher.publish(f"{base}/fridge_1", orjson.dumps({"temperature": "warm", "humidity": 50}))
+    publisher.publish(f"{base}/fridge_1/availability", b"sleepy")
+    publisher.publish(f"{base}/fridge_1", orjson.dumps({"temperature": 3.9}))
+    wait_for(lambda: len(got.of("fridge-1")) >= 1, 10)
+    wait_for(lambda: source.stats()["errors"] == 4, 5)
+    # The first reading needs celsius: humidity alone (beside a bad temperature) waits.
+    assert got.of("fridge-1")[0]["values"] == {"celsius": 3.9, "humidity": 50.0}
+
+
+def test_state_is_repeated_every_interval_until_the_device_is_offline(
+    zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher
+) -> None:
+    source, base = zigbee
+    got = _running(source)
+    publisher.publish(f"{base}/kitchen/back door/availability", b'{"state": "online"}')
+    publisher.publish(f"{base}/kitchen/back door", orjson.dumps(AQARA_CONTACT))
+    wait_for(lambda: len(got.of("door-kitchen-back")) >= 3, 10)  # one message, then repeats
+    assert {r["values"]["open"] for r in got.of("door-kitchen-back")} == {False}
+    publisher.publish(f"{base}/kitchen/back door/availability", b'{"state": "offline"}')
+    wait_for(lambda: source.stats()["unavailable"] >= 1, 5)
+    count = len(got.of("door-kitchen-back"))
+    time.sleep(2.5)
+    assert len(got.of("door-kitchen-back")) == count  # silence now means trouble
+
+
+@pytest.fixture
+def nodes(broker: MosquittoServer) -> Iterator[tuple[MqttJsonSource, str]]:
+    """ESPHome and Tasmota nodes as an mqtt_json source."""
+    prefix = unique("node-")
+    config = MqttJsonConfig.model_validate(
+        {
+            "type": "mqtt_json", "broker": {"host": "127.0.0.1", "port": broker.port},
+            "stale_after": "3s",
+            "devices": [
+                {"device": "fridge-cold-1", "kind": "temperature", "field": "celsius",
+                 "topic": f"{prefix}canteen-node/sensor/fridge1/state", "interval_s": 1},
+                {"device": "door-store", "kind": "door", "field": "open",
+                 "topic": f"{prefix}canteen-node/binary_sensor/store_door/state"},
+                {"device": "fridge-t1", "kind": "temperature", "field": "celsius",
+                 "topic": f"{prefix}tele/fridges/SENSOR", "path": "DS18B20-1.Temperature"},
+                {"device": "freezer-t2", "kind": "temperature", "field": "celsius",
+                 "topic": f"{prefix}tele/fridges/SENSOR", "path": "DS18B20-2.Temperature"},
+            ],
+        }
+    )  # fmt: skip
+    source = MqttJsonSource(config, unique("json-test-"), SystemClock())
+    yield source, prefix
+    source.stop()
+
+
+def test_esphome_and_tasmota_payloads(
+    nodes: tuple[MqttJsonSource, str], publisher: Publisher
+) -> None:
+    source, prefix = nodes
+    got = _running(source)
+    publisher.publish(f"{prefix}canteen-node/sensor/fridge1/state", b"4.25")
+    publisher.publish(f"{prefix}canteen-node/binary_sensor/store_door/state", b"ON")
+    publisher.publish(f"{prefix}canteen-node/binary_sensor/store_door/state", b"OFF")
+    publisher.publish(f"{prefix}tele/fridges/SENSOR", orjson.dumps(TASMOTA_SENSOR))
+    wait_for(lambda: got.of("freezer-t2") and len(got.of("door-store")) >= 2, 10)
+    values: dict[str, Any] = {r["device"]: r["values"] for r in got.readings}
+    assert got.of("fridge-cold-1")[0]["values"] == {"celsius": 4.25}
+    assert [r["values"]["open"] for r in got.of("door-store")][:2] == [True, False]
+    assert values["fridge-t1"] == {"celsius": 4.6}
+    assert values["freezer-t2"] == {"celsius": -19.5}
+
+
+def test_bad_node_payloads_are_counted(
+    nodes: tuple[MqttJsonSource, str], publisher: Publisher
+) -> None:
+    source, prefix = nodes
+    got = _running(source)
+    publisher.publish(f"{prefix}canteen-node/sensor/fridge1/state", b"nan")  # probe unplugged
+    publisher.publish(f"{prefix}canteen-node/binary_sensor/store_door/state", b"MAYBE")
+    bad = {**TASMOTA_SENSOR, "DS18B20-1": {"Id": "x"}}  # one probe lost, the other fine
+    publisher.publish(f"{prefix}tele/fridges/SENSOR", orjson.dumps(bad))
+    publisher.publish(f"{prefix}tele/fridges/SENSOR", b"\xff\xfe not json")
+    wait_for(lambda: source.stats()["errors"] == 4, 10)
+    assert [r["device"] for r in got.readings] == ["freezer-t2"]
+
+
+def test_repeats_stop_when_a_node_falls_silent(
+    nodes: tuple[MqttJsonSource, str], publisher: Publisher
+) -> None:
+    source, prefix = nodes
+    got = _running(source)
+    publisher.publish(f"{prefix}canteen-node/sensor/fridge1/state", b"4.0")
+    wait_for(lambda: len(got.of("fridge-cold-1")) >= 3, 10)  # repeated every second
+    wait_for(lambda: source.stats()["unavailable"] == 4, 10)  # 3 s without a message
+    count = len(got.of("fridge-cold-1"))
+    time.sleep(2)
+    assert len(got.of("fridge-cold-1")) == count
