@@ -70,24 +70,30 @@ class SimulatedDevice:
         elif self.failed:
             now += (_WARM_ROOM_C - now) * 0.1
         else:
-            now = self._compressor_step(now, set_point, hour)
+            now = self._compressor_step(now, set_point)
         now += self.rng.gauss(0, 0.05)
         self.state["celsius"] = now
-        return {"celsius": round(now, 2), "humidity": round(60 + self.rng.gauss(0, 2), 1)}
+        shown = now + self._door_spike(hour)
+        return {"celsius": round(shown, 2), "humidity": round(60 + self.rng.gauss(0, 2), 1)}
 
-    def _compressor_step(self, now: float, set_point: float, hour: float) -> float:
-        """Cool while the compressor runs, warm while it rests; door openings at meal times."""
+    def _compressor_step(self, now: float, set_point: float) -> float:
+        """Cool while the compressor runs, warm while it rests (about set point +/- 1 °C)."""
         cooling = bool(self.state.get("compressor", 0))
         if now >= set_point + 1.0:
             cooling = True
         elif now <= set_point - 1.0:
             cooling = False
         self.state["compressor"] = float(cooling)
-        now += -0.15 if cooling else 0.08
+        return now + (-0.15 if cooling else 0.08)
+
+    def _door_spike(self, hour: float) -> float:
+        """Warm air from an opened door at meal times: a jump that fades in a few readings."""
+        spike = self.state.get("spike", 0.0) * 0.6
         meal_time = 6 <= hour < 8 or 10.5 <= hour < 12.5 or 16 <= hour < 17.5
-        if meal_time and self.rng.random() < 0.03:
-            now += 2.5  # the door was opened: a spike the compressor pulls back
-        return now
+        if meal_time and spike < 0.2 and self.rng.random() < 0.02:
+            spike = 2.5
+        self.state["spike"] = spike
+        return spike
 
     def _load(self, hour: float, base: float, peak: float, school_day: bool) -> float:
         day = max(0.0, math.sin((hour - 6) / 14 * math.pi)) if 6 <= hour <= 20 else 0.0

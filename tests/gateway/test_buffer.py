@@ -89,3 +89,17 @@ def test_envelopes_stay_under_256_kib(tmp_path: Path) -> None:
     assert envelope is not None
     assert len(envelope.payload) <= 256 * 1024
     assert 100 < envelope.count < 1000
+
+
+def test_live_readings_alternate_with_the_backlog_after_a_reconnect(tmp_path: Path) -> None:
+    buffer = _open(tmp_path)
+    buffer.add([_reading(i) for i in range(6)])  # piled up during the outage
+    buffer.mark_backlog()  # the uplink is back
+    buffer.add([_reading(100, "door")])  # a door opens now
+    order = []
+    while (envelope := buffer.prepare(2, prefer_live=len(order) % 2 == 0)) is not None:
+        order.append([r["device"] for r in orjson.loads(envelope.payload)["readings"]])
+        buffer.acknowledge(envelope)
+    # The door goes out first, then the backlog in order; seq still grows by one.
+    assert order == [["dev-100"], ["dev-0", "dev-1"], ["dev-2", "dev-3"], ["dev-4", "dev-5"]]
+    assert buffer.depth == 0

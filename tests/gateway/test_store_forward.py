@@ -22,10 +22,6 @@ from ingest.storage.influx import InfluxClient
 from tests.gateway.harness import GatewayProcess, gateway_config, simulated
 from tests.harness import config_dict, count_points, wait_for
 
-# Out of `make test` until issue #3 is finished: in about one run of four one of these
-# misses its deadline and the cause is not found yet. Run: pytest -m gateway_faults
-pytestmark = pytest.mark.gateway_faults
-
 
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[MosquittoServer]:
