@@ -37,6 +37,7 @@ demo: setup
 bench: setup
 	$(PY) -m tests.bench.bench_ingest
 	$(PY) -m tests.bench.bench_alerts
+	$(PY) -m tests.bench.bench_gateway
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
