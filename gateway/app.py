@@ -10,6 +10,7 @@ from pathlib import Path
 from gateway.buffer import Buffer
 from gateway.clock import Clock, SystemClock, now_ms
 from gateway.config import GatewayConfig, ModbusProfile
+from gateway.errors import BufferFailure
 from gateway.protocol import DeviceInfo
 from gateway.sources.base import PollingThread, RawReading, Source, make_reading
 from gateway.sources.factory import build_source
@@ -18,7 +19,6 @@ from gateway.uplink import Uplink
 log = logging.getLogger(__name__)
 
 COMMIT_EVERY_S = 0.02  # group commit: one fsync for everything read in 20 ms
-HEALTH_EVERY_S = 60.0
 _CPU_TEMP = Path("/sys/class/thermal/thermal_zone0/temp")
 
 
@@ -55,9 +55,8 @@ class GatewayApp:
 
     def device_infos(self) -> list[DeviceInfo]:
         """The meta message's device list, the gateway's own health device included."""
-        own = DeviceInfo(
-            device=self.config.gateway.id, kind="gateway", interval_s=int(HEALTH_EVERY_S)
-        )
+        every = max(1, int(self.config.health_interval.total_seconds()))
+        own = DeviceInfo(device=self.config.gateway.id, kind="gateway", interval_s=every)
         return [own, *(d.info() for d in self.config.devices())]
 
     def emit(self, reading: RawReading) -> None:
@@ -103,9 +102,16 @@ class GatewayApp:
     def _commit(self) -> float:
         with self._pending_lock:
             batch, self._pending = self._pending, []
-        if batch:
+        if not batch:
+            return COMMIT_EVERY_S
+        try:
             self.buffer.add(batch)
-            self.uplink.notify()
+        except BufferFailure as exc:  # a full or failing SD card: keep them and retry
+            with self._pending_lock:
+                self._pending[:0] = batch
+            log.error("cannot commit %d reading(s), retrying: %s", len(batch), exc)
+            return 1.0
+        self.uplink.notify()
         return COMMIT_EVERY_S
 
     def _report_health(self) -> float:
@@ -123,4 +129,4 @@ class GatewayApp:
             values["cpu_temp_c"] = int(_CPU_TEMP.read_text()) / 1000
         gateway = self.config.gateway.id
         self.emit(make_reading(gateway, "gateway", now_ms(self.clock), values))  # type: ignore[arg-type]
-        return HEALTH_EVERY_S
+        return self.config.health_interval.total_seconds()

@@ -237,6 +237,8 @@ class GatewayConfig(Strict):
     # Register maps: relative paths are taken from the config file's directory.
     modbus_profiles: Path = Path("modbus")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Health readings (kind gateway): uptime, buffer depth, drops, errors, CPU temperature.
+    health_interval: Duration = timedelta(seconds=60)
 
     def devices(self) -> list[Device]:
         """Every device of every source."""

@@ -6,6 +6,7 @@ the central ingest runs in this process on the same broker and stores into influ
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -124,3 +125,41 @@ def test_sigkill_ten_times_under_load_loses_no_committed_reading(
         time.sleep(1)
     gateway.stop()
     assert not missing, f"{len(missing)} of {len(committed)} lost, e.g. {sorted(missing)[:3]}"
+
+
+def test_full_buffer_keeps_door_readings_drops_oldest_routine_and_reports_it(
+    tmp_path: Path,
+    own_broker: MosquittoServer,
+    central: tuple[IngestService, InfluxClient, str],
+) -> None:
+    _service, db, root = central
+    doors = {"type": "simulated", "seed": 1, "every_s": 0.1, "devices": [
+        {"device": f"door-{i}", "kind": "door"} for i in range(10)]}  # fmt: skip
+    fridges = {"type": "simulated", "seed": 2, "every_s": 0.1, "devices": [
+        {"device": f"fridge-{i}", "kind": "temperature"} for i in range(40)]}  # fmt: skip
+    config = gateway_config(tmp_path, own_broker.port, root, [doors, fridges])
+    config["buffer"]["max_mb"] = 0.06  # about 600 readings: full after a second or so
+    config["health_interval"] = "1s"
+    gateway = GatewayProcess(config, tmp_path)
+    own_broker.stop()
+    outage_started = int(time.time() * 1000)
+    gateway.start()
+    time.sleep(5)
+    gateway.stop()  # nothing could be published
+    outage_ended = int(time.time() * 1000)
+    own_broker.start()
+    gateway.start()
+    wait_for(lambda: count_points(db, "gateway", "buffer_dropped") >= 2, 60)
+    time.sleep(2)
+    gateway.stop()
+    window = f"time >= {outage_started}ms AND time <= {outage_ended}ms"
+    door_rows = db.query(f'SELECT "open", "device" FROM "door" WHERE {window}')
+    ticks = sorted({r["time"] for r in door_rows})
+    assert len(ticks) >= 40
+    assert len(door_rows) == 10 * len(ticks)  # every door of every tick survived
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 300  # no tick lost
+    fridge_rows = db.query(f'SELECT "celsius", "device" FROM "temperature" WHERE {window}')
+    assert len(fridge_rows) < 40 * len(ticks) / 4  # most routine readings had to go ...
+    assert min(r["time"] for r in fridge_rows) > ticks[0] + 2000  # ... the oldest first
+    dropped = db.query('SELECT max("buffer_dropped") FROM "gateway"')[0]["max"]
+    assert dropped >= 40 * len(ticks) - len(fridge_rows)  # and every drop was reported
