@@ -2,8 +2,9 @@
 
 ``run --config FILE`` reads the configured devices into the store-and-forward buffer and
 publishes it to the central broker until SIGTERM/SIGINT; ``check --config FILE`` validates
-the config and the register maps it names. Exit codes: 0 ok, 2 bad config or usage,
-1 runtime failure.
+the config and the register maps it names; ``dlt645-address --port PORT`` asks the one
+DL/T 645 meter on a bus for its address (for the config's ``address:``). Exit codes:
+0 ok, 2 bad config or usage, 1 runtime failure.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 
 from gateway.app import GatewayApp
 from gateway.config import load_gateway_config
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import ConfigError, GatewayError, SourceError
 from gateway.logsetup import configure_logging
+from gateway.sources.dlt645 import Dlt645Port
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
@@ -32,12 +34,35 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("run", "check"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--config", type=Path, required=True, help="YAML config file")
+    discover = sub.add_parser("dlt645-address", help="read the address of the only meter on a bus")
+    discover.add_argument("--port", required=True, help="serial port or pyserial URL")
+    discover.add_argument("--baudrate", type=int, default=2400)
+    discover.add_argument("--parity", choices=("N", "E", "O"), default="E")
     return parser
+
+
+def read_dlt645_address(args: argparse.Namespace) -> int:
+    """Print the address of the DL/T 645 meter on ``--port``."""
+    try:
+        port = Dlt645Port(args.port, args.baudrate, args.parity, timeout_s=2.0, retries=2)
+    except SourceError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_RUNTIME
+    try:
+        print(port.read_address())
+    except SourceError as exc:
+        print(f"{args.port}: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    finally:
+        port.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``campus-gateway`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "dlt645-address":
+        return read_dlt645_address(args)
     try:
         config, profiles = load_gateway_config(args.config)
     except ConfigError as exc:

@@ -1,13 +1,13 @@
 """``campus-ingest demo``: the whole system on this machine with a simulated campus.
 
-Starts mosquitto and influxd (shipped configs, free ports) and ``campus-ingest run`` as
-child processes under the demo directory, publishes a small kindergarten's readings as
-its gateways would, prints where to look, and stops everything on Ctrl-C.
+Starts mosquitto and influxd (shipped configs, free ports), ``campus-ingest run`` and one
+``campus-gateway run`` per building (gate house, canteen, main building) with simulated
+sources, all as child processes under the demo directory; prints where to look and
+stops everything on Ctrl-C.
 """
 
 from __future__ import annotations
 
-import random
 import secrets
 import signal
 import subprocess
@@ -21,13 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import orjson
-import paho.mqtt.client as mqtt
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.protocol import Meta, meta_topic, readings_topic, status_topic
-from gateway.sources.simulated import SimulatedDevice, sample_campus
+from gateway.sources.simulated import sample_campus
 from ingest.devservices import InfluxServer, MosquittoServer, ServiceError
 from ingest.errors import StorageError
 from ingest.storage.influx import InfluxClient
@@ -35,73 +31,63 @@ from ingest.storage.influx import InfluxClient
 SITE = "sunshine-kg"
 ROOT = "campus"
 TIMEZONE = "Asia/Shanghai"
-# The scenario: after a few readings the back door of room 101 is left open and unlocked
+# The scenario: a few seconds in, the back door of room 101 is left open and unlocked
 # and the canteen fridge's compressor stops.
-SCENARIO_DEVICES = ("door-main-101", "fridge-cold-1")
-SCENARIO_AFTER_TICKS = 3
+SCENARIO = {"door-main-101": "6s", "fridge-cold-1": "6s"}
+READING_EVERY_S = 2.0
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
-class CampusSimulator:
-    """Publishes meta, status and readings for every simulated gateway."""
+def _gateway_config(workdir: Path, gateway: str, broker: MosquittoServer, seed: int) -> Path:
+    """A ``campus-gateway`` config for one simulated building."""
+    devices = sample_campus()[gateway]
+    config: dict[str, Any] = {
+        "gateway": {"id": gateway, "site": SITE},
+        "uplink": {"host": "127.0.0.1", "port": broker.port, "topic_root": ROOT},
+        "buffer": {"path": str(workdir / "gateways" / f"{gateway}.db"), "max_mb": 64},
+        "timezone": TIMEZONE,
+        "sources": [
+            {
+                "type": "simulated",
+                "seed": seed,
+                "every_s": READING_EVERY_S,
+                "fail": {d: at for d, at in SCENARIO.items() if d in {i.device for i in devices}},
+                "devices": [d.model_dump(exclude_none=True) for d in devices],
+            }
+        ],
+    }
+    path = workdir / "gateways" / f"{gateway}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
 
-    def __init__(self, broker_port: int, period_s: float = 2.0) -> None:
-        self.period_s = period_s
-        self.tz = ZoneInfo(TIMEZONE)
-        rng = random.Random(2026)
-        self.gateways = {
-            gw: [SimulatedDevice(info, rng) for info in devices]
-            for gw, devices in sample_campus().items()
-        }
-        self.seq = {gw: int(time.time() * 1000) for gw in self.gateways}
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="campus-demo-gateways")
-        self.client.connect("127.0.0.1", broker_port)
-        self.client.loop_start()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
 
-    def start(self) -> None:
-        """Announce the gateways and start publishing readings."""
-        for gw, devices in self.gateways.items():
-            meta = Meta(gateway=gw, devices=[d.info for d in devices])
-            self.client.publish(meta_topic(ROOT, SITE, gw), meta.model_dump_json(), 1, retain=True)
-            status = {"state": "online", "ts": int(time.time() * 1000), "version": "demo"}
-            self.client.publish(status_topic(ROOT, SITE, gw), orjson.dumps(status), 1, retain=True)
-        self._thread.start()
+def _start_gateways(workdir: Path, broker: MosquittoServer) -> list[subprocess.Popen[bytes]]:
+    """One ``campus-gateway run`` per building, logging to ``gateways/<id>.log``."""
+    processes = []
+    for seed, gateway in enumerate(sample_campus()):
+        config = _gateway_config(workdir, gateway, broker, seed)
+        with config.with_suffix(".log").open("ab") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "gateway.cli", "run", "--config", str(config)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    return processes
 
-    def _run(self) -> None:
-        ticks = 0
-        while not self._stop.wait(self.period_s):
-            ticks += 1
-            if ticks == SCENARIO_AFTER_TICKS:
-                for devices in self.gateways.values():
-                    for d in devices:
-                        if d.info.device in SCENARIO_DEVICES:
-                            d.fail()
-            now = time.time()
-            for gw, devices in self.gateways.items():
-                self.seq[gw] += 1
-                readings = [
-                    {
-                        "device": d.info.device,
-                        "kind": d.info.kind,
-                        "ts": int(now * 1000),
-                        "values": d.read(now, self.tz),
-                    }
-                    for d in devices
-                ]
-                envelope = {"v": 1, "gateway": gw, "seq": self.seq[gw], "readings": readings}
-                self.client.publish(readings_topic(ROOT, SITE, gw), orjson.dumps(envelope), 1)
 
-    def stop(self) -> None:
-        """Say the gateways stopped and disconnect."""
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for gw in self.gateways:
-            status = {"state": "stopped", "ts": int(time.time() * 1000), "version": "demo"}
-            self.client.publish(status_topic(ROOT, SITE, gw), orjson.dumps(status), 1, retain=True)
-        self.client.disconnect()
-        self.client.loop_stop()
+def _stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process still running and wait for it (gateways publish "stopped")."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in processes:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _write_config(
@@ -189,7 +175,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     ingest: subprocess.Popen[bytes] | None = None
-    simulator: CampusSimulator | None = None
+    gateways: list[subprocess.Popen[bytes]] = []
     try:
         broker.start()
         influx.start()
@@ -201,8 +187,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
                 stderr=subprocess.STDOUT,
             )
         _wait_for_api(api, ingest)
-        simulator = CampusSimulator(broker.port)
-        simulator.start()
+        gateways = _start_gateways(workdir, broker)
         _print_banner(api, token, broker, influx, workdir)
         _report_until(stop, duration_s, influx, api, token)
     except ServiceError as exc:
@@ -210,11 +195,8 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
         return 1
     finally:
         print("stopping…", file=sys.stderr)
-        if simulator is not None:
-            simulator.stop()
-        if ingest is not None and ingest.poll() is None:
-            ingest.send_signal(signal.SIGTERM)
-            ingest.wait(30)
+        _stop_processes(gateways)
+        _stop_processes([ingest] if ingest is not None else [])
         influx.stop()
         broker.stop()
     return 0
@@ -234,6 +216,8 @@ campuswatch demo is running (Ctrl-C stops it)
   health     {api}/api/health      metrics: {api}/metrics
   MQTT       127.0.0.1:{broker.port}  (topic campus/{SITE}/+/readings)
   InfluxDB   {influx.url}  database "campus"
+  gateways   {", ".join(sample_campus())}: campus-gateway processes with simulated
+             sources, configs and logs in {workdir}/gateways/
   logs       {workdir}/ingest.log
 """,
         flush=True,

@@ -38,3 +38,8 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
     # The scenario's alerts appear: room 101's back door and the canteen fridge.
     assert re.search(r"ALERT #\d+ 门未(关闭|上锁): 后门 \(firing\)", result.stdout), result.stdout
     assert re.search(r"ALERT #\d+ 温度超限: 冷藏柜 1 \(firing\)", result.stdout), result.stdout
+    # The readings came through real gateway processes, which stopped cleanly.
+    for gateway in ("gw-gate", "gw-canteen", "gw-main"):
+        log = (tmp_path / "gateways" / f"{gateway}.log").read_text()
+        assert "uplink connected" in log
+        assert re.search(r"stopped: \d+ reading\(s\) read, 0 waiting in the buffer", log), log

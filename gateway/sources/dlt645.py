@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import termios
 import time
 
 import serial
@@ -30,7 +31,7 @@ class Dlt645Port:
             self._serial = serial.serial_for_url(
                 port, baudrate=baudrate, parity=parity, bytesize=8, stopbits=1, timeout=0.02
             )
-        except (serial.SerialException, ValueError) as exc:
+        except (serial.SerialException, ValueError, OSError, termios.error) as exc:
             raise SourceError(f"cannot open serial port {port}: {exc}") from exc
 
     def close(self) -> None:
@@ -53,7 +54,7 @@ class Dlt645Port:
             self._serial.reset_input_buffer()  # a late answer to an earlier request
             self._serial.write(request)
             return self._read_frame()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise BusError(str(exc)) from exc
 
     def _read_frame(self) -> codec.Frame:

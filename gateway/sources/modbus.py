@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import termios
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,7 +133,11 @@ class ModbusSource(BusSource[ModbusDevice]):
             timeout=c.timeout.total_seconds(),
             retries=c.retries,
         )
-        if not client.connect():
+        try:
+            opened = client.connect()
+        except (OSError, termios.error) as exc:  # a port that cannot be configured
+            raise SourceError(f"cannot open serial port {c.port}: {exc}") from exc
+        if not opened:
             client.close()  # type: ignore[no-untyped-call]
             raise SourceError(f"cannot open serial port {c.port}")
         self._client = client

@@ -3,6 +3,8 @@ simulator on a real pseudo-terminal (garbage bytes, wrong checksums, silence).""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -189,20 +191,32 @@ def test_meters_are_read_and_bad_answers_counted_without_a_crash(
     assert source.health["meter-office"].available
 
 
-def test_address_discovery(tmp_path: Path) -> None:
+def _discover(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
+    """``campus-gateway dlt645-address`` against one simulated meter in ``mode``."""
     ports = PtyPair(tmp_path)
     ports.start()
     simulator = MeterSimulator(ports.device, {"201900001234": 1.0})
+    simulator.mode = mode
     simulator.start()
     try:
-        port = Dlt645Port(ports.gateway, 2400, "E", timeout_s=1.0, retries=0)
-        try:
-            assert port.read_address() == "201900001234"
-        finally:
-            port.close()
+        return subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "dlt645-address", "--port", ports.gateway],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     finally:
         simulator.stop()
         ports.stop()
+
+
+def test_address_discovery(tmp_path: Path) -> None:
+    found = _discover(tmp_path, "normal")
+    assert (found.returncode, found.stdout.strip()) == (0, "201900001234"), found.stderr
+    silent = _discover(tmp_path, "silent")
+    assert silent.returncode == 1
+    assert "no valid answer within 2.0 s" in silent.stderr
 
 
 def test_silence_is_a_timeout_not_a_hang(line: tuple[MeterSimulator, str]) -> None:
