@@ -253,7 +253,7 @@ DataType = Literal["int16", "uint16", "int32", "uint32", "float32"]
 class RegisterField(Strict):
     """One value read from one or two registers: ``value = raw x scale``."""
 
-    field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+    field: FieldName
     # "register" in the file; named address here (BaseModel has a register attribute).
     address: Annotated[int, Field(ge=0, le=65535, alias="register")]
     datatype: DataType
