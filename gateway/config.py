@@ -192,7 +192,7 @@ class MqttJsonDevice(Device):
     field: FieldName
     # ``DS18B20.Temperature`` for Tasmota's tele/<t>/SENSOR; omitted: the payload itself.
     path: Annotated[str, StringConstraints(pattern=r"^[^.]+(\.[^.]+)*$")] | None = None
-    # For bool fields: true when the payload says the opposite (a reed switch "ON" = closed).
+    # For bool fields whose payload means the opposite (a reed switch wired "ON" = closed).
     invert: bool = False
 
 
