@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup programs test lint typecheck pytest demo bench clean
+.PHONY: setup programs test lint typecheck pytest demo bench dashboards clean
 
 setup: $(STAMP) programs
 
@@ -20,8 +20,8 @@ programs:
 	@bash deploy/ensure-programs.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check gateway ingest tests
-	$(PY) -m ruff format --check gateway ingest tests
+	$(PY) -m ruff check gateway ingest dashboards tests
+	$(PY) -m ruff format --check gateway ingest dashboards tests
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -33,6 +33,9 @@ test: setup lint typecheck pytest
 
 demo: setup
 	$(VENV)/bin/campus-ingest demo
+
+dashboards: $(STAMP)
+	$(PY) -m dashboards.build
 
 bench: setup
 	$(PY) -m tests.bench.bench_ingest

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -84,6 +85,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir), duration_s=args.duration, api_port=args.port)
 
 
+def cmd_dashboards_push(args: argparse.Namespace) -> int:
+    """Create or update the dashboards, their folder and data source in Grafana."""
+    from dashboards.build import render_all  # noqa: PLC0415
+    from ingest.grafana import DashboardPusher, GrafanaError  # noqa: PLC0415
+
+    if not args.token:
+        print(
+            "give --token or set GRAFANA_TOKEN (a Grafana service account token)", file=sys.stderr
+        )
+        return EXIT_CONFIG
+    pusher = DashboardPusher(args.grafana_url, args.token, args.influx_url, args.database)
+    try:
+        changes = pusher.push(list(render_all().values()), args.folder)
+    except GrafanaError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILURE
+    for change in changes:
+        print(change)
+    print(f"{len(changes)} change(s)" if changes else "Grafana is up to date: nothing changed")
+    return EXIT_OK
+
+
+def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ingest.grafana import DEFAULT_FOLDER  # noqa: PLC0415
+
+    dashboards = sub.add_parser("dashboards", help="Grafana dashboards")
+    actions = dashboards.add_subparsers(dest="action", required=True)
+    push = actions.add_parser("push", help="create or update the dashboards in a Grafana")
+    push.add_argument("--grafana-url", required=True, help="e.g. http://127.0.0.1:3000")
+    push.add_argument(
+        "--token",
+        default=os.environ.get("GRAFANA_TOKEN"),
+        help="service account token (default: $GRAFANA_TOKEN)",
+    )
+    push.add_argument(
+        "--folder", default=DEFAULT_FOLDER, help=f"folder (default {DEFAULT_FOLDER!r})"
+    )
+    push.add_argument("--influx-url", default="http://127.0.0.1:8086", help="for a new data source")
+    push.add_argument("--database", default="campus", help="for a new data source")
+    push.set_defaults(func=cmd_dashboards_push)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``campus-ingest``."""
     parser = argparse.ArgumentParser(prog="campus-ingest", description=__doc__)
@@ -105,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
     demo.set_defaults(func=cmd_demo)
+    _add_dashboards_parser(sub)
     return parser
 
 

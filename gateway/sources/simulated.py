@@ -4,8 +4,9 @@ Deterministic from the seed: each device advances one step per reading from its 
 state and the local time. Fridges cycle their compressor around the set point and jump
 when their door is opened at meal times; meters count up with a day/night load profile;
 doors open and close with the school day and are locked at night; smoke is very rare.
-Scenarios (``fail:``) make a device fail after a delay or at a time of day: a door left
-open and unlocked, a fridge whose compressor stopped, a smoke alarm.
+A gate camera sees people at drop-off and pick-up. Scenarios (``fail:``) make a device
+fail after a delay or at a time of day: a door left open and unlocked, a fridge whose
+compressor stopped, a smoke alarm, someone at the gate.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class SimulatedDevice:
             return self._door(hour, school_day)
         if kind == "smoke":
             return self._smoke()
+        if kind == "camera":
+            return self._camera(hour, school_day)
         return {"uptime_s": ts - self.state.setdefault("started", ts)}
 
     def fail(self) -> None:
@@ -133,6 +136,15 @@ class SimulatedDevice:
         self.state["open"] = float(is_open)
         return {"open": is_open, "locked": not is_open and not in_use, "battery": 86.0}
 
+    def _camera(self, hour: float, school_day: bool) -> dict[str, FieldValue]:
+        """A gate camera: busy at drop-off and pick-up, now and then someone at night."""
+        if self.failed:
+            return {"motion": True, "persons": 1, "tamper": False, "online": True}
+        rush = school_day and (7 <= hour < 8.5 or 16 <= hour < 17.5)
+        chance = 0.6 if rush else 0.1 if 6 <= hour < 20 else 0.01
+        persons = self.rng.randint(1, 8 if rush else 2) if self.rng.random() < chance else 0
+        return {"motion": persons > 0, "persons": persons, "tamper": False, "online": True}
+
     def _smoke(self) -> dict[str, FieldValue]:
         left = self.state.get("smoke_left", 0.0)
         if self.failed:
@@ -155,6 +167,7 @@ def sample_campus() -> dict[str, list[DeviceInfo]]:
             dev("door-main-gate", "door", "大门", building="gate", room="门卫室"),
             dev("door-gatehouse", "door", "门卫室门", building="gate", room="门卫室"),
             dev("smoke-gatehouse", "smoke", "门卫室烟感", building="gate", room="门卫室"),
+            dev("cam-gate", "camera", "大门摄像头", building="gate", room="大门"),
         ],
         "gw-canteen": [
             dev("fridge-cold-1", "temperature", "冷藏柜 1", **kitchen, **{"class": "refrigerator"}),

@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 _EXPORT_BATCH = 1000
+# After these steps the alert waits for a person (dashboards show it as active); a
+# pending alert has not been notified yet and may still be dropped silently.
+_NEEDS_A_PERSON = frozenset({"firing", "repeat", "escalated", "acknowledged"})
 
 
 class EventExporter:
@@ -52,6 +55,7 @@ class EventExporter:
                 "alert_id": str(alert.id),
                 "title": title,
                 "message": message,
+                "active": 1.0 if event.state in _NEEDS_A_PERSON else 0.0,
             }
             if event.value is not None:
                 fields["value"] = float(event.value)
