@@ -41,6 +41,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_ingest
 	$(PY) -m tests.bench.bench_alerts
 	$(PY) -m tests.bench.bench_gateway
+	$(PY) -m tests.bench.bench_dashboards
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

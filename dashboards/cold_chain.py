@@ -30,7 +30,7 @@ def _curve(klass: str) -> Panel:
         " class's limits as bands; door openings show as short spikes.",
         (
             Target(
-                'SELECT max("celsius") FROM "temperature" WHERE '
+                'SELECT max("celsius_max") AS "max" FROM "temperature_5m" WHERE '
                 + _where(klass)
                 + ' AND $timeFilter GROUP BY time($__interval), "device" fill(null)',
                 ("max",),
@@ -38,6 +38,8 @@ def _curve(klass: str) -> Panel:
             ),
         ),
         width=8,
+        min_interval="5m",
+        max_data_points=300,
         unit="celsius",
         decimals=1,
         thresholds=(*steps, Step("red", high)),

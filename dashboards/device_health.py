@@ -8,7 +8,7 @@ from dashboards.night_patrol import LAST_REPORT_TARGETS, SILENT_DEVICES
 
 def _gateway_series(field: str, label: str) -> Target:
     return Target(
-        f'SELECT max("{field}") AS "{field}" FROM "gateway" WHERE {SITE_FILTER}'
+        f'SELECT max("{field}") AS "{field}" FROM "gateway_5m" WHERE {SITE_FILTER}'
         ' AND $timeFilter GROUP BY time($__interval), "gateway" fill(null)',
         (field,),
         alias=f"$tag_gateway {label}",
@@ -42,6 +42,8 @@ BUFFER = Panel(
     "Readings waiting in each gateway's store-and-forward buffer; it grows while the uplink"
     " is down and drains when it is back.",
     (_gateway_series("buffer_depth", "buffer"),),
+    min_interval="5m",
+    max_data_points=300,
     unit="short",
 )
 
@@ -55,6 +57,8 @@ DROPS = Panel(
         _gateway_series("publish_errors", "publish errors"),
         _gateway_series("read_errors", "read errors"),
     ),
+    min_interval="5m",
+    max_data_points=300,
     unit="short",
     thresholds=(Step("green"), Step("red", 1)),
 )
@@ -64,6 +68,8 @@ UNAVAILABLE = Panel(
     "不可用设备 / Devices not answering",
     "Devices each gateway cannot read right now (a dead meter, an offline Zigbee sensor).",
     (_gateway_series("devices_unavailable", "devices"),),
+    min_interval="5m",
+    max_data_points=300,
     unit="short",
     decimals=0,
 )
@@ -73,6 +79,8 @@ CPU_TEMPERATURE = Panel(
     "网关 CPU 温度 / Gateway CPU temperature",
     "A Raspberry Pi throttles above 80 °C: give it air or a heat sink.",
     (_gateway_series("cpu_temp_c", "CPU"),),
+    min_interval="5m",
+    max_data_points=300,
     unit="celsius",
     thresholds=(Step("green"), Step("orange", 70), Step("red", 80)),
     custom={"thresholdsStyle": {"mode": "line"}},

@@ -4,6 +4,10 @@ Only what the campus dashboards use is modelled: InfluxQL targets (raw queries, 
 run on InfluxDB 1.x, 2.x compatibility and 3.x alike), panels with units, thresholds and
 value mappings, template variables and annotations. Each target also says which columns
 it must return; the tests run every query against a real influxd and check them.
+
+Panels over time ranges read the service's rollups (``<kind>_5m``, ``<kind>_1h``, see
+``ingest/storage/rollups.py``) with a matching minimum interval; "now" panels read the
+raw readings of the last hour.
 """
 
 from __future__ import annotations
@@ -106,6 +110,11 @@ class Panel:
     max: float | None = None
     # A relative time of its own ("1h", "now/d"): "now" panels need not scan the range.
     time_from: str | None = None
+    # The shortest $__interval: the bucket size of the rollup the panel reads ("5m", "1h").
+    min_interval: str | None = None
+    # Points per series (Grafana's default is the panel's width in pixels): many series
+    # over weeks would otherwise return hundreds of thousands of points for one screen.
+    max_data_points: int | None = None
 
     def render(self, panel_id: int, x: int, y: int) -> Json:
         """The panel as Grafana stores it."""
@@ -140,6 +149,10 @@ class Panel:
         }
         if self.time_from:
             out["timeFrom"] = self.time_from
+        if self.min_interval:
+            out["interval"] = self.min_interval
+        if self.max_data_points:
+            out["maxDataPoints"] = self.max_data_points
         return out
 
 

@@ -50,14 +50,16 @@ DOORS_TONIGHT = Panel(
     "Open (red) and closed (green) over the dashboard's time range, one row per door.",
     (
         Target(
-            'SELECT last("open") FROM "door" WHERE ' + PLACE_FILTER + " AND $timeFilter"
+            'SELECT max("open") FROM "door_5m" WHERE ' + PLACE_FILTER + " AND $timeFilter"
             ' GROUP BY time($__interval), "device" fill(previous)',
-            ("last",),
+            ("max",),
             alias="$tag_device",
         ),
     ),
     width=14,
     height=10,
+    min_interval="5m",
+    max_data_points=200,
     mappings=OPEN_CLOSED,
     options={"showValue": "never", "mergeValues": True, "rowHeight": 0.8},
 )
@@ -158,14 +160,14 @@ GATE_CAMERA = Panel(
     "Persons seen and motion at the gate cameras; a bar after hours means someone is there.",
     (
         Target(
-            'SELECT max("persons") AS "persons" FROM "camera" WHERE '
+            'SELECT max("persons") AS "persons" FROM "camera_5m" WHERE '
             + PLACE_FILTER
             + ' AND $timeFilter GROUP BY time($__interval), "device" fill(0)',
             ("persons",),
             alias="$tag_device 人数 persons",
         ),
         Target(
-            'SELECT max("motion") AS "motion" FROM "camera" WHERE '
+            'SELECT max("motion") AS "motion" FROM "camera_5m" WHERE '
             + PLACE_FILTER
             + ' AND $timeFilter GROUP BY time($__interval), "device" fill(0)',
             ("motion",),
@@ -175,6 +177,8 @@ GATE_CAMERA = Panel(
     width=12,
     decimals=0,
     min=0,
+    min_interval="5m",
+    max_data_points=300,
     custom={"drawStyle": "bars", "fillOpacity": 60},
 )
 

@@ -13,14 +13,14 @@ DAY = "GROUP BY time(1d), \"device\" tz('$tz')"
 
 def _daily_use(measurement: str, counter: str) -> str:
     return (
-        f'SELECT non_negative_difference(last("{counter}")) AS "use" FROM "{measurement}"'
+        f'SELECT non_negative_difference(last("{counter}")) AS "use" FROM "{measurement}_1h"'
         f" WHERE {PLACE_FILTER} AND $timeFilter {DAY}"
     )
 
 
 def _building_use(measurement: str, counter: str) -> str:
     inner = (
-        f'SELECT non_negative_difference(last("{counter}")) AS "use" FROM "{measurement}"'
+        f'SELECT non_negative_difference(last("{counter}")) AS "use" FROM "{measurement}_1h"'
         f" WHERE {PLACE_FILTER} AND $timeFilter"
         ' GROUP BY time(1d), "device", "building" tz(\'$tz\')'
     )
@@ -36,7 +36,7 @@ def _week_vs_week(measurement: str, counter: str) -> tuple[Target, Target]:
              ("now() - 14d", "now() - 7d", "前 7 天 7 days before"))  # fmt: skip
     return tuple(  # type: ignore[return-value]
         Target(
-            f'SELECT max("{counter}") - min("{counter}") AS "use" FROM "{measurement}"'
+            f'SELECT max("{counter}") - min("{counter}") AS "use" FROM "{measurement}_1h"'
             f" WHERE {PLACE_FILTER} AND time >= {start} AND time < {end}"
             ' GROUP BY "device"',
             ("use",),
@@ -84,9 +84,10 @@ NIGHT_BASE_LOAD = Panel(
     " water heaters). A rise means something is left on.",
     (
         Target(
-            'SELECT min("hourly") AS "base" FROM (SELECT mean("power_w") AS "hourly" FROM'
-            f' "electricity" WHERE {PLACE_FILTER} AND $timeFilter GROUP BY time(1h), "device")'
-            " WHERE $timeFilter GROUP BY time(1d), \"device\" tz('$tz')",
+            # power_w of the hourly rollup is the hour's mean power.
+            'SELECT min("power_w") AS "base" FROM "electricity_1h" WHERE '
+            + PLACE_FILTER
+            + " AND $timeFilter GROUP BY time(1d), \"device\" tz('$tz')",
             ("base",),
             alias="$tag_device",
         ),
@@ -101,7 +102,7 @@ POWER_NOW = Panel(
     "Mean power per meter.",
     (
         Target(
-            'SELECT mean("power_w") FROM "electricity" WHERE '
+            'SELECT mean("power_w") FROM "electricity_1h" WHERE '
             + PLACE_FILTER
             + ' AND $timeFilter GROUP BY time($__interval), "device" fill(null)',
             ("mean",),
@@ -109,6 +110,8 @@ POWER_NOW = Panel(
         ),
     ),
     unit="watt",
+    min_interval="1h",
+    max_data_points=300,
 )
 
 DAILY_WATER = Panel(
@@ -139,7 +142,7 @@ LEAK = Panel(
     " leak (or a tap left running).",
     (
         Target(
-            'SELECT min("flow_m3h") AS "lowest" FROM "water" WHERE '
+            'SELECT min("flow_m3h_min") AS "lowest" FROM "water_1h" WHERE '
             + PLACE_FILTER
             + " AND $timeFilter GROUP BY time(1d), \"device\" tz('$tz')",
             ("lowest",),

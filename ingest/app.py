@@ -19,6 +19,7 @@ from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
 from ingest.spool import Spool
 from ingest.storage.influx import InfluxClient
+from ingest.storage.rollups import RollupJob
 from ingest.storage.writer import InfluxWriter
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class IngestService:
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )
+        self.rollups = RollupJob(self.influx, self.clock)
         self.handler.listeners.append(self.engine.on_readings)
         self.handler.status_listeners.append(self.engine.on_status)
 
@@ -85,6 +87,7 @@ class IngestService:
         self.dispatcher.start()
         self.rules_timer.start()
         self.writer.start()
+        self.rollups.start()
         self.consumer.start()
         log.info(
             "ingest for site %s started (state in %s)", self.config.site.id, self.config.state_dir
@@ -101,6 +104,7 @@ class IngestService:
         self.dispatcher.stop()
         self.alert_store.close()
         self.writer.stop()
+        self.rollups.stop()
         self.registry.save()
         self.spool.close()
         self.dead_letters.close()

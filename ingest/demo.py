@@ -24,6 +24,7 @@ import httpx
 import yaml
 
 from gateway.sources.simulated import sample_campus
+from ingest.demo_grafana import start_grafana
 from ingest.devservices import InfluxServer, MosquittoServer, ServiceError
 from ingest.errors import StorageError
 from ingest.storage.influx import InfluxClient
@@ -188,7 +189,10 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
             )
         _wait_for_api(api, ingest)
         gateways = _start_gateways(workdir, broker)
-        _print_banner(api, token, broker, influx, workdir)
+        grafana, grafana_line = start_grafana(workdir, influx.url)
+        if grafana is not None:
+            gateways.append(grafana)  # stopped with them
+        _print_banner(api, token, broker, influx, workdir, grafana_line)
         _report_until(stop, duration_s, influx, api, token)
     except ServiceError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
@@ -203,7 +207,12 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
 
 
 def _print_banner(
-    api: str, token: str, broker: MosquittoServer, influx: InfluxServer, workdir: Path
+    api: str,
+    token: str,
+    broker: MosquittoServer,
+    influx: InfluxServer,
+    workdir: Path,
+    grafana: str,
 ) -> None:
     print(
         f"""
@@ -216,6 +225,7 @@ campuswatch demo is running (Ctrl-C stops it)
   health     {api}/api/health      metrics: {api}/metrics
   MQTT       127.0.0.1:{broker.port}  (topic campus/{SITE}/+/readings)
   InfluxDB   {influx.url}  database "campus"
+  Grafana    {grafana}
   gateways   {", ".join(sample_campus())}: campus-gateway processes with simulated
              sources, configs and logs in {workdir}/gateways/
   logs       {workdir}/ingest.log

@@ -30,6 +30,7 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "token:" in result.stdout
+    assert "deploy/grafana/provisioning" in result.stdout  # no Grafana here: where to look
     counts = [int(n) for n in re.findall(r"(\d+) points stored", result.stdout)]
     assert counts
     assert counts[-1] > 0

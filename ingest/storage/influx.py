@@ -82,6 +82,10 @@ class InfluxClient:
         if response.status_code != 204:
             raise _translate(response, "write")
 
+    def execute(self, influxql: str) -> None:
+        """Run a statement that changes data (``SELECT ... INTO``); StorageError if refused."""
+        self._query_raw(influxql, write=True, db=self.database)
+
     def query(self, influxql: str, params: dict[str, Any] | None = None) -> list[Row]:
         """Run one InfluxQL statement and return its rows as dicts (time in epoch ms)."""
         results = self._query_raw(influxql, write=False, db=self.database, bind=params)

@@ -2,8 +2,9 @@
 
 - ``$timeFilter`` -> ``time >= FROMms and time <= TOms`` for the panel's time range
   (the dashboard's, or the panel's own relative time ``timeFrom``);
-- ``$__interval`` -> the range divided by the panel's data points (about 1,000 on a
-  screen), rounded to Grafana's interval steps;
+- ``$__interval`` -> the range divided by the panel's data points (``maxDataPoints``,
+  else about 1,000: a screen's width), rounded to Grafana's interval steps, and never
+  below the panel's minimum interval (``interval`` in its JSON);
 - template variables -> their value, regex-escaped for ``=~ /^$var$/``; "All" with a
   custom all value gives that value (``.*``); a constant gives its text.
 """
@@ -30,9 +31,15 @@ def time_range(relative: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, da
     return now - timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)]), now
 
 
-def interval(start: datetime, end: datetime) -> str:
-    """``$__interval`` for the range, written as InfluxQL wants it."""
-    wanted = (end - start).total_seconds() / MAX_DATA_POINTS
+def interval(
+    start: datetime, end: datetime, minimum: str | None = None, max_points: int | None = None
+) -> str:
+    """``$__interval`` for the range (at least the panel's ``interval``), as InfluxQL wants it."""
+    wanted = (end - start).total_seconds() / (max_points or MAX_DATA_POINTS)
+    if minimum:
+        match = _RELATIVE.match(minimum)
+        assert match, minimum
+        wanted = max(wanted, int(match.group(1)) * _UNIT_S[match.group(2)])
     seconds = next((s for s in _STEPS_S if s >= wanted), _STEPS_S[-1])
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
@@ -40,11 +47,18 @@ def interval(start: datetime, end: datetime) -> str:
     return f"{seconds}s"
 
 
-def substitute(query: str, start: datetime, end: datetime, variables: dict[str, str]) -> str:
+def substitute(
+    query: str,
+    start: datetime,
+    end: datetime,
+    variables: dict[str, str],
+    min_interval: str | None = None,
+    max_points: int | None = None,
+) -> str:
     """The query as Grafana sends it to InfluxDB."""
     from_ms, to_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     query = query.replace("$timeFilter", f"time >= {from_ms}ms and time <= {to_ms}ms")
-    query = query.replace("$__interval", interval(start, end))
+    query = query.replace("$__interval", interval(start, end, min_interval, max_points))
     for name in sorted(variables, key=len, reverse=True):  # $building before $b...
         query = query.replace(f"${name}", variables[name])
     assert not re.search(r"\$\w", query), f"unknown variable in {query}"

@@ -1,0 +1,137 @@
+"""Downsampled series for dashboards: ``<kind>_5m`` and ``<kind>_1h``, made by the service.
+
+Dashboards over weeks cannot scan millions of raw points within a screen refresh, so
+the service keeps per-device aggregates in 5-minute and 1-hour buckets (same tags as
+the raw points; fields below). They are recomputed from the raw data with
+``SELECT ... INTO`` (idempotent: a bucket computed again overwrites itself):
+
+- every 5 minutes the last 2 hours, so a bucket is final soon after it closes;
+- every 6 hours the last 8 days, so readings a gateway delivers late from its buffer
+  (an uplink outage of up to a week) are folded in;
+- at start, everything from the oldest raw reading on when a rollup is still empty
+  (a new install or an upgrade), one day per query.
+
+InfluxDB's own continuous queries were not used: they see only the latest intervals,
+so a gateway's backlog would never reach the aggregates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from gateway.clock import Clock
+from ingest.errors import StorageError
+from ingest.storage.influx import InfluxClient
+
+log = logging.getLogger(__name__)
+
+TIERS_S = {"5m": 300, "1h": 3600}
+RECENT_S = 2 * 3600
+RECENT_EVERY_S = 300
+WEEK_S = 8 * 86_400
+WEEK_EVERY_S = 6 * 3600
+DAY_S = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """The aggregates kept of one measurement: ``(function, field, name)``."""
+
+    measurement: str
+    fields: tuple[tuple[str, str, str], ...]
+
+    def query(self, tier: str, start_s: int, end_s: int) -> str:
+        """The ``SELECT ... INTO`` that (re)computes the buckets in ``[start, end)``."""
+        select = ", ".join(f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields)
+        return (
+            f'SELECT {select} INTO "{self.measurement}_{tier}" FROM "{self.measurement}"'  # noqa: S608
+            f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY time({tier}), *"
+        )
+
+
+ROLLUPS = (
+    # Doors: open at any moment of the bucket, unlocked at any moment (min of 0/1).
+    Rollup("door", (("max", "open", "open"), ("min", "locked", "locked"),
+                    ("last", "battery", "battery"))),
+    Rollup("temperature", (("max", "celsius", "celsius_max"), ("min", "celsius", "celsius_min"),
+                           ("mean", "celsius", "celsius"))),
+    Rollup("electricity", (("last", "energy_kwh", "energy_kwh"), ("mean", "power_w", "power_w"),
+                           ("max", "power_w", "power_w_max"))),
+    Rollup("water", (("last", "volume_m3", "volume_m3"), ("mean", "flow_m3h", "flow_m3h"),
+                     ("min", "flow_m3h", "flow_m3h_min"))),
+    Rollup("camera", (("max", "motion", "motion"), ("max", "persons", "persons"))),
+    Rollup("gateway", tuple(("max", f, f) for f in (
+        "uptime_s", "buffer_depth", "buffer_dropped", "publish_errors", "read_errors",
+        "devices_unavailable", "cpu_temp_c")))
+)  # fmt: skip
+
+
+class RollupJob:
+    """A thread that keeps the rollups current; InfluxDB being down only delays it."""
+
+    def __init__(self, client: InfluxClient, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rollups", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current query."""
+        self._stopping.set()
+        self._thread.join(30)
+
+    def refresh(self, window_s: int) -> None:
+        """Recompute every rollup for the last ``window_s`` seconds (StorageError if down)."""
+        now = int(self.clock.time())
+        for rollup in ROLLUPS:
+            for tier, size in TIERS_S.items():
+                start = (now - window_s) // size * size  # whole buckets only
+                self._compute(rollup, tier, start, now + size)
+
+    def backfill(self) -> None:
+        """Compute rollups that are still empty from the oldest raw reading on."""
+        now = int(self.clock.time())
+        for rollup in ROLLUPS:
+            oldest = self._oldest(rollup.measurement)
+            if oldest is None:
+                continue
+            for tier, size in TIERS_S.items():
+                if self._oldest(f"{rollup.measurement}_{tier}") is not None:
+                    continue
+                log.info("computing %s_%s from the raw data on", rollup.measurement, tier)
+                self._compute(rollup, tier, oldest // DAY_S * DAY_S, now + size)
+
+    def _compute(self, rollup: Rollup, tier: str, start_s: int, end_s: int) -> None:
+        """One query per day, so none runs into the client's timeout."""
+        while start_s < end_s and not self._stopping.is_set():
+            self.client.execute(rollup.query(tier, start_s, min(start_s + DAY_S, end_s)))
+            start_s += DAY_S
+
+    def _oldest(self, measurement: str) -> int | None:
+        rows = self.client.query(f'SELECT * FROM "{measurement}" ORDER BY time LIMIT 1')  # noqa: S608
+        return int(rows[0]["time"]) // 1000 if rows else None
+
+    def _run(self) -> None:
+        last_week = -float(WEEK_EVERY_S)
+        started = False
+        while not self._stopping.is_set():
+            try:
+                if not started:
+                    self.client.create_database()
+                    self.backfill()
+                    started = True
+                now = self.clock.time()
+                if now - last_week >= WEEK_EVERY_S:
+                    self.refresh(WEEK_S)
+                    last_week = now
+                else:
+                    self.refresh(RECENT_S)
+            except StorageError as exc:  # InfluxDB down or refusing: try again next round
+                log.warning("rollups not updated: %s", exc)
+            self._stopping.wait(RECENT_EVERY_S)
