@@ -96,7 +96,47 @@ NIGHT_BASE_LOAD = Panel(
     custom={"drawStyle": "line", "pointSize": 6, "showPoints": "always"},
 )
 
-POWER_NOW = Panel(
+WEEK_BUILDINGS = Panel(
+    "bargauge",
+    "本周各楼栋用电 / Electricity per building, last 7 days",
+    "kWh of the last 7 days, summed over the meters of each building.",
+    (
+        Target(
+            'SELECT sum("use") AS "use" FROM (SELECT max("energy_kwh") - min("energy_kwh") AS'
+            f' "use" FROM "electricity_1h" WHERE {PLACE_FILTER} AND time >= now() - 7d'
+            ' GROUP BY "device", "building") GROUP BY "building"',
+            ("use",),
+            alias="$tag_building",
+        ),
+    ),
+    unit="kwatth",
+    decimals=0,
+    options={"displayMode": "gradient", "orientation": "horizontal"},
+    thresholds=(Step("green"),),
+)
+
+POWER_LATEST = Panel(
+    "stat",
+    "功率（现在） / Power now",
+    "Each meter's last reported power (past hour).",
+    (
+        Target(
+            'SELECT last("power_w") FROM "electricity" WHERE '
+            + PLACE_FILTER
+            + ' AND $timeFilter GROUP BY "device"',
+            ("last",),
+            alias="$tag_device",
+        ),
+    ),
+    width=24,
+    height=5,
+    unit="watt",
+    time_from="1h",
+    thresholds=(Step("green"),),
+    options={"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value"},
+)
+
+POWER = Panel(
     "timeseries",
     "功率 / Power",
     "Mean power per meter.",
@@ -160,11 +200,13 @@ WATER_ELECTRICITY = Dashboard(
     title="水电 / Water & electricity",
     description="For the water and electricity technician: daily checks and weekly feedback.",
     panels=(
+        POWER_LATEST,
         DAILY_ELECTRICITY,
         BUILDING_ELECTRICITY,
         WEEK_ELECTRICITY,
+        WEEK_BUILDINGS,
         NIGHT_BASE_LOAD,
-        POWER_NOW,
+        POWER,
         DAILY_WATER,
         WEEK_WATER,
         LEAK,
