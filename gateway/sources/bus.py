@@ -129,6 +129,10 @@ class BusSource(ABC, Generic[D]):
         except SourceError as exc:
             self._failed(device, health, str(exc))
             return
+        except Exception as exc:  # a library bug on odd bytes: back this device off, not the bus
+            log.exception("%s: reading %s failed unexpectedly", self.name, device.device)
+            self._failed(device, health, f"unexpected {type(exc).__name__}: {exc}")
+            return
         assert self._emit is not None
         self._emit(make_reading(device.device, device.kind, now_ms(self.clock), values))
         health.readings += 1
