@@ -115,15 +115,14 @@ class GatewayApp:
         return COMMIT_EVERY_S
 
     def _report_health(self) -> float:
+        stats = [source.stats() for source in self.sources]
         values: dict[str, float] = {
             "uptime_s": round(self.clock.time() - self._started, 1),
             "buffer_depth": float(self.buffer.depth),
             "buffer_dropped": float(self.buffer.dropped),
             "publish_errors": float(self.uplink.publish_errors),
-            "read_errors": float(sum(s.stats().get("errors", 0) for s in self.sources)),
-            "devices_unavailable": float(
-                sum(s.stats().get("unavailable", 0) for s in self.sources)
-            ),
+            "read_errors": float(sum(s.get("errors", 0) for s in stats)),
+            "devices_unavailable": float(sum(s.get("unavailable", 0) for s in stats)),
         }
         with contextlib.suppress(OSError, ValueError):  # not every board has a thermal zone
             values["cpu_temp_c"] = int(_CPU_TEMP.read_text()) / 1000

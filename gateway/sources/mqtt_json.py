@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,17 +25,29 @@ _TRUE = frozenset({"on", "true", "open", "1", "yes"})
 _FALSE = frozenset({"off", "false", "closed", "0", "no"})
 
 
-def extract(payload: bytes, path: str | None) -> Any:
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A payload decoded once: its JSON value, or its text when it is not JSON."""
+
+    value: Any
+    is_json: bool
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Message:
+        """Decode a payload (never raises)."""
+        try:
+            return cls(orjson.loads(payload), True)
+        except orjson.JSONDecodeError:
+            return cls(payload.decode("utf-8", errors="replace").strip(), False)
+
+
+def extract(message: Message, path: str | None) -> Any:
     """The value at ``path`` in a JSON payload, or the plain payload itself."""
     if path is None:
-        try:
-            return orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            return payload.decode("utf-8", errors="replace").strip()
-    try:
-        node = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"not JSON, so no {path}: {exc}") from exc
+        return message.value
+    if not message.is_json:
+        raise PayloadError(f"not JSON, so no {path}")
+    node = message.value
     for key in path.split("."):
         if isinstance(node, dict) and key in node:
             node = node[key]
@@ -95,9 +108,10 @@ class MqttJsonSource(LocalMqttSource):
     def handle(self, topic: str, payload: bytes) -> None:
         """Update every device reading this topic; a bad value spoils only its device."""
         problems = []
+        message = Message.decode(payload)
         for device in self.by_topic.get(topic, []):
             try:
-                raw = extract(payload, device.path)
+                raw = extract(message, device.path)
                 kind_type = KINDS[device.kind].field_type(device.field)
                 value = convert(raw, kind_type, device.invert)
             except PayloadError as exc:
