@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboards.model import PLACE_FILTER, SITE_FILTER, Dashboard, Panel, Step, Target
-from dashboards.night_patrol import LAST_REPORT_TARGETS, SILENT_DEVICES
+from dashboards.night_patrol import SILENT_DEVICES
 
 
 def _gateway_series(field: str, label: str) -> Target:
@@ -120,5 +120,3 @@ DEVICE_HEALTH = Dashboard(
     refresh="1m",
     tags=("campuswatch", "health"),
 )
-
-__all__ = ["DEVICE_HEALTH", "LAST_REPORT_TARGETS"]

@@ -58,19 +58,21 @@ class Step:
     value: float | None = None
 
 
-def value_map(**texts: tuple[str, str]) -> list[Json]:
-    """Value mappings ``0 -> ("关 closed", "green")``; keys are the raw values as text."""
+def value_map(texts: dict[str, tuple[str, str]]) -> list[Json]:
+    """Value mappings ``{"0": ("关 closed", "green")}``: raw value as text -> text, colour."""
     options = {
-        raw.removeprefix("v"): {"text": text, "color": color, "index": i}
+        raw: {"text": text, "color": color, "index": i}
         for i, (raw, (text, color)) in enumerate(texts.items())
     }
     return [{"type": "value", "options": options}]
 
 
-OPEN_CLOSED = value_map(v0=("关 closed", "green"), v1=("开 open", "red"))
-LOCKED = value_map(v1=("已锁 locked", "green"), v0=("未锁 unlocked", "orange"))
-ALARM = value_map(v0=("正常 ok", "green"), v1=("报警 alarm", "red"))
-YES_NO_BAD = value_map(v0=("否 no", "green"), v1=("是 yes", "red"))
+OPEN_CLOSED = value_map({"0": ("关 closed", "green"), "1": ("开 open", "red")})
+LOCKED = value_map({"1": ("已锁 locked", "green"), "0": ("未锁 unlocked", "orange")})
+ALARM = value_map({"0": ("正常 ok", "green"), "1": ("报警 alarm", "red")})
+YES_NO_BAD = value_map({"0": ("否 no", "green"), "1": ("是 yes", "red")})
+# Grafana's folder for the dashboards (file provisioning and `dashboards push`).
+FOLDER = "campuswatch 校园监控"
 
 
 @dataclass(frozen=True)

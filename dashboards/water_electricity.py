@@ -32,17 +32,19 @@ def _building_use(measurement: str, counter: str) -> str:
 
 def _week_vs_week(measurement: str, counter: str) -> tuple[Target, Target]:
     """Use in the last 7 days and in the 7 days before, per meter."""
-    spans = (("now() - 7d", "now()", "近 7 天 last 7 days"),
-             ("now() - 14d", "now() - 7d", "前 7 天 7 days before"))  # fmt: skip
-    return tuple(  # type: ignore[return-value]
-        Target(
+
+    def use(start: str, end: str, label: str) -> Target:
+        return Target(
             f'SELECT max("{counter}") - min("{counter}") AS "use" FROM "{measurement}_1h"'
             f" WHERE {PLACE_FILTER} AND time >= {start} AND time < {end}"
             ' GROUP BY "device"',
             ("use",),
             alias=f"$tag_device {label}",
         )
-        for start, end, label in spans
+
+    return (
+        use("now() - 7d", "now()", "近 7 天 last 7 days"),
+        use("now() - 14d", "now() - 7d", "前 7 天 7 days before"),
     )
 
 

@@ -108,7 +108,7 @@ def cmd_dashboards_push(args: argparse.Namespace) -> int:
 
 
 def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from ingest.grafana import DEFAULT_FOLDER  # noqa: PLC0415
+    from dashboards.model import FOLDER  # noqa: PLC0415 - light: the client loads on push
 
     dashboards = sub.add_parser("dashboards", help="Grafana dashboards")
     actions = dashboards.add_subparsers(dest="action", required=True)
@@ -119,9 +119,7 @@ def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
         default=os.environ.get("GRAFANA_TOKEN"),
         help="service account token (default: $GRAFANA_TOKEN)",
     )
-    push.add_argument(
-        "--folder", default=DEFAULT_FOLDER, help=f"folder (default {DEFAULT_FOLDER!r})"
-    )
+    push.add_argument("--folder", default=FOLDER, help=f"folder (default {FOLDER!r})")
     push.add_argument("--influx-url", default="http://127.0.0.1:8086", help="for a new data source")
     push.add_argument("--database", default="campus", help="for a new data source")
     push.set_defaults(func=cmd_dashboards_push)

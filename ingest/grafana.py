@@ -15,13 +15,12 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 from niquests.exceptions import RequestException
 
-from dashboards.model import DATASOURCE_UID, Json
+from dashboards.model import DATASOURCE_UID, FOLDER, Json
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
 
 FOLDER_UID = "campuswatch"
-DEFAULT_FOLDER = "campuswatch 校园监控"
 _VOLATILE = ("id", "version")  # set by Grafana on every save
 
 
@@ -60,7 +59,7 @@ class DashboardPusher:
         self.influx_url = influx_url
         self.database = database
 
-    def push(self, dashboards: list[Json], folder: str = DEFAULT_FOLDER) -> list[str]:
+    def push(self, dashboards: list[Json], folder: str = FOLDER) -> list[str]:
         """Make Grafana hold ``dashboards`` in ``folder``; return the changes made."""
         try:
             changes = []
