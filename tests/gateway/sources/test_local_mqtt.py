@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.clock import SystemClock
+from gateway.clock import ManualClock
 from gateway.config import MqttJsonSource as MqttJsonConfig
 from gateway.config import Zigbee2MqttSource as Zigbee2MqttConfig
 from gateway.sources.local_mqtt import LocalMqttSource
@@ -31,6 +31,12 @@ TASMOTA_SENSOR = {"Time": "2026-11-23T10:00:00", "TempUnit": "C",
                   "DS18B20-2": {"Id": "01144A0CCBBB", "Temperature": -19.5}}  # fmt: skip
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    """The sources' clock: repeats and staleness move only when a test moves it."""
+    return ManualClock(float(int(time.time())))  # whole seconds: sums stay exact
+
+
 def _running(source: LocalMqttSource) -> Collector:
     got = Collector()
     source.start(got)
@@ -39,7 +45,7 @@ def _running(source: LocalMqttSource) -> Collector:
 
 
 @pytest.fixture
-def zigbee(broker: MosquittoServer) -> Iterator[tuple[Zigbee2MqttSource, str]]:
+def zigbee(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[Zigbee2MqttSource, str]]:
     """A Zigbee2MQTT source with a door, a smoke detector and a fridge sensor."""
     base = unique("z2m-")
     config = Zigbee2MqttConfig.model_validate(
@@ -54,7 +60,7 @@ def zigbee(broker: MosquittoServer) -> Iterator[tuple[Zigbee2MqttSource, str]]:
             ],
         }
     )  # fmt: skip
-    source = Zigbee2MqttSource(config, unique("z2m-test-"), SystemClock())
+    source = Zigbee2MqttSource(config, unique("z2m-test-"), clock)
     yield source, base
     source.stop()
 
@@ -98,23 +104,28 @@ def test_zigbee2mqtt_bad_payloads_are_counted_and_valid_fields_kept(
 
 
 def test_state_is_repeated_every_interval_until_the_device_is_offline(
-    zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher
+    zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher, clock: ManualClock
 ) -> None:
     source, base = zigbee
     got = _running(source)
     publisher.publish(f"{base}/kitchen/back door/availability", b'{"state": "online"}')
     publisher.publish(f"{base}/kitchen/back door", orjson.dumps(AQARA_CONTACT))
-    wait_for(lambda: len(got.of("door-kitchen-back")) >= 3, 10)  # one message, then repeats
-    assert {r["values"]["open"] for r in got.of("door-kitchen-back")} == {False}
+    wait_for(lambda: got.of("door-kitchen-back"), 10)  # the message itself
+    for _ in range(3):
+        clock.advance(1.0)  # the door's interval_s: its state is due again
+        source._repeat_due()  # what the heartbeat thread runs
+    readings = got.of("door-kitchen-back")
+    assert [r["ts"] - readings[0]["ts"] for r in readings] == [0, 1000, 2000, 3000]
+    assert {r["values"]["open"] for r in readings} == {False}
     publisher.publish(f"{base}/kitchen/back door/availability", b'{"state": "offline"}')
-    wait_for(lambda: source.stats()["unavailable"] >= 1, 5)
-    count = len(got.of("door-kitchen-back"))
-    time.sleep(2.5)
-    assert len(got.of("door-kitchen-back")) == count  # silence now means trouble
+    wait_for(lambda: not source.states["door-kitchen-back"].available, 5)
+    clock.advance(10.0)
+    source._repeat_due()
+    assert len(got.of("door-kitchen-back")) == 4  # silence now means trouble
 
 
 @pytest.fixture
-def nodes(broker: MosquittoServer) -> Iterator[tuple[MqttJsonSource, str]]:
+def nodes(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[MqttJsonSource, str]]:
     """ESPHome and Tasmota nodes as an mqtt_json source."""
     prefix = unique("node-")
     config = MqttJsonConfig.model_validate(
@@ -133,7 +144,7 @@ def nodes(broker: MosquittoServer) -> Iterator[tuple[MqttJsonSource, str]]:
             ],
         }
     )  # fmt: skip
-    source = MqttJsonSource(config, unique("json-test-"), SystemClock())
+    source = MqttJsonSource(config, unique("json-test-"), clock)
     yield source, prefix
     source.stop()
 
@@ -170,13 +181,17 @@ def test_bad_node_payloads_are_counted(
 
 
 def test_repeats_stop_when_a_node_falls_silent(
-    nodes: tuple[MqttJsonSource, str], publisher: Publisher
+    nodes: tuple[MqttJsonSource, str], publisher: Publisher, clock: ManualClock
 ) -> None:
     source, prefix = nodes
     got = _running(source)
     publisher.publish(f"{prefix}canteen-node/sensor/fridge1/state", b"4.0")
-    wait_for(lambda: len(got.of("fridge-cold-1")) >= 3, 10)  # repeated every second
-    wait_for(lambda: source.stats()["unavailable"] == 4, 10)  # 3 s without a message
-    count = len(got.of("fridge-cold-1"))
-    time.sleep(2)
-    assert len(got.of("fridge-cold-1")) == count
+    wait_for(lambda: got.of("fridge-cold-1"), 10)
+    for _ in range(2):
+        clock.advance(1.0)  # interval_s 1: repeated every second ...
+        source._repeat_due()
+    assert len(got.of("fridge-cold-1")) == 3
+    clock.advance(1.0)  # ... until the last message is stale_after (3 s) old
+    source._repeat_due()
+    assert len(got.of("fridge-cold-1")) == 3
+    assert source.stats()["unavailable"] == 4
