@@ -16,6 +16,12 @@ missing=()
 for program in "${!package_of[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${package_of[$program]}")
 done
+# A font with Chinese glyphs for the report charts (matplotlib finds it by name).
+if ! compgen -G "/usr/share/fonts/**/*[wW][qQ][yY]*" >/dev/null \
+   && ! compgen -G "/usr/share/fonts/opentype/noto/*CJK*" >/dev/null \
+   && ! compgen -G "/usr/share/fonts/truetype/wqy/*" >/dev/null; then
+  missing+=(fonts-wqy-microhei)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 

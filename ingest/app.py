@@ -6,14 +6,16 @@ import logging
 from typing import Any
 
 from gateway.clock import Clock, SystemClock
-from ingest.config import IngestConfig
+from ingest.config import InfluxSettings, IngestConfig
 from ingest.consumer import MqttConsumer
 from ingest.deadletters import DeadLetterStore
 from ingest.handler import MessageHandler
+from ingest.jobs import ReportJobs
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
 from ingest.registry import Registry
+from ingest.reports.service import Reports
 from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
@@ -23,6 +25,20 @@ from ingest.storage.rollups import RollupJob
 from ingest.storage.writer import InfluxWriter
 
 log = logging.getLogger(__name__)
+
+
+def make_influx_client(influx: InfluxSettings) -> InfluxClient:
+    """The InfluxDB client of the configured server."""
+    return InfluxClient(
+        influx.url,
+        influx.database,
+        username=influx.username,
+        password=influx.password,
+        token=influx.token,
+        retention_policy=influx.retention_policy,
+        timeout_s=influx.timeout.total_seconds(),
+        gzip_level=1 if influx.use_gzip else 0,
+    )
 
 
 class IngestService:
@@ -41,16 +57,7 @@ class IngestService:
             max_bytes=config.spool.max_mb << 20,
         )
         influx = config.influx
-        self.influx = InfluxClient(
-            influx.url,
-            influx.database,
-            username=influx.username,
-            password=influx.password,
-            token=influx.token,
-            retention_policy=influx.retention_policy,
-            timeout_s=influx.timeout.total_seconds(),
-            gzip_level=1 if influx.use_gzip else 0,
-        )
+        self.influx = make_influx_client(influx)
         self.handler = MessageHandler(
             config.mqtt.topic_root, self.registry, self.metrics, self.clock
         )
@@ -73,7 +80,14 @@ class IngestService:
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )
-        self.rollups = RollupJob(self.influx, self.clock)
+        self.rollups = RollupJob(self.influx, self.clock, config.site.timezone)
+        self.reports = Reports(
+            config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
+            self.clock,
+        )  # fmt: skip
+        self.report_jobs = ReportJobs(
+            config, self.reports, self.alert_store, self.dispatcher.wake, self.clock
+        )
         self.handler.listeners.append(self.engine.on_readings)
         self.handler.status_listeners.append(self.engine.on_status)
 
@@ -88,6 +102,7 @@ class IngestService:
         self.rules_timer.start()
         self.writer.start()
         self.rollups.start()
+        self.report_jobs.start()
         self.consumer.start()
         log.info(
             "ingest for site %s started (state in %s)", self.config.site.id, self.config.state_dir
@@ -100,6 +115,7 @@ class IngestService:
     def stop(self) -> None:
         """Acknowledge what is durable, stop writing, save state."""
         self.consumer.stop()
+        self.report_jobs.stop()
         self.rules_timer.stop()  # exports the last alert events into the spool
         self.dispatcher.stop()
         self.alert_store.close()

@@ -107,6 +107,15 @@ def cmd_dashboards_push(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a report."""
+    from ingest.reports.cli import run_report  # noqa: PLC0415
+
+    config = _load_or_exit(Path(args.config))
+    configure_logging("warning")
+    return run_report(config, args.report, args.period, args.format)
+
+
 def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from dashboards.model import FOLDER  # noqa: PLC0415 - light: the client loads on push
 
@@ -123,6 +132,22 @@ def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     push.add_argument("--influx-url", default="http://127.0.0.1:8086", help="for a new data source")
     push.add_argument("--database", default="campus", help="for a new data source")
     push.set_defaults(func=cmd_dashboards_push)
+
+
+def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``report`` command and its three reports."""
+    report = sub.add_parser("report", help="print a report (weekly usage, readings, cold chain)")
+    kinds = report.add_subparsers(dest="report", required=True)
+    for name, key, example in (
+        ("weekly-usage", "--week", "2026-W47"),
+        ("daily-readings", "--date", "2026-11-23"),
+        ("cold-chain", "--date", "2026-11-23"),
+    ):
+        cmd = kinds.add_parser(name, help=f"the {name} report")
+        cmd.add_argument("--config", required=True, help="the service's YAML config file")
+        cmd.add_argument(key, required=True, dest="period", help=f"e.g. {example} (site time)")
+        cmd.add_argument("--format", choices=("table", "csv", "html", "json"), default="table")
+        cmd.set_defaults(func=cmd_report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
     demo.set_defaults(func=cmd_demo)
     _add_dashboards_parser(sub)
+    _add_report_parser(sub)
     return parser
 
 

@@ -34,25 +34,32 @@ def _find_token(service: IngestService, presented: str) -> ApiToken | None:
     return found
 
 
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def authorize(
+    service: IngestService, credentials: HTTPAuthorizationCredentials | None, role: str
+) -> ApiToken:
+    """The caller's token if its role is ``role`` or higher; 401 or 403 otherwise."""
+    token = _find_token(service, credentials.credentials) if credentials else None
+    if token is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or unknown bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if ROLE_RANK[token.role] < ROLE_RANK[role]:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"role {token.role} may not do this (needs {role})"
+        )
+    return token
+
+
 def require_role(role: str) -> object:
     """A dependency that admits tokens whose role is ``role`` or higher."""
 
-    def check(
-        service: ServiceDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> ApiToken:
-        token = _find_token(service, credentials.credentials) if credentials else None
-        if token is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing or unknown bearer token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if ROLE_RANK[token.role] < ROLE_RANK[role]:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role {token.role} may not do this (needs {role})"
-            )
-        return token
+    def check(service: ServiceDep, credentials: Credentials) -> ApiToken:
+        return authorize(service, credentials, role)
 
     return check
 

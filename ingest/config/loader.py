@@ -39,6 +39,7 @@ def check_references(config: IngestConfig) -> list[str]:
             problems.append(f"{where}.active.{key}: no schedule named {rule.active.schedule!r}")
         if isinstance(rule, ConditionRule):
             problems.extend(f"{where}.when{p}" for p in condition_problems(rule.kind, rule.when))
+    problems.extend(_report_problems(config))
     names = [t.name for t in config.api.tokens]
     tokens = [t.token for t in config.api.tokens]
     if len(set(tokens)) != len(tokens):
@@ -46,6 +47,16 @@ def check_references(config: IngestConfig) -> list[str]:
     if len(set(names)) != len(names):
         problems.append("api.tokens: the same name is given twice")
     return problems
+
+
+def _report_problems(config: IngestConfig) -> list[str]:
+    reports = config.reports
+    return [
+        f"reports.{key}.notify[{j}]: no channel named {name!r}"
+        for key, job in (("weekly_usage", reports.weekly_usage), ("cold_chain", reports.cold_chain))
+        for j, name in enumerate(job.notify)
+        if name not in config.channels
+    ]
 
 
 _GATEWAY_FIELDS = dict.fromkeys(GATEWAY_HEALTH_FIELDS, FieldType.FLOAT)

@@ -9,8 +9,6 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     StringConstraints,
@@ -19,26 +17,13 @@ from pydantic import (
 )
 
 from gateway.durations import ClockTime, Duration
-from gateway.protocol import ID_PATTERN
+from ingest.config.base import Identifier, Name, Port, Role, Severity, Strict, Url, Weekday
+from ingest.config.reports import ReportSettings
 from ingest.config.types import (
     DateRange,
     SilentFor,
     check_timezone,
 )
-
-Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")]
-Port = Annotated[int, Field(ge=1, le=65535)]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Severity = Literal["info", "warning", "critical"]
-Role = Literal["viewer", "guard", "admin"]
-
-
-class Strict(BaseModel):
-    """Base of every config section: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class SiteSettings(Strict):
@@ -379,3 +364,4 @@ class IngestConfig(Strict):
     calendar: Calendar = Calendar()
     channels: dict[Name, Channel] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    reports: ReportSettings = ReportSettings()

@@ -204,6 +204,15 @@ class AlertStore:
             rows = self.db.execute(f"{query} ORDER BY id DESC LIMIT ?", [*params, limit])
             return [_alert_from_row(r) for r in rows.fetchall()]
 
+    def fired_between(self, start_ms: int, end_ms: int) -> list[Alert]:
+        """Alerts that fired in ``[start, end)``, oldest first (reports count them)."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM alerts WHERE started_ms >= ? AND started_ms < ? ORDER BY id",
+                (start_ms, end_ms),
+            ).fetchall()
+        return [_alert_from_row(r) for r in rows]
+
     def alert(self, alert_id: int) -> Alert | None:
         """One alert by id."""
         with self._lock:

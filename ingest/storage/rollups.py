@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from gateway.clock import Clock
 from ingest.errors import StorageError
 from ingest.storage.influx import InfluxClient
+from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ ROLLUPS = (
 class RollupJob:
     """A thread that keeps the rollups current; InfluxDB being down only delays it."""
 
-    def __init__(self, client: InfluxClient, clock: Clock) -> None:
+    def __init__(self, client: InfluxClient, clock: Clock, timezone: str) -> None:
         self.client = client
         self.clock = clock
+        self.meter_hours = MeterHours(client, timezone)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rollups", daemon=True)
 
@@ -93,6 +95,7 @@ class RollupJob:
             for tier, size in TIERS_S.items():
                 start = (now - window_s) // size * size  # whole buckets only
                 self._compute(rollup, tier, start, now + size)
+        self.meter_hours.refresh(now - window_s, now + 3600)
 
     def backfill(self) -> None:
         """Compute rollups that are still empty from the oldest raw reading on."""
@@ -106,6 +109,16 @@ class RollupJob:
                     continue
                 log.info("computing %s_%s from the raw data on", rollup.measurement, tier)
                 self._compute(rollup, tier, oldest // DAY_S * DAY_S, now + size)
+        for kind in COUNTERS:
+            oldest = self._oldest(kind)
+            if oldest is None or self._oldest(usage_measurement(kind)) is not None:
+                continue
+            log.info("computing %s from the raw data on", usage_measurement(kind))
+            # Day by day in time order: each day starts from the last reading of the one before.
+            for day in range(oldest // DAY_S * DAY_S, now + DAY_S, DAY_S):
+                if self._stopping.is_set():
+                    return
+                self.meter_hours.refresh(day, day + DAY_S, (kind,))
 
     def _compute(self, rollup: Rollup, tier: str, start_s: int, end_s: int) -> None:
         """One query per day, so none runs into the client's timeout."""

@@ -124,7 +124,7 @@ def main() -> None:
             points = fill(client, args.days)
             print(f"wrote {points:,} points in {time.perf_counter() - started:.0f} s")
             started = time.perf_counter()
-            RollupJob(client, SystemClock()).backfill()
+            RollupJob(client, SystemClock(), "Asia/Shanghai").backfill()
             print(f"rollups computed by the service's job in {time.perf_counter() - started:.0f} s")
             raw_ms, _ = _time(client, 'SELECT count("open") FROM "door"')
             door_points = MIX["door"] * args.days * 1440

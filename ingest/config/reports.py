@@ -1,0 +1,141 @@
+"""The ``reports:`` section of the server config: schedules, thresholds, tariffs, limits."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from gateway.durations import ClockTime
+from ingest.config.base import Name, Strict, Url, Weekday
+
+Price = Annotated[float, Field(ge=0, le=1000)]
+
+
+class TariffBand(Strict):
+    """A time-of-day electricity price (峰/平/谷); ``to`` before ``from`` crosses midnight."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    from_: ClockTime = Field(alias="from")
+    to: ClockTime
+    price: Price
+
+    @model_validator(mode="after")
+    def _whole_hours(self) -> TariffBand:
+        # Meter use is kept per hour, so a band must start and end on the hour.
+        for key, value in (("from", self.from_), ("to", self.to)):
+            if value.minute or value.second:
+                raise ValueError(f"{key} {value:%H:%M} is not on the hour (use is kept per hour)")
+        if self.from_ == self.to:
+            raise ValueError("from and to are equal: the band would be empty")
+        return self
+
+    def hours(self) -> list[int]:
+        """The local hours (0-23) this band covers."""
+        start, end = self.from_.hour, self.to.hour
+        return [(start + i) % 24 for i in range((end - start) % 24)]
+
+
+class ElectricityTariff(Strict):
+    """Time-of-day prices; hours not covered by a band cost ``default``."""
+
+    bands: list[TariffBand] = Field(default_factory=list)
+    default: Price | None = None
+
+    @model_validator(mode="after")
+    def _covers_day(self) -> ElectricityTariff:
+        owner: dict[int, str] = {}
+        for band in self.bands:
+            for hour in band.hours():
+                if hour in owner:
+                    raise ValueError(
+                        f"bands {owner[hour]} and {band.name} both cover {hour:02d}:00"
+                    )
+                owner[hour] = band.name
+        uncovered = [h for h in range(24) if h not in owner]
+        if uncovered and self.default is None:
+            raise ValueError(
+                f"hours {', '.join(f'{h:02d}:00' for h in uncovered)} have no band: "
+                "add bands or a default price"
+            )
+        return self
+
+    def price_by_hour(self) -> list[float]:
+        """The price of each local hour 0-23."""
+        prices = [self.default or 0.0] * 24
+        for band in self.bands:
+            for hour in band.hours():
+                prices[hour] = band.price
+        return prices
+
+
+class Tariffs(Strict):
+    """Prices that turn use into cost in the weekly report."""
+
+    currency: Annotated[str, StringConstraints(min_length=1, max_length=8)] = "CNY"
+    electricity: ElectricityTariff | None = None
+    water: Price | None = None  # per m³
+
+
+class ClassLimits(Strict):
+    """The allowed temperature range of one class of cold storage (°C)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClassLimits:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"min {self.min} must be below max {self.max}")
+        return self
+
+
+# Sources of these defaults are cited in the README ("Cold-chain log").
+DEFAULT_CLASS_LIMITS = {
+    "refrigerator": ClassLimits(min=0, max=8),
+    "sample_fridge": ClassLimits(min=0, max=8),
+    "freezer": ClassLimits(max=-18),
+    "medicine_fridge": ClassLimits(min=2, max=8),
+}
+
+
+class WeeklyJob(Strict):
+    """When the weekly usage report is made and sent (site time), and to whom."""
+
+    enabled: bool = True
+    day: Weekday = "mon"
+    at: ClockTime = time(7, 30)
+    notify: list[Name] = Field(default_factory=list)
+
+
+class DailyJob(Strict):
+    """When yesterday's cold-chain log is made and sent (site time), and to whom."""
+
+    enabled: bool = True
+    at: ClockTime = time(0, 10)
+    notify: list[Name] = Field(default_factory=list)
+
+
+class ReportSettings(Strict):
+    """Reports: the weekly usage feedback, daily readings and the cold-chain log."""
+
+    # Where people open the HTML pages (links in messages); default: the API address.
+    base_url: Url | None = None
+    weekly_usage: WeeklyJob = WeeklyJob()
+    cold_chain: DailyJob = DailyJob()
+    # Week-over-week change that is called out, in percent.
+    jump_pct: Annotated[float, Field(gt=0)] = 30.0
+    # Night base load this many times the 4-week average is called out.
+    night_factor: Annotated[float, Field(gt=1)] = 1.5
+    tariffs: Tariffs | None = None
+    # Merged over DEFAULT_CLASS_LIMITS: a campus changes or adds classes here.
+    classes: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")], ClassLimits] = (
+        Field(default_factory=dict)
+    )
+
+    def class_limits(self) -> dict[str, ClassLimits]:
+        """The default class limits with this config's changes applied."""
+        return {**DEFAULT_CLASS_LIMITS, **self.classes}

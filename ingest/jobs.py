@@ -1,0 +1,181 @@
+"""Scheduled report jobs (APScheduler): the weekly usage feedback and the daily cold-chain log.
+
+Jobs run in APScheduler's own worker thread, so a slow report never holds up ingest.
+Each delivery goes into the alerts' durable outbox, so a channel that is down gets it
+later. The time of the last handled run of each job is kept in ``state_dir``: when the
+service was down at a scheduled time, the job runs once when it comes back (for the
+latest missed time only, however many were missed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from gateway.clock import Clock, now_ms
+from ingest.config import IngestConfig
+from ingest.reports.messages import cold_chain_message, weekly_message
+from ingest.reports.periods import week_of
+from ingest.reports.service import ReportName, Reports
+from ingest.rules.store import AlertStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A report made on a schedule and sent to channels."""
+
+    id: ReportName
+    trigger: CronTrigger
+    channels: tuple[str, ...]
+
+
+class ReportJobs:
+    """The scheduler of the report jobs and their catch-up after downtime."""
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        reports: Reports,
+        store: AlertStore,
+        wake: Callable[[set[str]], None],
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.reports = reports
+        self.store = store
+        self.wake = wake
+        self.clock = clock
+        self.tz = ZoneInfo(config.site.timezone)
+        self.jobs = _jobs(config, self.tz)
+        self._state_path = config.state_dir / "report-jobs.json"
+        self._lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(
+            timezone=self.tz,
+            executors={"default": {"type": "threadpool", "max_workers": 1}},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
+
+    def start(self) -> None:
+        """Schedule the jobs and run, once, those missed while the service was down."""
+        for job in self.jobs:
+            self._scheduler.add_job(self._fire, job.trigger, args=[job], id=job.id)
+        self._scheduler.start()
+        for job, due in self.missed():
+            self._scheduler.add_job(self._run, args=[job, due], id=f"{job.id}-catch-up")
+
+    def stop(self) -> None:
+        """Stop scheduling; a report being made is finished first."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def missed(self) -> list[tuple[Job, datetime]]:
+        """Jobs whose latest scheduled time passed without a run, with that time."""
+        now = datetime.fromtimestamp(self.clock.time(), self.tz)
+        state = self._load_state()
+        missed = []
+        for job in self.jobs:
+            latest = _latest_fire_time(job.trigger, now)
+            last = state.get(job.id)
+            if latest is None:
+                continue
+            if last is None:  # first start: nothing was promised before it
+                self._save_run(job.id, latest)
+            elif latest > last:
+                missed.append((job, latest))
+        return missed
+
+    def _fire(self, job: Job) -> None:
+        due = _latest_fire_time(job.trigger, datetime.fromtimestamp(self.clock.time(), self.tz))
+        self._run(job, due or datetime.fromtimestamp(self.clock.time(), self.tz))
+
+    def _run(self, job: Job, due: datetime) -> None:
+        """Make the report for the period before ``due`` and queue it to its channels."""
+        try:
+            body = self.message(job.id, due)
+            with self.store.transaction():
+                for channel in job.channels:
+                    self.store.enqueue(0, channel, body, now_ms(self.clock))
+            self.wake(set(job.channels))
+            self._save_run(job.id, due)
+            log.info("report %s for %s sent to %s", job.id, body["period"], list(job.channels))
+        except Exception:  # a failed report is retried at the next start or schedule
+            log.exception("report job %s (due %s) failed", job.id, due.isoformat())
+
+    def message(self, report: ReportName, due: datetime) -> dict[str, Any]:
+        """The notification body of ``report`` made at ``due``."""
+        lang, site = self.config.site.language, self.config.site
+        if report == "weekly-usage":
+            period = week_of(due.date() - timedelta(days=7), self.tz).label
+            weekly = self.reports.usage.weekly(period)
+            title, text = weekly_message(weekly, lang)
+        else:
+            period = (due.date() - timedelta(days=1)).isoformat()
+            title, text = cold_chain_message(self.reports.cold_chain.day(period), lang)
+        link = self.reports.link(report, period)
+        return {
+            "alert_id": 0, "rule": f"report:{report}", "device": "", "gateway": "",
+            "name": None, "site": site.id, "severity": "info", "state": "report",
+            "title": title, "message": f"{text}\n{link}", "value": None,
+            "started_at": due.isoformat(timespec="seconds"), "tags": {},
+            "report": report, "period": period, "url": link,
+        }  # fmt: skip
+
+    def _load_state(self) -> dict[str, datetime]:
+        with self._lock:
+            if not self._state_path.exists():
+                return {}
+            raw = orjson.loads(self._state_path.read_bytes())
+        return {name: datetime.fromisoformat(iso) for name, iso in raw.items()}
+
+    def _save_run(self, job_id: str, due: datetime) -> None:
+        state = self._load_state()
+        state[job_id] = due
+        data = orjson.dumps({k: v.isoformat() for k, v in state.items()})
+        with self._lock:
+            _write_atomic(self._state_path, data)
+
+
+def _jobs(config: IngestConfig, tz: ZoneInfo) -> list[Job]:
+    reports = config.reports
+    jobs = []
+    weekly = reports.weekly_usage
+    if weekly.enabled:
+        trigger = CronTrigger(
+            day_of_week=weekly.day, hour=weekly.at.hour, minute=weekly.at.minute, timezone=tz
+        )
+        jobs.append(Job("weekly-usage", trigger, tuple(weekly.notify)))
+    daily = reports.cold_chain
+    if daily.enabled:
+        trigger = CronTrigger(hour=daily.at.hour, minute=daily.at.minute, timezone=tz)
+        jobs.append(Job("cold-chain", trigger, tuple(daily.notify)))
+    return jobs
+
+
+def _latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The last time ``trigger`` fired at or before ``now`` (looking back 8 days)."""
+    cursor = now - timedelta(days=8)
+    latest = None
+    while True:
+        fire = trigger.get_next_fire_time(None, cursor)
+        if fire is None or fire > now:
+            return latest
+        latest, cursor = fire, fire + timedelta(seconds=1)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

@@ -1,0 +1,112 @@
+"""Report charts as PNG, drawn server-side with matplotlib in a CJK-capable font.
+
+Only the object API (``Figure`` + Agg canvas) is used, never pyplot, so charts can be
+drawn from API worker threads and the scheduler at the same time.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from functools import cache
+
+import matplotlib as mpl
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+from ingest.reports.models import ColdChainDay, WeeklyUsage
+
+log = logging.getLogger(__name__)
+
+# Fonts that cover Simplified Chinese, best first (Debian: fonts-noto-cjk, fonts-wqy-*).
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+MAX_BARS = 30
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed font of CJK_FONTS, or None (Chinese then shows as boxes)."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    log.warning(
+        "no Chinese font found for report charts; install fonts-wqy-microhei or fonts-noto-cjk"
+    )
+    return None
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@cache
+def _configure() -> None:
+    """Point matplotlib at the CJK font once (process-wide; only reports draw charts)."""
+    font = cjk_font()
+    mpl.rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    mpl.rcParams["axes.unicode_minus"] = False  # the CJK fonts lack U+2212
+
+
+def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, str]) -> bytes:
+    """Bars of this week vs last per meter (the biggest 30) and a line of each day's use."""
+    meters = [m for m in report.meters if m.kind == kind and m.consumption is not None]
+    meters.sort(key=lambda m: m.consumption or 0.0, reverse=True)
+    meters = meters[:MAX_BARS]
+    _configure()
+    figure = Figure(figsize=(10, 7), dpi=100, layout="constrained")
+    bars, days = figure.subplots(2, 1)
+    names = [m.name or m.device for m in meters]
+    positions = range(len(meters))
+    bars.bar(
+        [p - 0.2 for p in positions], [m.consumption or 0 for m in meters], 0.4, label=labels[0]
+    )
+    bars.bar([p + 0.2 for p in positions], [m.previous or 0 for m in meters], 0.4,
+             label=labels[1], color="#bbbbbb")  # fmt: skip
+    bars.set_xticks(list(positions), names, rotation=45, ha="right", fontsize=8)
+    bars.set_title(title)
+    bars.set_ylabel(meters[0].unit if meters else "")
+    bars.legend()
+    for meter in meters[:10]:
+        days.plot([d[5:] for d in report.days], [v or 0 for v in meter.daily], marker="o",
+                  label=meter.name or meter.device)  # fmt: skip
+    days.legend(fontsize=7, ncols=2)
+    days.grid(alpha=0.3)
+    return _png(figure)
+
+
+def cold_chain_chart(
+    report: ColdChainDay, series: dict[str, list[tuple[float, float]]], title: str
+) -> bytes:
+    """Each cold store's temperature over the day (hours 0-24), with its limits."""
+    classes = sorted({d.class_ for d in report.devices}) or ["-"]
+    _configure()
+    figure = Figure(figsize=(10, 3 * len(classes)), dpi=100, layout="constrained")
+    axes = figure.subplots(len(classes), 1, squeeze=False)[:, 0]
+    for ax, klass in zip(axes, classes, strict=True):
+        for device in (d for d in report.devices if d.class_ == klass):
+            points = series.get(device.device, [])
+            ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1,
+                    label=device.name or device.device)  # fmt: skip
+            for limit in device.limits:
+                if limit is not None:
+                    ax.axhline(limit, color="#d62728", linestyle="--", linewidth=0.8)
+        ax.set_title(f"{title} · {klass}")
+        ax.set_xlim(0, 24)
+        ax.set_xticks(range(0, 25, 3))
+        ax.set_ylabel("°C")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7, ncols=3)
+    return _png(figure)

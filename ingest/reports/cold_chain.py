@@ -1,0 +1,145 @@
+"""The canteen cold-chain log: one day of every classed cold store, for food-safety checks.
+
+Minutes out of range hold each reading until the next one, but never longer than two
+of the device's intervals: a silent probe is not counted as in or out of range (the
+silence rule reports it), so a gap cannot add invented minutes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from ingest.config.reports import ClassLimits
+from ingest.registry import Registry
+from ingest.reports.models import ColdChainDay, ColdChainDevice
+from ingest.reports.periods import Period, parse_day
+from ingest.rules.store import AlertStore
+from ingest.storage.influx import InfluxClient
+
+HOLD_INTERVALS = 2
+Curves = dict[str, list[tuple[float, float]]]  # device -> (hours since midnight, °C)
+
+
+@dataclass(slots=True)
+class Store:
+    """One cold store and its readings of the day (epoch ms, °C)."""
+
+    device: str
+    klass: str
+    name: str | None = None
+    building: str | None = None
+    interval_s: int = 60
+    points: list[tuple[int, float]] = field(default_factory=list)
+
+
+def minutes_out_of_range(
+    points: list[tuple[int, float]], limits: ClassLimits, hold_ms: int, end_ms: int
+) -> int:
+    """Minutes during which the last reading was outside ``limits`` (whole minutes)."""
+    out_ms = 0
+    for i, (ts, celsius) in enumerate(points):
+        following = points[i + 1][0] if i + 1 < len(points) else end_ms
+        if _outside(celsius, limits):
+            out_ms += min(following - ts, hold_ms)
+    return round(out_ms / 60_000)
+
+
+def _curve(points: list[tuple[int, float]], start_s: int) -> list[tuple[float, float]]:
+    """5-minute means as (hours since midnight, °C)."""
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for ts, celsius in points:
+        buckets[(ts // 1000 - start_s) // 300].append(celsius)
+    return [(b / 12, sum(v) / len(v)) for b, v in sorted(buckets.items())]
+
+
+def _outside(celsius: float, limits: ClassLimits) -> bool:
+    return (limits.min is not None and celsius < limits.min) or (
+        limits.max is not None and celsius > limits.max
+    )
+
+
+class ColdChainReports:
+    """Builds the cold-chain log of one day."""
+
+    def __init__(
+        self,
+        client: InfluxClient,
+        registry: Registry,
+        alerts: AlertStore,
+        limits: dict[str, ClassLimits],
+        timezone: str,
+    ) -> None:
+        self.client = client
+        self.registry = registry
+        self.alerts = alerts
+        self.limits = limits
+        self.tz = ZoneInfo(timezone)
+
+    def day(self, day: str) -> ColdChainDay:
+        """The log of the local calendar day ``day`` (``2026-11-23``)."""
+        return self.day_with_curves(day)[0]
+
+    def day_with_curves(self, day: str) -> tuple[ColdChainDay, Curves]:
+        """The log and each store's 5-minute mean temperature by hour of day (for charts)."""
+        period = parse_day(day, self.tz)
+        stores = self._load(period)
+        curves = {s.device: _curve(s.points, period.start_s) for s in stores.values()}
+        fired: dict[str, int] = defaultdict(int)
+        for alert in self.alerts.fired_between(period.start_s * 1000, period.end_s * 1000):
+            fired[alert.device] += 1
+        devices = [
+            self._summary(s, period, fired[s.device])
+            for s in sorted(stores.values(), key=lambda s: (s.klass, s.building or "", s.device))
+        ]
+        return ColdChainDay(date=period.label, devices=devices), curves
+
+    def _load(self, period: Period) -> dict[str, Store]:
+        stores: dict[str, Store] = {}
+        for dev in self.registry.devices():
+            klass = dev.info.tags.get("class") if dev.info else None
+            if dev.kind == "temperature" and dev.info and klass in self.limits:
+                stores[dev.device] = Store(
+                    dev.device,
+                    klass,
+                    dev.info.name,
+                    dev.info.tags.get("building"),
+                    dev.info.interval_s,
+                )
+        rows = self.client.query(
+            "SELECT celsius FROM temperature"  # noqa: S608 (numbers only)
+            f" WHERE time >= {period.start_s}s AND time < {period.end_s}s GROUP BY *"
+        )
+        for row in rows:
+            store = stores.get(row["device"])
+            if store is None and row.get("class") in self.limits:
+                store = stores[row["device"]] = Store(
+                    row["device"], row["class"], building=row.get("building")
+                )
+            if store is not None:
+                store.points.append((int(row["time"]), float(row["celsius"])))
+        for store in stores.values():
+            store.points.sort()
+        return stores
+
+    def _summary(self, store: Store, period: Period, alerts: int) -> ColdChainDevice:
+        limits = self.limits[store.klass]
+        values = [c for _, c in store.points]
+        end_ms = period.end_s * 1000
+        hold_ms = HOLD_INTERVALS * store.interval_s * 1000
+        return ColdChainDevice.model_validate(
+            {
+                "device": store.device,
+                "name": store.name,
+                "building": store.building,
+                "class": store.klass,
+                "limits": (limits.min, limits.max),
+                "min": min(values) if values else None,
+                "max": max(values) if values else None,
+                "mean": round(sum(values) / len(values), 2) if values else None,
+                "minutes_out_of_range": minutes_out_of_range(store.points, limits, hold_ms, end_ms),
+                "readings": len(values),
+                "alerts": alerts,
+            }
+        )

@@ -1,0 +1,100 @@
+"""Reading the hourly meter buckets back, one series per meter, with names from the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest.registry import Registry
+from ingest.storage.influx import InfluxClient
+from ingest.storage.meter_hours import COUNTERS, LOOKBACK_S, usage_measurement
+
+UNITS = {"electricity": "kWh", "water": "m³"}
+
+
+@dataclass(frozen=True, slots=True)
+class Hour:
+    """One stored bucket."""
+
+    increase: float
+    readings: int
+    resets: int
+    first: float
+    last: float
+
+
+@dataclass(slots=True)
+class Meter:
+    """A meter with its hourly buckets (epoch s of the hour's start → bucket)."""
+
+    device: str
+    kind: str
+    name: str | None = None
+    building: str | None = None
+    interval_s: int = 60
+    hours: dict[int, Hour] = field(default_factory=dict)
+
+    def use(self, start_s: int, end_s: int) -> float | None:
+        """Use in ``[start, end)``, or None when the meter sent nothing then."""
+        inside = [h for t, h in self.hours.items() if start_s <= t < end_s]
+        if not inside:
+            return None
+        return round(sum(h.increase for h in inside), 6)
+
+    def between(self, start_s: int, end_s: int) -> list[tuple[int, Hour]]:
+        """The buckets in ``[start, end)`` in time order."""
+        return sorted((t, h) for t, h in self.hours.items() if start_s <= t < end_s)
+
+
+class MeterStore:
+    """Loads meters and their buckets for a span of time."""
+
+    def __init__(self, client: InfluxClient, registry: Registry) -> None:
+        self.client = client
+        self.registry = registry
+
+    def load(self, start_s: int, end_s: int) -> list[Meter]:
+        """Every meter known from meta or from data, with its buckets in ``[start, end)``."""
+        meters = self._known()
+        for kind in COUNTERS:
+            measurement = usage_measurement(kind)
+            rows = self.client.query(
+                f'SELECT increase, readings, resets, "first", "last" FROM "{measurement}"'  # noqa: S608
+                f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY *"
+            )
+            for row in rows:
+                meter = meters.get((kind, row["device"]))
+                if meter is None:
+                    meter = meters[(kind, row["device"])] = Meter(row["device"], kind)
+                if meter.building is None:
+                    meter.building = row.get("building") or None
+                meter.hours[int(row["time"]) // 1000] = Hour(
+                    float(row["increase"]),
+                    int(row["readings"]),
+                    int(row["resets"] or 0),
+                    float(row["first"]),
+                    float(row["last"]),
+                )
+        return sorted(meters.values(), key=lambda m: (m.kind, m.building or "", m.device))
+
+    def last_before(self, kind: str, start_s: int) -> dict[str, float]:
+        """Each meter's last counter reading before ``start_s`` (looking back 35 days)."""
+        rows = self.client.query(
+            f'SELECT last("last") AS last FROM "{usage_measurement(kind)}"'  # noqa: S608
+            f" WHERE time < {start_s}s AND time >= {start_s - LOOKBACK_S}s GROUP BY device"
+        )
+        return {r["device"]: float(r["last"]) for r in rows}
+
+    def _known(self) -> dict[tuple[str, str], Meter]:
+        meters: dict[tuple[str, str], Meter] = {}
+        for dev in self.registry.devices():
+            if dev.kind not in COUNTERS:
+                continue
+            info = dev.info
+            meters[(dev.kind, dev.device)] = Meter(
+                dev.device,
+                dev.kind,
+                name=info.name if info else None,
+                building=info.tags.get("building") if info else None,
+                interval_s=info.interval_s if info else 60,
+            )
+        return meters

@@ -1,0 +1,311 @@
+"""The weekly usage feedback (一周一反馈) and the daily meter readings, from the hourly buckets.
+
+Every figure comes from ``<kind>_usage_1h`` (see ingest/storage/meter_hours.py), so a
+meter reset, a replaced meter or a gap is handled the same way everywhere: drops count
+as no use and the increase across a gap is counted in the hour its later reading lies in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from gateway.clock import Clock
+from ingest.config.reports import ReportSettings
+from ingest.reports.meters import UNITS, Hour, Meter, MeterStore
+from ingest.reports.models import (
+    BuildingUsage,
+    DailyReading,
+    DailyReadings,
+    Gap,
+    MeterUsage,
+    WeeklyUsage,
+)
+from ingest.reports.periods import Period, parse_day, parse_week, shift_week
+from ingest.reports.wording import say
+from ingest.storage.meter_hours import MeterHours
+
+HISTORY_WEEKS = 4
+NIGHT_HOURS = range(5)  # 00:00-05:00
+LEAK_HOURS = 24
+# Night loads below these are noise (a standby LED, a dripping tap is still caught by "leak").
+NIGHT_FLOOR = {"electricity": 0.05, "water": 0.005}
+TOTAL_KEYS = {"electricity": "electricity_kwh", "water": "water_m3"}
+
+
+@dataclass(frozen=True, slots=True)
+class HourSlot:
+    """Where one local hour of the report window falls."""
+
+    week: int  # 0 = the report's week, 1 = the week before, ...
+    day: int  # 0 = Monday
+    hour: int  # local clock hour 0-23
+
+
+class UsageReports:
+    """Builds the weekly usage report and the daily readings record."""
+
+    def __init__(
+        self,
+        store: MeterStore,
+        meter_hours: MeterHours,
+        settings: ReportSettings,
+        timezone: str,
+        lang: str,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.meter_hours = meter_hours
+        self.settings = settings
+        self.tz = ZoneInfo(timezone)
+        self.lang = lang
+        self.clock = clock
+
+    # ------------------------------------------------------------------ weekly
+
+    def weekly(self, week: str) -> WeeklyUsage:
+        """The report of the ISO week ``week`` (``2026-W47``), in the site timezone."""
+        period = parse_week(week, self.tz)
+        self._catch_up(period)
+        weeks = [shift_week(period, -i, self.tz) for i in range(HISTORY_WEEKS + 1)]
+        slots = self._slots(weeks)
+        now_s = int(self.clock.time())
+        meters = [
+            self._meter_usage(m, slots, period, now_s)
+            for m in self.store.load(weeks[-1].start_s, period.end_s)
+        ]
+        return WeeklyUsage(
+            week=period.label,
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
+            complete=period.end_s <= now_s,
+            days=[d.isoformat() for d in period.days()],
+            meters=meters,
+            buildings=_buildings(meters),
+            totals=_totals(meters),
+            currency=self.settings.tariffs.currency if self.settings.tariffs else None,
+        )
+
+    def _catch_up(self, period: Period) -> None:
+        """A report of the running week includes the last minutes too."""
+        now_s = int(self.clock.time())
+        if period.end_s > now_s - 7200:
+            self.meter_hours.refresh(now_s - 7200, now_s + 3600)
+
+    def _slots(self, weeks: list[Period]) -> dict[int, HourSlot]:
+        """Every local hour of the window, by its start (epoch s)."""
+        slots = {}
+        for index, week in enumerate(weeks):
+            t = week.start_s
+            while t < week.end_s:
+                local = datetime.fromtimestamp(t, self.tz)
+                slots[t] = HourSlot(index, local.weekday(), local.hour)
+                t += 3600
+        return slots
+
+    def _meter_usage(
+        self, meter: Meter, slots: dict[int, HourSlot], period: Period, now_s: int
+    ) -> MeterUsage:
+        weekly = [0.0] * (HISTORY_WEEKS + 1)
+        has_data = [False] * (HISTORY_WEEKS + 1)
+        daily: list[float | None] = [None] * 7
+        night: dict[int, list[float]] = {}
+        resets, cost = 0, 0.0
+        prices = self._hour_prices(meter.kind)
+        for t, bucket in meter.hours.items():
+            slot = slots.get(t)
+            if slot is None:
+                continue
+            weekly[slot.week] += bucket.increase
+            has_data[slot.week] = True
+            if slot.hour in NIGHT_HOURS:
+                night.setdefault(slot.week, []).append(bucket.increase)
+            if slot.week == 0:
+                daily[slot.day] = (daily[slot.day] or 0.0) + bucket.increase
+                resets += bucket.resets
+                if prices:
+                    cost += bucket.increase * prices[slot.hour]
+        use = [round(w, 6) if has_data[i] else None for i, w in enumerate(weekly)]
+        history = [u for u in use[1:] if u is not None]
+        baselines = [_mean(night[w]) for w in range(1, HISTORY_WEEKS + 1) if w in night]
+        usage = MeterUsage(
+            device=meter.device,
+            kind=meter.kind,
+            name=meter.name,
+            unit=UNITS[meter.kind],
+            building=meter.building,
+            consumption=use[0],
+            previous=use[1],
+            change_pct=_change_pct(use[0], use[1]),
+            average_4w=round(_mean(history), 6) if history else None,
+            night_baseline=round(_mean(night[0]), 6) if 0 in night else None,
+            daily=[round(d, 6) if d is not None else None for d in daily],
+            cost=round(cost, 2) if prices and use[0] is not None else None,
+            resets=resets,
+            gaps=self._gaps(meter, period, now_s),
+        )
+        usage.anomalies = self._anomalies(meter, usage, baselines, period)
+        return usage
+
+    def _hour_prices(self, kind: str) -> list[float] | None:
+        tariffs = self.settings.tariffs
+        if tariffs is None:
+            return None
+        if kind == "electricity" and tariffs.electricity is not None:
+            return tariffs.electricity.price_by_hour()
+        if kind == "water" and tariffs.water is not None:
+            return [tariffs.water] * 24
+        return None
+
+    def _gaps(self, meter: Meter, period: Period, now_s: int) -> list[Gap]:
+        """Runs of hours without readings, from the meter's first data to the end (or now)."""
+        if meter.interval_s > 3600 or not meter.hours:
+            return []
+        first = min(meter.hours)
+        end = min(period.end_s, now_s // 3600 * 3600)
+        gaps: list[Gap] = []
+        run_start = None
+        t = max(first, period.start_s)
+        while t < end:
+            if t not in meter.hours and run_start is None:
+                run_start = t
+            elif t in meter.hours and run_start is not None:
+                gaps.append(self._gap(run_start, t))
+                run_start = None
+            t += 3600
+        if run_start is not None:
+            gaps.append(self._gap(run_start, end))
+        return gaps
+
+    def _gap(self, start_s: int, end_s: int) -> Gap:
+        return Gap(
+            start=datetime.fromtimestamp(start_s, self.tz).isoformat(),
+            end=datetime.fromtimestamp(end_s, self.tz).isoformat(),
+            hours=(end_s - start_s) // 3600,
+        )
+
+    def _anomalies(
+        self, meter: Meter, usage: MeterUsage, baselines: list[float], period: Period
+    ) -> list[str]:
+        lang = self.lang
+        found: list[str] = []
+        if usage.consumption is None:
+            return [say("no_data", lang)]
+        found.extend(
+            say("gap", lang, start=_short(g.start), end=_short(g.end), hours=g.hours)
+            for g in usage.gaps
+        )
+        if usage.resets:
+            found.append(say("resets", lang, count=usage.resets))
+        night = usage.night_baseline
+        normal = _mean(baselines) if baselines else None
+        if (
+            night is not None
+            and normal is not None
+            and night > NIGHT_FLOOR[meter.kind]
+            and night > self.settings.night_factor * normal
+        ):
+            factor = night / normal if normal > 0 else float("inf")
+            found.append(
+                say("night", lang, value=round(night, 3), unit=usage.unit,
+                    normal=round(normal, 3), factor=min(factor, 99.9))
+            )  # fmt: skip
+        if meter.kind == "water":
+            found.extend(self._leak(meter, period))
+        pct = usage.change_pct
+        if pct is not None and abs(pct) > self.settings.jump_pct:
+            found.append(say("jump_up" if pct > 0 else "jump_down", lang, pct=abs(pct)))
+        return found
+
+    def _leak(self, meter: Meter, period: Period) -> list[str]:
+        """The longest run of consecutive hours that all had water flowing, if ≥ 24."""
+        best_start, best_len, run_start, run_len, previous = 0, 0, 0, 0, None
+        for t, bucket in meter.between(period.start_s, period.end_s):
+            flowing = bucket.increase > 0
+            if flowing and previous == t - 3600 and run_len:
+                run_len += 1
+            elif flowing:
+                run_start, run_len = t, 1
+            else:
+                run_len = 0
+            previous = t
+            if run_len > best_len:
+                best_start, best_len = run_start, run_len
+        if best_len < LEAK_HOURS:
+            return []
+        start = _short(datetime.fromtimestamp(best_start, self.tz).isoformat())
+        return [say("leak", self.lang, hours=best_len, start=start)]
+
+    # ------------------------------------------------------------------ daily
+
+    def daily(self, day: str) -> DailyReadings:
+        """Each meter's counter at the start and end of ``day`` and the day's use."""
+        period = parse_day(day, self.tz)
+        self._catch_up(period)
+        meters = self.store.load(period.start_s, period.end_s)
+        before = {
+            kind: self.store.last_before(kind, period.start_s) for kind in ("electricity", "water")
+        }
+        return DailyReadings(
+            date=period.label,
+            meters=[_daily_reading(m, before[m.kind].get(m.device)) for m in meters],
+        )
+
+
+def _daily_reading(meter: Meter, previous: float | None) -> DailyReading:
+    hours: list[Hour] = [h for _, h in sorted(meter.hours.items())]
+    return DailyReading(
+        device=meter.device,
+        kind=meter.kind,
+        name=meter.name,
+        unit=UNITS[meter.kind],
+        building=meter.building,
+        start_reading=previous if previous is not None else (hours[0].first if hours else None),
+        end_reading=hours[-1].last if hours else None,
+        consumption=round(sum(h.increase for h in hours), 6) if hours else None,
+        readings=sum(h.readings for h in hours),
+        resets=sum(h.resets for h in hours),
+    )
+
+
+def _buildings(meters: Iterable[MeterUsage]) -> list[BuildingUsage]:
+    by_building: dict[str, BuildingUsage] = {}
+    for m in meters:
+        name = m.building or "-"
+        entry = by_building.get(name)
+        if entry is None:
+            entry = by_building[name] = BuildingUsage(building=name, electricity_kwh=0, water_m3=0)
+        if m.consumption is not None:
+            key = TOTAL_KEYS[m.kind]
+            setattr(entry, key, round(getattr(entry, key) + m.consumption, 6))
+        if m.cost is not None:
+            entry.cost = round((entry.cost or 0.0) + m.cost, 2)
+    return sorted(by_building.values(), key=lambda b: b.building)
+
+
+def _totals(meters: list[MeterUsage]) -> dict[str, float]:
+    totals = dict.fromkeys(TOTAL_KEYS.values(), 0.0)
+    for m in meters:
+        if m.consumption is not None:
+            totals[TOTAL_KEYS[m.kind]] = round(totals[TOTAL_KEYS[m.kind]] + m.consumption, 6)
+    costs = [m.cost for m in meters if m.cost is not None]
+    if costs:
+        totals["cost"] = round(sum(costs), 2)
+    return totals
+
+
+def _change_pct(current: float | None, previous: float | None) -> float | None:
+    if current is None or not previous:
+        return None
+    return round((current - previous) / previous * 100, 1)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _short(iso: str) -> str:
+    """``2026-11-18T03:00:00+08:00`` → ``11-18 03:00``."""
+    return f"{iso[5:10]} {iso[11:16]}"

@@ -1,0 +1,34 @@
+"""People-facing report text in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+_TEXT = {
+    "no_data": ("本周没有收到读数", "sent no readings this week"),
+    "gap": (
+        "{start} 至 {end} 无数据（{hours} 小时），这段用量计入恢复后的第一小时",
+        "no data {start} to {end} ({hours} h); that use is counted in the first hour after",
+    ),
+    "resets": (
+        "表计读数回落 {count} 次（复位或换表），回落不计为负用量",
+        "counter dropped {count} time(s) (reset or replaced meter); drops count as no use",
+    ),
+    "night": (
+        "夜间基础用量 {value:g} {unit}/小时，是前 4 周平均（{normal:g}）的 {factor:.1f} 倍："
+        "可能有设备未关",
+        "night base load {value:g} {unit}/h is {factor:.1f}× the 4-week average ({normal:g}):"
+        " equipment left on?",
+    ),
+    "leak": (
+        "连续 {hours} 小时用水从未停止（{start} 起）：疑似漏水",
+        "water never stopped for {hours} h (from {start}): possible leak",
+    ),
+    "jump_up": ("比上周增加 {pct:.0f}%", "{pct:.0f}% more than last week"),
+    "jump_down": ("比上周减少 {pct:.0f}%", "{pct:.0f}% less than last week"),
+    "partial": ("本周尚未结束，数据截至 {now}", "week not over yet, data up to {now}"),
+}
+
+
+def say(key: str, lang: str, **values: object) -> str:
+    """The text ``key`` in ``lang`` with ``values`` filled in."""
+    zh, en = _TEXT[key]
+    return (zh if lang == "zh" else en).format(**values)
