@@ -59,7 +59,7 @@ def _configure() -> None:
     mpl.rcParams["axes.unicode_minus"] = False  # the CJK fonts lack U+2212
 
 
-def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, str]) -> bytes:
+def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, str, str]) -> bytes:
     """Bars of this week vs last per meter (the biggest 30) and a line of each day's use."""
     meters = [m for m in report.meters if m.kind == kind and m.consumption is not None]
     meters.sort(key=lambda m: m.consumption or 0.0, reverse=True)
@@ -81,6 +81,8 @@ def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, 
     for meter in meters[:10]:
         days.plot([d[5:] for d in report.days], [v or 0 for v in meter.daily], marker="o",
                   label=meter.name or meter.device)  # fmt: skip
+    days.set_title(labels[2])
+    days.set_ylabel(meters[0].unit if meters else "")
     days.legend(fontsize=7, ncols=2)
     days.grid(alpha=0.3)
     return _png(figure)

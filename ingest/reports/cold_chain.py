@@ -43,7 +43,7 @@ def minutes_out_of_range(
         following = points[i + 1][0] if i + 1 < len(points) else end_ms
         if _outside(celsius, limits):
             out_ms += min(following - ts, hold_ms)
-    return round(out_ms / 60_000)
+    return int(out_ms / 60_000 + 0.5)  # half a minute rounds up
 
 
 def _curve(points: list[tuple[int, float]], start_s: int) -> list[tuple[float, float]]:

@@ -19,6 +19,7 @@ TITLES = {
     "water": ("用水", "Water"),
     "this_week": ("本周", "this week"),
     "last_week": ("上周", "last week"),
+    "per_day": ("每日用量（用量最大的 10 块表）", "Use per day (the 10 biggest meters)"),
 }
 WEEKLY_COLUMNS = {
     "zh": ["设备", "名称", "类型", "楼栋", "单位", "本周用量", "上周用量", "变化%", "4周平均",
@@ -131,7 +132,7 @@ def weekly_html(report: WeeklyUsage, site: str, lang: str) -> str:
     heading = f"{title('weekly', lang)} {report.week}"
     totals = ", ".join(f"{k}: {v:g}" for k, v in report.totals.items())
     parts = [f"<p>{escape(report.start[:10])} – {escape(report.end[:10])} · {escape(totals)}</p>"]
-    labels = (title("this_week", lang), title("last_week", lang))
+    labels = (title("this_week", lang), title("last_week", lang), title("per_day", lang))
     for kind in ("electricity", "water"):
         if any(m.kind == kind and m.consumption is not None for m in report.meters):
             chart_title = f"{title(kind, lang)} {report.week}"

@@ -207,17 +207,20 @@ class UsageReports:
             and night > NIGHT_FLOOR[meter.kind]
             and night > self.settings.night_factor * normal
         ):
-            factor = night / normal if normal > 0 else float("inf")
-            found.append(
-                say("night", lang, value=round(night, 3), unit=usage.unit,
-                    normal=round(normal, 3), factor=min(factor, 99.9))
-            )  # fmt: skip
+            found.append(self._night_text(night, normal, usage.unit))
         if meter.kind == "water":
             found.extend(self._leak(meter, period))
         pct = usage.change_pct
         if pct is not None and abs(pct) > self.settings.jump_pct:
             found.append(say("jump_up" if pct > 0 else "jump_down", lang, pct=abs(pct)))
         return found
+
+    def _night_text(self, night: float, normal: float, unit: str) -> str:
+        if normal <= 0:
+            return say("night_new", self.lang, value=round(night, 3), unit=unit)
+        factor = night / normal
+        return say("night", self.lang, value=round(night, 3), unit=unit, normal=round(normal, 3),
+                   factor=factor)  # fmt: skip
 
     def _leak(self, meter: Meter, period: Period) -> list[str]:
         """The longest run of consecutive hours that all had water flowing, if ≥ 24."""

@@ -18,6 +18,11 @@ _TEXT = {
         "night base load {value:g} {unit}/h is {factor:.1f}× the 4-week average ({normal:g}):"
         " equipment left on?",
     ),
+    "night_new": (
+        "夜间基础用量 {value:g} {unit}/小时，而前 4 周夜间为 0：可能有设备未关或漏水",
+        "night base load {value:g} {unit}/h where the last 4 weeks had none: equipment left on"
+        " or a leak?",
+    ),
     "leak": (
         "连续 {hours} 小时用水从未停止（{start} 起）：疑似漏水",
         "water never stopped for {hours} h (from {start}): possible leak",

@@ -45,7 +45,7 @@ def _serve(
     try:
         rendered = service.reports.render(name, period, fmt)
     except PeriodError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(422, str(exc)) from exc
     except StorageError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the database cannot answer now: {exc}"

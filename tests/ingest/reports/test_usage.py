@@ -83,12 +83,12 @@ def _write_history(client: InfluxClient) -> Series:
             iter(hourly), lambda t: 0.02 if t >= w47 or 9 <= t.hour <= 18 else 0.0
         ),
     }
-    kinds = {
-        "meter-main": "electricity",
-        "meter-kitchen": "electricity",
-        "meter-gym": "electricity",
-    }
-    buildings = {"meter-main": "main", "water-main": "main", "meter-gym": "gym"}
+    # 5 kWh at each reading 09:00-18:00; at night 0.5, from W47 on 2.0 (left switched on).
+    series["meter-lab"] = counter(
+        iter(hourly), lambda t: 5.0 if 9 <= t.hour <= 18 else (2.0 if t >= w47 else 0.5)
+    )
+    kinds = dict.fromkeys(("meter-main", "meter-kitchen", "meter-gym", "meter-lab"), "electricity")
+    buildings = {"meter-main": "main", "water-main": "main", "meter-gym": "gym", "meter-lab": "lab"}
     for device, points in series.items():
         kind = kinds.get(device, "water")
         field = "energy_kwh" if kind == "electricity" else "volume_m3"
@@ -107,6 +107,7 @@ def _devices() -> list[DeviceInfo]:
         info("meter-kitchen", "electricity", "厨房电表", 86_400, "canteen"),
         info("meter-gym", "electricity", "体育馆", 600, "gym"),
         info("meter-annex", "electricity", "附楼", 600, "annex"),  # never sent anything
+        info("meter-lab", "electricity", "实验楼", 3600, "lab"),
         info("water-main", "water", "总水表", 3600, "main"),
         info("water-kitchen", "water", "厨房水表", 3600, "canteen"),
     ]
@@ -201,15 +202,26 @@ def test_leak_night_load_and_jump(week: WeeklyUsage) -> None:
     text = " | ".join(kitchen.anomalies)
     assert "连续 168 小时用水从未停止（11-16 00:00 起）：疑似漏水" in text
     assert "比上周增加 140%" in text
-    assert "夜间基础用量 0.02 m³/小时" in text
+    assert "夜间基础用量 0.02 m³/小时，而前 4 周夜间为 0" in text
     assert kitchen.cost == pytest.approx(3.36 * 4.0)
+
+
+def test_night_base_load_well_above_normal(week: WeeklyUsage) -> None:
+    lab = _meter(week, "meter-lab")
+    assert lab.night_baseline == pytest.approx(2.0)
+    assert lab.consumption == pytest.approx(7 * (10 * 5.0 + 14 * 2.0))
+    assert lab.previous == pytest.approx(7 * (10 * 5.0 + 14 * 0.5))
+    assert lab.anomalies == [
+        "夜间基础用量 2 kWh/小时，是前 4 周平均（0.5）的 4.0 倍：可能有设备未关",
+        "比上周增加 37%",  # 546 / 399 - 1 = 36.8 %
+    ]
 
 
 def test_quiet_meter_and_totals(week: WeeklyUsage) -> None:
     annex = _meter(week, "meter-annex")
     assert annex.consumption is None
     assert annex.anomalies == ["本周没有收到读数"]
-    assert week.totals["electricity_kwh"] == pytest.approx(477.8 + 50 + 504)
+    assert week.totals["electricity_kwh"] == pytest.approx(477.8 + 50 + 504 + 546)
     assert week.totals["water_m3"] == pytest.approx(34.5 + 3.36)
     assert week.currency == "CNY"
     buildings = {b.building: b for b in week.buildings}
