@@ -25,6 +25,7 @@ import yaml
 
 from gateway.sources.simulated import sample_campus
 from ingest.demo_grafana import start_grafana
+from ingest.demo_history import write_history
 from ingest.devservices import InfluxServer, MosquittoServer, ServiceError
 from ingest.errors import StorageError
 from ingest.storage.influx import InfluxClient
@@ -36,6 +37,20 @@ TIMEZONE = "Asia/Shanghai"
 # and the canteen fridge's compressor stops.
 SCENARIO = {"door-main-101": "6s", "fridge-cold-1": "6s"}
 READING_EVERY_S = 2.0
+HISTORY_WEEKS = 6
+REPORTS = ("weekly-usage", "daily-readings", "cold-chain")
+DEMO_REPORTS = {
+    "weekly_usage": {"notify": ["director"]},
+    "cold_chain": {"notify": ["canteen"]},
+    "tariffs": {  # a time-of-use electricity tariff (峰/谷/平) and a water price, CNY
+        "electricity": {"bands": [
+            {"name": "峰", "from": "08:00", "to": "11:00", "price": 1.05},
+            {"name": "峰", "from": "18:00", "to": "23:00", "price": 1.05},
+            {"name": "谷", "from": "23:00", "to": "07:00", "price": 0.32},
+        ], "default": 0.66},
+        "water": 4.1,
+    },
+}  # fmt: skip
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -110,6 +125,7 @@ def _write_config(
         },
         "state_dir": str(workdir / "ingest"),
         **_alerting(),
+        "reports": {"base_url": f"http://127.0.0.1:{api_port}", **DEMO_REPORTS},
     }
     path = workdir / "ingest.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
@@ -127,7 +143,8 @@ def _alerting() -> dict[str, Any]:
         # The demo declares today a holiday so the after-hours door rule applies whenever
         # it runs; a real campus lists its holidays and make-up days here.
         "calendar": {"closed": [today]},
-        "channels": {"patrol": {"type": "log"}, "canteen": {"type": "log"}},
+        "channels": {"patrol": {"type": "log"}, "canteen": {"type": "log"},
+                     "director": {"type": "log"}},
         "rules": [
             {"id": "door-open-after-hours", "kind": "door", "where": {"building": "main"},
              "when": door, "active": {"outside": "school_hours"}, "for": "20s",
@@ -180,6 +197,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
     try:
         broker.start()
         influx.start()
+        _seed_history(influx)
         config_path = _write_config(workdir, broker, influx, api_port, token)
         with (workdir / "ingest.log").open("ab") as log:
             ingest = subprocess.Popen(
@@ -193,6 +211,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
         if grafana is not None:
             gateways.append(grafana)  # stopped with them
         _print_banner(api, token, broker, influx, workdir, grafana_line)
+        _save_reports(api, token, influx, workdir / "reports")
         _report_until(stop, duration_s, influx, api, token)
     except ServiceError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
@@ -204,6 +223,38 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
         influx.stop()
         broker.stop()
     return 0
+
+
+def _seed_history(influx: InfluxServer) -> None:
+    """Weeks of meter and fridge history, once per demo directory."""
+    client = InfluxClient(influx.url, "campus")
+    try:
+        if _count(client, "electricity") == 0:
+            points = write_history(client, SITE, TIMEZONE, HISTORY_WEEKS, time.time())
+            print(f"wrote {points:,} points of simulated history ({HISTORY_WEEKS} weeks)")
+    finally:
+        client.close()
+
+
+def _save_reports(api: str, token: str, influx: InfluxServer, folder: Path) -> None:
+    """Once the service has built its hourly use buckets, save each report's HTML page."""
+    client = InfluxClient(influx.url, "campus")
+    deadline = time.monotonic() + 60
+    while _count(client, "electricity_usage_1h") == 0 and time.monotonic() < deadline:
+        time.sleep(1)
+    client.close()
+    folder.mkdir(parents=True, exist_ok=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    for name in REPORTS:
+        answer = httpx.get(f"{api}/api/reports/{name}", params={"format": "html"},
+                           headers=headers, timeout=60)  # fmt: skip
+        if answer.status_code == 200:
+            (folder / f"{name}.html").write_text(answer.text)
+            print(f"  report     {folder / name}.html")
+        else:
+            print(f"  report     {name}: HTTP {answer.status_code} {answer.text[:200]}")
+    print(f"             (also JSON/CSV: curl -H 'Authorization: Bearer {token}'"
+          f" '{api}/api/reports/weekly-usage?format=csv')", flush=True)  # fmt: skip
 
 
 def _print_banner(

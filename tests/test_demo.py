@@ -39,6 +39,15 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
     # The scenario's alerts appear: room 101's back door and the canteen fridge.
     assert re.search(r"ALERT #\d+ 门未(关闭|上锁): 后门 \(firing\)", result.stdout), result.stdout
     assert re.search(r"ALERT #\d+ 温度超限: 冷藏柜 1 \(firing\)", result.stdout), result.stdout
+    # Weeks of history were seeded, so the reports already tell something.
+    assert "points of simulated history (6 weeks)" in result.stdout
+    weekly = (tmp_path / "reports" / "weekly-usage.html").read_text()
+    assert "总水表" in weekly
+    assert "疑似漏水" in weekly  # the seeded leak
+    assert "data:image/png;base64," in weekly
+    cold = (tmp_path / "reports" / "cold-chain.html").read_text()
+    assert "冷藏柜 1" in cold
+    assert (tmp_path / "reports" / "daily-readings.html").exists()
     # The readings came through real gateway processes, which stopped cleanly.
     for gateway in ("gw-gate", "gw-canteen", "gw-main"):
         log = (tmp_path / "gateways" / f"{gateway}.log").read_text()

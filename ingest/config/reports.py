@@ -55,10 +55,7 @@ class ElectricityTariff(Strict):
                 owner[hour] = band.name
         uncovered = [h for h in range(24) if h not in owner]
         if uncovered and self.default is None:
-            raise ValueError(
-                f"hours {', '.join(f'{h:02d}:00' for h in uncovered)} have no band: "
-                "add bands or a default price"
-            )
+            raise ValueError(f"{_hour_ranges(uncovered)} has no band: add bands or a default price")
         return self
 
     def price_by_hour(self) -> list[float]:
@@ -68,6 +65,17 @@ class ElectricityTariff(Strict):
             for hour in band.hours():
                 prices[hour] = band.price
         return prices
+
+
+def _hour_ranges(hours: list[int]) -> str:
+    """``[0, 1, 2, 20, 21]`` → ``00:00-03:00, 20:00-22:00``."""
+    ranges: list[list[int]] = []
+    for hour in hours:
+        if ranges and ranges[-1][1] == hour:
+            ranges[-1][1] = hour + 1
+        else:
+            ranges.append([hour, hour + 1])
+    return ", ".join(f"{a:02d}:00-{b:02d}:00" for a, b in ranges)
 
 
 class Tariffs(Strict):

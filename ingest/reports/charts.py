@@ -89,7 +89,10 @@ def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, 
 
 
 def cold_chain_chart(
-    report: ColdChainDay, series: dict[str, list[tuple[float, float]]], title: str
+    report: ColdChainDay,
+    series: dict[str, list[tuple[float, float]]],
+    title: str,
+    class_titles: dict[str, str],
 ) -> bytes:
     """Each cold store's temperature over the day (hours 0-24), with its limits."""
     classes = sorted({d.class_ for d in report.devices}) or ["-"]
@@ -104,7 +107,7 @@ def cold_chain_chart(
             for limit in device.limits:
                 if limit is not None:
                     ax.axhline(limit, color="#d62728", linestyle="--", linewidth=0.8)
-        ax.set_title(f"{title} · {klass}")
+        ax.set_title(f"{title} · {class_titles.get(klass, klass)}")
         ax.set_xlim(0, 24)
         ax.set_xticks(range(0, 25, 3))
         ax.set_ylabel("°C")

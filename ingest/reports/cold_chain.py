@@ -107,18 +107,17 @@ class ColdChainReports:
                     dev.info.tags.get("building"),
                     dev.info.interval_s,
                 )
-        rows = self.client.query(
+        answer = self.client.series(
             "SELECT celsius FROM temperature"  # noqa: S608 (numbers only)
             f" WHERE time >= {period.start_s}s AND time < {period.end_s}s GROUP BY *"
         )
-        for row in rows:
-            store = stores.get(row["device"])
-            if store is None and row.get("class") in self.limits:
-                store = stores[row["device"]] = Store(
-                    row["device"], row["class"], building=row.get("building")
-                )
+        for series in answer:
+            device, klass = series.tags["device"], series.tags.get("class")
+            store = stores.get(device)
+            if store is None and klass is not None and klass in self.limits:
+                store = stores[device] = Store(device, klass, building=series.tags.get("building"))
             if store is not None:
-                store.points.append((int(row["time"]), float(row["celsius"])))
+                store.points.extend((int(t), float(c)) for t, c in series.values)
         for store in stores.values():
             store.points.sort()
         return stores

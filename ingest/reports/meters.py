@@ -57,23 +57,21 @@ class MeterStore:
         meters = self._known()
         for kind in COUNTERS:
             measurement = usage_measurement(kind)
-            rows = self.client.query(
+            answer = self.client.series(
                 f'SELECT increase, readings, resets, "first", "last" FROM "{measurement}"'  # noqa: S608
                 f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY *"
             )
-            for row in rows:
-                meter = meters.get((kind, row["device"]))
+            for series in answer:
+                device = series.tags["device"]
+                meter = meters.get((kind, device))
                 if meter is None:
-                    meter = meters[(kind, row["device"])] = Meter(row["device"], kind)
+                    meter = meters[(kind, device)] = Meter(device, kind)
                 if meter.building is None:
-                    meter.building = row.get("building") or None
-                meter.hours[int(row["time"]) // 1000] = Hour(
-                    float(row["increase"]),
-                    int(row["readings"]),
-                    int(row["resets"] or 0),
-                    float(row["first"]),
-                    float(row["last"]),
-                )
+                    meter.building = series.tags.get("building") or None
+                for t, increase, readings, resets, first, last in series.values:
+                    meter.hours[int(t) // 1000] = Hour(
+                        float(increase), int(readings), int(resets or 0), float(first), float(last)
+                    )
         return sorted(meters.values(), key=lambda m: (m.kind, m.building or "", m.device))
 
     def last_before(self, kind: str, start_s: int) -> dict[str, float]:

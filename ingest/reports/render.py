@@ -19,6 +19,13 @@ TITLES = {
     "water": ("用水", "Water"),
     "this_week": ("本周", "this week"),
     "last_week": ("上周", "last week"),
+    "electricity_kwh": ("用电", "electricity"),
+    "water_m3": ("用水", "water"),
+    "cost": ("费用", "cost"),
+    "refrigerator": ("冷藏", "refrigerator"),
+    "freezer": ("冷冻", "freezer"),
+    "sample_fridge": ("留样", "food samples"),
+    "medicine_fridge": ("药品", "medicine"),
     "per_day": ("每日用量（用量最大的 10 块表）", "Use per day (the 10 biggest meters)"),
 }
 WEEKLY_COLUMNS = {
@@ -42,9 +49,18 @@ COLD_COLUMNS = {
 
 
 def title(key: str, lang: str) -> str:
-    """A report or label title in ``lang``."""
-    zh, en = TITLES[key]
+    """A report or label title in ``lang`` (unknown keys, e.g. a campus's own class, as is)."""
+    zh, en = TITLES.get(key, (key, key))
     return zh if lang == "zh" else en
+
+
+def totals_line(report: WeeklyUsage, lang: str) -> str:
+    """``用电 1515.3 kWh · 用水 77.6 m³ · 费用 1434.12 CNY``."""
+    units = {"electricity_kwh": "kWh", "water_m3": "m³", "cost": report.currency or ""}
+    return " · ".join(
+        f"{title(key, lang)} {value:g} {units.get(key, '')}".rstrip()
+        for key, value in report.totals.items()
+    )
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -120,7 +136,7 @@ def _page(heading: str, site: str, parts: Iterable[str], lang: str) -> str:
         "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;"
         "margin:1.5em;color:#222}table{border-collapse:collapse;font-size:14px;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
-        "img{max-width:100%}.warn{color:#b00}</style></head><body>"
+        "img{max-width:100%}</style></head><body>"
         f"<h1>{escape(heading)}</h1><p>{escape(site)}</p>{''.join(parts)}</body></html>"
     )
 
@@ -130,7 +146,7 @@ def weekly_html(report: WeeklyUsage, site: str, lang: str) -> str:
     from ingest.reports.charts import weekly_chart  # noqa: PLC0415 (matplotlib is slow to load)
 
     heading = f"{title('weekly', lang)} {report.week}"
-    totals = ", ".join(f"{k}: {v:g}" for k, v in report.totals.items())
+    totals = totals_line(report, lang)
     parts = [f"<p>{escape(report.start[:10])} – {escape(report.end[:10])} · {escape(totals)}</p>"]
     labels = (title("this_week", lang), title("last_week", lang), title("per_day", lang))
     for kind in ("electricity", "water"):
@@ -152,5 +168,6 @@ def cold_chain_html(report: ColdChainDay, curves: Curves, site: str, lang: str) 
     from ingest.reports.charts import cold_chain_chart  # noqa: PLC0415
 
     heading = f"{title('cold_chain', lang)} {report.date}"
-    chart = _img(cold_chain_chart(report, curves, title("cold_chain", lang)), heading)
+    classes = {d.class_: title(d.class_, lang) for d in report.devices}
+    chart = _img(cold_chain_chart(report, curves, title("cold_chain", lang), classes), heading)
     return _page(heading, site, [chart, _table(COLD_COLUMNS[lang], cold_rows(report))], lang)

@@ -127,7 +127,7 @@ class UsageReports:
                 resets += bucket.resets
                 if prices:
                     cost += bucket.increase * prices[slot.hour]
-        use = [round(w, 6) if has_data[i] else None for i, w in enumerate(weekly)]
+        use = [round(w, 3) if has_data[i] else None for i, w in enumerate(weekly)]
         history = [u for u in use[1:] if u is not None]
         baselines = [_mean(night[w]) for w in range(1, HISTORY_WEEKS + 1) if w in night]
         usage = MeterUsage(
@@ -139,9 +139,9 @@ class UsageReports:
             consumption=use[0],
             previous=use[1],
             change_pct=_change_pct(use[0], use[1]),
-            average_4w=round(_mean(history), 6) if history else None,
-            night_baseline=round(_mean(night[0]), 6) if 0 in night else None,
-            daily=[round(d, 6) if d is not None else None for d in daily],
+            average_4w=round(_mean(history), 3) if history else None,
+            night_baseline=round(_mean(night[0]), 3) if 0 in night else None,
+            daily=[round(d, 3) if d is not None else None for d in daily],
             cost=round(cost, 2) if prices and use[0] is not None else None,
             resets=resets,
             gaps=self._gaps(meter, period, now_s),
@@ -267,7 +267,7 @@ def _daily_reading(meter: Meter, previous: float | None) -> DailyReading:
         building=meter.building,
         start_reading=previous if previous is not None else (hours[0].first if hours else None),
         end_reading=hours[-1].last if hours else None,
-        consumption=round(sum(h.increase for h in hours), 6) if hours else None,
+        consumption=round(sum(h.increase for h in hours), 3) if hours else None,
         readings=sum(h.readings for h in hours),
         resets=sum(h.resets for h in hours),
     )
@@ -282,7 +282,7 @@ def _buildings(meters: Iterable[MeterUsage]) -> list[BuildingUsage]:
             entry = by_building[name] = BuildingUsage(building=name, electricity_kwh=0, water_m3=0)
         if m.consumption is not None:
             key = TOTAL_KEYS[m.kind]
-            setattr(entry, key, round(getattr(entry, key) + m.consumption, 6))
+            setattr(entry, key, round(getattr(entry, key) + m.consumption, 3))
         if m.cost is not None:
             entry.cost = round((entry.cost or 0.0) + m.cost, 2)
     return sorted(by_building.values(), key=lambda b: b.building)
@@ -292,7 +292,7 @@ def _totals(meters: list[MeterUsage]) -> dict[str, float]:
     totals = dict.fromkeys(TOTAL_KEYS.values(), 0.0)
     for m in meters:
         if m.consumption is not None:
-            totals[TOTAL_KEYS[m.kind]] = round(totals[TOTAL_KEYS[m.kind]] + m.consumption, 6)
+            totals[TOTAL_KEYS[m.kind]] = round(totals[TOTAL_KEYS[m.kind]] + m.consumption, 3)
     costs = [m.cost for m in meters if m.cost is not None]
     if costs:
         totals["cost"] = round(sum(costs), 2)

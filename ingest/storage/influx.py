@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,6 +26,15 @@ from ingest.errors import (
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One series of a query answer: its tags, column names and rows of values."""
+
+    tags: dict[str, str]
+    columns: list[str]
+    values: list[list[Any]]
 
 
 class InfluxClient:
@@ -88,19 +98,26 @@ class InfluxClient:
 
     def query(self, influxql: str, params: dict[str, Any] | None = None) -> list[Row]:
         """Run one InfluxQL statement and return its rows as dicts (time in epoch ms)."""
-        results = self._query_raw(influxql, write=False, db=self.database, bind=params)
         rows: list[Row] = []
+        for one in self.series(influxql, params):
+            for values in one.values:
+                row = dict(zip(one.columns, values, strict=True))
+                row.update(one.tags)
+                rows.append(row)
+        return rows
+
+    def series(self, influxql: str, params: dict[str, Any] | None = None) -> list[Series]:
+        """Run one InfluxQL statement and return its series as they come (for large answers)."""
+        results = self._query_raw(influxql, write=False, db=self.database, bind=params)
+        found: list[Series] = []
         for result in results:
             if "error" in result:
                 raise StorageError(f"InfluxQL error: {result['error']} in {influxql!r}")
-            for series in result.get("series", []):
-                tags = series.get("tags", {})
-                columns = series["columns"]
-                for values in series["values"]:
-                    row = dict(zip(columns, values, strict=True))
-                    row.update(tags)
-                    rows.append(row)
-        return rows
+            found.extend(
+                Series(s.get("tags", {}), s["columns"], s["values"])
+                for s in result.get("series", [])
+            )
+        return found
 
     def _query_raw(
         self,
@@ -121,7 +138,7 @@ class InfluxClient:
             raise InfluxUnavailable(f"InfluxDB query failed: {exc!r}") from exc
         if response.status_code != 200:
             raise _translate(response, "query")
-        doc = response.json()
+        doc = orjson.loads(response.content)
         if write and doc.get("results") and "error" in doc["results"][0]:
             raise StorageError(f"InfluxDB refused {influxql!r}: {doc['results'][0]['error']}")
         results: list[dict[str, Any]] = doc.get("results", [])

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.storage.influx import InfluxClient
@@ -76,10 +75,13 @@ class CounterWalk:
     tz: ZoneInfo
     previous: float | None = None
     buckets: dict[int, HourBucket] = field(default_factory=dict)
+    _hour: int = -1  # the hour of the last reading (readings come in time order)
 
     def add(self, ts_s: float, value: float, tags: dict[str, str]) -> None:
         """Account one reading."""
-        hour = hour_start_s(ts_s, self.tz)
+        hour = self._hour
+        if not hour <= ts_s < hour + 3600:
+            hour = self._hour = hour_start_s(ts_s, self.tz)
         bucket = self.buckets.get(hour)
         if bucket is None:
             bucket = self.buckets[hour] = HourBucket(tags, value, value)
@@ -107,12 +109,11 @@ class MeterHours:
         start_s = hour_start_s(start_s, self.tz)
         written = 0
         for kind in kinds:
-            counter = COUNTERS[kind]
             walks = self._walks(kind, start_s)
-            for row in self._raw(kind, counter, start_s, end_s):
-                tags = {k: v for k, v in row.items() if k not in ("time", counter) and v}
-                walk = walks.setdefault(row["device"], CounterWalk(self.tz))
-                walk.add(row["time"] / 1000, float(row[counter]), tags)
+            for device, readings in self._raw(kind, COUNTERS[kind], start_s, end_s).items():
+                walk = walks.setdefault(device, CounterWalk(self.tz))
+                for ts_ms, value, tags in readings:
+                    walk.add(ts_ms / 1000, float(value), tags)
             written += self._write(kind, walks)
         return written
 
@@ -124,13 +125,23 @@ class MeterHours:
         )
         return {r["device"]: CounterWalk(self.tz, previous=float(r["last"])) for r in rows}
 
-    def _raw(self, kind: str, counter: str, start_s: int, end_s: int) -> list[dict[str, Any]]:
-        rows = self.client.query(
+    def _raw(
+        self, kind: str, counter: str, start_s: int, end_s: int
+    ) -> dict[str, list[tuple[int, float, dict[str, str]]]]:
+        """Each device's readings in time order, with the tags of their series."""
+        answer = self.client.series(
             f'SELECT "{counter}" FROM "{kind}" WHERE time >= {start_s}s AND time < {end_s}s'  # noqa: S608
             " GROUP BY *"
         )
-        rows.sort(key=lambda r: r["time"])  # series come one after the other
-        return rows
+        readings: dict[str, list[tuple[int, float, dict[str, str]]]] = {}
+        for series in answer:
+            tags = {k: v for k, v in series.tags.items() if v}
+            mine = readings.setdefault(series.tags["device"], [])
+            merge = bool(mine)  # a device whose tags changed has several series
+            mine.extend((t, v, tags) for t, v in series.values)
+            if merge:
+                mine.sort(key=lambda r: r[0])
+        return readings
 
     def _write(self, kind: str, walks: dict[str, CounterWalk]) -> int:
         measurement = usage_measurement(kind)
