@@ -42,6 +42,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_alerts
 	$(PY) -m tests.bench.bench_gateway
 	$(PY) -m tests.bench.bench_dashboards
+	$(PY) -m tests.bench.bench_reports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

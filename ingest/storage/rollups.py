@@ -11,6 +11,8 @@ the raw points; fields below). They are recomputed from the raw data with
 - at start, everything from the oldest raw reading on when a rollup is still empty
   (a new install or an upgrade), one day per query.
 
+The same schedule keeps the hourly meter use of the reports (``meter_hours.py``).
+
 InfluxDB's own continuous queries were not used: they see only the latest intervals,
 so a gateway's backlog would never reach the aggregates.
 """
