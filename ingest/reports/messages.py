@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ingest.reports.models import ColdChainDay, MeterUsage, WeeklyUsage
 from ingest.reports.render import title
+from ingest.reports.wording import say
 
 MAX_LINES = 8  # the rest is on the linked page
 
@@ -38,7 +39,7 @@ def weekly_message(report: WeeklyUsage, lang: str) -> tuple[str, str]:
         lines.append(f"{label} {report.totals['cost']:.2f} {report.currency or ''}".rstrip())
     hints = [(m, a) for m in report.meters for a in m.anomalies]
     if hints:
-        lines.append(f"提示 {len(hints)} 条：" if lang == "zh" else f"{len(hints)} hint(s):")
+        lines.append(say("hints", lang, count=len(hints)))
         lines.extend(f"· {m.name or m.device}: {a}" for m, a in hints[:MAX_LINES])
     return f"{title('weekly', lang)} {report.week}", "\n".join(lines)
 
@@ -48,20 +49,11 @@ def cold_chain_message(report: ColdChainDay, lang: str) -> tuple[str, str]:
     out = [d for d in report.devices if d.minutes_out_of_range > 0]
     silent = [d for d in report.devices if d.readings == 0]
     alerts = sum(d.alerts for d in report.devices)
-    if lang == "zh":
-        lines = [f"{len(report.devices)} 台冷藏/冷冻设备，{len(out)} 台有超限，告警 {alerts} 次"]
-        lines.extend(
-            f"· {d.name or d.device}：超限 {d.minutes_out_of_range} 分钟，"
-            f"最低 {d.min}°C，最高 {d.max}°C"
-            for d in out[:MAX_LINES]
-        )
-        lines.extend(f"· {d.name or d.device}：全天无读数" for d in silent[:MAX_LINES])
-    else:
-        lines = [f"{len(report.devices)} cold stores, {len(out)} out of range, {alerts} alert(s)"]
-        lines.extend(
-            f"· {d.name or d.device}: {d.minutes_out_of_range} min out of range,"
-            f" min {d.min} °C, max {d.max} °C"
-            for d in out[:MAX_LINES]
-        )
-        lines.extend(f"· {d.name or d.device}: no readings all day" for d in silent[:MAX_LINES])
+    lines = [say("cold_summary", lang, stores=len(report.devices), out=len(out), alerts=alerts)]
+    lines.extend(
+        say("cold_out", lang, name=d.name or d.device, minutes=d.minutes_out_of_range,
+            min=d.min, max=d.max)
+        for d in out[:MAX_LINES]
+    )  # fmt: skip
+    lines.extend(say("cold_silent", lang, name=d.name or d.device) for d in silent[:MAX_LINES])
     return f"{title('cold_chain', lang)} {report.date}", "\n".join(lines)

@@ -29,7 +29,20 @@ _TEXT = {
     ),
     "jump_up": ("比上周增加 {pct:.0f}%", "{pct:.0f}% more than last week"),
     "jump_down": ("比上周减少 {pct:.0f}%", "{pct:.0f}% less than last week"),
-    "partial": ("本周尚未结束，数据截至 {now}", "week not over yet, data up to {now}"),
+    "cold_summary": (
+        "{stores} 台冷藏/冷冻设备，{out} 台有超限，告警 {alerts} 次",
+        "{stores} cold stores, {out} out of range, {alerts} alert(s)",
+    ),
+    "cold_out": (
+        "· {name}：超限 {minutes} 分钟，最低 {min}°C，最高 {max}°C",
+        "· {name}: {minutes} min out of range, min {min} °C, max {max} °C",
+    ),
+    "cold_silent": ("· {name}：全天无读数", "· {name}: no readings all day"),
+    "versus_last_week": (
+        "（上周 {before:.1f}，{pct:+.1f}%）",
+        " (last week {before:.1f}, {pct:+.1f}%)",
+    ),
+    "hints": ("提示 {count} 条：", "{count} hint(s):"),
 }
 
 
