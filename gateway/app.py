@@ -12,6 +12,7 @@ from gateway.clock import Clock, SystemClock, now_ms
 from gateway.config import GatewayConfig, ModbusProfile
 from gateway.errors import BufferFailure
 from gateway.protocol import DeviceInfo
+from gateway.snapshot_queue import SnapshotQueue
 from gateway.sources.base import PollingThread, RawReading, Source, make_reading
 from gateway.sources.factory import build_source
 from gateway.uplink import Uplink
@@ -36,13 +37,23 @@ class GatewayApp:
         self.buffer = Buffer(
             config.buffer.path, config.gateway.id, int(config.buffer.max_mb * 2**20)
         )
-        self.uplink = Uplink(
-            config.uplink, config.gateway, self.buffer, self.device_infos, self.clock
+        self.snapshots = SnapshotQueue(
+            config.buffer.path.with_name(config.buffer.path.name + ".snapshots"),
+            int(config.buffer.snapshot_mb * 2**20),
         )
+        self.uplink = Uplink(
+            config.uplink, config.gateway, self.buffer, self.device_infos, self.clock,
+            self.snapshots,
+        )  # fmt: skip
         gateway = config.gateway
         self.sources: list[Source] = [
             build_source(
-                source, profiles, config.timezone, self.clock, f"campus-gw-{gateway.id}-src{i}"
+                source,
+                profiles,
+                config.timezone,
+                self.clock,
+                f"campus-gw-{gateway.id}-src{i}",
+                self.store_snapshot,
             )
             for i, source in enumerate(config.sources)
         ]
@@ -65,10 +76,16 @@ class GatewayApp:
             self._pending.append(reading)
             self.readings_read += 1
 
+    def store_snapshot(self, device: str, snapshot_id: str, jpeg: bytes) -> None:
+        """Commit a camera snapshot (before the reading naming it) and wake the uplink."""
+        self.snapshots.add(device, snapshot_id, jpeg)
+        self.uplink.notify()
+
     def start(self) -> None:
         """Open the buffer and start publishing and reading."""
         self._started = self.clock.time()
         self.buffer.open()
+        self.snapshots.open()
         self.uplink.start()
         self._committer.start()
         for source in self.sources:
@@ -92,6 +109,7 @@ class GatewayApp:
         self.uplink.stop()
         depth = self.buffer.depth
         self.buffer.close()
+        self.snapshots.close()
         log.info(
             "gateway %s stopped: %d reading(s) read, %d waiting in the buffer",
             self.config.gateway.id,

@@ -87,6 +87,8 @@ class BufferSettings(Strict):
 
     path: Path
     max_mb: Annotated[float, Field(gt=0)] = 256
+    # Camera snapshots wait in a queue of their own beside it (``<path>.snapshots``).
+    snapshot_mb: Annotated[float, Field(gt=0)] = 64
 
 
 class BrokerSettings(Strict):
@@ -220,8 +222,40 @@ class SimulatedSource(Strict):
     devices: list[Device] = Field(min_length=1)
 
 
+Point = Annotated[list[Annotated[int, Field(ge=0, le=10_000)]], Field(min_length=2, max_length=2)]
+
+
+class CameraDevice(Device):
+    """A camera: RTSP, HTTP MJPEG, a video file or a USB index, analysed on the gateway."""
+
+    kind: Literal["camera"] = "camera"
+    # rtsp://, http(s):// MJPEG, a file path, or a USB camera's index (0, 1, ...).
+    url: Annotated[str, StringConstraints(min_length=1)] | Annotated[int, Field(ge=0, le=63)]
+    fps: Annotated[float, Field(gt=0, le=30)] = 5.0
+    width: Annotated[int, Field(ge=160, le=1920)] = 640
+    # Ignore polygons in pixels of the scaled frame (trees, a road, a flag): no motion there.
+    mask: list[Annotated[list[Point], Field(min_length=3)]] = Field(default_factory=list)
+    # Smallest moving area that counts, as a fraction of the frame.
+    min_area: Annotated[float, Field(gt=0, le=0.5)] = 0.003
+    persons: bool = True  # run the person detector on moving regions
+    snapshot_every: Duration = timedelta(seconds=10)  # at most one snapshot per this long
+    loop: bool = True  # a video file starts again at its end (demos, tests)
+
+
+class CameraSource(Strict):
+    """Gate cameras analysed with OpenCV (motion, persons, tamper, offline)."""
+
+    type: Literal["camera"]
+    devices: list[CameraDevice] = Field(min_length=1)
+
+
 Source = Annotated[
-    ModbusRtuSource | Dlt645Source | Zigbee2MqttSource | MqttJsonSource | SimulatedSource,
+    ModbusRtuSource
+    | Dlt645Source
+    | Zigbee2MqttSource
+    | MqttJsonSource
+    | SimulatedSource
+    | CameraSource,
     Field(discriminator="type"),
 ]
 

@@ -104,6 +104,11 @@ def status_topic(root: str, site: str, gateway: str) -> str:
     return f"{root}/{site}/{gateway}/status"
 
 
+def snapshot_topic(root: str, site: str, gateway: str, device: str, snapshot_id: str) -> str:
+    """Topic of one camera snapshot (a JPEG) that a camera reading refers to."""
+    return f"{root}/{site}/{gateway}/snapshots/{device}/{snapshot_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """A parsed campuswatch topic: ROOT/SITE/GW/CHANNEL[/...]."""

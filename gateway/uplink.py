@@ -4,7 +4,9 @@ One connection at a time, made afresh after every loss with capped exponential b
 and jitter (a fresh client carries no half-sent state of the old one). On connect: the
 retained ``online`` status (the last will is the retained ``offline``), the retained
 meta, then every unacknowledged envelope in ``seq`` order, then new envelopes while at
-most ``max_inflight`` wait for their PUBACK. On stop: the retained ``stopped`` status.
+most ``max_inflight`` wait for their PUBACK. Camera snapshots waiting in the snapshot
+queue go out before the next envelope (they are few and the reading naming one follows
+it). On stop: the retained ``stopped`` status.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from gateway.backoff import Backoff
 from gateway.buffer import Buffer, Envelope
 from gateway.clock import Clock, now_ms
 from gateway.config import Identity, UplinkSettings
-from gateway.protocol import DeviceInfo, Meta, meta_topic, readings_topic, status_topic
+from gateway.protocol import (
+    DeviceInfo,
+    Meta,
+    meta_topic,
+    readings_topic,
+    snapshot_topic,
+    status_topic,
+)
+from gateway.snapshot_queue import Snapshot, SnapshotQueue
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +52,12 @@ class Uplink:
         buffer: Buffer,
         devices: Callable[[], list[DeviceInfo]],
         clock: Clock,
+        snapshots: SnapshotQueue | None = None,
     ) -> None:
         self.settings = settings
         self.identity = identity
         self.buffer = buffer
+        self.snapshots = snapshots
         self.devices = devices
         self.clock = clock
         self.publish_errors = 0
@@ -53,7 +65,8 @@ class Uplink:
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._connected = threading.Event()
-        self._inflight: dict[int, Envelope] = {}
+        self._inflight: dict[int, Envelope | Snapshot] = {}
+        self._snapshots_inflight: set[str] = set()
         self._early_acks: dict[int, float] = {}  # mid -> when its PUBACK came
         self._prefer_live = False
         self._client: mqtt.Client | None = None
@@ -126,6 +139,7 @@ class Uplink:
         """One connection's life; True if it was established."""
         client = self._client = self._make_client()
         self._inflight.clear()
+        self._snapshots_inflight.clear()
         self._early_acks.clear()
         client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
         client.loop_start()
@@ -203,11 +217,17 @@ class Uplink:
                 self._wake.wait(0.1)
 
     def _publish_next(self, client: mqtt.Client) -> bool:
-        """Publish the next envelope if the window has room; False if nothing went out."""
+        """Publish the next snapshot or envelope if the window has room; False if none went out."""
         with self._wake:
             room = len(self._inflight) < self.settings.max_inflight
         if not room:
             return False
+        if self.snapshots is not None:
+            snapshot = self.snapshots.next(self._snapshots_inflight)
+            if snapshot is not None:
+                self._snapshots_inflight.add(snapshot.id)
+                self._publish(client, snapshot)
+                return True
         # Alternate live and backlog envelopes while a backlog drains.
         self._prefer_live = not self._prefer_live
         envelope = self.buffer.prepare(self.settings.envelope_readings, self._prefer_live)
@@ -216,13 +236,18 @@ class Uplink:
         self._publish(client, envelope)
         return True
 
-    def _publish(self, client: mqtt.Client, envelope: Envelope) -> None:
-        info = client.publish(self._topic(readings_topic), envelope.payload, qos=1)
+    def _publish(self, client: mqtt.Client, item: Envelope | Snapshot) -> None:
+        if isinstance(item, Snapshot):
+            site, gateway = self.identity.site, self.identity.id
+            topic = snapshot_topic(self._root, site, gateway, item.device, item.id)
+            info = client.publish(topic, item.body, qos=1)
+            what = f"snapshot {item.id}"
+        else:
+            info = client.publish(self._topic(readings_topic), item.payload, qos=1)
+            what = f"seq {item.seq}"
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             self.publish_errors += 1
-            log.warning(
-                "uplink: publish of seq %d failed: %s", envelope.seq, mqtt.error_string(info.rc)
-            )
+            log.warning("uplink: publish of %s failed: %s", what, mqtt.error_string(info.rc))
             return  # it stays in the buffer and goes out after the reconnect
         with self._wake:
             # The PUBACK may have come before publish() returned (paho calls back under its
@@ -231,14 +256,22 @@ class Uplink:
             # Only a fresh entry counts: mids wrap at 65535, a stale one is a status/meta ack.
             acked_already = acked_at is not None and time.monotonic() - acked_at < _EARLY_ACK_S
             if not acked_already:
-                self._inflight[info.mid] = envelope
+                self._inflight[info.mid] = item
         if acked_already:
-            self.buffer.acknowledge(envelope)
+            self._acknowledge(item)
+
+    def _acknowledge(self, item: Envelope | Snapshot) -> None:
+        if isinstance(item, Snapshot):
+            assert self.snapshots is not None
+            self.snapshots.acknowledge(item.id)
+            self._snapshots_inflight.discard(item.id)
+        else:
+            self.buffer.acknowledge(item)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
         with self._wake:
-            envelope = self._inflight.pop(mid, None)
-            if envelope is None:  # a status/meta message, or an envelope not yet noted
+            item = self._inflight.pop(mid, None)
+            if item is None:  # a status/meta message, or an envelope not yet noted
                 now = time.monotonic()
                 if len(self._early_acks) > 100:
                     self._early_acks = {
@@ -246,5 +279,5 @@ class Uplink:
                     }
                 self._early_acks[mid] = now
             self._wake.notify()
-        if envelope is not None:
-            self.buffer.acknowledge(envelope)
+        if item is not None:
+            self._acknowledge(item)

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 RawReading = dict[str, Any]
 """``{"device", "kind", "ts", "values"}`` as it goes into an envelope."""
 Emit = Callable[[RawReading], None]
+SnapshotSink = Callable[[str, str, bytes], None]
+"""Takes a camera snapshot ``(device, snapshot id, JPEG)`` into store-and-forward."""
 
 
 def make_reading(device: str, kind: str, ts_ms: int, values: dict[str, FieldValue]) -> RawReading:

@@ -1,0 +1,135 @@
+"""Store-and-forward for camera snapshots: JPEGs wait in SQLite until the broker has them.
+
+A snapshot is committed (fsynced) before the camera reading that names it, and deleted
+only when the broker acknowledged its publication, so after an outage or a restart it is
+published again; the server stores it under its id, so a repeat changes nothing. The
+queue is capped (``max_bytes``): past it the oldest snapshots are dropped (and counted),
+never readings, which live in the readings buffer.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.errors import BufferFailure
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE, device TEXT NOT NULL, body BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One JPEG waiting to be published."""
+
+    id: str
+    device: str
+    body: bytes
+
+
+class SnapshotQueue:
+    """The gateway's durable snapshot queue; thread-safe."""
+
+    def __init__(self, path: Path, max_bytes: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        """Open or create the database."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            (self._bytes,) = db.execute(
+                "SELECT COALESCE(SUM(LENGTH(body)), 0) FROM snapshots"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise BufferFailure(f"cannot open snapshot queue {self.path}: {exc}") from exc
+        self._db = db
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open connection."""
+        if self._db is None:
+            raise BufferFailure("the snapshot queue is closed")
+        return self._db
+
+    def depth(self) -> int:
+        """Snapshots not yet acknowledged by the broker."""
+        with self._lock:
+            return int(self.db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+
+    def add(self, device: str, snapshot_id: str, jpeg: bytes) -> None:
+        """Commit a snapshot (fsynced), dropping the oldest ones past ``max_bytes``."""
+        with self._lock:
+            db = self.db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(
+                    "INSERT OR IGNORE INTO snapshots (id, device, body) VALUES (?, ?, ?)",
+                    (snapshot_id, device, jpeg),
+                )
+                self._bytes += len(jpeg)
+                while self._bytes > self.max_bytes:
+                    row = db.execute(
+                        "SELECT seq, LENGTH(body) FROM snapshots ORDER BY seq LIMIT 1"
+                    ).fetchone()
+                    if row is None:
+                        break
+                    db.execute("DELETE FROM snapshots WHERE seq = ?", (row[0],))
+                    self._bytes -= row[1]
+                    self.dropped += 1
+                    log.warning(
+                        "snapshot queue full: dropped the oldest (%d in total)", self.dropped
+                    )
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise BufferFailure(f"cannot write snapshot queue {self.path}: {exc}") from exc
+
+    def next(self, skip: set[str]) -> Snapshot | None:
+        """The oldest snapshot whose id is not in ``skip`` (those already in flight)."""
+        with self._lock:
+            ids = [r[0] for r in self.db.execute("SELECT id FROM snapshots ORDER BY seq")]
+            for snapshot_id in ids:
+                if snapshot_id not in skip:
+                    device, body = self.db.execute(
+                        "SELECT device, body FROM snapshots WHERE id = ?", (snapshot_id,)
+                    ).fetchone()
+                    return Snapshot(snapshot_id, device, body)
+        return None
+
+    def acknowledge(self, snapshot_id: str) -> None:
+        """The broker has the snapshot: forget it."""
+        with self._lock:
+            try:
+                row = self.db.execute(
+                    "DELETE FROM snapshots WHERE id = ? RETURNING LENGTH(body)", (snapshot_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise BufferFailure(f"cannot write snapshot queue {self.path}: {exc}") from exc
+            if row is not None:
+                self._bytes -= row[0]

@@ -1,0 +1,1 @@
+"""Gate cameras: OpenCV stream reading, motion and person detection, tamper and offline."""
