@@ -393,6 +393,8 @@ def _device_problems(source: Source, device: Device) -> list[str]:
                 f" ({poll} s): the server would take the meter for silent; set interval_s"
                 f" to {poll} or more"
             ]
+    if isinstance(device, CameraDevice) and any(c in device.device for c in "/+#"):
+        return ["device: a camera's id goes into its snapshot topic: no '/', '+' or '#'"]
     if isinstance(device, MqttJsonDevice):
         spec = KINDS[device.kind]
         missing = [name for name in spec.required if name != device.field]

@@ -11,14 +11,17 @@ from ingest.consumer import MqttConsumer
 from ingest.deadletters import DeadLetterStore
 from ingest.handler import MessageHandler
 from ingest.jobs import ReportJobs
+from ingest.links import LinkSigner
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
 from ingest.registry import Registry
 from ingest.reports.service import Reports
 from ingest.rules.engine import RuleEngine
+from ingest.rules.model import Alert
 from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
+from ingest.snapshots import SnapshotStore
 from ingest.spool import Spool
 from ingest.storage.influx import InfluxClient
 from ingest.storage.rollups import RollupJob
@@ -58,8 +61,14 @@ class IngestService:
         )
         influx = config.influx
         self.influx = make_influx_client(influx)
+        self.snapshots = SnapshotStore(
+            state_dir / "snapshots",
+            config.snapshots.keep_days,
+            config.snapshots.max_mb << 20,
+            self.clock,
+        )
         self.handler = MessageHandler(
-            config.mqtt.topic_root, self.registry, self.metrics, self.clock
+            config.mqtt.topic_root, self.registry, self.metrics, self.clock, self.snapshots
         )
         self.writer = InfluxWriter(
             self.influx,
@@ -81,20 +90,44 @@ class IngestService:
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )
         self.rollups = RollupJob(self.influx, self.clock, config.site.timezone)
+        self.links = LinkSigner(config)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
-            self.clock,
+            self.clock, self.links,
         )  # fmt: skip
         self.report_jobs = ReportJobs(
             config, self.reports, self.alert_store, self.dispatcher.wake, self.clock
         )
+        self.engine.lifecycle.decorate = self._add_snapshot_link
         self.handler.listeners.append(self.engine.on_readings)
         self.handler.status_listeners.append(self.engine.on_status)
+
+    def _add_snapshot_link(self, alert: Alert, body: dict[str, Any]) -> None:
+        """A camera alert's notification links the camera's latest snapshot (signed)."""
+        if alert.kind != "camera":
+            return
+        # The id the camera's last event reading named (its JPEG is published before it),
+        # else the newest snapshot kept.
+        named = next(
+            (d.values.get("snapshot") for d in self.registry.devices()
+             if d.device == alert.device and d.gateway == alert.gateway),
+            None,
+        )  # fmt: skip
+        latest = self.snapshots.latest(alert.device)
+        snapshot_id = named if isinstance(named, str) else (latest.id if latest else None)
+        if snapshot_id is None:
+            return
+        url = self.links.url(f"/api/snapshots/{snapshot_id}", {}, "snapshot", snapshot_id)
+        body["snapshot"] = snapshot_id
+        body["snapshot_url"] = url
+        label = "快照" if self.config.site.language == "zh" else "snapshot"
+        body["message"] = f"{body['message']}\n{label}: {url}"
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         self.registry.load()
+        self.snapshots.open()
         self.spool.open()
         self.alert_store.open()
         self.engine.load()
@@ -123,6 +156,7 @@ class IngestService:
         self.rollups.stop()
         self.registry.save()
         self.spool.close()
+        self.snapshots.close()
         self.dead_letters.close()
         self.influx.close()
         log.info("ingest stopped")

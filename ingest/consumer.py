@@ -140,7 +140,8 @@ class MqttConsumer:
         self._connected = True
         self.metrics.mqtt_connected.set(1)
         root = self.settings.topic_root
-        client.subscribe([(f"{root}/+/+/{channel}", 1) for channel in CHANNELS])
+        topics = [(f"{root}/+/+/{channel}", 1) for channel in CHANNELS]
+        client.subscribe([*topics, (f"{root}/+/+/snapshots/+/+", 1)])
         log.info(
             "connected to MQTT %s:%s (session present: %s)",
             self.settings.host,

@@ -26,6 +26,7 @@ from gateway.protocol import (
 from ingest.deadletters import DeadLetter
 from ingest.metrics import Metrics
 from ingest.registry import Registry
+from ingest.snapshots import SnapshotError, SnapshotStore, check_snapshot
 from ingest.storage.lineprotocol import encode_fields
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,17 @@ class Outcome:
 class MessageHandler:
     """Validate, encode and route messages under one topic root."""
 
-    def __init__(self, topic_root: str, registry: Registry, metrics: Metrics, clock: Clock) -> None:
+    def __init__(
+        self,
+        topic_root: str,
+        registry: Registry,
+        metrics: Metrics,
+        clock: Clock,
+        snapshots: SnapshotStore | None = None,
+    ) -> None:
         self.topic_root = topic_root
         self.registry = registry
+        self.snapshots = snapshots
         self.metrics = metrics
         self.clock = clock
         self.listeners: list[ReadingListener] = [registry.observe]
@@ -58,6 +67,9 @@ class MessageHandler:
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Handle one message; never raises for bad input."""
         parsed = parse_topic(self.topic_root, topic)
+        if parsed is not None and parsed.channel == "snapshots" and len(parsed.rest) == 2:
+            self.metrics.messages.labels("snapshots").inc()
+            return self._snapshot(topic, parsed.site, parsed.gateway, parsed.rest, payload)
         if parsed is None or parsed.rest:
             self.metrics.messages.labels("other").inc()
             return self._reject(topic, payload, "bad_topic", "not a campuswatch v1 topic")
@@ -70,6 +82,22 @@ class MessageHandler:
         if channel == "status":
             return self._status(topic, parsed.site, parsed.gateway, payload)
         return self._reject(topic, payload, "bad_topic", f"unknown channel {channel!r}")
+
+    def _snapshot(
+        self, topic: str, site: str, gateway: str, rest: tuple[str, ...], payload: bytes
+    ) -> Outcome:
+        """Store a camera snapshot before the message is acknowledged."""
+        if self.snapshots is None:
+            return self._reject(topic, payload, "bad_topic", "snapshots are not kept here")
+        device, snapshot_id = rest
+        problem = check_snapshot(snapshot_id, payload)
+        if problem:
+            return self._reject(topic, payload[:1024], "bad_snapshot", problem)
+        try:
+            self.snapshots.save(site, gateway, device, snapshot_id, payload)
+        except SnapshotError as exc:  # disk trouble: the JPEG is kept as a dead letter
+            return self._reject(topic, payload, "snapshot_not_stored", str(exc))
+        return Outcome()
 
     def _reject(self, topic: str, payload: bytes, reason: str, detail: str) -> Outcome:
         self.metrics.rejected.labels(reason).inc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ingest.api.routes import alerts, devices, health, reports
+from ingest.api.routes import alerts, cameras, devices, health, reports
 from ingest.app import IngestService
 
 
@@ -21,6 +21,7 @@ def create_api(service: IngestService) -> FastAPI:
     api.include_router(devices.router, tags=["devices"])
     api.include_router(alerts.router, tags=["alerts"])
     api.include_router(reports.router, tags=["reports"])
+    api.include_router(cameras.router, tags=["cameras"])
 
     @api.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -101,6 +101,13 @@ class SpoolSettings(Strict):
     segment_mb: Annotated[int, Field(ge=1, le=1024)] = 64
 
 
+class SnapshotSettings(Strict):
+    """Camera snapshots kept under ``state_dir/snapshots``: the older and the oldest go."""
+
+    keep_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    max_mb: Annotated[int, Field(ge=1)] = 2048
+
+
 class Schedule(Strict):
     """A named weekly window; ``to`` earlier than ``from`` crosses midnight."""
 
@@ -358,6 +365,7 @@ class IngestConfig(Strict):
     influx: InfluxSettings = InfluxSettings()
     api: ApiSettings = ApiSettings()
     spool: SpoolSettings = SpoolSettings()
+    snapshots: SnapshotSettings = SnapshotSettings()
     state_dir: Path = Path("var/ingest")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     schedules: dict[Name, Schedule] = Field(default_factory=dict)

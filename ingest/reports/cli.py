@@ -11,6 +11,7 @@ from gateway.clock import SystemClock
 from ingest.app import make_influx_client
 from ingest.config import IngestConfig
 from ingest.errors import StorageError
+from ingest.links import LinkSigner
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.periods import PeriodError
@@ -30,7 +31,8 @@ def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
     alerts = AlertStore(config.state_dir / "alerts.db")
     alerts.open()
     meter_hours = MeterHours(influx, config.site.timezone)
-    return Reports(config, influx, registry, alerts, meter_hours, clock), alerts
+    reports = Reports(config, influx, registry, alerts, meter_hours, clock, LinkSigner(config))
+    return reports, alerts
 
 
 def _table(reports: Reports, name: ReportName, period: str) -> tuple[list[str], list[list[object]]]:

@@ -1,23 +1,14 @@
-"""The reports of one site, rendered to JSON, CSV or HTML, and the signed links to them.
-
-Messages carry a link to the HTML page. A chat app cannot send a bearer token, so the
-link is a capability: ``sig`` is an HMAC of the report and period under a key kept in
-``state_dir`` (made at first start), and opens exactly that read-only page.
-"""
+"""The reports of one site, rendered to JSON, CSV or HTML, and the signed links to them
+(messages carry a link to the HTML page; see ingest/links.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
-from urllib.parse import urlencode
 
 from gateway.clock import Clock
 from ingest.config import IngestConfig
+from ingest.links import LinkSigner
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.cold_chain import ColdChainReports
@@ -55,6 +46,7 @@ class Reports:
         alerts: AlertStore,
         meter_hours: MeterHours,
         clock: Clock,
+        links: LinkSigner,
     ) -> None:
         self.config = config
         self.lang = config.site.language
@@ -65,8 +57,7 @@ class Reports:
         self.cold_chain = ColdChainReports(
             influx, registry, alerts, config.reports.class_limits(), timezone
         )
-        self._key_path = config.state_dir / "report-links.key"
-        self._key: bytes | None = None
+        self.links = links
 
     def render(self, name: ReportName, period: str, fmt: Format) -> Rendered:
         """Report ``name`` of ``period`` (a week or a date) in ``fmt``."""
@@ -108,35 +99,11 @@ class Reports:
 
     # ------------------------------------------------------------------ links
 
-    def signature(self, name: str, period: str) -> str:
-        """The ``sig`` that opens the HTML page of ``name`` for ``period`` without a token."""
-        message = f"{name}|{period}".encode()
-        return hmac.new(self._link_key(), message, hashlib.sha256).hexdigest()[:32]
-
-    def check_signature(self, name: str, period: str, sig: str) -> bool:
-        """True when ``sig`` was made by :meth:`signature` for this report and period."""
-        return hmac.compare_digest(self.signature(name, period), sig)
+    def check_signature(self, name: str, period: str, sig: str | None) -> bool:
+        """True when ``sig`` is that of a link to report ``name`` for ``period``."""
+        return self.links.check(sig, name, period)
 
     def link(self, name: ReportName, period: str) -> str:
         """The signed URL of a report's HTML page."""
-        api = self.config.api
-        base = self.config.reports.base_url or f"http://{api.host}:{api.port}"
         key = "week" if name == "weekly-usage" else "date"
-        query = urlencode({key: period, "format": "html", "sig": self.signature(name, period)})
-        return f"{base.rstrip('/')}/api/reports/{name}?{query}"
-
-    def _link_key(self) -> bytes:
-        if self._key is None:
-            self._key = _load_or_make_key(self._key_path)
-        return self._key
-
-
-def _load_or_make_key(path: Path) -> bytes:
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex())
-    return key
+        return self.links.url(f"/api/reports/{name}", {key: period, "format": "html"}, name, period)

@@ -4,7 +4,8 @@ in the store's current transaction (pending → firing → acknowledged → reso
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ingest.notify.text import notification_body
 from ingest.rules.model import Alert, AlertEvent, EventState
@@ -26,6 +27,8 @@ class Lifecycle:
         self.lang = config.site.language
         self.timezone = config.site.timezone
         self.woken: set[str] = set()  # channels with new notifications since the last commit
+        # Adds to a notification body before it is queued (the camera snapshot link).
+        self.decorate: Callable[[Alert, dict[str, Any]], None] | None = None
 
     def open(self, alert: Alert, now_ms: int) -> None:
         """Record a new pending alert."""
@@ -96,6 +99,8 @@ class Lifecycle:
         body = notification_body(
             alert, state, lang=self.lang, timezone=self.timezone, now_ms=now_ms, note=note
         )
+        if self.decorate is not None:
+            self.decorate(alert, body)
         for channel in channels:
             self.store.enqueue(alert.id, channel, body, now_ms)
             self.woken.add(channel)

@@ -39,7 +39,7 @@ def test_gateway_config_passes_check(path: Path) -> None:
         [sys.executable, "-m", "gateway.cli", "check", "--config", str(path)],
         capture_output=True,
         text=True,
-        env={**os.environ, "MQTT_PASSWORD": "example"},
+        env={**os.environ, "MQTT_PASSWORD": "example", "CAMERA_PASSWORD": "example"},
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -49,6 +49,7 @@ def test_gateway_config_passes_check(path: Path) -> None:
 def _local_topics() -> tuple[set[str], set[str]]:
     """mqtt_json topics and Zigbee friendly names read by the shipped gateway configs."""
     os.environ.setdefault("MQTT_PASSWORD", "example")
+    os.environ.setdefault("CAMERA_PASSWORD", "example")
     topics: set[str] = set()
     names: set[str] = set()
     for path in GATEWAYS:

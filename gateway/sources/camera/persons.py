@@ -14,7 +14,7 @@ import numpy as np
 from gateway.sources.camera.geometry import Box, Image
 
 WINDOW_W, WINDOW_H = 64, 128  # the HOG people detector's window
-MIN_WEIGHT = 0.3  # SVM score below which a detection is not believed
+MIN_WEIGHT = 0.8  # SVM score below which a detection is not believed (people score 1-2.5)
 MARGIN = 0.25  # a moving region is widened by this much before looking for a person
 
 

@@ -5,8 +5,9 @@ A camera's reading carries ``motion``, ``persons``, ``tamper`` and ``online`` (p
 and the background has settled (``motion: false``), on every change, and every
 ``interval_s``. When motion starts or a person appears, a JPEG with the boxes drawn is
 committed to the snapshot queue first and the reading names it (``snapshot``), at most
-one per ``snapshot_every``. A stream that fails is reported ``online: false`` at once and
-reopened with capped exponential backoff; the other cameras are not affected.
+one per ``snapshot_every`` for each of the two triggers. A stream that fails is reported
+``online: false`` at once and reopened with capped exponential backoff; the other cameras
+are not affected.
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ class Camera:
         self.frames = 0
         self._last: State | None = None
         self._next_report = 0.0
-        self._last_snapshot = -1e18
+        # When the last snapshot of each trigger was taken: a person appearing gets its own
+        # picture even right after the motion-start one.
+        self._last_snapshot = {"motion": -1e18, "person": -1e18}
         self._recent_people: list[tuple[float, int]] = []
+        self._raw_people: list[int] = []
         self._thread = threading.Thread(
             target=self._run, name=f"camera-{device.device}", daemon=True
         )
@@ -125,8 +129,12 @@ class Camera:
             frame = self.stream.read()
 
     def _report(self, frame: Image, analysis: Analysis, now: float) -> None:
-        # A detector misses a person in some frames: count the most seen in the last second.
-        self._recent_people.append((now, len(analysis.people)))
+        # A person counts once seen in two of the last three frames (a single-frame find is
+        # usually a bush or a shadow), and stays counted for a second (the detector misses
+        # a walking person in some frames).
+        self._raw_people = [*self._raw_people[-2:], len(analysis.people)]
+        confirmed = sorted(self._raw_people)[-2] if len(self._raw_people) >= 2 else 0
+        self._recent_people.append((now, confirmed))
         self._recent_people = [(t, n) for t, n in self._recent_people if now - t < PERSONS_HOLD_S]
         persons = max(n for _, n in self._recent_people)
         state = State(analysis.motion, persons, analysis.tamper is not None, True)
@@ -140,9 +148,10 @@ class Camera:
             "online": True, "brightness": round(analysis.brightness, 1),
             "sharpness": round(analysis.sharpness, 1),
         }  # fmt: skip
+        trigger = "person" if appeared else "motion" if started else None
         every = self.device.snapshot_every.total_seconds()
-        if (started or appeared) and now - self._last_snapshot >= every:
-            snapshot_id = self._take_snapshot(frame, analysis, now)
+        if trigger and now - self._last_snapshot[trigger] >= every:
+            snapshot_id = self._take_snapshot(frame, analysis, now, trigger)
             if snapshot_id is not None:
                 values["snapshot"] = snapshot_id
         if state != last or "snapshot" in values or now >= self._next_report:
@@ -150,7 +159,9 @@ class Camera:
             self._last = state
         self.online = True
 
-    def _take_snapshot(self, frame: Image, analysis: Analysis, now: float) -> str | None:
+    def _take_snapshot(
+        self, frame: Image, analysis: Analysis, now: float, trigger: str
+    ) -> str | None:
         snapshot_id = f"{int(now * 1000)}-{secrets.token_hex(3)}"
         label = self.device.name or self.device.device
         jpeg = snapshot_jpeg(frame, analysis, label, now, self.tz)
@@ -159,7 +170,7 @@ class Camera:
         except BufferFailure as exc:  # a full or failing SD card: the reading still goes
             log.error("camera %s: snapshot not stored: %s", self.device.device, exc)
             return None
-        self._last_snapshot = now
+        self._last_snapshot[trigger] = now
         return snapshot_id
 
     def _send(self, values: dict[str, FieldValue], now: float) -> None:

@@ -49,6 +49,7 @@ class VideoStream:
         self._source_fps = 0.0
         self._played = 0  # file frames consumed since playback (re)started
         self._started = 0.0
+        self.opened_at = 0.0  # when the stream was last opened (clock time)
 
     @property
     def where(self) -> str:
@@ -76,7 +77,7 @@ class VideoStream:
         self._capture = capture
         fps = capture.get(cv2.CAP_PROP_FPS)
         self._source_fps = fps if 0 < fps < 240 else self.fps  # MJPEG often reports none
-        self._next_due = self._started = self.clock.time()
+        self._next_due = self._started = self.opened_at = self.clock.time()
         self._played = 0
 
     def close(self) -> None:
