@@ -43,6 +43,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_gateway
 	$(PY) -m tests.bench.bench_dashboards
 	$(PY) -m tests.bench.bench_reports
+	$(PY) -m tests.bench.bench_camera
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

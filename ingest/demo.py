@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import yaml
 
+from gateway.protocol import DeviceInfo
+from gateway.sources.camera.synthetic import walk, write_video
 from gateway.sources.simulated import sample_campus
 from ingest.demo_grafana import start_grafana
 from ingest.demo_history import write_history
@@ -38,6 +40,7 @@ TIMEZONE = "Asia/Shanghai"
 SCENARIO = {"door-main-101": "6s", "fridge-cold-1": "6s"}
 READING_EVERY_S = 2.0
 HISTORY_WEEKS = 6
+CAMERA_LOOP_S = 30.0
 REPORTS = ("weekly-usage", "daily-readings", "cold-chain")
 DEMO_REPORTS = {
     "weekly_usage": {"notify": ["director"]},
@@ -54,9 +57,26 @@ DEMO_REPORTS = {
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
+def _camera_sources(workdir: Path, devices: list[DeviceInfo]) -> list[dict[str, Any]]:
+    """The gate camera watches a drawn video of the gate, looping: someone walks past."""
+    cameras = [d for d in devices if d.kind == "camera"]
+    if not cameras:
+        return []
+    video = workdir / "gateways" / "gate-camera.avi"
+    if not video.exists():
+        video.parent.mkdir(parents=True, exist_ok=True)
+        write_video(video, CAMERA_LOOP_S, walk(enter_s=8.0, cross_s=6.0))
+    return [{"type": "camera", "devices": [
+        {"device": d.device, "url": str(video), "fps": 5, "name": d.name,
+         "interval_s": d.interval_s, "tags": d.tags, "snapshot_every": "20s"}
+        for d in cameras
+    ]}]  # fmt: skip
+
+
 def _gateway_config(workdir: Path, gateway: str, broker: MosquittoServer, seed: int) -> Path:
     """A ``campus-gateway`` config for one simulated building."""
-    devices = sample_campus()[gateway]
+    everything = sample_campus()[gateway]
+    devices = [d for d in everything if d.kind != "camera"]
     config: dict[str, Any] = {
         "gateway": {"id": gateway, "site": SITE},
         "uplink": {"host": "127.0.0.1", "port": broker.port, "topic_root": ROOT},
@@ -69,7 +89,8 @@ def _gateway_config(workdir: Path, gateway: str, broker: MosquittoServer, seed: 
                 "every_s": READING_EVERY_S,
                 "fail": {d: at for d, at in SCENARIO.items() if d in {i.device for i in devices}},
                 "devices": [d.model_dump(exclude_none=True) for d in devices],
-            }
+            },
+            *_camera_sources(workdir, everything),
         ],
     }
     path = workdir / "gateways" / f"{gateway}.yaml"
@@ -157,6 +178,13 @@ def _alerting() -> dict[str, Any]:
              "notify": ["canteen"]},
             {"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
              "severity": "critical", "notify": ["patrol"]},
+            {"id": "person-at-gate-after-hours", "title": "门口有人", "kind": "camera",
+             "where": {"building": "gate"}, "when": {"field": "persons", "ge": 1},
+             "active": {"outside": "school_hours"}, "severity": "warning",
+             "notify": ["patrol"], "repeat": "10m"},
+            {"id": "camera-tampered", "title": "摄像头被遮挡或移动", "kind": "camera",
+             "when": {"any": [{"field": "tamper", "eq": True}, {"field": "online", "eq": False}]},
+             "for": "1m", "severity": "warning", "notify": ["patrol"]},
             {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
             {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
         ],
@@ -239,12 +267,20 @@ def _seed_history(influx: InfluxServer) -> None:
 def _save_reports(api: str, token: str, influx: InfluxServer, folder: Path) -> None:
     """Once the service has built its hourly use buckets, save each report's HTML page."""
     client = InfluxClient(influx.url, "campus")
+    headers = {"Authorization": f"Bearer {token}"}
+    expected = {d.device for devices in sample_campus().values() for d in devices}
+
+    def named() -> set[str]:  # devices whose gateway's meta has arrived
+        answer = httpx.get(f"{api}/api/devices", headers=headers, timeout=10).json()
+        return {d["device"] for d in answer if d["name"]}
+
     deadline = time.monotonic() + 60
-    while _count(client, "electricity_usage_1h") == 0 and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        _count(client, "electricity_usage_1h") == 0 or not expected <= named()
+    ):
         time.sleep(1)
     client.close()
     folder.mkdir(parents=True, exist_ok=True)
-    headers = {"Authorization": f"Bearer {token}"}
     for name in REPORTS:
         answer = httpx.get(f"{api}/api/reports/{name}", params={"format": "html"},
                            headers=headers, timeout=60)  # fmt: skip
@@ -265,6 +301,7 @@ def _print_banner(
     workdir: Path,
     grafana: str,
 ) -> None:
+    latest_snapshot = f"{api}/api/cameras/cam-gate/snapshots/latest"
     print(
         f"""
 campuswatch demo is running (Ctrl-C stops it)
@@ -272,7 +309,9 @@ campuswatch demo is running (Ctrl-C stops it)
   devices    curl -H 'Authorization: Bearer {token}' {api}/api/devices
   alerts     curl -H 'Authorization: Bearer {token}' {api}/api/alerts
              (scenario: room 101's back door is left open and the canteen fridge warms
-              up; their alerts fire within a minute and are logged to the ingest log)
+              up; their alerts fire within a minute and are logged to the ingest log;
+              every 30 s someone walks past the gate camera: "门口有人", with a snapshot)
+  snapshot   curl -H 'Authorization: Bearer {token}' -o gate.jpg {latest_snapshot}
   health     {api}/api/health      metrics: {api}/metrics
   MQTT       127.0.0.1:{broker.port}  (topic campus/{SITE}/+/readings)
   InfluxDB   {influx.url}  database "campus"

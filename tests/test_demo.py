@@ -39,6 +39,10 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
     # The scenario's alerts appear: room 101's back door and the canteen fridge.
     assert re.search(r"ALERT #\d+ 门未(关闭|上锁): 后门 \(firing\)", result.stdout), result.stdout
     assert re.search(r"ALERT #\d+ 温度超限: 冷藏柜 1 \(firing\)", result.stdout), result.stdout
+    # The gate camera (OpenCV on a drawn video) saw someone walk past: alert and snapshot.
+    assert re.search(r"ALERT #\d+ 门口有人: 大门摄像头 \(firing\)", result.stdout), result.stdout
+    snapshots = list((tmp_path / "ingest" / "snapshots").glob("*/*.jpg"))
+    assert snapshots, "the gate camera's snapshot reached the server"
     # Weeks of history were seeded, so the reports already tell something.
     assert "points of simulated history (6 weeks)" in result.stdout
     weekly = (tmp_path / "reports" / "weekly-usage.html").read_text()

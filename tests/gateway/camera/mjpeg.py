@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from tests.gateway.camera.videos import FPS, Frame
+from gateway.sources.camera.synthetic import FPS, Frame
 
 
 class MjpegCamera:

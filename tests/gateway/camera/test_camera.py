@@ -15,8 +15,8 @@ import pytest
 from gateway.clock import SystemClock
 from gateway.config import CameraDevice
 from gateway.config import CameraSource as CameraSourceConfig
+from gateway.sources.camera import synthetic as videos
 from gateway.sources.camera.source import CameraSource
-from tests.gateway.camera import videos
 
 RUN_S = 12.5  # each video is 14 s long; the cameras watch the first 12.5 s
 CHANGE_S = 5.0  # when the person enters, the lens is covered, the picture freezes, ...

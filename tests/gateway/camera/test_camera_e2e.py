@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.sources.camera import synthetic as videos
 from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.devservices import MosquittoServer
-from tests.gateway.camera import videos
 from tests.gateway.harness import GatewayProcess, gateway_config
 from tests.harness import wait_for
 from tests.receivers import HttpReceiver, http_receiver

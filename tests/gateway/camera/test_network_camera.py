@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from gateway.clock import SystemClock
 from gateway.config import CameraDevice
 from gateway.sources.camera.source import Camera
+from gateway.sources.camera.synthetic import walk
 from ingest.devservices import free_port
 from tests.gateway.camera.mjpeg import mjpeg_camera
-from tests.gateway.camera.videos import walk
 from tests.harness import wait_for
 
 

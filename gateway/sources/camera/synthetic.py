@@ -1,5 +1,6 @@
-"""Test videos drawn with OpenCV: a gate scene, a person walking through, and the ways a
-camera gets tampered with. Every frame carries sensor noise, as a real camera's does."""
+"""Gate videos drawn with OpenCV, for the demo's camera and the tests: a street scene, a
+person walking through, and the ways a camera gets tampered with. Every frame carries
+sensor noise, as a real camera's does (a noiseless picture would look frozen)."""
 
 from __future__ import annotations
 
