@@ -40,7 +40,7 @@ def parse_fail_at(value: Any) -> timedelta | time:
 
 
 FailAt = Annotated[timedelta | time, BeforeValidator(parse_fail_at)]
-UNION_TAGS = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "simulated"})
+UNION_TAGS = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "simulated", "camera"})
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 
 

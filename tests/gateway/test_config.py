@@ -105,3 +105,26 @@ def test_a_register_map_without_a_kind_is_checked_against_the_device(tmp_path: P
         "sources[0].devices[0].profile: odd: fields: a electricity reading needs"
         " 'energy_kwh', which this map does not read" in result.stderr
     )
+
+
+def test_camera_settings_are_checked(tmp_path: Path) -> None:
+    doc = gateway_config(tmp_path, 1883, "campus", [simulated(1, 1.0)])
+    doc["sources"].append({"type": "camera", "devices": [
+        {"device": "cam-gate", "url": "rtsp://192.168.1.64/stream2", "fps": 0,
+         "mask": [[[0, 0], [200, 0]]]},
+        {"device": "cam/back", "url": 0, "kind": "door"},
+        {"device": "cam-yard"},
+    ]})  # fmt: skip
+    result = _check(tmp_path, doc)
+    assert result.returncode == 2
+    path = tmp_path / "gw.yaml"
+    for problem in (
+        "sources[1].devices[0].fps: Input should be greater than 0",
+        "sources[1].devices[0].mask[0]: List should have at least 3 items",
+        "sources[1].devices[1].kind: Input should be 'camera'",
+        "sources[1].devices[2].url: Field required",
+    ):
+        assert f"{path}: {problem}" in result.stderr, result.stderr
+    doc["sources"][1]["devices"] = [{"device": "cam/back", "url": 0}]
+    result = _check(tmp_path, doc)
+    assert f"{path}: sources[1].devices[0].device: a camera's id goes into" in result.stderr

@@ -163,3 +163,49 @@ def test_full_buffer_keeps_door_readings_drops_oldest_routine_and_reports_it(
     assert min(r["time"] for r in fridge_rows) > ticks[0] + 2000  # ... the oldest first
     dropped = db.query('SELECT max("buffer_dropped") FROM "gateway"')[0]["max"]
     assert dropped >= 40 * len(ticks) - len(fridge_rows)  # and every drop was reported
+
+
+def _jpeg(seed: int) -> bytes:
+    import cv2  # noqa: PLC0415 (only the camera tests need OpenCV)
+    import numpy as np  # noqa: PLC0415
+
+    picture = np.random.default_rng(seed).integers(0, 255, (90, 160, 3), dtype=np.uint8)
+    return bytes(cv2.imencode(".jpg", picture)[1])
+
+
+def test_snapshots_wait_through_a_broker_outage_and_a_restart(
+    tmp_path: Path,
+    own_broker: MosquittoServer,
+    central: tuple[IngestService, InfluxClient, str],
+) -> None:
+    """Snapshots taken while the broker is down reach the server once it is back, also
+    those of a gateway that was restarted meanwhile."""
+    from gateway.app import GatewayApp  # noqa: PLC0415
+    from gateway.config import GatewayConfig  # noqa: PLC0415
+
+    service, _db, root = central
+    config = GatewayConfig.model_validate(
+        gateway_config(tmp_path, own_broker.port, root, [simulated(1, 1.0)])
+    )
+    app = GatewayApp(config, {})
+    app.start()
+    wait_for(lambda: app.uplink.connected, 10)
+    app.store_snapshot("cam-gate", "1-live", _jpeg(1))
+    wait_for(lambda: service.snapshots.get("1-live"), 10)
+    own_broker.stop()
+    wait_for(lambda: not app.uplink.connected, 10)
+    pictures = {f"2-down-{i}": _jpeg(10 + i) for i in range(5)}
+    for snapshot_id, jpeg in pictures.items():
+        app.store_snapshot("cam-gate", snapshot_id, jpeg)
+    app.stop()  # restarted while the broker is still down: the queue is on disk
+    assert app.snapshots.path.exists()
+    own_broker.start()
+    again = GatewayApp(config, {})
+    again.start()
+    try:
+        for snapshot_id, jpeg in pictures.items():
+            stored = wait_for(lambda s=snapshot_id: service.snapshots.get(s), 20)
+            assert stored.path.read_bytes() == jpeg
+        wait_for(lambda: again.snapshots.depth() == 0, 10)
+    finally:
+        again.stop()

@@ -1,0 +1,79 @@
+"""Camera snapshots at the server: bad ones refused and kept aside, retention by age and size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.clock import ManualClock
+from ingest.app import IngestService
+from ingest.snapshots import MAX_JPEG_BYTES, SnapshotStore, check_snapshot
+from tests.harness import Publisher, wait_for
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 1000 + b"\xff\xd9"
+
+
+def _topic(config: dict[str, Any], device: str, snapshot_id: str) -> str:
+    return f"{config['mqtt']['topic_root']}/sunshine-kg/gw-gate/snapshots/{device}/{snapshot_id}"
+
+
+def test_bad_snapshots_are_refused_the_good_one_beside_them_kept(
+    service: IngestService, publisher: Publisher, config: dict[str, Any]
+) -> None:
+    bad = {
+        "not-a-jpeg": b"GIF89a....",
+        "..": JPEG,  # would climb out of the snapshot folder
+        "huge": b"\xff\xd8\xff" + b"\x00" * MAX_JPEG_BYTES + b"\xff\xd9",
+    }
+    for snapshot_id, payload in bad.items():
+        publisher.publish(_topic(config, "cam-gate", snapshot_id), payload)
+    publisher.publish(_topic(config, "cam-gate", "1796000000000-abc123"), JPEG)
+    publisher.publish(_topic(config, "cam-gate", "1796000000000-abc123"), JPEG)  # redelivered
+    wait_for(lambda: service.snapshots.get("1796000000000-abc123"), 10)
+    wait_for(lambda: _rejected(service) == 3, 10)
+    assert service.snapshots.latest("cam-gate").id == "1796000000000-abc123"  # type: ignore[union-attr]
+    letters = list((Path(config["state_dir"]) / "deadletters").rglob("*"))
+    assert letters, "the refused snapshots are kept as dead letters"
+    assert service.snapshots.prune() == 0
+    assert service.snapshots._total == len(JPEG)  # the repeat overwrote itself
+
+
+def _rejected(service: IngestService) -> float:
+    value = service.metrics.registry.get_sample_value(
+        "campus_rejected_total", {"reason": "bad_snapshot"}
+    )
+    return value or 0.0
+
+
+@pytest.mark.parametrize(
+    ("snapshot_id", "payload", "reason"),
+    [
+        ("ok-1", JPEG, None),
+        (".hidden", JPEG, "no leading dot"),
+        ("a" * 129, JPEG, "1-128"),
+        ("ok-2", b"\xff\xd8\xff" + b"\x00" * 10, "not a JPEG"),
+    ],
+)
+def test_check_snapshot(snapshot_id: str, payload: bytes, reason: str | None) -> None:
+    problem = check_snapshot(snapshot_id, payload)
+    assert (problem is None) if reason is None else (reason in (problem or ""))
+
+
+def test_retention_by_age_then_by_size(tmp_path: Path) -> None:
+    clock = ManualClock(1_796_000_000.0)
+    store = SnapshotStore(tmp_path / "snapshots", keep_days=2, max_bytes=3 * len(JPEG), clock=clock)
+    store.open()
+    for day in range(4):  # one snapshot a day for four days
+        store.save("s", "gw", "cam", f"day-{day}", JPEG)
+        clock.advance(86_400)
+    # Saving the fourth went past 3 snapshots' worth: the oldest went at once.
+    assert store.get("day-0") is None
+    # Now (day 4) day-1 is more than two days old, day-2 exactly two.
+    assert store.prune() == 1
+    assert store.get("day-1") is None
+    assert store.get("day-2") is not None
+    assert not list((tmp_path / "snapshots").rglob("day-1.jpg"))
+    assert store.latest("cam").id == "day-3"  # type: ignore[union-attr]
+    store.close()
