@@ -30,6 +30,7 @@ from pathlib import Path
 import orjson
 
 from gateway.errors import BufferFailure
+from gateway.sqlitefile import open_durable
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,7 @@ class Buffer:
     def open(self) -> None:
         """Open or create the database and recover counters."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
+            db = open_durable(self.path, _SCHEMA)
             db.execute(
                 "INSERT OR IGNORE INTO state VALUES ('next_seq', ?)", (int(time.time() * 1000),)
             )

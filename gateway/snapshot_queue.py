@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import BufferFailure
+from gateway.sqlitefile import open_durable
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,7 @@ class SnapshotQueue:
     def open(self) -> None:
         """Open or create the database."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
+            db = open_durable(self.path, _SCHEMA)
             (self._bytes,) = db.execute(
                 "SELECT COALESCE(SUM(LENGTH(body)), 0) FROM snapshots"
             ).fetchone()

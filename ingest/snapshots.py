@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.clock import Clock
+from gateway.sqlitefile import open_durable
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,13 @@ class SnapshotStore:
 
     def open(self) -> None:
         """Open the index."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.directory / "index.db", check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
-        (self._total,) = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM snapshots").fetchone()
+        try:
+            db = open_durable(self.directory / "index.db", _SCHEMA)
+            (self._total,) = db.execute("SELECT COALESCE(SUM(bytes), 0) FROM snapshots").fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            raise SnapshotError(
+                f"cannot open the snapshot index in {self.directory}: {exc}"
+            ) from exc
         self._db = db
 
     def close(self) -> None:
@@ -117,7 +120,6 @@ class SnapshotStore:
                     "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (snapshot_id, site, gateway, device, now_ms, len(jpeg), str(path)),
                 )
-                self.db.commit()
                 self._total += len(jpeg) - (previous[0] if previous else 0)
         except (OSError, sqlite3.Error) as exc:
             raise SnapshotError(f"cannot store snapshot {snapshot_id}: {exc}") from exc
@@ -158,8 +160,9 @@ class SnapshotStore:
                 total -= size
             for _, path in victims:
                 Path(path).unlink(missing_ok=True)
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("DELETE FROM snapshots WHERE id = ?", [(v[0],) for v in victims])
-            self.db.commit()
+            self.db.execute("COMMIT")
             self._total = total
         if victims:
             log.info("removed %d old snapshot(s); %d bytes kept", len(victims), total)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from gateway.sqlitefile import open_durable
 from ingest.errors import IngestError
 from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
 
@@ -98,12 +99,7 @@ class AlertStore:
     def open(self) -> None:
         """Open (creating if needed) the database in WAL mode with full fsync."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # an alert change survives power loss
-            db.executescript(_SCHEMA)
+            db = open_durable(self.path, _SCHEMA, rows=True)
         except sqlite3.Error as exc:
             raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
         self._db = db
