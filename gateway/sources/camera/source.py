@@ -78,7 +78,7 @@ class Camera:
         # picture even right after the motion-start one.
         self._last_snapshot = {"motion": -1e18, "person": -1e18}
         self._recent_people: list[tuple[float, int]] = []
-        self._raw_people: list[int] = []
+        self._raw_people: list[int] = []  # people found in the last three frames
         self._thread = threading.Thread(
             target=self._run, name=f"camera-{device.device}", daemon=True
         )
@@ -128,15 +128,18 @@ class Camera:
                 self._report(frame, analysis, now)
             frame = self.stream.read()
 
-    def _report(self, frame: Image, analysis: Analysis, now: float) -> None:
-        # A person counts once seen in two of the last three frames (a single-frame find is
-        # usually a bush or a shadow), and stays counted for a second (the detector misses
-        # a walking person in some frames).
-        self._raw_people = [*self._raw_people[-2:], len(analysis.people)]
+    def _count_persons(self, found: int, now: float) -> int:
+        """A person counts once seen in two of the last three frames (a single-frame find is
+        usually a bush or a shadow) and stays counted for a second (the detector misses a
+        walking person in some frames)."""
+        self._raw_people = [*self._raw_people[-2:], found]
         confirmed = sorted(self._raw_people)[-2] if len(self._raw_people) >= 2 else 0
         self._recent_people.append((now, confirmed))
         self._recent_people = [(t, n) for t, n in self._recent_people if now - t < PERSONS_HOLD_S]
-        persons = max(n for _, n in self._recent_people)
+        return max(n for _, n in self._recent_people)
+
+    def _report(self, frame: Image, analysis: Analysis, now: float) -> None:
+        persons = self._count_persons(len(analysis.people), now)
         state = State(analysis.motion, persons, analysis.tamper is not None, True)
         last = self._last
         started = analysis.motion and not (last and last.motion)
@@ -179,10 +182,10 @@ class Camera:
         self._next_report = now + self.device.interval_s
 
     def _went_offline(self) -> None:
-        """Report ``online: false`` once per outage."""
-        if self._last is not None and not self._last.online:
-            return
+        """Report ``online: false`` at once, then every ``interval_s`` while it lasts."""
         now = self.clock.time()
+        if self._last is not None and not self._last.online and now < self._next_report:
+            return
         self._send({"motion": False, "persons": 0, "online": False}, now)
         self._last = State(False, 0, False, False)
         self.online = False

@@ -37,4 +37,4 @@ def test_mjpeg_camera_goes_offline_and_comes_back() -> None:
     assert server.clients >= 2  # it reconnected
     assert camera.errors >= 1
     offline = [r for r in readings if r["values"]["online"] is False]
-    assert len(offline) == 1  # reported once per outage, however many retries failed
+    assert len(offline) == 1  # once (and then every interval_s), however many retries failed
