@@ -127,6 +127,16 @@ def frozen_from(at_s: float) -> Frame:
     return frame
 
 
+def blurred_from(at_s: float) -> Frame:
+    """Normal, then from ``at_s`` out of focus (knocked lens, fogged or smeared cover)."""
+
+    def frame(n: int, rng: np.random.Generator) -> Image:
+        img = gate_scene(rng)
+        return img if n / FPS < at_s else cv2.GaussianBlur(img, (0, 0), 6)
+
+    return frame
+
+
 def shifted_from(at_s: float, pixels: int = 120) -> Frame:
     """Normal, then from ``at_s`` the camera points elsewhere (turned by ``pixels``)."""
 

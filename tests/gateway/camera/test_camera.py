@@ -25,7 +25,7 @@ MASK = [[[0, 0], [220, 0], [220, 140], [0, 140]]]  # where the "leaves" are
 
 @pytest.fixture(scope="module")
 def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Six cameras watching six videos at once; their readings and snapshots."""
+    """Seven cameras watching seven videos at once; their readings and snapshots."""
     folder = tmp_path_factory.mktemp("videos")
     scenes = {
         "walk": videos.walk(CHANGE_S),
@@ -33,6 +33,7 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "leaves": videos.leaves_in((10, 10, 210, 130)),
         "cover": videos.covered_from(CHANGE_S),
         "frozen": videos.frozen_from(CHANGE_S),
+        "blurred": videos.blurred_from(CHANGE_S),
         "turned": videos.shifted_from(CHANGE_S),
     }
     devices = [
@@ -74,7 +75,7 @@ def _first(watched: dict[str, Any], device: str, **values: Any) -> dict[str, Any
 
 
 def test_first_reading_reports_a_settled_quiet_scene(watched: dict[str, Any]) -> None:
-    for device in ("walk", "leaves-masked", "cover", "frozen", "turned"):
+    for device in ("walk", "leaves-masked", "cover", "frozen", "blurred", "turned"):
         first = watched["readings"][device][0]["values"]
         assert first["motion"] is False, device
         assert first["online"] is True
@@ -105,7 +106,9 @@ def test_leaves_inside_an_ignore_mask_are_no_event(watched: dict[str, Any]) -> N
     assert not _first(watched, "leaves", persons=1)
 
 
-@pytest.mark.parametrize(("device", "hold_s"), [("cover", 2.0), ("frozen", 3.0), ("turned", 2.0)])
+@pytest.mark.parametrize(
+    ("device", "hold_s"), [("cover", 2.0), ("frozen", 3.0), ("blurred", 5.0), ("turned", 2.0)]
+)
 def test_tamper_is_reported_after_its_hold_time(
     watched: dict[str, Any], device: str, hold_s: float
 ) -> None:
