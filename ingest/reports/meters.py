@@ -33,13 +33,6 @@ class Meter:
     interval_s: int = 60
     hours: dict[int, Hour] = field(default_factory=dict)
 
-    def use(self, start_s: int, end_s: int) -> float | None:
-        """Use in ``[start, end)``, or None when the meter sent nothing then."""
-        inside = [h for t, h in self.hours.items() if start_s <= t < end_s]
-        if not inside:
-            return None
-        return round(sum(h.increase for h in inside), 6)
-
     def between(self, start_s: int, end_s: int) -> list[tuple[int, Hour]]:
         """The buckets in ``[start, end)`` in time order."""
         return sorted((t, h) for t, h in self.hours.items() if start_s <= t < end_s)

@@ -8,7 +8,7 @@ as no use and the increase across a gap is counted in the hour its later reading
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,38 @@ class HourSlot:
     week: int  # 0 = the report's week, 1 = the week before, ...
     day: int  # 0 = Monday
     hour: int  # local clock hour 0-23
+
+
+@dataclass(slots=True)
+class _Sums:
+    """One meter's buckets added up per week, per day of the report's week and per night."""
+
+    weekly: list[float] = field(default_factory=lambda: [0.0] * (HISTORY_WEEKS + 1))
+    has_data: list[bool] = field(default_factory=lambda: [False] * (HISTORY_WEEKS + 1))
+    daily: list[float | None] = field(default_factory=lambda: [None] * 7)
+    night: dict[int, list[float]] = field(default_factory=dict)  # week -> night hours' use
+    resets: int = 0
+    cost: float = 0.0
+    priced: bool = False
+
+    @classmethod
+    def of(cls, meter: Meter, slots: dict[int, HourSlot], prices: list[float] | None) -> _Sums:
+        """Walk the meter's buckets once."""
+        sums = cls(priced=prices is not None)
+        for t, bucket in meter.hours.items():
+            slot = slots.get(t)
+            if slot is None:
+                continue
+            sums.weekly[slot.week] += bucket.increase
+            sums.has_data[slot.week] = True
+            if slot.hour in NIGHT_HOURS:
+                sums.night.setdefault(slot.week, []).append(bucket.increase)
+            if slot.week == 0:
+                sums.daily[slot.day] = (sums.daily[slot.day] or 0.0) + bucket.increase
+                sums.resets += bucket.resets
+                if prices:
+                    sums.cost += bucket.increase * prices[slot.hour]
+        return sums
 
 
 class UsageReports:
@@ -108,28 +140,10 @@ class UsageReports:
     def _meter_usage(
         self, meter: Meter, slots: dict[int, HourSlot], period: Period, now_s: int
     ) -> MeterUsage:
-        weekly = [0.0] * (HISTORY_WEEKS + 1)
-        has_data = [False] * (HISTORY_WEEKS + 1)
-        daily: list[float | None] = [None] * 7
-        night: dict[int, list[float]] = {}
-        resets, cost = 0, 0.0
-        prices = self._hour_prices(meter.kind)
-        for t, bucket in meter.hours.items():
-            slot = slots.get(t)
-            if slot is None:
-                continue
-            weekly[slot.week] += bucket.increase
-            has_data[slot.week] = True
-            if slot.hour in NIGHT_HOURS:
-                night.setdefault(slot.week, []).append(bucket.increase)
-            if slot.week == 0:
-                daily[slot.day] = (daily[slot.day] or 0.0) + bucket.increase
-                resets += bucket.resets
-                if prices:
-                    cost += bucket.increase * prices[slot.hour]
-        use = [round(w, 3) if has_data[i] else None for i, w in enumerate(weekly)]
+        sums = _Sums.of(meter, slots, self._hour_prices(meter.kind))
+        use = [round(w, 3) if sums.has_data[i] else None for i, w in enumerate(sums.weekly)]
         history = [u for u in use[1:] if u is not None]
-        baselines = [_mean(night[w]) for w in range(1, HISTORY_WEEKS + 1) if w in night]
+        night = sums.night
         usage = MeterUsage(
             device=meter.device,
             kind=meter.kind,
@@ -141,11 +155,12 @@ class UsageReports:
             change_pct=_change_pct(use[0], use[1]),
             average_4w=round(_mean(history), 3) if history else None,
             night_baseline=round(_mean(night[0]), 3) if 0 in night else None,
-            daily=[round(d, 3) if d is not None else None for d in daily],
-            cost=round(cost, 2) if prices and use[0] is not None else None,
-            resets=resets,
+            daily=[round(d, 3) if d is not None else None for d in sums.daily],
+            cost=round(sums.cost, 2) if sums.priced and use[0] is not None else None,
+            resets=sums.resets,
             gaps=self._gaps(meter, period, now_s),
         )
+        baselines = [_mean(night[w]) for w in range(1, HISTORY_WEEKS + 1) if w in night]
         usage.anomalies = self._anomalies(meter, usage, baselines, period)
         return usage
 
