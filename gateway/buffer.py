@@ -30,7 +30,7 @@ from pathlib import Path
 import orjson
 
 from gateway.errors import BufferFailure
-from gateway.sqlitefile import open_durable
+from gateway.sqlitefile import DurableFile, open_durable
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +59,17 @@ class Envelope:
     payload: bytes
 
 
-class Buffer:
+class Buffer(DurableFile):
     """The gateway's durable queue; thread-safe."""
+
+    closed_error = BufferFailure
+    what = "the buffer"
 
     def __init__(self, path: Path, gateway: str, max_bytes: int) -> None:
         self.path = path
         self.gateway = gateway
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        super().__init__(threading.Lock())
         self._bytes = 0
         self._waiting = 0  # readings in ``readings`` and in unacknowledged envelopes
         self._live_from = 0  # readings with a larger id came after the last reconnect
@@ -96,23 +98,9 @@ class Buffer:
         self._bytes = rows_bytes + env_bytes
         self._waiting = rows + env_count
 
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
     @staticmethod
     def _state(db: sqlite3.Connection, key: str) -> int:
         return int(db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()[0])
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The open connection."""
-        if self._db is None:
-            raise BufferFailure("the buffer is closed")
-        return self._db
 
     @property
     def depth(self) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.errors import BufferFailure
-from gateway.sqlitefile import open_durable
+from gateway.sqlitefile import DurableFile, open_durable
 
 log = logging.getLogger(__name__)
 
@@ -37,46 +37,32 @@ class Snapshot:
     body: bytes
 
 
-class SnapshotQueue:
+class SnapshotQueue(DurableFile):
     """The gateway's durable snapshot queue; thread-safe."""
+
+    closed_error = BufferFailure
+    what = "the snapshot queue"
 
     def __init__(self, path: Path, max_bytes: int) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.dropped = 0
         self._bytes = 0
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        self._count = 0  # snapshots waiting: the uplink asks before every envelope
+        super().__init__(threading.Lock())
 
     def open(self) -> None:
         """Open or create the database."""
         try:
             db = open_durable(self.path, _SCHEMA)
-            (self._bytes,) = db.execute(
-                "SELECT COALESCE(SUM(LENGTH(body)), 0) FROM snapshots"
-            ).fetchone()
+            self._recount(db)
         except sqlite3.Error as exc:
             raise BufferFailure(f"cannot open snapshot queue {self.path}: {exc}") from exc
         self._db = db
 
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The open connection."""
-        if self._db is None:
-            raise BufferFailure("the snapshot queue is closed")
-        return self._db
-
     def depth(self) -> int:
         """Snapshots not yet acknowledged by the broker."""
-        with self._lock:
-            return int(self.db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
+        return self._count
 
     def add(self, device: str, snapshot_id: str, jpeg: bytes) -> None:
         """Commit a snapshot (fsynced), dropping the oldest ones past ``max_bytes``."""
@@ -84,11 +70,12 @@ class SnapshotQueue:
             db = self.db
             try:
                 db.execute("BEGIN IMMEDIATE")
-                db.execute(
+                added = db.execute(
                     "INSERT OR IGNORE INTO snapshots (id, device, body) VALUES (?, ?, ?)",
                     (snapshot_id, device, jpeg),
-                )
-                self._bytes += len(jpeg)
+                ).rowcount
+                self._bytes += len(jpeg) * added
+                self._count += added
                 while self._bytes > self.max_bytes:
                     row = db.execute(
                         "SELECT seq, LENGTH(body) FROM snapshots ORDER BY seq LIMIT 1"
@@ -97,6 +84,7 @@ class SnapshotQueue:
                         break
                     db.execute("DELETE FROM snapshots WHERE seq = ?", (row[0],))
                     self._bytes -= row[1]
+                    self._count -= 1
                     self.dropped += 1
                     log.warning(
                         "snapshot queue full: dropped the oldest (%d in total)", self.dropped
@@ -105,10 +93,18 @@ class SnapshotQueue:
             except sqlite3.Error as exc:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
+                    self._recount(db)  # the counters moved with the undone changes
                 raise BufferFailure(f"cannot write snapshot queue {self.path}: {exc}") from exc
+
+    def _recount(self, db: sqlite3.Connection) -> None:
+        self._bytes, self._count = db.execute(
+            "SELECT COALESCE(SUM(LENGTH(body)), 0), COUNT(*) FROM snapshots"
+        ).fetchone()
 
     def next(self, skip: set[str]) -> Snapshot | None:
         """The oldest snapshot whose id is not in ``skip`` (those already in flight)."""
+        if self._count <= len(skip):
+            return None  # the common case, without a query
         with self._lock:
             ids = [r[0] for r in self.db.execute("SELECT id FROM snapshots ORDER BY seq")]
             for snapshot_id in ids:
@@ -130,3 +126,4 @@ class SnapshotQueue:
                 raise BufferFailure(f"cannot write snapshot queue {self.path}: {exc}") from exc
             if row is not None:
                 self._bytes -= row[0]
+                self._count -= 1

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 
 def open_durable(path: Path, schema: str, *, rows: bool = False) -> sqlite3.Connection:
@@ -21,3 +23,32 @@ def open_durable(path: Path, schema: str, *, rows: bool = False) -> sqlite3.Conn
     db.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
     db.executescript(schema)
     return db
+
+
+class DurableFile:
+    """Owns one durable SQLite connection: subclasses open it into ``_db`` under ``_lock``.
+
+    ``closed_error`` is the subclass's own exception, raised when the file is used after
+    ``close`` (or before ``open``), so callers see the package's error, not SQLite's.
+    """
+
+    closed_error: ClassVar[type[Exception]] = RuntimeError
+    what: ClassVar[str] = "the database"
+
+    def __init__(self, lock: threading.Lock | threading.RLock) -> None:
+        self._lock = lock
+        self._db: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        """Close the file (again is harmless)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open connection (callers hold ``_lock`` while they use it)."""
+        if self._db is None:
+            raise self.closed_error(f"{self.what} is closed")
+        return self._db

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.clock import Clock
-from gateway.sqlitefile import open_durable
+from gateway.sqlitefile import DurableFile, open_durable
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,18 @@ def check_snapshot(snapshot_id: str, jpeg: bytes) -> str | None:
     return None
 
 
-class SnapshotStore:
+class SnapshotStore(DurableFile):
     """Saves, finds and prunes snapshots; thread-safe."""
+
+    closed_error = SnapshotError
+    what = "the snapshot store"
 
     def __init__(self, directory: Path, keep_days: int, max_bytes: int, clock: Clock) -> None:
         self.directory = directory
         self.keep_ms = keep_days * 86_400_000
         self.max_bytes = max_bytes
         self.clock = clock
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        super().__init__(threading.Lock())
         self._total = 0
         self._pruned_at = 0.0
 
@@ -88,20 +90,6 @@ class SnapshotStore:
                 f"cannot open the snapshot index in {self.directory}: {exc}"
             ) from exc
         self._db = db
-
-    def close(self) -> None:
-        """Close the index."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The open index."""
-        if self._db is None:
-            raise SnapshotError("the snapshot store is closed")
-        return self._db
 
     def save(self, site: str, gateway: str, device: str, snapshot_id: str, jpeg: bytes) -> None:
         """Write the JPEG durably and index it (SnapshotError when it cannot be)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from gateway.sqlitefile import open_durable
+from gateway.sqlitefile import DurableFile, open_durable
 from ingest.errors import IngestError
 from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
 
@@ -88,13 +88,15 @@ def _alert_from_row(row: sqlite3.Row) -> Alert:
     return Alert(**values)
 
 
-class AlertStore:
+class AlertStore(DurableFile):
     """Thread-safe access to ``alerts.db``; writers group their changes in ``transaction()``."""
+
+    closed_error = AlertStoreError
+    what = "the alert database"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.RLock()
-        self._db: sqlite3.Connection | None = None
+        super().__init__(threading.RLock())
 
     def open(self) -> None:
         """Open (creating if needed) the database in WAL mode with full fsync."""
@@ -103,20 +105,6 @@ class AlertStore:
         except sqlite3.Error as exc:
             raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
         self._db = db
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The open connection (callers hold the lock)."""
-        if self._db is None:
-            raise AlertStoreError("the alert database is closed")
-        return self._db
 
     def begin(self) -> None:
         """Start a write transaction; this thread keeps the store until commit/rollback."""
