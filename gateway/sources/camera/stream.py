@@ -89,6 +89,8 @@ class VideoStream:
     def read(self) -> Image:
         """The next sampled frame, scaled (CameraError when the stream ended or broke)."""
         frame = self._next_file_frame() if self.is_file else self._next_live_frame()
+        if frame.ndim == 2:  # some USB and IR cameras hand out grey frames
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         height, width = frame.shape[:2]
         if width != self.width:
             size = (self.width, max(2, round(height * self.width / width / 2) * 2))
