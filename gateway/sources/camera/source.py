@@ -102,13 +102,14 @@ class Camera:
                 log.info("camera %s: stream %s open", self.device.device, self.stream.where)
                 self._watch()
             except CameraError as exc:
-                if self.stop_event.is_set():
-                    break
-                self.errors += 1
-                log.warning("camera %s: %s", self.device.device, exc)
+                if not self.stop_event.is_set():
+                    self.errors += 1
+                    log.warning("camera %s: %s", self.device.device, exc)
             except Exception:  # a bug in one camera must not end its thread
                 self.errors += 1
                 log.exception("camera %s failed", self.device.device)
+            if self.stop_event.is_set():
+                break  # stopping is not the camera going offline
             self._went_offline()
             self.stop_event.wait(backoff.next_delay())
 
