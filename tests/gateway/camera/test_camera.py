@@ -6,6 +6,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -126,3 +127,18 @@ def test_a_covered_lens_is_no_motion_event(watched: dict[str, Any]) -> None:
 def test_stats_for_health_readings(watched: dict[str, Any]) -> None:
     assert watched["stats"]["readings"] >= 12
     assert watched["stats"]["errors"] == 0
+
+
+def test_stopping_is_not_reported_as_the_camera_going_offline(tmp_path: Path) -> None:
+    video = videos.write_video(tmp_path / "gate.avi", 8, videos.walk(enter_s=100))
+    readings: list[dict[str, Any]] = []
+    device = CameraDevice(device="cam-gate", url=str(video), fps=5)
+    source = CameraSource(CameraSourceConfig(type="camera", devices=[device]), "Asia/Shanghai",
+                          SystemClock(), lambda *_: None)  # fmt: skip
+    source.start(readings.append)
+    deadline = time.monotonic() + 10
+    while not readings and time.monotonic() < deadline:
+        time.sleep(0.1)
+    source.stop()
+    assert readings, "the camera reported"
+    assert all(r["values"]["online"] for r in readings), readings
