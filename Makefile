@@ -19,9 +19,12 @@ $(STAMP): pyproject.toml
 programs:
 	@bash deploy/ensure-programs.sh
 
+CODE := campuswatch gateway ingest dashboards demo tests
+
 lint: $(STAMP)
-	$(PY) -m ruff check gateway ingest dashboards tests
-	$(PY) -m ruff format --check gateway ingest dashboards tests
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -31,8 +34,9 @@ pytest: setup
 
 test: setup lint typecheck pytest
 
+# The demo package lives in the checkout, beside the product (not installed with it).
 demo: setup
-	$(VENV)/bin/campus-ingest demo
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/campus-ingest demo
 
 dashboards: $(STAMP)
 	$(PY) -m dashboards.build

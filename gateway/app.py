@@ -7,13 +7,14 @@ import logging
 import threading
 from pathlib import Path
 
+from campuswatch.clock import Clock, SystemClock, now_ms
+from campuswatch.protocol import DeviceInfo
+from campuswatch.worker import Worker
 from gateway.buffer import Buffer
-from gateway.clock import Clock, SystemClock, now_ms
 from gateway.config import GatewayConfig, ModbusProfile
 from gateway.errors import BufferFailure
-from gateway.protocol import DeviceInfo
 from gateway.snapshot_queue import SnapshotQueue
-from gateway.sources.base import PollingThread, RawReading, Source, make_reading
+from gateway.sources.base import RawReading, Source, make_reading
 from gateway.sources.factory import build_source
 from gateway.uplink import Uplink
 
@@ -59,8 +60,8 @@ class GatewayApp:
         ]
         self._pending: list[RawReading] = []
         self._pending_lock = threading.Lock()
-        self._committer = PollingThread("buffer-commit", self._commit)
-        self._health = PollingThread("health", self._report_health)
+        self._committer = Worker("buffer-commit", self._commit)
+        self._health = Worker("health", self._report_health)
         self._started = 0.0
         self.readings_read = 0
 

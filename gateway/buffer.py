@@ -29,8 +29,8 @@ from pathlib import Path
 
 import orjson
 
+from campuswatch.sqlitefile import DurableFile, open_durable
 from gateway.errors import BufferFailure
-from gateway.sqlitefile import DurableFile, open_durable
 
 log = logging.getLogger(__name__)
 

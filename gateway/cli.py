@@ -16,10 +16,11 @@ import sys
 import threading
 from pathlib import Path
 
+from campuswatch.errors import ConfigError
+from campuswatch.logsetup import configure_logging
 from gateway.app import GatewayApp
 from gateway.config import load_gateway_config
-from gateway.errors import ConfigError, GatewayError, SourceError
-from gateway.logsetup import configure_logging
+from gateway.errors import GatewayError, SourceError
 from gateway.sources.dlt645 import Dlt645Port
 
 EXIT_RUNTIME = 1

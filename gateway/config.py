@@ -11,12 +11,12 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from gateway.configfile import load_model
-from gateway.durations import Duration, parse_clock_time, parse_duration
-from gateway.errors import ConfigError
-from gateway.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
+from campuswatch.configfile import Strict, load_model
+from campuswatch.durations import Duration, parse_clock_time, parse_duration
+from campuswatch.errors import ConfigError
+from campuswatch.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 DeviceId = Annotated[
@@ -44,20 +44,14 @@ UNION_TAGS = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "sim
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 
 
-class Strict(BaseModel):
-    """Unknown keys are errors; values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Identity(Strict):
+class IdentityConfig(Strict):
     """Which gateway this is, on which campus."""
 
     id: Identifier
     site: Identifier
 
 
-class TlsSettings(Strict):
+class TlsConfig(Strict):
     """TLS towards the central broker."""
 
     ca_file: Path
@@ -65,7 +59,7 @@ class TlsSettings(Strict):
     key_file: Path | None = None
 
 
-class UplinkSettings(Strict):
+class UplinkConfig(Strict):
     """The central broker the gateway publishes to."""
 
     host: str
@@ -75,14 +69,14 @@ class UplinkSettings(Strict):
     topic_root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = (
         "campus"
     )
-    tls: TlsSettings | None = None
+    tls: TlsConfig | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=600)] = 30
     # Envelopes published but not yet acknowledged, and readings per envelope.
     max_inflight: Annotated[int, Field(ge=1, le=1000)] = 20
     envelope_readings: Annotated[int, Field(ge=1, le=1000)] = 500
 
 
-class BufferSettings(Strict):
+class BufferConfig(Strict):
     """The on-disk store-and-forward queue."""
 
     path: Path
@@ -91,7 +85,7 @@ class BufferSettings(Strict):
     snapshot_mb: Annotated[float, Field(gt=0)] = 64
 
 
-class BrokerSettings(Strict):
+class BrokerConfig(Strict):
     """A local broker (Zigbee2MQTT, ESPHome and Tasmota publish there)."""
 
     host: str = "127.0.0.1"
@@ -100,7 +94,7 @@ class BrokerSettings(Strict):
     password: str | None = None
 
 
-class Device(Strict):
+class DeviceConfig(Strict):
     """What every device has: id, kind, and what goes into the meta message."""
 
     device: DeviceId
@@ -122,14 +116,14 @@ class Device(Strict):
         )
 
 
-class ModbusDevice(Device):
+class ModbusDeviceConfig(DeviceConfig):
     """A Modbus RTU slave read through a register map."""
 
     unit: Annotated[int, Field(ge=1, le=247)]
     profile: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-class ModbusRtuSource(Strict):
+class ModbusRtuSourceConfig(Strict):
     """Several Modbus RTU devices on one RS-485 bus, polled in turn."""
 
     type: Literal["modbus_rtu"]
@@ -140,13 +134,13 @@ class ModbusRtuSource(Strict):
     poll: Duration = timedelta(seconds=60)
     timeout: Duration = timedelta(seconds=1)
     retries: Annotated[int, Field(ge=0, le=10)] = 2
-    devices: list[ModbusDevice] = Field(min_length=1)
+    devices: list[ModbusDeviceConfig] = Field(min_length=1)
 
 
 Dlt645Value = Literal["energy_kwh", "power_w", "voltage_v", "current_a"]
 
 
-class Dlt645Device(Device):
+class Dlt645DeviceConfig(DeviceConfig):
     """A DL/T 645-2007 energy meter, by its 12-digit address."""
 
     kind: Literal["electricity"] = "electricity"
@@ -155,7 +149,7 @@ class Dlt645Device(Device):
     read: tuple[Dlt645Value, ...] = ("energy_kwh",)
 
 
-class Dlt645Source(Strict):
+class Dlt645SourceConfig(Strict):
     """DL/T 645-2007 meters on one RS-485 bus (2400 baud, even parity by default)."""
 
     type: Literal["dlt645"]
@@ -165,29 +159,29 @@ class Dlt645Source(Strict):
     poll: Duration = timedelta(seconds=60)
     timeout: Duration = timedelta(seconds=2)
     retries: Annotated[int, Field(ge=0, le=10)] = 2
-    devices: list[Dlt645Device] = Field(min_length=1)
+    devices: list[Dlt645DeviceConfig] = Field(min_length=1)
 
 
-class Zigbee2MqttDevice(Device):
+class Zigbee2MqttDeviceConfig(DeviceConfig):
     """A Zigbee device as Zigbee2MQTT names it."""
 
     kind: Literal["door", "smoke", "temperature", "electricity"]
     friendly_name: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
 
 
-class Zigbee2MqttSource(Strict):
+class Zigbee2MqttSourceConfig(Strict):
     """Zigbee2MQTT's device topics on a local broker."""
 
     type: Literal["zigbee2mqtt"]
-    broker: BrokerSettings = BrokerSettings()
+    broker: BrokerConfig = BrokerConfig()
     base_topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")] = "zigbee2mqtt"
     # The last state is repeated every interval_s while the device is available and its
     # last message is younger than this (Zigbee sensors check in about hourly).
     stale_after: Duration = timedelta(hours=2)
-    devices: list[Zigbee2MqttDevice] = Field(min_length=1)
+    devices: list[Zigbee2MqttDeviceConfig] = Field(min_length=1)
 
 
-class MqttJsonDevice(Device):
+class MqttJsonDeviceConfig(DeviceConfig):
     """One value from an MQTT topic: a plain value, or a path into a JSON payload."""
 
     topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
@@ -198,17 +192,17 @@ class MqttJsonDevice(Device):
     invert: bool = False
 
 
-class MqttJsonSource(Strict):
+class MqttJsonSourceConfig(Strict):
     """ESPHome, Tasmota or anything else publishing JSON or plain values."""
 
     type: Literal["mqtt_json"]
-    broker: BrokerSettings = BrokerSettings()
+    broker: BrokerConfig = BrokerConfig()
     # The last value is repeated every interval_s until no message came for this long.
     stale_after: Duration = timedelta(minutes=10)
-    devices: list[MqttJsonDevice] = Field(min_length=1)
+    devices: list[MqttJsonDeviceConfig] = Field(min_length=1)
 
 
-class SimulatedSource(Strict):
+class SimulatedSourceConfig(Strict):
     """Realistic readings for demos and tests, deterministic from ``seed``."""
 
     type: Literal["simulated"]
@@ -219,13 +213,13 @@ class SimulatedSource(Strict):
     # smoke) this long after start (``5m``) or at a time of day in the gateway's
     # timezone (``"21:30"``).
     fail: dict[DeviceId, FailAt] = Field(default_factory=dict)
-    devices: list[Device] = Field(min_length=1)
+    devices: list[DeviceConfig] = Field(min_length=1)
 
 
 Point = Annotated[list[Annotated[int, Field(ge=0, le=10_000)]], Field(min_length=2, max_length=2)]
 
 
-class CameraDevice(Device):
+class CameraDeviceConfig(DeviceConfig):
     """A camera: RTSP, HTTP MJPEG, a video file or a USB index, analysed on the gateway."""
 
     kind: Literal["camera"] = "camera"
@@ -242,20 +236,20 @@ class CameraDevice(Device):
     loop: bool = True  # a video file starts again at its end (demos, tests)
 
 
-class CameraSource(Strict):
+class CameraSourceConfig(Strict):
     """Gate cameras analysed with OpenCV (motion, persons, tamper, offline)."""
 
     type: Literal["camera"]
-    devices: list[CameraDevice] = Field(min_length=1)
+    devices: list[CameraDeviceConfig] = Field(min_length=1)
 
 
-Source = Annotated[
-    ModbusRtuSource
-    | Dlt645Source
-    | Zigbee2MqttSource
-    | MqttJsonSource
-    | SimulatedSource
-    | CameraSource,
+SourceConfig = Annotated[
+    ModbusRtuSourceConfig
+    | Dlt645SourceConfig
+    | Zigbee2MqttSourceConfig
+    | MqttJsonSourceConfig
+    | SimulatedSourceConfig
+    | CameraSourceConfig,
     Field(discriminator="type"),
 ]
 
@@ -263,10 +257,10 @@ Source = Annotated[
 class GatewayConfig(Strict):
     """The whole ``campus-gateway`` configuration file."""
 
-    gateway: Identity
-    uplink: UplinkSettings
-    buffer: BufferSettings
-    sources: list[Source] = Field(min_length=1)
+    gateway: IdentityConfig
+    uplink: UplinkConfig
+    buffer: BufferConfig
+    sources: list[SourceConfig] = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
     # Register maps: relative paths are taken from the config file's directory.
     modbus_profiles: Path = Path("modbus")
@@ -274,7 +268,7 @@ class GatewayConfig(Strict):
     # Health readings (kind gateway): uptime, buffer depth, drops, errors, CPU temperature.
     health_interval: Duration = timedelta(seconds=60)
 
-    def devices(self) -> list[Device]:
+    def devices(self) -> list[DeviceConfig]:
         """Every device of every source."""
         return [d for source in self.sources for d in source.devices]
 
@@ -352,7 +346,7 @@ def _load_profiles(
         directory = base / directory
     problems: list[str] = []
     for i, source in enumerate(config.sources):
-        if not isinstance(source, ModbusRtuSource):
+        if not isinstance(source, ModbusRtuSourceConfig):
             continue
         for j, device in enumerate(source.devices):
             where = f"sources[{i}].devices[{j}].profile: {device.profile}"
@@ -383,9 +377,9 @@ def _cross_check(config: GatewayConfig) -> list[str]:
     return problems
 
 
-def _device_problems(source: Source, device: Device) -> list[str]:
+def _device_problems(source: SourceConfig, device: DeviceConfig) -> list[str]:
     """Settings that would make every reading of ``device`` useless."""
-    if isinstance(source, ModbusRtuSource | Dlt645Source):
+    if isinstance(source, ModbusRtuSourceConfig | Dlt645SourceConfig):
         poll = int(source.poll.total_seconds())
         if device.interval_s < poll:
             return [
@@ -393,9 +387,9 @@ def _device_problems(source: Source, device: Device) -> list[str]:
                 f" ({poll} s): the server would take the meter for silent; set interval_s"
                 f" to {poll} or more"
             ]
-    if isinstance(device, CameraDevice) and any(c in device.device for c in "/+#"):
+    if isinstance(device, CameraDeviceConfig) and any(c in device.device for c in "/+#"):
         return ["device: a camera's id goes into its snapshot topic: no '/', '+' or '#'"]
-    if isinstance(device, MqttJsonDevice):
+    if isinstance(device, MqttJsonDeviceConfig):
         spec = KINDS[device.kind]
         missing = [name for name in spec.required if name != device.field]
         if missing:

@@ -1,21 +1,12 @@
-"""Exceptions of the gateway package (and the config errors both programs share)."""
+"""Exceptions of the gateway package."""
 
 from __future__ import annotations
 
+from campuswatch.errors import CampuswatchError
 
-class GatewayError(Exception):
+
+class GatewayError(CampuswatchError):
     """Base class of every error the gateway raises on purpose."""
-
-
-class ConfigError(GatewayError):
-    """A config file is missing, unreadable or invalid.
-
-    ``problems`` lists every problem as ``FILE: key.path: reason``.
-    """
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class SourceError(GatewayError):

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from campuswatch.sqlitefile import DurableFile, open_durable
 from gateway.errors import BufferFailure
-from gateway.sqlitefile import DurableFile, open_durable
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,9 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.backoff import Backoff
-from gateway.buffer import Buffer, Envelope
-from gateway.clock import Clock, now_ms
-from gateway.config import Identity, UplinkSettings
-from gateway.protocol import (
+from campuswatch.backoff import Backoff
+from campuswatch.clock import Clock, now_ms
+from campuswatch.protocol import (
     DeviceInfo,
     Meta,
     meta_topic,
@@ -33,13 +31,16 @@ from gateway.protocol import (
     snapshot_topic,
     status_topic,
 )
+from campuswatch.worker import Worker
+from gateway.buffer import Buffer, Envelope
+from gateway.config import IdentityConfig, UplinkConfig
+from gateway.pubacks import AckSlots
 from gateway.snapshot_queue import Snapshot, SnapshotQueue
 
 log = logging.getLogger(__name__)
 
 VERSION = "campuswatch-gateway/1"
 _CONNECT_TIMEOUT_S = 10.0
-_EARLY_ACK_S = 5.0
 
 
 class Uplink:
@@ -47,8 +48,8 @@ class Uplink:
 
     def __init__(
         self,
-        settings: UplinkSettings,
-        identity: Identity,
+        settings: UplinkConfig,
+        identity: IdentityConfig,
         buffer: Buffer,
         devices: Callable[[], list[DeviceInfo]],
         clock: Clock,
@@ -63,14 +64,14 @@ class Uplink:
         self.publish_errors = 0
         self._root = settings.topic_root
         self._wake = threading.Condition()
-        self._stopping = threading.Event()
         self._connected = threading.Event()
-        self._inflight: dict[int, Envelope | Snapshot] = {}
+        self._acks: AckSlots[Envelope | Snapshot] = AckSlots()
         self._snapshots_inflight: set[str] = set()
-        self._early_acks: dict[int, float] = {}  # mid -> when its PUBACK came
         self._prefer_live = False
         self._client: mqtt.Client | None = None
-        self._thread = threading.Thread(target=self._run, name="uplink")
+        self._reconnect = Backoff(base=1.0, cap=15.0)
+        # Whatever ends a session, the next one reconnects: the buffer holds the data.
+        self._worker = Worker("uplink", self._run_session, error_backoff=Backoff(1.0, 15.0))
 
     @property
     def connected(self) -> bool:
@@ -82,7 +83,7 @@ class Uplink:
 
     def start(self) -> None:
         """Connect and publish in the background."""
-        self._thread.start()
+        self._worker.start()
 
     def notify(self) -> None:
         """New readings are in the buffer."""
@@ -91,24 +92,24 @@ class Uplink:
 
     def stop(self) -> None:
         """Publish the ``stopped`` status (when connected) and disconnect."""
-        self._stopping.set()
-        self.notify()
-        self._thread.join()
+        self._worker.request_stop()
+        self.notify()  # the pump sees it at once
+        self._worker.join(timeout=None)
 
     # ------------------------------------------------------------------ connection
 
-    def _run(self) -> None:
-        backoff = Backoff(base=1.0, cap=15.0)
-        while not self._stopping.is_set():
-            try:
-                if self._session():
-                    backoff.reset()
-                    continue
-            except Exception:  # whatever happened, reconnect: the buffer holds the data
-                log.exception("uplink to %s:%s failed", self.settings.host, self.settings.port)
-            delay = backoff.next_delay()
-            log.warning("uplink: reconnecting in %.1f s", delay)
-            self._stopping.wait(delay)
+    @property
+    def _stopping(self) -> bool:
+        return self._worker.stopping
+
+    def _run_session(self) -> float:
+        """One connection (the worker's step); how long to wait before the next."""
+        if self._session():
+            self._reconnect.reset()
+            return 0.0
+        delay = self._reconnect.next_delay()
+        log.warning("uplink: reconnecting in %.1f s", delay)
+        return delay
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -138,9 +139,8 @@ class Uplink:
     def _session(self) -> bool:
         """One connection's life; True if it was established."""
         client = self._client = self._make_client()
-        self._inflight.clear()
+        self._acks.clear()
         self._snapshots_inflight.clear()
-        self._early_acks.clear()
         client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
         client.loop_start()
         try:
@@ -151,7 +151,7 @@ class Uplink:
                 return False
             self._announce(client)
             self._pump(client)
-            if self._stopping.is_set() and self._connected.is_set():
+            if self._stopping and self._connected.is_set():
                 self._publish_status(client, "stopped").wait_for_publish(5)
             return True
         finally:
@@ -170,14 +170,21 @@ class Uplink:
         self.notify()
 
     def _lost(self) -> None:
-        if self._connected.is_set() and not self._stopping.is_set():
+        if self._connected.is_set() and not self._stopping:
             log.warning("uplink: connection lost")
         self._connected.clear()
         self.notify()
 
     def _publish_status(self, client: mqtt.Client, state: str) -> mqtt.MQTTMessageInfo:
         status = {"state": state, "ts": now_ms(self.clock), "version": VERSION}
-        return client.publish(self._topic(status_topic), orjson.dumps(status), 1, retain=True)
+        info = client.publish(self._topic(status_topic), orjson.dumps(status), 1, retain=True)
+        self._took_slot(info)
+        return info
+
+    def _took_slot(self, info: mqtt.MQTTMessageInfo) -> None:
+        """A status or meta message takes its id's slot too (nothing to acknowledge)."""
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self._acks.published(info.mid, None)
 
     def _announce(self, client: mqtt.Client) -> None:
         self._publish_status(client, "online")
@@ -189,7 +196,9 @@ class Uplink:
         if client is None or not self._connected.is_set():
             return  # published on the next connect
         meta = Meta(gateway=self.identity.id, devices=self.devices())
-        client.publish(self._topic(meta_topic), meta.model_dump_json(), 1, retain=True)
+        self._took_slot(
+            client.publish(self._topic(meta_topic), meta.model_dump_json(), 1, retain=True)
+        )
 
     # ------------------------------------------------------------------ publishing
 
@@ -198,7 +207,7 @@ class Uplink:
         self.buffer.mark_backlog()
         for waiting in self.buffer.unacknowledged():
             self._publish(client, waiting)
-        while self._connected.is_set() and not self._stopping.is_set():
+        while self._connected.is_set() and not self._stopping:
             if not self._publish_next(client):
                 with self._wake:
                     self._wake.wait(0.5)
@@ -212,15 +221,13 @@ class Uplink:
             if self._publish_next(client):
                 continue
             with self._wake:
-                if not self._inflight:
+                if not self._acks.waiting:
                     return  # everything acknowledged; what remains waits for the next start
                 self._wake.wait(0.1)
 
     def _publish_next(self, client: mqtt.Client) -> bool:
         """Publish the next snapshot or envelope if the window has room; False if none went out."""
-        with self._wake:
-            room = len(self._inflight) < self.settings.max_inflight
-        if not room:
+        if self._acks.waiting >= self.settings.max_inflight:
             return False
         if self.snapshots is not None:
             snapshot = self.snapshots.next(self._snapshots_inflight)
@@ -249,15 +256,8 @@ class Uplink:
             self.publish_errors += 1
             log.warning("uplink: publish of %s failed: %s", what, mqtt.error_string(info.rc))
             return  # it stays in the buffer and goes out after the reconnect
-        with self._wake:
-            # The PUBACK may have come before publish() returned (paho calls back under its
-            # own lock, so ours cannot be held across publish()).
-            acked_at = self._early_acks.pop(info.mid, None)
-            # Only a fresh entry counts: mids wrap at 65535, a stale one is a status/meta ack.
-            acked_already = acked_at is not None and time.monotonic() - acked_at < _EARLY_ACK_S
-            if not acked_already:
-                self._inflight[info.mid] = item
-        if acked_already:
+        # The PUBACK may have come before publish() returned: then the slot holds it.
+        if self._acks.published(info.mid, item):
             self._acknowledge(item)
 
     def _acknowledge(self, item: Envelope | Snapshot) -> None:
@@ -269,15 +269,7 @@ class Uplink:
             self.buffer.acknowledge(item)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
-        with self._wake:
-            item = self._inflight.pop(mid, None)
-            if item is None:  # a status/meta message, or an envelope not yet noted
-                now = time.monotonic()
-                if len(self._early_acks) > 100:
-                    self._early_acks = {
-                        m: t for m, t in self._early_acks.items() if now - t < _EARLY_ACK_S
-                    }
-                self._early_acks[mid] = now
-            self._wake.notify()
+        item = self._acks.acknowledged(mid)
         if item is not None:
             self._acknowledge(item)
+        self.notify()

@@ -5,43 +5,29 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.clock import Clock, SystemClock
-from ingest.config import InfluxSettings, IngestConfig
-from ingest.consumer import MqttConsumer
-from ingest.deadletters import DeadLetterStore
-from ingest.handler import MessageHandler
-from ingest.jobs import ReportJobs
+from campuswatch.clock import Clock, SystemClock
+from ingest.config import IngestConfig
 from ingest.links import LinkSigner
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
+from ingest.pipeline.consumer import MqttConsumer
+from ingest.pipeline.deadletters import DeadLetterStore
+from ingest.pipeline.handler import MessageHandler
+from ingest.pipeline.spool import Spool
+from ingest.pipeline.writer import InfluxWriter
 from ingest.registry import Registry
+from ingest.reports.jobs import ReportJobs
 from ingest.reports.service import Reports
 from ingest.rules.engine import RuleEngine
-from ingest.rules.model import Alert
+from ingest.rules.links import NotificationLinks
 from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
-from ingest.snapshots import SnapshotStore
-from ingest.spool import Spool
 from ingest.storage.influx import InfluxClient
 from ingest.storage.rollups import RollupJob
-from ingest.storage.writer import InfluxWriter
+from ingest.storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
-
-
-def make_influx_client(influx: InfluxSettings) -> InfluxClient:
-    """The InfluxDB client of the configured server."""
-    return InfluxClient(
-        influx.url,
-        influx.database,
-        username=influx.username,
-        password=influx.password,
-        token=influx.token,
-        retention_policy=influx.retention_policy,
-        timeout_s=influx.timeout.total_seconds(),
-        gzip_level=1 if influx.use_gzip else 0,
-    )
 
 
 class IngestService:
@@ -60,7 +46,7 @@ class IngestService:
             max_bytes=config.spool.max_mb << 20,
         )
         influx = config.influx
-        self.influx = make_influx_client(influx)
+        self.influx = InfluxClient.configured(influx)
         self.snapshots = SnapshotStore(
             state_dir / "snapshots",
             config.snapshots.keep_days,
@@ -80,7 +66,7 @@ class IngestService:
         self.consumer = MqttConsumer(
             config.mqtt, self.handler, self.spool, self.dead_letters, self.registry, self.metrics
         )
-        self.alert_store = AlertStore(state_dir / "alerts.db")
+        self.alert_store = AlertStore(state_dir / "alerts.db", config.site.id)
         senders = make_senders(config.channels, config.mqtt, config.site.language)
         self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock)
         self.engine = RuleEngine(
@@ -98,30 +84,11 @@ class IngestService:
         self.report_jobs = ReportJobs(
             config, self.reports, self.alert_store, self.dispatcher.wake, self.clock
         )
-        self.engine.lifecycle.decorate = self._add_snapshot_link
+        self.engine.lifecycle.decorate = NotificationLinks(
+            self.registry, self.snapshots, self.links, config.site.language
+        )
         self.handler.listeners.append(self.engine.on_readings)
         self.handler.status_listeners.append(self.engine.on_status)
-
-    def _add_snapshot_link(self, alert: Alert, body: dict[str, Any]) -> None:
-        """A camera alert's notification links the camera's latest snapshot (signed)."""
-        if alert.kind != "camera":
-            return
-        # The id the camera's last event reading named (its JPEG is published before it),
-        # else the newest snapshot kept.
-        named = next(
-            (d.values.get("snapshot") for d in self.registry.devices()
-             if d.device == alert.device and d.gateway == alert.gateway),
-            None,
-        )  # fmt: skip
-        latest = self.snapshots.latest(alert.device)
-        snapshot_id = named if isinstance(named, str) else (latest.id if latest else None)
-        if snapshot_id is None:
-            return
-        url = self.links.url(f"/api/snapshots/{snapshot_id}", {}, "snapshot", snapshot_id)
-        body["snapshot"] = snapshot_id
-        body["snapshot_url"] = url
-        label = "快照" if self.config.site.language == "zh" else "snapshot"
-        body["message"] = f"{body['message']}\n{label}: {url}"
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from gateway.logsetup import configure_logging
+from campuswatch.errors import ConfigError
+from campuswatch.logsetup import configure_logging
 from ingest.config import IngestConfig, load_config
-from ingest.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the whole system locally with a simulated campus."""
-    from ingest.demo import run_demo  # noqa: PLC0415
-
+    """Run the whole system locally with a simulated campus (from a source checkout)."""
+    try:
+        from demo.run import run_demo  # noqa: PLC0415 - tooling beside the product
+    except ImportError as exc:
+        print(
+            f"the demo runs from a source checkout with the gateway extra ({exc}):"
+            " run `make demo` there",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     configure_logging("info")
     return run_demo(Path(args.dir), duration_s=args.duration, api_port=args.port)
 
@@ -88,7 +95,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_dashboards_push(args: argparse.Namespace) -> int:
     """Create or update the dashboards, their folder and data source in Grafana."""
     from dashboards.build import render_all  # noqa: PLC0415
-    from ingest.grafana import DashboardPusher, GrafanaError  # noqa: PLC0415
+    from dashboards.push import DashboardPusher, GrafanaError  # noqa: PLC0415
 
     if not args.token:
         print(

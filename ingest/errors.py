@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
+from campuswatch.errors import CampuswatchError
 
-class IngestError(Exception):
+
+class IngestError(CampuswatchError):
     """Base class of every error the ingest service raises on purpose."""
-
-
-class ConfigError(IngestError):
-    """The configuration file is missing, unreadable or invalid.
-
-    ``problems`` lists every problem as ``FILE: key.path: reason``.
-    """
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class StorageError(IngestError):

@@ -33,7 +33,10 @@ class LinkSigner:
 
     def check(self, sig: str | None, *parts: str) -> bool:
         """True when ``sig`` was made by :meth:`signature` for ``parts``."""
-        return sig is not None and hmac.compare_digest(self.signature(*parts), sig)
+        if sig is None:
+            return False
+        # Bytes, so a forged signature with non-ASCII characters is just wrong, not an error.
+        return hmac.compare_digest(self.signature(*parts).encode(), sig.encode())
 
     def url(self, path: str, params: dict[str, str], *parts: str) -> str:
         """``base_url + path`` with ``params`` and the ``sig`` of ``parts``."""

@@ -1,14 +1,15 @@
 """What the ingest knows about gateways and devices: meta, status, sequence and last values.
 
 Fed from the live MQTT stream; read by the storage path (series tags from meta), the API
-(``/api/devices``) and later the rules engine. Saved to ``state_dir/registry.json`` so
-device tags survive a restart even before the retained meta messages arrive again.
+(``/api/devices``), the rules engine and the reports. Gateways are keyed by (site,
+gateway) and devices by (site, gateway, device): two campuses may both have a ``gw-gate``.
+Saved to ``state_dir/registry.json`` so device tags survive a restart even before the
+retained meta messages arrive again.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,13 +18,16 @@ from typing import Any
 
 import orjson
 
-from gateway.clock import Clock
-from gateway.protocol import DEFAULT_INTERVAL_S, DeviceInfo, FieldValue, Reading, Status
+from campuswatch.atomicfile import write_atomic
+from campuswatch.clock import Clock
+from campuswatch.protocol import DEFAULT_INTERVAL_S, DeviceInfo, FieldValue, Reading, Status
 from ingest.storage.lineprotocol import escape_measurement, escape_tag
 
 log = logging.getLogger(__name__)
 
 OFFLINE_AFTER_INTERVALS = 3  # a device silent for 3 x interval_s is shown offline
+GatewayKey = tuple[str, str]  # (site, gateway)
+DeviceKey = tuple[str, str, str]  # (site, gateway, device)
 
 
 @dataclass(slots=True)
@@ -66,8 +70,8 @@ class Registry:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
-        self._gateways: dict[str, GatewayState] = {}
-        self._devices: dict[tuple[str, str], DeviceState] = {}
+        self._gateways: dict[GatewayKey, GatewayState] = {}
+        self._devices: dict[DeviceKey, DeviceState] = {}
         self._prefixes: dict[tuple[str, str, str, str], str] = {}
         self._dirty = False  # last values or seq changed: saved every few seconds
         self._meta_dirty = False  # meta or status changed: saved before acknowledging
@@ -77,10 +81,9 @@ class Registry:
     # ------------------------------------------------------------------ updates
 
     def _gateway(self, site: str, gateway: str) -> GatewayState:
-        state = self._gateways.get(gateway)
+        state = self._gateways.get((site, gateway))
         if state is None:
-            state = self._gateways[gateway] = GatewayState(site, gateway)
-        state.site = site
+            state = self._gateways[(site, gateway)] = GatewayState(site, gateway)
         return state
 
     def update_meta(self, site: str, gateway: str, devices: list[DeviceInfo]) -> None:
@@ -92,7 +95,7 @@ class Registry:
                 dev = self._device(site, gateway, info.device, info.kind)
                 dev.info = info
                 dev.kind = info.kind
-            self._prefixes = {k: v for k, v in self._prefixes.items() if k[1] != gateway}
+            self._prefixes = {k: v for k, v in self._prefixes.items() if k[:2] != (site, gateway)}
             self._meta_dirty = True
             self.meta_version += 1
 
@@ -115,9 +118,9 @@ class Registry:
             return SeqCheck(missing=0 if last is None else seq - last - 1)
 
     def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
-        dev = self._devices.get((gateway, device))
+        dev = self._devices.get((site, gateway, device))
         if dev is None:
-            dev = self._devices[(gateway, device)] = DeviceState(device, kind, gateway, site)
+            dev = self._devices[(site, gateway, device)] = DeviceState(device, kind, gateway, site)
         return dev
 
     def observe(self, site: str, gateway: str, readings: Iterable[Reading]) -> None:
@@ -139,7 +142,7 @@ class Registry:
         prefix = self._prefixes.get(key)
         if prefix is None:
             with self._lock:
-                gw = self._gateways.get(gateway)
+                gw = self._gateways.get((site, gateway))
                 info = gw.devices.get(device) if gw else None
                 tags = dict(info.tags) if info else {}
                 tags.update(site=site, gateway=gateway, device=device)
@@ -151,26 +154,27 @@ class Registry:
 
     # ------------------------------------------------------------------ queries
 
-    def device_info(self, gateway: str, device: str) -> DeviceInfo | None:
+    def device_info(self, site: str, gateway: str, device: str) -> DeviceInfo | None:
         """A device's meta entry, if its gateway announced it."""
         with self._lock:
-            gw = self._gateways.get(gateway)
+            gw = self._gateways.get((site, gateway))
             return gw.devices.get(device) if gw else None
+
+    def device(self, site: str, gateway: str, device: str) -> DeviceState | None:
+        """A copy of one device's state."""
+        with self._lock:
+            dev = self._devices.get((site, gateway, device))
+            return _copy(dev) if dev else None
 
     def devices(self) -> list[DeviceState]:
         """Copies of every known device's state."""
         with self._lock:
-            return [
-                DeviceState(
-                    d.device, d.kind, d.gateway, d.site, d.info, d.last_seen_ms, dict(d.values)
-                )
-                for d in self._devices.values()
-            ]
+            return [_copy(d) for d in self._devices.values()]
 
-    def gateway_status(self) -> dict[str, tuple[str, str | None]]:
-        """Every known gateway's (site, last status)."""
+    def gateway_status(self) -> dict[GatewayKey, str | None]:
+        """Every known gateway's last status, by (site, gateway)."""
         with self._lock:
-            return {g.gateway: (g.site, g.status) for g in self._gateways.values()}
+            return {key: g.status for key, g in self._gateways.items()}
 
     def device_rows(self) -> list[dict[str, Any]]:
         """Devices for ``/api/devices``, also those known only from meta."""
@@ -181,7 +185,7 @@ class Registry:
     def _row(self, dev: DeviceState, now_ms: int) -> dict[str, Any]:
         info = dev.info
         interval_s = info.interval_s if info else DEFAULT_INTERVAL_S
-        gw = self._gateways.get(dev.gateway)
+        gw = self._gateways.get((dev.site, dev.gateway))
         gateway_up = gw is None or gw.status in (None, "online")
         fresh = (
             dev.last_seen_ms is not None
@@ -238,13 +242,7 @@ class Registry:
             }
             self._dirty = self._meta_dirty = False
             self._last_save = self.clock.time()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            fh.write(orjson.dumps(doc))
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.path)
+        write_atomic(self.path, orjson.dumps(doc))
 
     def load(self) -> None:
         """Load the saved registry, if any; an unreadable file is logged and ignored."""
@@ -267,3 +265,9 @@ class Registry:
                 dev.last_seen_ms, dev.values = d["last_seen_ms"], d["values"]
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             log.warning("registry %s unreadable, starting empty: %s", self.path, exc)
+
+
+def _copy(dev: DeviceState) -> DeviceState:
+    return DeviceState(
+        dev.device, dev.kind, dev.gateway, dev.site, dev.info, dev.last_seen_ms, dict(dev.values)
+    )

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from demo.services import InfluxServer, MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.devservices import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.harness import Publisher, config_dict
 

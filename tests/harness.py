@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.devservices import InfluxServer, MosquittoServer, free_port
+from demo.services import InfluxServer, MosquittoServer, free_port
 from ingest.storage.influx import InfluxClient
 
 BASE_TS = 1_795_459_258_120  # 2026-11-23, inside the accepted window

@@ -20,7 +20,7 @@ import orjson
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ingest.devservices import free_port
+from demo.services import free_port
 
 
 @dataclass

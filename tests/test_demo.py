@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.devservices import free_port
+from demo.services import free_port
 
 
 def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:

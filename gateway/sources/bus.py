@@ -15,16 +15,17 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from gateway.backoff import Backoff
-from gateway.clock import Clock, now_ms
-from gateway.config import Device
+from campuswatch.backoff import Backoff
+from campuswatch.clock import Clock, now_ms
+from campuswatch.protocol import FieldValue
+from campuswatch.worker import Worker
+from gateway.config import DeviceConfig
 from gateway.errors import BusError, SourceError
-from gateway.protocol import FieldValue
-from gateway.sources.base import Emit, PollingThread, make_reading
+from gateway.sources.base import Emit, make_reading
 
 log = logging.getLogger(__name__)
 
-D = TypeVar("D", bound=Device)
+D = TypeVar("D", bound=DeviceConfig)
 MAX_DEVICE_BACKOFF_S = 300.0  # a meter that comes back is read again within 5 minutes
 
 
@@ -59,7 +60,7 @@ class BusSource(ABC, Generic[D]):
         self._bus_open = False
         self._bus_backoff = Backoff(base=1.0, cap=60.0)
         self._emit: Emit | None = None
-        self._thread = PollingThread(name, self._step)
+        self._thread = Worker(name, self._step)
 
     # ------------------------------------------------------------------ transport
 

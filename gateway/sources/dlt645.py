@@ -8,10 +8,10 @@ import time
 
 import serial
 
-from gateway.clock import Clock
-from gateway.config import Dlt645Device, Dlt645Source
+from campuswatch.clock import Clock
+from campuswatch.protocol import FieldValue
+from gateway.config import Dlt645DeviceConfig, Dlt645SourceConfig
 from gateway.errors import BusError, SourceError
-from gateway.protocol import FieldValue
 from gateway.sources import dlt645_codec as codec
 from gateway.sources.bus import BusSource
 
@@ -82,10 +82,10 @@ class Dlt645Port:
         return codec.decode_address(data)
 
 
-class Dlt645BusSource(BusSource[Dlt645Device]):
+class Dlt645BusSource(BusSource[Dlt645DeviceConfig]):
     """The meters of one ``dlt645`` source, polled in turn."""
 
-    def __init__(self, config: Dlt645Source, clock: Clock) -> None:
+    def __init__(self, config: Dlt645SourceConfig, clock: Clock) -> None:
         super().__init__(
             f"dlt645 {config.port}", list(config.devices), config.poll.total_seconds(), clock
         )
@@ -106,7 +106,7 @@ class Dlt645BusSource(BusSource[Dlt645Device]):
             self._port.close()
             self._port = None
 
-    def read_device(self, device: Dlt645Device) -> dict[str, FieldValue]:
+    def read_device(self, device: Dlt645DeviceConfig) -> dict[str, FieldValue]:
         """Read the total active energy and the other configured values of one meter."""
         port = self._port
         if port is None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from gateway.clock import Clock
+from campuswatch.clock import Clock
 from gateway.config import (
-    CameraSource,
-    Dlt645Source,
+    CameraSourceConfig,
+    Dlt645SourceConfig,
     ModbusProfile,
-    ModbusRtuSource,
-    MqttJsonSource,
-    SimulatedSource,
-    Zigbee2MqttSource,
+    ModbusRtuSourceConfig,
+    MqttJsonSourceConfig,
+    SimulatedSourceConfig,
+    SourceConfig,
+    Zigbee2MqttSourceConfig,
 )
-from gateway.config import Source as SourceConfig
 from gateway.sources import dlt645, modbus, mqtt_json, simulated, zigbee2mqtt
 from gateway.sources.base import SnapshotSink, Source
 
@@ -27,18 +27,18 @@ def build_source(
 ) -> Source:
     """The source for one config entry; ``client_id`` names its local MQTT connection,
     ``snapshots`` takes camera snapshots into store-and-forward."""
-    if isinstance(config, ModbusRtuSource):
+    if isinstance(config, ModbusRtuSourceConfig):
         return modbus.ModbusSource(config, profiles, clock)
-    if isinstance(config, Dlt645Source):
+    if isinstance(config, Dlt645SourceConfig):
         return dlt645.Dlt645BusSource(config, clock)
-    if isinstance(config, Zigbee2MqttSource):
+    if isinstance(config, Zigbee2MqttSourceConfig):
         return zigbee2mqtt.Zigbee2MqttSource(config, client_id, clock)
-    if isinstance(config, MqttJsonSource):
+    if isinstance(config, MqttJsonSourceConfig):
         return mqtt_json.MqttJsonSource(config, client_id, clock)
-    if isinstance(config, CameraSource):
+    if isinstance(config, CameraSourceConfig):
         # OpenCV loads only on gateways that have cameras.
         from gateway.sources.camera.source import CameraSource as Cameras  # noqa: PLC0415
 
         return Cameras(config, timezone, clock, snapshots)
-    assert isinstance(config, SimulatedSource)
+    assert isinstance(config, SimulatedSourceConfig)
     return simulated.SimulatedSource(config, timezone, clock)

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.clock import Clock
-from gateway.config import BrokerSettings, Device
+from campuswatch.clock import Clock
+from campuswatch.protocol import KINDS, FieldValue
+from campuswatch.worker import Worker
+from gateway.config import BrokerConfig, DeviceConfig
 from gateway.errors import SourceError
-from gateway.protocol import KINDS, FieldValue
-from gateway.sources.base import Emit, PollingThread, make_reading
+from gateway.sources.base import Emit, make_reading
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ class LocalMqttSource(ABC):
         self,
         name: str,
         client_id: str,
-        broker: BrokerSettings,
-        devices: list[Device],
+        broker: BrokerConfig,
+        devices: list[DeviceConfig],
         stale_after_s: float,
         clock: Clock,
     ) -> None:
@@ -68,7 +69,7 @@ class LocalMqttSource(ABC):
         self._subscribed = threading.Event()
         self._emit: Emit | None = None
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id[:64])
-        self._heartbeat = PollingThread(f"{name}-heartbeat", self._repeat_due)
+        self._heartbeat = Worker(f"{name}-heartbeat", self._repeat_due)
 
     @abstractmethod
     def topics(self) -> list[str]:

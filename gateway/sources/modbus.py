@@ -18,10 +18,10 @@ from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
-from gateway.clock import Clock
-from gateway.config import ModbusDevice, ModbusProfile, ModbusRtuSource, RegisterField
+from campuswatch.clock import Clock
+from campuswatch.protocol import KINDS, FieldValue
+from gateway.config import ModbusDeviceConfig, ModbusProfile, ModbusRtuSourceConfig, RegisterField
 from gateway.errors import BusError, SourceError
-from gateway.protocol import KINDS, FieldValue
 from gateway.sources.bus import BusSource
 
 log = logging.getLogger(__name__)
@@ -108,11 +108,11 @@ def decode_block(block: ReadBlock, registers: list[int]) -> dict[str, float]:
     return values
 
 
-class ModbusSource(BusSource[ModbusDevice]):
+class ModbusSource(BusSource[ModbusDeviceConfig]):
     """The devices of one ``modbus_rtu`` source, polled in turn on one serial port."""
 
     def __init__(
-        self, config: ModbusRtuSource, profiles: dict[str, ModbusProfile], clock: Clock
+        self, config: ModbusRtuSourceConfig, profiles: dict[str, ModbusProfile], clock: Clock
     ) -> None:
         super().__init__(
             f"modbus {config.port}", list(config.devices), config.poll.total_seconds(), clock
@@ -149,7 +149,7 @@ class ModbusSource(BusSource[ModbusDevice]):
             self._client.close()  # type: ignore[no-untyped-call]
             self._client = None
 
-    def read_device(self, device: ModbusDevice) -> dict[str, FieldValue]:
+    def read_device(self, device: ModbusDeviceConfig) -> dict[str, FieldValue]:
         """Read every block of the device's register map."""
         values: dict[str, FieldValue] = {}
         for block in self.plans[device.profile]:

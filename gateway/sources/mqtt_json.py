@@ -15,10 +15,9 @@ from typing import Any
 
 import orjson
 
-from gateway.clock import Clock
-from gateway.config import MqttJsonDevice
-from gateway.config import MqttJsonSource as MqttJsonConfig
-from gateway.protocol import KINDS, FieldType, FieldValue
+from campuswatch.clock import Clock
+from campuswatch.protocol import KINDS, FieldType, FieldValue
+from gateway.config import MqttJsonDeviceConfig, MqttJsonSourceConfig
 from gateway.sources.local_mqtt import LocalMqttSource, PayloadError
 
 _TRUE = frozenset({"on", "true", "open", "1", "yes"})
@@ -88,7 +87,7 @@ def convert(value: Any, kind_type: FieldType | None, invert: bool) -> FieldValue
 class MqttJsonSource(LocalMqttSource):
     """Devices whose values come from topics of a local broker."""
 
-    def __init__(self, config: MqttJsonConfig, client_id: str, clock: Clock) -> None:
+    def __init__(self, config: MqttJsonSourceConfig, client_id: str, clock: Clock) -> None:
         super().__init__(
             "mqtt_json",
             client_id,
@@ -97,7 +96,7 @@ class MqttJsonSource(LocalMqttSource):
             config.stale_after.total_seconds(),
             clock,
         )
-        self.by_topic: dict[str, list[MqttJsonDevice]] = defaultdict(list)
+        self.by_topic: dict[str, list[MqttJsonDeviceConfig]] = defaultdict(list)
         for device in config.devices:
             self.by_topic[device.topic].append(device)
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.clock import Clock
-from gateway.config import SimulatedSource as SimulatedSourceConfig
-from gateway.protocol import DeviceInfo, FieldValue, Kind
-from gateway.sources.base import Emit, PollingThread, make_reading
+from campuswatch.clock import Clock
+from campuswatch.protocol import DeviceInfo, FieldValue, Kind
+from campuswatch.worker import Worker
+from gateway.config import SimulatedSourceConfig
+from gateway.sources.base import Emit, make_reading
 
 _SET_POINTS = {"refrigerator": 4.0, "sample_fridge": 3.0, "freezer": -20.0, "medicine_fridge": 5.0}
 _ROOM_C = 20.0
@@ -210,7 +211,7 @@ class SimulatedSource:
         self._fail_ts: dict[str, float] = {}
         self._due = dict.fromkeys(self.every, 0.0)
         self._emit: Emit | None = None
-        self._thread = PollingThread("simulated", self._step)
+        self._thread = Worker("simulated", self._step)
         self.readings = 0
 
     def start(self, emit: Emit) -> None:

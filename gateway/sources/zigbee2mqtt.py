@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from gateway.clock import Clock
-from gateway.config import Zigbee2MqttSource as Zigbee2MqttConfig
-from gateway.protocol import FieldValue
+from campuswatch.clock import Clock
+from campuswatch.protocol import FieldValue
+from gateway.config import Zigbee2MqttSourceConfig
 from gateway.sources.local_mqtt import LocalMqttSource, PayloadError
 
 
@@ -91,7 +91,7 @@ def parse_availability(payload: bytes) -> bool:
 class Zigbee2MqttSource(LocalMqttSource):
     """The configured Zigbee devices of one Zigbee2MQTT bridge."""
 
-    def __init__(self, config: Zigbee2MqttConfig, client_id: str, clock: Clock) -> None:
+    def __init__(self, config: Zigbee2MqttSourceConfig, client_id: str, clock: Clock) -> None:
         super().__init__(
             "zigbee2mqtt",
             client_id,

@@ -1,1 +1,2 @@
-"""The HTTP API (FastAPI): health, devices, and later alerts and reports."""
+"""The HTTP API (FastAPI): health, devices, alerts, reports and snapshots; ``deps`` holds
+authentication and roles, ``routes/`` one module per resource."""

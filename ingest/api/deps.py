@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingest.app import IngestService
-from ingest.config import ApiToken
+from ingest.config import ApiTokenConfig
 
 ROLE_RANK = {"viewer": 0, "guard": 1, "admin": 2}
 
@@ -25,7 +25,7 @@ def get_service(request: Request) -> IngestService:
 ServiceDep = Annotated[IngestService, Depends(get_service)]
 
 
-def _find_token(service: IngestService, presented: str) -> ApiToken | None:
+def _find_token(service: IngestService, presented: str) -> ApiTokenConfig | None:
     found = None
     for token in service.config.api.tokens:
         # Compare every token in constant time so timing reveals nothing.
@@ -39,7 +39,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 def authorize(
     service: IngestService, credentials: HTTPAuthorizationCredentials | None, role: str
-) -> ApiToken:
+) -> ApiTokenConfig:
     """The caller's token if its role is ``role`` or higher; 401 or 403 otherwise."""
     token = _find_token(service, credentials.credentials) if credentials else None
     if token is None:
@@ -58,12 +58,12 @@ def authorize(
 def require_role(role: str) -> object:
     """A dependency that admits tokens whose role is ``role`` or higher."""
 
-    def check(service: ServiceDep, credentials: Credentials) -> ApiToken:
+    def check(service: ServiceDep, credentials: Credentials) -> ApiTokenConfig:
         return authorize(service, credentials, role)
 
     return check
 
 
-Viewer = Annotated[ApiToken, Depends(require_role("viewer"))]
-Guard = Annotated[ApiToken, Depends(require_role("guard"))]
-Admin = Annotated[ApiToken, Depends(require_role("admin"))]
+Viewer = Annotated[ApiTokenConfig, Depends(require_role("viewer"))]
+Guard = Annotated[ApiTokenConfig, Depends(require_role("guard"))]
+Admin = Annotated[ApiTokenConfig, Depends(require_role("admin"))]

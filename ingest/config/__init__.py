@@ -1,23 +1,24 @@
-"""Server configuration: schema, value types and the loader."""
+"""Server configuration (SPEC §4): the schema, value types, the reports section and the
+loader that checks what a schema cannot."""
 
 from ingest.config.loader import load_config
 from ingest.config.schema import (
-    ApiSettings,
-    ApiToken,
-    InfluxSettings,
+    ApiConfig,
+    ApiTokenConfig,
+    InfluxConfig,
     IngestConfig,
-    MqttSettings,
-    SiteSettings,
-    SpoolSettings,
+    MqttConfig,
+    SiteConfig,
+    SpoolConfig,
 )
 
 __all__ = [
-    "ApiSettings",
-    "ApiToken",
-    "InfluxSettings",
+    "ApiConfig",
+    "ApiTokenConfig",
+    "InfluxConfig",
     "IngestConfig",
-    "MqttSettings",
-    "SiteSettings",
-    "SpoolSettings",
+    "MqttConfig",
+    "SiteConfig",
+    "SpoolConfig",
     "load_config",
 ]

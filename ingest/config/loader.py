@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.configfile import load_model
-from gateway.errors import ConfigError as FileConfigError
-from gateway.protocol import GATEWAY_HEALTH_FIELDS, KINDS, FieldType
+from campuswatch.configfile import load_model
+from campuswatch.protocol import GATEWAY_HEALTH_FIELDS, KINDS, FieldType
 from ingest.config.schema import (
     UNION_TAGS,
-    AllOf,
-    AnyOf,
-    Condition,
-    ConditionRule,
+    AllOfConfig,
+    AnyOfConfig,
+    ConditionConfig,
+    ConditionRuleConfig,
     IngestConfig,
 )
-from ingest.errors import ConfigError
 
 
 def check_references(config: IngestConfig) -> list[str]:
@@ -37,7 +35,7 @@ def check_references(config: IngestConfig) -> list[str]:
         if rule.active and rule.active.schedule not in config.schedules:
             key = "during" if rule.active.during else "outside"
             problems.append(f"{where}.active.{key}: no schedule named {rule.active.schedule!r}")
-        if isinstance(rule, ConditionRule):
+        if isinstance(rule, ConditionRuleConfig):
             problems.extend(f"{where}.when{p}" for p in condition_problems(rule.kind, rule.when))
     problems.extend(_report_problems(config))
     names = [t.name for t in config.api.tokens]
@@ -62,14 +60,14 @@ def _report_problems(config: IngestConfig) -> list[str]:
 _GATEWAY_FIELDS = dict.fromkeys(GATEWAY_HEALTH_FIELDS, FieldType.FLOAT)
 
 
-def condition_problems(kind: str, condition: Condition, path: str = "") -> list[str]:
+def condition_problems(kind: str, condition: ConditionConfig, path: str = "") -> list[str]:
     """Comparisons on a field the kind does not have, or of the wrong type.
 
     A typo such as ``celcius`` would otherwise leave a rule that can never fire.
     """
-    if isinstance(condition, AnyOf | AllOf):
-        parts = condition.any if isinstance(condition, AnyOf) else condition.all
-        key = "any" if isinstance(condition, AnyOf) else "all"
+    if isinstance(condition, AnyOfConfig | AllOfConfig):
+        parts = condition.any if isinstance(condition, AnyOfConfig) else condition.all
+        key = "any" if isinstance(condition, AnyOfConfig) else "all"
         return [
             problem
             for i, part in enumerate(parts)
@@ -96,7 +94,4 @@ def condition_problems(kind: str, condition: Condition, path: str = "") -> list[
 
 def load_config(path: Path) -> IngestConfig:
     """Load and fully validate a ``campus-ingest`` config file."""
-    try:
-        return load_model(path, IngestConfig, check_references, UNION_TAGS)
-    except FileConfigError as exc:
-        raise ConfigError(exc.problems) from exc
+    return load_model(path, IngestConfig, check_references, UNION_TAGS)

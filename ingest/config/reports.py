@@ -7,13 +7,14 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from gateway.durations import ClockTime
-from ingest.config.base import Name, Strict, Url, Weekday
+from campuswatch.configfile import Strict
+from campuswatch.durations import ClockTime
+from ingest.config.base import Name, Url, Weekday
 
 Price = Annotated[float, Field(ge=0, le=1000)]
 
 
-class TariffBand(Strict):
+class TariffBandConfig(Strict):
     """A time-of-day electricity price (峰/平/谷); ``to`` before ``from`` crosses midnight."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=32)]
@@ -22,7 +23,7 @@ class TariffBand(Strict):
     price: Price
 
     @model_validator(mode="after")
-    def _whole_hours(self) -> TariffBand:
+    def _whole_hours(self) -> TariffBandConfig:
         # Meter use is kept per hour, so a band must start and end on the hour.
         for key, value in (("from", self.from_), ("to", self.to)):
             if value.minute or value.second:
@@ -37,14 +38,14 @@ class TariffBand(Strict):
         return [(start + i) % 24 for i in range((end - start) % 24)]
 
 
-class ElectricityTariff(Strict):
+class ElectricityTariffConfig(Strict):
     """Time-of-day prices; hours not covered by a band cost ``default``."""
 
-    bands: list[TariffBand] = Field(default_factory=list)
+    bands: list[TariffBandConfig] = Field(default_factory=list)
     default: Price | None = None
 
     @model_validator(mode="after")
-    def _covers_day(self) -> ElectricityTariff:
+    def _covers_day(self) -> ElectricityTariffConfig:
         owner: dict[int, str] = {}
         for band in self.bands:
             for hour in band.hours():
@@ -78,22 +79,22 @@ def _hour_ranges(hours: list[int]) -> str:
     return ", ".join(f"{a:02d}:00-{b:02d}:00" for a, b in ranges)
 
 
-class Tariffs(Strict):
+class TariffsConfig(Strict):
     """Prices that turn use into cost in the weekly report."""
 
     currency: Annotated[str, StringConstraints(min_length=1, max_length=8)] = "CNY"
-    electricity: ElectricityTariff | None = None
+    electricity: ElectricityTariffConfig | None = None
     water: Price | None = None  # per m³
 
 
-class ClassLimits(Strict):
+class ClassLimitsConfig(Strict):
     """The allowed temperature range of one class of cold storage (°C)."""
 
     min: float | None = None
     max: float | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> ClassLimits:
+    def _ordered(self) -> ClassLimitsConfig:
         if self.min is None and self.max is None:
             raise ValueError("give min, max or both")
         if self.min is not None and self.max is not None and self.min >= self.max:
@@ -103,14 +104,14 @@ class ClassLimits(Strict):
 
 # Sources of these defaults are cited in the README ("Cold-chain log").
 DEFAULT_CLASS_LIMITS = {
-    "refrigerator": ClassLimits(min=0, max=8),
-    "sample_fridge": ClassLimits(min=0, max=8),
-    "freezer": ClassLimits(max=-18),
-    "medicine_fridge": ClassLimits(min=2, max=8),
+    "refrigerator": ClassLimitsConfig(min=0, max=8),
+    "sample_fridge": ClassLimitsConfig(min=0, max=8),
+    "freezer": ClassLimitsConfig(max=-18),
+    "medicine_fridge": ClassLimitsConfig(min=2, max=8),
 }
 
 
-class WeeklyJob(Strict):
+class WeeklyJobConfig(Strict):
     """When the weekly usage report is made and sent (site time), and to whom."""
 
     enabled: bool = True
@@ -119,7 +120,7 @@ class WeeklyJob(Strict):
     notify: list[Name] = Field(default_factory=list)
 
 
-class DailyJob(Strict):
+class DailyJobConfig(Strict):
     """When yesterday's cold-chain log is made and sent (site time), and to whom."""
 
     enabled: bool = True
@@ -127,23 +128,23 @@ class DailyJob(Strict):
     notify: list[Name] = Field(default_factory=list)
 
 
-class ReportSettings(Strict):
+class ReportsConfig(Strict):
     """Reports: the weekly usage feedback, daily readings and the cold-chain log."""
 
     # Where people open the HTML pages (links in messages); default: the API address.
     base_url: Url | None = None
-    weekly_usage: WeeklyJob = WeeklyJob()
-    cold_chain: DailyJob = DailyJob()
+    weekly_usage: WeeklyJobConfig = WeeklyJobConfig()
+    cold_chain: DailyJobConfig = DailyJobConfig()
     # Week-over-week change that is called out, in percent.
     jump_pct: Annotated[float, Field(gt=0)] = 30.0
     # Night base load this many times the 4-week average is called out.
     night_factor: Annotated[float, Field(gt=1)] = 1.5
-    tariffs: Tariffs | None = None
+    tariffs: TariffsConfig | None = None
     # Merged over DEFAULT_CLASS_LIMITS: a campus changes or adds classes here.
-    classes: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")], ClassLimits] = (
-        Field(default_factory=dict)
-    )
+    classes: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")], ClassLimitsConfig
+    ] = Field(default_factory=dict)
 
-    def class_limits(self) -> dict[str, ClassLimits]:
+    def class_limits(self) -> dict[str, ClassLimitsConfig]:
         """The default class limits with this config's changes applied."""
         return {**DEFAULT_CLASS_LIMITS, **self.classes}

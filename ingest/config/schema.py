@@ -16,9 +16,10 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.durations import ClockTime, Duration
-from ingest.config.base import Identifier, Name, Port, Role, Severity, Strict, Url, Weekday
-from ingest.config.reports import ReportSettings
+from campuswatch.configfile import Strict
+from campuswatch.durations import ClockTime, Duration
+from ingest.config.base import Identifier, Name, Port, Role, Severity, Url, Weekday
+from ingest.config.reports import ReportsConfig
 from ingest.config.types import (
     DateRange,
     SilentFor,
@@ -26,7 +27,7 @@ from ingest.config.types import (
 )
 
 
-class SiteSettings(Strict):
+class SiteConfig(Strict):
     """The campus this service watches."""
 
     id: Identifier
@@ -35,7 +36,7 @@ class SiteSettings(Strict):
     language: Literal["zh", "en"] = "zh"
 
 
-class MqttSettings(Strict):
+class MqttConfig(Strict):
     """The central broker."""
 
     host: str = "127.0.0.1"
@@ -48,7 +49,7 @@ class MqttSettings(Strict):
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "campus-ingest"
 
 
-class InfluxSettings(Strict):
+class InfluxConfig(Strict):
     """The InfluxDB server, spoken to through the v1 HTTP API."""
 
     url: Url = "http://127.0.0.1:8086"
@@ -72,13 +73,13 @@ class InfluxSettings(Strict):
         return not (host in ("localhost", "::1") or host.startswith("127."))
 
     @model_validator(mode="after")
-    def _one_auth(self) -> InfluxSettings:
+    def _one_auth(self) -> InfluxConfig:
         if self.token and self.username:
             raise ValueError("give either username/password or token, not both")
         return self
 
 
-class ApiToken(Strict):
+class ApiTokenConfig(Strict):
     """A bearer token for the HTTP API."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -86,29 +87,29 @@ class ApiToken(Strict):
     role: Role
 
 
-class ApiSettings(Strict):
+class ApiConfig(Strict):
     """The HTTP API listener and its tokens."""
 
     host: str = "127.0.0.1"
     port: Port = 8000
-    tokens: list[ApiToken] = Field(default_factory=list)
+    tokens: list[ApiTokenConfig] = Field(default_factory=list)
 
 
-class SpoolSettings(Strict):
-    """The local durable spool between MQTT and InfluxDB (see ingest/spool.py)."""
+class SpoolConfig(Strict):
+    """The local durable spool between MQTT and InfluxDB (see ingest/pipeline/spool.py)."""
 
     max_mb: Annotated[int, Field(ge=16)] = 4096
     segment_mb: Annotated[int, Field(ge=1, le=1024)] = 64
 
 
-class SnapshotSettings(Strict):
+class SnapshotsConfig(Strict):
     """Camera snapshots kept under ``state_dir/snapshots``: the older and the oldest go."""
 
     keep_days: Annotated[int, Field(ge=1, le=3650)] = 30
     max_mb: Annotated[int, Field(ge=1)] = 2048
 
 
-class Schedule(Strict):
+class ScheduleConfig(Strict):
     """A named weekly window; ``to`` earlier than ``from`` crosses midnight."""
 
     days: list[Weekday] = Field(min_length=1)
@@ -116,13 +117,13 @@ class Schedule(Strict):
     to: ClockTime
 
     @model_validator(mode="after")
-    def _not_empty(self) -> Schedule:
+    def _not_empty(self) -> ScheduleConfig:
         if self.from_ == self.to:
             raise ValueError("from and to are equal: the window would be empty")
         return self
 
 
-class Calendar(Strict):
+class CalendarConfig(Strict):
     """Days off and make-up working days, overriding the weekdays of schedules."""
 
     closed: list[DateRange] = Field(default_factory=list)
@@ -132,7 +133,7 @@ class Calendar(Strict):
 # --------------------------------------------------------------------------- channels
 
 
-class WebhookChannel(Strict):
+class WebhookChannelConfig(Strict):
     """POST the SPEC §5 JSON body to a URL."""
 
     type: Literal["webhook"]
@@ -141,7 +142,7 @@ class WebhookChannel(Strict):
     timeout: Duration = timedelta(seconds=10)
 
 
-class WecomChannel(Strict):
+class WecomChannelConfig(Strict):
     """A WeCom (企业微信) group robot."""
 
     type: Literal["wecom"]
@@ -149,7 +150,7 @@ class WecomChannel(Strict):
     mentioned_mobiles: list[str] = Field(default_factory=list)
 
 
-class DingtalkChannel(Strict):
+class DingtalkChannelConfig(Strict):
     """A DingTalk (钉钉) group robot, optionally with a signing secret."""
 
     type: Literal["dingtalk"]
@@ -158,7 +159,7 @@ class DingtalkChannel(Strict):
     at_mobiles: list[str] = Field(default_factory=list)
 
 
-class FeishuChannel(Strict):
+class FeishuChannelConfig(Strict):
     """A Feishu / Lark (飞书) group robot, optionally with a signing secret."""
 
     type: Literal["feishu"]
@@ -166,7 +167,7 @@ class FeishuChannel(Strict):
     secret: str | None = None
 
 
-class EmailChannel(Strict):
+class EmailChannelConfig(Strict):
     """E-mail through an SMTP server."""
 
     type: Literal["email"]
@@ -182,7 +183,7 @@ class EmailChannel(Strict):
     timeout: Duration = timedelta(seconds=15)
 
 
-class MqttChannel(Strict):
+class MqttChannelConfig(Strict):
     """Publish to an MQTT topic (sirens, LED signs)."""
 
     type: Literal["mqtt"]
@@ -191,20 +192,20 @@ class MqttChannel(Strict):
     retain: bool = False
 
 
-class LogChannel(Strict):
+class LogChannelConfig(Strict):
     """Write notifications to the service log."""
 
     type: Literal["log"]
 
 
-Channel = Annotated[
-    WebhookChannel
-    | WecomChannel
-    | DingtalkChannel
-    | FeishuChannel
-    | EmailChannel
-    | MqttChannel
-    | LogChannel,
+ChannelConfig = Annotated[
+    WebhookChannelConfig
+    | WecomChannelConfig
+    | DingtalkChannelConfig
+    | FeishuChannelConfig
+    | EmailChannelConfig
+    | MqttChannelConfig
+    | LogChannelConfig,
     Field(discriminator="type"),
 ]
 
@@ -215,7 +216,7 @@ COMPARATORS: tuple[Comparator, ...] = ("eq", "ne", "gt", "ge", "lt", "le")
 Scalar = bool | int | float | str
 
 
-class Comparison(Strict):
+class ComparisonConfig(Strict):
     """``{field: celsius, gt: 8}``: exactly one comparator."""
 
     field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
@@ -227,7 +228,7 @@ class Comparison(Strict):
     le: float | None = None
 
     @model_validator(mode="after")
-    def _one_comparator(self) -> Comparison:
+    def _one_comparator(self) -> ComparisonConfig:
         given = [op for op in COMPARATORS if getattr(self, op) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of eq ne gt ge lt le (got {given or 'none'})")
@@ -243,16 +244,16 @@ class Comparison(Strict):
         raise AssertionError("validated to have one comparator")
 
 
-class AnyOf(Strict):
+class AnyOfConfig(Strict):
     """True when any condition is true."""
 
-    any: list[Condition] = Field(min_length=1)
+    any: list[ConditionConfig] = Field(min_length=1)
 
 
-class AllOf(Strict):
+class AllOfConfig(Strict):
     """True when all conditions are true."""
 
-    all: list[Condition] = Field(min_length=1)
+    all: list[ConditionConfig] = Field(min_length=1)
 
 
 def _condition_form(value: Any) -> str:
@@ -264,22 +265,22 @@ def _condition_form(value: Any) -> str:
     return "compare"
 
 
-Condition = Annotated[
-    Annotated[Comparison, Tag("compare")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[AllOf, Tag("all")],
+ConditionConfig = Annotated[
+    Annotated[ComparisonConfig, Tag("compare")]
+    | Annotated[AnyOfConfig, Tag("any")]
+    | Annotated[AllOfConfig, Tag("all")],
     Discriminator(_condition_form),
 ]
 
 
-class Active(Strict):
+class ActiveConfig(Strict):
     """When a rule applies: during or outside a named schedule."""
 
     during: str | None = None
     outside: str | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> Active:
+    def _one(self) -> ActiveConfig:
         if (self.during is None) == (self.outside is None):
             raise ValueError("give exactly one of during or outside")
         return self
@@ -290,7 +291,7 @@ class Active(Strict):
         return self.during or self.outside or ""
 
 
-class Escalate(Strict):
+class EscalateConfig(Strict):
     """Notify more people when an alert stays unacknowledged."""
 
     after: Duration
@@ -309,27 +310,27 @@ class _RuleBase(Strict):
     severity: Severity = "warning"
     notify: list[Name] = Field(default_factory=list)
     repeat: Duration | None = None
-    escalate: Escalate | None = None
-    active: Active | None = None
+    escalate: EscalateConfig | None = None
+    active: ActiveConfig | None = None
     where: dict[str, str] = Field(default_factory=dict)
 
 
-class ConditionRule(_RuleBase):
+class ConditionRuleConfig(_RuleBase):
     """Fires when a reading of ``kind`` matches ``when`` for ``for``."""
 
     kind: KindOrAny
-    when: Condition
+    when: ConditionConfig
     for_: Duration | None = Field(default=None, alias="for")
 
 
-class SilentRule(_RuleBase):
+class SilentRuleConfig(_RuleBase):
     """Fires when a device sends nothing for ``silent_for``."""
 
     kind: KindOrAny = "*"
     silent_for: SilentFor
 
 
-class GatewayOfflineRule(_RuleBase):
+class GatewayOfflineRuleConfig(_RuleBase):
     """Fires when a gateway is offline (last will or silence) for ``gateway_offline``."""
 
     gateway_offline: Duration
@@ -344,10 +345,10 @@ def _rule_form(value: Any) -> str:
     return "condition"
 
 
-Rule = Annotated[
-    Annotated[ConditionRule, Tag("condition")]
-    | Annotated[SilentRule, Tag("silent")]
-    | Annotated[GatewayOfflineRule, Tag("gateway_offline")],
+RuleConfig = Annotated[
+    Annotated[ConditionRuleConfig, Tag("condition")]
+    | Annotated[SilentRuleConfig, Tag("silent")]
+    | Annotated[GatewayOfflineRuleConfig, Tag("gateway_offline")],
     Discriminator(_rule_form),
 ]
 # Names pydantic puts into error locations for union members (not keys of the file).
@@ -360,16 +361,16 @@ UNION_TAGS = frozenset(
 class IngestConfig(Strict):
     """The whole ``campus-ingest`` configuration file."""
 
-    site: SiteSettings
-    mqtt: MqttSettings = MqttSettings()
-    influx: InfluxSettings = InfluxSettings()
-    api: ApiSettings = ApiSettings()
-    spool: SpoolSettings = SpoolSettings()
-    snapshots: SnapshotSettings = SnapshotSettings()
+    site: SiteConfig
+    mqtt: MqttConfig = MqttConfig()
+    influx: InfluxConfig = InfluxConfig()
+    api: ApiConfig = ApiConfig()
+    spool: SpoolConfig = SpoolConfig()
+    snapshots: SnapshotsConfig = SnapshotsConfig()
     state_dir: Path = Path("var/ingest")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    schedules: dict[Name, Schedule] = Field(default_factory=dict)
-    calendar: Calendar = Calendar()
-    channels: dict[Name, Channel] = Field(default_factory=dict)
-    rules: list[Rule] = Field(default_factory=list)
-    reports: ReportSettings = ReportSettings()
+    schedules: dict[Name, ScheduleConfig] = Field(default_factory=dict)
+    calendar: CalendarConfig = CalendarConfig()
+    channels: dict[Name, ChannelConfig] = Field(default_factory=dict)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    reports: ReportsConfig = ReportsConfig()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from gateway.durations import parse_duration
+from campuswatch.durations import parse_duration
 
 _MULTIPLIER_RE = re.compile(r"^(\d+(?:\.\d+)?)x$")
 

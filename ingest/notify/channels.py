@@ -9,11 +9,6 @@ from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
 
-SEVERITY_WORDS = {
-    "zh": {"info": "提示", "warning": "警告", "critical": "紧急"},
-    "en": {"info": "info", "warning": "warning", "critical": "critical"},
-}
-
 
 class ChannelError(IngestError):
     """Delivery failed for now (network, timeout, 5xx, rate limit): retry later."""

@@ -10,10 +10,11 @@ receiver can tell). A channel that is down holds only its own queue.
 from __future__ import annotations
 
 import logging
-import threading
+from functools import partial
 
-from gateway.backoff import Backoff
-from gateway.clock import Clock, now_ms
+from campuswatch.backoff import Backoff
+from campuswatch.clock import Clock, now_ms
+from campuswatch.worker import Worker
 from ingest.metrics import Metrics
 from ingest.notify.channels import ChannelError, ChannelRefused, Sender
 from ingest.rules.store import AlertStore, OutboxItem
@@ -43,58 +44,46 @@ class Dispatcher:
         self.clock = clock
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
-        self._stopping = threading.Event()
-        self._wakeups = {name: threading.Event() for name in senders}
-        self._threads = [
-            threading.Thread(target=self._deliver_loop, args=(name,), name=f"notify-{name}")
-            for name in senders
-        ]
+        self._backoffs = {name: Backoff(retry_base_s, retry_cap_s) for name in senders}
+        self._workers = {
+            name: Worker(f"notify-{name}", partial(self._deliver_next, name)) for name in senders
+        }
 
     def start(self) -> None:
         """Start delivering (including what was left undelivered before a restart)."""
         orphans = self.store.fail_unknown_channels(list(self.senders), now_ms(self.clock))
         if orphans:
             log.warning("%d undelivered notification(s) were for removed channels", orphans)
-        for thread in self._threads:
-            thread.start()
+        for worker in self._workers.values():
+            worker.start()
 
     def stop(self) -> None:
         """Stop after the deliveries in flight; the rest stays in the outbox."""
-        self._stopping.set()
-        for event in self._wakeups.values():
-            event.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
+        for worker in self._workers.values():
+            worker.request_stop()
+        for worker in self._workers.values():
+            worker.join(timeout=None)
         for sender in self.senders.values():
             sender.close()
 
     def wake(self, channels: set[str]) -> None:
         """New notifications were committed for these channels."""
         for name in channels:
-            event = self._wakeups.get(name)
-            if event is not None:
-                event.set()
+            worker = self._workers.get(name)
+            if worker is not None:
+                worker.wake()
 
-    def _deliver_loop(self, channel: str) -> None:
-        backoff = Backoff(self.retry_base_s, self.retry_cap_s)
-        wakeup = self._wakeups[channel]
-        while not self._stopping.is_set():
-            wakeup.clear()
-            try:
-                item = self.store.next_notification(channel)
-                if item is None:
-                    wakeup.wait(1.0)
-                    continue
-                wait_ms = item.next_attempt_ms - now_ms(self.clock)
-                if wait_ms > 0:
-                    wakeup.wait(min(wait_ms / 1000, _POLL_S))
-                    continue
-                self._deliver(channel, item, backoff)
-            except Exception:  # keep the channel alive whatever went wrong
-                log.exception("notification channel %s: internal error", channel)
-                self._stopping.wait(1.0)
-            self.metrics.notifications_waiting.set(self.store.waiting_notifications())
+    def _deliver_next(self, channel: str) -> float:
+        """One round of a channel's worker: deliver its next notification when it is due."""
+        item = self.store.next_notification(channel)
+        if item is None:
+            return 1.0  # or sooner: wake() says when there is something new
+        wait_ms = item.next_attempt_ms - now_ms(self.clock)
+        if wait_ms > 0:
+            return min(wait_ms / 1000, _POLL_S)
+        self._deliver(channel, item, self._backoffs[channel])
+        self.metrics.notifications_waiting.set(self.store.waiting_notifications())
+        return 0.0
 
     def _deliver(self, channel: str, item: OutboxItem, backoff: Backoff) -> None:
         try:

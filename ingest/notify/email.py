@@ -9,14 +9,15 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from ingest.config.schema import EmailChannel
-from ingest.notify.channels import SEVERITY_WORDS, ChannelError, ChannelRefused
+from ingest.config.schema import EmailChannelConfig
+from ingest.notify.channels import ChannelError, ChannelRefused
+from ingest.rules.wording import say, severity_word
 
 
 class EmailSender:
     """Sends one message per notification to the configured recipients."""
 
-    def __init__(self, channel: EmailChannel, lang: str) -> None:
+    def __init__(self, channel: EmailChannelConfig, lang: str) -> None:
         self.channel = channel
         self.lang = lang
         self._tls = ssl.create_default_context(
@@ -31,24 +32,14 @@ class EmailSender:
         message["To"] = ", ".join(self.channel.to)
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = make_msgid(f"campuswatch.{delivery_id}")
-        words = SEVERITY_WORDS.get(self.lang, SEVERITY_WORDS["en"])
-        labels = (
-            ("级别", "开始", "设备", "规则")
-            if self.lang == "zh"
-            else (
-                "Severity",
-                "Since",
-                "Device",
-                "Rule",
-            )
-        )
+        lang = self.lang
         lines = [
             body["message"],
             "",
-            f"{labels[0]}: {words.get(body['severity'], body['severity'])}",
-            f"{labels[1]}: {body['started_at']}",
-            f"{labels[2]}: {body['device']}",
-            f"{labels[3]}: {body['rule']}",
+            f"{say('label.severity', lang)}: {severity_word(body['severity'], lang)}",
+            f"{say('label.since', lang)}: {body['started_at']}",
+            f"{say('label.device', lang)}: {body['device']}",
+            f"{say('label.rule', lang)}: {body['rule']}",
         ]
         message.set_content("\n".join(lines), charset="utf-8")
         return message

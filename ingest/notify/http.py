@@ -11,8 +11,14 @@ from typing import Any
 
 import httpx
 
-from ingest.config.schema import DingtalkChannel, FeishuChannel, WebhookChannel, WecomChannel
-from ingest.notify.channels import SEVERITY_WORDS, ChannelError, ChannelRefused, Sender
+from ingest.config.schema import (
+    DingtalkChannelConfig,
+    FeishuChannelConfig,
+    WebhookChannelConfig,
+    WecomChannelConfig,
+)
+from ingest.notify.channels import ChannelError, ChannelRefused, Sender
+from ingest.rules.wording import say, severity_word
 
 # Robot error codes that mean "too many messages, slow down" rather than "never".
 _RATE_LIMITED = {45009, 130101, 9499, 11232}
@@ -74,7 +80,7 @@ class HttpSender:
 class WecomSender(HttpSender):
     """WeCom (企业微信) group robot: markdown, or text when mobiles are to be mentioned."""
 
-    def __init__(self, channel: WecomChannel, lang: str) -> None:
+    def __init__(self, channel: WecomChannelConfig, lang: str) -> None:
         super().__init__(channel.url)
         self.mobiles = channel.mentioned_mobiles
         self.lang = lang
@@ -90,7 +96,7 @@ class WecomSender(HttpSender):
 class DingtalkSender(HttpSender):
     """DingTalk (钉钉) group robot: markdown, signed when a secret is set."""
 
-    def __init__(self, channel: DingtalkChannel, lang: str) -> None:
+    def __init__(self, channel: DingtalkChannelConfig, lang: str) -> None:
         super().__init__(channel.url)
         self.secret = channel.secret
         self.mobiles = channel.at_mobiles
@@ -121,7 +127,7 @@ class DingtalkSender(HttpSender):
 class FeishuSender(HttpSender):
     """Feishu / Lark (飞书) group robot: text, signed when a secret is set."""
 
-    def __init__(self, channel: FeishuChannel) -> None:
+    def __init__(self, channel: FeishuChannelConfig) -> None:
         super().__init__(channel.url)
         self.secret = channel.secret
 
@@ -151,23 +157,26 @@ def _plain(body: dict[str, Any]) -> str:
 
 
 def _markdown(body: dict[str, Any], lang: str) -> str:
-    words = SEVERITY_WORDS.get(lang, SEVERITY_WORDS["en"])
-    severity = words.get(body["severity"], body["severity"])
-    label = ("级别", "开始") if lang == "zh" else ("Severity", "Since")
+    severity = severity_word(body["severity"], lang)
     return (
         f"### {body['title']}\n{body['message']}\n\n"
-        f"> {label[0]}: {severity}\n> {label[1]}: {body['started_at']}"
+        f"> {say('label.severity', lang)}: {severity}\n"
+        f"> {say('label.since', lang)}: {body['started_at']}"
     )
 
 
 def make_http_sender(
-    channel: WebhookChannel | WecomChannel | DingtalkChannel | FeishuChannel, lang: str
+    channel: WebhookChannelConfig
+    | WecomChannelConfig
+    | DingtalkChannelConfig
+    | FeishuChannelConfig,
+    lang: str,
 ) -> Sender:
     """The sender for an HTTP channel."""
-    if isinstance(channel, WebhookChannel):
+    if isinstance(channel, WebhookChannelConfig):
         return HttpSender(channel.url, channel.headers, channel.timeout.total_seconds())
-    if isinstance(channel, WecomChannel):
+    if isinstance(channel, WecomChannelConfig):
         return WecomSender(channel, lang)
-    if isinstance(channel, DingtalkChannel):
+    if isinstance(channel, DingtalkChannelConfig):
         return DingtalkSender(channel, lang)
     return FeishuSender(channel)

@@ -10,7 +10,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.config.schema import MqttChannel, MqttSettings
+from ingest.config.schema import MqttChannelConfig, MqttConfig
 from ingest.notify.channels import ChannelError
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ _PUBLISH_TIMEOUT_S = 10.0
 class MqttSender:
     """Publishes through its own connection to the central broker."""
 
-    def __init__(self, name: str, channel: MqttChannel, settings: MqttSettings) -> None:
+    def __init__(self, name: str, channel: MqttChannelConfig, settings: MqttConfig) -> None:
         self.channel = channel
         self._connected = threading.Event()
         client = mqtt.Client(

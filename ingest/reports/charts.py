@@ -90,7 +90,7 @@ def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, 
 
 def cold_chain_chart(
     report: ColdChainDay,
-    series: dict[str, list[tuple[float, float]]],
+    series: dict[tuple[str, str, str], list[tuple[float, float]]],
     title: str,
     class_titles: dict[str, str],
 ) -> bytes:
@@ -101,7 +101,7 @@ def cold_chain_chart(
     axes = figure.subplots(len(classes), 1, squeeze=False)[:, 0]
     for ax, klass in zip(axes, classes, strict=True):
         for device in (d for d in report.devices if d.class_ == klass):
-            points = series.get(device.device, [])
+            points = series.get((device.site, device.gateway, device.device), [])
             ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1,
                     label=device.name or device.device)  # fmt: skip
             for limit in device.limits:

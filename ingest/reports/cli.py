@@ -7,8 +7,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from gateway.clock import SystemClock
-from ingest.app import make_influx_client
+from campuswatch.clock import SystemClock
 from ingest.config import IngestConfig
 from ingest.errors import StorageError
 from ingest.links import LinkSigner
@@ -16,7 +15,9 @@ from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.periods import PeriodError
 from ingest.reports.service import ReportName, Reports
+from ingest.reports.wording import title
 from ingest.rules.store import AlertStore
+from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -25,10 +26,10 @@ _TITLE_KEYS = {"weekly-usage": "weekly", "daily-readings": "daily", "cold-chain"
 
 def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
     clock = SystemClock()
-    influx = make_influx_client(config.influx)
+    influx = InfluxClient.configured(config.influx)
     registry = Registry(config.state_dir / "registry.json", clock)
     registry.load()
-    alerts = AlertStore(config.state_dir / "alerts.db")
+    alerts = AlertStore(config.state_dir / "alerts.db", config.site.id)
     alerts.open()
     meter_hours = MeterHours(influx, config.site.timezone)
     reports = Reports(config, influx, registry, alerts, meter_hours, clock, LinkSigner(config))
@@ -50,7 +51,7 @@ def run_report(config: IngestConfig, name: ReportName, period: str, fmt: str) ->
     try:
         if fmt == "table":
             header, rows = _table(reports, name, period)
-            table = Table(title=f"{render.title(_TITLE_KEYS[name], reports.lang)} {period}")
+            table = Table(title=f"{title(_TITLE_KEYS[name], reports.lang)} {period}")
             for column in header:
                 table.add_column(column, overflow="fold")
             for row in rows:
@@ -59,10 +60,10 @@ def run_report(config: IngestConfig, name: ReportName, period: str, fmt: str) ->
         else:
             sys.stdout.write(reports.render(name, period, fmt).body)  # type: ignore[arg-type]
     except PeriodError as exc:
-        print(exc, file=sys.stderr)  # noqa: T201
+        print(exc, file=sys.stderr)
         return EXIT_USAGE
     except StorageError as exc:
-        print(f"the database cannot answer: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"the database cannot answer: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         alerts.close()

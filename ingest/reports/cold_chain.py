@@ -11,21 +11,24 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from ingest.config.reports import ClassLimits
+from ingest.config.reports import ClassLimitsConfig
 from ingest.registry import Registry
 from ingest.reports.models import ColdChainDay, ColdChainDevice
 from ingest.reports.periods import Period, parse_day
 from ingest.rules.store import AlertStore
-from ingest.storage.influx import InfluxClient
+from ingest.storage.influx import InfluxClient, series_device
 
 HOLD_INTERVALS = 2
-Curves = dict[str, list[tuple[float, float]]]  # device -> (hours since midnight, °C)
+StoreKey = tuple[str, str, str]  # (site, gateway, device)
+Curves = dict[StoreKey, list[tuple[float, float]]]  # -> (hours since midnight, °C)
 
 
 @dataclass(slots=True)
 class Store:
     """One cold store and its readings of the day (epoch ms, °C)."""
 
+    site: str
+    gateway: str
     device: str
     klass: str
     name: str | None = None
@@ -35,7 +38,7 @@ class Store:
 
 
 def minutes_out_of_range(
-    points: list[tuple[int, float]], limits: ClassLimits, hold_ms: int, end_ms: int
+    points: list[tuple[int, float]], limits: ClassLimitsConfig, hold_ms: int, end_ms: int
 ) -> int:
     """Minutes during which the last reading was outside ``limits`` (whole minutes)."""
     out_ms = 0
@@ -54,7 +57,7 @@ def _curve(points: list[tuple[int, float]], start_s: int) -> list[tuple[float, f
     return [(b / 12, sum(v) / len(v)) for b, v in sorted(buckets.items())]
 
 
-def _outside(celsius: float, limits: ClassLimits) -> bool:
+def _outside(celsius: float, limits: ClassLimitsConfig) -> bool:
     return (limits.min is not None and celsius < limits.min) or (
         limits.max is not None and celsius > limits.max
     )
@@ -68,7 +71,7 @@ class ColdChainReports:
         client: InfluxClient,
         registry: Registry,
         alerts: AlertStore,
-        limits: dict[str, ClassLimits],
+        limits: dict[str, ClassLimitsConfig],
         timezone: str,
     ) -> None:
         self.client = client
@@ -85,22 +88,24 @@ class ColdChainReports:
         """The log and each store's 5-minute mean temperature by hour of day (for charts)."""
         period = parse_day(day, self.tz)
         stores = self._load(period)
-        curves = {s.device: _curve(s.points, period.start_s) for s in stores.values()}
-        fired: dict[str, int] = defaultdict(int)
+        curves = {key: _curve(s.points, period.start_s) for key, s in stores.items()}
+        fired: dict[StoreKey, int] = defaultdict(int)
         for alert in self.alerts.fired_between(period.start_s * 1000, period.end_s * 1000):
-            fired[alert.device] += 1
+            fired[(alert.site, alert.gateway, alert.device)] += 1
         devices = [
-            self._summary(s, period, fired[s.device])
+            self._summary(s, period, fired[(s.site, s.gateway, s.device)])
             for s in sorted(stores.values(), key=lambda s: (s.klass, s.building or "", s.device))
         ]
         return ColdChainDay(date=period.label, devices=devices), curves
 
-    def _load(self, period: Period) -> dict[str, Store]:
-        stores: dict[str, Store] = {}
+    def _load(self, period: Period) -> dict[StoreKey, Store]:
+        stores: dict[StoreKey, Store] = {}
         for dev in self.registry.devices():
             klass = dev.info.tags.get("class") if dev.info else None
             if dev.kind == "temperature" and dev.info and klass in self.limits:
-                stores[dev.device] = Store(
+                stores[(dev.site, dev.gateway, dev.device)] = Store(
+                    dev.site,
+                    dev.gateway,
                     dev.device,
                     klass,
                     dev.info.name,
@@ -112,10 +117,11 @@ class ColdChainReports:
             f" WHERE time >= {period.start_s}s AND time < {period.end_s}s GROUP BY *"
         )
         for series in answer:
-            device, klass = series.tags["device"], series.tags.get("class")
-            store = stores.get(device)
+            key, klass = series_device(series.tags), series.tags.get("class")
+            store = stores.get(key)
             if store is None and klass is not None and klass in self.limits:
-                store = stores[device] = Store(device, klass, building=series.tags.get("building"))
+                building = series.tags.get("building")
+                store = stores[key] = Store(*key, klass, building=building)
             if store is not None:
                 store.points.extend((int(t), float(c)) for t, c in series.values)
         for store in stores.values():
@@ -129,6 +135,8 @@ class ColdChainReports:
         hold_ms = HOLD_INTERVALS * store.interval_s * 1000
         return ColdChainDevice.model_validate(
             {
+                "site": store.site,
+                "gateway": store.gateway,
                 "device": store.device,
                 "name": store.name,
                 "building": store.building,

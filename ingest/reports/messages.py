@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ingest.reports.models import ColdChainDay, MeterUsage, WeeklyUsage
-from ingest.reports.render import title
-from ingest.reports.wording import say
+from ingest.reports.wording import say, title
 
 MAX_LINES = 8  # the rest is on the linked page
 
@@ -19,11 +18,7 @@ def _kind_line(meters: list[MeterUsage], kind: str, lang: str) -> str | None:
     line = f"{title(kind, lang)} {now:.1f} {unit}"
     if before and sum(before) > 0:
         pct = (now - sum(before)) / sum(before) * 100
-        line += (
-            f"（上周 {sum(before):.1f}，{pct:+.1f}%）"
-            if lang == "zh"
-            else (f" (last week {sum(before):.1f}, {pct:+.1f}%)")
-        )
+        line += say("versus_last_week", lang, before=sum(before), pct=pct)
     return line
 
 
@@ -35,8 +30,8 @@ def weekly_message(report: WeeklyUsage, lang: str) -> tuple[str, str]:
         if (line := _kind_line(report.meters, kind, lang)) is not None
     ]
     if "cost" in report.totals:
-        label = "费用" if lang == "zh" else "cost"
-        lines.append(f"{label} {report.totals['cost']:.2f} {report.currency or ''}".rstrip())
+        cost = say("cost", lang, value=report.totals["cost"], currency=report.currency or "")
+        lines.append(cost.rstrip())
     hints = [(m, a) for m in report.meters for a in m.anomalies]
     if hints:
         lines.append(say("hints", lang, count=len(hints)))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ingest.registry import Registry
-from ingest.storage.influx import InfluxClient
-from ingest.storage.meter_hours import COUNTERS, LOOKBACK_S, usage_measurement
+from ingest.storage.influx import InfluxClient, SeriesDevice, series_device
+from ingest.storage.meter_hours import (
+    COUNTERS,
+    last_counters,
+    usage_measurement,
+)
 
 UNITS = {"electricity": "kWh", "water": "m³"}
 
@@ -26,6 +30,8 @@ class Hour:
 class Meter:
     """A meter with its hourly buckets (epoch s of the hour's start → bucket)."""
 
+    site: str
+    gateway: str
     device: str
     kind: str
     name: str | None = None
@@ -55,10 +61,10 @@ class MeterStore:
                 f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY *"
             )
             for series in answer:
-                device = series.tags["device"]
-                meter = meters.get((kind, device))
+                site, gateway, device = key = series_device(series.tags)
+                meter = meters.get((kind, *key))
                 if meter is None:
-                    meter = meters[(kind, device)] = Meter(device, kind)
+                    meter = meters[(kind, *key)] = Meter(site, gateway, device, kind)
                 if meter.building is None:
                     meter.building = series.tags.get("building") or None
                 for t, increase, readings, resets, first, last in series.values:
@@ -67,21 +73,19 @@ class MeterStore:
                     )
         return sorted(meters.values(), key=lambda m: (m.kind, m.building or "", m.device))
 
-    def last_before(self, kind: str, start_s: int) -> dict[str, float]:
+    def last_before(self, kind: str, start_s: int) -> dict[SeriesDevice, float]:
         """Each meter's last counter reading before ``start_s`` (looking back 35 days)."""
-        rows = self.client.query(
-            f'SELECT last("last") AS last FROM "{usage_measurement(kind)}"'  # noqa: S608
-            f" WHERE time < {start_s}s AND time >= {start_s - LOOKBACK_S}s GROUP BY device"
-        )
-        return {r["device"]: float(r["last"]) for r in rows}
+        return last_counters(self.client, kind, start_s)
 
-    def _known(self) -> dict[tuple[str, str], Meter]:
-        meters: dict[tuple[str, str], Meter] = {}
+    def _known(self) -> dict[tuple[str, str, str, str], Meter]:
+        meters: dict[tuple[str, str, str, str], Meter] = {}
         for dev in self.registry.devices():
             if dev.kind not in COUNTERS:
                 continue
             info = dev.info
-            meters[(dev.kind, dev.device)] = Meter(
+            meters[(dev.kind, dev.site, dev.gateway, dev.device)] = Meter(
+                dev.site,
+                dev.gateway,
                 dev.device,
                 dev.kind,
                 name=info.name if info else None,

@@ -16,6 +16,8 @@ class Gap(BaseModel):
 class MeterUsage(BaseModel):
     """One meter's week."""
 
+    site: str = ""
+    gateway: str = ""
     device: str
     kind: str
     name: str | None
@@ -59,6 +61,8 @@ class WeeklyUsage(BaseModel):
 class DailyReading(BaseModel):
     """One meter's day: the counter at the start and end and the use between."""
 
+    site: str = ""
+    gateway: str = ""
     device: str
     kind: str
     name: str | None
@@ -81,6 +85,8 @@ class DailyReadings(BaseModel):
 class ColdChainDevice(BaseModel):
     """One cold store's day (SPEC §7)."""
 
+    site: str = ""
+    gateway: str = ""
     device: str
     name: str | None
     building: str | None

@@ -10,24 +10,8 @@ from html import escape
 
 from ingest.reports.cold_chain import Curves
 from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
+from ingest.reports.wording import say, title
 
-TITLES = {
-    "weekly": ("用水用电周报", "Weekly water & electricity usage"),
-    "daily": ("每日抄表记录", "Daily meter readings"),
-    "cold_chain": ("冷链温度记录", "Cold-chain temperature log"),
-    "electricity": ("用电", "Electricity"),
-    "water": ("用水", "Water"),
-    "this_week": ("本周", "this week"),
-    "last_week": ("上周", "last week"),
-    "electricity_kwh": ("用电", "electricity"),
-    "water_m3": ("用水", "water"),
-    "cost": ("费用", "cost"),
-    "refrigerator": ("冷藏", "refrigerator"),
-    "freezer": ("冷冻", "freezer"),
-    "sample_fridge": ("留样", "food samples"),
-    "medicine_fridge": ("药品", "medicine"),
-    "per_day": ("每日用量（用量最大的 10 块表）", "Use per day (the 10 biggest meters)"),
-}
 WEEKLY_COLUMNS = {
     "zh": ["设备", "名称", "类型", "楼栋", "单位", "本周用量", "上周用量", "变化%", "4周平均",
            "夜间基础用量/小时", "费用", "提示"],
@@ -46,12 +30,6 @@ COLD_COLUMNS = {
     "en": ["device", "name", "class", "building", "min limit", "max limit", "min", "max", "mean",
            "minutes out of range", "readings", "alerts"],
 }  # fmt: skip
-
-
-def title(key: str, lang: str) -> str:
-    """A report or label title in ``lang`` (unknown keys, e.g. a campus's own class, as is)."""
-    zh, en = TITLES.get(key, (key, key))
-    return zh if lang == "zh" else en
 
 
 def totals_line(report: WeeklyUsage, lang: str) -> str:
@@ -130,7 +108,7 @@ def _img(png: bytes, alt: str) -> str:
 
 def _page(heading: str, site: str, parts: Iterable[str], lang: str) -> str:
     return (
-        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<!DOCTYPE html><html lang="{say("html_lang", lang)}"><head>'
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
         f"<title>{escape(heading)}</title><style>"
         "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;"

@@ -1,12 +1,12 @@
 """The reports of one site, rendered to JSON, CSV or HTML, and the signed links to them
-(messages carry a link to the HTML page; see ingest/links.py)."""
+(messages carry a link to the HTML page; see ingest/links.py, the signer)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from gateway.clock import Clock
+from campuswatch.clock import Clock
 from ingest.config import IngestConfig
 from ingest.links import LinkSigner
 from ingest.registry import Registry

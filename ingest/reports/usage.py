@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from gateway.clock import Clock
-from ingest.config.reports import ReportSettings
+from campuswatch.clock import Clock
+from ingest.config.reports import ReportsConfig
 from ingest.reports.meters import UNITS, Hour, Meter, MeterStore
 from ingest.reports.models import (
     BuildingUsage,
@@ -83,7 +83,7 @@ class UsageReports:
         self,
         store: MeterStore,
         meter_hours: MeterHours,
-        settings: ReportSettings,
+        settings: ReportsConfig,
         timezone: str,
         lang: str,
         clock: Clock,
@@ -145,6 +145,8 @@ class UsageReports:
         history = [u for u in use[1:] if u is not None]
         night = sums.night
         usage = MeterUsage(
+            site=meter.site,
+            gateway=meter.gateway,
             device=meter.device,
             kind=meter.kind,
             name=meter.name,
@@ -268,13 +270,17 @@ class UsageReports:
         }
         return DailyReadings(
             date=period.label,
-            meters=[_daily_reading(m, before[m.kind].get(m.device)) for m in meters],
+            meters=[
+                _daily_reading(m, before[m.kind].get((m.site, m.gateway, m.device))) for m in meters
+            ],
         )
 
 
 def _daily_reading(meter: Meter, previous: float | None) -> DailyReading:
     hours: list[Hour] = [h for _, h in sorted(meter.hours.items())]
     return DailyReading(
+        site=meter.site,
+        gateway=meter.gateway,
         device=meter.device,
         kind=meter.kind,
         name=meter.name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ingest.i18n import Catalogue
+
 _TEXT = {
     "no_data": ("本周没有收到读数", "sent no readings this week"),
     "gap": (
@@ -43,10 +45,33 @@ _TEXT = {
         " (last week {before:.1f}, {pct:+.1f}%)",
     ),
     "hints": ("提示 {count} 条：", "{count} hint(s):"),
+    "cost": ("费用 {value:.2f} {currency}", "cost {value:.2f} {currency}"),
+    "html_lang": ("zh-CN", "en"),
+    # Titles of reports, columns groups and classes.
+    "title.weekly": ("用水用电周报", "Weekly water & electricity usage"),
+    "title.daily": ("每日抄表记录", "Daily meter readings"),
+    "title.cold_chain": ("冷链温度记录", "Cold-chain temperature log"),
+    "title.electricity": ("用电", "Electricity"),
+    "title.water": ("用水", "Water"),
+    "title.this_week": ("本周", "this week"),
+    "title.last_week": ("上周", "last week"),
+    "title.electricity_kwh": ("用电", "electricity"),
+    "title.water_m3": ("用水", "water"),
+    "title.cost": ("费用", "cost"),
+    "title.refrigerator": ("冷藏", "refrigerator"),
+    "title.freezer": ("冷冻", "freezer"),
+    "title.sample_fridge": ("留样", "food samples"),
+    "title.medicine_fridge": ("药品", "medicine"),
+    "title.per_day": ("每日用量（用量最大的 10 块表）", "Use per day (the 10 biggest meters)"),
 }
+WORDS = Catalogue(_TEXT)
 
 
-def say(key: str, lang: str, **values: object) -> str:
-    """The text ``key`` in ``lang`` with ``values`` filled in."""
-    zh, en = _TEXT[key]
-    return (zh if lang == "zh" else en).format(**values)
+def say(key: str, lang: str, /, **values: object) -> str:
+    """The report text ``key`` in ``lang`` with ``values`` filled in."""
+    return WORDS.say(key, lang, **values)
+
+
+def title(key: str, lang: str) -> str:
+    """A report or label title in ``lang`` (unknown keys, e.g. a campus's own class, as is)."""
+    return say(f"title.{key}", lang) if f"title.{key}" in WORDS else key

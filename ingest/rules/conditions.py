@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
-from gateway.protocol import FieldValue
-from ingest.config.schema import AllOf, AnyOf, Comparison, Condition
+from campuswatch.protocol import FieldValue
+from ingest.config.schema import AllOfConfig, AnyOfConfig, ComparisonConfig, ConditionConfig
 
 Values = Mapping[str, FieldValue]
 Predicate = Callable[[Values], bool]
@@ -26,18 +26,18 @@ _ORDERING: dict[str, Callable[[Any, Any], bool]] = {
 _MISSING = object()
 
 
-def compile_condition(condition: Condition) -> Predicate:
+def compile_condition(condition: ConditionConfig) -> Predicate:
     """Turn a validated ``when`` into a predicate over a values mapping."""
-    if isinstance(condition, AnyOf):
+    if isinstance(condition, AnyOfConfig):
         parts = [compile_condition(c) for c in condition.any]
         return lambda values: any(p(values) for p in parts)
-    if isinstance(condition, AllOf):
+    if isinstance(condition, AllOfConfig):
         parts = [compile_condition(c) for c in condition.all]
         return lambda values: all(p(values) for p in parts)
     return _compile_comparison(condition)
 
 
-def _compile_comparison(comparison: Comparison) -> Predicate:
+def _compile_comparison(comparison: ComparisonConfig) -> Predicate:
     name = comparison.field
     op, operand = comparison.operator
     if op == "eq":
@@ -62,11 +62,11 @@ def _same(value: object, operand: object) -> bool:
     return value == operand
 
 
-def first_field(condition: Condition, values: Values) -> str | None:
+def first_field(condition: ConditionConfig, values: Values) -> str | None:
     """The field the alert is about: the first comparison that holds (or the first field)."""
-    if isinstance(condition, Comparison):
+    if isinstance(condition, ComparisonConfig):
         return condition.field
-    parts = condition.any if isinstance(condition, AnyOf) else condition.all
+    parts = condition.any if isinstance(condition, AnyOfConfig) else condition.all
     for part in parts:
         if compile_condition(part)(values):
             return first_field(part, values)

@@ -22,18 +22,17 @@ import logging
 import threading
 from collections.abc import Callable
 
-from gateway.clock import Clock, now_ms
-from gateway.protocol import DEFAULT_INTERVAL_S, Reading, Status
+from campuswatch.clock import Clock, now_ms
+from campuswatch.protocol import DEFAULT_INTERVAL_S, Reading, Status
 from ingest.config.schema import (
-    ConditionRule,
-    GatewayOfflineRule,
+    ConditionRuleConfig,
+    GatewayOfflineRuleConfig,
     IngestConfig,
-    SilentRule,
+    SilentRuleConfig,
 )
 from ingest.errors import IngestError
 from ingest.metrics import Metrics
-from ingest.notify.text import default_title
-from ingest.registry import Registry
+from ingest.registry import DeviceKey, GatewayKey, Registry
 from ingest.rules.conditions import first_field
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
@@ -50,13 +49,14 @@ from ingest.rules.state import (
     to_ms,
 )
 from ingest.rules.store import AlertStore, ConditionState
+from ingest.rules.wording import default_title
 
 log = logging.getLogger(__name__)
 
 STALE_MS = 120_000
 SETTLE_MS = 15_000
 _UNKNOWN = object()
-AlertKey = tuple[str, str, str]  # (rule, gateway, device)
+AlertKey = tuple[str, str, str, str]  # (rule, site, gateway, device)
 
 
 class AlertNotFound(IngestError):
@@ -88,15 +88,16 @@ class RuleEngine:
         self.schedules = ScheduleBook(config.schedules, config.calendar, config.site.timezone)
         self.lifecycle = Lifecycle(config, store, metrics)
         self._lock = threading.RLock()
-        self._in_tx = False
         self._rules = {r.id: compile_rule(r) for r in config.rules}
         self._condition_rules = [r for r in self._rules.values() if r.predicate is not None]
-        self._silent_rules = [r for r in self._rules.values() if isinstance(r.config, SilentRule)]
-        self._gateway_rules = [
-            r for r in self._rules.values() if isinstance(r.config, GatewayOfflineRule)
+        self._silent_rules = [
+            r for r in self._rules.values() if isinstance(r.config, SilentRuleConfig)
         ]
-        self._devices: dict[tuple[str, str], DeviceState] = {}
-        self._gateways: dict[str, GatewayState] = {}
+        self._gateway_rules = [
+            r for r in self._rules.values() if isinstance(r.config, GatewayOfflineRuleConfig)
+        ]
+        self._devices: dict[DeviceKey, DeviceState] = {}
+        self._gateways: dict[GatewayKey, GatewayState] = {}
         self._tracks: dict[AlertKey, Track] = {}
         self._alerts: dict[AlertKey, Alert] = {}
         self._active_since: dict[str, object] = dict.fromkeys(self._rules, _UNKNOWN)
@@ -114,12 +115,12 @@ class RuleEngine:
             for known in self.registry.devices():
                 dev = self._device(known.site, known.gateway, known.device, known.kind)
                 dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
-            for gateway, (site, status) in self.registry.gateway_status().items():
-                self._gateways[gateway] = GatewayState(site, now, status, now)
+            for (site, gateway), status in self.registry.gateway_status().items():
+                self._gateways[(site, gateway)] = GatewayState(site, now, status, now)
             orphans = []
             for alert in self.store.active_alerts():
                 if alert.rule in self._rules:
-                    self._alerts[(alert.rule, alert.gateway, alert.device)] = alert
+                    self._alerts[_key(alert)] = alert
                 else:
                     orphans.append(alert)
             if orphans:
@@ -151,9 +152,9 @@ class RuleEngine:
             self._run(lambda: self._check_gateways(now))
 
     def _heard(self, site: str, gateway: str, now: int) -> GatewayState:
-        gw = self._gateways.get(gateway)
+        gw = self._gateways.get((site, gateway))
         if gw is None:
-            gw = self._gateways[gateway] = GatewayState(site, now)
+            gw = self._gateways[(site, gateway)] = GatewayState(site, now)
         gw.heard_ms = now
         return gw
 
@@ -167,7 +168,7 @@ class RuleEngine:
             dev.last_ts = reading.ts
             dev.values.update(reading.values)
             for rule in dev.silent_rules:
-                alert = self._alerts.get((rule.id, gateway, dev.device))
+                alert = self._alerts.get((rule.id, site, gateway, dev.device))
                 if alert is not None:
                     self._end(alert, rule, now)
             backlog = now - reading.ts > STALE_MS
@@ -178,11 +179,11 @@ class RuleEngine:
     # ------------------------------------------------------------------ devices
 
     def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
-        dev = self._devices.get((gateway, device))
+        dev = self._devices.get((site, gateway, device))
         version = self.registry.meta_version
         if dev is not None and dev.meta_version == version and dev.kind == kind:
             return dev
-        info = self.registry.device_info(gateway, device)
+        info = self.registry.device_info(site, gateway, device)
         tags = dict(info.tags) if info else {}
         tags.update(site=site, gateway=gateway, device=device)
         fresh = DeviceState(
@@ -199,7 +200,7 @@ class RuleEngine:
         )
         if dev is not None:
             fresh.last_ts, fresh.heard_ms, fresh.values = dev.last_ts, dev.heard_ms, dev.values
-        self._devices[(gateway, device)] = fresh
+        self._devices[(site, gateway, device)] = fresh
         return fresh
 
     # ------------------------------------------------------------------ conditions
@@ -207,13 +208,13 @@ class RuleEngine:
     def _evaluate(
         self, rule: CompiledRule, dev: DeviceState, ts: int, now: int, backlog: bool
     ) -> None:
-        key = (rule.id, dev.gateway, dev.device)
+        key = (rule.id, dev.site, dev.gateway, dev.device)
         assert rule.predicate is not None
         holds = rule.predicate(dev.values)  # type: ignore[arg-type]
         track = self._tracks.get(key)
         if track is None or track.holds != holds:
             track = self._tracks[key] = Track(holds, ts)
-            self._write().save_condition(*key, ConditionState(holds, ts))
+            self.store.save_condition(*key, ConditionState(holds, ts))
         if backlog:
             track.settle_until_ms = now + SETTLE_MS
         alert = self._alerts.get(key)
@@ -231,7 +232,7 @@ class RuleEngine:
         active_since = self._active_since.get(rule.id)
         if not isinstance(active_since, float):
             return
-        key = (rule.id, dev.gateway, dev.device)
+        key = (rule.id, dev.site, dev.gateway, dev.device)
         alert = self._alerts.get(key)
         if alert is None:
             since = max(track.since_ms, int(max(active_since, 0) * 1000))
@@ -249,9 +250,9 @@ class RuleEngine:
         config = rule.config
         kind = dev.kind
         field_name = None
-        if isinstance(config, ConditionRule):
+        if isinstance(config, ConditionRuleConfig):
             field_name = first_field(config.when, dev.values)  # type: ignore[arg-type]
-        title_key = {SilentRule: "silent", GatewayOfflineRule: "gateway_offline"}.get(
+        title_key = {SilentRuleConfig: "silent", GatewayOfflineRuleConfig: "gateway_offline"}.get(
             type(config), kind
         )
         alert = Alert(
@@ -269,19 +270,17 @@ class RuleEngine:
             tags={k: v for k, v in dev.tags.items() if k not in ("site", "gateway", "device")},
             name=dev.name,
         )
-        self._write()
         self.lifecycle.open(alert, now)
-        self._alerts[(config.id, dev.gateway, dev.device)] = alert
+        self._alerts[_key(alert)] = alert
         return alert
 
     def _end(self, alert: Alert, rule: CompiledRule, now: int, note: str | None = None) -> None:
         """The condition cleared (or the rule stopped applying): drop or resolve."""
-        self._write()
         if alert.state == "pending":
             self.lifecycle.drop(alert)
         else:
             self.lifecycle.resolve(alert, rule.config, now, note)
-        del self._alerts[(alert.rule, alert.gateway, alert.device)]
+        del self._alerts[_key(alert)]
 
     # ------------------------------------------------------------------ time
 
@@ -299,7 +298,6 @@ class RuleEngine:
             track = self._tracks.get(key)
             if alert.state == "pending" and track is not None and track.holds:
                 if self._due(rule, alert, track, now):
-                    self._write()
                     self.lifecycle.fire(alert, rule.config, now)
             elif alert.state == "firing":
                 self._remind(alert, rule, now)
@@ -314,10 +312,8 @@ class RuleEngine:
             and not alert.escalated
             and now >= started + to_ms(config.escalate.after)
         ):
-            self._write()
             self.lifecycle.escalate(alert, config, now)
         if config.repeat and now >= (alert.last_notified_ms or started) + to_ms(config.repeat):
-            self._write()
             self.lifecycle.repeat(alert, config, now)
 
     def _refresh_schedules(self, now: int) -> None:
@@ -344,35 +340,35 @@ class RuleEngine:
             last = max(dev.heard_ms, self._started_ms)
             for rule in dev.silent_rules:
                 config = rule.config
-                assert isinstance(config, SilentRule)
+                assert isinstance(config, SilentRuleConfig)
                 if now - last <= silence_ms(config, dev):
                     continue
-                if (rule.id, dev.gateway, dev.device) in self._alerts:
+                if (rule.id, dev.site, dev.gateway, dev.device) in self._alerts:
                     continue
                 if isinstance(self._active_since[rule.id], float) and not self._gateway_down(
-                    dev.gateway
+                    dev.site, dev.gateway
                 ):
                     alert = self._open(rule, dev, last, now)
                     self.lifecycle.fire(alert, config, now)
 
-    def _gateway_down(self, gateway: str) -> bool:
-        gw = self._gateways.get(gateway)
+    def _gateway_down(self, site: str, gateway: str) -> bool:
+        gw = self._gateways.get((site, gateway))
         if gw is None:
             return False
         if gw.status in DOWN_STATES and gw.heard_ms <= gw.status_ms:
             return True
-        return any((r.id, gateway, gateway) in self._alerts for r in self._gateway_rules)
+        return any((r.id, site, gateway, gateway) in self._alerts for r in self._gateway_rules)
 
     def _check_gateways(self, now: int) -> None:
         for rule in self._gateway_rules:
             config = rule.config
-            assert isinstance(config, GatewayOfflineRule)
+            assert isinstance(config, GatewayOfflineRuleConfig)
             limit = to_ms(config.gateway_offline)
             active = isinstance(self._active_since[rule.id], float)
-            for gateway, gw in self._gateways.items():
-                if not rule.matches({"site": gw.site, "gateway": gateway, "device": gateway}):
+            for (site, gateway), gw in self._gateways.items():
+                if not rule.matches({"site": site, "gateway": gateway, "device": gateway}):
                     continue
-                key = (rule.id, gateway, gateway)
+                key = (rule.id, site, gateway, gateway)
                 alert = self._alerts.get(key)
                 since = gw.down_since(now, limit) if active else None
                 if since is None:
@@ -380,7 +376,7 @@ class RuleEngine:
                         self._end(alert, rule, now)
                     continue
                 if alert is None:
-                    dev = DeviceState(gw.site, gateway, gateway, "gateway", {}, None, 0, 0)
+                    dev = DeviceState(site, gateway, gateway, "gateway", {}, None, 0, 0)
                     alert = self._open(rule, dev, since, now)
                 if alert.state == "pending" and now >= alert.since_ms + limit:
                     self.lifecycle.fire(alert, config, now)
@@ -408,34 +404,30 @@ class RuleEngine:
 
     # ------------------------------------------------------------------ transactions
 
-    def _write(self) -> AlertStore:
-        """Open the store transaction of this call on its first change."""
-        if not self._in_tx:
-            self.store.begin()
-            self._in_tx = True
-        return self.store
-
     def _run(self, work: Callable[[], None]) -> None:
-        """Run ``work`` (under the engine lock); commit what it changed, then wake notifiers."""
+        """Run ``work`` (under the engine lock) as one store transaction, opened before it
+        changes anything; commit, then wake the channels it queued notifications for.
+
+        So an alert's state, its history event and its outbox entries are durable together
+        or not at all, whichever path fired it.
+        """
+        self.store.begin()
         try:
             work()
         except BaseException:
-            if self._in_tx:
-                self._in_tx = False
-                self.store.rollback()
-                self._reload_alerts()
+            self.store.rollback()
+            self.lifecycle.woken.clear()
+            self._reload_alerts()
             raise
-        if self._in_tx:
-            self._in_tx = False
-            self.store.commit()
-            woken, self.lifecycle.woken = self.lifecycle.woken, set()
-            if woken:
-                self.wake(woken)
+        self.store.commit()
+        woken, self.lifecycle.woken = self.lifecycle.woken, set()
+        if woken:
+            self.wake(woken)
 
     def _reload_alerts(self) -> None:
         # In-memory alerts may hold changes the rollback undid: take the store's word.
-        self._alerts = {
-            (a.rule, a.gateway, a.device): a
-            for a in self.store.active_alerts()
-            if a.rule in self._rules
-        }
+        self._alerts = {_key(a): a for a in self.store.active_alerts() if a.rule in self._rules}
+
+
+def _key(alert: Alert) -> AlertKey:
+    return (alert.rule, alert.site, alert.gateway, alert.device)

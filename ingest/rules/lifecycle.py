@@ -7,11 +7,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ingest.notify.text import notification_body
 from ingest.rules.model import Alert, AlertEvent, EventState
+from ingest.rules.wording import notification_body
 
 if TYPE_CHECKING:
-    from ingest.config.schema import IngestConfig, Rule
+    from ingest.config.schema import IngestConfig, RuleConfig
     from ingest.metrics import Metrics
     from ingest.rules.store import AlertStore
 
@@ -35,7 +35,7 @@ class Lifecycle:
         self.store.save_alert(alert)
         self._event(alert, "pending", now_ms)
 
-    def fire(self, alert: Alert, rule: Rule, now_ms: int) -> None:
+    def fire(self, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
         """The condition held long enough: notify."""
         alert.state = "firing"
         alert.started_ms = alert.last_notified_ms = now_ms
@@ -43,18 +43,20 @@ class Lifecycle:
         log.warning("alert %d fired: %s %s on %s", alert.id, alert.rule, alert.title, alert.device)
         self._step(alert, "firing", rule.notify, now_ms)
 
-    def repeat(self, alert: Alert, rule: Rule, now_ms: int) -> None:
+    def repeat(self, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
         """Still firing and nobody acknowledged: remind."""
         alert.last_notified_ms = now_ms
         self._step(alert, "repeat", rule.notify, now_ms)
 
-    def escalate(self, alert: Alert, rule: Rule, now_ms: int) -> None:
+    def escalate(self, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
         """Unacknowledged for too long: tell more people (once)."""
         alert.escalated = True
         channels = rule.escalate.notify if rule.escalate else []
         self._step(alert, "escalated", channels, now_ms)
 
-    def acknowledge(self, alert: Alert, rule: Rule | None, by: str, note: str, now_ms: int) -> None:
+    def acknowledge(
+        self, alert: Alert, rule: RuleConfig | None, by: str, note: str, now_ms: int
+    ) -> None:
         """A person has taken the alert; repeats and escalation stop."""
         alert.state = "acknowledged"
         alert.acknowledged_by, alert.ack_note, alert.acknowledged_ms = by, note, now_ms
@@ -62,7 +64,7 @@ class Lifecycle:
         self._step(alert, "acknowledged", self._audience(alert, rule), now_ms, by, note)
 
     def resolve(
-        self, alert: Alert, rule: Rule | None, now_ms: int, note: str | None = None
+        self, alert: Alert, rule: RuleConfig | None, now_ms: int, note: str | None = None
     ) -> None:
         """The condition is over (or no longer applies)."""
         alert.state = "resolved"
@@ -75,7 +77,7 @@ class Lifecycle:
         self.store.delete_alert(alert.id)
         alert.state = "resolved"
 
-    def _audience(self, alert: Alert, rule: Rule | None) -> list[str]:
+    def _audience(self, alert: Alert, rule: RuleConfig | None) -> list[str]:
         if rule is None:
             return []
         channels = list(rule.notify)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ingest.config.schema import Active, Calendar, Schedule
+from ingest.config.schema import ActiveConfig, CalendarConfig, ScheduleConfig
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back to look for the end of the last window (school holidays last weeks).
@@ -22,7 +22,9 @@ _MAX_LOOKBACK_DAYS = 400
 class ScheduleBook:
     """Answers "is this rule active now, and since when?" for the configured schedules."""
 
-    def __init__(self, schedules: dict[str, Schedule], calendar: Calendar, timezone: str) -> None:
+    def __init__(
+        self, schedules: dict[str, ScheduleConfig], calendar: CalendarConfig, timezone: str
+    ) -> None:
         self.schedules = schedules
         self.tz = ZoneInfo(timezone)
         self._closed = calendar.closed
@@ -36,7 +38,9 @@ class ScheduleBook:
             return "sun"
         return _WEEKDAYS[day.weekday()]
 
-    def _windows_starting(self, schedule: Schedule, day: date) -> Iterator[tuple[float, float]]:
+    def _windows_starting(
+        self, schedule: ScheduleConfig, day: date
+    ) -> Iterator[tuple[float, float]]:
         """The window (epoch seconds) starting on ``day``, if the schedule has one."""
         if self.weekday(day) not in schedule.days:
             return
@@ -75,7 +79,7 @@ class ScheduleBook:
                 return max(ends)
         return None
 
-    def active_since(self, active: Active | None, t: float) -> float | None:
+    def active_since(self, active: ActiveConfig | None, t: float) -> float | None:
         """When the current active period of a rule began (-inf if always), None if inactive."""
         if active is None:
             return float("-inf")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ingest.config.schema import ConditionRule, Rule, SilentRule
+from ingest.config.schema import ConditionRuleConfig, RuleConfig, SilentRuleConfig
 from ingest.config.types import IntervalMultiple
 from ingest.rules.conditions import Predicate, compile_condition, compile_where
 
@@ -17,7 +17,7 @@ DOWN_STATES = ("offline", "stopped")
 class CompiledRule:
     """A configured rule with its filter and condition compiled."""
 
-    config: Rule
+    config: RuleConfig
     matches: Callable[[dict[str, str]], bool]
     predicate: Predicate | None = None
     hold_ms: int = 0
@@ -78,10 +78,10 @@ class GatewayState:
         return None
 
 
-def compile_rule(rule: Rule) -> CompiledRule:
+def compile_rule(rule: RuleConfig) -> CompiledRule:
     """Compile a configured rule."""
     compiled = CompiledRule(rule, compile_where(rule.where))
-    if isinstance(rule, ConditionRule):
+    if isinstance(rule, ConditionRuleConfig):
         compiled.predicate = compile_condition(rule.when)
         compiled.hold_ms = to_ms(rule.for_) if rule.for_ else 0
     return compiled
@@ -92,7 +92,7 @@ def to_ms(duration: timedelta) -> int:
     return int(duration.total_seconds() * 1000)
 
 
-def silence_ms(rule: SilentRule, dev: DeviceState) -> int:
+def silence_ms(rule: SilentRuleConfig, dev: DeviceState) -> int:
     """How long ``dev`` may be silent under ``rule``."""
     if isinstance(rule.silent_for, IntervalMultiple):
         return int(rule.silent_for.factor * dev.interval_ms)

@@ -16,13 +16,23 @@ from typing import Any
 
 import orjson
 
-from gateway.sqlitefile import DurableFile, open_durable
+from campuswatch.sqlitefile import DurableFile, open_durable
 from ingest.errors import IngestError
 from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
+_CONDITIONS = """
+CREATE TABLE IF NOT EXISTS conditions (
+    rule TEXT NOT NULL, site TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
+    holds INTEGER NOT NULL, since_ms INTEGER NOT NULL,
+    PRIMARY KEY (rule, site, gateway, device)
+)
+"""
+_SCHEMA = (
+    _CONDITIONS
+    + """;
+
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     rule TEXT NOT NULL, site TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
@@ -39,11 +49,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_alert ON events(alert_id);
 CREATE INDEX IF NOT EXISTS events_unexported ON events(exported) WHERE exported = 0;
-CREATE TABLE IF NOT EXISTS conditions (
-    rule TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
-    holds INTEGER NOT NULL, since_ms INTEGER NOT NULL,
-    PRIMARY KEY (rule, gateway, device)
-);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     alert_id INTEGER NOT NULL, channel TEXT NOT NULL, body TEXT NOT NULL,
@@ -53,6 +58,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(channel, id)
     WHERE sent_ms IS NULL AND failed_ms IS NULL;
 """
+)
 
 _ALERT_COLUMNS = [f.name for f in fields(Alert)]
 
@@ -94,14 +100,19 @@ class AlertStore(DurableFile):
     closed_error = AlertStoreError
     what = "the alert database"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, site: str) -> None:
         self.path = path
+        # The service's own site: condition states a store of an earlier version kept
+        # without a site get the site of their gateway's alerts, else this one.
+        self.site = site
         super().__init__(threading.RLock())
 
     def open(self) -> None:
         """Open (creating if needed) the database in WAL mode with full fsync."""
         try:
-            db = open_durable(self.path, _SCHEMA, rows=True)
+            db = open_durable(self.path, "", rows=True)
+            _migrate_conditions(db, self.site)
+            db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
         self._db = db
@@ -258,20 +269,25 @@ class AlertStore(DurableFile):
 
     # ------------------------------------------------------------------ conditions
 
-    def save_condition(self, rule: str, gateway: str, device: str, state: ConditionState) -> None:
+    def save_condition(
+        self, rule: str, site: str, gateway: str, device: str, state: ConditionState
+    ) -> None:
         """Remember a condition change (so a hold survives a restart)."""
         with self._lock:
             self.db.execute(
-                "INSERT OR REPLACE INTO conditions VALUES (?, ?, ?, ?, ?)",
-                (rule, gateway, device, int(state.holds), state.since_ms),
+                "INSERT OR REPLACE INTO conditions"
+                " (rule, site, gateway, device, holds, since_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                (rule, site, gateway, device, int(state.holds), state.since_ms),
             )
 
-    def conditions(self) -> dict[tuple[str, str, str], ConditionState]:
-        """Every remembered condition by (rule, gateway, device)."""
+    def conditions(self) -> dict[tuple[str, str, str, str], ConditionState]:
+        """Every remembered condition by (rule, site, gateway, device)."""
         with self._lock:
             rows = self.db.execute("SELECT * FROM conditions").fetchall()
         return {
-            (r["rule"], r["gateway"], r["device"]): ConditionState(bool(r["holds"]), r["since_ms"])
+            (r["rule"], r["site"], r["gateway"], r["device"]): ConditionState(
+                bool(r["holds"]), r["since_ms"]
+            )
             for r in rows
         }
 
@@ -342,3 +358,27 @@ class AlertStore(DurableFile):
                 "SELECT COUNT(*) FROM outbox WHERE sent_ms IS NULL AND failed_ms IS NULL"
             ).fetchone()
         return int(row[0])
+
+
+def _migrate_conditions(db: sqlite3.Connection, site: str) -> None:
+    """Key the condition states of a store made before version 2 by site, in place."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(conditions)")]
+    if not columns or "site" in columns:
+        return
+    log.warning("alert database: keying remembered conditions by site (one-time upgrade)")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE conditions RENAME TO conditions_v1")
+        db.execute(_CONDITIONS)
+        db.execute(
+            "INSERT INTO conditions (rule, site, gateway, device, holds, since_ms)"
+            " SELECT c.rule, COALESCE((SELECT a.site FROM alerts a WHERE a.gateway = c.gateway"
+            " ORDER BY a.id DESC LIMIT 1), ?), c.gateway, c.device, c.holds, c.since_ms"
+            " FROM conditions_v1 c",
+            (site,),
+        )
+        db.execute("DROP TABLE conditions_v1")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

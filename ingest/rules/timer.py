@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-import threading
+import sqlite3
 from collections.abc import Callable
 
-from ingest.config.schema import SiteSettings
-from ingest.notify.text import render
+from campuswatch.backoff import Backoff
+from campuswatch.worker import Worker
+from ingest.config.schema import SiteConfig
+from ingest.errors import IngestError
 from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
+from ingest.rules.wording import render
 from ingest.storage.lineprotocol import encode_point
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,7 @@ class EventExporter:
     """
 
     def __init__(
-        self, store: AlertStore, append: Callable[[list[bytes]], None], site: SiteSettings
+        self, store: AlertStore, append: Callable[[list[bytes]], None], site: SiteConfig
     ) -> None:
         self.store = store
         self.append = append
@@ -66,36 +69,31 @@ class EventExporter:
 
 
 class RulesTimer:
-    """A thread that ticks the engine and exports events about twice a second."""
+    """Ticks the engine and exports events about twice a second, on a worker thread."""
 
     def __init__(self, engine: RuleEngine, exporter: EventExporter) -> None:
         self.engine = engine
         self.exporter = exporter
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rules-timer")
+        # A failing tick (a disk error in the alert database) is retried soon: alarms wait.
+        self._worker = Worker("rules-timer", self._step, error_backoff=Backoff(0.5, 5.0))
 
     def start(self) -> None:
         """Start ticking."""
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop after the current tick, exporting what is left."""
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._worker.stop()
         self._export()
 
-    def _run(self) -> None:
-        while not self._stopping.wait(TICK_S):
-            try:
-                self.engine.tick()
-            except Exception:  # the next tick retries; alerts must not stop for one error
-                log.exception("rules engine tick failed")
-            self._export()
+    def _step(self) -> float:
+        self.engine.tick()
+        self._export()
+        return TICK_S
 
     def _export(self) -> None:
         try:
             while self.exporter.export() == _EXPORT_BATCH:
                 pass
-        except Exception:
-            log.exception("cannot export alert events to the storage spool; will retry")
+        except (IngestError, OSError, sqlite3.Error) as exc:  # disk trouble: next tick
+            log.error("cannot export alert events to the storage spool (will retry): %s", exc)

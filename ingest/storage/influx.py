@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
+from ingest.config import InfluxConfig
 from ingest.errors import (
     InfluxBadRequest,
     InfluxDatabaseMissing,
@@ -26,6 +27,7 @@ from ingest.errors import (
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+SeriesDevice = tuple[str, str, str]  # (site, gateway, device): two campuses may share ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,11 @@ class Series:
     tags: dict[str, str]
     columns: list[str]
     values: list[list[Any]]
+
+
+def series_device(tags: dict[str, Any]) -> SeriesDevice:
+    """The device a series (or a row grouped by device) belongs to."""
+    return (tags.get("site") or "", tags.get("gateway") or "", tags["device"])
 
 
 class InfluxClient:
@@ -59,6 +66,20 @@ class InfluxClient:
         auth = httpx.BasicAuth(username, password or "") if username else None
         self._http = httpx.Client(
             base_url=url.rstrip("/"), headers=headers, auth=auth, timeout=timeout_s
+        )
+
+    @classmethod
+    def configured(cls, influx: InfluxConfig) -> InfluxClient:
+        """The client of the server the config's ``influx:`` section names."""
+        return cls(
+            influx.url,
+            influx.database,
+            username=influx.username,
+            password=influx.password,
+            token=influx.token,
+            retention_policy=influx.retention_policy,
+            timeout_s=influx.timeout.total_seconds(),
+            gzip_level=1 if influx.use_gzip else 0,
         )
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ingest.storage.influx import InfluxClient
+from ingest.storage.influx import InfluxClient, SeriesDevice, series_device
 from ingest.storage.lineprotocol import encode_point
 
 log = logging.getLogger(__name__)
@@ -117,33 +117,30 @@ class MeterHours:
             written += self._write(kind, walks)
         return written
 
-    def _walks(self, kind: str, start_s: int) -> dict[str, CounterWalk]:
+    def _walks(self, kind: str, start_s: int) -> dict[SeriesDevice, CounterWalk]:
         """Each device's last reading before the window, from the buckets already made."""
-        rows = self.client.query(
-            f'SELECT last("last") AS last FROM "{usage_measurement(kind)}"'  # noqa: S608
-            f" WHERE time < {start_s}s AND time >= {start_s - LOOKBACK_S}s GROUP BY device"
-        )
-        return {r["device"]: CounterWalk(self.tz, previous=float(r["last"])) for r in rows}
+        previous = last_counters(self.client, kind, start_s)
+        return {key: CounterWalk(self.tz, previous=value) for key, value in previous.items()}
 
     def _raw(
         self, kind: str, counter: str, start_s: int, end_s: int
-    ) -> dict[str, list[tuple[int, float, dict[str, str]]]]:
+    ) -> dict[SeriesDevice, list[tuple[int, float, dict[str, str]]]]:
         """Each device's readings in time order, with the tags of their series."""
         answer = self.client.series(
             f'SELECT "{counter}" FROM "{kind}" WHERE time >= {start_s}s AND time < {end_s}s'  # noqa: S608
             " GROUP BY *"
         )
-        readings: dict[str, list[tuple[int, float, dict[str, str]]]] = {}
+        readings: dict[SeriesDevice, list[tuple[int, float, dict[str, str]]]] = {}
         for series in answer:
             tags = {k: v for k, v in series.tags.items() if v}
-            mine = readings.setdefault(series.tags["device"], [])
+            mine = readings.setdefault(series_device(series.tags), [])
             merge = bool(mine)  # a device whose tags changed has several series
             mine.extend((t, v, tags) for t, v in series.values)
             if merge:
                 mine.sort(key=lambda r: r[0])
         return readings
 
-    def _write(self, kind: str, walks: dict[str, CounterWalk]) -> int:
+    def _write(self, kind: str, walks: dict[SeriesDevice, CounterWalk]) -> int:
         measurement = usage_measurement(kind)
         lines = [
             encode_point(measurement, bucket.tags, bucket.fields(), hour * 1000)
@@ -153,3 +150,13 @@ class MeterHours:
         for i in range(0, len(lines), _WRITE_BATCH):
             self.client.write("\n".join(lines[i : i + _WRITE_BATCH]).encode())
         return len(lines)
+
+
+def last_counters(client: InfluxClient, kind: str, before_s: int) -> dict[SeriesDevice, float]:
+    """Each meter's last counter reading before ``before_s`` (looking back 35 days)."""
+    rows = client.query(
+        f'SELECT last("last") AS last FROM "{usage_measurement(kind)}"'  # noqa: S608
+        f" WHERE time < {before_s}s AND time >= {before_s - LOOKBACK_S}s"
+        " GROUP BY site, gateway, device"
+    )
+    return {series_device(r): float(r["last"]) for r in rows}

@@ -20,10 +20,10 @@ so a gateway's backlog would never reach the aggregates.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
-from gateway.clock import Clock
+from campuswatch.clock import Clock
+from campuswatch.worker import Worker
 from ingest.errors import StorageError
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
@@ -78,17 +78,17 @@ class RollupJob:
         self.client = client
         self.clock = clock
         self.meter_hours = MeterHours(client, timezone)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rollups", daemon=True)
+        self._worker = Worker("rollups", self._round)
+        self._backfilled = False
+        self._last_week = -float(WEEK_EVERY_S)
 
     def start(self) -> None:
         """Start the thread."""
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop after the current query."""
-        self._stopping.set()
-        self._thread.join(30)
+        self._worker.stop(30)
 
     def refresh(self, window_s: int) -> None:
         """Recompute every rollup for the last ``window_s`` seconds (StorageError if down)."""
@@ -118,13 +118,13 @@ class RollupJob:
             log.info("computing %s from the raw data on", usage_measurement(kind))
             # Day by day in time order: each day starts from the last reading of the one before.
             for day in range(oldest // DAY_S * DAY_S, now + DAY_S, DAY_S):
-                if self._stopping.is_set():
+                if self._worker.stopping:
                     return
                 self.meter_hours.refresh(day, day + DAY_S, (kind,))
 
     def _compute(self, rollup: Rollup, tier: str, start_s: int, end_s: int) -> None:
         """One query per day, so none runs into the client's timeout."""
-        while start_s < end_s and not self._stopping.is_set():
+        while start_s < end_s and not self._worker.stopping:
             self.client.execute(rollup.query(tier, start_s, min(start_s + DAY_S, end_s)))
             start_s += DAY_S
 
@@ -132,21 +132,20 @@ class RollupJob:
         rows = self.client.query(f'SELECT * FROM "{measurement}" ORDER BY time LIMIT 1')  # noqa: S608
         return int(rows[0]["time"]) // 1000 if rows else None
 
-    def _run(self) -> None:
-        last_week = -float(WEEK_EVERY_S)
-        started = False
-        while not self._stopping.is_set():
-            try:
-                if not started:
-                    self.client.create_database()
-                    self.backfill()
-                    started = True
-                now = self.clock.time()
-                if now - last_week >= WEEK_EVERY_S:
-                    self.refresh(WEEK_S)
-                    last_week = now
-                else:
-                    self.refresh(RECENT_S)
-            except StorageError as exc:  # InfluxDB down or refusing: try again next round
-                log.warning("rollups not updated: %s", exc)
-            self._stopping.wait(RECENT_EVERY_S)
+    def _round(self) -> float:
+        """Backfill once, then refresh the recent (or, every 6 hours, the last 8 days')
+        buckets; the worker's step."""
+        try:
+            if not self._backfilled:
+                self.client.create_database()
+                self.backfill()
+                self._backfilled = True
+            now = self.clock.time()
+            if now - self._last_week >= WEEK_EVERY_S:
+                self.refresh(WEEK_S)
+                self._last_week = now
+            else:
+                self.refresh(RECENT_S)
+        except StorageError as exc:  # InfluxDB down or refusing: try again next round
+            log.warning("rollups not updated: %s", exc)
+        return RECENT_EVERY_S

@@ -27,14 +27,14 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.clock import ManualClock
-from gateway.protocol import DeviceInfo, Reading
+from campuswatch.protocol import DeviceInfo, Reading
+from demo.services import InfluxServer, MosquittoServer
 from ingest.config import IngestConfig
-from ingest.devservices import InfluxServer, MosquittoServer
 from ingest.metrics import Metrics
 from ingest.registry import Registry
 from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
+from tests.clock import ManualClock
 from tests.harness import (
     IngestProcess,
     Publisher,
@@ -234,7 +234,7 @@ def evaluation_cost(workdir: Path, readings: int) -> tuple[float, float, float]:
             for i in range(100)
         ]
         registry.update_meta("bench", f"gw{g}", devices)
-    store = AlertStore(workdir / "alerts.db")
+    store = AlertStore(workdir / "alerts.db", "bench")
     store.open()
     engine = RuleEngine(config, registry, store, Metrics(), clock)
     engine.load()

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 
-from gateway.clock import SystemClock
-from gateway.config import CameraDevice
-from gateway.sources.camera import synthetic as videos
+from campuswatch.clock import SystemClock
+from demo import videos
+from gateway.config import CameraDeviceConfig
 from gateway.sources.camera.analyzer import FrameAnalyzer
 from gateway.sources.camera.persons import HogPersonDetector
 from gateway.sources.camera.source import Camera
@@ -74,7 +74,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         video = videos.write_video(Path(tmp) / "gate.avi", 20, videos.walk(4.0, 10.0))
-        device = CameraDevice(device="cam", url=str(video), fps=5)
+        device = CameraDeviceConfig(device="cam", url=str(video), fps=5)
         emitted: list[object] = []
         camera = Camera(device, emitted.append, lambda *_: None, SystemClock(),
                         ZoneInfo("Asia/Shanghai"), HogPersonDetector())  # fmt: skip

@@ -19,9 +19,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from campuswatch.clock import SystemClock
 from dashboards.build import DASHBOARDS
-from gateway.clock import SystemClock
-from ingest.devservices import InfluxServer
+from demo.services import InfluxServer
 from ingest.storage.influx import InfluxClient
 from ingest.storage.rollups import RollupJob
 from tests.dashboards import grafana

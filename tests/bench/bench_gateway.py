@@ -27,7 +27,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.devservices import MosquittoServer
+from demo.services import MosquittoServer
 from tests.gateway.harness import GatewayProcess, gateway_config, simulated
 from tests.harness import unique, wait_for
 

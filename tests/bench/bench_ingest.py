@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from ingest.devservices import InfluxServer, MosquittoServer, find_program
+from demo.services import InfluxServer, MosquittoServer, find_program
 from ingest.storage.influx import InfluxClient
 from tests.harness import BASE_TS, IngestProcess, config_dict, count_points, unique
 

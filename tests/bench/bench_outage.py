@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.devservices import InfluxServer, MosquittoServer
+from demo.services import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.bench.bench_alerts import (
     ROUTINE_PER_S,

@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.clock import ManualClock
-from gateway.protocol import DeviceInfo
-from ingest.config.reports import ReportSettings
-from ingest.devservices import InfluxServer
+from campuswatch.protocol import DeviceInfo
+from demo.services import InfluxServer
+from ingest.config.reports import ReportsConfig
 from ingest.registry import Registry
 from ingest.reports.cold_chain import ColdChainReports
 from ingest.reports.meters import MeterStore
@@ -31,6 +30,7 @@ from ingest.reports.usage import UsageReports
 from ingest.rules.store import AlertStore
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
+from tests.clock import ManualClock
 from tests.ingest.reports.data import GATEWAY, SITE, local
 
 START = local("2026-10-19 00:00")  # Monday of 2026-W43
@@ -145,16 +145,16 @@ def run(server: InfluxServer, tmp: Path, weeks: int) -> None:
 
     clock = ManualClock(local("2026-11-25 09:00").timestamp())
     reg = registry(tmp / "registry.json")
-    usage = UsageReports(MeterStore(client, reg), hours, ReportSettings(), "Asia/Shanghai", "zh",
+    usage = UsageReports(MeterStore(client, reg), hours, ReportsConfig(), "Asia/Shanghai", "zh",
                          clock)  # fmt: skip
     report = usage.weekly(week)
     weekly_s = median_s(lambda: usage.weekly(week))
     print(f"weekly usage {week}, {len(report.meters)} meters over {weeks} weeks: "
           f"{weekly_s:.2f} s (goal <= {WEEKLY_GOAL_S:.0f} s)")  # fmt: skip
 
-    alerts = AlertStore(tmp / "alerts.db")
+    alerts = AlertStore(tmp / "alerts.db", "bench")
     alerts.open()
-    cold = ColdChainReports(client, reg, alerts, ReportSettings().class_limits(), "Asia/Shanghai")
+    cold = ColdChainReports(client, reg, alerts, ReportsConfig().class_limits(), "Asia/Shanghai")
     day = cold.day("2026-11-22")
     cold_s = median_s(lambda: cold.day("2026-11-22"))
     readings = sum(d.readings for d in day.devices)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from gateway.protocol import Meta, meta_topic, readings_topic, status_topic
+from campuswatch.protocol import Meta, meta_topic, readings_topic, status_topic
 from gateway.sources.simulated import SimulatedDevice, sample_campus
 from ingest.app import IngestService
 from tests.harness import Publisher, wait_for

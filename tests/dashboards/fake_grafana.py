@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from ingest.devservices import free_port
+from demo.services import free_port
 
 
 @dataclass

@@ -14,9 +14,9 @@ import yaml
 
 from dashboards.build import DASHBOARDS, stale_files
 from dashboards.model import DATASOURCE_UID, GRID_WIDTH, Dashboard, Panel, Target
+from demo.services import InfluxServer, MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.devservices import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.dashboards import campus, grafana
 from tests.harness import Publisher, config_dict, count_points, wait_for

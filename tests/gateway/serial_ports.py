@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ingest.devservices import find_program
+from demo.services import find_program
 
 
 class PtyPair:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config import MqttJsonSource, Zigbee2MqttSource, load_gateway_config
+from gateway.config import MqttJsonSourceConfig, Zigbee2MqttSourceConfig, load_gateway_config
 from tests.gateway.harness import FIRMWARE
 
 GATEWAYS = sorted((FIRMWARE / "gateways").glob("*.yaml"))
@@ -55,9 +55,9 @@ def _local_topics() -> tuple[set[str], set[str]]:
     for path in GATEWAYS:
         config, _profiles = load_gateway_config(path)
         for source in config.sources:
-            if isinstance(source, MqttJsonSource):
+            if isinstance(source, MqttJsonSourceConfig):
                 topics |= {d.topic for d in source.devices}
-            if isinstance(source, Zigbee2MqttSource):
+            if isinstance(source, Zigbee2MqttSourceConfig):
                 names |= {d.friendly_name for d in source.devices}
     return topics, names
 

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import pytest
 
+from demo.services import MosquittoServer
 from ingest.app import IngestService
-from ingest.devservices import MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.gateway.harness import GatewayProcess, gateway_config
 from tests.gateway.serial_ports import PtyPair

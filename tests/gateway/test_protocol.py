@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.protocol import (
+from campuswatch.protocol import (
     MAX_ENVELOPE_BYTES,
     MIN_TS_MS,
     DeviceInfo,

@@ -16,10 +16,11 @@ from typing import Any
 import orjson
 import pytest
 
+from demo.services import InfluxServer, MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.devservices import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
+from ingest.storage.snapshots import CameraRef
 from tests.gateway.harness import GatewayProcess, gateway_config, simulated
 from tests.harness import config_dict, count_points, wait_for
 
@@ -46,6 +47,9 @@ def central(
     yield service, db, config["mqtt"]["topic_root"]
     service.stop()
     db.close()
+
+
+CAMERA = CameraRef("sunshine-kg", "gw-canteen", "cam-gate")
 
 
 def _stored(db: InfluxClient) -> int:
@@ -191,7 +195,7 @@ def test_snapshots_wait_through_a_broker_outage_and_a_restart(
     app.start()
     wait_for(lambda: app.uplink.connected, 10)
     app.store_snapshot("cam-gate", "1-live", _jpeg(1))
-    wait_for(lambda: service.snapshots.get("1-live"), 10)
+    wait_for(lambda: service.snapshots.get(CAMERA, "1-live"), 10)
     own_broker.stop()
     wait_for(lambda: not app.uplink.connected, 10)
     pictures = {f"2-down-{i}": _jpeg(10 + i) for i in range(5)}
@@ -204,7 +208,7 @@ def test_snapshots_wait_through_a_broker_outage_and_a_restart(
     again.start()
     try:
         for snapshot_id, jpeg in pictures.items():
-            stored = wait_for(lambda s=snapshot_id: service.snapshots.get(s), 20)
+            stored = wait_for(lambda s=snapshot_id: service.snapshots.get(CAMERA, s), 20)
             assert stored.path.read_bytes() == jpeg
         wait_for(lambda: again.snapshots.depth() == 0, 10)
     finally:

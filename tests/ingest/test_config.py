@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from campuswatch.errors import ConfigError
 from ingest.config import load_config
-from ingest.config.schema import ConditionRule, GatewayOfflineRule, SilentRule
+from ingest.config.schema import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.types import IntervalMultiple, parse_duration
-from ingest.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "ingest.example.yaml"
 
@@ -28,17 +28,17 @@ def test_spec_example_loads_with_every_rule_form() -> None:
     assert config.mqtt.password == "s3cret"
     assert config.api.tokens[0].token == "guard-token-123"
     door, fridge, smoke, silent, offline = config.rules[:5]
-    assert isinstance(door, ConditionRule)
+    assert isinstance(door, ConditionRuleConfig)
     assert door.for_ == timedelta(minutes=5)
     assert door.active is not None
     assert door.active.outside == "school_hours"
-    assert isinstance(fridge, ConditionRule)
+    assert isinstance(fridge, ConditionRuleConfig)
     assert fridge.where == {"class": "refrigerator"}
-    assert isinstance(smoke, ConditionRule)
+    assert isinstance(smoke, ConditionRuleConfig)
     assert smoke.for_ is None
-    assert isinstance(silent, SilentRule)
+    assert isinstance(silent, SilentRuleConfig)
     assert silent.silent_for == IntervalMultiple(factor=3)
-    assert isinstance(offline, GatewayOfflineRule)
+    assert isinstance(offline, GatewayOfflineRuleConfig)
     assert offline.gateway_offline == timedelta(minutes=2)
     assert config.schedules["school_hours"].from_.hour == 7
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ingest.devservices import InfluxServer, MosquittoServer
+from demo.services import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.harness import (
     IngestProcess,

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from gateway.clock import ManualClock
 from ingest.app import IngestService
-from ingest.snapshots import MAX_JPEG_BYTES, SnapshotStore, check_snapshot
+from ingest.storage.snapshots import MAX_JPEG_BYTES, CameraRef, SnapshotStore, check_snapshot
+from tests.clock import ManualClock
 from tests.harness import Publisher, wait_for
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 1000 + b"\xff\xd9"
+GATE = CameraRef("sunshine-kg", "gw-gate", "cam-gate")
 
 
 def _topic(config: dict[str, Any], device: str, snapshot_id: str) -> str:
@@ -31,9 +32,9 @@ def test_bad_snapshots_are_refused_the_good_one_beside_them_kept(
         publisher.publish(_topic(config, "cam-gate", snapshot_id), payload)
     publisher.publish(_topic(config, "cam-gate", "1796000000000-abc123"), JPEG)
     publisher.publish(_topic(config, "cam-gate", "1796000000000-abc123"), JPEG)  # redelivered
-    wait_for(lambda: service.snapshots.get("1796000000000-abc123"), 10)
+    wait_for(lambda: service.snapshots.get(GATE, "1796000000000-abc123"), 10)
     wait_for(lambda: _rejected(service) == 3, 10)
-    assert service.snapshots.latest("cam-gate").id == "1796000000000-abc123"  # type: ignore[union-attr]
+    assert service.snapshots.latest(GATE).id == "1796000000000-abc123"  # type: ignore[union-attr]
     letters = list((Path(config["state_dir"]) / "deadletters").rglob("*"))
     assert letters, "the refused snapshots are kept as dead letters"
     assert service.snapshots.prune() == 0
@@ -65,15 +66,18 @@ def test_retention_by_age_then_by_size(tmp_path: Path) -> None:
     clock = ManualClock(1_796_000_000.0)
     store = SnapshotStore(tmp_path / "snapshots", keep_days=2, max_bytes=3 * len(JPEG), clock=clock)
     store.open()
+    cam = CameraRef("s", "gw", "cam")
     for day in range(4):  # one snapshot a day for four days
-        store.save("s", "gw", "cam", f"day-{day}", JPEG)
+        store.save(cam, f"day-{day}", JPEG)
         clock.advance(86_400)
     # Saving the fourth went past 3 snapshots' worth: the oldest went at once.
-    assert store.get("day-0") is None
+    assert store.get(cam, "day-0") is None
     # Now (day 4) day-1 is more than two days old, day-2 exactly two.
+    day_1 = store.get(cam, "day-1")
+    assert day_1 is not None
     assert store.prune() == 1
-    assert store.get("day-1") is None
-    assert store.get("day-2") is not None
-    assert not list((tmp_path / "snapshots").rglob("day-1.jpg"))
-    assert store.latest("cam").id == "day-3"  # type: ignore[union-attr]
+    assert store.get(cam, "day-1") is None
+    assert store.get(cam, "day-2") is not None
+    assert not day_1.path.exists()
+    assert store.latest(cam).id == "day-3"  # type: ignore[union-attr]
     store.close()

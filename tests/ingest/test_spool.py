@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.spool import Position, Spool
+from ingest.pipeline.spool import Position, Spool
 
 
 def _drain(spool: Spool) -> list[bytes]:

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from gateway.backoff import Backoff
-from gateway.clock import Clock
-from gateway.config import CameraDevice
-from gateway.config import CameraSource as CameraSourceConfig
+from campuswatch.backoff import Backoff
+from campuswatch.clock import Clock
+from campuswatch.protocol import FieldValue
+from campuswatch.worker import Worker
+from gateway.config import CameraDeviceConfig, CameraSourceConfig
 from gateway.errors import BufferFailure
-from gateway.protocol import FieldValue
 from gateway.sources.base import Emit, SnapshotSink, make_reading
 from gateway.sources.camera.analyzer import Analysis, FrameAnalyzer, snapshot_jpeg
 from gateway.sources.camera.geometry import Image
@@ -51,7 +51,7 @@ class Camera:
 
     def __init__(
         self,
-        device: CameraDevice,
+        device: CameraDeviceConfig,
         emit: Emit,
         snapshots: SnapshotSink,
         clock: Clock,
@@ -79,39 +79,36 @@ class Camera:
         self._last_snapshot = {"motion": -1e18, "person": -1e18}
         self._recent_people: list[tuple[float, int]] = []
         self._raw_people: list[int] = []  # people found in the last three frames
-        self._thread = threading.Thread(
-            target=self._run, name=f"camera-{device.device}", daemon=True
-        )
+        self._reconnect = Backoff(base=1.0, cap=60.0)
+        self._worker = Worker(f"camera-{device.device}", self._session)
 
     def start(self) -> None:
         """Start the camera's thread."""
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop and release the stream."""
-        self.stop_event.set()
-        self._thread.join(10)
+        self.stop_event.set()  # also ends a wait for frames
+        self._worker.stop(10)
         self.stream.close()
 
-    def _run(self) -> None:
-        backoff = Backoff(base=1.0, cap=60.0)
-        while not self.stop_event.is_set():
-            try:
-                self.stream.open()
-                backoff.reset()
-                log.info("camera %s: stream %s open", self.device.device, self.stream.where)
-                self._watch()
-            except CameraError as exc:
-                if not self.stop_event.is_set():
-                    self.errors += 1
-                    log.warning("camera %s: %s", self.device.device, exc)
-            except Exception:  # a bug in one camera must not end its thread
+    def _session(self) -> float:
+        """Open the stream and watch it until it breaks; the delay before reopening it."""
+        try:
+            self.stream.open()
+            self._reconnect.reset()
+            log.info("camera %s: stream %s open", self.device.device, self.stream.where)
+            self._watch()
+        except CameraError as exc:
+            if not self.stop_event.is_set():
+                log.warning("camera %s: %s", self.device.device, exc)
+        finally:
+            # Whatever ended the session (a broken stream or a bug, which the worker logs),
+            # the camera is offline now; stopping is not the camera going offline.
+            if not self.stop_event.is_set():
                 self.errors += 1
-                log.exception("camera %s failed", self.device.device)
-            if self.stop_event.is_set():
-                break  # stopping is not the camera going offline
-            self._went_offline()
-            self.stop_event.wait(backoff.next_delay())
+                self._went_offline()
+        return self._reconnect.next_delay()
 
     def _watch(self) -> None:
         """Analyse frames until the stream breaks (CameraError) or the source stops."""

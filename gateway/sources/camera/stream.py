@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 
-from gateway.clock import Clock
+from campuswatch.clock import Clock
 from gateway.errors import SourceError
 from gateway.sources.camera.geometry import Image
 

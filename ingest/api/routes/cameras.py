@@ -1,4 +1,5 @@
-"""Camera snapshots: the latest of a camera, or one by id (viewer, or a signed link)."""
+"""Camera snapshots: the latest of a camera, or one by camera and id (viewer, or the signed
+link of a notification)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import FileResponse
 
 from ingest.api.deps import Credentials, ServiceDep, authorize
-from ingest.snapshots import StoredSnapshot
+from ingest.rules.links import snapshot_signed
+from ingest.storage.snapshots import SNAPSHOT_ID, CameraRef, StoredSnapshot
 
 router = APIRouter()
-SnapshotId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")]
+SnapshotId = Annotated[str, Path(pattern=SNAPSHOT_ID.pattern)]
 SigQuery = Annotated[str | None, Query(description="signature of a link from a notification")]
+Site = Annotated[str | None, Query(description="the camera's site, when the id is not unique")]
+Gateway = Annotated[
+    str | None, Query(description="the camera's gateway, when the id is not unique")
+]
 
 
 def _image(snapshot: StoredSnapshot | None, what: str) -> FileResponse:
@@ -26,17 +32,42 @@ def _image(snapshot: StoredSnapshot | None, what: str) -> FileResponse:
 
 
 @router.get("/api/cameras/{device}/snapshots/latest", response_class=FileResponse)
-def latest_snapshot(device: str, service: ServiceDep, credentials: Credentials) -> FileResponse:
+def latest_snapshot(
+    device: str,
+    service: ServiceDep,
+    credentials: Credentials,
+    site: Site = None,
+    gateway: Gateway = None,
+) -> FileResponse:
     """The newest snapshot of a camera (JPEG; its id in ``X-Snapshot-Id``)."""
     authorize(service, credentials, "viewer")
-    return _image(service.snapshots.latest(device), f"of camera {device!r} yet")
+    cameras = [
+        c
+        for c in service.snapshots.cameras(device)
+        if site in (None, c.site) and gateway in (None, c.gateway)
+    ]
+    if len(cameras) > 1:
+        where = ", ".join(f"{c.site}/{c.gateway}" for c in cameras)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"cameras named {device!r} are on several gateways ({where}): give site and gateway",
+        )
+    snapshot = service.snapshots.latest(cameras[0]) if cameras else None
+    return _image(snapshot, f"of camera {device!r} yet")
 
 
-@router.get("/api/snapshots/{snapshot_id}", response_class=FileResponse)
+@router.get("/api/snapshots/{site}/{gateway}/{device}/{snapshot_id}", response_class=FileResponse)
 def snapshot(
-    snapshot_id: SnapshotId, service: ServiceDep, credentials: Credentials, sig: SigQuery = None
+    site: str,
+    gateway: str,
+    device: str,
+    snapshot_id: SnapshotId,
+    service: ServiceDep,
+    credentials: Credentials,
+    sig: SigQuery = None,
 ) -> FileResponse:
-    """One snapshot by the id its camera reading carried (JPEG)."""
-    if not service.links.check(sig, "snapshot", snapshot_id):
+    """One snapshot by its camera and the id its camera reading carried (JPEG)."""
+    found = service.snapshots.get(CameraRef(site, gateway, device), snapshot_id)
+    if found is None or not service.links.check(sig, *snapshot_signed(found)):
         authorize(service, credentials, "viewer")
-    return _image(service.snapshots.get(snapshot_id), f"with id {snapshot_id!r}")
+    return _image(found, f"{snapshot_id!r} of camera {device!r} on {site}/{gateway}")

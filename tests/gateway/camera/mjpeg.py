@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import cv2
 import numpy as np
 
-from gateway.sources.camera.synthetic import FPS, Frame
+from demo.videos import FPS, Frame
 
 
 class MjpegCamera:

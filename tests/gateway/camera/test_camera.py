@@ -13,10 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from gateway.clock import SystemClock
-from gateway.config import CameraDevice
-from gateway.config import CameraSource as CameraSourceConfig
-from gateway.sources.camera import synthetic as videos
+from campuswatch.clock import SystemClock
+from demo import videos
+from gateway.config import CameraDeviceConfig, CameraSourceConfig
 from gateway.sources.camera.source import CameraSource
 
 RUN_S = 12.5  # each video is 14 s long; the cameras watch the first 12.5 s
@@ -38,8 +37,10 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "turned": videos.shifted_from(CHANGE_S),
     }
     devices = [
-        CameraDevice(device=name, url=str(videos.write_video(folder / f"{name}.avi", 14, frame)),
-                     loop=False, mask=MASK if name == "leaves-masked" else [])
+        CameraDeviceConfig(
+            device=name, url=str(videos.write_video(folder / f"{name}.avi", 14, frame)),
+            loop=False, mask=MASK if name == "leaves-masked" else [],
+        )
         for name, frame in scenes.items()
     ]  # fmt: skip
     readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -132,7 +133,7 @@ def test_stats_for_health_readings(watched: dict[str, Any]) -> None:
 def test_stopping_is_not_reported_as_the_camera_going_offline(tmp_path: Path) -> None:
     video = videos.write_video(tmp_path / "gate.avi", 8, videos.walk(enter_s=100))
     readings: list[dict[str, Any]] = []
-    device = CameraDevice(device="cam-gate", url=str(video), fps=5)
+    device = CameraDeviceConfig(device="cam-gate", url=str(video), fps=5)
     source = CameraSource(CameraSourceConfig(type="camera", devices=[device]), "Asia/Shanghai",
                           SystemClock(), lambda *_: None)  # fmt: skip
     source.start(readings.append)

@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.sources.camera import synthetic as videos
+from demo import videos
+from demo.services import MosquittoServer
 from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.devservices import MosquittoServer
+from ingest.storage.snapshots import CameraRef
 from tests.gateway.harness import GatewayProcess, gateway_config
 from tests.harness import wait_for
 from tests.receivers import HttpReceiver, http_receiver
@@ -27,6 +28,9 @@ VIEWER = {"Authorization": "Bearer viewer-token-1"}
 def receiver() -> Iterator[HttpReceiver]:
     with http_receiver() as rx:
         yield rx
+
+
+CAMERA = CameraRef("sunshine-kg", "gw-canteen", "cam-gate")
 
 
 def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(
@@ -55,7 +59,7 @@ def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(
         assert body["device"] == "cam-gate"
         snapshot_id = body["snapshot"]
         assert body["snapshot_url"] in body["message"]
-        wait_for(lambda: service.snapshots.get(snapshot_id), 10)
+        wait_for(lambda: service.snapshots.get(CAMERA, snapshot_id), 10)
         with TestClient(create_api(service)) as api:
             link = urlsplit(body["snapshot_url"])
             image = api.get(f"{link.path}?{link.query}")  # signed: no token needed

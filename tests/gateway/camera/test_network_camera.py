@@ -6,11 +6,11 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.clock import SystemClock
-from gateway.config import CameraDevice
+from campuswatch.clock import SystemClock
+from demo.services import free_port
+from demo.videos import walk
+from gateway.config import CameraDeviceConfig
 from gateway.sources.camera.source import Camera
-from gateway.sources.camera.synthetic import walk
-from ingest.devservices import free_port
 from tests.gateway.camera.mjpeg import mjpeg_camera
 from tests.harness import wait_for
 
@@ -18,7 +18,7 @@ from tests.harness import wait_for
 def test_mjpeg_camera_goes_offline_and_comes_back() -> None:
     readings: list[dict[str, Any]] = []
     with mjpeg_camera(free_port(), walk(enter_s=3.5, cross_s=4.0)) as server:
-        device = CameraDevice(device="cam-gate", url=server.url, fps=5)
+        device = CameraDeviceConfig(device="cam-gate", url=server.url, fps=5)
         camera = Camera(device, readings.append, lambda *_: None, SystemClock(),
                         ZoneInfo("Asia/Shanghai"), None)  # fmt: skip
         camera.start()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.clock import ManualClock
-from gateway.config import Device
-from gateway.protocol import FieldValue
+from campuswatch.protocol import FieldValue
+from gateway.config import DeviceConfig
 from gateway.sources.bus import BusSource
+from tests.clock import ManualClock
 from tests.gateway.harness import Collector
 
 
-class OddBus(BusSource[Device]):
+class OddBus(BusSource[DeviceConfig]):
     """Two meters; the second makes the protocol library raise something unexpected."""
 
     def open_bus(self) -> None:
@@ -18,7 +18,7 @@ class OddBus(BusSource[Device]):
     def close_bus(self) -> None:
         """Nothing to close."""
 
-    def read_device(self, device: Device) -> dict[str, FieldValue]:
+    def read_device(self, device: DeviceConfig) -> dict[str, FieldValue]:
         """The first meter answers; the second trips a bug on its odd bytes."""
         if device.device == "meter-odd":
             raise ValueError("unpack requires a buffer of 4 bytes")
@@ -27,7 +27,7 @@ class OddBus(BusSource[Device]):
 
 def test_an_unexpected_error_backs_off_that_device_and_spares_the_others() -> None:
     clock = ManualClock(1_795_459_200.0)
-    devices = [Device(device=d, kind="electricity") for d in ("meter-ok", "meter-odd")]
+    devices = [DeviceConfig(device=d, kind="electricity") for d in ("meter-ok", "meter-odd")]
     bus = OddBus("test bus", devices, 60.0, clock)
     got = Collector()
     bus._emit = got  # drive the steps by hand instead of from the thread

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from gateway.clock import SystemClock
-from gateway.config import Dlt645Source
+from campuswatch.clock import SystemClock
+from gateway.config import Dlt645SourceConfig
 from gateway.sources import dlt645_codec as codec
 from gateway.sources.dlt645 import Dlt645BusSource, Dlt645Port
 from tests.gateway.harness import Collector
@@ -147,7 +147,7 @@ def line(tmp_path: Path) -> Iterator[tuple[MeterSimulator, str]]:
 
 
 def _source(port: str) -> Dlt645BusSource:
-    config = Dlt645Source.model_validate(
+    config = Dlt645SourceConfig.model_validate(
         {
             "type": "dlt645", "port": port, "poll": "1s", "timeout": "300ms", "retries": 1,
             "devices": [

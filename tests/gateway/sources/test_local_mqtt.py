@@ -9,13 +9,12 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.clock import ManualClock
-from gateway.config import MqttJsonSource as MqttJsonConfig
-from gateway.config import Zigbee2MqttSource as Zigbee2MqttConfig
+from demo.services import MosquittoServer
+from gateway.config import MqttJsonSourceConfig, Zigbee2MqttSourceConfig
 from gateway.sources.local_mqtt import LocalMqttSource
 from gateway.sources.mqtt_json import MqttJsonSource
 from gateway.sources.zigbee2mqtt import Zigbee2MqttSource
-from ingest.devservices import MosquittoServer
+from tests.clock import ManualClock
 from tests.gateway.harness import Collector
 from tests.harness import Publisher, unique, wait_for
 
@@ -48,7 +47,7 @@ def _running(source: LocalMqttSource) -> Collector:
 def zigbee(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[Zigbee2MqttSource, str]]:
     """A Zigbee2MQTT source with a door, a smoke detector and a fridge sensor."""
     base = unique("z2m-")
-    config = Zigbee2MqttConfig.model_validate(
+    config = Zigbee2MqttSourceConfig.model_validate(
         {
             "type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
             "base_topic": base, "stale_after": "1h",
@@ -128,7 +127,7 @@ def test_state_is_repeated_every_interval_until_the_device_is_offline(
 def nodes(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[MqttJsonSource, str]]:
     """ESPHome and Tasmota nodes as an mqtt_json source."""
     prefix = unique("node-")
-    config = MqttJsonConfig.model_validate(
+    config = MqttJsonSourceConfig.model_validate(
         {
             "type": "mqtt_json", "broker": {"host": "127.0.0.1", "port": broker.port},
             "stale_after": "3s",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import SystemClock
-from gateway.config import ModbusProfile, ModbusRtuSource, load_profile
+from campuswatch.clock import SystemClock
+from gateway.config import ModbusProfile, ModbusRtuSourceConfig, load_profile
 from gateway.sources.modbus import ModbusSource, decode_block, plan_reads
 from tests.gateway.harness import FIRMWARE, Collector
 from tests.gateway.serial_ports import PtyPair
@@ -44,7 +44,7 @@ def bus(tmp_path: Path) -> Iterator[tuple[MeterBus, str]]:
 
 
 def _source(port: str, poll: str = "200ms", timeout: str = "1s") -> ModbusSource:
-    config = ModbusRtuSource.model_validate(
+    config = ModbusRtuSourceConfig.model_validate(
         {
             "type": "modbus_rtu",
             "port": port,

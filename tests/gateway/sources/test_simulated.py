@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.clock import ManualClock
-from gateway.config import SimulatedSource as SimulatedConfig
+from gateway.config import SimulatedSourceConfig
 from gateway.sources.simulated import SimulatedSource, fail_time
+from tests.clock import ManualClock
 from tests.gateway.harness import Collector
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY_0900 = 1_795_395_600.0  # 2026-11-23 09:00 Asia/Shanghai (a Monday)
 
 
-def _config(**extra: object) -> SimulatedConfig:
+def _config(**extra: object) -> SimulatedSourceConfig:
     devices = [
         {"device": "fridge-1", "kind": "temperature", "tags": {"class": "refrigerator"}},
         {"device": "freezer-1", "kind": "temperature", "tags": {"class": "freezer"}},
@@ -23,7 +23,7 @@ def _config(**extra: object) -> SimulatedConfig:
         {"device": "door-1", "kind": "door"},
         {"device": "smoke-1", "kind": "smoke"},
     ]
-    return SimulatedConfig.model_validate(
+    return SimulatedSourceConfig.model_validate(
         {"type": "simulated", "seed": 7, "every_s": 10, "devices": devices, **extra}
     )
 

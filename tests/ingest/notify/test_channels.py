@@ -12,15 +12,15 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from demo.services import MosquittoServer, free_port
 from ingest.config.schema import (
-    DingtalkChannel,
-    EmailChannel,
-    FeishuChannel,
-    MqttChannel,
-    MqttSettings,
-    WecomChannel,
+    DingtalkChannelConfig,
+    EmailChannelConfig,
+    FeishuChannelConfig,
+    MqttChannelConfig,
+    MqttConfig,
+    WecomChannelConfig,
 )
-from ingest.devservices import MosquittoServer, free_port
 from ingest.notify.channels import ChannelError, ChannelRefused
 from ingest.notify.email import EmailSender
 from ingest.notify.http import (
@@ -32,8 +32,8 @@ from ingest.notify.http import (
     feishu_sign,
 )
 from ingest.notify.mqtt import MqttSender
-from ingest.notify.text import notification_body
 from ingest.rules.model import Alert
+from ingest.rules.wording import notification_body
 from tests.harness import unique, wait_for
 from tests.receivers import http_receiver, self_signed_cert, smtp_receiver
 
@@ -88,10 +88,11 @@ def test_webhook_posts_the_spec_body() -> None:
 
 def test_wecom_markdown_and_mentions() -> None:
     with http_receiver() as receiver:
-        plain = WecomSender(WecomChannel(type="wecom", url=receiver.url()), "zh")
+        plain = WecomSender(WecomChannelConfig(type="wecom", url=receiver.url()), "zh")
         plain.send(sample_body(), 1)
         mention = WecomSender(
-            WecomChannel(type="wecom", url=receiver.url(), mentioned_mobiles=["13800000000"]), "zh"
+            WecomChannelConfig(type="wecom", url=receiver.url(), mentioned_mobiles=["13800000000"]),
+            "zh",
         )
         mention.send(sample_body(), 2)
     first, second = (r.body for r in receiver.requests)
@@ -111,7 +112,7 @@ def test_dingtalk_signs_the_request() -> None:
     secret = "SEC0123456789abcdef"
     with http_receiver() as receiver:
         url = receiver.url("/robot/send") + "?access_token=abc"
-        channel = DingtalkChannel(type="dingtalk", url=url, secret=secret, at_mobiles=["139"])
+        channel = DingtalkChannelConfig(type="dingtalk", url=url, secret=secret, at_mobiles=["139"])
         DingtalkSender(channel, "zh").send(sample_body(), 1)
     [request] = receiver.requests
     assert request.query["access_token"] == "abc"
@@ -126,7 +127,7 @@ def test_dingtalk_signs_the_request() -> None:
 def test_feishu_signs_the_body() -> None:
     with http_receiver() as receiver:
         receiver.answer = {"code": 0, "msg": "success"}
-        channel = FeishuChannel(type="feishu", url=receiver.url(), secret="feishu-secret")
+        channel = FeishuChannelConfig(type="feishu", url=receiver.url(), secret="feishu-secret")
         FeishuSender(channel).send(sample_body("resolved"), 1)
     [request] = receiver.requests
     body = request.body
@@ -168,7 +169,7 @@ def _subject(message: Any) -> str:
 
 def test_email_plain_with_chinese_subject() -> None:
     with smtp_receiver() as receiver:
-        channel = EmailChannel(
+        channel = EmailChannelConfig(
             type="email",
             host="127.0.0.1",
             port=receiver.port,
@@ -189,7 +190,7 @@ def test_email_plain_with_chinese_subject() -> None:
 def test_email_over_starttls(tmp_path: Path) -> None:
     cert, key = self_signed_cert(tmp_path)
     with smtp_receiver(tls=(cert, key)) as receiver:
-        channel = EmailChannel(
+        channel = EmailChannelConfig(
             type="email",
             host="127.0.0.1",
             port=receiver.port,
@@ -218,8 +219,8 @@ def test_mqtt_channel_publishes_the_body(broker: MosquittoServer) -> None:
     listener.connect("127.0.0.1", broker.port)
     listener.loop_start()
     assert subscribed.wait(10)
-    settings = MqttSettings(port=broker.port, client_id=unique("ingest-"))
-    sender = MqttSender("siren", MqttChannel(type="mqtt", topic=topic, qos=1), settings)
+    settings = MqttConfig(port=broker.port, client_id=unique("ingest-"))
+    sender = MqttSender("siren", MqttChannelConfig(type="mqtt", topic=topic, qos=1), settings)
     try:
         sender.send(sample_body(), 1)
         wait_for(lambda: received, 10)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import ManualClock, now_ms
+from campuswatch.clock import now_ms
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import MAX_REFUSALS, Dispatcher
 from ingest.notify.http import HttpSender
 from ingest.rules.store import AlertStore
+from tests.clock import ManualClock
 from tests.harness import wait_for
 from tests.receivers import HttpReceiver, http_receiver
 
@@ -26,7 +27,7 @@ def receiver() -> Iterator[HttpReceiver]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[AlertStore]:
-    s = AlertStore(tmp_path / "alerts.db")
+    s = AlertStore(tmp_path / "alerts.db", "sunshine-kg")
     s.open()
     yield s
     s.close()
@@ -71,11 +72,11 @@ def test_undelivered_notification_is_sent_once_after_restart(
     tmp_path: Path, receiver: HttpReceiver
 ) -> None:
     clock = ManualClock(T0)
-    first = AlertStore(tmp_path / "alerts.db")
+    first = AlertStore(tmp_path / "alerts.db", "sunshine-kg")
     first.open()
     _enqueue(first, clock, 5)  # queued, then the service died before sending
     first.close()
-    second = AlertStore(tmp_path / "alerts.db")
+    second = AlertStore(tmp_path / "alerts.db", "sunshine-kg")
     second.open()
     dispatcher = _dispatcher(second, receiver, clock)
     dispatcher.start()
@@ -84,7 +85,7 @@ def test_undelivered_notification_is_sent_once_after_restart(
     finally:
         dispatcher.stop()
         second.close()
-    third = AlertStore(tmp_path / "alerts.db")
+    third = AlertStore(tmp_path / "alerts.db", "sunshine-kg")
     third.open()
     dispatcher = _dispatcher(third, receiver, clock)
     dispatcher.start()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.protocol import DeviceInfo
+from campuswatch.protocol import DeviceInfo
 from ingest.registry import Registry
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point

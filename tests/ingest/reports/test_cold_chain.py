@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import ManualClock
-from gateway.protocol import DeviceInfo
-from ingest.config.reports import ClassLimits, ReportSettings
-from ingest.devservices import InfluxServer
+from campuswatch.protocol import DeviceInfo
+from demo.services import InfluxServer
+from ingest.config.reports import ClassLimitsConfig, ReportsConfig
 from ingest.registry import Registry
 from ingest.reports.cold_chain import ColdChainReports, minutes_out_of_range
 from ingest.reports.models import ColdChainDay, ColdChainDevice
 from ingest.rules.model import Alert
 from ingest.rules.store import AlertStore
 from ingest.storage.influx import InfluxClient
+from tests.clock import ManualClock
 from tests.harness import unique
-from tests.ingest.reports.data import announce, every, local, write
+from tests.ingest.reports.data import GATEWAY, SITE, announce, every, local, write
 
 DAY_START, DAY_END = local("2026-11-23 00:00"), local("2026-11-24 00:00")
 HALF_MIN = timedelta(seconds=30)
@@ -59,7 +59,7 @@ def _write(client: InfluxClient) -> None:
 
 def _alert(store: AlertStore, device: str, fired: datetime) -> None:
     ms = int(fired.timestamp() * 1000)
-    alert = Alert(rule="fridge-warm", site="sunshine-kg", gateway="gw-canteen", device=device,
+    alert = Alert(rule="fridge-warm", site=SITE, gateway=GATEWAY, device=device,
                   kind="temperature", severity="critical", state="resolved", since_ms=ms - 60_000,
                   started_ms=ms, title="冷藏温度过高")  # fmt: skip
     with store.transaction():
@@ -81,11 +81,11 @@ def log(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
         DeviceInfo(device="sample-1", kind="temperature", name="留样柜", interval_s=30,
                    tags={"class": "sample_fridge"}),
     ])  # fmt: skip
-    alerts = AlertStore(state / "alerts.db")
+    alerts = AlertStore(state / "alerts.db", SITE)
     alerts.open()
     _alert(alerts, "fridge-cold-1", local("2026-11-23 10:15"))
     _alert(alerts, "fridge-cold-1", local("2026-11-22 23:00"))  # the day before
-    limits = ReportSettings().class_limits()
+    limits = ReportsConfig().class_limits()
     yield ColdChainReports(client, registry, alerts, limits, "Asia/Shanghai").day("2026-11-23")
     alerts.close()
     client.close()
@@ -127,14 +127,14 @@ def test_silent_and_unclassed_devices(log: ColdChainDay) -> None:
 
 
 def test_minutes_out_of_range_rounds_and_caps() -> None:
-    limits = ClassLimits(min=0, max=8)
+    limits = ClassLimitsConfig(min=0, max=8)
     points = [(0, 9.0), (90_000, 5.0), (120_000, -1.0)]  # 90 s out, 30 s in, then -1 to the end
     assert minutes_out_of_range(points, limits, hold_ms=60_000, end_ms=600_000) == 2  # 60 + 60 s
     assert minutes_out_of_range(points, limits, hold_ms=600_000, end_ms=600_000) == 10  # 90+480 s
 
 
 def test_class_limits_are_configurable() -> None:
-    settings = ReportSettings.model_validate(
+    settings = ReportsConfig.model_validate(
         {"classes": {"refrigerator": {"min": 1, "max": 5}, "wine": {"min": 10, "max": 14}}}
     )
     limits = settings.class_limits()

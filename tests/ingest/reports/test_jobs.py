@@ -12,11 +12,11 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from fastapi.testclient import TestClient
 
-from gateway.clock import ManualClock
 from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.jobs import Job
+from ingest.reports.jobs import Job
+from tests.clock import ManualClock
 from tests.harness import wait_for
 from tests.ingest.reports.data import TZ, local
 from tests.receivers import HttpReceiver, http_receiver

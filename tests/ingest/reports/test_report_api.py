@@ -51,7 +51,7 @@ def fed(
     publisher.publish(f"{root}/sunshine-kg/gw-canteen/readings", envelope("gw-canteen", 2, fridge))
     wait_for(lambda: count_points(service.influx, "electricity", "energy_kwh") == 90, 20)
     wait_for(lambda: count_points(service.influx, "temperature", "celsius") == 60, 20)
-    wait_for(lambda: service.registry.device_info("gw-canteen", "meter-main"), 10)
+    wait_for(lambda: service.registry.device_info("sunshine-kg", "gw-canteen", "meter-main"), 10)
     week_start = week_of(datetime.now(TZ).date(), TZ).start_s * 1000
     increments = sum(1 for i in range(89) if now_ms - i * MINUTE_MS >= week_start)
     with TestClient(create_api(service)) as client:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from campuswatch.errors import ConfigError
 from ingest.config import load_config
-from ingest.errors import ConfigError
 
 
 def _problems(tmp_path: Path, text: str) -> list[str]:
@@ -98,9 +98,9 @@ def test_check_exits_2_on_a_bad_reports_section(tmp_path: Path) -> None:
 
 
 def test_a_band_crossing_midnight_prices_every_hour() -> None:
-    from ingest.config.reports import ElectricityTariff  # noqa: PLC0415
+    from ingest.config.reports import ElectricityTariffConfig  # noqa: PLC0415
 
-    tariff = ElectricityTariff.model_validate(
+    tariff = ElectricityTariffConfig.model_validate(
         {"bands": [{"name": "谷", "from": "23:00", "to": "07:00", "price": 0.3}], "default": 0.6}
     )
     prices = tariff.price_by_hour()

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import ManualClock
-from gateway.protocol import DeviceInfo
-from ingest.config.reports import ReportSettings
-from ingest.devservices import InfluxServer
+from campuswatch.protocol import DeviceInfo
+from demo.services import InfluxServer
+from ingest.config.reports import ReportsConfig
 from ingest.registry import Registry
 from ingest.reports.meters import MeterStore
 from ingest.reports.models import MeterUsage, WeeklyUsage
@@ -23,6 +22,7 @@ from ingest.reports.periods import PeriodError
 from ingest.reports.usage import UsageReports
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
+from tests.clock import ManualClock
 from tests.harness import unique
 from tests.ingest.reports.data import announce, counter, every, local, write
 
@@ -126,7 +126,7 @@ def campus(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> I
     while day < HISTORY_END.timestamp():  # as the rollup backfill does: day by day
         hours.refresh(day, day + 86_400)
         day += 86_400
-    settings = ReportSettings.model_validate({"tariffs": TARIFFS})
+    settings = ReportsConfig.model_validate({"tariffs": TARIFFS})
     reports = UsageReports(
         MeterStore(client, registry), hours, settings, "Asia/Shanghai", "zh", clock
     )

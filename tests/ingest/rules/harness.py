@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from gateway.clock import ManualClock, now_ms
-from gateway.protocol import DeviceInfo, FieldValue, Reading, Status
+from campuswatch.clock import now_ms
+from campuswatch.protocol import DeviceInfo, FieldValue, Reading, Status
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics
 from ingest.registry import Registry
 from ingest.rules.engine import RuleEngine
 from ingest.rules.model import Alert
 from ingest.rules.store import AlertStore
+from tests.clock import ManualClock
 
 SITE = "sunshine-kg"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -49,7 +50,7 @@ class EngineHarness:
         state_dir = self.config.state_dir
         self.registry = Registry(state_dir / "registry.json", self.clock)
         self.registry.load()
-        self.store = AlertStore(state_dir / "alerts.db")
+        self.store = AlertStore(state_dir / "alerts.db", SITE)
         self.store.open()
         self.engine = RuleEngine(
             self.config, self.registry, self.store, self.metrics, self.clock, self.woken.update

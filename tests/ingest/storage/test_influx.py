@@ -14,16 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.clock import SystemClock
-from ingest.deadletters import DeadLetterStore
-from ingest.devservices import InfluxServer
-from ingest.handler import MessageHandler
+from campuswatch.clock import SystemClock
+from demo.services import InfluxServer
 from ingest.metrics import Metrics
+from ingest.pipeline.deadletters import DeadLetterStore
+from ingest.pipeline.handler import MessageHandler
+from ingest.pipeline.spool import Spool
+from ingest.pipeline.writer import InfluxWriter
 from ingest.registry import Registry
-from ingest.spool import Spool
 from ingest.storage.influx import InfluxClient, quote_ident
 from ingest.storage.lineprotocol import encode_point
-from ingest.storage.writer import InfluxWriter
 from tests.harness import BASE_TS, envelope, reading, unique, wait_for
 
 # Any text except control characters and the backslash (SPEC §2), 1 to 64 characters.

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import orjson
 
+from campuswatch.atomicfile import fsync_directory, write_atomic
 from ingest.errors import SpoolError
 
 log = logging.getLogger(__name__)
@@ -164,14 +165,7 @@ class Spool:
         self._sizes.setdefault(number, 0)
         # Kept, not derived from _sizes: the reader deletes keys from it concurrently.
         self._active = number
-        self._fsync_directory()
-
-    def _fsync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_directory(self.directory)
 
     # ------------------------------------------------------------------ writing
 
@@ -298,7 +292,6 @@ class Spool:
             self._cursor_saved_at = now
 
     def _save_cursor(self, position: Position) -> None:
-        tmp = self.directory / "cursor.json.tmp"
-        tmp.write_bytes(orjson.dumps({"segment": position.segment, "offset": position.offset}))
         # No fsync: a cursor lost in a crash only replays writes, which are idempotent.
-        tmp.replace(self.directory / "cursor.json")
+        cursor = orjson.dumps({"segment": position.segment, "offset": position.offset})
+        write_atomic(self.directory / "cursor.json", cursor, durable=False)

@@ -16,7 +16,7 @@ import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.protocol import DeviceInfo
+from campuswatch.protocol import DeviceInfo
 from gateway.sources.simulated import SimulatedDevice, sample_campus
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
@@ -34,7 +34,7 @@ Points = list[tuple[float, dict[str, float]]]
 def _series(
     info: DeviceInfo, start: float, end: float, step: int, seed: int, tz: ZoneInfo
 ) -> Points:
-    device = SimulatedDevice(info, random.Random(seed))  # noqa: S311 (a simulation)
+    device = SimulatedDevice(info, random.Random(seed))
     out = []
     t = start
     while t < end:

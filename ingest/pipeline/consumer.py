@@ -24,14 +24,16 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.config import MqttSettings
-from ingest.deadletters import DeadLetter, DeadLetterStore
+from campuswatch.backoff import Backoff
+from campuswatch.worker import Worker
+from ingest.config import MqttConfig
 from ingest.errors import IngestError
-from ingest.handler import MessageHandler, Outcome
 from ingest.metrics import Metrics
-from ingest.mqttclient import BufferedClient
+from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
+from ingest.pipeline.handler import MessageHandler, Outcome
+from ingest.pipeline.mqttclient import BufferedClient
+from ingest.pipeline.spool import Spool
 from ingest.registry import Registry
-from ingest.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class MqttConsumer:
 
     def __init__(
         self,
-        settings: MqttSettings,
+        settings: MqttConfig,
         handler: MessageHandler,
         spool: Spool,
         dead_letters: DeadLetterStore,
@@ -73,7 +75,9 @@ class MqttConsumer:
         self._connected = False
         self._subscribed = threading.Event()
         self._stopping = False
-        self._committer = threading.Thread(target=self._commit_loop, name="spool-commit")
+        self._in_hand: list[_Received] = []  # taken from the queue, not yet committed
+        self._retry = Backoff(base=0.1, cap=10.0)
+        self._committer = Worker("spool-commit", self._commit_round)
         self._client = self._make_client()
 
     def _make_client(self) -> BufferedClient:
@@ -108,8 +112,11 @@ class MqttConsumer:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._committer.is_alive():
-            self._committer.join()
+        self._committer.stop(timeout=None)
+        try:  # what arrived meanwhile, once; if that fails, the broker redelivers it
+            self._commit([*self._in_hand, *self._queue])
+        except (IngestError, OSError) as exc:
+            log.error("could not make the last messages durable; redelivered later: %s", exc)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -191,35 +198,35 @@ class MqttConsumer:
 
     # ------------------------------------------------------------------ commit thread
 
-    def _commit_loop(self) -> None:
-        while True:
+    def _commit_round(self) -> float:
+        """Take what is queued and make it durable, then acknowledge it (the worker's step).
+
+        A batch that cannot be made durable stays in hand and is retried with backoff: the
+        broker holds everything after it meanwhile (nothing is acknowledged out of order).
+        """
+        if not self._in_hand:
             with self._cond:
                 while not self._queue and not self._stopping:
                     self._cond.wait(0.5)
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue, []
-                self.metrics.queue_depth.set(len(batch))
+                self._in_hand, self._queue = self._queue, []
+                self.metrics.queue_depth.set(len(self._in_hand))
                 self._cond.notify_all()
-            self._commit_with_retry(batch)
-
-    def _commit_with_retry(self, batch: list[_Received]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                self._commit(batch)
-                return
-            except (IngestError, OSError) as exc:
-                log.error(
-                    "cannot make %d message(s) durable (%s); retrying in %.1f s",
-                    len(batch),
-                    exc,
-                    delay,
-                )
-            if self._stopping:
-                return  # unacknowledged: redelivered by the broker after restart
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        if not self._in_hand:
+            return 0.0
+        try:
+            self._commit(self._in_hand)
+        except (IngestError, OSError) as exc:
+            delay = self._retry.next_delay()
+            log.error(
+                "cannot make %d message(s) durable (%s); retrying in %.1f s",
+                len(self._in_hand),
+                exc,
+                delay,
+            )
+            return delay
+        self._in_hand = []
+        self._retry.reset()
+        return 0.0
 
     def _commit(self, batch: list[_Received]) -> None:
         while self.spool.is_full() and not self._stopping:

@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
-from gateway.backoff import Backoff
-from ingest.deadletters import DeadLetter, DeadLetterStore
+from campuswatch.backoff import Backoff
+from campuswatch.worker import Worker
 from ingest.errors import InfluxBadRequest, InfluxDatabaseMissing, StorageError
 from ingest.metrics import Metrics
-from ingest.spool import Spool, SpoolBatch
+from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
+from ingest.pipeline.spool import Spool, SpoolBatch
 from ingest.storage.influx import InfluxClient
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,7 @@ class InfluxWriter:
         self.linger_s = linger_s
         self.backoff = backoff or Backoff(base=0.5, cap=10.0)
         self.healthy = False
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="influx-writer")
+        self._worker = Worker("influx-writer", self._drain_once)
         self._down_since: float | None = None
 
     def start(self) -> None:
@@ -64,24 +63,19 @@ class InfluxWriter:
                 self.client.database,
                 exc,
             )
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop after the batch in hand (or at once if InfluxDB is failing)."""
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        self._worker.stop(timeout=None)
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                batch = self._next_batch()
-                if batch is not None and self._write_batch(batch):
-                    self.spool.commit(batch.end)
-                    self.metrics.spool_bytes.set(self.spool.pending_bytes())
-            except Exception:  # the drain loop must outlive any single bad batch
-                log.exception("unexpected error in the InfluxDB writer; retrying")
-                self._stopping.wait(1.0)
+    def _drain_once(self) -> float:
+        """Write the next batch of the spool (the worker's step)."""
+        batch = self._next_batch()
+        if batch is not None and self._write_batch(batch):
+            self.spool.commit(batch.end)
+            self.metrics.spool_bytes.set(self.spool.pending_bytes())
+        return 0.0
 
     def _next_batch(self) -> SpoolBatch | None:
         """Read a batch, lingering up to ``linger_s`` for more when it is small.
@@ -96,7 +90,7 @@ class InfluxWriter:
         if size >= self.batch_bytes // 2:
             return batch
         # One wait and one more read: under load each read costs a wait for the GIL.
-        self._stopping.wait(self.linger_s)
+        self._worker.wait(self.linger_s)
         more = self.spool.read(self.batch_bytes - size, timeout=0, start=batch.end)
         if more is None:
             return batch
@@ -105,7 +99,7 @@ class InfluxWriter:
     def _write_batch(self, batch: SpoolBatch) -> bool:
         """Write a batch until it is stored or dead-lettered; False only when stopping."""
         lines = b"\n".join(batch.records)
-        while not self._stopping.is_set():
+        while not self._worker.stopping:
             try:
                 self._write_or_split(lines)
             except InfluxDatabaseMissing as exc:
@@ -181,7 +175,7 @@ class InfluxWriter:
                 exc,
                 self.spool.pending_bytes(),
             )
-        self._stopping.wait(delay)
+        self._worker.wait(delay)
 
     def _recovered(self) -> None:
         if not self.healthy and self._down_since is not None:

@@ -16,7 +16,7 @@ from grafana_client.client import GrafanaClientError, GrafanaException
 from niquests.exceptions import RequestException
 
 from dashboards.model import DATASOURCE_UID, FOLDER, Json
-from ingest.errors import IngestError
+from campuswatch.errors import CampuswatchError
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ FOLDER_UID = "campuswatch"
 _VOLATILE = ("id", "version")  # set by Grafana on every save
 
 
-class GrafanaError(IngestError):
+class GrafanaError(CampuswatchError):
     """Grafana could not be reached or refused a request."""
 
 

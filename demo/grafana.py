@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from dashboards.build import JSON_DIR
-from ingest.devservices import DEPLOY_DIR, free_port
+from demo.services import DEPLOY_DIR, free_port
 
 PROVISIONING = DEPLOY_DIR / "grafana" / "provisioning"
 _HOMEPATHS = (Path("/usr/share/grafana"), Path("/usr/local/share/grafana"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Protocol
 
@@ -21,24 +20,6 @@ class SystemClock:
     def time(self) -> float:
         """Current time from the operating system."""
         return time.time()
-
-
-class ManualClock:
-    """A clock that moves only when a test moves it."""
-
-    def __init__(self, start: float) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def time(self) -> float:
-        """The time set by the test."""
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        with self._lock:
-            self._now += seconds
 
 
 def now_ms(clock: Clock) -> int:

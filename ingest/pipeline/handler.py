@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.clock import Clock, now_ms
-from gateway.protocol import (
+from campuswatch.clock import Clock, now_ms
+from campuswatch.protocol import (
     KINDS,
     ParsedEnvelope,
     Problem,
@@ -23,11 +23,17 @@ from gateway.protocol import (
     parse_status,
     parse_topic,
 )
-from ingest.deadletters import DeadLetter
 from ingest.metrics import Metrics
+from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
-from ingest.snapshots import SnapshotError, SnapshotStore, check_snapshot
 from ingest.storage.lineprotocol import encode_fields
+from ingest.storage.snapshots import (
+    CameraRef,
+    SnapshotConflict,
+    SnapshotError,
+    SnapshotStore,
+    check_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +100,9 @@ class MessageHandler:
         if problem:
             return self._reject(topic, payload[:1024], "bad_snapshot", problem)
         try:
-            self.snapshots.save(site, gateway, device, snapshot_id, payload)
+            self.snapshots.save(CameraRef(site, gateway, device), snapshot_id, payload)
+        except SnapshotConflict as exc:
+            return self._reject(topic, payload[:1024], "snapshot_conflict", str(exc))
         except SnapshotError as exc:  # disk trouble: the JPEG is kept as a dead letter
             return self._reject(topic, payload, "snapshot_not_stored", str(exc))
         return Outcome()

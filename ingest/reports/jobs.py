@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,8 @@ import orjson
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from gateway.clock import Clock, now_ms
+from campuswatch.atomicfile import write_atomic
+from campuswatch.clock import Clock, now_ms
 from ingest.config import IngestConfig
 from ingest.reports.messages import cold_chain_message, weekly_message
 from ingest.reports.periods import week_of
@@ -144,7 +144,7 @@ class ReportJobs:
         state[job_id] = due
         data = orjson.dumps({k: v.isoformat() for k, v in state.items()})
         with self._lock:
-            _write_atomic(self._state_path, data)
+            write_atomic(self._state_path, data)
 
 
 def _jobs(config: IngestConfig, tz: ZoneInfo) -> list[Job]:
@@ -172,10 +172,3 @@ def _latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
         if fire is None or fire > now:
             return latest
         latest, cursor = fire, fire + timedelta(seconds=1)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

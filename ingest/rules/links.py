@@ -1,0 +1,60 @@
+"""Links a notification carries, added to its body before it is queued (in the alert's
+transaction): a camera alert links the snapshot it is about, signed so it opens in a chat
+app that cannot send a token."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from ingest.links import LinkSigner
+from ingest.registry import Registry
+from ingest.rules.model import Alert
+from ingest.rules.wording import say
+from ingest.storage.snapshots import CameraRef, SnapshotStore, StoredSnapshot
+
+
+class NotificationLinks:
+    """Decorates notification bodies with the links of the alert they are about."""
+
+    def __init__(
+        self, registry: Registry, snapshots: SnapshotStore, signer: LinkSigner, lang: str
+    ) -> None:
+        self.registry = registry
+        self.snapshots = snapshots
+        self.signer = signer
+        self.lang = lang
+
+    def __call__(self, alert: Alert, body: dict[str, Any]) -> None:
+        """Add what ``alert``'s notification links to ``body``."""
+        if alert.kind == "camera":
+            self._snapshot(alert, body)
+
+    def _snapshot(self, alert: Alert, body: dict[str, Any]) -> None:
+        # The id the camera's last event reading named (its JPEG is published before it),
+        # else the newest snapshot kept.
+        camera = CameraRef(alert.site, alert.gateway, alert.device)
+        device = self.registry.device(camera.site, camera.gateway, camera.device)
+        named = device.values.get("snapshot") if device else None
+        snapshot = self.snapshots.get(camera, named) if isinstance(named, str) else None
+        snapshot = snapshot or self.snapshots.latest(camera)
+        if snapshot is None:
+            return
+        url = self.signer.url(snapshot_path(snapshot), {}, *snapshot_signed(snapshot))
+        body["snapshot"] = snapshot.id
+        body["snapshot_url"] = url
+        body["message"] = f"{body['message']}\n{say('label.snapshot', self.lang)}: {url}"
+
+
+def snapshot_path(snapshot: StoredSnapshot) -> str:
+    """The API path of one snapshot (``/api/snapshots/SITE/GATEWAY/DEVICE/ID``)."""
+    camera = snapshot.camera
+    device = quote(camera.device, safe="")
+    return f"/api/snapshots/{camera.site}/{camera.gateway}/{device}/{snapshot.id}"
+
+
+def snapshot_signed(snapshot: StoredSnapshot) -> tuple[str, ...]:
+    """What a snapshot link's signature covers: the camera, the id and the picture's hash,
+    so the link opens that very picture and no other."""
+    camera = snapshot.camera
+    return ("snapshot", camera.site, camera.gateway, camera.device, snapshot.id, snapshot.sha256)

@@ -1,0 +1,174 @@
+"""The words of alerts: titles, messages and labels, in Chinese (default) or English.
+
+A message names what happened, where (building, room and the device's name from its
+meta), the value and for how long: "门未上锁：教学楼 101 后门，已持续 6 分钟". Channels
+format their messages from the body :func:`notification_body` makes, with the labels here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ingest.i18n import Catalogue
+from ingest.rules.model import Alert, EventState
+
+WORDS = Catalogue(
+    {
+        # Default titles by kind and field (``title.KIND`` when no field-specific one).
+        "title.door.open": ("门未关闭", "Door open"),
+        "title.door.locked": ("门未上锁", "Door unlocked"),
+        "title.door.tamper": ("门磁被拆动", "Door sensor tampered"),
+        "title.door.battery": ("门磁电量低", "Door sensor battery low"),
+        "title.smoke.smoke": ("烟雾报警", "Smoke alarm"),
+        "title.smoke.fault": ("烟感故障", "Smoke detector fault"),
+        "title.smoke.battery_low": ("烟感电量低", "Smoke detector battery low"),
+        "title.smoke.tamper": ("烟感被拆动", "Smoke detector tampered"),
+        "title.temperature.celsius": ("温度超限", "Temperature out of range"),
+        "title.temperature.humidity": ("湿度超限", "Humidity out of range"),
+        "title.electricity": ("用电异常", "Electricity anomaly"),
+        "title.water": ("用水异常", "Water anomaly"),
+        "title.camera.online": ("摄像头离线", "Camera offline"),
+        "title.camera": ("摄像头报警", "Camera alarm"),
+        "title.silent": ("设备无数据", "Device silent"),
+        "title.gateway_offline": ("网关离线", "Gateway offline"),
+        "title.any": ("设备报警", "Device alarm"),
+        # Prefixes of the title by lifecycle step.
+        "prefix.repeat": ("【仍未处理】", "[still open] "),
+        "prefix.escalated": ("【升级】", "[escalated] "),
+        "prefix.acknowledged": ("【已确认】", "[acknowledged] "),
+        "prefix.resolved": ("【已恢复】", "[resolved] "),
+        # Message parts.
+        "sep": ("：", ": "),
+        "comma": ("，", ", "),
+        "now": ("当前 {value}", "now {value}"),
+        "for": ("已持续 {duration}", "for {duration}"),
+        "lasted": ("共持续 {duration}", "lasted {duration}"),
+        "acknowledged_by": ("已由 {name} 确认", "acknowledged by {name}"),
+        "under_a_minute": ("不到 1 分钟", "under a minute"),
+        "unit.d": ("天", "d"),
+        "unit.h": ("小时", "h"),
+        "unit.min": ("分钟", "min"),
+        # Labels the channels put beside the message.
+        "label.severity": ("级别", "Severity"),
+        "label.since": ("开始", "Since"),
+        "label.device": ("设备", "Device"),
+        "label.rule": ("规则", "Rule"),
+        "label.snapshot": ("快照", "snapshot"),
+        "severity.info": ("提示", "info"),
+        "severity.warning": ("警告", "warning"),
+        "severity.critical": ("紧急", "critical"),
+    }
+)
+_UNITS = {
+    "celsius": "℃",
+    "humidity": "%",
+    "energy_kwh": " kWh",
+    "power_w": " W",
+    "voltage_v": " V",
+    "current_a": " A",
+    "volume_m3": " m³",
+    "flow_m3h": " m³/h",
+    "battery": "%",
+    "cpu_temp_c": "℃",
+}
+
+
+def say(key: str, lang: str, /, **values: object) -> str:
+    """Alert text ``key`` in ``lang`` with ``values`` filled in."""
+    return WORDS.say(key, lang, **values)
+
+
+def severity_word(severity: str, lang: str) -> str:
+    """``critical`` → ``紧急``."""
+    key = f"severity.{severity}"
+    return say(key, lang) if key in WORDS else severity
+
+
+def default_title(kind: str, field: str | None, lang: str) -> str:
+    """The title of an alert on ``kind`` about ``field`` when the rule gives none."""
+    for key in (f"title.{kind}.{field}", f"title.{kind}", "title.any"):
+        if key in WORDS:
+            return say(key, lang)
+    raise AssertionError("title.any is always there")
+
+
+def format_duration(ms: int, lang: str) -> str:
+    """A human duration: 6 分钟, 1 小时 5 分钟 / 6 min, 1 h 5 min."""
+    minutes = max(0, ms) // 60_000
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{n} {say(unit, lang)}"
+        for n, unit in zip((days, hours, minutes), ("unit.d", "unit.h", "unit.min"), strict=True)
+        if n
+    ]
+    return " ".join(parts[:2]) if parts else say("under_a_minute", lang)
+
+
+def location(alert: Alert) -> str:
+    """Building, room and device name: "教学楼 101 后门"."""
+    parts = [alert.tags.get("building"), alert.tags.get("room"), alert.name or alert.device]
+    return " ".join(p for p in parts if p)
+
+
+def format_value(alert: Alert) -> str | None:
+    """The alert's value with its unit, if it has one."""
+    if alert.value is None or alert.field is None:
+        return None
+    return f"{alert.value:g}{_UNITS.get(alert.field, '')}"
+
+
+def render(
+    alert: Alert, state: EventState, lang: str, now_ms: int, note: str | None = None
+) -> tuple[str, str]:
+    """Title and message of a notification about ``alert`` entering ``state``."""
+    prefix = f"prefix.{state}"
+    title = (say(prefix, lang) if prefix in WORDS else "") + alert.title
+    parts = [location(alert)]
+    value = format_value(alert)
+    if value is not None:
+        parts.append(say("now", lang, value=value))
+    duration = format_duration(now_ms - alert.since_ms, lang)
+    parts.append(say("lasted" if state == "resolved" else "for", lang, duration=duration))
+    sep = say("sep", lang)
+    if state == "acknowledged" and alert.acknowledged_by:
+        ack = say("acknowledged_by", lang, name=alert.acknowledged_by)
+        parts.append(f"{ack}{sep}{note}" if note else ack)
+    return title, f"{alert.title}{sep}{say('comma', lang).join(parts)}"
+
+
+def iso_time(ms: int | None, timezone: str) -> str | None:
+    """Epoch ms as ISO 8601 in the site timezone."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def notification_body(
+    alert: Alert,
+    state: EventState,
+    *,
+    lang: str,
+    timezone: str,
+    now_ms: int,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The SPEC §5 webhook body; every channel formats its message from it."""
+    title, message = render(alert, state, lang, now_ms, note)
+    return {
+        "alert_id": alert.id,
+        "rule": alert.rule,
+        "device": alert.device,
+        "gateway": alert.gateway,
+        "name": alert.name,
+        "site": alert.site,
+        "severity": alert.severity,
+        "state": state,
+        "title": title,
+        "message": message,
+        "value": alert.value,
+        "started_at": iso_time(alert.since_ms, timezone),
+        "tags": alert.tags,
+    }
