@@ -91,7 +91,7 @@ def test_acks_before_publish_returns_are_matched_even_after_a_long_hold_up(
         host="127.0.0.1", port=broker.port, topic_root=root, max_inflight=2, envelope_readings=1
     )
     uplink = HeldUpUplink(
-        settings, IdentityConfig(id="gw-1", site="s1"), buffer, lambda: [], SystemClock()
+        settings, IdentityConfig(id="gw-1", site="s1"), buffer, list, SystemClock()
     )
     buffer.add(
         [

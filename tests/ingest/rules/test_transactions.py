@@ -59,9 +59,7 @@ class Commits:
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[EngineHarness]:
-    h = EngineHarness(
-        tmp_path / "state", "2026-11-23 10:00", rules=[FRIDGE_RULE, GATEWAY_RULE]
-    )
+    h = EngineHarness(tmp_path / "state", "2026-11-23 10:00", rules=[FRIDGE_RULE, GATEWAY_RULE])
     yield h
     h.close()
 
