@@ -48,6 +48,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_dashboards
 	$(PY) -m tests.bench.bench_reports
 	$(PY) -m tests.bench.bench_camera
+	$(PY) -m tests.bench.bench_console
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

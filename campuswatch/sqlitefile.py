@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,6 +25,19 @@ def open_durable(path: Path, schema: str, *, rows: bool = False) -> sqlite3.Conn
     db.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut
     db.executescript(schema)
     return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on error)
+    on a connection of :func:`open_durable`; the caller holds its lock."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class DurableFile:

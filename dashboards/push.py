@@ -15,8 +15,8 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 from niquests.exceptions import RequestException
 
-from dashboards.model import DATASOURCE_UID, FOLDER, Json
 from campuswatch.errors import CampuswatchError
+from dashboards.model import DATASOURCE_UID, FOLDER, Json
 
 log = logging.getLogger(__name__)
 

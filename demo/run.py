@@ -21,7 +21,15 @@ import httpx
 
 from demo.grafana import start_grafana
 from demo.history import write_history
-from demo.scenario import HISTORY_WEEKS, SITE, TIMEZONE, gateway_config, write_ingest_config
+from demo.inbox import Inbox
+from demo.scenario import (
+    DEMO_PEOPLE,
+    HISTORY_WEEKS,
+    SITE,
+    TIMEZONE,
+    gateway_config,
+    write_ingest_config,
+)
 from demo.services import InfluxServer, MosquittoServer, ServiceError
 from gateway.sources.simulated import sample_campus
 from ingest.errors import StorageError
@@ -89,11 +97,14 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
     signal.signal(signal.SIGTERM, on_signal)
     ingest: subprocess.Popen[bytes] | None = None
     gateways: list[subprocess.Popen[bytes]] = []
+    inbox = Inbox()
     try:
         broker.start()
         influx.start()
         _seed_history(influx)
-        config_path = write_ingest_config(workdir, broker, influx, api_port, token)
+        inbox.start()
+        config_path = write_ingest_config(workdir, broker, influx, api_port, token, inbox.url)
+        logins = _add_people(config_path)
         with (workdir / "ingest.log").open("ab") as log:
             ingest = subprocess.Popen(
                 [sys.executable, "-m", "ingest.cli", "run", "--config", str(config_path)],
@@ -105,7 +116,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
         grafana, grafana_line = start_grafana(workdir, influx.url)
         if grafana is not None:
             gateways.append(grafana)  # stopped with them
-        _print_banner(api, token, broker, influx, workdir, grafana_line)
+        _print_banner(api, token, broker, influx, workdir, grafana_line, logins)
         _save_reports(api, token, influx, workdir / "reports")
         _report_until(stop, duration_s, influx, api, token)
     except ServiceError as exc:
@@ -117,7 +128,24 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
         _stop_processes([ingest] if ingest is not None else [])
         influx.stop()
         broker.stop()
+        inbox.stop()
     return 0
+
+
+def _add_people(config: Path) -> list[tuple[str, str, str]]:
+    """The demo's guard and admin, with fresh passwords: (login, name, password)."""
+    logins = []
+    for login, name, role in DEMO_PEOPLE:
+        password = secrets.token_urlsafe(9)
+        added = subprocess.run(
+            [sys.executable, "-m", "ingest.cli", "users", "add", "--config", str(config),
+             login, "--name", name, "--role", role],
+            input=password + "\n", capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if added.returncode != 0:
+            raise ServiceError(f"cannot add the demo's {role}: {added.stderr.strip()}")
+        logins.append((login, name, password))
+    return logins
 
 
 def _seed_history(influx: InfluxServer) -> None:
@@ -167,16 +195,25 @@ def _print_banner(
     influx: InfluxServer,
     workdir: Path,
     grafana: str,
+    logins: list[tuple[str, str, str]],
 ) -> None:
     latest_snapshot = f"{api}/api/cameras/cam-gate/snapshots/latest"
+    people = "\n".join(
+        f"             login {login:<6} password {password}   ({name})"
+        for login, name, password in logins
+    )
     print(
         f"""
 campuswatch demo is running (Ctrl-C stops it)
+  console    {api}/   (open it on a phone or here; the board updates by itself)
+{people}
+             the patrol's notifications are printed below as NOTIFY, each with its ack
+             link: open it to acknowledge the alert without logging in
   API        {api}/docs        token: {token}
   devices    curl -H 'Authorization: Bearer {token}' {api}/api/devices
   alerts     curl -H 'Authorization: Bearer {token}' {api}/api/alerts
              (scenario: room 101's back door is left open and the canteen fridge warms
-              up; their alerts fire within a minute and are logged to the ingest log;
+              up; their alerts fire within a minute, on the console and as NOTIFY here;
               every 30 s someone walks past the gate camera: "门口有人", with a snapshot)
   snapshot   curl -H 'Authorization: Bearer {token}' -o gate.jpg {latest_snapshot}
   health     {api}/api/health      metrics: {api}/metrics

@@ -87,7 +87,12 @@ def gateway_config(workdir: Path, gateway: str, broker: MosquittoServer, seed: i
 
 
 def write_ingest_config(
-    workdir: Path, broker: MosquittoServer, influx: InfluxServer, api_port: int, token: str
+    workdir: Path,
+    broker: MosquittoServer,
+    influx: InfluxServer,
+    api_port: int,
+    token: str,
+    patrol_url: str,
 ) -> Path:
     config: dict[str, Any] = {
         "site": {"id": SITE, "name": "阳光幼儿园 (demo)", "timezone": TIMEZONE},
@@ -102,18 +107,20 @@ def write_ingest_config(
             "host": "127.0.0.1",
             "port": api_port,
             "tokens": [{"name": "值班室", "token": token, "role": "admin"}],
+            "public_url": f"http://127.0.0.1:{api_port}",
         },
         "state_dir": str(workdir / "ingest"),
-        **alerting(),
-        "reports": {"base_url": f"http://127.0.0.1:{api_port}", **DEMO_REPORTS},
+        **alerting(patrol_url),
+        "reports": DEMO_REPORTS,
     }
     path = workdir / "ingest.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
 
 
-def alerting() -> dict[str, Any]:
-    """The SPEC §4 rules, with hold times short enough to watch in a demo."""
+def alerting(patrol_url: str) -> dict[str, Any]:
+    """The SPEC §4 rules, with hold times short enough to watch in a demo; the patrol's
+    notifications go to ``patrol_url`` (a webhook the demo prints, with its ack links)."""
     today = datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
     door = {"any": [{"field": "open", "eq": True}, {"field": "locked", "eq": False}]}
     return {
@@ -123,7 +130,8 @@ def alerting() -> dict[str, Any]:
         # The demo declares today a holiday so the after-hours door rule applies whenever
         # it runs; a real campus lists its holidays and make-up days here.
         "calendar": {"closed": [today]},
-        "channels": {"patrol": {"type": "log"}, "canteen": {"type": "log"},
+        "channels": {"patrol": {"type": "webhook", "url": patrol_url},
+                     "canteen": {"type": "webhook", "url": patrol_url},
                      "director": {"type": "log"}},
         "rules": [
             {"id": "door-open-after-hours", "kind": "door", "where": {"building": "main"},
@@ -148,3 +156,7 @@ def alerting() -> dict[str, Any]:
             {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
         ],
     }  # fmt: skip
+
+
+# People of the demo (campus-ingest users add): a guard and an administrator.
+DEMO_PEOPLE = (("guard", "值班 张师傅", "guard"), ("admin", "后勤 王主任", "admin"))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the real programs the demo and the tests run are installed:
-# mosquitto (+ clients), influxd and socat. Installs them with apt-get when missing
-# and possible; otherwise says exactly what to install and fails.
+# mosquitto (+ clients), influxd, socat and chromium (the console's browser tests drive
+# it headless through Playwright). Installs them with apt-get when missing and possible;
+# otherwise says exactly what to install and fails.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
 
@@ -11,6 +12,7 @@ declare -A package_of=(
   [mosquitto_sub]=mosquitto-clients
   [influxd]=influxdb
   [socat]=socat
+  [chromium]=chromium
 )
 missing=()
 for program in "${!package_of[@]}"; do

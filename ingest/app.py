@@ -7,10 +7,12 @@ from typing import Any
 
 from campuswatch.clock import Clock, SystemClock
 from ingest.config import IngestConfig
-from ingest.links import LinkSigner
+from ingest.links import AckLinks, LinkSigner
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
+from ingest.people.csrf import Csrf
+from ingest.people.store import PeopleStore
 from ingest.pipeline.consumer import MqttConsumer
 from ingest.pipeline.deadletters import DeadLetterStore
 from ingest.pipeline.handler import MessageHandler
@@ -84,15 +86,22 @@ class IngestService:
         self.report_jobs = ReportJobs(
             config, self.reports, self.alert_store, self.dispatcher.wake, self.clock
         )
+        console = config.console
+        self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))
         self.engine.lifecycle.decorate = NotificationLinks(
-            self.registry, self.snapshots, self.links, config.site.language
-        )
+            self.registry, self.snapshots, self.links, self.ack_links, config.site.language,
+            self.clock,
+        )  # fmt: skip
+        self.people = PeopleStore(state_dir / "people.db", console, self.clock)
+        self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))
         self.handler.listeners.append(self.engine.on_readings)
         self.handler.status_listeners.append(self.engine.on_status)
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.links.open()
+        self.people.open()
         self.registry.load()
         self.snapshots.open()
         self.spool.open()
@@ -125,6 +134,7 @@ class IngestService:
         self.spool.close()
         self.snapshots.close()
         self.dead_letters.close()
+        self.people.close()
         self.influx.close()
         log.info("ingest stopped")
 

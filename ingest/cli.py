@@ -16,6 +16,7 @@ from types import FrameType
 from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
 from ingest.config import IngestConfig, load_config
+from ingest.people.cli import add_parser as add_users_parser
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             port=config.api.port,
             log_level="warning",
             access_log=False,
+            # Open consoles hold a stream each: at shutdown they get 5 s, then are closed.
+            timeout_graceful_shutdown=5,
         )
     )
     # uvicorn re-raises the stop signal after its own shutdown; with these handlers in
@@ -123,6 +126,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(config, args.report, args.period, args.format)
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """Add, list, change or remove the people who log in to the console."""
+    from ingest.people.cli import run_users  # noqa: PLC0415
+
+    config = _load_or_exit(Path(args.config))
+    return run_users(config, args)
+
+
 def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from dashboards.model import FOLDER  # noqa: PLC0415 - light: the client loads on push
 
@@ -180,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     _add_dashboards_parser(sub)
     _add_report_parser(sub)
+    add_users_parser(sub)
+    sub.choices["users"].set_defaults(func=cmd_users)
     return parser
 
 

@@ -1,27 +1,54 @@
-"""The FastAPI application factory."""
+"""The service's web app: the HTTP API, its OpenAPI docs (served offline), Prometheus
+metrics and the patrol console."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ingest.api.routes import alerts, cameras, devices, health, reports
+from ingest.api.routes import alerts, cameras, devices, health, reports, session
 from ingest.app import IngestService
+from ingest.console.app import install_console
+
+DOCS_ASSETS = "/docs-assets"
 
 
 def create_api(service: IngestService) -> FastAPI:
-    """Build the API of ``service``; OpenAPI docs at ``/docs``, Prometheus at ``/metrics``."""
+    """Build the web app of ``service``; OpenAPI docs at ``/docs``, metrics at ``/metrics``,
+    the console at ``/``."""
+    feed = None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        assert feed is not None
+        feed.start()
+        try:
+            yield
+        finally:
+            feed.stop()
+
     api = FastAPI(
         title="campuswatch",
         summary="Campus IoT monitoring: devices, alerts and reports",
         version="1",
+        docs_url=None,  # the default pages load Swagger UI from a CDN: see /docs below
+        redoc_url=None,
+        lifespan=lifespan,
     )
     api.state.service = service
-    api.include_router(health.router, tags=["health"])
-    api.include_router(devices.router, tags=["devices"])
-    api.include_router(alerts.router, tags=["alerts"])
-    api.include_router(reports.router, tags=["reports"])
-    api.include_router(cameras.router, tags=["cameras"])
+    for module, tag in (
+        (health, "health"), (session, "session"), (devices, "devices"), (alerts, "alerts"),
+        (reports, "reports"), (cameras, "cameras"),
+    ):  # fmt: skip
+        api.include_router(module.router, tags=[tag])
+    feed = install_console(api, service)
+    _add_docs(api)
 
     @api.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -29,3 +56,21 @@ def create_api(service: IngestService) -> FastAPI:
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return api
+
+
+def _add_docs(api: FastAPI) -> None:
+    """``/docs`` with Swagger UI from this service (a campus LAN may have no Internet)."""
+    api.mount(
+        DOCS_ASSETS, StaticFiles(packages=[("ingest.api", "docs_assets")]), name="docs-assets"
+    )
+
+    @api.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="campuswatch API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )

@@ -1,69 +1,67 @@
-"""Shared API dependencies: the running service and bearer-token roles."""
+"""Shared API dependencies: the caller, by bearer token (machines) or by the console's
+session cookie (people), and their role (SPEC §6, §9)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ingest.app import IngestService
-from ingest.config import ApiTokenConfig
+from ingest.console.deps import ServiceDep, session_principal
+from ingest.people.principal import Principal, from_token
 
-ROLE_RANK = {"viewer": 0, "guard": 1, "admin": 2}
+__all__ = ["Admin", "Credentials", "Guard", "ServiceDep", "Viewer", "authorize"]
 
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False)
-
-
-def get_service(request: Request) -> IngestService:
-    """The service this API belongs to."""
-    service: IngestService = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[IngestService, Depends(get_service)]
-
-
-def _find_token(service: IngestService, presented: str) -> ApiTokenConfig | None:
-    found = None
-    for token in service.config.api.tokens:
-        # Compare every token in constant time so timing reveals nothing.
-        if hmac.compare_digest(token.token.encode(), presented.encode()):
-            found = token
-    return found
-
-
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def authorize(
-    service: IngestService, credentials: HTTPAuthorizationCredentials | None, role: str
-) -> ApiTokenConfig:
-    """The caller's token if its role is ``role`` or higher; 401 or 403 otherwise."""
-    token = _find_token(service, credentials.credentials) if credentials else None
-    if token is None:
+    request: Request,
+    service: IngestService,
+    credentials: HTTPAuthorizationCredentials | None,
+    role: str,
+) -> Principal:
+    """The caller if their role is ``role`` or higher; 401 or 403 otherwise.
+
+    A write with the session cookie must carry the page's CSRF token in ``X-CSRF-Token``.
+    """
+    if credentials is not None:
+        principal = from_token(service.config.api.tokens, credentials.credentials)
+    else:
+        principal = session_principal(request, service)
+        if principal is not None and request.method not in _SAFE_METHODS:
+            token = request.headers.get(CSRF_HEADER)
+            if not service.csrf.check(token, principal.session, service.clock.time()):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN, f"missing or invalid CSRF token ({CSRF_HEADER})"
+                )
+    if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "missing or unknown bearer token",
+            "missing or unknown bearer token (or session)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if ROLE_RANK[token.role] < ROLE_RANK[role]:
+    if not principal.may(role):
         raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"role {token.role} may not do this (needs {role})"
+            status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this (needs {role})"
         )
-    return token
+    return principal
 
 
 def require_role(role: str) -> object:
-    """A dependency that admits tokens whose role is ``role`` or higher."""
+    """A dependency that admits callers whose role is ``role`` or higher."""
 
-    def check(service: ServiceDep, credentials: Credentials) -> ApiTokenConfig:
-        return authorize(service, credentials, role)
+    def check(request: Request, service: ServiceDep, credentials: Credentials) -> Principal:
+        return authorize(request, service, credentials, role)
 
     return check
 
 
-Viewer = Annotated[ApiTokenConfig, Depends(require_role("viewer"))]
-Guard = Annotated[ApiTokenConfig, Depends(require_role("guard"))]
-Admin = Annotated[ApiTokenConfig, Depends(require_role("admin"))]
+Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+Guard = Annotated[Principal, Depends(require_role("guard"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]

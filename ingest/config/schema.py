@@ -19,6 +19,7 @@ from pydantic import (
 from campuswatch.configfile import Strict
 from campuswatch.durations import ClockTime, Duration
 from ingest.config.base import Identifier, Name, Port, Role, Severity, Url, Weekday
+from ingest.config.console import ConsoleConfig
 from ingest.config.reports import ReportsConfig
 from ingest.config.types import (
     DateRange,
@@ -93,6 +94,13 @@ class ApiConfig(Strict):
     host: str = "127.0.0.1"
     port: Port = 8000
     tokens: list[ApiTokenConfig] = Field(default_factory=list)
+    # Where people open the console from their phones; every link in a notification or
+    # report starts with it (default: http://HOST:PORT of this listener).
+    public_url: Url | None = None
+
+    def base_url(self) -> str:
+        """``public_url`` without a trailing slash, or this listener's address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class SpoolConfig(Strict):
@@ -374,3 +382,4 @@ class IngestConfig(Strict):
     channels: dict[Name, ChannelConfig] = Field(default_factory=dict)
     rules: list[RuleConfig] = Field(default_factory=list)
     reports: ReportsConfig = ReportsConfig()
+    console: ConsoleConfig = ConsoleConfig()

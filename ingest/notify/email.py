@@ -41,6 +41,8 @@ class EmailSender:
             f"{say('label.device', lang)}: {body['device']}",
             f"{say('label.rule', lang)}: {body['rule']}",
         ]
+        if body.get("ack_url"):
+            lines += ["", f"{say('label.ack', lang)}: {body['ack_url']}"]
         message.set_content("\n".join(lines), charset="utf-8")
         return message
 

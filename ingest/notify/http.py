@@ -88,7 +88,7 @@ class WecomSender(HttpSender):
     def payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """WeCom message JSON."""
         if self.mobiles:
-            text = {"content": _plain(body), "mentioned_mobile_list": self.mobiles}
+            text = {"content": _plain(body, self.lang), "mentioned_mobile_list": self.mobiles}
             return {"msgtype": "text", "text": text}
         return {"msgtype": "markdown", "markdown": {"content": _markdown(body, self.lang)}}
 
@@ -127,13 +127,17 @@ class DingtalkSender(HttpSender):
 class FeishuSender(HttpSender):
     """Feishu / Lark (飞书) group robot: text, signed when a secret is set."""
 
-    def __init__(self, channel: FeishuChannelConfig) -> None:
+    def __init__(self, channel: FeishuChannelConfig, lang: str) -> None:
         super().__init__(channel.url)
         self.secret = channel.secret
+        self.lang = lang
 
     def payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """Feishu message JSON with ``timestamp`` (s) and ``sign`` when signing."""
-        message: dict[str, Any] = {"msg_type": "text", "content": {"text": _plain(body)}}
+        message: dict[str, Any] = {
+            "msg_type": "text",
+            "content": {"text": _plain(body, self.lang)},
+        }
         if self.secret:
             timestamp = str(int(time.time()))
             message.update(timestamp=timestamp, sign=feishu_sign(self.secret, timestamp))
@@ -152,17 +156,23 @@ def feishu_sign(secret: str, timestamp: str) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
-def _plain(body: dict[str, Any]) -> str:
-    return f"{body['title']}\n{body['message']}"
+def _plain(body: dict[str, Any], lang: str) -> str:
+    text = f"{body['title']}\n{body['message']}"
+    if body.get("ack_url"):
+        text += f"\n{say('label.ack', lang)}: {body['ack_url']}"
+    return text
 
 
 def _markdown(body: dict[str, Any], lang: str) -> str:
     severity = severity_word(body["severity"], lang)
-    return (
+    text = (
         f"### {body['title']}\n{body['message']}\n\n"
         f"> {say('label.severity', lang)}: {severity}\n"
         f"> {say('label.since', lang)}: {body['started_at']}"
     )
+    if body.get("ack_url"):
+        text += f"\n\n[{say('label.ack', lang)}]({body['ack_url']})"
+    return text
 
 
 def make_http_sender(
@@ -179,4 +189,4 @@ def make_http_sender(
         return WecomSender(channel, lang)
     if isinstance(channel, DingtalkChannelConfig):
         return DingtalkSender(channel, lang)
-    return FeishuSender(channel)
+    return FeishuSender(channel, lang)

@@ -19,6 +19,7 @@ time it really began.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 
@@ -64,7 +65,27 @@ class AlertNotFound(IngestError):
 
 
 class AlertConflict(IngestError):
-    """The alert is not in a state that allows the request."""
+    """The alert is not in a state that allows the request.
+
+    ``reason``: ``resolved``, ``pending``, ``acknowledged`` (then ``by`` who) or ``used``.
+    """
+
+    def __init__(self, message: str, reason: str, by: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.by = by
+
+
+class AckLinkUsed(AlertConflict):
+    """The ack link was used before: a link acknowledges once."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_note(note: str) -> str:
+    """A note as people typed it, without control characters (line breaks stay)."""
+    return _CONTROL.sub("", note.replace("\r\n", "\n")).strip()[:1000]
 
 
 class RuleEngine:
@@ -85,6 +106,8 @@ class RuleEngine:
         self.metrics = metrics
         self.clock = clock
         self.wake = wake
+        # Called after a commit that changed an alert (the live board listens).
+        self.change_listeners: list[Callable[[], None]] = []
         self.schedules = ScheduleBook(config.schedules, config.calendar, config.site.timezone)
         self.lifecycle = Lifecycle(config, store, metrics)
         self._lock = threading.RLock()
@@ -383,46 +406,66 @@ class RuleEngine:
 
     # ------------------------------------------------------------------ people
 
-    def acknowledge(self, alert_id: int, by: str, note: str) -> Alert:
-        """Acknowledge a firing alert on behalf of ``by``."""
+    def acknowledge(
+        self, alert_id: int, by: str, note: str, link_nonce: str | None = None
+    ) -> Alert:
+        """Acknowledge a firing alert on behalf of ``by``; ``link_nonce`` names the ack
+        link used, which then works no more (recorded in the same transaction)."""
+        note = clean_note(note)
         with self._lock:
+            if link_nonce is not None and self.store.ack_link_used(link_nonce):
+                raise AckLinkUsed("this link has already been used", "used")
             alert = next((a for a in self._alerts.values() if a.id == alert_id), None)
             if alert is None:
                 if self.store.alert(alert_id) is None:
                     raise AlertNotFound(f"no alert with id {alert_id}")
-                raise AlertConflict(f"alert {alert_id} is already resolved")
+                raise AlertConflict(f"alert {alert_id} is already resolved", "resolved")
             if alert.state == "pending":
-                raise AlertConflict(f"alert {alert_id} is pending and has not fired yet")
+                raise AlertConflict(f"alert {alert_id} is pending and has not fired yet", "pending")
             if alert.state == "acknowledged":
                 raise AlertConflict(
-                    f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}"
+                    f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}",
+                    "acknowledged",
+                    alert.acknowledged_by,
                 )
             now = now_ms(self.clock)
             rule = self._rules[alert.rule].config
-            self._run(lambda: self.lifecycle.acknowledge(alert, rule, by, note, now))
+
+            def work() -> None:
+                if link_nonce is not None:
+                    self.store.use_ack_link(link_nonce, alert_id, now)
+                self.lifecycle.acknowledge(alert, rule, by, note, now)
+
+            self._run(work)
             return alert
 
     # ------------------------------------------------------------------ transactions
 
     def _run(self, work: Callable[[], None]) -> None:
-        """Run ``work`` (under the engine lock) as one store transaction, opened before it
-        changes anything; commit, then wake the channels it queued notifications for.
+        """Run ``work`` (under the engine lock) as one store transaction, begun before its
+        first change; commit, then wake the channels it queued notifications for.
 
         So an alert's state, its history event and its outbox entries are durable together
         or not at all, whichever path fired it.
         """
-        self.store.begin()
+        self.store.start_transaction()
         try:
             work()
+            self.store.end_transaction(commit=True)
         except BaseException:
-            self.store.rollback()
+            if self.store.in_transaction:
+                self.store.end_transaction(commit=False)
             self.lifecycle.woken.clear()
+            self.lifecycle.changed = False
             self._reload_alerts()
             raise
-        self.store.commit()
         woken, self.lifecycle.woken = self.lifecycle.woken, set()
         if woken:
             self.wake(woken)
+        if self.lifecycle.changed:
+            self.lifecycle.changed = False
+            for listener in self.change_listeners:
+                listener()
 
     def _reload_alerts(self) -> None:
         # In-memory alerts may hold changes the rollback undid: take the store's word.

@@ -27,11 +27,13 @@ class Lifecycle:
         self.lang = config.site.language
         self.timezone = config.site.timezone
         self.woken: set[str] = set()  # channels with new notifications since the last commit
+        self.changed = False  # some alert changed since the last commit
         # Adds to a notification body before it is queued (the camera snapshot link).
         self.decorate: Callable[[Alert, dict[str, Any]], None] | None = None
 
     def open(self, alert: Alert, now_ms: int) -> None:
         """Record a new pending alert."""
+        self.changed = True
         self.store.save_alert(alert)
         self._event(alert, "pending", now_ms)
 
@@ -74,6 +76,7 @@ class Lifecycle:
 
     def drop(self, alert: Alert) -> None:
         """A pending alert whose condition cleared in time: forget it, tell nobody."""
+        self.changed = True
         self.store.delete_alert(alert.id)
         alert.state = "resolved"
 
@@ -94,6 +97,7 @@ class Lifecycle:
         actor: str | None = None,
         note: str | None = None,
     ) -> None:
+        self.changed = True
         self.store.save_alert(alert)
         self._event(alert, state, now_ms, actor, note)
         if alert.state == "pending":

@@ -1,15 +1,17 @@
 """Links a notification carries, added to its body before it is queued (in the alert's
-transaction): a camera alert links the snapshot it is about, signed so it opens in a chat
-app that cannot send a token."""
+transaction): ``ack_url``, the page that acknowledges the alert from a phone (while it can
+be acknowledged, SPEC §5), and for a camera alert the snapshot it is about, signed so it
+opens in a chat app that cannot send a token."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
 
-from ingest.links import LinkSigner
+from campuswatch.clock import Clock
+from ingest.links import AckLinks, LinkSigner
 from ingest.registry import Registry
-from ingest.rules.model import Alert
+from ingest.rules.model import ACKABLE_STATES, Alert
 from ingest.rules.wording import say
 from ingest.storage.snapshots import CameraRef, SnapshotStore, StoredSnapshot
 
@@ -18,15 +20,25 @@ class NotificationLinks:
     """Decorates notification bodies with the links of the alert they are about."""
 
     def __init__(
-        self, registry: Registry, snapshots: SnapshotStore, signer: LinkSigner, lang: str
+        self,
+        registry: Registry,
+        snapshots: SnapshotStore,
+        signer: LinkSigner,
+        ack_links: AckLinks,
+        lang: str,
+        clock: Clock,
     ) -> None:
         self.registry = registry
         self.snapshots = snapshots
         self.signer = signer
+        self.ack_links = ack_links
         self.lang = lang
+        self.clock = clock
 
     def __call__(self, alert: Alert, body: dict[str, Any]) -> None:
         """Add what ``alert``'s notification links to ``body``."""
+        ackable = body["state"] in ACKABLE_STATES
+        body["ack_url"] = self.ack_links.url(alert.id, self.clock.time()) if ackable else None
         if alert.kind == "camera":
             self._snapshot(alert, body)
 

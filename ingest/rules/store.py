@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(channel, id)
     WHERE sent_ms IS NULL AND failed_ms IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_alert ON outbox(alert_id);
+CREATE TABLE IF NOT EXISTS ack_links_used (
+    nonce TEXT PRIMARY KEY, alert_id INTEGER NOT NULL, used_ms INTEGER NOT NULL
+);
 """
 )
 
@@ -106,6 +110,8 @@ class AlertStore(DurableFile):
         # without a site get the site of their gateway's alerts, else this one.
         self.site = site
         super().__init__(threading.RLock())
+        self._in_unit = False
+        self._begun = False
 
     def open(self) -> None:
         """Open (creating if needed) the database in WAL mode with full fsync."""
@@ -117,39 +123,58 @@ class AlertStore(DurableFile):
             raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
         self._db = db
 
-    def begin(self) -> None:
-        """Start a write transaction; this thread keeps the store until commit/rollback."""
-        self._lock.acquire()
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def commit(self) -> None:
-        """Make the transaction durable and release the store."""
-        try:
-            self.db.execute("COMMIT")
-        finally:
-            self._lock.release()
-
-    def rollback(self) -> None:
-        """Undo the transaction and release the store."""
-        try:
-            self.db.execute("ROLLBACK")
-        finally:
-            self._lock.release()
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Run the enclosed changes as one durable transaction (or none of them)."""
-        self.begin()
+        """Run the enclosed changes as one durable transaction (or none of them).
+
+        The transaction is begun before the first change and committed at the end; a
+        block that changes nothing costs nothing. Every change of an alert, its history,
+        its condition state or its outbox must happen inside one (AlertStoreError
+        otherwise), so no path can commit them apart.
+        """
+        self.start_transaction()
         try:
             yield
         except BaseException:
-            self.rollback()
+            self.end_transaction(commit=False)
             raise
-        self.commit()
+        self.end_transaction(commit=True)
+
+    def start_transaction(self) -> None:
+        """Begin what :meth:`transaction` does (for callers that cannot use ``with``);
+        this thread holds the store until :meth:`end_transaction`."""
+        self._lock.acquire()
+        if self._in_unit:
+            self._lock.release()
+            raise AlertStoreError("transactions of the alert database do not nest")
+        self._in_unit, self._begun = True, False
+
+    def end_transaction(self, *, commit: bool) -> None:
+        """Commit (or roll back) what changed since :meth:`start_transaction`."""
+        try:
+            if self._begun:
+                self.db.execute("COMMIT" if commit else "ROLLBACK")
+        except sqlite3.Error:
+            if self.db.in_transaction:  # a commit that failed (disk full) leaves it open
+                self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_unit = self._begun = False
+            self._lock.release()
+
+    @property
+    def in_transaction(self) -> bool:
+        """True between :meth:`start_transaction` and :meth:`end_transaction`."""
+        return self._in_unit
+
+    def _writer(self) -> sqlite3.Connection:
+        """The connection, inside the current transaction (begun here on its first change)."""
+        if not self._in_unit:
+            raise AlertStoreError("alert changes must be made inside transaction()")
+        if not self._begun:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._begun = True
+        return self.db
 
     # ------------------------------------------------------------------ alerts
 
@@ -161,12 +186,12 @@ class AlertStore(DurableFile):
         with self._lock:
             if alert.id:
                 assignments = ", ".join(f"{c} = :{c}" for c in _ALERT_COLUMNS if c != "id")
-                self.db.execute(f"UPDATE alerts SET {assignments} WHERE id = :id", values)  # noqa: S608
+                self._writer().execute(f"UPDATE alerts SET {assignments} WHERE id = :id", values)  # noqa: S608
             else:
                 del values["id"]
                 columns = ", ".join(values)
                 marks = ", ".join(f":{c}" for c in values)
-                cursor = self.db.execute(
+                cursor = self._writer().execute(
                     f"INSERT INTO alerts ({columns}) VALUES ({marks})",  # noqa: S608
                     values,
                 )
@@ -175,8 +200,8 @@ class AlertStore(DurableFile):
     def delete_alert(self, alert_id: int) -> None:
         """Forget a pending alert whose condition cleared before it fired."""
         with self._lock:
-            self.db.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
-            self.db.execute("DELETE FROM events WHERE alert_id = ?", (alert_id,))
+            self._writer().execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+            self._writer().execute("DELETE FROM events WHERE alert_id = ?", (alert_id,))
 
     def active_alerts(self) -> list[Alert]:
         """Alerts that are pending, firing or acknowledged."""
@@ -219,7 +244,7 @@ class AlertStore(DurableFile):
     def add_event(self, event: AlertEvent) -> None:
         """Append one step to an alert's history (exported to InfluxDB later)."""
         with self._lock:
-            self.db.execute(
+            self._writer().execute(
                 "INSERT INTO events (alert_id, ts_ms, state, actor, note, value)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (event.alert_id, event.ts_ms, event.state, event.actor, event.note, event.value),
@@ -274,7 +299,7 @@ class AlertStore(DurableFile):
     ) -> None:
         """Remember a condition change (so a hold survives a restart)."""
         with self._lock:
-            self.db.execute(
+            self._writer().execute(
                 "INSERT OR REPLACE INTO conditions"
                 " (rule, site, gateway, device, holds, since_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 (rule, site, gateway, device, int(state.holds), state.since_ms),
@@ -291,12 +316,27 @@ class AlertStore(DurableFile):
             for r in rows
         }
 
+    # ------------------------------------------------------------------ ack links
+
+    def ack_link_used(self, nonce: str) -> bool:
+        """True when the ack link with this nonce acknowledged its alert already."""
+        with self._lock:
+            row = self.db.execute("SELECT 1 FROM ack_links_used WHERE nonce = ?", (nonce,))
+            return row.fetchone() is not None
+
+    def use_ack_link(self, nonce: str, alert_id: int, now_ms: int) -> None:
+        """Record that an ack link was used (inside the acknowledgement's transaction)."""
+        with self._lock:
+            self._writer().execute(
+                "INSERT INTO ack_links_used VALUES (?, ?, ?)", (nonce, alert_id, now_ms)
+            )
+
     # ------------------------------------------------------------------ outbox
 
     def enqueue(self, alert_id: int, channel: str, body: dict[str, Any], now_ms: int) -> None:
         """Record a notification to send (inside the transaction that caused it)."""
         with self._lock:
-            self.db.execute(
+            self._writer().execute(
                 "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (alert_id, channel, orjson.dumps(body).decode(), now_ms, now_ms),
@@ -315,6 +355,14 @@ class AlertStore(DurableFile):
         values = dict(row)
         values["body"] = orjson.loads(values["body"])
         return OutboxItem(**values)
+
+    def notification_bodies(self, alert_id: int) -> list[dict[str, Any]]:
+        """The bodies of an alert's notifications, newest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT body FROM outbox WHERE alert_id = ? ORDER BY id DESC", (alert_id,)
+            ).fetchall()
+        return [orjson.loads(row["body"]) for row in rows]
 
     def mark_sent(self, item_id: int, now_ms: int) -> None:
         """Record a delivery."""

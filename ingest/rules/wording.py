@@ -56,6 +56,7 @@ WORDS = Catalogue(
         "label.device": ("设备", "Device"),
         "label.rule": ("规则", "Rule"),
         "label.snapshot": ("快照", "snapshot"),
+        "label.ack": ("手机确认", "Acknowledge"),
         "severity.info": ("提示", "info"),
         "severity.warning": ("警告", "warning"),
         "severity.critical": ("紧急", "critical"),

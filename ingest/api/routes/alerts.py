@@ -116,11 +116,12 @@ def get_alert(service: ServiceDep, _token: Viewer, alert_id: AlertId) -> AlertDe
 
 @router.post("/api/alerts/{alert_id}/ack")
 def acknowledge(
-    service: ServiceDep, token: Guard, alert_id: AlertId, body: Acknowledgement
+    service: ServiceDep, caller: Guard, alert_id: AlertId, body: Acknowledgement
 ) -> Alert:
-    """Acknowledge a firing alert; ``acknowledged_by`` is the token's name."""
+    """Acknowledge a firing alert; ``acknowledged_by`` is the token's name, or the display
+    name of the person logged in to the console."""
     try:
-        record = service.engine.acknowledge(alert_id, token.name, body.note.strip())
+        record = service.engine.acknowledge(alert_id, caller.name, body.note)
     except AlertNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except AlertConflict as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse
 
 from ingest.api.deps import Credentials, ServiceDep, authorize
@@ -33,6 +33,7 @@ def _image(snapshot: StoredSnapshot | None, what: str) -> FileResponse:
 
 @router.get("/api/cameras/{device}/snapshots/latest", response_class=FileResponse)
 def latest_snapshot(
+    request: Request,
     device: str,
     service: ServiceDep,
     credentials: Credentials,
@@ -40,7 +41,7 @@ def latest_snapshot(
     gateway: Gateway = None,
 ) -> FileResponse:
     """The newest snapshot of a camera (JPEG; its id in ``X-Snapshot-Id``)."""
-    authorize(service, credentials, "viewer")
+    authorize(request, service, credentials, "viewer")
     cameras = [
         c
         for c in service.snapshots.cameras(device)
@@ -58,6 +59,7 @@ def latest_snapshot(
 
 @router.get("/api/snapshots/{site}/{gateway}/{device}/{snapshot_id}", response_class=FileResponse)
 def snapshot(
+    request: Request,
     site: str,
     gateway: str,
     device: str,
@@ -69,5 +71,5 @@ def snapshot(
     """One snapshot by its camera and the id its camera reading carried (JPEG)."""
     found = service.snapshots.get(CameraRef(site, gateway, device), snapshot_id)
     if found is None or not service.links.check(sig, *snapshot_signed(found)):
-        authorize(service, credentials, "viewer")
+        authorize(request, service, credentials, "viewer")
     return _image(found, f"{snapshot_id!r} of camera {device!r} on {site}/{gateway}")

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ingest.api.deps import Credentials, ServiceDep, authorize
@@ -33,6 +33,7 @@ def _yesterday(service: IngestService) -> date:
 
 
 def _serve(
+    request: Request,
     service: IngestService,
     name: ReportName,
     period: str,
@@ -41,7 +42,7 @@ def _serve(
     credentials: HTTPAuthorizationCredentials | None,
 ) -> Response:
     if sig is None or not service.reports.check_signature(name, period, sig):
-        authorize(service, credentials, "viewer")
+        authorize(request, service, credentials, "viewer")
     try:
         rendered = service.reports.render(name, period, fmt)
     except PeriodError as exc:
@@ -62,6 +63,7 @@ def _doc(model: type[Any]) -> dict[int | str, dict[str, Any]]:
 
 @router.get("/api/reports/weekly-usage", response_class=Response, responses=_doc(WeeklyUsage))
 def weekly_usage(
+    request: Request,
     service: ServiceDep,
     credentials: Credentials,
     week: WeekQuery = None,
@@ -72,11 +74,12 @@ def weekly_usage(
     if week is None:
         tz = ZoneInfo(service.config.site.timezone)
         week = week_of(_yesterday(service) - timedelta(days=6), tz).label
-    return _serve(service, "weekly-usage", week, format, sig, credentials)
+    return _serve(request, service, "weekly-usage", week, format, sig, credentials)
 
 
 @router.get("/api/reports/daily-readings", response_class=Response, responses=_doc(DailyReadings))
 def daily_readings(
+    request: Request,
     service: ServiceDep,
     credentials: Credentials,
     date: DateQuery = None,
@@ -85,11 +88,12 @@ def daily_readings(
 ) -> Response:
     """Each meter's reading at the start and end of a day and the day's use."""
     day = date or _yesterday(service).isoformat()
-    return _serve(service, "daily-readings", day, format, sig, credentials)
+    return _serve(request, service, "daily-readings", day, format, sig, credentials)
 
 
 @router.get("/api/reports/cold-chain", response_class=Response, responses=_doc(ColdChainDay))
 def cold_chain(
+    request: Request,
     service: ServiceDep,
     credentials: Credentials,
     date: DateQuery = None,
@@ -98,4 +102,4 @@ def cold_chain(
 ) -> Response:
     """Every classed fridge and freezer's day: min, max, mean, minutes out of range, alerts."""
     day = date or _yesterday(service).isoformat()
-    return _serve(service, "cold-chain", day, format, sig, credentials)
+    return _serve(request, service, "cold-chain", day, format, sig, credentials)

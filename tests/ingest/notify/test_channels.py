@@ -128,7 +128,7 @@ def test_feishu_signs_the_body() -> None:
     with http_receiver() as receiver:
         receiver.answer = {"code": 0, "msg": "success"}
         channel = FeishuChannelConfig(type="feishu", url=receiver.url(), secret="feishu-secret")
-        FeishuSender(channel).send(sample_body("resolved"), 1)
+        FeishuSender(channel, "zh").send(sample_body("resolved"), 1)
     [request] = receiver.requests
     body = request.body
     assert body["msg_type"] == "text"

@@ -120,3 +120,15 @@ def test_a_failed_change_leaves_nothing_behind(harness: EngineHarness) -> None:
     # The rollback took the firing back with the failed outbox write: still pending.
     assert [a.state for a in harness.alerts()] == ["pending"]
     assert harness.woken == set()
+
+
+def test_alert_changes_outside_a_transaction_are_refused(harness: EngineHarness) -> None:
+    from ingest.rules.model import Alert  # noqa: PLC0415
+    from ingest.rules.store import AlertStoreError  # noqa: PLC0415
+
+    alert = Alert("smoke", "s", "gw", "d", "smoke", "critical", "pending", 0)
+    with pytest.raises(AlertStoreError, match="inside transaction"):
+        harness.store.save_alert(alert)
+    with harness.store.transaction():  # a transaction that changes nothing writes nothing
+        pass
+    assert harness.alerts() == []

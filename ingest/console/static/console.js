@@ -1,0 +1,126 @@
+// The patrol console's only script: theme, ages of readings, and the live board.
+// The server renders every piece of HTML (escaped); this only puts fragments in place.
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var saved = localStorage.getItem("theme");
+  if (saved) root.dataset.theme = saved;
+  var toggle = document.getElementById("theme");
+  if (toggle) toggle.addEventListener("click", function () {
+    root.dataset.theme = root.dataset.theme === "light" ? "dark" : "light";
+    localStorage.setItem("theme", root.dataset.theme);
+  });
+
+  var words = JSON.parse(document.body.dataset.words || "{}");
+  var offset = Number(document.body.dataset.now || Date.now()) - Date.now();
+  function say(key, n) { return (words[key] || "").replace("{n}", n); }
+  function age(seen, now) {
+    if (!seen) return say("age.never");
+    var s = Math.max(0, Math.floor((now - seen) / 1000));
+    if (s >= 86400) return say("age.d", Math.floor(s / 86400));
+    if (s >= 3600) return say("age.h", Math.floor(s / 3600));
+    if (s >= 60) return say("age.min", Math.floor(s / 60));
+    return s >= 5 ? say("age.s", s) : say("age.now");
+  }
+  function refreshAges() {
+    var now = Date.now() + offset;
+    document.querySelectorAll(".card[data-interval]").forEach(function (card) {
+      var seen = Number(card.dataset.seen) || 0;
+      var limit = 3 * Number(card.dataset.interval) * 1000;
+      card.classList.toggle("silent", !seen || now - seen > limit);
+      var label = card.querySelector(".age");
+      if (label) label.textContent = age(seen, now);
+    });
+  }
+  refreshAges();
+  setInterval(refreshAges, 5000);
+
+  var board = document.getElementById("board");
+  if (!board || !window.EventSource) return;
+  var banner = document.getElementById("offline");
+  var source = null, lost = false, retry = null;
+
+  function resync() {
+    fetch(board.dataset.fragment, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return null; }
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (html !== null && html !== undefined) { board.innerHTML = html; refreshAges(); }
+    }).catch(function () {});
+  }
+  function put(id, html) {
+    var old = document.getElementById(id);
+    if (!old) return false;
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    old.replaceWith(holder.firstElementChild);
+    return true;
+  }
+  function apply(msg) {
+    if (msg.now) offset = msg.now - Date.now();
+    var missing = false;
+    var devices = msg.devices || {};
+    var only = board.dataset.building;
+    Object.keys(devices).forEach(function (id) {
+      var mine = !only || only === devices[id].building;
+      if (!put(id, devices[id].html) && mine && board.dataset.view !== "tonight") missing = true;
+    });
+    if (board.dataset.view === "tonight" && Object.keys(devices).length) missing = true;
+    var seen = msg.seen || {};
+    Object.keys(seen).forEach(function (id) {
+      var card = document.getElementById(id);
+      if (card) card.dataset.seen = seen[id];
+    });
+    var alerts = msg.alerts;
+    var list = document.getElementById("alerts");
+    if (alerts && list) {
+      var cards = alerts.put || {};
+      Object.keys(cards).forEach(function (id) {
+        if (!put(id, cards[id])) {
+          var holder = document.createElement("div");
+          holder.innerHTML = cards[id];
+          list.appendChild(holder.firstElementChild);
+        }
+      });
+      var keep = {};
+      alerts.order.forEach(function (id) {
+        keep[id] = true;
+        var el = document.getElementById(id);
+        if (el) list.appendChild(el);
+      });
+      Array.prototype.slice.call(list.children).forEach(function (el) { if (!keep[el.id]) el.remove(); });
+      var none = document.getElementById("no-alerts");
+      if (none) none.hidden = alerts.order.length > 0;
+    }
+    if (missing) resync();
+    refreshAges();
+  }
+  function connect() {
+    retry = null;
+    source = new EventSource(board.dataset.live);
+    source.addEventListener("hello", function (e) {
+      banner.hidden = true;
+      document.body.dataset.stream = "on";
+      if (lost) { lost = false; resync(); }
+      var hello = JSON.parse(e.data);
+      if (hello.now) offset = hello.now - Date.now();
+    });
+    source.addEventListener("board", function (e) { apply(JSON.parse(e.data)); });
+    source.addEventListener("resync", resync);
+    source.onerror = function () {
+      lost = true;
+      banner.hidden = false;
+      document.body.dataset.stream = "off";
+      if (source.readyState === EventSource.CLOSED && !retry) {
+        // Refused (logged out, or the service answered an error): check, then try again.
+        retry = setTimeout(function () {
+          fetch("/api/session", { credentials: "same-origin" }).then(function (r) {
+            if (r.status === 401) location.href = "/login";
+            else connect();
+          }).catch(function () { retry = null; source.onerror(); });
+        }, 3000);
+      }
+    };
+  }
+  connect();
+})();

@@ -1,0 +1,177 @@
+"""The words of the patrol console, in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ingest.i18n import Catalogue
+
+WORDS = Catalogue(
+    {
+        "html_lang": ("zh-CN", "en"),
+        "app": ("校园值班台", "Campus watch"),
+        # Navigation and common words
+        "nav.board": ("总览", "Board"),
+        "nav.tonight": ("今晚门窗", "Tonight"),
+        "nav.people": ("人员", "People"),
+        "nav.logout": ("退出", "Log out"),
+        "nav.theme": ("切换明暗", "Light / dark"),
+        "all_buildings": ("全部楼栋", "All buildings"),
+        "no_building": ("未分楼栋", "No building"),
+        "no_room": ("", ""),
+        "disconnected": ("连接已断开，正在重连…", "Disconnected, reconnecting…"),
+        "back": ("返回", "Back"),
+        # Login
+        "login.title": ("登录", "Log in"),
+        "login.login": ("账号", "Login"),
+        "login.password": ("密码", "Password"),
+        "login.submit": ("登录", "Log in"),
+        "login.wrong": ("账号或密码错误。", "The login or the password is wrong."),
+        "login.wait": (
+            "失败次数过多，请 {seconds} 秒后再试。",
+            "Too many failed attempts: try again in {seconds} s.",
+        ),
+        "login.locked": (
+            "失败次数过多，此账号已锁定 {minutes} 分钟。",
+            "Too many failed attempts: this login is locked for {minutes} min.",
+        ),
+        "login.disabled": (
+            "此账号已停用，请联系管理员。",
+            "This account is disabled: ask the administrator.",
+        ),
+        "login.missing": ("请输入账号和密码。", "Enter your login and password."),
+        # Forms and errors
+        "csrf.bad": (
+            "页面已过期或来源不明，请刷新后重试。",
+            "This form has expired or did not come from this site: reload and try again.",
+        ),
+        "forbidden": ("您的账号无权这样做。", "Your account may not do this."),
+        "not_found": ("找不到这条告警。", "No such alert."),
+        # Board
+        "alerts.title": ("待处理告警", "Active alerts"),
+        "alerts.none": ("目前没有告警。", "No active alerts."),
+        "alerts.since": ("开始于 {time}", "since {time}"),
+        "alerts.acked_by": ("{name} 已确认", "acknowledged by {name}"),
+        "gateways.title": ("网关", "Gateways"),
+        "devices.title": ("设备", "Devices"),
+        "devices.none": ("还没有设备上报。", "No device has reported yet."),
+        "tonight.title": ("今晚未关或未锁的门", "Doors open or unlocked tonight"),
+        "tonight.none": ("所有门都已关闭上锁。", "Every door is closed and locked."),
+        "age.never": ("从未上报", "never reported"),
+        "age.now": ("刚刚", "just now"),
+        "age.s": ("{n} 秒前", "{n} s ago"),
+        "age.min": ("{n} 分钟前", "{n} min ago"),
+        "age.h": ("{n} 小时前", "{n} h ago"),
+        "age.d": ("{n} 天前", "{n} d ago"),
+        "silent": ("无数据", "silent"),
+        # Device states
+        "door.open": ("开着", "open"),
+        "door.closed": ("已关", "closed"),
+        "door.locked": ("已锁", "locked"),
+        "door.unlocked": ("未锁", "unlocked"),
+        "smoke.alarm": ("烟雾报警", "SMOKE"),
+        "smoke.ok": ("正常", "normal"),
+        "fault": ("故障", "fault"),
+        "battery_low": ("电量低", "battery low"),
+        "tamper": ("被拆动", "tampered"),
+        "leak.alarm": ("漏水", "WATER"),
+        "leak.ok": ("无漏水", "dry"),
+        "panic.alarm": ("紧急按钮已按下", "PANIC"),
+        "panic.ok": ("正常", "normal"),
+        "motion.yes": ("有人活动", "motion"),
+        "motion.no": ("无人", "no motion"),
+        "camera.offline": ("离线", "offline"),
+        "camera.persons": ("{n} 人", "{n} person(s)"),
+        "camera.tamper": ("被遮挡或移动", "covered or moved"),
+        "camera.motion": ("有动静", "motion"),
+        "camera.quiet": ("无动静", "quiet"),
+        "temp.out": ("超出 {limits}", "outside {limits}"),
+        "gateway.online": ("在线", "online"),
+        "gateway.offline": ("离线", "offline"),
+        "gateway.stopped": ("已停止", "stopped"),
+        "gateway.unknown": ("状态未知", "unknown"),
+        # Alert page
+        "alert.title": ("告警 #{id}", "Alert #{id}"),
+        "alert.place": ("位置", "Place"),
+        "alert.since": ("开始", "Since"),
+        "alert.value": ("数值", "Value"),
+        "alert.severity": ("级别", "Severity"),
+        "alert.state": ("状态", "State"),
+        "alert.tags": ("标签", "Tags"),
+        "alert.history": ("经过", "History"),
+        "alert.snapshot": ("快照", "Snapshot"),
+        "alert.note": (
+            "备注（如：已到现场，门已锁好）",
+            "Note (e.g. checked on site, door locked)",
+        ),
+        "alert.ack": ("确认已处理", "Acknowledge"),
+        "alert.acked": ("已确认，谢谢。", "Acknowledged, thank you."),
+        "conflict.resolved": (
+            "此告警已经恢复，无需确认。",
+            "This alert is over already: nothing to acknowledge.",
+        ),
+        "conflict.pending": ("此告警尚未触发，还不能确认。", "This alert has not fired yet."),
+        "conflict.acknowledged": (
+            "此告警已由 {name} 确认。",
+            "{name} has acknowledged this alert already.",
+        ),
+        "alert.viewer": (
+            "您的账号只能查看，不能确认告警。",
+            "Your account can only view alerts, not acknowledge them.",
+        ),
+        "state.pending": ("等待中", "pending"),
+        "state.firing": ("告警中", "firing"),
+        "state.acknowledged": ("已确认", "acknowledged"),
+        "state.resolved": ("已恢复", "resolved"),
+        "state.repeat": ("再次提醒", "reminded"),
+        "state.escalated": ("已升级", "escalated"),
+        "state.late": ("迟到告警", "late"),
+        # Ack links
+        "ack.title": ("确认告警", "Acknowledge an alert"),
+        "ack.name": ("您的姓名", "Your name"),
+        "ack.name_needed": ("请填写您的姓名。", "Please enter your name."),
+        "ack.bad_name": (
+            "姓名为 1 至 64 个字符，不能含控制字符。",
+            "A name has 1 to 64 characters without control characters.",
+        ),
+        "ack.forged": ("这个确认链接无效。", "This acknowledgement link is not valid."),
+        "ack.expired": (
+            "这个确认链接已过期，请登录值班台确认。",
+            "This link has expired: log in to the console to acknowledge.",
+        ),
+        "ack.other_alert": ("这个链接属于另一条告警。", "This link belongs to another alert."),
+        "ack.used": ("这个确认链接已经用过了。", "This link has already been used."),
+        # People
+        "people.title": ("人员与账号", "People and logins"),
+        "people.add": ("添加人员", "Add a person"),
+        "people.name": ("姓名", "Name"),
+        "people.role": ("角色", "Role"),
+        "people.password": ("密码（至少 8 位）", "Password (8 characters or more)"),
+        "people.new_password": ("新密码", "New password"),
+        "people.reset": ("重设密码", "Reset password"),
+        "people.disable": ("停用", "Disable"),
+        "people.enable": ("启用", "Enable"),
+        "people.disabled": ("已停用", "disabled"),
+        "people.saved": ("已保存。", "Saved."),
+        "role.viewer": ("查看", "viewer"),
+        "role.guard": ("值班", "guard"),
+        "role.admin": ("管理员", "admin"),
+    }
+)
+
+
+def say(key: str, lang: str, /, **values: object) -> str:
+    """Console text ``key`` in ``lang`` with ``values`` filled in."""
+    return WORDS.say(key, lang, **values)
+
+
+class Conflict(Protocol):
+    """An alert that cannot be acknowledged (the engine's AlertConflict)."""
+
+    reason: str
+    by: str | None
+
+
+def conflict_text(conflict: Conflict, lang: str) -> str:
+    """Why an alert cannot be acknowledged, in words."""
+    return say(f"conflict.{conflict.reason}", lang, name=conflict.by or "")

@@ -1,0 +1,81 @@
+"""``campus-ingest users add|list|passwd|remove`` (SPEC §9): people in the service's state.
+
+A password is read from standard input (one line) when it is not a terminal, else asked
+for twice. The running service sees the change at once (the same SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from campuswatch.clock import SystemClock
+from ingest.config import IngestConfig
+from ingest.people.store import ROLES, PeopleError, PeopleStore
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``users`` command and its actions."""
+    users = sub.add_parser("users", help="people who log in to the console")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a person (or replace one with the same login)")
+    add.add_argument("login")
+    add.add_argument("--name", required=True, help="display name, e.g. 张师傅")
+    add.add_argument("--role", required=True, choices=ROLES)
+    actions.add_parser("list", help="everyone, with role and whether disabled")
+    for name, help_text in (("passwd", "set a new password"), ("remove", "remove a person")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("login")
+    for action in actions.choices.values():
+        action.add_argument("--config", required=True, help="the service's YAML config file")
+
+
+def read_password(prompt: str = "Password: ") -> str:
+    """One line from a pipe, or typed twice at a terminal (PeopleError if they differ)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != first:
+        raise PeopleError("the two passwords differ")
+    return first
+
+
+def run_users(config: IngestConfig, args: argparse.Namespace) -> int:
+    """Carry out one ``users`` action; the exit code."""
+    store = PeopleStore(config.state_dir / "people.db", config.console, SystemClock())
+    try:
+        store.open()
+    except PeopleError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        if args.action == "list":
+            _print_people(store)
+        elif args.action == "add":
+            person = store.add(args.login, args.name, args.role, read_password())
+            print(f"added {person.login} ({person.name}, {person.role})")
+        elif args.action == "passwd":
+            store.set_password(args.login, read_password("New password: "))
+            print(f"new password for {args.login}; their sessions have ended")
+        else:
+            store.remove(args.login)
+            print(f"removed {args.login}")
+    except PeopleError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _print_people(store: PeopleStore) -> None:
+    table = Table("login", "name", "role", "state")
+    for person in store.people():
+        table.add_row(person.login, person.name, person.role, "disabled" if person.disabled else "")
+    Console().print(table)

@@ -1,0 +1,307 @@
+"""People, their sessions and the login throttle, in ``state_dir/people.db`` (SQLite).
+
+Passwords are kept as Argon2id hashes (argon2-cffi, RFC 9106 low-memory profile). A
+session is a random token in a cookie; only its SHA-256 is stored, so a copy of the
+database opens no session. Sessions end after ``session_idle`` without use, after
+``session_max`` in any case, at logout, and when the person is disabled, removed or gets
+a new password. Failed logins are counted per login name (also for names nobody has):
+after ``slow_after`` failures in a row each next try must wait 1, 2, 4 ... seconds, after
+``lock_after`` the login is locked for ``lockout``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from campuswatch.clock import Clock, now_ms
+from campuswatch.sqlitefile import DurableFile, open_durable, transaction
+from ingest.config.console import ConsoleConfig
+from ingest.errors import IngestError
+
+log = logging.getLogger(__name__)
+
+Role = Literal["viewer", "guard", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "guard", "admin")
+LOGIN_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+NAME_RE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_SEEN_WRITE_MS = 60_000  # a session's last use is written at most once a minute
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS people (
+    login TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+    password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, login TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_login ON sessions(login);
+CREATE TABLE IF NOT EXISTS login_failures (
+    login TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+    locked_until_ms INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class PeopleError(IngestError):
+    """A person cannot be added or changed as asked (the message says why)."""
+
+
+class LoginRefused(IngestError):
+    """A login attempt failed; ``reason`` is ``wrong``, ``wait``, ``locked`` or ``disabled``."""
+
+    def __init__(self, reason: str, message: str, retry_after_s: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One person who may log in."""
+
+    login: str
+    name: str
+    role: Role
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in person, as a request's cookie names them."""
+
+    token: str
+    person: Person
+
+
+def check_login(login: str) -> str:
+    """The login if it is 1-64 of A-Z a-z 0-9 _ . @ -, else PeopleError."""
+    if not LOGIN_RE.match(login):
+        raise PeopleError(f"login {login[:80]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
+    return login
+
+
+def check_name(name: str) -> str:
+    """A display name: 1-64 characters, no control characters (trimmed)."""
+    name = name.strip()
+    if not NAME_RE.match(name):
+        raise PeopleError("the name must be 1 to 64 characters without control characters")
+    return name
+
+
+def check_password(password: str) -> str:
+    """A password of MIN_PASSWORD to MAX_PASSWORD characters."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise PeopleError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return password
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PeopleStore(DurableFile):
+    """People, sessions and login failures; thread-safe."""
+
+    closed_error = PeopleError
+    what = "the people database"
+
+    def __init__(self, path: Path, config: ConsoleConfig, clock: Clock) -> None:
+        self.path = path
+        self.config = config
+        self.clock = clock
+        self._hasher = PasswordHasher()
+        self._dummy: str | None = None
+        super().__init__(threading.Lock())
+
+    def open(self) -> None:
+        """Open or create the database."""
+        try:
+            self._db = open_durable(self.path, _SCHEMA, rows=True)
+        except sqlite3.Error as exc:
+            raise PeopleError(f"cannot open {self.path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ people
+
+    def add(self, login: str, name: str, role: str, password: str) -> Person:
+        """Add a person, or replace one with the same login (their sessions end)."""
+        check_login(login)
+        if role not in ROLES:
+            raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        person = Person(login, check_name(name), role)
+        digest = self._hasher.hash(check_password(password))
+        now = now_ms(self.clock)
+        with self._lock, transaction(self.db) as db:
+            db.execute(
+                "INSERT INTO people VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT(login) DO UPDATE"
+                " SET name = excluded.name, role = excluded.role,"
+                " password_hash = excluded.password_hash, disabled = 0,"
+                " changed_ms = excluded.changed_ms",
+                (login, person.name, role, digest, now, now),
+            )
+            db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+        return person
+
+    def people(self) -> list[Person]:
+        """Everyone, by login."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT login, name, role, disabled FROM people ORDER BY login"
+            ).fetchall()
+        return [Person(r["login"], r["name"], r["role"], bool(r["disabled"])) for r in rows]
+
+    def person(self, login: str) -> Person | None:
+        """One person by login."""
+        return next((p for p in self.people() if p.login == login), None)
+
+    def set_password(self, login: str, password: str) -> None:
+        """A new password; the person's sessions end."""
+        digest = self._hasher.hash(check_password(password))
+        self._change(login, "password_hash = ?", digest)
+
+    def set_disabled(self, login: str, disabled: bool) -> None:
+        """Disable (sessions end at once) or enable a person."""
+        self._change(login, "disabled = ?", int(disabled))
+
+    def remove(self, login: str) -> None:
+        """Remove a person and their sessions."""
+        with self._lock, transaction(self.db) as db:
+            if db.execute("DELETE FROM people WHERE login = ?", (login,)).rowcount == 0:
+                raise PeopleError(f"nobody has the login {login!r}")
+            db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+
+    def _change(self, login: str, assignment: str, value: object) -> None:
+        with self._lock, transaction(self.db) as db:
+            changed = db.execute(
+                f"UPDATE people SET {assignment}, changed_ms = ? WHERE login = ?",  # noqa: S608
+                (value, now_ms(self.clock), login),
+            ).rowcount
+            if changed == 0:
+                raise PeopleError(f"nobody has the login {login!r}")
+            db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+
+    # ------------------------------------------------------------------ logging in
+
+    def log_in(self, login: str, password: str) -> Session:
+        """A new session, or LoginRefused (wrong, wait, locked or disabled)."""
+        now = now_ms(self.clock)
+        key = login.strip().lower()[:64]
+        self._check_throttle(key, now)
+        with self._lock:
+            row = self.db.execute(
+                "SELECT login, name, role, disabled, password_hash FROM people WHERE login = ?",
+                (login.strip(),),
+            ).fetchone()
+        if not self._verify(row["password_hash"] if row else self._dummy_hash(), password) or (
+            row is None
+        ):
+            self._failed(key, now)
+            raise LoginRefused("wrong", "the login or the password is wrong")
+        if row["disabled"]:
+            raise LoginRefused("disabled", "this account is disabled: ask the administrator")
+        person = Person(row["login"], row["name"], row["role"])
+        token = secrets.token_urlsafe(32)
+        with self._lock, transaction(self.db) as db:
+            db.execute("DELETE FROM login_failures WHERE login = ?", (key,))
+            db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                (_hash_token(token), person.login, now, now),
+            )
+        self._rehash_if_needed(row["password_hash"], person.login, password)
+        log.info("%s logged in", person.login)
+        return Session(token, person)
+
+    def _dummy_hash(self) -> str:
+        """Verified for unknown logins, so they take as long as known ones."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_hex(16))
+        return self._dummy
+
+    def _verify(self, digest: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(digest, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _rehash_if_needed(self, digest: str, login: str, password: str) -> None:
+        if self._hasher.check_needs_rehash(digest):
+            self._change(login, "password_hash = ?", self._hasher.hash(password))
+
+    def _check_throttle(self, key: str, now: int) -> None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT failures, last_ms, locked_until_ms FROM login_failures WHERE login = ?",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return
+        if row["locked_until_ms"] > now:
+            wait = (row["locked_until_ms"] - now + 999) // 1000
+            raise LoginRefused("locked", "too many failed logins: this login is locked", wait)
+        slow = row["failures"] - self.config.slow_after
+        if slow >= 0:
+            ready = row["last_ms"] + 1000 * 2 ** min(slow, 10)
+            if now < ready:
+                wait = (ready - now + 999) // 1000
+                raise LoginRefused("wait", "too many failed logins: wait before trying again", wait)
+
+    def _failed(self, key: str, now: int) -> None:
+        lock_ms = int(self.config.lockout.total_seconds() * 1000)
+        with self._lock, transaction(self.db) as db:
+            db.execute("DELETE FROM login_failures WHERE last_ms < ?", (now - 2 * lock_ms,))
+            db.execute(
+                "INSERT INTO login_failures VALUES (?, 1, ?, 0) ON CONFLICT(login) DO UPDATE"
+                " SET failures = failures + 1, last_ms = excluded.last_ms",
+                (key, now),
+            )
+            db.execute(
+                "UPDATE login_failures SET locked_until_ms = ?, failures = 0"
+                " WHERE login = ? AND failures >= ?",
+                (now + lock_ms, key, self.config.lock_after),
+            )
+
+    # ------------------------------------------------------------------ sessions
+
+    def session(self, token: str | None) -> Session | None:
+        """The session of a cookie's token, if it is still valid (its use is recorded)."""
+        if not token:
+            return None
+        now = now_ms(self.clock)
+        idle = int(self.config.session_idle.total_seconds() * 1000)
+        longest = int(self.config.session_max.total_seconds() * 1000)
+        token_hash = _hash_token(token)
+        with self._lock:
+            row = self.db.execute(
+                "SELECT s.created_ms, s.seen_ms, p.login, p.name, p.role FROM sessions s"
+                " JOIN people p ON p.login = s.login WHERE s.token_hash = ? AND p.disabled = 0",
+                (token_hash,),
+            ).fetchone()
+            if row is None:
+                return None
+            if now - row["seen_ms"] > idle or now - row["created_ms"] > longest:
+                self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+                return None
+            if now - row["seen_ms"] >= _SEEN_WRITE_MS:
+                self.db.execute(
+                    "UPDATE sessions SET seen_ms = ? WHERE token_hash = ?", (now, token_hash)
+                )
+        return Session(token, Person(row["login"], row["name"], row["role"]))
+
+    def log_out(self, token: str) -> None:
+        """End a session."""
+        with self._lock:
+            self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash_token(token),))
