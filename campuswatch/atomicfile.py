@@ -6,17 +6,25 @@ import os
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o600) -> None:
+def write_atomic(
+    path: Path, data: bytes, *, durable: bool = True, mode: int = 0o600, keep_owner: bool = False
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory.
 
     ``durable`` fsyncs the file and the directory, so after a power cut the file holds
     the new content (or, had the rename not happened yet, the old). Files are created
-    with ``mode`` (owner-only by default: state files hold alerts and keys).
+    with ``mode`` (owner-only by default: state files hold alerts and keys);
+    ``keep_owner`` gives a replaced file the owner, group and mode it had (a broker's
+    password file must stay readable by the broker's group).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
+        if keep_owner and path.exists():
+            before = path.stat()
+            os.fchmod(fd, before.st_mode & 0o7777)
+            os.fchown(fd, before.st_uid, before.st_gid)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,16 +23,33 @@ import httpx
 log = logging.getLogger(__name__)
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
+# What a local run sets itself; the rest of the shipped broker config is kept as it is.
 _MOSQUITTO_LOCAL_KEYS = (
     "listener",
     "allow_anonymous",
     "password_file",
     "acl_file",
+    "use_username_as_clientid",
+    "cafile",
+    "certfile",
+    "keyfile",
+    "tls_version",
     "persistence_location",
     "log_dest",
     "pid_file",
     "user",
 )
+
+
+@dataclass(frozen=True)
+class BrokerSecurity:
+    """Accounts and TLS for a broker run as deployed: password file, ACL, TLS files."""
+
+    passwd: Path
+    acl: Path
+    ca: Path
+    cert: Path
+    key: Path
 
 
 class ServiceError(RuntimeError):
@@ -126,9 +145,13 @@ class MosquittoServer(ManagedProcess):
 
     name = "mosquitto"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, security: BrokerSecurity | None = None
+    ) -> None:
         super().__init__(workdir)
         self.port = port or free_port()
+        self.security = security
+        self.tls_port = free_port() if security else None
         self.config_path = workdir / "mosquitto.conf"
         (workdir / "data").mkdir(exist_ok=True)
         self.config_path.write_text(self._config())
@@ -144,13 +167,28 @@ class MosquittoServer(ManagedProcess):
         # "mosquitto" user and then silently fail to save persistence in our directory.
         user = "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
         local = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
             f"persistence_location {self.workdir / 'data'}/",
             "log_dest stderr",
             f"user {user}",
         ]
+        security = self.security
+        if security is None:  # the demo's and most tests': no accounts
+            local += [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
+        else:  # as deployed: accounts, ACL, a plain and a TLS listener
+            local += [
+                "allow_anonymous false", f"password_file {security.passwd}",
+                f"acl_file {security.acl}",
+                f"listener {self.port} 127.0.0.1", "use_username_as_clientid true",
+                f"listener {self.tls_port} 127.0.0.1", "use_username_as_clientid true",
+                f"cafile {security.ca}", f"certfile {security.cert}",
+                f"keyfile {security.key}", "tls_version tlsv1.2",
+            ]  # fmt: skip
         return "\n".join(kept + local) + "\n"
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto reads its password file and ACL again."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
 
     def command(self) -> list[str]:
         """Mosquitto with the rewritten shipped config."""
@@ -173,12 +211,33 @@ class InfluxServer(ManagedProcess):
 
     name = "influxd"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *, auth: bool = False) -> None:
         super().__init__(workdir)
         self.port = port or free_port()
         self.rpc_port = free_port()
+        self.auth = auth
+        # With auth, the first start makes this admin (InfluxDB lets the first one in).
+        self.admin = ("admin", secrets.token_urlsafe(12))
         self.config_path = workdir / "influxdb.conf"
         self.config_path.write_text(self._config())
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start, and with auth make the admin account when there is none yet."""
+        super().start(timeout)
+        if self.auth:
+            user, password = self.admin
+            httpx.post(
+                f"{self.url}/query",
+                data={"q": f"CREATE USER {user} WITH PASSWORD '{password}' WITH ALL PRIVILEGES"},
+                auth=(user, password),
+                timeout=10,
+            )
+
+    def query(self, statement: str) -> httpx.Response:
+        """Run an InfluxQL statement as the admin."""
+        return httpx.post(
+            f"{self.url}/query", data={"q": statement}, auth=self.admin if self.auth else None
+        )
 
     @property
     def url(self) -> str:
@@ -190,6 +249,8 @@ class InfluxServer(ManagedProcess):
         text = text.replace("/var/lib/influxdb", str(self.workdir))
         text = text.replace('"127.0.0.1:8088"', f'"127.0.0.1:{self.rpc_port}"')
         text = text.replace('"127.0.0.1:8086"', f'"127.0.0.1:{self.port}"')
+        if not self.auth:  # the demo's and most tests' database is open on loopback
+            text = text.replace("auth-enabled = true", "auth-enabled = false")
         # Tests and the demo need little cache; a Pi deployment keeps the shipped size.
         return text.replace('"512m"', '"128m"')
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real programs the demo and the tests run are installed:
-# mosquitto (+ clients), influxd, socat and chromium (the console's browser tests drive
-# it headless through Playwright). Installs them with apt-get when missing and possible;
+# mosquitto (+ clients), influxd, socat, chromium (the console's browser tests drive it
+# headless through Playwright) and docker-compose (only to validate deploy/compose.yaml). Installs them with apt-get when missing and possible;
 # otherwise says exactly what to install and fails.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"
@@ -13,6 +13,7 @@ declare -A package_of=(
   [influxd]=influxdb
   [socat]=socat
   [chromium]=chromium
+  [docker-compose]=docker-compose
 )
 missing=()
 for program in "${!package_of[@]}"; do

@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Field, StringConstraints
 from campuswatch.configfile import Strict, load_model
 from campuswatch.durations import Duration, parse_clock_time, parse_duration
 from campuswatch.errors import ConfigError
+from campuswatch.mqtttls import TlsConfig
 from campuswatch.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -49,14 +50,6 @@ class IdentityConfig(Strict):
 
     id: Identifier
     site: Identifier
-
-
-class TlsConfig(Strict):
-    """TLS towards the central broker."""
-
-    ca_file: Path
-    cert_file: Path | None = None
-    key_file: Path | None = None
 
 
 class UplinkConfig(Strict):

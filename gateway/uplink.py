@@ -12,7 +12,6 @@ it). On stop: the retained ``stopped`` status.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -123,12 +122,7 @@ class Uplink:
         if s.username:
             client.username_pw_set(s.username, s.password)
         if s.tls:
-            client.tls_set(
-                ca_certs=str(s.tls.ca_file),
-                certfile=str(s.tls.cert_file) if s.tls.cert_file else None,
-                keyfile=str(s.tls.key_file) if s.tls.key_file else None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+            client.tls_set_context(s.tls.context())
         will = orjson.dumps({"state": "offline", "ts": now_ms(self.clock), "version": VERSION})
         client.will_set(self._topic(status_topic), will, qos=1, retain=True)
         client.on_connect = self._on_connect

@@ -69,7 +69,7 @@ class IngestService:
             config.mqtt, self.handler, self.spool, self.dead_letters, self.registry, self.metrics
         )
         self.alert_store = AlertStore(state_dir / "alerts.db", config.site.id)
-        senders = make_senders(config.channels, config.mqtt, config.site.language)
+        senders = make_senders(config.channels, lambda: self.consumer, config.site.language)
         self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock)
         self.engine = RuleEngine(
             config, self.registry, self.alert_store, self.metrics, self.clock, self.dispatcher.wake
@@ -77,7 +77,7 @@ class IngestService:
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )
-        self.rollups = RollupJob(self.influx, self.clock, config.site.timezone)
+        self.rollups = RollupJob(self.influx, self.clock, config.site.timezone, influx.keep_days)
         self.links = LinkSigner(config)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
@@ -99,7 +99,8 @@ class IngestService:
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.config.state_dir.chmod(0o700)
         self.links.open()
         self.people.open()
         self.registry.load()

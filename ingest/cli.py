@@ -15,6 +15,7 @@ from types import FrameType
 
 from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
+from ingest.broker.cli import add_parser as add_broker_parser
 from ingest.config import IngestConfig, load_config
 from ingest.people.cli import add_parser as add_users_parser
 
@@ -58,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception:
         log.exception("the ingest service could not start")
         return EXIT_FAILURE
+    tls = config.api.tls
     server = uvicorn.Server(
         uvicorn.Config(
             create_api(service),
@@ -67,6 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             access_log=False,
             # Open consoles hold a stream each: at shutdown they get 5 s, then are closed.
             timeout_graceful_shutdown=5,
+            ssl_certfile=str(tls.cert_file) if tls else None,
+            ssl_keyfile=str(tls.key_file) if tls else None,
         )
     )
     # uvicorn re-raises the stop signal after its own shutdown; with these handlers in
@@ -134,6 +138,38 @@ def cmd_users(args: argparse.Namespace) -> int:
     return run_users(config, args)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Back up (or restore) the service's state and, with --influx-rpc, its readings."""
+    from ingest.backup import BackupError, backup, restore  # noqa: PLC0415
+
+    config = _load_or_exit(Path(args.config))
+    configure_logging("warning")
+    try:
+        if args.command == "backup":
+            done = backup(config, Path(args.dir), args.influx_rpc)
+        else:
+            done = restore(config, Path(args.dir), args.influx_rpc, args.force)
+    except (BackupError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{args.command}: {len(done)} item(s) in {args.dir}")
+    return EXIT_OK
+
+
+def _add_backup_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, help_text in (("backup", "back up the state (and readings) into DIR"),
+                            ("restore", "restore a backup into a stopped service")):  # fmt: skip
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("dir", help="the backup folder")
+        cmd.add_argument("--config", required=True, help="the service's YAML config file")
+        cmd.add_argument(
+            "--influx-rpc", help="InfluxDB's backup port, e.g. 127.0.0.1:8088 (readings too)"
+        )
+        if name == "restore":
+            cmd.add_argument("--force", action="store_true", help="replace a state that is there")
+        cmd.set_defaults(func=cmd_backup)
+
+
 def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from dashboards.model import FOLDER  # noqa: PLC0415 - light: the client loads on push
 
@@ -192,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dashboards_parser(sub)
     _add_report_parser(sub)
     add_users_parser(sub)
+    add_broker_parser(sub)
+    _add_backup_parsers(sub)
     sub.choices["users"].set_defaults(func=cmd_users)
     return parser
 
@@ -199,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``campus-ingest`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command != "broker":  # its certificates and the broker's files set their modes
+        os.umask(0o077)  # alerts, people, snapshots, dead letters: the service's user only
     result: int = args.func(args)
     return result
 

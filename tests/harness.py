@@ -205,9 +205,11 @@ class IngestProcess(ChildProcess):
 
     module = "ingest.cli"
 
-    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+    def __init__(self, config: dict[str, Any], workdir: Path, verify: Any = True) -> None:
         super().__init__(config, workdir, "ingest")
-        self.api = f"http://127.0.0.1:{config['api']['port']}"
+        scheme = "https" if config["api"].get("tls") else "http"
+        self.api = f"{scheme}://127.0.0.1:{config['api']['port']}"
+        self.verify = verify  # the CA of an HTTPS API
 
     def start(self) -> None:
         """Start and wait until the API answers."""
@@ -217,7 +219,8 @@ class IngestProcess(ChildProcess):
             assert self.proc is not None
             assert self.proc.poll() is None, self.log_path.read_text()
             try:
-                return httpx.get(self.api + "/api/health", timeout=1).status_code == 200
+                answer = httpx.get(self.api + "/api/health", timeout=1, verify=self.verify)
+                return answer.status_code == 200
             except httpx.HTTPError:
                 return False
 

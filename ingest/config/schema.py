@@ -18,6 +18,7 @@ from pydantic import (
 
 from campuswatch.configfile import Strict
 from campuswatch.durations import ClockTime, Duration
+from campuswatch.mqtttls import TlsConfig
 from ingest.config.base import Identifier, Name, Port, Role, Severity, Url, Weekday
 from ingest.config.console import ConsoleConfig
 from ingest.config.reports import ReportsConfig
@@ -48,6 +49,8 @@ class MqttConfig(Strict):
         "campus"
     )
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "campus-ingest"
+    # SPEC §4: connect over TLS (the broker's TLS listener, 8883).
+    tls: TlsConfig | None = None
 
 
 class InfluxConfig(Strict):
@@ -61,6 +64,9 @@ class InfluxConfig(Strict):
     retention_policy: str | None = None
     timeout: Duration = timedelta(seconds=10)
     batch_kb: Annotated[int, Field(ge=16, le=65536)] = 1024
+    # How long readings (and everything made from them) are kept; 0 keeps them forever.
+    # 400 days: a school year, the summer, and the same month of last year.
+    keep_days: Annotated[int, Field(ge=0, le=36_500)] = 400
     # gzip request bodies; default: only when InfluxDB is on another host (on loopback
     # compression costs both processes CPU and saves nothing).
     gzip: bool | None = None
@@ -88,6 +94,13 @@ class ApiTokenConfig(Strict):
     role: Role
 
 
+class ApiTlsConfig(Strict):
+    """HTTPS for the API and the console: the server's certificate (chain) and key."""
+
+    cert_file: Path
+    key_file: Path
+
+
 class ApiConfig(Strict):
     """The HTTP API listener and its tokens."""
 
@@ -97,10 +110,13 @@ class ApiConfig(Strict):
     # Where people open the console from their phones; every link in a notification or
     # report starts with it (default: http://HOST:PORT of this listener).
     public_url: Url | None = None
+    # Serve HTTPS (phones trust the campus CA, e.g. the one of ``broker certs``).
+    tls: ApiTlsConfig | None = None
 
     def base_url(self) -> str:
         """``public_url`` without a trailing slash, or this listener's address."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls else "http"
+        return (self.public_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")
 
 
 class SpoolConfig(Strict):

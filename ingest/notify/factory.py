@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ingest.config.schema import (
     ChannelConfig,
     EmailChannelConfig,
     LogChannelConfig,
     MqttChannelConfig,
-    MqttConfig,
 )
 from ingest.notify.channels import LogSender, Sender
 from ingest.notify.email import EmailSender
 from ingest.notify.http import make_http_sender
-from ingest.notify.mqtt import MqttSender
+from ingest.notify.mqtt import Broker, MqttSender
 
 
-def make_sender(name: str, channel: ChannelConfig, mqtt: MqttConfig, lang: str) -> Sender:
-    """The sender of one configured channel."""
+def make_sender(
+    name: str, channel: ChannelConfig, broker: Callable[[], Broker], lang: str
+) -> Sender:
+    """The sender of one configured channel (``broker``: the service's MQTT connection)."""
     if isinstance(channel, EmailChannelConfig):
         return EmailSender(channel, lang)
     if isinstance(channel, MqttChannelConfig):
-        return MqttSender(name, channel, mqtt)
+        return MqttSender(channel, broker)
     if isinstance(channel, LogChannelConfig):
         return LogSender(name)
     return make_http_sender(channel, lang)
 
 
 def make_senders(
-    channels: dict[str, ChannelConfig], mqtt: MqttConfig, lang: str
+    channels: dict[str, ChannelConfig], broker: Callable[[], Broker], lang: str
 ) -> dict[str, Sender]:
     """Senders of every configured channel by name."""
-    return {name: make_sender(name, channel, mqtt, lang) for name, channel in channels.items()}
+    return {name: make_sender(name, channel, broker, lang) for name, channel in channels.items()}

@@ -1,48 +1,51 @@
-"""MQTT notifications: the SPEC §5 body published to a topic (sirens, LED signs)."""
+"""MQTT notifications: the SPEC §5 body published to a topic (sirens, LED signs), on the
+service's own broker connection (an account has one connection: the broker uses its name
+as the client id)."""
 
 from __future__ import annotations
 
-import logging
-import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.config.schema import MqttChannelConfig, MqttConfig
+from ingest.config.schema import MqttChannelConfig
 from ingest.notify.channels import ChannelError
 
-log = logging.getLogger(__name__)
 _PUBLISH_TIMEOUT_S = 10.0
 
 
-class MqttSender:
-    """Publishes through its own connection to the central broker."""
+class Broker(Protocol):
+    """The service's broker connection (the MQTT consumer)."""
 
-    def __init__(self, name: str, channel: MqttChannelConfig, settings: MqttConfig) -> None:
+    @property
+    def connected(self) -> bool:
+        """True while connected."""
+        ...
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> mqtt.MQTTMessageInfo:
+        """Publish one message."""
+        ...
+
+
+class MqttSender:
+    """Publishes notifications and waits for the broker's acknowledgement."""
+
+    def __init__(self, channel: MqttChannelConfig, broker: Callable[[], Broker]) -> None:
         self.channel = channel
-        self._connected = threading.Event()
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{settings.client_id}-notify-{name}"[:64],
-            protocol=mqtt.MQTTv311,
-        )
-        if settings.username:
-            client.username_pw_set(settings.username, settings.password)
-        client.on_connect = lambda *_args: self._connected.set()
-        client.on_disconnect = lambda *_args: self._connected.clear()
-        client.reconnect_delay_set(1, 30)
-        client.connect_async(settings.host, settings.port, keepalive=30)
-        client.loop_start()
-        self._client = client
+        self._broker = broker
 
     def send(self, body: dict[str, Any], delivery_id: int) -> None:
         """Publish and wait for the broker's acknowledgement (QoS 1/2)."""
-        if not self._connected.wait(_PUBLISH_TIMEOUT_S):
-            raise ChannelError("not connected to the MQTT broker")
-        c = self.channel
-        info = self._client.publish(c.topic, orjson.dumps(body), qos=c.qos, retain=c.retain)
+        broker, c = self._broker(), self.channel
+        deadline = time.monotonic() + _PUBLISH_TIMEOUT_S
+        while not broker.connected:
+            if time.monotonic() > deadline:
+                raise ChannelError("not connected to the MQTT broker")
+            time.sleep(0.2)
+        info = broker.publish(c.topic, orjson.dumps(body), c.qos, c.retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise ChannelError(f"publish to {c.topic} failed: {mqtt.error_string(info.rc)}")
         try:
@@ -53,6 +56,4 @@ class MqttSender:
             raise ChannelError(f"broker did not acknowledge the publish to {c.topic}")
 
     def close(self) -> None:
-        """Disconnect."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        """The connection is the service's, closed with it."""

@@ -91,6 +91,8 @@ class MqttConsumer:
         )
         if s.username:
             client.username_pw_set(s.username, s.password)
+        if s.tls:
+            client.tls_set_context(s.tls.context())
         # paho backs off exponentially between these; a random floor spreads many clients.
         client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=30)  # noqa: S311
         client.on_connect = self._on_connect
@@ -124,6 +126,11 @@ class MqttConsumer:
     def connected(self) -> bool:
         """True while connected to the broker."""
         return self._connected
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> mqtt.MQTTMessageInfo:
+        """Publish on the service's one broker connection (the MQTT channels use it: with
+        ``use_username_as_clientid`` a second connection of the account would replace it)."""
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the broker has confirmed our subscription (or ``timeout`` passes)."""

@@ -94,8 +94,17 @@ class InfluxClient:
             return False
 
     def create_database(self) -> None:
-        """Create the database if it does not exist (idempotent on the server)."""
-        self._query_raw("CREATE DATABASE " + quote_ident(self.database), write=True, db=None)
+        """Create the database if it does not exist (idempotent on the server).
+
+        A user without admin rights may not: then the administrator has made it (the
+        install does) and writing tells whether it is there.
+        """
+        try:
+            self._query_raw("CREATE DATABASE " + quote_ident(self.database), write=True, db=None)
+        except StorageError as exc:
+            if "requires admin privilege" not in str(exc):
+                raise
+            log.debug("not an InfluxDB admin: database %s is the administrator's", self.database)
 
     def write(self, body: bytes) -> None:
         """Write line protocol (ms precision), gzip-compressed unless ``gzip_level`` is 0."""
@@ -113,9 +122,24 @@ class InfluxClient:
         if response.status_code != 204:
             raise _translate(response, "write")
 
-    def execute(self, influxql: str) -> None:
-        """Run a statement that changes data (``SELECT ... INTO``); StorageError if refused."""
-        self._query_raw(influxql, write=True, db=self.database)
+    def ensure_retention(self, days: int) -> bool:
+        """Keep the database's points ``days`` days (0: forever): its default retention
+        policy is changed when it differs; True when it changed. Needs an admin user."""
+        policies = self.query("SHOW RETENTION POLICIES")
+        default = next((p for p in policies if p.get("default")), None)
+        if default is None:
+            raise StorageError(f"database {self.database} has no default retention policy")
+        wanted = f"{days * 24}h0m0s" if days else "0s"
+        if default["duration"] == wanted:
+            return False
+        duration = f"{days}d" if days else "INF"
+        self._query_raw(
+            f"ALTER RETENTION POLICY {quote_ident(default['name'])} ON"
+            f" {quote_ident(self.database)} DURATION {duration}",
+            write=True,
+            db=self.database,
+        )
+        return True
 
     def query(self, influxql: str, params: dict[str, Any] | None = None) -> list[Row]:
         """Run one InfluxQL statement and return its rows as dicts (time in epoch ms)."""

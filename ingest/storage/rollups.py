@@ -2,8 +2,10 @@
 
 Dashboards over weeks cannot scan millions of raw points within a screen refresh, so
 the service keeps per-device aggregates in 5-minute and 1-hour buckets (same tags as
-the raw points; fields below). They are recomputed from the raw data with
-``SELECT ... INTO`` (idempotent: a bucket computed again overwrites itself):
+the raw points; fields below). They are recomputed from the raw data by the service, which
+reads the aggregates and writes them back as points (idempotent: a bucket computed again
+overwrites itself; ``SELECT ... INTO`` is not used because InfluxDB 2.x and 3.x refuse it
+through their v1 API):
 
 - every 5 minutes the last 2 hours, so a bucket is final soon after it closes;
 - every 6 hours the last 8 days, so readings a gateway delivers late from its buffer
@@ -23,9 +25,11 @@ import logging
 from dataclasses import dataclass
 
 from campuswatch.clock import Clock
+from campuswatch.protocol import KINDS, FieldType, FieldValue
 from campuswatch.worker import Worker
-from ingest.errors import StorageError
+from ingest.errors import InfluxRejected, StorageError
 from ingest.storage.influx import InfluxClient
+from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,8 @@ RECENT_EVERY_S = 300
 WEEK_S = 8 * 86_400
 WEEK_EVERY_S = 6 * 3600
 DAY_S = 86_400
+_WRITE_BATCH = 5000
+_WHOLE = (FieldType.BOOL, FieldType.INT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +52,54 @@ class Rollup:
     fields: tuple[tuple[str, str, str], ...]
 
     def query(self, tier: str, start_s: int, end_s: int) -> str:
-        """The ``SELECT ... INTO`` that (re)computes the buckets in ``[start, end)``."""
+        """The ``SELECT`` of the buckets in ``[start, end)``, one series per device."""
         select = ", ".join(f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields)
         return (
-            f'SELECT {select} INTO "{self.measurement}_{tier}" FROM "{self.measurement}"'  # noqa: S608
-            f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY time({tier}), *"
+            f'SELECT {select} FROM "{self.measurement}"'  # noqa: S608
+            f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY time({tier}), * fill(none)"
         )
+
+    def compute(self, client: InfluxClient, tier: str, start_s: int, end_s: int) -> int:
+        """(Re)compute the buckets in ``[start, end)`` and write them; points written.
+
+        Computed here and written back as line protocol rather than with ``SELECT ...
+        INTO``, which InfluxDB 2.x and 3.x do not take through their v1 API.
+        """
+        types = self._types()
+        lines = []
+        for series in client.series(self.query(tier, start_s, end_s)):
+            tags = {k: v for k, v in series.tags.items() if v}
+            for row in series.values:
+                fields = {
+                    name: value for name, value in zip(series.columns[1:], row[1:], strict=True)
+                    if value is not None
+                }  # fmt: skip
+                if fields:
+                    lines.append(encode_point(f"{self.measurement}_{tier}", tags,
+                                              _typed(fields, types), int(row[0])))  # fmt: skip
+        for i in range(0, len(lines), _WRITE_BATCH):
+            client.write("\n".join(lines[i : i + _WRITE_BATCH]).encode())
+        return len(lines)
+
+    def _types(self) -> dict[str, FieldType]:
+        """Which aggregates are integers: max, min and last of a yes/no or integer field
+        keep the field's type (bools are stored as 0/1), everything else is a float."""
+        spec = KINDS.get(self.measurement)
+        declared = spec.types if spec else {}
+        return {
+            name: FieldType.INT
+            for fn, field, name in self.fields
+            if fn in ("max", "min", "last")
+            and declared.get(field) in (FieldType.BOOL, FieldType.INT)
+        }
+
+
+def _typed(fields: dict[str, object], types: dict[str, FieldType]) -> dict[str, FieldValue]:
+    out: dict[str, FieldValue] = {}
+    for name, value in fields.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = int(value) if name in types else float(value)
+    return out
 
 
 ROLLUPS = (
@@ -74,10 +122,13 @@ ROLLUPS = (
 class RollupJob:
     """A thread that keeps the rollups current; InfluxDB being down only delays it."""
 
-    def __init__(self, client: InfluxClient, clock: Clock, timezone: str) -> None:
+    def __init__(
+        self, client: InfluxClient, clock: Clock, timezone: str, keep_days: int = 0
+    ) -> None:
         self.client = client
         self.clock = clock
         self.meter_hours = MeterHours(client, timezone)
+        self.keep_days = keep_days
         self._worker = Worker("rollups", self._round)
         self._backfilled = False
         self._last_week = -float(WEEK_EVERY_S)
@@ -125,12 +176,20 @@ class RollupJob:
     def _compute(self, rollup: Rollup, tier: str, start_s: int, end_s: int) -> None:
         """One query per day, so none runs into the client's timeout."""
         while start_s < end_s and not self._worker.stopping:
-            self.client.execute(rollup.query(tier, start_s, min(start_s + DAY_S, end_s)))
+            rollup.compute(self.client, tier, start_s, min(start_s + DAY_S, end_s))
             start_s += DAY_S
 
     def _oldest(self, measurement: str) -> int | None:
         rows = self.client.query(f'SELECT * FROM "{measurement}" ORDER BY time LIMIT 1')  # noqa: S608
         return int(rows[0]["time"]) // 1000 if rows else None
+
+    def _retention(self) -> None:
+        try:
+            if self.client.ensure_retention(self.keep_days):
+                kept = f"{self.keep_days} days" if self.keep_days else "forever"
+                log.warning("InfluxDB database %s now keeps points %s", self.client.database, kept)
+        except InfluxRejected as exc:  # not an admin: the install sets the policy
+            log.warning("cannot set the retention of %s: %s", self.client.database, exc)
 
     def _round(self) -> float:
         """Backfill once, then refresh the recent (or, every 6 hours, the last 8 days')
@@ -138,6 +197,7 @@ class RollupJob:
         try:
             if not self._backfilled:
                 self.client.create_database()
+                self._retention()
                 self.backfill()
                 self._backfilled = True
             now = self.clock.time()

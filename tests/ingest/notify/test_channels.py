@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from demo.services import MosquittoServer, free_port
+from ingest.app import IngestService
+from ingest.config import IngestConfig
 from ingest.config.schema import (
     DingtalkChannelConfig,
     EmailChannelConfig,
     FeishuChannelConfig,
-    MqttChannelConfig,
-    MqttConfig,
     WecomChannelConfig,
 )
 from ingest.notify.channels import ChannelError, ChannelRefused
@@ -31,10 +32,9 @@ from ingest.notify.http import (
     dingtalk_sign,
     feishu_sign,
 )
-from ingest.notify.mqtt import MqttSender
 from ingest.rules.model import Alert
 from ingest.rules.wording import notification_body
-from tests.harness import unique, wait_for
+from tests.harness import Publisher, envelope, reading, unique, wait_for
 from tests.receivers import http_receiver, self_signed_cert, smtp_receiver
 
 SPEC_KEYS = {
@@ -208,7 +208,9 @@ def test_email_over_starttls(tmp_path: Path) -> None:
     assert _subject(message) == "【升级】温度超限"
 
 
-def test_mqtt_channel_publishes_the_body(broker: MosquittoServer) -> None:
+def test_mqtt_channel_publishes_the_body_on_the_service_connection(
+    broker: MosquittoServer, config: dict[str, Any], publisher: Publisher
+) -> None:
     topic = unique("sirens/") + "/canteen"
     received: list[bytes] = []
     subscribed = threading.Event()
@@ -219,13 +221,20 @@ def test_mqtt_channel_publishes_the_body(broker: MosquittoServer) -> None:
     listener.connect("127.0.0.1", broker.port)
     listener.loop_start()
     assert subscribed.wait(10)
-    settings = MqttConfig(port=broker.port, client_id=unique("ingest-"))
-    sender = MqttSender("siren", MqttChannelConfig(type="mqtt", topic=topic, qos=1), settings)
+    config["channels"] = {"siren": {"type": "mqtt", "topic": topic, "qos": 1}}
+    config["rules"] = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
+                        "severity": "critical", "notify": ["siren"]}]  # fmt: skip
+    service = IngestService(IngestConfig.model_validate(config))
+    service.start()
     try:
-        sender.send(sample_body(), 1)
+        assert service.wait_ready()
+        root = config["mqtt"]["topic_root"]
+        alarm = reading("smoke-1", "smoke", int(time.time() * 1000), smoke=True)
+        publisher.publish(f"{root}/sunshine-kg/gw-main/readings", envelope("gw-main", 1, [alarm]))
         wait_for(lambda: received, 10)
     finally:
-        sender.close()
+        service.stop()
         listener.loop_stop()
         listener.disconnect()
-    assert orjson.loads(received[0])["alert_id"] == 7
+    body = orjson.loads(received[0])
+    assert (body["rule"], body["state"], body["device"]) == ("smoke", "firing", "smoke-1")

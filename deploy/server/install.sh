@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Install (or upgrade: run it again) the central campuswatch server on Debian 12 or
+# Raspberry Pi OS (Bookworm), as root, from a checkout of this repository:
+#
+#   sudo deploy/server/install.sh --site sunshine-kg --name 阳光幼儿园 --host watch.example-kg.cn
+#
+# It installs Mosquitto (the shipped config: accounts, ACL, TLS on 8883), InfluxDB 1.x with
+# auth (an admin, the service's writer, Grafana's reader), campus-ingest in a virtualenv
+# under /opt/campuswatch as the systemd service campus-ingest (own user, read-only system),
+# the campus CA and server certificate (kept when they exist), and Grafana's provisioning
+# files when Grafana is installed. Passwords are made once and kept in /etc/campuswatch/*.env.
+# --no-start leaves the services stopped (for a machine without systemd, e.g. a container).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+PYTHON=/usr/bin/python3  # Debian's, so the service user can run the virtualenv
+PREFIX=/opt/campuswatch
+ETC=/etc/campuswatch
+BROKER=/etc/mosquitto/campuswatch
+SITE="" NAME="" HOSTS=() START=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --site) SITE=$2; shift 2 ;;
+    --name) NAME=$2; shift 2 ;;
+    --host) HOSTS+=("$2"); shift 2 ;;
+    --no-start) START=0; shift ;;
+    *) echo "unknown option $1 (see the top of $0)" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 2; }
+[[ "$SITE" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || { echo "--site must match [a-z0-9][a-z0-9-]*" >&2; exit 2; }
+[ ${#HOSTS[@]} -gt 0 ] || HOSTS=("$(hostname -f)")
+say() { printf '== %s\n' "$*"; }
+secret() { "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+say "packages"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends python3-venv mosquitto influxdb influxdb-client \
+  fonts-wqy-microhei curl >/dev/null
+
+say "user and folders"
+id campuswatch >/dev/null 2>&1 || useradd --system --home /var/lib/campuswatch \
+  --shell /usr/sbin/nologin campuswatch
+install -d -m 0750 -o root -g campuswatch "$ETC"
+install -d -m 0750 -o root -g mosquitto "$BROKER"
+
+say "campus-ingest in $PREFIX"
+[ -x "$PREFIX/bin/python" ] || "$PYTHON" -m venv "$PREFIX"
+"$PREFIX/bin/pip" install -q --upgrade pip
+"$PREFIX/bin/pip" install -q "$SRC[server]"
+install -d "$PREFIX/dashboards"
+rm -rf "$PREFIX/dashboards/json" && cp -r "$SRC/dashboards/json" "$PREFIX/dashboards/json"
+cp "$SRC/README.md" "$PREFIX/README.md"
+CLI="$PREFIX/bin/campus-ingest"
+
+say "secrets (made once, kept on upgrades)"
+ENV="$ETC/ingest.env"
+if [ ! -f "$ENV" ]; then
+  umask 077
+  cat >"$ENV" <<EOT
+CAMPUSWATCH_SITE=$SITE
+CAMPUSWATCH_SITE_NAME=$NAME
+CAMPUSWATCH_PUBLIC_URL=https://${HOSTS[0]}:8443
+CAMPUSWATCH_TLS_DIR=$ETC/tls
+CAMPUSWATCH_API_TOKEN=$(secret)
+MQTT_HOST=127.0.0.1
+MQTT_PORT=8883
+MQTT_PASSWORD=
+INFLUX_URL=http://127.0.0.1:8086
+INFLUX_PASSWORD=$(secret)
+INFLUX_ADMIN_PASSWORD=$(secret)
+GRAFANA_INFLUX_PASSWORD=$(secret)
+EOT
+  umask 022
+fi
+chgrp campuswatch "$ENV" && chmod 0640 "$ENV"
+# shellcheck disable=SC1090
+. "$ENV"
+
+say "broker: certificates, accounts, config"
+if [ ! -f "$BROKER/tls/server.crt" ]; then
+  args=(); for h in "${HOSTS[@]}" 127.0.0.1 localhost; do args+=(--host "$h"); done
+  "$CLI" broker certs --dir "$BROKER/tls" "${args[@]}"
+fi
+chgrp -R mosquitto "$BROKER/tls" && chmod 0640 "$BROKER/tls/server.key"
+install -d -m 0750 -o root -g campuswatch "$ETC/tls"
+install -m 0644 "$BROKER/tls/ca.crt" "$BROKER/tls/server.crt" "$ETC/tls/"
+install -m 0640 -g campuswatch "$BROKER/tls/server.key" "$ETC/tls/"
+if [ -z "${MQTT_PASSWORD}" ]; then
+  MQTT_PASSWORD=$("$CLI" broker add-ingest ingest --passwd "$BROKER/passwd" --acl "$BROKER/acl")
+  sed -i "s|^MQTT_PASSWORD=.*|MQTT_PASSWORD=$MQTT_PASSWORD|" "$ENV"
+fi
+chgrp mosquitto "$BROKER/passwd" "$BROKER/acl"
+[ -f /etc/mosquitto/mosquitto.conf.debian ] || cp /etc/mosquitto/mosquitto.conf /etc/mosquitto/mosquitto.conf.debian
+install -m 0644 "$SRC/deploy/mosquitto/mosquitto.conf" /etc/mosquitto/mosquitto.conf
+
+say "database: auth, users, retention"
+[ -f /etc/influxdb/influxdb.conf.debian ] || cp /etc/influxdb/influxdb.conf /etc/influxdb/influxdb.conf.debian
+install -m 0644 "$SRC/deploy/influxdb/influxdb.conf" /etc/influxdb/influxdb.conf
+if [ "$START" -eq 1 ]; then systemctl restart influxdb; else
+  pgrep -x influxd >/dev/null || (influxd -config /etc/influxdb/influxdb.conf >/var/log/influxd.log 2>&1 &)
+fi
+for _ in $(seq 60); do curl -sf http://127.0.0.1:8086/ping >/dev/null && break; sleep 1; done
+influxql() { influx -username admin -password "$INFLUX_ADMIN_PASSWORD" -execute "$1"; }
+# InfluxDB lets the first user in without a password: that is the admin.
+influx -execute "CREATE USER admin WITH PASSWORD '$INFLUX_ADMIN_PASSWORD' WITH ALL PRIVILEGES" 2>/dev/null || true
+influxql 'CREATE DATABASE campus'
+influxql 'ALTER RETENTION POLICY "autogen" ON "campus" DURATION 400d'
+influxql "CREATE USER campuswatch WITH PASSWORD '$INFLUX_PASSWORD'" 2>/dev/null \
+  || influxql "SET PASSWORD FOR campuswatch = '$INFLUX_PASSWORD'"
+influxql 'GRANT ALL ON "campus" TO campuswatch'
+influxql "CREATE USER grafana WITH PASSWORD '$GRAFANA_INFLUX_PASSWORD'" 2>/dev/null \
+  || influxql "SET PASSWORD FOR grafana = '$GRAFANA_INFLUX_PASSWORD'"
+influxql 'GRANT READ ON "campus" TO grafana'
+
+say "service config and unit"
+[ -f "$ETC/ingest.yaml" ] || install -m 0640 -g campuswatch "$SRC/deploy/server/ingest.yaml" "$ETC/ingest.yaml"
+set -a; . "$ENV"; set +a
+"$CLI" check --config "$ETC/ingest.yaml"
+install -m 0644 "$SRC/deploy/server/campus-ingest.service" /etc/systemd/system/campus-ingest.service
+
+if [ -d /etc/grafana/provisioning ]; then
+  say "Grafana provisioning"
+  install -m 0640 -g grafana "$SRC/deploy/grafana/provisioning/datasources/campuswatch.yaml" \
+    /etc/grafana/provisioning/datasources/campuswatch.yaml
+  install -m 0644 "$SRC/deploy/grafana/provisioning/dashboards/campuswatch.yaml" \
+    /etc/grafana/provisioning/dashboards/campuswatch.yaml
+  install -d /etc/systemd/system/grafana-server.service.d
+  printf '[Service]\nEnvironment=CAMPUSWATCH_INFLUX_URL=http://127.0.0.1:8086\nEnvironment=CAMPUSWATCH_INFLUX_USER=grafana\nEnvironment=CAMPUSWATCH_INFLUX_PASSWORD=%s\n' \
+    "$GRAFANA_INFLUX_PASSWORD" >/etc/systemd/system/grafana-server.service.d/campuswatch.conf
+  chmod 0600 /etc/systemd/system/grafana-server.service.d/campuswatch.conf
+fi
+
+if [ "$START" -eq 1 ]; then
+  say "starting"
+  systemctl daemon-reload
+  systemctl enable --now mosquitto influxdb
+  systemctl restart mosquitto
+  systemctl enable campus-ingest && systemctl restart campus-ingest
+  if [ -d /etc/grafana/provisioning ]; then systemctl restart grafana-server || true; fi
+fi
+
+cat <<EOT
+
+campuswatch is installed. Next:
+  1. the first admin of the console:
+       $CLI users add --config $ETC/ingest.yaml admin --name 管理员 --role admin
+  2. an account for each gateway (prints its password for the gateway's MQTT_PASSWORD):
+       $CLI broker add-gateway $SITE gw-gate --passwd $BROKER/passwd --acl $BROKER/acl
+       systemctl reload mosquitto
+     and give the gateway $BROKER/tls/ca.crt (uplink: port 8883, tls: {ca_file: ...}).
+  3. the console: ${CAMPUSWATCH_PUBLIC_URL}/  (phones trust $ETC/tls/ca.crt)
+EOT
