@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup programs test lint typecheck pytest demo bench dashboards clean
+.PHONY: setup programs test lint typecheck pytest demo bench dashboards clean audit
 
 setup: $(STAMP) programs
 
@@ -25,6 +25,11 @@ lint: $(STAMP)
 	$(PY) -m ruff check $(CODE)
 	$(PY) -m ruff format --check $(CODE)
 	$(VENV)/bin/lint-imports
+
+# Known vulnerabilities of the installed packages, from PyPI's advisory API (needs access to
+# it; `make test` checks the floors of the known ones in tests/test_dependencies.py).
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off --strict
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -49,6 +54,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_reports
 	$(PY) -m tests.bench.bench_camera
 	$(PY) -m tests.bench.bench_console
+	$(PY) -m tests.bench.bench_hostile
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

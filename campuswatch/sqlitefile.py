@@ -62,6 +62,11 @@ class DurableFile:
                 self._db = None
 
     @property
+    def lock(self) -> threading.Lock | threading.RLock:
+        """The lock to hold while using :attr:`db` (for helpers sharing the file)."""
+        return self._lock
+
+    @property
     def db(self) -> sqlite3.Connection:
         """The open connection (callers hold ``_lock`` while they use it)."""
         if self._db is None:

@@ -7,8 +7,10 @@ from typing import Any
 
 from campuswatch.clock import Clock, SystemClock
 from ingest.config import IngestConfig
+from ingest.health import Problems
 from ingest.links import AckLinks, LinkSigner
 from ingest.metrics import Metrics
+from ingest.notify.digest import Digest
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
 from ingest.people.csrf import Csrf
@@ -39,46 +41,74 @@ class IngestService:
         self.config = config
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
+        self.problems = Problems()
+        self._build_pipeline(config)
+        self._build_alerts(config)
+        self._build_people_and_reports(config)
+
+    def _build_pipeline(self, config: IngestConfig) -> None:
+        """MQTT → handler → spool → InfluxDB, and the stores beside it."""
         state_dir = config.state_dir
-        self.registry = Registry(state_dir / "registry.json", self.clock)
-        self.dead_letters = DeadLetterStore(state_dir / "deadletters")
+        reserve = config.spool.reserve_mb << 20
+        self.registry = Registry(
+            state_dir / "registry.json", self.clock, config.limits.devices_per_gateway
+        )
+        self.dead_letters = DeadLetterStore(
+            state_dir / "deadletters",
+            config.dead_letters.max_mb << 20,
+            config.dead_letters.keep_days,
+            reserve,
+        )
         self.spool = Spool(
             state_dir / "spool",
             segment_bytes=config.spool.segment_mb << 20,
             max_bytes=config.spool.max_mb << 20,
+            reserve_bytes=reserve,
         )
         influx = config.influx
         self.influx = InfluxClient.configured(influx)
         self.snapshots = SnapshotStore(
-            state_dir / "snapshots",
-            config.snapshots.keep_days,
-            config.snapshots.max_mb << 20,
+            state_dir / "snapshots", config.snapshots.keep_days, config.snapshots.max_mb << 20,
             self.clock,
-        )
+        )  # fmt: skip
         self.handler = MessageHandler(
-            config.mqtt.topic_root, self.registry, self.metrics, self.clock, self.snapshots
-        )
+            config.mqtt.topic_root, config.site.serves, self.registry, self.metrics,
+            self.clock, self.snapshots, config.limits.meta_kb << 10,
+        )  # fmt: skip
         self.writer = InfluxWriter(
-            self.influx,
-            self.spool,
-            self.dead_letters,
-            self.metrics,
+            self.influx, self.spool, self.dead_letters, self.metrics,
             batch_bytes=influx.batch_kb << 10,
-        )
+        )  # fmt: skip
         self.consumer = MqttConsumer(
-            config.mqtt, self.handler, self.spool, self.dead_letters, self.registry, self.metrics
-        )
-        self.alert_store = AlertStore(state_dir / "alerts.db", config.site.id)
+            config.mqtt, self.handler, self.spool, self.dead_letters, self.registry,
+            self.metrics, self.problems,
+        )  # fmt: skip
+
+    def _build_alerts(self, config: IngestConfig) -> None:
+        """The rules engine, its store and the channels that tell people."""
+        self.alert_store = AlertStore(config.state_dir / "alerts.db", config.site.id)
         senders = make_senders(config.channels, lambda: self.consumer, config.site.language)
-        self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock)
+        digest = Digest(config.site.language, config.site.timezone, config.api.base_url() + "/")
+        self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock, digest)
+        self.outbox = self.dispatcher.outbox
         self.engine = RuleEngine(
-            config, self.registry, self.alert_store, self.metrics, self.clock, self.dispatcher.wake
-        )
+            config, self.registry, self.alert_store, self.metrics, self.clock,
+            self.dispatcher.wake, self.problems,
+        )  # fmt: skip
+        self.engine.lifecycle.unrecorded = self.dispatcher.send_from_memory
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )
-        self.rollups = RollupJob(self.influx, self.clock, config.site.timezone, influx.keep_days)
-        self.links = LinkSigner(config)
+        self.handler.listeners.append(self.engine.on_readings)
+        self.handler.status_listeners.append(self.engine.on_status)
+        self.handler.meta_listeners.append(self.engine.on_meta)
+
+    def _build_people_and_reports(self, config: IngestConfig) -> None:
+        """Signed links, people and their sessions, reports and their schedule."""
+        self.rollups = RollupJob(
+            self.influx, self.clock, config.site.timezone, config.influx.keep_days
+        )
+        self.links = LinkSigner(config, self.clock)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
             self.clock, self.links,
@@ -90,12 +120,10 @@ class IngestService:
         self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))
         self.engine.lifecycle.decorate = NotificationLinks(
             self.registry, self.snapshots, self.links, self.ack_links, config.site.language,
-            self.clock,
+            self.clock, int(config.snapshots.link_valid.total_seconds()),
         )  # fmt: skip
-        self.people = PeopleStore(state_dir / "people.db", console, self.clock)
+        self.people = PeopleStore(config.state_dir / "people.db", console, self.clock)
         self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))
-        self.handler.listeners.append(self.engine.on_readings)
-        self.handler.status_listeners.append(self.engine.on_status)
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""
@@ -143,9 +171,12 @@ class IngestService:
         """The ``/api/health`` document."""
         mqtt_ok = self.consumer.connected
         influx_ok = self.writer.healthy
+        problems = self.problems.current()
         return {
-            "status": "ok" if mqtt_ok and influx_ok else "degraded",
+            "status": "ok" if mqtt_ok and influx_ok and not problems else "degraded",
             "mqtt": mqtt_ok,
             "influx": influx_ok,
+            "problems": problems,
             "spool_bytes": self.spool.pending_bytes(),
+            "refused": self.metrics.refused(),
         }

@@ -48,9 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
     config = _load_or_exit(args.config)
     configure_logging(config.log_level)
-    import uvicorn  # noqa: PLC0415 - keep `check` fast and free of server imports
-
-    from ingest.api.app import create_api  # noqa: PLC0415
+    from ingest.api.server import make_server  # noqa: PLC0415 - keep `check` fast
     from ingest.app import IngestService  # noqa: PLC0415
 
     service = IngestService(config)
@@ -59,20 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception:
         log.exception("the ingest service could not start")
         return EXIT_FAILURE
-    tls = config.api.tls
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_api(service),
-            host=config.api.host,
-            port=config.api.port,
-            log_level="warning",
-            access_log=False,
-            # Open consoles hold a stream each: at shutdown they get 5 s, then are closed.
-            timeout_graceful_shutdown=5,
-            ssl_certfile=str(tls.cert_file) if tls else None,
-            ssl_keyfile=str(tls.key_file) if tls else None,
-        )
-    )
+    server = make_server(service)
     # uvicorn re-raises the stop signal after its own shutdown; with these handlers in
     # place that no longer kills the process before the service has stopped cleanly.
     signal.signal(signal.SIGTERM, _note_stop_signal)
@@ -156,6 +141,30 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_links(args: argparse.Namespace) -> int:
+    """Revoke every signed link sent so far by replacing the link key."""
+    from ingest.links import rotate_key  # noqa: PLC0415
+
+    config = _load_or_exit(Path(args.config))
+    path = config.state_dir / "links.key"
+    try:
+        rotate_key(path)
+    except OSError as exc:
+        print(f"{path}: cannot write a new link key: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{path}: new link key. Every link sent before (ack links, report and snapshot links)"
+          " no longer opens; the running service uses the new key at once.")  # fmt: skip
+    return EXIT_OK
+
+
+def _add_links_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    links = sub.add_parser("links", help="signed links in messages")
+    actions = links.add_subparsers(dest="action", required=True)
+    rotate = actions.add_parser("rotate", help="new link key: revokes every link sent")
+    rotate.add_argument("--config", required=True, help="the service's YAML config file")
+    rotate.set_defaults(func=cmd_links)
+
+
 def _add_backup_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, help_text in (("backup", "back up the state (and readings) into DIR"),
                             ("restore", "restore a backup into a stopped service")):  # fmt: skip
@@ -230,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_parser(sub)
     add_broker_parser(sub)
     _add_backup_parsers(sub)
+    _add_links_parser(sub)
     sub.choices["users"].set_defaults(func=cmd_users)
     return parser
 

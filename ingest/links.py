@@ -1,5 +1,6 @@
 """Signed links: a URL that opens one thing without a login, for messages in chat apps that
 cannot send a token: a report page, a snapshot, or the page that acknowledges one alert.
+Every link expires: its ``sig`` is ``EXPIRES.MAC``, the MAC covering the expiry too.
 
 Signatures are HMAC-SHA256 under a key made at first start and kept in
 ``state_dir/links.key`` (mode 0600); a link opens exactly what it was signed for. The key
@@ -21,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from campuswatch.atomicfile import fsync_directory, write_atomic
+from campuswatch.clock import Clock
 from ingest.config import IngestConfig
 from ingest.errors import IngestError
 
@@ -52,7 +54,8 @@ class AckTicket:
 class LinkSigner:
     """Makes and checks signed links of one service; thread-safe."""
 
-    def __init__(self, config: IngestConfig) -> None:
+    def __init__(self, config: IngestConfig, clock: Clock) -> None:
+        self.clock = clock
         self.base_url = config.api.public_url or config.reports.base_url or ""
         self.base_url = (self.base_url or config.api.base_url()).rstrip("/")
         self.key_path = config.state_dir / "links.key"
@@ -76,10 +79,19 @@ class LinkSigner:
         # Bytes, so a forged signature with non-ASCII characters is just wrong, not an error.
         return hmac.compare_digest(self.signature(*parts).encode(), sig.encode())
 
-    def url(self, path: str, params: dict[str, str], *parts: str) -> str:
-        """``base_url + path`` with ``params`` and the ``sig`` of ``parts``."""
-        query = urlencode({**params, "sig": self.signature(*parts)})
-        return f"{self.base_url}{path}?{query}"
+    def url(self, path: str, params: dict[str, str], *parts: str, valid_s: int) -> str:
+        """``base_url + path`` with ``params`` and a ``sig`` of ``parts`` that expires in
+        ``valid_s`` seconds."""
+        expires = str(int(self.clock.time()) + valid_s)
+        sig = f"{expires}.{self.signature(*parts, expires)}"
+        return f"{self.base_url}{path}?{urlencode({**params, 'sig': sig})}"
+
+    def check_link(self, sig: str | None, *parts: str) -> bool:
+        """True when ``sig`` is that of a :meth:`url` for ``parts`` and has not expired."""
+        expires, _, mac = (sig or "").partition(".")
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
+            return False
+        return int(expires) > self.clock.time() and self.check(mac, *parts, expires)
 
     def _link_key(self) -> bytes:
         with self._lock:

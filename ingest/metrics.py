@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+# What the service refused or could not keep, summed over labels except the reason:
+# the ``refused`` part of ``/api/health``.
+REFUSALS = {
+    "campus_rejected": "reason",
+    "campus_devices_untracked": None,
+    "campus_dead_letters_dropped": None,
+    "campus_seq_resets": None,
+    "campus_http_refused": "reason",
+}
+
 
 class Metrics:
     """Counters and gauges served at ``/metrics``."""
@@ -32,6 +42,11 @@ class Metrics:
         self.dead_letters = Counter(
             "campus_dead_letters", "Entries written to the dead-letter store", registry=r
         )
+        self.dead_letters_dropped = Counter(
+            "campus_dead_letters_dropped",
+            "Refused inputs not kept because the dead-letter store was full",
+            registry=r,
+        )
         self.batches = Counter("campus_batches_written", "Batches written to InfluxDB", registry=r)
         self.write_errors = Counter(
             "campus_write_errors", "Failed InfluxDB writes", ["kind"], registry=r
@@ -46,6 +61,25 @@ class Metrics:
             "campus_seq_gap_envelopes",
             "Envelopes missing upstream (seq gaps)",
             ["gateway"],
+            registry=r,
+        )
+        self.devices_untracked = Counter(
+            "campus_devices_untracked",
+            "Devices beyond limits.devices_per_gateway (readings stored, device not tracked)",
+            ["gateway"],
+            registry=r,
+        )
+        self.seq_resets = Counter(
+            "campus_seq_resets",
+            "Envelope numbers that jumped beyond any gap (a new buffer, or a forged seq)",
+            ["gateway"],
+            registry=r,
+        )
+        self.http_refused = Counter(
+            "campus_http_refused",
+            "HTTP requests refused by api limits (body_too_large, unauthenticated_body, "
+            "body_timeout, header_timeout)",
+            ["reason"],
             registry=r,
         )
         self.seq_repeats = Counter(
@@ -83,6 +117,27 @@ class Metrics:
             ["channel", "result"],
             registry=r,
         )
+        self.notifications_coalesced = Counter(
+            "campus_notifications_coalesced",
+            "Notifications delivered as part of a digest (a storm, a rate limit)",
+            ["channel"],
+            registry=r,
+        )
         self.notifications_waiting = Gauge(
             "campus_notifications_waiting", "Notifications not yet delivered", registry=r
         )
+
+    def refused(self) -> dict[str, int]:
+        """Counts of refused input since start: each rejection reason, and the limits'
+        ``devices_untracked``, ``dead_letters_dropped`` and ``seq_resets``."""
+        counts: dict[str, int] = {}
+        for family in self.registry.collect():
+            if family.name not in REFUSALS:
+                continue
+            label = REFUSALS[family.name]
+            for sample in family.samples:
+                if not sample.name.endswith("_total") or not sample.value:
+                    continue
+                key = sample.labels[label] if label else family.name.removeprefix("campus_")
+                counts[key] = counts.get(key, 0) + int(sample.value)
+        return counts

@@ -26,6 +26,9 @@ from ingest.storage.lineprotocol import escape_measurement, escape_tag
 log = logging.getLogger(__name__)
 
 OFFLINE_AFTER_INTERVALS = 3  # a device silent for 3 x interval_s is shown offline
+# More envelopes than a gateway sends in a week (one per 60 ms): a bigger jump of seq is
+# a reset (a new buffer starts from the clock in ms; a forged number), not envelopes lost.
+MAX_SEQ_JUMP = 10_000_000
 GatewayKey = tuple[str, str]  # (site, gateway)
 DeviceKey = tuple[str, str, str]  # (site, gateway, device)
 
@@ -52,23 +55,27 @@ class GatewayState:
     status: str | None = None
     status_ts: int | None = None
     last_seq: int | None = None
-    devices: dict[str, DeviceInfo] = field(default_factory=dict)
+    devices: dict[str, DeviceInfo] = field(default_factory=dict)  # from its meta
+    tracked: set[str] = field(default_factory=set)  # every device known, meta or readings
 
 
 @dataclass(frozen=True, slots=True)
 class SeqCheck:
-    """How an envelope's seq relates to the last one: ``missing`` > 0 means a gap."""
+    """How an envelope's seq relates to the last one: ``missing`` > 0 means a gap,
+    ``reset`` a jump too far to be envelopes lost (a new buffer, or a forged number)."""
 
     missing: int = 0
     repeat: bool = False
+    reset: bool = False
 
 
 class Registry:
-    """Thread-safe store of gateways and devices."""
+    """Thread-safe store of gateways and devices, at most ``max_devices`` per gateway."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, max_devices: int = 500) -> None:
         self.path = path
         self.clock = clock
+        self.max_devices = max_devices
         self._lock = threading.Lock()
         self._gateways: dict[GatewayKey, GatewayState] = {}
         self._devices: dict[DeviceKey, DeviceState] = {}
@@ -86,18 +93,25 @@ class Registry:
             state = self._gateways[(site, gateway)] = GatewayState(site, gateway)
         return state
 
-    def update_meta(self, site: str, gateway: str, devices: list[DeviceInfo]) -> None:
-        """Replace a gateway's device list (from its retained meta message)."""
+    def update_meta(self, site: str, gateway: str, devices: list[DeviceInfo]) -> set[str]:
+        """Replace a gateway's device list (from its retained meta message); returns the
+        devices the previous list had and this one has not, which are forgotten."""
         with self._lock:
             state = self._gateway(site, gateway)
-            state.devices = {d.device: d for d in devices}
-            for info in devices:
+            removed = set(state.devices).difference(d.device for d in devices)
+            for device in removed:
+                self._devices.pop((site, gateway, device), None)
+            state.tracked -= removed
+            state.devices = {}
+            for info in devices[: self.max_devices]:
+                state.devices[info.device] = info
                 dev = self._device(site, gateway, info.device, info.kind)
-                dev.info = info
-                dev.kind = info.kind
+                if dev is not None:
+                    dev.info, dev.kind = info, info.kind
             self._prefixes = {k: v for k, v in self._prefixes.items() if k[:2] != (site, gateway)}
             self._meta_dirty = True
             self.meta_version += 1
+            return removed
 
     def update_status(self, site: str, gateway: str, status: Status) -> None:
         """Record a gateway's status (online, offline from its last will, stopped)."""
@@ -111,28 +125,43 @@ class Registry:
         with self._lock:
             state = self._gateway(site, gateway)
             last = state.last_seq
+            if last is not None and abs(seq - last) > MAX_SEQ_JUMP:
+                state.last_seq = seq  # count from here on
+                self._dirty = True
+                return SeqCheck(reset=True)
             if last is not None and seq <= last:
                 return SeqCheck(repeat=True)
             state.last_seq = seq
             self._dirty = True
             return SeqCheck(missing=0 if last is None else seq - last - 1)
 
-    def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
+    def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState | None:
+        """The device's state, created if its gateway is below ``max_devices``."""
         dev = self._devices.get((site, gateway, device))
         if dev is None:
+            gw = self._gateway(site, gateway)
+            if len(gw.tracked) >= self.max_devices:
+                return None
+            gw.tracked.add(device)
             dev = self._devices[(site, gateway, device)] = DeviceState(device, kind, gateway, site)
         return dev
 
-    def observe(self, site: str, gateway: str, readings: Iterable[Reading]) -> None:
-        """Keep the newest values of each device (older, late readings never overwrite)."""
+    def observe(self, site: str, gateway: str, readings: Iterable[Reading]) -> set[str]:
+        """Keep the newest values of each device (older, late readings never overwrite);
+        returns the devices not tracked because their gateway has ``max_devices`` already
+        (their readings are stored all the same)."""
+        untracked: set[str] = set()
         with self._lock:
             for reading in readings:
                 dev = self._device(site, gateway, reading.device, reading.kind)
-                if dev.last_seen_ms is None or reading.ts >= dev.last_seen_ms:
+                if dev is None:
+                    untracked.add(reading.device)
+                elif dev.last_seen_ms is None or reading.ts >= dev.last_seen_ms:
                     dev.last_seen_ms = reading.ts
                     dev.kind = reading.kind
                     dev.values.update(reading.values)
             self._dirty = True
+        return untracked
 
     # ------------------------------------------------------------------ storage tags
 
@@ -262,7 +291,8 @@ class Registry:
                 )
             for d in doc["devices"]:
                 dev = self._device(d["site"], d["gateway"], d["device"], d["kind"])
-                dev.last_seen_ms, dev.values = d["last_seen_ms"], d["values"]
+                if dev is not None:
+                    dev.last_seen_ms, dev.values = d["last_seen_ms"], d["values"]
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             log.warning("registry %s unreadable, starting empty: %s", self.path, exc)
 

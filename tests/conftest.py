@@ -12,7 +12,27 @@ from demo.services import InfluxServer, MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
-from tests.harness import Publisher, config_dict
+from tests.harness import ChildProcess, Publisher, config_dict
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember on the test whether its body failed (for _no_leftover_processes)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that fails half-way does not leave its service running for the rest."""
+    before = set(ChildProcess.running)  # module fixtures' processes are started already
+    yield
+    if request.node.stash.get(FAILED, False):
+        ChildProcess.kill_leftovers(before)
 
 
 @pytest.fixture(scope="session")

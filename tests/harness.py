@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import orjson
@@ -170,6 +170,7 @@ class ChildProcess:
     """``python -m MODULE run --config FILE`` as a child process, so tests can SIGKILL it."""
 
     module = ""
+    running: ClassVar[set[subprocess.Popen[bytes]]] = set()  # killed after each test
 
     def __init__(self, config: dict[str, Any], workdir: Path, name: str) -> None:
         self.config = config
@@ -187,6 +188,17 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ},
             )
+        ChildProcess.running.add(self.proc)
+
+    @classmethod
+    def kill_leftovers(cls, kept: set[subprocess.Popen[bytes]]) -> None:
+        """SIGKILL every child started since ``kept`` was taken and still running (a
+        failed assertion skips its stop); those of ``kept`` belong to wider fixtures."""
+        for proc in cls.running - kept:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        cls.running &= kept
 
     def log_text(self) -> str:
         """Everything the process logged so far."""

@@ -3,11 +3,19 @@ ingest validates meta and status with :func:`parse_meta` and :func:`parse_status
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from campuswatch.protocol.kinds import (
     DEFAULT_INTERVAL_S,
@@ -26,6 +34,18 @@ from campuswatch.protocol.kinds import (
 GatewayId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 TagKey = Annotated[str, StringConstraints(pattern=TAG_KEY_PATTERN)]
 Text64 = Annotated[str, StringConstraints(pattern=TEXT_RE.pattern)]
+# A device's name is shown in messages, pages and reports: text on one line (no control
+# characters, so no line break that would start a forged heading in a robot message).
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(value: str) -> str:
+    if _LINE_BREAKING.search(value):
+        raise ValueError("a name is one line of text: no line breaks or control characters")
+    return value
+
+
+Name128 = Annotated[str, StringConstraints(max_length=128), AfterValidator(_one_line)]
 
 
 class _Wire(BaseModel):
@@ -59,7 +79,7 @@ class DeviceInfo(_Wire):
 
     device: Text64
     kind: Kind
-    name: str | None = Field(default=None, max_length=128)
+    name: Name128 | None = None
     interval_s: int = Field(default=DEFAULT_INTERVAL_S, gt=0, le=86_400)
     tags: dict[TagKey, Text64] = Field(default_factory=dict)
 

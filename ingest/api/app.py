@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ingest.api.deps import has_credentials
+from ingest.api.limits import RequestLimits
 from ingest.api.routes import alerts, cameras, devices, health, reports, session
 from ingest.app import IngestService
 from ingest.console.app import install_console
@@ -49,6 +51,14 @@ def create_api(service: IngestService) -> FastAPI:
         api.include_router(module.router, tags=[tag])
     feed = install_console(api, service)
     _add_docs(api)
+    limits = service.config.api
+    api.add_middleware(
+        RequestLimits,
+        max_body=limits.max_body_kb << 10,
+        body_timeout_s=limits.body_timeout.total_seconds(),
+        authenticated=lambda headers: has_credentials(service, headers),
+        refused=lambda reason: service.metrics.http_refused.labels(reason).inc(),
+    )
 
     @api.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

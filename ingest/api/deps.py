@@ -3,13 +3,15 @@ session cookie (people), and their role (SPEC §6, §9)."""
 
 from __future__ import annotations
 
+from http.cookies import CookieError, SimpleCookie
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
 
 from ingest.app import IngestService
-from ingest.console.deps import ServiceDep, session_principal
+from ingest.console.deps import SESSION_COOKIE, ServiceDep, session_principal
 from ingest.people.principal import Principal, from_token
 
 __all__ = ["Admin", "Credentials", "Guard", "ServiceDep", "Viewer", "authorize"]
@@ -51,6 +53,21 @@ def authorize(
             status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this (needs {role})"
         )
     return principal
+
+
+def has_credentials(service: IngestService, headers: Headers) -> bool:
+    """Whether ``headers`` carry a known bearer token or a valid session cookie (checked
+    before a request body is read; roles and CSRF are checked by the route)."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return from_token(service.config.api.tokens, token.strip()) is not None
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get("cookie", ""))
+    except CookieError:
+        return False
+    morsel = cookies.get(SESSION_COOKIE)
+    return morsel is not None and service.people.session(morsel.value) is not None
 
 
 def require_role(role: str) -> object:

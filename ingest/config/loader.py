@@ -6,14 +6,8 @@ from pathlib import Path
 
 from campuswatch.configfile import load_model
 from campuswatch.protocol import GATEWAY_HEALTH_FIELDS, KINDS, FieldType
-from ingest.config.schema import (
-    UNION_TAGS,
-    AllOfConfig,
-    AnyOfConfig,
-    ConditionConfig,
-    ConditionRuleConfig,
-    IngestConfig,
-)
+from ingest.config.rules import AllOfConfig, AnyOfConfig, ConditionConfig, ConditionRuleConfig
+from ingest.config.schema import UNION_TAGS, IngestConfig
 
 
 def check_references(config: IngestConfig) -> list[str]:

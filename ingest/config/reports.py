@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
 from campuswatch.configfile import Strict
-from campuswatch.durations import ClockTime
+from campuswatch.durations import ClockTime, Duration
 from ingest.config.base import Name, Url, Weekday
 
 Price = Annotated[float, Field(ge=0, le=1000)]
@@ -133,6 +133,8 @@ class ReportsConfig(Strict):
 
     # Where people open the HTML pages (links in messages); default: the API address.
     base_url: Url | None = None
+    # How long the link in a report message opens the page without a login.
+    link_valid: Duration = timedelta(days=30)
     weekly_usage: WeeklyJobConfig = WeeklyJobConfig()
     cold_chain: DailyJobConfig = DailyJobConfig()
     # Week-over-week change that is called out, in percent.

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    Discriminator,
     Field,
     StringConstraints,
-    Tag,
     model_validator,
 )
 
 from campuswatch.configfile import Strict
 from campuswatch.durations import ClockTime, Duration
 from campuswatch.mqtttls import TlsConfig
-from ingest.config.base import Identifier, Name, Port, Role, Severity, Url, Weekday
+from ingest.config.base import Identifier, Name, Port, Role, Url, Weekday
+from ingest.config.channels import ChannelConfig
 from ingest.config.console import ConsoleConfig
 from ingest.config.reports import ReportsConfig
+from ingest.config.rules import RuleConfig
 from ingest.config.types import (
     DateRange,
-    SilentFor,
     check_timezone,
 )
 
@@ -36,6 +35,13 @@ class SiteConfig(Strict):
     name: str = ""
     timezone: Annotated[str, AfterValidator(check_timezone)] = "Asia/Shanghai"
     language: Literal["zh", "en"] = "zh"
+    # Other sites whose gateways this service takes (one service for several campuses);
+    # messages of any other site are refused, so a gateway cannot move site unnoticed.
+    also_serves: list[Identifier] = Field(default_factory=list)
+
+    def serves(self, site: str) -> bool:
+        """True for this site and those of ``also_serves``."""
+        return site == self.id or site in self.also_serves
 
 
 class MqttConfig(Strict):
@@ -112,6 +118,13 @@ class ApiConfig(Strict):
     public_url: Url | None = None
     # Serve HTTPS (phones trust the campus CA, e.g. the one of ``broker certs``).
     tls: ApiTlsConfig | None = None
+    # What one client may cost: a bigger body is refused before it is read (413); request
+    # headers and bodies must arrive within their timeouts; beyond max_connections open
+    # at once, new requests get 503 (each open console holds one).
+    max_body_kb: Annotated[int, Field(ge=1, le=65536)] = 64
+    header_timeout: Duration = timedelta(seconds=10)
+    body_timeout: Duration = timedelta(seconds=30)
+    max_connections: Annotated[int, Field(ge=8)] = 256
 
     def base_url(self) -> str:
         """``public_url`` without a trailing slash, or this listener's address."""
@@ -124,6 +137,24 @@ class SpoolConfig(Strict):
 
     max_mb: Annotated[int, Field(ge=16)] = 4096
     segment_mb: Annotated[int, Field(ge=1, le=1024)] = 64
+    # Free space on the state volume readings never take: the alert database, people and
+    # links keep working on a full disk (readings then wait at the broker).
+    reserve_mb: Annotated[int, Field(ge=0)] = 64
+
+
+class DeadLettersConfig(Strict):
+    """Refused input kept under ``state_dir/deadletters``: the older and the oldest go."""
+
+    max_mb: Annotated[int, Field(ge=1)] = 256
+    keep_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+
+class LimitsConfig(Strict):
+    """What one gateway may announce: a bigger meta is refused, devices beyond the limit
+    are not tracked (their readings are still stored), and both are counted."""
+
+    meta_kb: Annotated[int, Field(ge=1, le=4096)] = 256
+    devices_per_gateway: Annotated[int, Field(ge=1, le=100_000)] = 500
 
 
 class SnapshotsConfig(Strict):
@@ -131,6 +162,8 @@ class SnapshotsConfig(Strict):
 
     keep_days: Annotated[int, Field(ge=1, le=3650)] = 30
     max_mb: Annotated[int, Field(ge=1)] = 2048
+    # How long the snapshot link in a camera alert opens the picture without a login.
+    link_valid: Duration = timedelta(days=30)
 
 
 class ScheduleConfig(Strict):
@@ -154,227 +187,6 @@ class CalendarConfig(Strict):
     open: list[DateRange] = Field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- channels
-
-
-class WebhookChannelConfig(Strict):
-    """POST the SPEC §5 JSON body to a URL."""
-
-    type: Literal["webhook"]
-    url: Url
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout: Duration = timedelta(seconds=10)
-
-
-class WecomChannelConfig(Strict):
-    """A WeCom (企业微信) group robot."""
-
-    type: Literal["wecom"]
-    url: Url
-    mentioned_mobiles: list[str] = Field(default_factory=list)
-
-
-class DingtalkChannelConfig(Strict):
-    """A DingTalk (钉钉) group robot, optionally with a signing secret."""
-
-    type: Literal["dingtalk"]
-    url: Url
-    secret: str | None = None
-    at_mobiles: list[str] = Field(default_factory=list)
-
-
-class FeishuChannelConfig(Strict):
-    """A Feishu / Lark (飞书) group robot, optionally with a signing secret."""
-
-    type: Literal["feishu"]
-    url: Url
-    secret: str | None = None
-
-
-class EmailChannelConfig(Strict):
-    """E-mail through an SMTP server."""
-
-    type: Literal["email"]
-    host: str
-    port: Port = 587
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = None
-    sender: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
-    to: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
-    # A private CA for the SMTP server's certificate (default: the system's CAs).
-    ca_file: Path | None = None
-    timeout: Duration = timedelta(seconds=15)
-
-
-class MqttChannelConfig(Strict):
-    """Publish to an MQTT topic (sirens, LED signs)."""
-
-    type: Literal["mqtt"]
-    topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
-    qos: Literal[0, 1, 2] = 1
-    retain: bool = False
-
-
-class LogChannelConfig(Strict):
-    """Write notifications to the service log."""
-
-    type: Literal["log"]
-
-
-ChannelConfig = Annotated[
-    WebhookChannelConfig
-    | WecomChannelConfig
-    | DingtalkChannelConfig
-    | FeishuChannelConfig
-    | EmailChannelConfig
-    | MqttChannelConfig
-    | LogChannelConfig,
-    Field(discriminator="type"),
-]
-
-# --------------------------------------------------------------------------- rules
-
-Comparator = Literal["eq", "ne", "gt", "ge", "lt", "le"]
-COMPARATORS: tuple[Comparator, ...] = ("eq", "ne", "gt", "ge", "lt", "le")
-Scalar = bool | int | float | str
-
-
-class ComparisonConfig(Strict):
-    """``{field: celsius, gt: 8}``: exactly one comparator."""
-
-    field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
-    eq: Scalar | None = None
-    ne: Scalar | None = None
-    gt: float | None = None
-    ge: float | None = None
-    lt: float | None = None
-    le: float | None = None
-
-    @model_validator(mode="after")
-    def _one_comparator(self) -> ComparisonConfig:
-        given = [op for op in COMPARATORS if getattr(self, op) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of eq ne gt ge lt le (got {given or 'none'})")
-        return self
-
-    @property
-    def operator(self) -> tuple[Comparator, Scalar]:
-        """The comparator given and its operand."""
-        for op in COMPARATORS:
-            operand = getattr(self, op)
-            if operand is not None:
-                return op, operand
-        raise AssertionError("validated to have one comparator")
-
-
-class AnyOfConfig(Strict):
-    """True when any condition is true."""
-
-    any: list[ConditionConfig] = Field(min_length=1)
-
-
-class AllOfConfig(Strict):
-    """True when all conditions are true."""
-
-    all: list[ConditionConfig] = Field(min_length=1)
-
-
-def _condition_form(value: Any) -> str:
-    if isinstance(value, dict):
-        if "any" in value:
-            return "any"
-        if "all" in value:
-            return "all"
-    return "compare"
-
-
-ConditionConfig = Annotated[
-    Annotated[ComparisonConfig, Tag("compare")]
-    | Annotated[AnyOfConfig, Tag("any")]
-    | Annotated[AllOfConfig, Tag("all")],
-    Discriminator(_condition_form),
-]
-
-
-class ActiveConfig(Strict):
-    """When a rule applies: during or outside a named schedule."""
-
-    during: str | None = None
-    outside: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> ActiveConfig:
-        if (self.during is None) == (self.outside is None):
-            raise ValueError("give exactly one of during or outside")
-        return self
-
-    @property
-    def schedule(self) -> str:
-        """The schedule named."""
-        return self.during or self.outside or ""
-
-
-class EscalateConfig(Strict):
-    """Notify more people when an alert stays unacknowledged."""
-
-    after: Duration
-    notify: list[Name] = Field(min_length=1)
-
-
-KindOrAny = Literal[
-    "door", "smoke", "temperature", "electricity", "water", "camera", "gateway", "*"
-]
-
-
-class _RuleBase(Strict):
-    id: Name
-    # Overrides the default title of the rule's kind in notifications ("门未上锁").
-    title: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
-    severity: Severity = "warning"
-    notify: list[Name] = Field(default_factory=list)
-    repeat: Duration | None = None
-    escalate: EscalateConfig | None = None
-    active: ActiveConfig | None = None
-    where: dict[str, str] = Field(default_factory=dict)
-
-
-class ConditionRuleConfig(_RuleBase):
-    """Fires when a reading of ``kind`` matches ``when`` for ``for``."""
-
-    kind: KindOrAny
-    when: ConditionConfig
-    for_: Duration | None = Field(default=None, alias="for")
-
-
-class SilentRuleConfig(_RuleBase):
-    """Fires when a device sends nothing for ``silent_for``."""
-
-    kind: KindOrAny = "*"
-    silent_for: SilentFor
-
-
-class GatewayOfflineRuleConfig(_RuleBase):
-    """Fires when a gateway is offline (last will or silence) for ``gateway_offline``."""
-
-    gateway_offline: Duration
-
-
-def _rule_form(value: Any) -> str:
-    if isinstance(value, dict):
-        if "gateway_offline" in value:
-            return "gateway_offline"
-        if "silent_for" in value:
-            return "silent"
-    return "condition"
-
-
-RuleConfig = Annotated[
-    Annotated[ConditionRuleConfig, Tag("condition")]
-    | Annotated[SilentRuleConfig, Tag("silent")]
-    | Annotated[GatewayOfflineRuleConfig, Tag("gateway_offline")],
-    Discriminator(_rule_form),
-]
 # Names pydantic puts into error locations for union members (not keys of the file).
 UNION_TAGS = frozenset(
     {"condition", "silent", "gateway_offline", "compare", "any", "all"}
@@ -391,6 +203,8 @@ class IngestConfig(Strict):
     api: ApiConfig = ApiConfig()
     spool: SpoolConfig = SpoolConfig()
     snapshots: SnapshotsConfig = SnapshotsConfig()
+    dead_letters: DeadLettersConfig = DeadLettersConfig()
+    limits: LimitsConfig = LimitsConfig()
     state_dir: Path = Path("var/ingest")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     schedules: dict[Name, ScheduleConfig] = Field(default_factory=dict)

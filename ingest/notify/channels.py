@@ -19,7 +19,22 @@ class ChannelRefused(ChannelError):
 
 
 class Sender(Protocol):
-    """Delivers one notification body (SPEC §5) to one channel."""
+    """Delivers one notification body (SPEC §5) to one channel.
+
+    ``per_minute``: the most messages the channel takes in a minute (a robot's documented
+    limit), None for no limit; ``digests``: whether people read it, so that a storm goes
+    as one digest rather than a thousand messages.
+    """
+
+    @property
+    def per_minute(self) -> int | None:
+        """The channel's rate limit in messages per minute (None: none)."""
+        ...
+
+    @property
+    def digests(self) -> bool:
+        """Whether a storm is sent as one digest."""
+        ...
 
     def send(self, body: dict[str, Any], delivery_id: int) -> None:
         """Deliver or raise ChannelError / ChannelRefused."""
@@ -32,6 +47,9 @@ class Sender(Protocol):
 
 class LogSender:
     """Writes notifications to the service log."""
+
+    per_minute = None
+    digests = False
 
     def __init__(self, name: str) -> None:
         self.name = name

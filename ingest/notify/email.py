@@ -9,13 +9,16 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from ingest.config.schema import EmailChannelConfig
+from ingest.config.channels import EmailChannelConfig
 from ingest.notify.channels import ChannelError, ChannelRefused
 from ingest.rules.wording import say, severity_word
 
 
 class EmailSender:
     """Sends one message per notification to the configured recipients."""
+
+    per_minute = 30  # SMTP servers of school mailboxes throttle; a storm is one digest
+    digests = True
 
     def __init__(self, channel: EmailChannelConfig, lang: str) -> None:
         self.channel = channel

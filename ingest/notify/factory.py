@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ingest.config.schema import (
+from ingest.config.channels import (
     ChannelConfig,
     EmailChannelConfig,
     LogChannelConfig,

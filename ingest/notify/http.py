@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from ingest.config.schema import (
+from ingest.config.channels import (
     DingtalkChannelConfig,
     FeishuChannelConfig,
     WebhookChannelConfig,
@@ -22,10 +22,27 @@ from ingest.rules.wording import say, severity_word
 
 # Robot error codes that mean "too many messages, slow down" rather than "never".
 _RATE_LIMITED = {45009, 130101, 9499, 11232}
+# Markdown a device's name or tags could carry into a robot message (a heading, a link,
+# WeCom's <font> tags; names are one line, see DeviceInfo) is shown as the full-width
+# look-alike characters instead: the robots' Markdown has no escape that all clients
+# honour. "://" is broken for the same reason (clients turn bare URLs into links); only
+# the links we add stay links.
+_MARKDOWN = str.maketrans(
+    {"#": "＃", "*": "＊", "_": "＿", "[": "［", "]": "］", "(": "（", ")": "）", "`": "｀",
+     ">": "＞", "<": "＜", "!": "！", "~": "～", "|": "｜", "\\": "＼"}
+)  # fmt: skip
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown as itself in a WeCom or DingTalk Markdown message."""
+    return text.translate(_MARKDOWN).replace("://", "：//")
 
 
 class HttpSender:
     """POST JSON to a URL and check both the HTTP status and the robot's error code."""
+
+    per_minute: int | None = None  # a webhook is a machine: every notification, at once
+    digests = False
 
     def __init__(self, url: str, headers: dict[str, str] | None = None, timeout: float = 10.0):
         self.url = url
@@ -80,6 +97,9 @@ class HttpSender:
 class WecomSender(HttpSender):
     """WeCom (企业微信) group robot: markdown, or text when mobiles are to be mentioned."""
 
+    per_minute = 20  # 每个机器人发送的消息不能超过 20 条/分钟 (WeCom group robot docs)
+    digests = True
+
     def __init__(self, channel: WecomChannelConfig, lang: str) -> None:
         super().__init__(channel.url)
         self.mobiles = channel.mentioned_mobiles
@@ -95,6 +115,9 @@ class WecomSender(HttpSender):
 
 class DingtalkSender(HttpSender):
     """DingTalk (钉钉) group robot: markdown, signed when a secret is set."""
+
+    per_minute = 20  # 每个机器人每分钟最多发送 20 条, else blocked for 10 minutes
+    digests = True
 
     def __init__(self, channel: DingtalkChannelConfig, lang: str) -> None:
         super().__init__(channel.url)
@@ -119,13 +142,16 @@ class DingtalkSender(HttpSender):
             text += "\n\n" + " ".join(f"@{m}" for m in self.mobiles)
         return {
             "msgtype": "markdown",
-            "markdown": {"title": body["title"], "text": text},
+            "markdown": {"title": escape_markdown(body["title"]), "text": text},
             "at": {"atMobiles": self.mobiles, "isAtAll": False},
         }
 
 
 class FeishuSender(HttpSender):
     """Feishu / Lark (飞书) group robot: text, signed when a secret is set."""
+
+    per_minute = 100  # 自定义机器人 100 次/分钟, 5 次/秒
+    digests = True
 
     def __init__(self, channel: FeishuChannelConfig, lang: str) -> None:
         super().__init__(channel.url)
@@ -165,8 +191,13 @@ def _plain(body: dict[str, Any], lang: str) -> str:
 
 def _markdown(body: dict[str, Any], lang: str) -> str:
     severity = severity_word(body["severity"], lang)
+    message = escape_markdown(body["message"])
+    for key in ("snapshot_url", "url"):  # our own links in the message stay links
+        if body.get(key):
+            link = f"[{say('label.open', lang)}]({body[key]})"
+            message = message.replace(escape_markdown(body[key]), link)
     text = (
-        f"### {body['title']}\n{body['message']}\n\n"
+        f"### {escape_markdown(body['title'])}\n{message}\n\n"
         f"> {say('label.severity', lang)}: {severity}\n"
         f"> {say('label.since', lang)}: {body['started_at']}"
     )

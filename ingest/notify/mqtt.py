@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import orjson
 import paho.mqtt.client as mqtt
 
-from ingest.config.schema import MqttChannelConfig
+from ingest.config.channels import MqttChannelConfig
 from ingest.notify.channels import ChannelError
 
 _PUBLISH_TIMEOUT_S = 10.0
@@ -32,6 +32,9 @@ class Broker(Protocol):
 
 class MqttSender:
     """Publishes notifications and waits for the broker's acknowledgement."""
+
+    per_minute: int | None = None  # sirens and signs: every notification, at once
+    digests = False
 
     def __init__(self, channel: MqttChannelConfig, broker: Callable[[], Broker]) -> None:
         self.channel = channel

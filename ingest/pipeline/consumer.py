@@ -28,6 +28,7 @@ from campuswatch.backoff import Backoff
 from campuswatch.worker import Worker
 from ingest.config import MqttConfig
 from ingest.errors import IngestError
+from ingest.health import Problems
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
 from ingest.pipeline.handler import MessageHandler, Outcome
@@ -59,10 +60,12 @@ class MqttConsumer:
         dead_letters: DeadLetterStore,
         registry: Registry,
         metrics: Metrics,
+        problems: Problems,
         *,
         max_queued: int = 5000,
     ) -> None:
         self.settings = settings
+        self.problems = problems
         self.handler = handler
         self.spool = spool
         self.dead_letters = dead_letters
@@ -230,9 +233,11 @@ class MqttConsumer:
                 exc,
                 delay,
             )
+            self.problems.report("readings", f"not stored, held at the broker: {exc}")
             return delay
         self._in_hand = []
         self._retry.reset()
+        self.problems.clear("readings")
         return 0.0
 
     def _commit(self, batch: list[_Received]) -> None:
@@ -244,8 +249,9 @@ class MqttConsumer:
             )
             time.sleep(1.0)
         letters = [letter for item in batch for letter in item.outcome.dead_letters]
-        self.dead_letters.write(letters)
-        self.metrics.dead_letters.inc(len(letters))
+        dropped = self.dead_letters.write(letters)
+        self.metrics.dead_letters.inc(len(letters) - dropped)
+        self.metrics.dead_letters_dropped.inc(dropped)
         self.spool.append([item.outcome.record for item in batch if item.outcome.record])
         self.metrics.spool_bytes.set(self.spool.pending_bytes())
         self.registry.save_if_needed()

@@ -41,6 +41,8 @@ ReadingListener = Callable[[str, str, list[Reading]], None]
 """Called with (site, gateway, readings) for every accepted envelope, in arrival order."""
 StatusListener = Callable[[str, str, Status], None]
 """Called with (site, gateway, status) for every valid status message."""
+MetaListener = Callable[[str, str, set[str]], None]
+"""Called with (site, gateway, devices removed) after a gateway's device list changed."""
 
 
 @dataclass(slots=True)
@@ -57,22 +59,31 @@ class MessageHandler:
     def __init__(
         self,
         topic_root: str,
+        serves: Callable[[str], bool],
         registry: Registry,
         metrics: Metrics,
         clock: Clock,
         snapshots: SnapshotStore | None = None,
+        max_meta_bytes: int = 256 << 10,
     ) -> None:
         self.topic_root = topic_root
+        self.serves = serves
         self.registry = registry
         self.snapshots = snapshots
         self.metrics = metrics
         self.clock = clock
-        self.listeners: list[ReadingListener] = [registry.observe]
+        self.max_meta_bytes = max_meta_bytes
+        self.listeners: list[ReadingListener] = []  # after the registry has the readings
         self.status_listeners: list[StatusListener] = []
+        self.meta_listeners: list[MetaListener] = []
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Handle one message; never raises for bad input."""
         parsed = parse_topic(self.topic_root, topic)
+        if parsed is not None and not self.serves(parsed.site):
+            self.metrics.messages.labels("other").inc()
+            detail = f"site {parsed.site!r} is not served here (see site.id and site.also_serves)"
+            return self._reject(topic, payload[:1024], "site_not_served", detail)
         if parsed is not None and parsed.channel == "snapshots" and len(parsed.rest) == 2:
             self.metrics.messages.labels("snapshots").inc()
             return self._snapshot(topic, parsed.site, parsed.gateway, parsed.rest, payload)
@@ -119,7 +130,11 @@ class MessageHandler:
         if envelope.seq is None or not envelope.readings:
             return outcome
         check = self.registry.check_seq(site, gateway, envelope.seq)
-        if check.missing:
+        if check.reset:
+            self.metrics.seq_resets.labels(gateway).inc()
+            log.warning("gateway %s: seq jumped to %d; counting envelopes from here on",
+                        gateway, envelope.seq)  # fmt: skip
+        elif check.missing:
             self.metrics.seq_gaps.labels(gateway).inc(check.missing)
             log.warning(
                 "gateway %s: %d envelope(s) missing before seq %d",
@@ -131,6 +146,9 @@ class MessageHandler:
             self.metrics.seq_repeats.labels(gateway).inc()
         outcome.record = self._encode(site, gateway, envelope.readings)
         self.metrics.readings_accepted.inc(len(envelope.readings))
+        untracked = self.registry.observe(site, gateway, envelope.readings)
+        if untracked:
+            self._untracked(site, gateway, len(untracked))
         for listener in self.listeners:
             try:
                 listener(site, gateway, envelope.readings)
@@ -163,9 +181,19 @@ class MessageHandler:
             lines.append(f"{prefix} {fields} {r.ts}")
         return "\n".join(lines).encode()
 
+    def _untracked(self, site: str, gateway: str, count: int) -> None:
+        self.metrics.devices_untracked.labels(gateway).inc(count)
+        log.warning("gateway %r of site %r has more than %d devices: %d not tracked "
+                    "(limits.devices_per_gateway)", gateway, site, self.registry.max_devices,
+                    count)  # fmt: skip
+
     def _meta(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
         if not payload:  # a cleared retained message: keep the devices we know
             return Outcome()
+        if len(payload) > self.max_meta_bytes:  # refused before parsing it
+            detail = (f"meta is {len(payload)} bytes, limit {self.max_meta_bytes} "
+                      "(limits.meta_kb); the devices known before are kept")  # fmt: skip
+            return self._reject(topic, payload, "meta_too_large", detail)
         meta = parse_meta(payload, gateway)
         outcome = Outcome()
         for problem in meta.rejected:
@@ -179,7 +207,14 @@ class MessageHandler:
             outcome.dead_letters.append(DeadLetter(topic, meta.rejected[0].code, detail, payload))
             if not meta.devices and meta.rejected[0].index is None:
                 return outcome
-        self.registry.update_meta(site, gateway, meta.devices)
+        if len(meta.devices) > self.registry.max_devices:
+            self._untracked(site, gateway, len(meta.devices) - self.registry.max_devices)
+        removed = self.registry.update_meta(site, gateway, meta.devices)
+        for listener in self.meta_listeners:
+            try:
+                listener(site, gateway, removed)
+            except Exception:  # a faulty listener must not stop the stream
+                log.exception("meta listener %r failed for gateway %r", listener, gateway)
         return outcome
 
     def _status(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:

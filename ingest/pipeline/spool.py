@@ -75,11 +75,19 @@ class Spool:
     """Append-only, crash-safe record log with one reader cursor."""
 
     def __init__(
-        self, directory: Path, *, segment_bytes: int = 64 << 20, max_bytes: int = 4 << 30
+        self,
+        directory: Path,
+        *,
+        segment_bytes: int = 64 << 20,
+        max_bytes: int = 4 << 30,
+        reserve_bytes: int = 0,
     ) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
+        # Free space on the volume that appends leave alone: the alert database, people
+        # and ack links need it when the disk fills up (readings then wait at the broker).
+        self.reserve_bytes = reserve_bytes
         self._lock = threading.Condition()
         self._append_lock = threading.Lock()
         self._sizes: dict[int, int] = {}  # segment number -> durable size
@@ -180,6 +188,18 @@ class Spool:
             total = sum(size for n, size in self._sizes.items() if n >= self._cursor.segment)
             return total - self._cursor.offset
 
+    def _check_reserve(self, size: int) -> None:
+        if not self.reserve_bytes:
+            return
+        info = os.statvfs(self.directory)
+        free = info.f_bavail * info.f_frsize
+        if free - size < self.reserve_bytes:
+            raise SpoolError(
+                f"the disk of {self.directory} has {free >> 20} MB free, under the reserve of "
+                f"{self.reserve_bytes >> 20} MB kept for alerts (spool.reserve_mb): readings "
+                "wait at the broker until space is freed"
+            )
+
     def is_full(self) -> bool:
         """True when the spool holds ``max_bytes`` or more waiting bytes."""
         return self.pending_bytes() >= self.max_bytes
@@ -196,6 +216,7 @@ class Spool:
             writer = self._writer
             if writer is None:
                 raise SpoolError("spool is closed")
+            self._check_reserve(len(frames))
             number = self.active_segment
             try:
                 writer.write(frames)

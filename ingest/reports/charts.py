@@ -57,6 +57,9 @@ def _configure() -> None:
     font = cjk_font()
     mpl.rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     mpl.rcParams["axes.unicode_minus"] = False  # the CJK fonts lack U+2212
+    # Names come from devices: "$…$" in one must be text, not mathtext (which fails on
+    # anything it cannot parse and would take the whole report down).
+    mpl.rcParams["text.parse_math"] = False
 
 
 def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, str, str]) -> bytes:

@@ -32,7 +32,9 @@ def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
     alerts = AlertStore(config.state_dir / "alerts.db", config.site.id)
     alerts.open()
     meter_hours = MeterHours(influx, config.site.timezone)
-    reports = Reports(config, influx, registry, alerts, meter_hours, clock, LinkSigner(config))
+    reports = Reports(
+        config, influx, registry, alerts, meter_hours, clock, LinkSigner(config, clock)
+    )
     return reports, alerts
 
 

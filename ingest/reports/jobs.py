@@ -27,6 +27,7 @@ from ingest.config import IngestConfig
 from ingest.reports.messages import cold_chain_message, weekly_message
 from ingest.reports.periods import week_of
 from ingest.reports.service import ReportName, Reports
+from ingest.rules.outbox import REPORT
 from ingest.rules.store import AlertStore
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class ReportJobs:
             body = self.message(job.id, due)
             with self.store.transaction():
                 for channel in job.channels:
-                    self.store.enqueue(0, channel, body, now_ms(self.clock))
+                    self.store.enqueue(0, channel, body, now_ms(self.clock), REPORT)
             self.wake(set(job.channels))
             self._save_run(job.id, due)
             log.info("report %s for %s sent to %s", job.id, body["period"], list(job.channels))

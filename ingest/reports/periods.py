@@ -44,6 +44,9 @@ class Period:
         return [first + timedelta(days=i) for i in range((self.end.date() - first).days)]
 
 
+FIRST_DAY, LAST_DAY = date(2020, 1, 1), date(2100, 1, 1)
+
+
 def parse_week(text: str, tz: ZoneInfo) -> Period:
     """``2026-W47`` as the local Monday-to-Monday span."""
     match = _WEEK.match(text)
@@ -53,6 +56,7 @@ def parse_week(text: str, tz: ZoneInfo) -> Period:
         monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError as exc:
         raise PeriodError(f"week {text!r} does not exist: {exc}") from exc
+    _check_range(monday, text)
     return Period(text, local_midnight(monday, tz), local_midnight(monday + timedelta(7), tz))
 
 
@@ -62,7 +66,16 @@ def parse_day(text: str, tz: ZoneInfo) -> Period:
         day = date.fromisoformat(text)
     except ValueError as exc:
         raise PeriodError(f"date {text!r} is not written YYYY-MM-DD: {exc}") from exc
+    _check_range(day, text)
     return day_period(day, tz)
+
+
+def _check_range(day: date, text: str) -> None:
+    """Readings exist from 2020 on (SPEC §2); a period beyond 2099 is a typo."""
+    if not FIRST_DAY <= day < LAST_DAY:
+        raise PeriodError(
+            f"{text!r} is outside the years reports cover ({FIRST_DAY.year}-{LAST_DAY.year - 1})"
+        )
 
 
 def day_period(day: date, tz: ZoneInfo) -> Period:

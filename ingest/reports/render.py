@@ -41,11 +41,25 @@ def totals_line(report: WeeklyUsage, lang: str) -> str:
     )
 
 
+# A text cell starting with one of these is a formula to spreadsheet programs (a device
+# named "=HYPERLINK(...)"): it is written with a leading apostrophe, shown as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell: text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows([("" if v is None else v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     # A BOM so spreadsheet programs open the Chinese text as UTF-8.
     return "\ufeff" + out.getvalue()
 

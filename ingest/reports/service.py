@@ -101,9 +101,11 @@ class Reports:
 
     def check_signature(self, name: str, period: str, sig: str | None) -> bool:
         """True when ``sig`` is that of a link to report ``name`` for ``period``."""
-        return self.links.check(sig, name, period)
+        return self.links.check_link(sig, name, period)
 
     def link(self, name: ReportName, period: str) -> str:
         """The signed URL of a report's HTML page."""
         key = "week" if name == "weekly-usage" else "date"
-        return self.links.url(f"/api/reports/{name}", {key: period, "format": "html"}, name, period)
+        params = {key: period, "format": "html"}
+        valid_s = int(self.config.reports.link_valid.total_seconds())
+        return self.links.url(f"/api/reports/{name}", params, name, period, valid_s=valid_s)

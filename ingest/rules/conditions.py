@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from campuswatch.protocol import FieldValue
-from ingest.config.schema import AllOfConfig, AnyOfConfig, ComparisonConfig, ConditionConfig
+from ingest.config.rules import AllOfConfig, AnyOfConfig, ComparisonConfig, ConditionConfig
 
 Values = Mapping[str, FieldValue]
 Predicate = Callable[[Values], bool]

@@ -19,22 +19,18 @@ time it really began.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 
 from campuswatch.clock import Clock, now_ms
-from campuswatch.protocol import DEFAULT_INTERVAL_S, Reading, Status
-from ingest.config.schema import (
-    ConditionRuleConfig,
-    GatewayOfflineRuleConfig,
-    IngestConfig,
-    SilentRuleConfig,
-)
-from ingest.errors import IngestError
+from campuswatch.protocol import Reading, Status
+from ingest.config.rules import GatewayOfflineRuleConfig, SilentRuleConfig
+from ingest.config.schema import IngestConfig
+from ingest.health import Problems
 from ingest.metrics import Metrics
-from ingest.registry import DeviceKey, GatewayKey, Registry
-from ingest.rules.conditions import first_field
+from ingest.registry import GatewayKey, Registry
+from ingest.rules.devices import DeviceBook
+from ingest.rules.errors import AckLinkUsed, AlertNotFound, check_ackable, clean_note
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
 from ingest.rules.schedules import ScheduleBook
@@ -50,7 +46,7 @@ from ingest.rules.state import (
     to_ms,
 )
 from ingest.rules.store import AlertStore, ConditionState
-from ingest.rules.wording import default_title
+from ingest.rules.wording import say
 
 log = logging.getLogger(__name__)
 
@@ -58,34 +54,6 @@ STALE_MS = 120_000
 SETTLE_MS = 15_000
 _UNKNOWN = object()
 AlertKey = tuple[str, str, str, str]  # (rule, site, gateway, device)
-
-
-class AlertNotFound(IngestError):
-    """No alert has this id."""
-
-
-class AlertConflict(IngestError):
-    """The alert is not in a state that allows the request.
-
-    ``reason``: ``resolved``, ``pending``, ``acknowledged`` (then ``by`` who) or ``used``.
-    """
-
-    def __init__(self, message: str, reason: str, by: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.by = by
-
-
-class AckLinkUsed(AlertConflict):
-    """The ack link was used before: a link acknowledges once."""
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean_note(note: str) -> str:
-    """A note as people typed it, without control characters (line breaks stay)."""
-    return _CONTROL.sub("", note.replace("\r\n", "\n")).strip()[:1000]
 
 
 class RuleEngine:
@@ -99,17 +67,17 @@ class RuleEngine:
         metrics: Metrics,
         clock: Clock,
         wake: Callable[[set[str]], None] = lambda _channels: None,
+        problems: Problems | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
         self.store = store
         self.metrics = metrics
         self.clock = clock
-        self.wake = wake
-        # Called after a commit that changed an alert (the live board listens).
-        self.change_listeners: list[Callable[[], None]] = []
         self.schedules = ScheduleBook(config.schedules, config.calendar, config.site.timezone)
-        self.lifecycle = Lifecycle(config, store, metrics)
+        self.lifecycle = Lifecycle(config, store, metrics, wake, problems)
+        # Called after a commit that changed an alert (the live board listens).
+        self.change_listeners = self.lifecycle.change_listeners
         self._lock = threading.RLock()
         self._rules = {r.id: compile_rule(r) for r in config.rules}
         self._condition_rules = [r for r in self._rules.values() if r.predicate is not None]
@@ -119,7 +87,7 @@ class RuleEngine:
         self._gateway_rules = [
             r for r in self._rules.values() if isinstance(r.config, GatewayOfflineRuleConfig)
         ]
-        self._devices: dict[DeviceKey, DeviceState] = {}
+        self.devices = DeviceBook(registry, self._condition_rules, self._silent_rules)
         self._gateways: dict[GatewayKey, GatewayState] = {}
         self._tracks: dict[AlertKey, Track] = {}
         self._alerts: dict[AlertKey, Alert] = {}
@@ -136,7 +104,7 @@ class RuleEngine:
                 if key[0] in self._rules:
                     self._tracks[key] = Track(state.holds, state.since_ms)
             for known in self.registry.devices():
-                dev = self._device(known.site, known.gateway, known.device, known.kind)
+                dev = self.devices.get(known.site, known.gateway, known.device, known.kind)
                 dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
             for (site, gateway), status in self.registry.gateway_status().items():
                 self._gateways[(site, gateway)] = GatewayState(site, now, status, now)
@@ -155,7 +123,7 @@ class RuleEngine:
 
     def _resolve_orphans(self, alerts: list[Alert], now: int) -> None:
         for alert in alerts:  # their rule was removed from the config
-            self.lifecycle.resolve(alert, None, now, note="rule removed from the configuration")
+            self.lifecycle.resolve(alert, None, now, note=self._say("reason.rule_removed"))
 
     # ------------------------------------------------------------------ inputs
 
@@ -183,7 +151,7 @@ class RuleEngine:
 
     def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
         for reading in readings:
-            dev = self._device(site, gateway, reading.device, reading.kind)
+            dev = self.devices.get(site, gateway, reading.device, reading.kind)
             dev.heard_ms = now  # even a late reading shows the device is alive
             if dev.last_ts is not None and reading.ts < dev.last_ts:
                 self.metrics.late_readings.inc()
@@ -199,32 +167,31 @@ class RuleEngine:
                 self._evaluate(rule, dev, reading.ts, now, backlog)
         self._check_gateways(now)
 
-    # ------------------------------------------------------------------ devices
+    def on_meta(self, site: str, gateway: str, removed: set[str]) -> None:
+        """A gateway's device list changed (a MetaListener): end the alerts of devices it
+        no longer has, and of devices whose tags no longer match the alert's rule."""
+        with self._lock:
+            now = now_ms(self.clock)
+            self._run(lambda: self._rematch(site, gateway, removed, now))
 
-    def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
-        dev = self._devices.get((site, gateway, device))
-        version = self.registry.meta_version
-        if dev is not None and dev.meta_version == version and dev.kind == kind:
-            return dev
-        info = self.registry.device_info(site, gateway, device)
-        tags = dict(info.tags) if info else {}
-        tags.update(site=site, gateway=gateway, device=device)
-        fresh = DeviceState(
-            site,
-            gateway,
-            device,
-            kind,
-            tags,
-            info.name if info else None,
-            (info.interval_s if info else DEFAULT_INTERVAL_S) * 1000,
-            version,
-            condition_rules=[r for r in self._condition_rules if r.wants(kind, tags)],
-            silent_rules=[r for r in self._silent_rules if r.wants(kind, tags)],
-        )
-        if dev is not None:
-            fresh.last_ts, fresh.heard_ms, fresh.values = dev.last_ts, dev.heard_ms, dev.values
-        self._devices[(site, gateway, device)] = fresh
-        return fresh
+    def _rematch(self, site: str, gateway: str, removed: set[str], now: int) -> None:
+        for key, alert in list(self._alerts.items()):
+            rule = self._rules[alert.rule]
+            if key[1:3] != (site, gateway) or rule in self._gateway_rules:
+                continue
+            if alert.device in removed:
+                self._end(alert, rule, now, self._say("reason.device_removed"))
+                continue
+            dev = self.devices.get(site, gateway, alert.device, alert.kind)
+            if not self.devices.watches(dev, rule):
+                self._end(alert, rule, now, self._say("reason.no_longer_matches"))
+        for device in removed:
+            self.devices.forget((site, gateway, device))
+        for key in [k for k in self._tracks if k[1:3] == (site, gateway) and k[3] in removed]:
+            del self._tracks[key]
+
+    def _say(self, key: str) -> str:
+        return say(key, self.config.site.language)
 
     # ------------------------------------------------------------------ conditions
 
@@ -270,30 +237,7 @@ class RuleEngine:
         return rule.hold_ms == 0 or now >= alert.since_ms + rule.hold_ms
 
     def _open(self, rule: CompiledRule, dev: DeviceState, since: int, now: int) -> Alert:
-        config = rule.config
-        kind = dev.kind
-        field_name = None
-        if isinstance(config, ConditionRuleConfig):
-            field_name = first_field(config.when, dev.values)  # type: ignore[arg-type]
-        title_key = {SilentRuleConfig: "silent", GatewayOfflineRuleConfig: "gateway_offline"}.get(
-            type(config), kind
-        )
-        alert = Alert(
-            rule=config.id,
-            site=dev.site,
-            gateway=dev.gateway,
-            device=dev.device,
-            kind=kind,
-            severity=config.severity,
-            state="pending",
-            since_ms=since,
-            title=config.title or default_title(title_key, field_name, self.config.site.language),
-            field=field_name,
-            value=as_number(dev.values.get(field_name or "")),
-            tags={k: v for k, v in dev.tags.items() if k not in ("site", "gateway", "device")},
-            name=dev.name,
-        )
-        self.lifecycle.open(alert, now)
+        alert = self.lifecycle.open(rule.config, dev, since, now)
         self._alerts[_key(alert)] = alert
         return alert
 
@@ -351,15 +295,17 @@ class RuleEngine:
             self._active_since[rule.id] = since
             if since is None:
                 for alert in [a for a in self._alerts.values() if a.rule == rule.id]:
-                    self._end(alert, rule, now, note="outside the rule's active hours")
+                    self._end(alert, rule, now, self._say("reason.outside_hours"))
             elif rule.predicate is not None:
                 for key, track in list(self._tracks.items()):
-                    dev = self._devices.get(key[1:])
-                    if key[0] == rule.id and track.holds and dev is not None:
+                    if key[0] != rule.id or not track.holds:
+                        continue
+                    dev = self.devices.find(key[1:])
+                    if dev is not None and rule in dev.condition_rules:
                         self._hold(rule, dev, track, now)
 
     def _check_silence(self, now: int) -> None:
-        for dev in list(self._devices.values()):
+        for dev in self.devices.all():
             last = max(dev.heard_ms, self._started_ms)
             for rule in dev.silent_rules:
                 config = rule.config
@@ -416,18 +362,9 @@ class RuleEngine:
             if link_nonce is not None and self.store.ack_link_used(link_nonce):
                 raise AckLinkUsed("this link has already been used", "used")
             alert = next((a for a in self._alerts.values() if a.id == alert_id), None)
-            if alert is None:
-                if self.store.alert(alert_id) is None:
-                    raise AlertNotFound(f"no alert with id {alert_id}")
-                raise AlertConflict(f"alert {alert_id} is already resolved", "resolved")
-            if alert.state == "pending":
-                raise AlertConflict(f"alert {alert_id} is pending and has not fired yet", "pending")
-            if alert.state == "acknowledged":
-                raise AlertConflict(
-                    f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}",
-                    "acknowledged",
-                    alert.acknowledged_by,
-                )
+            if alert is None and self.store.alert(alert_id) is None:
+                raise AlertNotFound(f"no alert with id {alert_id}")
+            alert = check_ackable(alert_id, alert)
             now = now_ms(self.clock)
             rule = self._rules[alert.rule].config
 
@@ -442,34 +379,15 @@ class RuleEngine:
     # ------------------------------------------------------------------ transactions
 
     def _run(self, work: Callable[[], None]) -> None:
-        """Run ``work`` (under the engine lock) as one store transaction, begun before its
-        first change; commit, then wake the channels it queued notifications for.
-
-        So an alert's state, its history event and its outbox entries are durable together
-        or not at all, whichever path fired it.
-        """
-        self.store.start_transaction()
-        try:
-            work()
-            self.store.end_transaction(commit=True)
-        except BaseException:
-            if self.store.in_transaction:
-                self.store.end_transaction(commit=False)
-            self.lifecycle.woken.clear()
-            self.lifecycle.changed = False
-            self._reload_alerts()
-            raise
-        woken, self.lifecycle.woken = self.lifecycle.woken, set()
-        if woken:
-            self.wake(woken)
-        if self.lifecycle.changed:
-            self.lifecycle.changed = False
-            for listener in self.change_listeners:
-                listener()
+        """Run ``work`` (under the engine lock) as one store transaction."""
+        self.lifecycle.run(work, self._reload_alerts)
 
     def _reload_alerts(self) -> None:
-        # In-memory alerts may hold changes the rollback undid: take the store's word.
+        # In-memory alerts may hold changes the rollback undid: take the store's word,
+        # except for alerts only memory has (negative ids, kept while the disk was full).
+        kept = {k: a for k, a in self._alerts.items() if a.id < 0}
         self._alerts = {_key(a): a for a in self.store.active_alerts() if a.rule in self._rules}
+        self._alerts.update(kept)
 
 
 def _key(alert: Alert) -> AlertKey:

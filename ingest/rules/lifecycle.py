@@ -4,14 +4,21 @@ in the store's current transaction (pending → firing → acknowledged → reso
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
+from ingest.health import Problems
+from ingest.rules.conditions import first_field
 from ingest.rules.model import Alert, AlertEvent, EventState
-from ingest.rules.wording import notification_body
+from ingest.rules.outbox import priority
+from ingest.rules.state import DeviceState, as_number
+from ingest.rules.wording import default_title, notification_body, say
 
 if TYPE_CHECKING:
-    from ingest.config.schema import IngestConfig, RuleConfig
+    from ingest.config.rules import RuleConfig
+    from ingest.config.schema import IngestConfig
     from ingest.metrics import Metrics
     from ingest.rules.store import AlertStore
 
@@ -21,9 +28,21 @@ log = logging.getLogger(__name__)
 class Lifecycle:
     """Moves alerts between states; the caller holds an open store transaction."""
 
-    def __init__(self, config: IngestConfig, store: AlertStore, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        config: IngestConfig,
+        store: AlertStore,
+        metrics: Metrics,
+        wake: Callable[[set[str]], None] = lambda _channels: None,
+        problems: Problems | None = None,
+    ) -> None:
         self.store = store
         self.metrics = metrics
+        self.problems = problems or Problems()
+        # Delivers (channel, body) pairs that could not be written to the outbox.
+        self.unrecorded: Callable[[list[tuple[str, dict[str, Any]]]], None] = lambda _: None
+        self.wake = wake  # told which channels have new notifications, after the commit
+        self.change_listeners: list[Callable[[], None]] = []  # after a commit that changed any
         self.lang = config.site.language
         self.timezone = config.site.timezone
         self.woken: set[str] = set()  # channels with new notifications since the last commit
@@ -31,11 +50,84 @@ class Lifecycle:
         # Adds to a notification body before it is queued (the camera snapshot link).
         self.decorate: Callable[[Alert, dict[str, Any]], None] | None = None
 
-    def open(self, alert: Alert, now_ms: int) -> None:
-        """Record a new pending alert."""
+    def run(self, work: Callable[[], None], rolled_back: Callable[[], None]) -> None:
+        """Run ``work`` as one store transaction, begun before its first change; commit,
+        then wake the channels it queued notifications for. On an error roll back, call
+        ``rolled_back`` (in-memory alerts may hold changes the store undid) and re-raise.
+
+        So an alert's state, its history event and its outbox entries are durable together
+        or not at all, whichever path fired it. When the database cannot be written (a
+        full disk), ``work`` runs again in memory and its notifications go out from there.
+        """
+        try:
+            self._attempt(work, rolled_back, in_memory=False)
+        except (sqlite3.Error, OSError) as exc:
+            self.problems.report("alerts", f"the alert database cannot be written ({exc}):"
+                                 " alarms are notified from memory")  # fmt: skip
+            self._attempt(work, rolled_back, in_memory=True)
+            self.unrecorded([(c, self._unrecorded(b)) for c, b in self.store.take_unrecorded()])
+        else:
+            if self.changed:
+                self.problems.clear("alerts")
+        self._after_commit()
+
+    def _attempt(
+        self, work: Callable[[], None], rolled_back: Callable[[], None], *, in_memory: bool
+    ) -> None:
+        self.store.start_transaction(in_memory=in_memory)
+        try:
+            work()
+            self.store.end_transaction(commit=True)
+        except BaseException:
+            if self.store.in_transaction:
+                self.store.end_transaction(commit=False)
+            self.woken.clear()
+            self.changed = False
+            rolled_back()
+            raise
+
+    def _unrecorded(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A notification told from memory: no ack link (its alert id is not kept), and
+        a word about the disk."""
+        note = say("unrecorded", self.lang)
+        return {**body, "alert_id": 0, "ack_url": None, "message": f"{body['message']}\n{note}"}
+
+    def _after_commit(self) -> None:
+        woken, self.woken = self.woken, set()
+        if woken:
+            self.wake(woken)
+        if self.changed:
+            self.changed = False
+            for listener in self.change_listeners:
+                listener()
+
+    def open(self, rule: RuleConfig, dev: DeviceState, since_ms: int, now_ms: int) -> Alert:
+        """Record a new pending alert of ``rule`` on ``dev``, its condition true since
+        ``since_ms``; titled by the rule or by what the condition is about."""
+        field_name = None
+        if isinstance(rule, ConditionRuleConfig):
+            field_name = first_field(rule.when, dev.values)  # type: ignore[arg-type]
+        title_key = {SilentRuleConfig: "silent", GatewayOfflineRuleConfig: "gateway_offline"}
+        alert = Alert(
+            rule=rule.id,
+            site=dev.site,
+            gateway=dev.gateway,
+            device=dev.device,
+            kind=dev.kind,
+            severity=rule.severity,
+            state="pending",
+            since_ms=since_ms,
+            title=rule.title
+            or default_title(title_key.get(type(rule), dev.kind), field_name, self.lang),
+            field=field_name,
+            value=as_number(dev.values.get(field_name or "")),
+            tags={k: v for k, v in dev.tags.items() if k not in ("site", "gateway", "device")},
+            name=dev.name,
+        )
         self.changed = True
         self.store.save_alert(alert)
         self._event(alert, "pending", now_ms)
+        return alert
 
     def fire(self, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
         """The condition held long enough: notify."""
@@ -108,7 +200,10 @@ class Lifecycle:
         if self.decorate is not None:
             self.decorate(alert, body)
         for channel in channels:
-            self.store.enqueue(alert.id, channel, body, now_ms)
+            self.store.enqueue(
+                alert.id, channel, body, now_ms, priority(alert.severity, state),
+                f"{alert.site}/{alert.gateway}/{alert.device}",
+            )  # fmt: skip
             self.woken.add(channel)
 
     def _event(

@@ -27,8 +27,10 @@ class NotificationLinks:
         ack_links: AckLinks,
         lang: str,
         clock: Clock,
+        snapshot_link_valid_s: int = 30 * 86_400,
     ) -> None:
         self.registry = registry
+        self.snapshot_link_valid_s = snapshot_link_valid_s
         self.snapshots = snapshots
         self.signer = signer
         self.ack_links = ack_links
@@ -52,7 +54,8 @@ class NotificationLinks:
         snapshot = snapshot or self.snapshots.latest(camera)
         if snapshot is None:
             return
-        url = self.signer.url(snapshot_path(snapshot), {}, *snapshot_signed(snapshot))
+        url = self.signer.url(snapshot_path(snapshot), {}, *snapshot_signed(snapshot),
+                              valid_s=self.snapshot_link_valid_s)  # fmt: skip
         body["snapshot"] = snapshot.id
         body["snapshot_url"] = url
         body["message"] = f"{body['message']}\n{say('label.snapshot', self.lang)}: {url}"

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ingest.config.schema import ActiveConfig, CalendarConfig, ScheduleConfig
+from ingest.config.rules import ActiveConfig
+from ingest.config.schema import CalendarConfig, ScheduleConfig
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back to look for the end of the last window (school holidays last weeks).

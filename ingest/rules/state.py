@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from ingest.config.schema import ConditionRuleConfig, RuleConfig, SilentRuleConfig
+from ingest.config.rules import ConditionRuleConfig, RuleConfig, SilentRuleConfig
 from ingest.config.types import IntervalMultiple
 from ingest.rules.conditions import Predicate, compile_condition, compile_where
 

@@ -1,10 +1,16 @@
 """The alert database (SQLite in ``state_dir``): alerts, their history, condition state
 and the notification outbox, changed together in one transaction so a crash can never
 leave an alert fired without its notifications queued (the transactional outbox).
+
+When the database cannot be written (a full disk), a transaction can be run *in memory*
+instead: its changes are dropped, new alerts get negative ids (they are written as new
+alerts at their next change once the disk has room again), and its notifications are
+handed back to be delivered from memory, so an alarm is still told.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sqlite3
 import threading
@@ -18,6 +24,7 @@ import orjson
 
 from campuswatch.sqlitefile import DurableFile, open_durable
 from ingest.errors import IngestError
+from ingest.rules.migrations import migrate_conditions, migrate_outbox
 from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
 
 log = logging.getLogger(__name__)
@@ -53,9 +60,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     alert_id INTEGER NOT NULL, channel TEXT NOT NULL, body TEXT NOT NULL,
     created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, failed_ms INTEGER, last_error TEXT
+    next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, failed_ms INTEGER, last_error TEXT,
+    priority INTEGER NOT NULL DEFAULT 1, subject TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(channel, id)
+CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(channel, priority, alert_id, id)
+    WHERE sent_ms IS NULL AND failed_ms IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_subject ON outbox(channel, subject, id)
     WHERE sent_ms IS NULL AND failed_ms IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_alert ON outbox(alert_id);
 CREATE TABLE IF NOT EXISTS ack_links_used (
@@ -79,18 +89,6 @@ class ConditionState:
     since_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """A notification waiting to be delivered to one channel."""
-
-    id: int
-    alert_id: int
-    channel: str
-    body: dict[str, Any]
-    attempts: int
-    next_attempt_ms: int
-
-
 def _alert_from_row(row: sqlite3.Row) -> Alert:
     values = {column: row[column] for column in _ALERT_COLUMNS}
     values["tags"] = orjson.loads(values["tags"])
@@ -112,12 +110,16 @@ class AlertStore(DurableFile):
         super().__init__(threading.RLock())
         self._in_unit = False
         self._begun = False
+        self._in_memory = False
+        self._memory_ids = itertools.count(-1, -1)
+        self._unrecorded: list[tuple[str, dict[str, Any]]] = []
 
     def open(self) -> None:
         """Open (creating if needed) the database in WAL mode with full fsync."""
         try:
             db = open_durable(self.path, "", rows=True)
-            _migrate_conditions(db, self.site)
+            migrate_conditions(db, self.site, _CONDITIONS)
+            migrate_outbox(db)
             db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
@@ -140,14 +142,15 @@ class AlertStore(DurableFile):
             raise
         self.end_transaction(commit=True)
 
-    def start_transaction(self) -> None:
+    def start_transaction(self, *, in_memory: bool = False) -> None:
         """Begin what :meth:`transaction` does (for callers that cannot use ``with``);
-        this thread holds the store until :meth:`end_transaction`."""
+        this thread holds the store until :meth:`end_transaction`. ``in_memory``: write
+        nothing, and keep the notifications for :meth:`take_unrecorded`."""
         self._lock.acquire()
         if self._in_unit:
             self._lock.release()
             raise AlertStoreError("transactions of the alert database do not nest")
-        self._in_unit, self._begun = True, False
+        self._in_unit, self._begun, self._in_memory = True, False, in_memory
 
     def end_transaction(self, *, commit: bool) -> None:
         """Commit (or roll back) what changed since :meth:`start_transaction`."""
@@ -159,18 +162,26 @@ class AlertStore(DurableFile):
                 self.db.execute("ROLLBACK")
             raise
         finally:
-            self._in_unit = self._begun = False
+            self._in_unit = self._begun = self._in_memory = False
             self._lock.release()
+
+    def take_unrecorded(self) -> list[tuple[str, dict[str, Any]]]:
+        """The (channel, body) of notifications queued by in-memory transactions."""
+        with self._lock:
+            taken, self._unrecorded = self._unrecorded, []
+        return taken
 
     @property
     def in_transaction(self) -> bool:
         """True between :meth:`start_transaction` and :meth:`end_transaction`."""
         return self._in_unit
 
-    def _writer(self) -> sqlite3.Connection:
+    def _writer(self) -> sqlite3.Connection | _Unwritten:
         """The connection, inside the current transaction (begun here on its first change)."""
         if not self._in_unit:
             raise AlertStoreError("alert changes must be made inside transaction()")
+        if self._in_memory:
+            return _Unwritten(next(self._memory_ids))
         if not self._begun:
             self.db.execute("BEGIN IMMEDIATE")
             self._begun = True
@@ -184,7 +195,7 @@ class AlertStore(DurableFile):
         values["tags"] = orjson.dumps(alert.tags).decode()
         values["escalated"] = int(alert.escalated)
         with self._lock:
-            if alert.id:
+            if alert.id > 0:  # a negative id: an alert kept in memory, written now
                 assignments = ", ".join(f"{c} = :{c}" for c in _ALERT_COLUMNS if c != "id")
                 self._writer().execute(f"UPDATE alerts SET {assignments} WHERE id = :id", values)  # noqa: S608
             else:
@@ -333,100 +344,36 @@ class AlertStore(DurableFile):
 
     # ------------------------------------------------------------------ outbox
 
-    def enqueue(self, alert_id: int, channel: str, body: dict[str, Any], now_ms: int) -> None:
-        """Record a notification to send (inside the transaction that caused it)."""
+    def enqueue(
+        self,
+        alert_id: int,
+        channel: str,
+        body: dict[str, Any],
+        now_ms: int,
+        priority: int = 1,
+        subject: str = "",
+    ) -> None:
+        """Record a notification to send (inside the transaction that caused it); the
+        lower ``priority``, the sooner it goes, but after those of the same ``subject``
+        (the device) queued before it (see ingest/rules/outbox.py)."""
         with self._lock:
+            if self._in_memory:
+                self._unrecorded.append((channel, body))
+                return
+            row = (alert_id, channel, orjson.dumps(body).decode(), now_ms, now_ms, priority)
             self._writer().execute(
-                "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (alert_id, channel, orjson.dumps(body).decode(), now_ms, now_ms),
+                "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms,"
+                " priority, subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*row, subject),
             )
 
-    def next_notification(self, channel: str) -> OutboxItem | None:
-        """The oldest undelivered notification of a channel (channels deliver in order)."""
-        with self._lock:
-            row = self.db.execute(
-                "SELECT id, alert_id, channel, body, attempts, next_attempt_ms FROM outbox"
-                " WHERE channel = ? AND sent_ms IS NULL AND failed_ms IS NULL ORDER BY id LIMIT 1",
-                (channel,),
-            ).fetchone()
-        if row is None:
-            return None
-        values = dict(row)
-        values["body"] = orjson.loads(values["body"])
-        return OutboxItem(**values)
 
-    def notification_bodies(self, alert_id: int) -> list[dict[str, Any]]:
-        """The bodies of an alert's notifications, newest first."""
-        with self._lock:
-            rows = self.db.execute(
-                "SELECT body FROM outbox WHERE alert_id = ? ORDER BY id DESC", (alert_id,)
-            ).fetchall()
-        return [orjson.loads(row["body"]) for row in rows]
+class _Unwritten:
+    """The connection of an in-memory transaction: writes nothing; a row it "inserts"
+    gets a negative id."""
 
-    def mark_sent(self, item_id: int, now_ms: int) -> None:
-        """Record a delivery."""
-        with self._lock:
-            self.db.execute(
-                "UPDATE outbox SET sent_ms = ?, attempts = attempts + 1 WHERE id = ?",
-                (now_ms, item_id),
-            )
+    def __init__(self, rowid: int) -> None:
+        self.lastrowid = rowid
 
-    def mark_retry(self, item_id: int, next_attempt_ms: int, error: str) -> None:
-        """Record a failed attempt and when to try again."""
-        with self._lock:
-            self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?"
-                " WHERE id = ?",
-                (next_attempt_ms, error, item_id),
-            )
-
-    def mark_failed(self, item_id: int, now_ms: int, error: str) -> None:
-        """Give up on a notification the channel refuses for good."""
-        with self._lock:
-            self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, failed_ms = ?, last_error = ?"
-                " WHERE id = ?",
-                (now_ms, error, item_id),
-            )
-
-    def fail_unknown_channels(self, channels: list[str], now_ms: int) -> int:
-        """Give up notifications for channels no longer configured; return how many."""
-        marks = ", ".join("?" for _ in channels) or "''"  # placeholders only
-        where = f"sent_ms IS NULL AND failed_ms IS NULL AND channel NOT IN ({marks})"
-        query = f"UPDATE outbox SET failed_ms = ?, last_error = 'channel removed' WHERE {where}"  # noqa: S608
-        with self._lock:
-            cursor = self.db.execute(query, [now_ms, *channels])
-        return cursor.rowcount
-
-    def waiting_notifications(self) -> int:
-        """How many notifications are not yet delivered."""
-        with self._lock:
-            row = self.db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE sent_ms IS NULL AND failed_ms IS NULL"
-            ).fetchone()
-        return int(row[0])
-
-
-def _migrate_conditions(db: sqlite3.Connection, site: str) -> None:
-    """Key the condition states of a store made before version 2 by site, in place."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(conditions)")]
-    if not columns or "site" in columns:
-        return
-    log.warning("alert database: keying remembered conditions by site (one-time upgrade)")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("ALTER TABLE conditions RENAME TO conditions_v1")
-        db.execute(_CONDITIONS)
-        db.execute(
-            "INSERT INTO conditions (rule, site, gateway, device, holds, since_ms)"
-            " SELECT c.rule, COALESCE((SELECT a.site FROM alerts a WHERE a.gateway = c.gateway"
-            " ORDER BY a.id DESC LIMIT 1), ?), c.gateway, c.device, c.holds, c.since_ms"
-            " FROM conditions_v1 c",
-            (site,),
-        )
-        db.execute("DROP TABLE conditions_v1")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    def execute(self, _sql: str, _params: object = ()) -> _Unwritten:
+        return self

@@ -39,6 +39,23 @@ WORDS = Catalogue(
         "prefix.escalated": ("【升级】", "[escalated] "),
         "prefix.acknowledged": ("【已确认】", "[acknowledged] "),
         "prefix.resolved": ("【已恢复】", "[resolved] "),
+        "prefix.ended": ("【已结束】", "[ended] "),
+        # Why an alert ended while its condition may still hold (the note of its end).
+        "reason.outside_hours": ("已过规则的生效时段", "outside the rule's active hours"),
+        "reason.rule_removed": ("规则已从配置中删除", "rule removed from the configuration"),
+        "reason.device_removed": (
+            "设备已从网关的设备列表中移除，不再监测",
+            "the device was removed from its gateway's device list and is no longer watched",
+        ),
+        "reason.no_longer_matches": (
+            "设备的标签已改变，不再适用此规则，不再监测",
+            "the device's tags changed, the rule no longer applies and it is no longer watched",
+        ),
+        "unrecorded": (
+            "注意：服务器磁盘已满，此报警未能记录，请到值班台核对并尽快清理磁盘",
+            "Note: the server's disk is full and this alarm could not be recorded",
+        ),
+        "ended_because": ("结束原因：{reason}", "ended because {reason}"),
         # Message parts.
         "sep": ("：", ": "),
         "comma": ("，", ", "),
@@ -57,6 +74,7 @@ WORDS = Catalogue(
         "label.rule": ("规则", "Rule"),
         "label.snapshot": ("快照", "snapshot"),
         "label.ack": ("手机确认", "Acknowledge"),
+        "label.open": ("打开", "open"),
         "severity.info": ("提示", "info"),
         "severity.warning": ("警告", "warning"),
         "severity.critical": ("紧急", "critical"),
@@ -125,7 +143,8 @@ def render(
     alert: Alert, state: EventState, lang: str, now_ms: int, note: str | None = None
 ) -> tuple[str, str]:
     """Title and message of a notification about ``alert`` entering ``state``."""
-    prefix = f"prefix.{state}"
+    # Resolved with a note: ended for a reason while the condition may still hold.
+    prefix = "prefix.ended" if state == "resolved" and note else f"prefix.{state}"
     title = (say(prefix, lang) if prefix in WORDS else "") + alert.title
     parts = [location(alert)]
     value = format_value(alert)
@@ -137,6 +156,8 @@ def render(
     if state == "acknowledged" and alert.acknowledged_by:
         ack = say("acknowledged_by", lang, name=alert.acknowledged_by)
         parts.append(f"{ack}{sep}{note}" if note else ack)
+    elif state == "resolved" and note:
+        parts.append(say("ended_because", lang, reason=note))
     return title, f"{alert.title}{sep}{say('comma', lang).join(parts)}"
 
 

@@ -65,12 +65,12 @@ def _campus(publisher: Publisher, root: str) -> None:
     for g in range(GATEWAYS):
         devices = [_device(g, i) for i in range(PER_GATEWAY)]
         doc = {"v": 1, "gateway": f"gw{g}", "devices": devices}
-        publisher.publish(f"{root}/campus/gw{g}/meta", orjson.dumps(doc), retain=True)
+        publisher.publish(f"{root}/sunshine-kg/gw{g}/meta", orjson.dumps(doc), retain=True)
         batch = [
             reading(d["device"], d["kind"], now, **_values(d["kind"], rng, (g, i) in smoke_devices))
             for i, d in enumerate(devices)
         ]
-        publisher.publish(f"{root}/campus/gw{g}/readings", envelope(f"gw{g}", 1, batch))
+        publisher.publish(f"{root}/sunshine-kg/gw{g}/readings", envelope(f"gw{g}", 1, batch))
 
 
 def _cpu_s(pid: int) -> float:
@@ -105,7 +105,7 @@ class Readings:
                     )
                 )
             self.pub.publish_many(
-                (f"{self.root}/campus/gw{g}/readings", envelope(f"gw{g}", seq, batch))
+                (f"{self.root}/sunshine-kg/gw{g}/readings", envelope(f"gw{g}", seq, batch))
                 for g, batch in by_gateway.items()
             )
             next_at += 0.01
@@ -182,7 +182,7 @@ def one_update(api: str, publisher: Publisher, root: str) -> int:
         start = len(console.events)
         now = int(time.time() * 1000)
         door = reading("d0-0", "door", now, open=True, locked=False)
-        publisher.publish(f"{root}/campus/gw0/readings", envelope("gw0", 99, [door]))
+        publisher.publish(f"{root}/sunshine-kg/gw0/readings", envelope("gw0", 99, [door]))
         event = wait_for(
             lambda: next((e for e in console.events[start:] if b"door" in e), None), 10
         )

@@ -263,6 +263,7 @@ def test_a_gateway_and_the_ingest_over_tls_store_readings(
 
     port = secured.server.tls_port
     config = config_dict(tmp_path / "state", secured.server, influxd, topic_root=ROOT)
+    config["site"]["also_serves"] = ["site-a"]
     config["mqtt"] |= {"port": port, "username": "ingest",
                        "password": secured.passwords["ingest"],
                        "tls": {"ca_file": str(secured.files.ca)}}  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 
 from campuswatch.errors import ConfigError
 from ingest.config import load_config
-from ingest.config.schema import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
+from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.types import IntervalMultiple, parse_duration
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "ingest.example.yaml"

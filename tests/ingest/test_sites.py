@@ -58,6 +58,7 @@ def receiver() -> Iterator[HttpReceiver]:
 def two_campuses(config: dict[str, Any], receiver: HttpReceiver) -> Iterator[IngestService]:
     config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
     config["rules"] = RULES
+    config["site"]["also_serves"] = ["campus-a", "campus-b"]
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     assert service.wait_ready()
@@ -265,3 +266,19 @@ def test_two_sites_meters_with_the_same_id_are_reported_apart(
         ("campus-a", 24.0),
         ("campus-b", 48.0),
     ]
+
+
+def test_a_site_the_service_does_not_serve_is_refused(
+    service: IngestService, publisher: Publisher, config: dict[str, Any]
+) -> None:
+    """A gateway that moves to another site (or a stranger) is not taken silently."""
+    now = int(time.time() * 1000)
+    batch = envelope("gw-gate", 1, [reading("door-1", "door", now, open=True)])
+    publisher.publish(_topic(config, "campus-x", "readings"), batch)
+    publisher.publish(_topic(config, "sunshine-kg", "readings"), batch)
+    wait_for(lambda: service.registry.device("sunshine-kg", "gw-gate", "door-1"), 10)
+    refused = service.metrics.registry.get_sample_value(
+        "campus_rejected_total", {"reason": "site_not_served"}
+    )
+    assert refused == 1
+    assert service.registry.device("campus-x", "gw-gate", "door-1") is None

@@ -54,11 +54,7 @@ class VideoStream:
     @property
     def where(self) -> str:
         """The URL without credentials, for logs."""
-        text = str(self.url)
-        if "@" in text and "://" in text:
-            scheme, rest = text.split("://", 1)
-            return f"{scheme}://…@{rest.split('@', 1)[1]}"
-        return text
+        return mask_credentials(str(self.url))
 
     def open(self) -> None:
         """Open the stream (CameraError if it does not give a first frame)."""
@@ -139,3 +135,15 @@ class VideoStream:
         if wait > 0:
             self._stop.wait(wait)
         return frame
+
+
+def mask_credentials(url: str) -> str:
+    """``rtsp://…@host/path`` for ``rtsp://user:pass@host/path``: the whole user info goes,
+    also when the password holds an ``@`` (it ends at the last ``@`` before the path)."""
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://…@{authority.rsplit('@', 1)[1]}{slash}{path}"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.api.deps import Guard, ServiceDep, Viewer
-from ingest.rules.engine import AlertConflict, AlertNotFound
+from ingest.rules.errors import AlertConflict, AlertNotFound
 from ingest.rules.model import Alert as AlertRecord
 from ingest.rules.model import AlertEvent
 

@@ -70,6 +70,6 @@ def snapshot(
 ) -> FileResponse:
     """One snapshot by its camera and the id its camera reading carried (JPEG)."""
     found = service.snapshots.get(CameraRef(site, gateway, device), snapshot_id)
-    if found is None or not service.links.check(sig, *snapshot_signed(found)):
+    if found is None or not service.links.check_link(sig, *snapshot_signed(found)):
         authorize(request, service, credentials, "viewer")
     return _image(found, f"{snapshot_id!r} of camera {device!r} on {site}/{gateway}")

@@ -16,10 +16,16 @@ class Health(BaseModel):
     status: str
     mqtt: bool
     influx: bool
+    # Why the status is degraded besides the broker and the database: writes that fail
+    # (a full disk), each as "part: reason".
+    problems: list[str]
     spool_bytes: int
+    # Refused input since start by reason (bad payloads, limits reached): see /metrics.
+    refused: dict[str, int]
 
 
 @router.get("/api/health")
 def health(service: ServiceDep) -> Health:
-    """Service health; ``degraded`` while MQTT or InfluxDB is unreachable."""
+    """Service health; ``degraded`` while MQTT or InfluxDB is unreachable or a write of
+    the service fails (``problems`` says which and why)."""
     return Health.model_validate(service.health())

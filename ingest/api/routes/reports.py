@@ -6,6 +6,7 @@ opens exactly the report and period it was made for.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
 from ingest.reports.periods import PeriodError, week_of
 from ingest.reports.service import Format, ReportName
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 FormatQuery = Annotated[Format, Query(description="json (default), csv or html")]
 SigQuery = Annotated[str | None, Query(description="signature of a link from a report message")]
@@ -47,9 +49,10 @@ def _serve(
         rendered = service.reports.render(name, period, fmt)
     except PeriodError as exc:
         raise HTTPException(422, str(exc)) from exc
-    except StorageError as exc:
+    except StorageError as exc:  # the cause goes to the log, not to the caller
+        log.warning("report %s %s: %s", name, period, exc)
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"the database cannot answer now: {exc}"
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the database cannot answer now: try later"
         ) from exc
     headers = {}
     if fmt == "csv":

@@ -18,7 +18,7 @@ from ingest.console.wording import conflict_text, say
 from ingest.links import AckLinkError, AckTicket
 from ingest.people.principal import Principal
 from ingest.people.store import PeopleError, check_name
-from ingest.rules.engine import AckLinkUsed, AlertConflict, AlertNotFound
+from ingest.rules.errors import AckLinkUsed, AlertConflict, AlertNotFound
 
 router = APIRouter(include_in_schema=False)
 AlertId = Annotated[int, Path(ge=1, le=2**62)]

@@ -15,7 +15,7 @@ from ingest.console.deps import Person, ServiceDep, check_form
 from ingest.console.routes.common import pages
 from ingest.console.wording import conflict_text, say
 from ingest.people.principal import Principal
-from ingest.rules.engine import AlertConflict, AlertNotFound
+from ingest.rules.errors import AlertConflict, AlertNotFound
 from ingest.rules.links import snapshot_path
 from ingest.rules.model import Alert
 from ingest.rules.wording import format_value, location, severity_word
@@ -56,11 +56,7 @@ def _snapshot_url(service: IngestService, alert: Alert) -> str | None:
         return None
     camera = CameraRef(alert.site, alert.gateway, alert.device)
     named = next(
-        (
-            b["snapshot"]
-            for b in service.alert_store.notification_bodies(alert.id)
-            if b.get("snapshot")
-        ),
+        (b["snapshot"] for b in service.outbox.bodies(alert.id) if b.get("snapshot")),
         None,
     )
     snapshot = service.snapshots.get(camera, named) if named else None

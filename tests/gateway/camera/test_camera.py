@@ -143,3 +143,18 @@ def test_stopping_is_not_reported_as_the_camera_going_offline(tmp_path: Path) ->
     source.stop()
     assert readings, "the camera reported"
     assert all(r["values"]["online"] for r in readings), readings
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("rtsp://admin:p@ss@192.168.1.64:554/stream2", "rtsp://…@192.168.1.64:554/stream2"),
+        ("rtsp://admin:secret@cam/a@b", "rtsp://…@cam/a@b"),
+        ("http://cam.local/mjpeg", "http://cam.local/mjpeg"),
+        ("/var/videos/gate.avi", "/var/videos/gate.avi"),
+    ],
+)
+def test_camera_urls_are_logged_without_any_part_of_the_password(url: str, shown: str) -> None:
+    from gateway.sources.camera.stream import mask_credentials  # noqa: PLC0415
+
+    assert mask_credentials(url) == shown

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from demo.services import MosquittoServer, free_port
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.config.schema import (
+from ingest.config.channels import (
     DingtalkChannelConfig,
     EmailChannelConfig,
     FeishuChannelConfig,

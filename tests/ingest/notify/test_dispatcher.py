@@ -11,6 +11,7 @@ from campuswatch.clock import now_ms
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import MAX_REFUSALS, Dispatcher
 from ingest.notify.http import HttpSender
+from ingest.rules.outbox import Outbox
 from ingest.rules.store import AlertStore
 from tests.clock import ManualClock
 from tests.harness import wait_for
@@ -37,6 +38,10 @@ def _dispatcher(store: AlertStore, receiver: HttpReceiver, clock: ManualClock) -
     return Dispatcher(store, {"patrol": HttpSender(receiver.url())}, Metrics(), clock)
 
 
+def _next(store: AlertStore) -> int | None:
+    return Outbox(store).next_attempt_ms("patrol")
+
+
 def _enqueue(store: AlertStore, clock: ManualClock, alert_id: int) -> None:
     with store.transaction():
         store.enqueue(alert_id, "patrol", {"alert_id": alert_id}, now_ms(clock))
@@ -56,7 +61,7 @@ def test_channel_down_two_minutes_then_delivered_once(
         wait_for(lambda: receiver.requests, 5)
         for _ in range(12):  # two minutes of a dead receiver, in 10-second steps
             clock.advance(10)
-            wait_for(lambda: store.next_notification("patrol").next_attempt_ms > now_ms(clock), 5)
+            wait_for(lambda: (_next(store) or 0) > now_ms(clock), 5)
         attempts = len(receiver.requests)
         assert 4 <= attempts <= 12  # backed off, not hammering
         receiver.status = 200
@@ -65,7 +70,7 @@ def test_channel_down_two_minutes_then_delivered_once(
     finally:
         dispatcher.stop()
     assert receiver.bodies() == [{"alert_id": 1}, {"alert_id": 2}]  # once each, in order
-    assert store.waiting_notifications() == 0
+    assert Outbox(store).waiting() == 0
 
 
 def test_undelivered_notification_is_sent_once_after_restart(
@@ -107,7 +112,7 @@ def test_refused_message_is_given_up_and_the_queue_moves_on(
         for attempt in range(1, MAX_REFUSALS):
             wait_for(lambda n=attempt: len(receiver.requests) >= n, 5)
             clock.advance(120)
-        wait_for(lambda: store.next_notification("patrol") is None, 5)
+        wait_for(lambda: _next(store) is None, 5)
         receiver.status = 200
         _enqueue(store, clock, 2)
         dispatcher.wake({"patrol"})
@@ -126,4 +131,4 @@ def test_notifications_for_a_removed_channel_are_given_up(
     dispatcher = _dispatcher(store, receiver, clock)
     dispatcher.start()
     dispatcher.stop()
-    assert store.waiting_notifications() == 0
+    assert Outbox(store).waiting() == 0

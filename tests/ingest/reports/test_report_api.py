@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from ingest.api.app import create_api
 from ingest.app import IngestService
+from ingest.config import IngestConfig
 from ingest.reports.charts import cjk_font
 from ingest.reports.periods import week_of
 from tests.harness import Publisher, count_points, envelope, reading, wait_for
@@ -134,6 +135,34 @@ def test_bad_requests(
         answer = api.get("/api/reports/weekly-usage", params=params, headers=headers)
     assert answer.status_code == status
     assert text in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("weekly-usage", {"week": "0001-W01"}),
+        ("weekly-usage", {"week": "9999-W01"}),
+        ("cold-chain", {"date": "9999-12-31"}),
+        ("daily-readings", {"date": "0001-01-01"}),
+    ],
+)
+def test_periods_out_of_range_are_refused_with_422(
+    service: IngestService, path: str, params: dict[str, str]
+) -> None:
+    with TestClient(create_api(service)) as api:
+        answer = api.get(f"/api/reports/{path}", params=params, headers=VIEWER)
+    assert answer.status_code == 422
+    assert "outside the years reports cover (2020-2099)" in answer.text
+
+
+def test_a_database_error_is_not_echoed(config: dict[str, Any]) -> None:
+    config["influx"]["url"] = "http://127.0.0.1:9"  # nobody listens: the database is down
+    down = IngestService(IngestConfig.model_validate(config))
+    down.links.open()
+    with TestClient(create_api(down)) as api:
+        answer = api.get("/api/reports/weekly-usage", params={"week": "2026-W47"}, headers=VIEWER)
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "the database cannot answer now: try later"}
 
 
 def test_chart_font_covers_chinese() -> None:

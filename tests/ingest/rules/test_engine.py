@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ingest.rules.engine import AlertConflict, AlertNotFound
+from ingest.rules.errors import AlertConflict, AlertNotFound
 from tests.ingest.rules.harness import EngineHarness, at
 
 DOOR_RULE = {

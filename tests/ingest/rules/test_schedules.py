@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from ingest.config.schema import ActiveConfig, CalendarConfig, ScheduleConfig
+from ingest.config.rules import ActiveConfig
+from ingest.config.schema import CalendarConfig, ScheduleConfig
 from ingest.rules.schedules import ScheduleBook
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -53,7 +53,7 @@ def test_names_tags_and_strings_round_trip_unchanged(
     client: InfluxClient, tmp_path: Path, device: str, room: str, note: str, seq: int
 ) -> None:
     registry = Registry(tmp_path / "registry.json", SystemClock())
-    handler = MessageHandler("campus", registry, Metrics(), SystemClock())
+    handler = MessageHandler("campus", lambda _site: True, registry, Metrics(), SystemClock())
     meta = orjson.dumps(
         {
             "v": 1,

@@ -1,0 +1,161 @@
+"""What a client may cost the service before it is refused (issue: request limits).
+
+:class:`RequestLimits` is ASGI middleware that answers before the app reads a body that is
+too big (413), before an unauthenticated client's write to ``/api/`` is read at all (401),
+and when a body trickles in slower than ``body_timeout`` (408).
+:class:`GuardedH11Protocol` closes connections that do not finish their request headers
+within ``header_timeout`` (uvicorn arms no timer before the first request, so a client
+sending headers a byte at a time could hold a connection for as long as it liked).
+Every refusal is counted in ``campus_http_refused{reason}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import h11
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger(__name__)
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RequestLimits:
+    """Refuse oversized, unauthenticated and slow request bodies before reading them."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        body_timeout_s: float,
+        authenticated: Callable[[Headers], bool],
+        refused: Callable[[str], None],
+    ) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.body_timeout_s = body_timeout_s
+        self.authenticated = authenticated  # a valid bearer token or session cookie
+        self.refused = refused  # counts a refusal by reason
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        length = headers.get("content-length", "0")
+        if not (length.isascii() and length.isdigit()) or int(length) > self.max_body:
+            await self.refuse(send, 413, "body_too_large", self.too_large())
+            return
+        writes = scope["method"] not in _SAFE_METHODS
+        if writes and scope["path"].startswith("/api/") and not self.authenticated(headers):
+            detail = "missing or unknown bearer token (or session)"
+            await self.refuse(send, 401, "unauthenticated_body", detail)
+            return
+        await _Guarded(self, receive, send).run(scope)
+
+    def too_large(self) -> str:
+        """Why a body is refused as too large."""
+        return f"the request body is larger than {self.max_body} bytes (api.max_body_kb)"
+
+    async def refuse(self, send: Send, status: int, reason: str, detail: str) -> None:
+        """Answer ``status`` with ``detail`` (the FastAPI error shape) and count it."""
+        self.refused(reason)
+        body = orjson.dumps({"detail": detail})
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close"),
+                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        if status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _Guarded:
+    """One request: its body counted and timed as the app reads it; once refused, what
+    the app still sends is dropped (the client has its answer)."""
+
+    def __init__(self, limits: RequestLimits, receive: Receive, send: Send) -> None:
+        self.limits = limits
+        self._receive = receive
+        self._send = send
+        self.received = 0
+        self.answered = False  # the response has started (by the app or by a refusal)
+        self.refused = False
+
+    async def run(self, scope: Scope) -> None:
+        await self.limits.app(scope, self.receive, self.send)
+
+    async def receive(self) -> Message:
+        try:
+            message = await asyncio.wait_for(self._receive(), self.limits.body_timeout_s)
+        except TimeoutError:
+            detail = f"the request body did not arrive within {self.limits.body_timeout_s:g} s"
+            return await self._refuse(408, "body_timeout", detail)
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limits.max_body:  # chunked, or a lying Content-Length
+                return await self._refuse(413, "body_too_large", self.limits.too_large())
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return
+        if message["type"] == "http.response.start":
+            self.answered = True
+        await self._send(message)
+
+    async def _refuse(self, status: int, reason: str, detail: str) -> Message:
+        if not self.answered:
+            await self.limits.refuse(self._send, status, reason, detail)
+        self.refused = self.answered = True
+        return {"type": "http.disconnect"}
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's headers."""
+
+    header_timeout_s = 10.0
+    on_timeout: Callable[[], None] = staticmethod(lambda: None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:
+            self._arm()  # waiting for (more of) a request's headers (idle: keep-alive's)
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout_s, self._expired)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _expired(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            log.warning("closed a connection from %s: no complete request headers within %g s",
+                        self.client, self.header_timeout_s)  # fmt: skip
+            self.on_timeout()
+            self.transport.close()

@@ -1,0 +1,153 @@
+"""Alert rules (SPEC §5): conditions, silence and gateway-offline rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, StringConstraints, Tag, model_validator
+
+from campuswatch.configfile import Strict
+from campuswatch.durations import Duration
+from ingest.config.base import Name, Severity
+from ingest.config.types import SilentFor
+
+Comparator = Literal["eq", "ne", "gt", "ge", "lt", "le"]
+COMPARATORS: tuple[Comparator, ...] = ("eq", "ne", "gt", "ge", "lt", "le")
+Scalar = bool | int | float | str
+
+
+class ComparisonConfig(Strict):
+    """``{field: celsius, gt: 8}``: exactly one comparator."""
+
+    field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    @model_validator(mode="after")
+    def _one_comparator(self) -> ComparisonConfig:
+        given = [op for op in COMPARATORS if getattr(self, op) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of eq ne gt ge lt le (got {given or 'none'})")
+        return self
+
+    @property
+    def operator(self) -> tuple[Comparator, Scalar]:
+        """The comparator given and its operand."""
+        for op in COMPARATORS:
+            operand = getattr(self, op)
+            if operand is not None:
+                return op, operand
+        raise AssertionError("validated to have one comparator")
+
+
+class AnyOfConfig(Strict):
+    """True when any condition is true."""
+
+    any: list[ConditionConfig] = Field(min_length=1)
+
+
+class AllOfConfig(Strict):
+    """True when all conditions are true."""
+
+    all: list[ConditionConfig] = Field(min_length=1)
+
+
+def _condition_form(value: Any) -> str:
+    if isinstance(value, dict):
+        if "any" in value:
+            return "any"
+        if "all" in value:
+            return "all"
+    return "compare"
+
+
+ConditionConfig = Annotated[
+    Annotated[ComparisonConfig, Tag("compare")]
+    | Annotated[AnyOfConfig, Tag("any")]
+    | Annotated[AllOfConfig, Tag("all")],
+    Discriminator(_condition_form),
+]
+
+
+class ActiveConfig(Strict):
+    """When a rule applies: during or outside a named schedule."""
+
+    during: str | None = None
+    outside: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ActiveConfig:
+        if (self.during is None) == (self.outside is None):
+            raise ValueError("give exactly one of during or outside")
+        return self
+
+    @property
+    def schedule(self) -> str:
+        """The schedule named."""
+        return self.during or self.outside or ""
+
+
+class EscalateConfig(Strict):
+    """Notify more people when an alert stays unacknowledged."""
+
+    after: Duration
+    notify: list[Name] = Field(min_length=1)
+
+
+KindOrAny = Literal[
+    "door", "smoke", "temperature", "electricity", "water", "camera", "gateway", "*"
+]
+
+
+class _RuleBase(Strict):
+    id: Name
+    # Overrides the default title of the rule's kind in notifications ("门未上锁").
+    title: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    severity: Severity = "warning"
+    notify: list[Name] = Field(default_factory=list)
+    repeat: Duration | None = None
+    escalate: EscalateConfig | None = None
+    active: ActiveConfig | None = None
+    where: dict[str, str] = Field(default_factory=dict)
+
+
+class ConditionRuleConfig(_RuleBase):
+    """Fires when a reading of ``kind`` matches ``when`` for ``for``."""
+
+    kind: KindOrAny
+    when: ConditionConfig
+    for_: Duration | None = Field(default=None, alias="for")
+
+
+class SilentRuleConfig(_RuleBase):
+    """Fires when a device sends nothing for ``silent_for``."""
+
+    kind: KindOrAny = "*"
+    silent_for: SilentFor
+
+
+class GatewayOfflineRuleConfig(_RuleBase):
+    """Fires when a gateway is offline (last will or silence) for ``gateway_offline``."""
+
+    gateway_offline: Duration
+
+
+def _rule_form(value: Any) -> str:
+    if isinstance(value, dict):
+        if "gateway_offline" in value:
+            return "gateway_offline"
+        if "silent_for" in value:
+            return "silent"
+    return "condition"
+
+
+RuleConfig = Annotated[
+    Annotated[ConditionRuleConfig, Tag("condition")]
+    | Annotated[SilentRuleConfig, Tag("silent")]
+    | Annotated[GatewayOfflineRuleConfig, Tag("gateway_offline")],
+    Discriminator(_rule_form),
+]

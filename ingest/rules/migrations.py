@@ -1,0 +1,44 @@
+"""Upgrades of an ``alerts.db`` made by an earlier version, run when it is opened."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+log = logging.getLogger(__name__)
+
+
+def migrate_conditions(db: sqlite3.Connection, site: str, schema: str) -> None:
+    """Key the condition states of a store made before version 2 by site, in place."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(conditions)")]
+    if not columns or "site" in columns:
+        return
+    log.warning("alert database: keying remembered conditions by site (one-time upgrade)")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE conditions RENAME TO conditions_v1")
+        db.execute(schema)
+        db.execute(
+            "INSERT INTO conditions (rule, site, gateway, device, holds, since_ms)"
+            " SELECT c.rule, COALESCE((SELECT a.site FROM alerts a WHERE a.gateway = c.gateway"
+            " ORDER BY a.id DESC LIMIT 1), ?), c.gateway, c.device, c.holds, c.since_ms"
+            " FROM conditions_v1 c",
+            (site,),
+        )
+        db.execute("DROP TABLE conditions_v1")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def migrate_outbox(db: sqlite3.Connection) -> None:
+    """Give the outbox of a store made before version 3 its priority and subject."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(outbox)")]
+    if not columns:
+        return
+    for column, declaration in (("priority", "INTEGER NOT NULL DEFAULT 1"),
+                                ("subject", "TEXT NOT NULL DEFAULT ''")):  # fmt: skip
+        if column not in columns:
+            db.execute("DROP INDEX IF EXISTS outbox_waiting")
+            db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {declaration}")
