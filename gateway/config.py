@@ -158,7 +158,7 @@ class Dlt645SourceConfig(Strict):
 class Zigbee2MqttDeviceConfig(DeviceConfig):
     """A Zigbee device as Zigbee2MQTT names it."""
 
-    kind: Literal["door", "smoke", "temperature", "electricity"]
+    kind: Literal["door", "smoke", "leak", "panic", "motion", "temperature", "electricity"]
     friendly_name: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
 
 
@@ -307,10 +307,12 @@ def profile_problems(profile: ModbusProfile, kind: str | None = None) -> list[st
         if f.field in types and types[f.field].value not in ("float", "int")
     ]
     names = {f.field for f in profile.fields}
+    spec = KINDS[kind]
+    needed = [n for n in spec.required if n not in names]
+    if spec.one_of and not names.intersection(spec.one_of):
+        needed.append(" or ".join(spec.one_of))
     problems += [
-        f"fields: a {kind} reading needs {name!r}, which this map does not read"
-        for name in KINDS[kind].required
-        if name not in names
+        f"fields: a {kind} reading needs {n!r}, which this map does not read" for n in needed
     ]
     return problems
 
@@ -385,6 +387,8 @@ def _device_problems(source: SourceConfig, device: DeviceConfig) -> list[str]:
     if isinstance(device, MqttJsonDeviceConfig):
         spec = KINDS[device.kind]
         missing = [name for name in spec.required if name != device.field]
+        if spec.one_of and device.field not in spec.one_of:
+            missing.append(" or ".join(spec.one_of))
         if missing:
             return [
                 f"field: a {device.kind} reading needs {missing[0]!r}; this device supplies"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from campuswatch.clock import Clock, SystemClock
@@ -22,6 +23,7 @@ from ingest.pipeline.spool import Spool
 from ingest.pipeline.writer import InfluxWriter
 from ingest.registry import Registry
 from ingest.reports.jobs import ReportJobs
+from ingest.reports.lock_check import LockCheck
 from ingest.reports.service import Reports
 from ingest.rules.engine import RuleEngine
 from ingest.rules.links import NotificationLinks
@@ -113,9 +115,15 @@ class IngestService:
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
             self.clock, self.links,
         )  # fmt: skip
+        self.lock_check = (
+            LockCheck(self.registry, config.lock_check, self.clock, config.site.language,
+                      config.state_dir / "lock-check.json")
+            if config.lock_check else None
+        )  # fmt: skip
         self.report_jobs = ReportJobs(
-            config, self.reports, self.alert_store, self.dispatcher.wake, self.clock
-        )
+            config, self.reports, self.alert_store, self.dispatcher.wake, self.clock,
+            self.lock_check,
+        )  # fmt: skip
         console = config.console
         self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))
         self.engine.lifecycle.decorate = NotificationLinks(
@@ -145,6 +153,19 @@ class IngestService:
         log.info(
             "ingest for site %s started (state in %s)", self.config.site.id, self.config.state_dir
         )
+        self._log_calendar()
+
+    def _log_calendar(self) -> None:
+        """Say which years the official holiday data covers (update it each December)."""
+        official = self.engine.schedules.official
+        if official is None:
+            return
+        log.info("calendar.official cn: the installed holiday data covers %s", official.covered())
+        this_year = datetime.fromtimestamp(self.clock.time(), self.engine.schedules.tz).year
+        for year in (this_year, this_year + 1):
+            if year not in official.years:
+                log.warning("calendar.official cn has no data for %d: its weekdays apply"
+                            " (update the chinesecalendar package)", year)  # fmt: skip
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """Block until the MQTT subscription is in place; False after ``timeout`` seconds."""

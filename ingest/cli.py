@@ -37,6 +37,45 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate a config file."""
     config = _load_or_exit(args.config)
     print(f"{args.config}: OK ({len(config.rules)} rules, {len(config.channels)} channels)")
+    if config.calendar.official == "cn":
+        print(_official_coverage(_this_year(config)))
+    return EXIT_OK
+
+
+def _this_year(config: IngestConfig) -> int:
+    from datetime import datetime  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    return datetime.now(ZoneInfo(config.site.timezone)).year
+
+
+def _official_coverage(this_year: int) -> str:
+    from ingest.rules.holidays import OfficialCalendar  # noqa: PLC0415
+
+    official = OfficialCalendar()
+    text = f"calendar.official cn: the installed holiday data covers {official.covered()}"
+    missing = [y for y in (this_year, this_year + 1) if y not in official.years]
+    if missing:
+        text += (f"; for {' and '.join(map(str, missing))} the weekdays apply until the"
+                 " chinesecalendar package is updated")  # fmt: skip
+    return text
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    """Print the days off and make-up working days of a year."""
+    from ingest.rules.holidays import calendar_days  # noqa: PLC0415
+
+    config = _load_or_exit(args.config)
+    year = args.year or _this_year(config)
+    print(f"{year} · {config.site.name or config.site.id} · {config.site.timezone}")
+    if config.calendar.official == "cn":
+        print(_official_coverage(year))
+    days = calendar_days(config.calendar, year)
+    for day, closed, source in days:
+        what = "closed (放假)" if closed else "make-up working day (调休上班)"
+        print(f"{day.isoformat()} {day.strftime('%a')}  {what:28} {source}")
+    if not days:
+        print("no closed or make-up days: the weekdays apply all year")
     return EXIT_OK
 
 
@@ -224,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--config", type=Path, required=True, help="YAML config file")
         cmd.set_defaults(func=func)
+    calendar = sub.add_parser("calendar", help="print a year's days off and make-up days")
+    calendar.add_argument("--config", type=Path, required=True, help="YAML config file")
+    calendar.add_argument("year", type=int, nargs="?", help="default: this year")
+    calendar.set_defaults(func=cmd_calendar)
     demo = sub.add_parser("demo", help="run broker, database, ingest and a simulated campus")
     demo.add_argument("--dir", default="var/demo", help="working directory (default var/demo)")
     demo.add_argument(

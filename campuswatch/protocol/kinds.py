@@ -37,10 +37,12 @@ class FieldType(Enum):
 
 @dataclass(frozen=True, slots=True)
 class KindSpec:
-    """The required and optional typed fields of one reading kind."""
+    """The required and optional typed fields of one reading kind; ``one_of``: at least
+    one of these (optional) fields must be there (a door is a contact, a lock, or both)."""
 
     required: dict[str, FieldType]
     optional: dict[str, FieldType]
+    one_of: tuple[str, ...] = ()
     types: dict[str, FieldType] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,8 +55,13 @@ class KindSpec:
 
 _B, _F, _I, _S = FieldType.BOOL, FieldType.FLOAT, FieldType.INT, FieldType.STR
 KINDS: dict[str, KindSpec] = {
-    "door": KindSpec({"open": _B}, {"locked": _B, "battery": _F, "tamper": _B}),
+    "door": KindSpec(
+        {}, {"open": _B, "locked": _B, "battery": _F, "tamper": _B}, one_of=("open", "locked")
+    ),
     "smoke": KindSpec({"smoke": _B}, {"battery_low": _B, "tamper": _B, "fault": _B}),
+    "leak": KindSpec({"leak": _B}, {"battery": _F}),
+    "panic": KindSpec({"pressed": _B}, {"battery": _F}),
+    "motion": KindSpec({"motion": _B}, {"battery": _F, "illuminance_lx": _F}),
     "temperature": KindSpec({"celsius": _F}, {"humidity": _F}),
     "electricity": KindSpec({"energy_kwh": _F}, {"power_w": _F, "voltage_v": _F, "current_a": _F}),
     "water": KindSpec({"volume_m3": _F}, {"flow_m3h": _F}),
@@ -69,7 +76,18 @@ GATEWAY_HEALTH_FIELDS = (
     "publish_errors",
     "cpu_temp_c",
 )
-Kind = Literal["door", "smoke", "temperature", "electricity", "water", "camera", "gateway"]
+Kind = Literal[
+    "door",
+    "smoke",
+    "leak",
+    "panic",
+    "motion",
+    "temperature",
+    "electricity",
+    "water",
+    "camera",
+    "gateway",
+]
 
 FieldValue = bool | int | float | str
 

@@ -124,6 +124,9 @@ def _check_values(
     for name in spec.required:
         if name not in values:
             return Problem("missing_field", f"required field {name!r} is missing", index, name)
+    if spec.one_of and not any(name in values for name in spec.one_of):
+        wanted = " or ".join(repr(name) for name in spec.one_of)
+        return Problem("missing_field", f"needs at least one of {wanted}", index, spec.one_of[0])
     # Fast path for the usual reading: only declared fields, each of the right type.
     types = spec.types
     for name, value in values.items():

@@ -125,6 +125,11 @@ class LocalMqttSource(ABC):
             state.available = True
             self._report(device_id, state, now)
 
+    def release(self, device_id: str, name: str) -> None:
+        """A momentary field (a pressed button): reported true once, then kept false."""
+        with self._lock:
+            self.states[device_id].values[name] = False
+
     def set_available(self, device_id: str, available: bool) -> None:
         """The bridge says whether the device is reachable."""
         with self._lock:
@@ -142,8 +147,11 @@ class LocalMqttSource(ABC):
 
     def _complete(self, device_id: str, state: DeviceState) -> bool:
         """False while a required field is unknown (only a battery report of a door so far)."""
-        kind = self.devices[device_id].kind
-        return all(name in state.values for name in KINDS[kind].required)
+        spec = KINDS[self.devices[device_id].kind]
+        values = state.values
+        return all(name in values for name in spec.required) and (
+            not spec.one_of or any(name in values for name in spec.one_of)
+        )
 
     def _report(self, device_id: str, state: DeviceState, now: float) -> None:
         if not self._complete(device_id, state):

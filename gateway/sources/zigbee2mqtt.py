@@ -1,8 +1,11 @@
 """Zigbee devices through Zigbee2MQTT: ``BASE/<friendly_name>`` and its ``/availability``.
 
 Zigbee2MQTT publishes each device's whole state as a JSON object. The fields a campus
-needs are mapped per kind (``contact`` true means closed, so ``open`` is its negation);
-every other field (linkquality, voltage, ...) is ignored.
+needs are mapped per kind (``contact`` true means closed, so ``open`` is its negation; a
+lock reports ``state`` LOCK/UNLOCK and ``lock_state``; a water sensor ``water_leak``; a
+PIR ``occupancy``); every other field (linkquality, voltage, ...) is ignored. An SOS
+button only sends ``action: emergency`` when pressed: that is reported as ``pressed``
+once, and the state it keeps (repeated every ``interval_s``) is not pressed.
 """
 
 from __future__ import annotations
@@ -36,16 +39,40 @@ def _locked(value: Any) -> bool:
     return bool(value == "locked")
 
 
+def _lock_state(value: Any) -> bool:
+    if value not in ("LOCK", "UNLOCK"):
+        raise TypeError("expected LOCK or UNLOCK")
+    return bool(value == "LOCK")
+
+
+# SOS buttons' actions that mean "help" (Heiman HS1EB: emergency; Tuya and others: sos).
+_PANIC_ACTIONS = ("emergency", "sos", "panic")
+
+
+def _panic(value: Any) -> bool:
+    if not isinstance(value, str):
+        raise TypeError("expected an action name")
+    return value in _PANIC_ACTIONS
+
+
 # Zigbee2MQTT key -> (reading field, conversion), per kind.
 Mapping = dict[str, tuple[str, Callable[[Any], FieldValue]]]
 _COMMON: Mapping = {"battery": ("battery", _number), "tamper": ("tamper", _bool)}
 MAPPINGS: dict[str, Mapping] = {
     "door": {
         "contact": ("open", lambda v: not _bool(v)),
-        "lock_state": ("locked", _locked),
+        "state": ("locked", _lock_state),
+        "lock_state": ("locked", _locked),  # after state: the more precise of the two
         **_COMMON,
     },
     "smoke": {"smoke": ("smoke", _bool), "battery_low": ("battery_low", _bool), **_COMMON},
+    "leak": {"water_leak": ("leak", _bool), "battery": ("battery", _number)},
+    "panic": {"action": ("pressed", _panic), "battery": ("battery", _number)},
+    "motion": {
+        "occupancy": ("motion", _bool),
+        "illuminance_lux": ("illuminance_lx", _number),
+        "battery": ("battery", _number),
+    },
     "temperature": {
         "temperature": ("celsius", _number),
         "humidity": ("humidity", _number),
@@ -121,7 +148,11 @@ class Zigbee2MqttSource(LocalMqttSource):
         if not isinstance(state, dict):
             raise PayloadError("not a JSON object")
         values, problems = map_state(device.kind, state)
+        if device.kind == "panic":  # any other message: the button is there, not pressed
+            values["pressed"] = bool(values.get("pressed"))
         if values:
             self.update(device.device, values)
+        if values.get("pressed"):
+            self.release(device.device, "pressed")  # what it repeats: not pressed any more
         if problems:  # counted and logged by the caller; the valid fields were kept
             raise PayloadError("; ".join(problems))

@@ -43,10 +43,16 @@ def check_references(config: IngestConfig) -> list[str]:
 
 def _report_problems(config: IngestConfig) -> list[str]:
     reports = config.reports
+    jobs: list[tuple[str, list[str]]] = [
+        ("reports.weekly_usage", reports.weekly_usage.notify),
+        ("reports.cold_chain", reports.cold_chain.notify),
+    ]
+    if config.lock_check is not None:
+        jobs.append(("lock_check", config.lock_check.notify))
     return [
-        f"reports.{key}.notify[{j}]: no channel named {name!r}"
-        for key, job in (("weekly_usage", reports.weekly_usage), ("cold_chain", reports.cold_chain))
-        for j, name in enumerate(job.notify)
+        f"{key}.notify[{j}]: no channel named {name!r}"
+        for key, notify in jobs
+        for j, name in enumerate(notify)
         if name not in config.channels
     ]
 

@@ -1,4 +1,5 @@
-"""The ``reports:`` section of the server config: schedules, thresholds, tariffs, limits."""
+"""The ``reports:`` section of the server config (schedules, thresholds, tariffs, limits)
+and ``lock_check:``, the other job run on a schedule."""
 
 from __future__ import annotations
 
@@ -150,3 +151,33 @@ class ReportsConfig(Strict):
     def class_limits(self) -> dict[str, ClassLimitsConfig]:
         """The default class limits with this config's changes applied."""
         return {**DEFAULT_CLASS_LIMITS, **self.classes}
+
+
+class LockCheckTimeConfig(Strict):
+    """One time of the nightly lock check, on the days it applies (after the calendar:
+    ``[mon..fri]`` means working days, make-up Saturdays included)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    time: ClockTime
+
+
+class LockCheckConfig(Strict):
+    """The nightly lock check (落锁检查): at each time, one message listing, building by
+    building, every door open, unlocked or silent (or that all are closed and locked)."""
+
+    notify: list[Name] = Field(min_length=1)
+    at: list[LockCheckTimeConfig] = Field(min_length=1)
+    # Only the doors whose tags match (e.g. {building: main}); default: every door.
+    where: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> LockCheckConfig:
+        seen: dict[tuple[str, time], int] = {}
+        for index, entry in enumerate(self.at):
+            for day in entry.days:
+                first = seen.setdefault((day, entry.time), index)
+                if first != index:
+                    raise ValueError(
+                        f"at[{index}]: {entry.time:%H:%M} on {day} is already at[{first}]"
+                    )
+        return self

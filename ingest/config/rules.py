@@ -99,7 +99,17 @@ class EscalateConfig(Strict):
 
 
 KindOrAny = Literal[
-    "door", "smoke", "temperature", "electricity", "water", "camera", "gateway", "*"
+    "door",
+    "smoke",
+    "leak",
+    "panic",
+    "motion",
+    "temperature",
+    "electricity",
+    "water",
+    "camera",
+    "gateway",
+    "*",
 ]
 
 
@@ -121,6 +131,9 @@ class ConditionRuleConfig(_RuleBase):
     kind: KindOrAny
     when: ConditionConfig
     for_: Duration | None = Field(default=None, alias="for")
+    # A fired alert stays until someone acknowledges it, even when the condition clears
+    # (a panic button is released at once; someone must still go and look).
+    latch: bool = False
 
 
 class SilentRuleConfig(_RuleBase):

@@ -20,7 +20,7 @@ from campuswatch.mqtttls import TlsConfig
 from ingest.config.base import Identifier, Name, Port, Role, Url, Weekday
 from ingest.config.channels import ChannelConfig
 from ingest.config.console import ConsoleConfig
-from ingest.config.reports import ReportsConfig
+from ingest.config.reports import LockCheckConfig, ReportsConfig
 from ingest.config.rules import RuleConfig
 from ingest.config.types import (
     DateRange,
@@ -181,8 +181,13 @@ class ScheduleConfig(Strict):
 
 
 class CalendarConfig(Strict):
-    """Days off and make-up working days, overriding the weekdays of schedules."""
+    """Days off and make-up working days, overriding the weekdays of schedules.
 
+    ``official: cn`` takes China's public holidays and make-up working days from the
+    installed holiday data (SPEC §4 v2); ``closed`` and ``open`` apply on top of it.
+    """
+
+    official: Literal["cn"] | None = None
     closed: list[DateRange] = Field(default_factory=list)
     open: list[DateRange] = Field(default_factory=list)
 
@@ -212,4 +217,5 @@ class IngestConfig(Strict):
     channels: dict[Name, ChannelConfig] = Field(default_factory=dict)
     rules: list[RuleConfig] = Field(default_factory=list)
     reports: ReportsConfig = ReportsConfig()
+    lock_check: LockCheckConfig | None = None
     console: ConsoleConfig = ConsoleConfig()

@@ -62,8 +62,14 @@ class BoardState:
             and (dev.values.get("open") is True or dev.values.get("locked") is False)
         ]
         doors.sort(key=lambda c: (c.building, c.room, c.name))
-        return {"doors": doors, "building_names": [], "building": None}
+        return {"doors": doors, "building_names": [], "building": None,
+                "lock_check": self.lock_check()}  # fmt: skip
 
-
-def _open_or_unlocked(values: dict[str, object]) -> bool:
-    return values.get("open") is True or values.get("locked") is False
+    def lock_check(self) -> dict[str, Any] | None:
+        """The latest lock check, worded as its message was: a title and a line a building."""
+        checker = self.service.lock_check
+        latest = checker.latest() if checker else None
+        if checker is None or latest is None:
+            return None
+        title, text = checker.message(latest)
+        return {"title": title, "lines": text.splitlines(), "ok": not latest.problems}

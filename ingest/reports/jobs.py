@@ -1,4 +1,5 @@
-"""Scheduled report jobs (APScheduler): the weekly usage feedback and the daily cold-chain log.
+"""Scheduled jobs (APScheduler): the weekly usage feedback, the daily cold-chain log and
+the nightly lock checks.
 
 Jobs run in APScheduler's own worker thread, so a slow report never holds up ingest.
 Each delivery goes into the alerts' durable outbox, so a channel that is down gets it
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,10 +26,12 @@ from apscheduler.triggers.cron import CronTrigger
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock, now_ms
 from ingest.config import IngestConfig
+from ingest.reports.lock_check import LockCheck, as_body
 from ingest.reports.messages import cold_chain_message, weekly_message
 from ingest.reports.periods import week_of
 from ingest.reports.service import ReportName, Reports
 from ingest.rules.outbox import REPORT
+from ingest.rules.schedules import ScheduleBook
 from ingest.rules.store import AlertStore
 
 log = logging.getLogger(__name__)
@@ -35,15 +39,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A report made on a schedule and sent to channels."""
+    """Something made on a schedule and sent to channels: ``make(due)`` gives the
+    notification body, or None when there is nothing to send that day."""
 
-    id: ReportName
+    id: str
     trigger: CronTrigger
     channels: tuple[str, ...]
+    make: Callable[[datetime], dict[str, Any] | None]
 
 
 class ReportJobs:
-    """The scheduler of the report jobs and their catch-up after downtime."""
+    """The scheduler of the jobs and their catch-up after downtime."""
 
     def __init__(
         self,
@@ -52,14 +58,17 @@ class ReportJobs:
         store: AlertStore,
         wake: Callable[[set[str]], None],
         clock: Clock,
+        lock_check: LockCheck | None = None,
     ) -> None:
         self.config = config
         self.reports = reports
+        self.lock_check = lock_check
         self.store = store
         self.wake = wake
         self.clock = clock
         self.tz = ZoneInfo(config.site.timezone)
-        self.jobs = _jobs(config, self.tz)
+        self._calendar = ScheduleBook({}, config.calendar, config.site.timezone)
+        self.jobs = self._report_jobs() + self._lock_check_jobs()
         self._state_path = config.state_dir / "report-jobs.json"
         self._lock = threading.Lock()
         self._scheduler = BackgroundScheduler(
@@ -102,17 +111,58 @@ class ReportJobs:
         self._run(job, due or datetime.fromtimestamp(self.clock.time(), self.tz))
 
     def _run(self, job: Job, due: datetime) -> None:
-        """Make the report for the period before ``due`` and queue it to its channels."""
+        """Make what ``job`` sends for ``due`` and queue it to its channels."""
         try:
-            body = self.message(job.id, due)
-            with self.store.transaction():
-                for channel in job.channels:
-                    self.store.enqueue(0, channel, body, now_ms(self.clock), REPORT)
-            self.wake(set(job.channels))
+            body = job.make(due)
+            if body is not None:
+                with self.store.transaction():
+                    for channel in job.channels:
+                        self.store.enqueue(0, channel, body, now_ms(self.clock), REPORT)
+                self.wake(set(job.channels))
+                log.info("job %s (due %s) sent to %s", job.id, due.isoformat(),
+                         list(job.channels))  # fmt: skip
             self._save_run(job.id, due)
-            log.info("report %s for %s sent to %s", job.id, body["period"], list(job.channels))
-        except Exception:  # a failed report is retried at the next start or schedule
-            log.exception("report job %s (due %s) failed", job.id, due.isoformat())
+        except Exception:  # a failed job is retried at the next start or schedule
+            log.exception("job %s (due %s) failed", job.id, due.isoformat())
+
+    def report(self, name: ReportName, trigger: CronTrigger, channels: tuple[str, ...]) -> Job:
+        """The job that sends report ``name`` (for the period before each time it runs)."""
+        return Job(name, trigger, channels, lambda due: self.message(name, due))
+
+    def _report_jobs(self) -> list[Job]:
+        reports, tz = self.config.reports, self.tz
+        jobs = []
+        weekly = reports.weekly_usage
+        if weekly.enabled:
+            trigger = CronTrigger(
+                day_of_week=weekly.day, hour=weekly.at.hour, minute=weekly.at.minute, timezone=tz
+            )
+            jobs.append(self.report("weekly-usage", trigger, tuple(weekly.notify)))
+        daily = reports.cold_chain
+        if daily.enabled:
+            trigger = CronTrigger(hour=daily.at.hour, minute=daily.at.minute, timezone=tz)
+            jobs.append(self.report("cold-chain", trigger, tuple(daily.notify)))
+        return jobs
+
+    def _lock_check_jobs(self) -> list[Job]:
+        """One job a day per time of ``lock_check.at``; it sends only on its days."""
+        config = self.config.lock_check
+        if config is None or self.lock_check is None:
+            return []
+        jobs = []
+        for index, entry in enumerate(config.at):
+            trigger = CronTrigger(hour=entry.time.hour, minute=entry.time.minute, timezone=self.tz)
+            make = partial(self._lock_check, frozenset(entry.days))
+            jobs.append(Job(f"lock-check-{index}", trigger, tuple(config.notify), make))
+        return jobs
+
+    def _lock_check(self, days: frozenset[str], due: datetime) -> dict[str, Any] | None:
+        assert self.lock_check is not None
+        if self._calendar.weekday(due.date()) not in days:
+            return None  # not one of its days (a holiday, a make-up day)
+        result = self.lock_check.check(due)
+        title, text = self.lock_check.message(result)
+        return as_body(title, text, self.config.site.id, due)
 
     def message(self, report: ReportName, due: datetime) -> dict[str, Any]:
         """The notification body of ``report`` made at ``due``."""
@@ -146,22 +196,6 @@ class ReportJobs:
         data = orjson.dumps({k: v.isoformat() for k, v in state.items()})
         with self._lock:
             write_atomic(self._state_path, data)
-
-
-def _jobs(config: IngestConfig, tz: ZoneInfo) -> list[Job]:
-    reports = config.reports
-    jobs = []
-    weekly = reports.weekly_usage
-    if weekly.enabled:
-        trigger = CronTrigger(
-            day_of_week=weekly.day, hour=weekly.at.hour, minute=weekly.at.minute, timezone=tz
-        )
-        jobs.append(Job("weekly-usage", trigger, tuple(weekly.notify)))
-    daily = reports.cold_chain
-    if daily.enabled:
-        trigger = CronTrigger(hour=daily.at.hour, minute=daily.at.minute, timezone=tz)
-        jobs.append(Job("cold-chain", trigger, tuple(daily.notify)))
-    return jobs
 
 
 def _latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:

@@ -28,17 +28,16 @@ from ingest.config.rules import GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
 from ingest.metrics import Metrics
-from ingest.registry import GatewayKey, Registry
+from ingest.registry import Registry
+from ingest.rules.acknowledge import Acknowledgements
 from ingest.rules.devices import DeviceBook
-from ingest.rules.errors import AckLinkUsed, AlertNotFound, check_ackable, clean_note
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
 from ingest.rules.schedules import ScheduleBook
 from ingest.rules.state import (
-    DOWN_STATES,
     CompiledRule,
     DeviceState,
-    GatewayState,
+    GatewayBook,
     Track,
     as_number,
     compile_rule,
@@ -46,7 +45,7 @@ from ingest.rules.state import (
     to_ms,
 )
 from ingest.rules.store import AlertStore, ConditionState
-from ingest.rules.wording import say
+from ingest.rules.wording import clock_time, say
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ _UNKNOWN = object()
 AlertKey = tuple[str, str, str, str]  # (rule, site, gateway, device)
 
 
-class RuleEngine:
+class RuleEngine(Acknowledgements):
     """Evaluates the configured rules; thread-safe."""
 
     def __init__(
@@ -80,15 +79,12 @@ class RuleEngine:
         self.change_listeners = self.lifecycle.change_listeners
         self._lock = threading.RLock()
         self._rules = {r.id: compile_rule(r) for r in config.rules}
-        self._condition_rules = [r for r in self._rules.values() if r.predicate is not None]
-        self._silent_rules = [
-            r for r in self._rules.values() if isinstance(r.config, SilentRuleConfig)
-        ]
-        self._gateway_rules = [
-            r for r in self._rules.values() if isinstance(r.config, GatewayOfflineRuleConfig)
-        ]
+        rules = list(self._rules.values())
+        self._condition_rules = [r for r in rules if r.predicate is not None]
+        self._silent_rules = [r for r in rules if isinstance(r.config, SilentRuleConfig)]
+        self._gateway_rules = [r for r in rules if isinstance(r.config, GatewayOfflineRuleConfig)]
         self.devices = DeviceBook(registry, self._condition_rules, self._silent_rules)
-        self._gateways: dict[GatewayKey, GatewayState] = {}
+        self.gateways = GatewayBook()
         self._tracks: dict[AlertKey, Track] = {}
         self._alerts: dict[AlertKey, Alert] = {}
         self._active_since: dict[str, object] = dict.fromkeys(self._rules, _UNKNOWN)
@@ -107,7 +103,7 @@ class RuleEngine:
                 dev = self.devices.get(known.site, known.gateway, known.device, known.kind)
                 dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
             for (site, gateway), status in self.registry.gateway_status().items():
-                self._gateways[(site, gateway)] = GatewayState(site, now, status, now)
+                self.gateways.restore(site, gateway, status, now)
             orphans = []
             for alert in self.store.active_alerts():
                 if alert.rule in self._rules:
@@ -123,7 +119,7 @@ class RuleEngine:
 
     def _resolve_orphans(self, alerts: list[Alert], now: int) -> None:
         for alert in alerts:  # their rule was removed from the config
-            self.lifecycle.resolve(alert, None, now, note=self._say("reason.rule_removed"))
+            self.lifecycle.resolve(alert, None, now, self._words("reason.rule_removed"))
 
     # ------------------------------------------------------------------ inputs
 
@@ -131,23 +127,16 @@ class RuleEngine:
         """Evaluate one envelope's accepted readings (a ReadingListener)."""
         with self._lock:
             now = now_ms(self.clock)
-            self._heard(site, gateway, now)
+            self.gateways.heard(site, gateway, now)
             self._run(lambda: self._readings(site, gateway, readings, now))
 
     def on_status(self, site: str, gateway: str, status: Status) -> None:
         """A gateway's status message (online, or offline from its last will, or stopped)."""
         with self._lock:
             now = now_ms(self.clock)
-            gw = self._heard(site, gateway, now)
+            gw = self.gateways.heard(site, gateway, now)
             gw.status, gw.status_ms = status.state, now
             self._run(lambda: self._check_gateways(now))
-
-    def _heard(self, site: str, gateway: str, now: int) -> GatewayState:
-        gw = self._gateways.get((site, gateway))
-        if gw is None:
-            gw = self._gateways[(site, gateway)] = GatewayState(site, now)
-        gw.heard_ms = now
-        return gw
 
     def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
         for reading in readings:
@@ -180,18 +169,17 @@ class RuleEngine:
             if key[1:3] != (site, gateway) or rule in self._gateway_rules:
                 continue
             if alert.device in removed:
-                self._end(alert, rule, now, self._say("reason.device_removed"))
+                self._end(alert, rule, now, self._words("reason.device_removed"))
                 continue
-            dev = self.devices.get(site, gateway, alert.device, alert.kind)
-            if not self.devices.watches(dev, rule):
-                self._end(alert, rule, now, self._say("reason.no_longer_matches"))
+            if not self.devices.watches(self.devices.get(*key[1:], alert.kind), rule):
+                self._end(alert, rule, now, self._words("reason.no_longer_matches"))
         for device in removed:
             self.devices.forget((site, gateway, device))
         for key in [k for k in self._tracks if k[1:3] == (site, gateway) and k[3] in removed]:
             del self._tracks[key]
 
-    def _say(self, key: str) -> str:
-        return say(key, self.config.site.language)
+    def _words(self, key: str, **values: object) -> str:
+        return say(key, self.config.site.language, **values)
 
     # ------------------------------------------------------------------ conditions
 
@@ -213,9 +201,19 @@ class RuleEngine:
                 alert.value = as_number(dev.values.get(alert.field or ""))
             self._hold(rule, dev, track, now)
         elif alert is not None:
+            if alert.state == "pending" and backlog and self._worth_telling_late(rule, alert, ts):
+                self.lifecycle.late(alert, rule.config, ts, now)
+                del self._alerts[_key(alert)]
+                return
             if alert.state == "pending" and backlog:
                 self.metrics.stale_suppressed.inc()
-            self._end(alert, rule, now)
+            if not (alert.state == "firing" and getattr(rule.config, "latch", False)):
+                self._end(alert, rule, now)  # a latched alert waits for its acknowledgement
+
+    @staticmethod
+    def _worth_telling_late(rule: CompiledRule, alert: Alert, ended_ms: int) -> bool:
+        """A critical condition that held for the rule's ``for`` inside a backlog."""
+        return rule.config.severity == "critical" and ended_ms - alert.since_ms >= rule.hold_ms
 
     def _hold(self, rule: CompiledRule, dev: DeviceState, track: Track, now: int) -> None:
         """The condition holds: open an alert if the rule is active, fire it when due."""
@@ -241,12 +239,19 @@ class RuleEngine:
         self._alerts[_key(alert)] = alert
         return alert
 
-    def _end(self, alert: Alert, rule: CompiledRule, now: int, note: str | None = None) -> None:
+    def _end(
+        self,
+        alert: Alert,
+        rule: CompiledRule,
+        now: int,
+        note: str | None = None,
+        ending: str | None = None,
+    ) -> None:
         """The condition cleared (or the rule stopped applying): drop or resolve."""
         if alert.state == "pending":
             self.lifecycle.drop(alert)
         else:
-            self.lifecycle.resolve(alert, rule.config, now, note)
+            self.lifecycle.resolve(alert, rule.config, now, note, ending)
         del self._alerts[_key(alert)]
 
     # ------------------------------------------------------------------ time
@@ -294,8 +299,9 @@ class RuleEngine:
                 continue
             self._active_since[rule.id] = since
             if since is None:
+                still = self._words("still_at", time=clock_time(now, self.schedules.tz.key)[-8:-3])
                 for alert in [a for a in self._alerts.values() if a.rule == rule.id]:
-                    self._end(alert, rule, now, self._say("reason.outside_hours"))
+                    self._end(alert, rule, now, still, "schedule_end")
             elif rule.predicate is not None:
                 for key, track in list(self._tracks.items()):
                     if key[0] != rule.id or not track.holds:
@@ -321,10 +327,7 @@ class RuleEngine:
                     self.lifecycle.fire(alert, config, now)
 
     def _gateway_down(self, site: str, gateway: str) -> bool:
-        gw = self._gateways.get((site, gateway))
-        if gw is None:
-            return False
-        if gw.status in DOWN_STATES and gw.heard_ms <= gw.status_ms:
+        if self.gateways.reported_down(site, gateway):
             return True
         return any((r.id, site, gateway, gateway) in self._alerts for r in self._gateway_rules)
 
@@ -334,7 +337,7 @@ class RuleEngine:
             assert isinstance(config, GatewayOfflineRuleConfig)
             limit = to_ms(config.gateway_offline)
             active = isinstance(self._active_since[rule.id], float)
-            for (site, gateway), gw in self._gateways.items():
+            for (site, gateway), gw in self.gateways.items():
                 if not rule.matches({"site": site, "gateway": gateway, "device": gateway}):
                     continue
                 key = (rule.id, site, gateway, gateway)
@@ -349,32 +352,6 @@ class RuleEngine:
                     alert = self._open(rule, dev, since, now)
                 if alert.state == "pending" and now >= alert.since_ms + limit:
                     self.lifecycle.fire(alert, config, now)
-
-    # ------------------------------------------------------------------ people
-
-    def acknowledge(
-        self, alert_id: int, by: str, note: str, link_nonce: str | None = None
-    ) -> Alert:
-        """Acknowledge a firing alert on behalf of ``by``; ``link_nonce`` names the ack
-        link used, which then works no more (recorded in the same transaction)."""
-        note = clean_note(note)
-        with self._lock:
-            if link_nonce is not None and self.store.ack_link_used(link_nonce):
-                raise AckLinkUsed("this link has already been used", "used")
-            alert = next((a for a in self._alerts.values() if a.id == alert_id), None)
-            if alert is None and self.store.alert(alert_id) is None:
-                raise AlertNotFound(f"no alert with id {alert_id}")
-            alert = check_ackable(alert_id, alert)
-            now = now_ms(self.clock)
-            rule = self._rules[alert.rule].config
-
-            def work() -> None:
-                if link_nonce is not None:
-                    self.store.use_ack_link(link_nonce, alert_id, now)
-                self.lifecycle.acknowledge(alert, rule, by, note, now)
-
-            self._run(work)
-            return alert
 
     # ------------------------------------------------------------------ transactions
 

@@ -151,20 +151,41 @@ class Lifecycle:
     def acknowledge(
         self, alert: Alert, rule: RuleConfig | None, by: str, note: str, now_ms: int
     ) -> None:
-        """A person has taken the alert; repeats and escalation stop."""
-        alert.state = "acknowledged"
+        """A person has taken the alert; repeats and escalation stop (an alert told late
+        is over already: it stays resolved)."""
+        if alert.state != "resolved":
+            alert.state = "acknowledged"
         alert.acknowledged_by, alert.ack_note, alert.acknowledged_ms = by, note, now_ms
         log.info("alert %d acknowledged by %s", alert.id, by)
         self._step(alert, "acknowledged", self._audience(alert, rule), now_ms, by, note)
 
     def resolve(
-        self, alert: Alert, rule: RuleConfig | None, now_ms: int, note: str | None = None
+        self,
+        alert: Alert,
+        rule: RuleConfig | None,
+        now_ms: int,
+        note: str | None = None,
+        ending: str | None = None,
     ) -> None:
-        """The condition is over (or no longer applies)."""
+        """The condition is over, or no longer applies: ``note`` says why, and ``ending``
+        (``schedule_end``) when the rule's hours ended."""
         alert.state = "resolved"
         alert.resolved_ms = now_ms
         log.info("alert %d resolved (%s on %s)", alert.id, alert.rule, alert.device)
-        self._step(alert, "resolved", self._audience(alert, rule), now_ms, note=note)
+        audience = self._audience(alert, rule)
+        self._step(alert, "resolved", audience, now_ms, note=note, ending=ending)
+
+    def late(self, alert: Alert, rule: RuleConfig, ended_ms: int, now_ms: int) -> None:
+        """A critical condition that began and ended inside a backlog: told once, as
+        ``late`` with both times, and recorded as resolved at its end (SPEC §5)."""
+        alert.state = "resolved"
+        alert.started_ms = alert.last_notified_ms = now_ms
+        alert.resolved_ms = ended_ms
+        self.metrics.alerts_fired.labels(alert.rule, alert.severity).inc()
+        log.warning("alert %d told late: %s %s on %s", alert.id, alert.rule, alert.title,
+                    alert.device)  # fmt: skip
+        self._step(alert, "late", rule.notify, now_ms)
+        self._event(alert, "resolved", now_ms)
 
     def drop(self, alert: Alert) -> None:
         """A pending alert whose condition cleared in time: forget it, tell nobody."""
@@ -188,6 +209,7 @@ class Lifecycle:
         now_ms: int,
         actor: str | None = None,
         note: str | None = None,
+        ending: str | None = None,
     ) -> None:
         self.changed = True
         self.store.save_alert(alert)
@@ -195,8 +217,9 @@ class Lifecycle:
         if alert.state == "pending":
             return
         body = notification_body(
-            alert, state, lang=self.lang, timezone=self.timezone, now_ms=now_ms, note=note
-        )
+            alert, state, lang=self.lang, timezone=self.timezone, now_ms=now_ms, note=note,
+            ending=ending,
+        )  # fmt: skip
         if self.decorate is not None:
             self.decorate(alert, body)
         for channel in channels:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
-EventState = Literal["pending", "firing", "repeat", "escalated", "acknowledged", "resolved"]
+EventState = Literal["pending", "firing", "repeat", "escalated", "acknowledged", "resolved", "late"]
 ACTIVE_STATES: tuple[AlertState, ...] = ("pending", "firing", "acknowledged")
 # Notifications of these steps carry an ack link (SPEC §5 ``ack_url``).
 ACKABLE_STATES: frozenset[str] = frozenset({"firing", "repeat", "escalated", "late"})

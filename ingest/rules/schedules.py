@@ -3,7 +3,9 @@
 A window belongs to the local date it starts on; ``to`` earlier than ``from`` crosses
 midnight into the next date. The calendar overrides the weekday of a date: a closed day
 (holiday) is treated as a Sunday and a make-up working day (调休) as a Monday, so school
-windows (``days: [mon..fri]``) skip holidays and apply on make-up Saturdays.
+windows (``days: [mon..fri]``) skip holidays and apply on make-up Saturdays. The config's
+own ``open`` and ``closed`` days come first, then the official calendar (``official:
+cn``), then the weekday.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ingest.config.rules import ActiveConfig
 from ingest.config.schema import CalendarConfig, ScheduleConfig
+from ingest.rules.holidays import OfficialCalendar
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back to look for the end of the last window (school holidays last weeks).
@@ -30,6 +33,7 @@ class ScheduleBook:
         self.tz = ZoneInfo(timezone)
         self._closed = calendar.closed
         self._open = calendar.open
+        self.official = OfficialCalendar() if calendar.official == "cn" else None
 
     def weekday(self, day: date) -> str:
         """The weekday a date counts as, after calendar overrides."""
@@ -37,6 +41,11 @@ class ScheduleBook:
             return "mon"
         if any(first <= day <= last for first, last in self._closed):
             return "sun"
+        if self.official is not None:
+            if self.official.make_up(day):
+                return "mon"
+            if self.official.closed(day):
+                return "sun"
         return _WEEKDAYS[day.weekday()]
 
     def _windows_starting(

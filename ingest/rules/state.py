@@ -78,6 +78,34 @@ class GatewayState:
         return None
 
 
+class GatewayBook:
+    """Every gateway heard from, by (site, gateway); the engine's lock guards it."""
+
+    def __init__(self) -> None:
+        self._gateways: dict[tuple[str, str], GatewayState] = {}
+
+    def restore(self, site: str, gateway: str, status: str | None, now: int) -> None:
+        """A gateway known before a restart, with the status it had."""
+        self._gateways[(site, gateway)] = GatewayState(site, now, status, now)
+
+    def heard(self, site: str, gateway: str, now: int) -> GatewayState:
+        """The gateway sent something at ``now``."""
+        gw = self._gateways.get((site, gateway))
+        if gw is None:
+            gw = self._gateways[(site, gateway)] = GatewayState(site, now)
+        gw.heard_ms = now
+        return gw
+
+    def reported_down(self, site: str, gateway: str) -> bool:
+        """Its last status was offline or stopped, and nothing came since."""
+        gw = self._gateways.get((site, gateway))
+        return gw is not None and gw.status in DOWN_STATES and gw.heard_ms <= gw.status_ms
+
+    def items(self) -> list[tuple[tuple[str, str], GatewayState]]:
+        """Every gateway with its state."""
+        return list(self._gateways.items())
+
+
 def compile_rule(rule: RuleConfig) -> CompiledRule:
     """Compile a configured rule."""
     compiled = CompiledRule(rule, compile_where(rule.where))

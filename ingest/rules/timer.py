@@ -38,6 +38,7 @@ class EventExporter:
         self.store = store
         self.append = append
         self.lang = site.language
+        self.timezone = site.timezone
 
     def export(self) -> int:
         """Spool the waiting events; return how many."""
@@ -46,7 +47,9 @@ class EventExporter:
             return 0
         lines = []
         for _event_id, alert, event in rows:
-            title, message = render(alert, event.state, self.lang, event.ts_ms, event.note)
+            title, message = render(
+                alert, event.state, self.lang, event.ts_ms, event.note, timezone=self.timezone
+            )
             tags = {
                 "site": alert.site,
                 "device": alert.device,

@@ -25,6 +25,12 @@ WORDS = Catalogue(
         "title.smoke.fault": ("烟感故障", "Smoke detector fault"),
         "title.smoke.battery_low": ("烟感电量低", "Smoke detector battery low"),
         "title.smoke.tamper": ("烟感被拆动", "Smoke detector tampered"),
+        "title.leak.leak": ("漏水报警", "Water leak"),
+        "title.leak.battery": ("漏水传感器电量低", "Leak sensor battery low"),
+        "title.panic.pressed": ("一键报警", "Panic button pressed"),
+        "title.panic.battery": ("紧急按钮电量低", "Panic button battery low"),
+        "title.motion.motion": ("有人活动", "Motion detected"),
+        "title.motion.battery": ("人体传感器电量低", "Motion sensor battery low"),
         "title.temperature.celsius": ("温度超限", "Temperature out of range"),
         "title.temperature.humidity": ("湿度超限", "Humidity out of range"),
         "title.electricity": ("用电异常", "Electricity anomaly"),
@@ -40,8 +46,18 @@ WORDS = Catalogue(
         "prefix.acknowledged": ("【已确认】", "[acknowledged] "),
         "prefix.resolved": ("【已恢复】", "[resolved] "),
         "prefix.ended": ("【已结束】", "[ended] "),
+        "prefix.schedule_end": ("【时段结束】", "[hours over] "),
+        "prefix.late": ("【补报】", "[late] "),
+        # A critical condition that began and ended inside a gateway's backlog (SPEC §5).
+        "late_span": (
+            "发生于 {start} 至 {end}，网关恢复连接后补报",
+            "happened from {start} to {end}, reported when the gateway reconnected",
+        ),
+        "still_at": (
+            "{time} 时段结束时仍未恢复",
+            "still so at {time}, when the rule's hours ended",
+        ),
         # Why an alert ended while its condition may still hold (the note of its end).
-        "reason.outside_hours": ("已过规则的生效时段", "outside the rule's active hours"),
         "reason.rule_removed": ("规则已从配置中删除", "rule removed from the configuration"),
         "reason.device_removed": (
             "设备已从网关的设备列表中移除，不再监测",
@@ -140,18 +156,31 @@ def format_value(alert: Alert) -> str | None:
 
 
 def render(
-    alert: Alert, state: EventState, lang: str, now_ms: int, note: str | None = None
+    alert: Alert,
+    state: EventState,
+    lang: str,
+    now_ms: int,
+    note: str | None = None,
+    *,
+    timezone: str,
+    ending: str | None = None,
 ) -> tuple[str, str]:
-    """Title and message of a notification about ``alert`` entering ``state``."""
-    # Resolved with a note: ended for a reason while the condition may still hold.
-    prefix = "prefix.ended" if state == "resolved" and note else f"prefix.{state}"
-    title = (say(prefix, lang) if prefix in WORDS else "") + alert.title
+    """Title and message of a notification about ``alert`` entering ``state``.
+
+    ``ending`` names why a resolved alert ended when its condition may still hold
+    (``schedule_end``: the rule's hours are over; otherwise a ``note`` says why).
+    """
+    title = _prefix(state, note, ending, lang) + alert.title
     parts = [location(alert)]
     value = format_value(alert)
     if value is not None:
         parts.append(say("now", lang, value=value))
-    duration = format_duration(now_ms - alert.since_ms, lang)
-    parts.append(say("lasted" if state == "resolved" else "for", lang, duration=duration))
+    if state == "late":
+        start, end = (clock_time(ms, timezone) for ms in (alert.since_ms, alert.resolved_ms))
+        parts.append(say("late_span", lang, start=start, end=end))
+    else:
+        duration = format_duration(now_ms - alert.since_ms, lang)
+        parts.append(say("lasted" if state == "resolved" else "for", lang, duration=duration))
     sep = say("sep", lang)
     if state == "acknowledged" and alert.acknowledged_by:
         ack = say("acknowledged_by", lang, name=alert.acknowledged_by)
@@ -159,6 +188,21 @@ def render(
     elif state == "resolved" and note:
         parts.append(say("ended_because", lang, reason=note))
     return title, f"{alert.title}{sep}{say('comma', lang).join(parts)}"
+
+
+def _prefix(state: str, note: str | None, ending: str | None, lang: str) -> str:
+    if state == "resolved" and (ending or note):
+        key = f"prefix.{ending or 'ended'}"  # not 【已恢复】: it may not be fixed
+    else:
+        key = f"prefix.{state}"
+    return say(key, lang) if key in WORDS else ""
+
+
+def clock_time(ms: int | None, timezone: str) -> str:
+    """``MM-DD HH:MM:SS`` in the site timezone."""
+    if ms is None:
+        return "?"
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).strftime("%m-%d %H:%M:%S")
 
 
 def iso_time(ms: int | None, timezone: str) -> str | None:
@@ -176,9 +220,10 @@ def notification_body(
     timezone: str,
     now_ms: int,
     note: str | None = None,
+    ending: str | None = None,
 ) -> dict[str, Any]:
     """The SPEC §5 webhook body; every channel formats its message from it."""
-    title, message = render(alert, state, lang, now_ms, note)
+    title, message = render(alert, state, lang, now_ms, note, timezone=timezone, ending=ending)
     return {
         "alert_id": alert.id,
         "rule": alert.rule,
@@ -193,4 +238,4 @@ def notification_body(
         "value": alert.value,
         "started_at": iso_time(alert.since_ms, timezone),
         "tags": alert.tags,
-    }
+    } | ({"ended_at": iso_time(alert.resolved_ms, timezone)} if state == "late" else {})

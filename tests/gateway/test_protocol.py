@@ -84,7 +84,11 @@ def test_oversized_payload_is_rejected_before_parsing() -> None:
     ("bad", "code", "field"),
     [
         ({"kind": "toaster"}, "unknown_kind", "kind"),
-        ({"values": {"locked": True}}, "missing_field", "open"),
+        ({"values": {"battery": 80.0}}, "missing_field", "open"),  # neither open nor locked
+        ({"values": {}}, "missing_field", "open"),
+        ({"kind": "panic", "values": {"pressed": "yes"}}, "wrong_type", "pressed"),
+        ({"kind": "leak", "values": {"battery": 90.0}}, "missing_field", "leak"),
+        ({"kind": "motion", "values": {"motion": 1}}, "wrong_type", "motion"),
         ({"values": {"open": "yes"}}, "wrong_type", "open"),
         ({"values": {"open": 1.0}}, "wrong_type", "open"),
         ({"values": {"open": 1}}, "wrong_type", "open"),
@@ -109,6 +113,19 @@ def test_bad_reading_is_rejected_alone(bad: dict[str, Any], code: str, field: st
     [problem] = out.rejected
     assert (problem.code, problem.index, problem.field) == (code, 1, field)
     assert str(problem).startswith(f"readings[1].{field}: ")
+
+
+def test_a_lock_alone_a_contact_alone_and_the_new_kinds_are_valid() -> None:
+    readings = [
+        door(values={"locked": True, "battery": 71.0}),  # a smart lock without a contact
+        door(values={"open": False}),  # a contact without a lock
+        door(device="leak-kitchen", kind="leak", values={"leak": True}),
+        door(device="sos-gate", kind="panic", values={"pressed": True, "battery": 100}),
+        door(device="pir-hall", kind="motion", values={"motion": False, "illuminance_lx": 3}),
+    ]
+    out = parse_envelope(env(readings), "gw-gate", NOW)
+    assert not out.rejected
+    assert [r.kind for r in out.readings] == ["door", "door", "leak", "panic", "motion"]
 
 
 def test_wrong_type_for_float_and_int_fields() -> None:

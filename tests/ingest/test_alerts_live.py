@@ -109,6 +109,28 @@ def test_smoke_to_webhook_ack_resolve_and_history(
     assert rows[0]["title"] == "烟雾报警"
 
 
+def test_a_smoke_alarm_inside_a_gateways_backlog_is_told_late(
+    alerting: IngestService, api: TestClient, publisher: Publisher, config: dict[str, Any],
+    receiver: HttpReceiver,
+) -> None:  # fmt: skip
+    # The gateway was offline for 20 minutes; on reconnecting it drains its buffer: a
+    # smoke alarm that began and ended while it was away.
+    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
+    began = int(time.time() * 1000) - 20 * 60_000
+    backlog = [reading("smoke-1", "smoke", began, smoke=True),
+               reading("smoke-1", "smoke", began + 90_000, smoke=False)]  # fmt: skip
+    publisher.publish(topic, envelope("gw-main", 1, backlog))
+    [late] = wait_for(receiver.bodies, 10)
+    assert (late["state"], late["title"]) == ("late", "【补报】烟雾报警")
+    assert "网关恢复连接后补报" in late["message"]
+    assert late["ack_url"].startswith("http://127.0.0.1:")  # told once, and can be taken
+    ack = api.post(f"/api/alerts/{late['alert_id']}/ack", json={"note": "已查看"},
+                   headers=TOKENS["guard"])  # fmt: skip
+    assert ack.status_code == 200, ack.text
+    assert (ack.json()["state"], ack.json()["acknowledged_by"]) == ("resolved", "值班室")
+    assert api.get("/api/alerts", headers=TOKENS["viewer"]).json() == []
+
+
 @pytest.mark.parametrize("role", [None, "viewer", "guard", "admin"])
 def test_alert_endpoints_role_matrix(
     alerting: IngestService,

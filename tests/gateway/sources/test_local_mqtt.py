@@ -86,6 +86,63 @@ def test_zigbee2mqtt_states_are_mapped(
     assert got.of("fridge-1")[0]["kind"] == "temperature"
 
 
+# A lock without a contact, a water sensor, an SOS button and a PIR, as Zigbee2MQTT
+# publishes them (lock: state + lock_state; SOS: one message with the action).
+YALE_LOCK = {"battery": 80, "linkquality": 90, "lock_state": "locked", "state": "LOCK"}
+AQARA_LEAK = {"battery": 100, "linkquality": 102, "water_leak": False, "voltage": 3015}
+HEIMAN_SOS = {"action": "emergency", "battery": 100, "linkquality": 66}
+AQARA_MOTION = {"battery": 97, "illuminance_lux": 12, "occupancy": True, "linkquality": 80}
+
+
+def test_zigbee2mqtt_locks_leaks_sos_buttons_and_motion(
+    broker: MosquittoServer, clock: ManualClock, publisher: Publisher
+) -> None:
+    base = unique("z2m-")
+    config = Zigbee2MqttSourceConfig.model_validate(
+        {
+            "type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
+            "base_topic": base, "stale_after": "1h",
+            "devices": [
+                {"device": "lock-101", "kind": "door", "friendly_name": "lock_101"},
+                {"device": "leak-kitchen", "kind": "leak", "friendly_name": "leak_kitchen"},
+                {"device": "sos-gate", "kind": "panic", "friendly_name": "sos_gate",
+                 "interval_s": 1},
+                {"device": "pir-hall", "kind": "motion", "friendly_name": "pir_hall"},
+            ],
+        }
+    )  # fmt: skip
+    source = Zigbee2MqttSource(config, unique("z2m-test-"), clock)
+    got = _running(source)
+    try:
+        publisher.publish(f"{base}/lock_101", orjson.dumps(YALE_LOCK))
+        publisher.publish(f"{base}/lock_101", orjson.dumps({**YALE_LOCK, "state": "UNLOCK",
+                                                            "lock_state": "unlocked"}))  # fmt: skip
+        publisher.publish(f"{base}/lock_101", orjson.dumps({"state": "UNLOCK"}))  # no lock_state
+        publisher.publish(f"{base}/lock_101", orjson.dumps({"lock_state": "jammed"}))
+        publisher.publish(f"{base}/leak_kitchen", orjson.dumps({**AQARA_LEAK, "water_leak": True}))
+        publisher.publish(f"{base}/sos_gate", orjson.dumps({"battery": 100}))
+        publisher.publish(f"{base}/sos_gate", orjson.dumps(HEIMAN_SOS))
+        publisher.publish(f"{base}/pir_hall", orjson.dumps(AQARA_MOTION))
+        wait_for(lambda: len(got.of("lock-101")) >= 3 and got.of("pir-hall"), 10)
+        wait_for(lambda: source.stats()["errors"] == 1, 5)  # the jammed lock, counted
+        locks = [r["values"] for r in got.of("lock-101")]
+        assert locks[0] == {"locked": True, "battery": 80.0}  # a lock alone is a door
+        assert [v["locked"] for v in locks] == [True, False, False]
+        assert got.of("leak-kitchen")[0]["values"] == {"leak": True, "battery": 100.0}
+        assert got.of("pir-hall")[0]["values"] == {
+            "motion": True, "illuminance_lx": 12.0, "battery": 97.0
+        }  # fmt: skip
+        # The SOS button: its battery report says it is there and not pressed; the press
+        # is reported once; what is repeated afterwards is released.
+        wait_for(lambda: len(got.of("sos-gate")) >= 2, 5)
+        assert [r["values"]["pressed"] for r in got.of("sos-gate")] == [False, True]
+        clock.advance(1)
+        wait_for(lambda: len(got.of("sos-gate")) >= 3, 5)
+        assert got.of("sos-gate")[2]["values"]["pressed"] is False
+    finally:
+        source.stop()
+
+
 def test_zigbee2mqtt_bad_payloads_are_counted_and_valid_fields_kept(
     zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher
 ) -> None:

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.reports.jobs import Job
 from tests.clock import ManualClock
 from tests.harness import wait_for
 from tests.ingest.reports.data import TZ, local
@@ -115,8 +114,9 @@ def test_apscheduler_fires_the_job_and_delivers(
     """A real scheduler on the real clock; the job's trigger is every 2 s instead of 00:10."""
     service = _service(report_config)
     service.report_jobs.jobs = [
-        Job("cold-chain", CronTrigger(second="*/2", timezone=TZ), ("director",))
-    ]
+        service.report_jobs.report("cold-chain", CronTrigger(second="*/2", timezone=TZ),
+                                   ("director",))
+    ]  # fmt: skip
     service.start()
     try:
         wait_for(receiver.bodies, 10)

@@ -279,6 +279,10 @@ def test_school_morning_resolves_a_night_door_alert(engine_at: Factory) -> None:
     assert h.sent() == [("patrol", "firing")]
     h.advance(25 * 60)  # 07:00
     assert h.sent("resolved") == [("patrol", "resolved")]
+    # The hours ended, not the door: the message says so, never 【已恢复】 ("fixed").
+    ended = h.notifications()[-1]
+    assert ended["title"] == "【时段结束】门未关闭"
+    assert ended["message"].endswith("07:00 时段结束时仍未恢复")
 
 
 def test_restart_during_a_hold_keeps_the_hold(engine_at: Factory) -> None:
@@ -338,9 +342,42 @@ def test_backlog_after_an_outage_does_not_fire_stale_alerts(engine_at: Factory) 
     h.read("door-101", "door", ts=hour_ago + 600_000, open=False, locked=True)
     h.read("smoke-1", "smoke", ts=hour_ago + 601_000, smoke=False)
     h.advance(20)
-    assert [(n["device"], n["state"]) for n in h.notifications()] == [("door-102", "firing")]
-    assert h.notifications()[0]["message"].endswith("已持续 1 小时")
-    assert h.metrics.stale_suppressed._value.get() == 2
+    # The door that closed again is dropped; the smoke, critical, is told once as late
+    # with both times (SPEC §5); the door still open fires.
+    assert [(n["device"], n["state"]) for n in h.notifications()] == [
+        ("smoke-1", "late"), ("door-102", "firing")
+    ]  # fmt: skip
+    late, door = h.notifications()
+    assert late["title"] == "【补报】烟雾报警"
+    assert "发生于 11-23 21:00:01 至 11-23 21:10:01，网关恢复连接后补报" in late["message"]
+    assert late["ended_at"] == "2026-11-23T21:10:01+08:00"
+    assert door["message"].endswith("已持续 1 小时")
+    assert h.metrics.stale_suppressed._value.get() == 1
+    smoke = next(a for a in h.alerts() if a.device == "smoke-1")
+    assert smoke.state == "resolved"
+    assert [e.state for e in h.store.events(smoke.id)] == ["pending", "late", "resolved"]
+    # Its ack link works once: someone takes note of the late alarm.
+    h.engine.acknowledge(smoke.id, "值班室", "已查看，测试烟感")
+    assert h.store.alert(smoke.id).acknowledged_by == "值班室"
+    assert h.store.alert(smoke.id).state == "resolved"
+    with pytest.raises(AlertConflict, match="resolved"):
+        h.engine.acknowledge(smoke.id, "值班室", "")
+
+
+def test_a_latched_panic_alert_waits_for_someone(engine_at: Factory) -> None:
+    panic = {"id": "panic", "kind": "panic", "when": {"field": "pressed", "eq": True},
+             "severity": "critical", "latch": True, "notify": ["patrol"],
+             "repeat": "5m"}  # fmt: skip
+    h = engine_at("2026-11-23 03:00", [panic])
+    h.read("sos-gate", "panic", pressed=True)
+    h.advance(60)
+    h.read("sos-gate", "panic", pressed=False)  # the button springs back
+    h.advance(5 * 60)
+    assert h.sent() == [("patrol", "firing"), ("patrol", "repeat")]
+    [alert] = h.alerts()
+    h.engine.acknowledge(alert.id, "张师傅", "到场，误触")
+    assert [s for _, s in h.sent()][-2:] == ["acknowledged", "resolved"]
+    assert h.alerts()[0].state == "resolved"
 
 
 def test_rule_removed_from_config_resolves_its_alerts(tmp_path: Path) -> None:
