@@ -149,3 +149,33 @@ def load_model(
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
     return config
+
+
+_ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def load_env_file(path: Path) -> None:
+    """Put the ``KEY=VALUE`` lines of a systemd ``EnvironmentFile`` into the environment
+    (blank lines and ``#`` comments skipped, one pair of quotes around a value removed);
+    ConfigError naming the file and line otherwise."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read the environment file: {exc}"]) from exc
+    pairs: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        found = _ENV_LINE.match(text)
+        if found is None:
+            problems.append(f"{path}:{number}: expected KEY=VALUE")
+            continue
+        value = found.group(2)
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        pairs[found.group(1)] = value
+    if problems:
+        raise ConfigError(problems)
+    os.environ.update(pairs)

@@ -92,9 +92,8 @@ BATTERIES = Panel(
     "Last battery level of every battery-powered sensor in the past day, lowest first.",
     (
         Target(
-            'SELECT last("battery") FROM "door", "smoke", "temperature" WHERE '
-            + PLACE_FILTER
-            + ' AND $timeFilter GROUP BY "device"',
+            'SELECT last("battery") FROM "door", "smoke", "leak", "panic", "motion", "temperature"'
+            " WHERE " + PLACE_FILTER + ' AND $timeFilter GROUP BY "device"',
             ("last",),
             alias="$tag_device",
         ),

@@ -1,4 +1,5 @@
-"""夜间巡逻 / Night patrol: doors, smoke, alerts, the gate camera, gateways, silence."""
+"""夜间巡逻 / Night patrol: doors, smoke, leaks, panic buttons, motion, alerts, the gate
+camera, gateways, silence."""
 
 from __future__ import annotations
 
@@ -84,6 +85,30 @@ SMOKE = Panel(
         Override("Time", {"displayName": "上报 Reported", **SINCE}),
     ),
 )
+
+SAFETY = Panel(
+    "table",
+    "漏水、一键报警、人体感应 / Leaks, panic buttons, motion",
+    "Every water sensor, panic button and motion sensor's last report in the past hour.",
+    tuple(
+        Target(
+            f'SELECT last("{field}") AS "{field}" FROM "{kind}" WHERE ' + PLACE_FILTER
+            + ' AND $timeFilter GROUP BY "building", "room", "device"',
+            (field,),
+            table=True,
+        )
+        for kind, field in (("leak", "leak"), ("panic", "pressed"), ("motion", "motion"))
+    ),
+    width=8,
+    time_from="1h",
+    transformations=({"id": "merge", "options": {}},),
+    overrides=(
+        Override("leak", {"mappings": ALARM, "displayName": "漏水 Leak", **COLOR_CELL}),
+        Override("pressed", {"mappings": ALARM, "displayName": "报警 Panic", **COLOR_CELL}),
+        Override("motion", {"mappings": YES_NO_BAD, "displayName": "有人 Motion"}),
+        Override("Time", {"displayName": "上报 Reported", **SINCE}),
+    ),
+)  # fmt: skip
 
 ACTIVE_ALERTS = Panel(
     "table",
@@ -212,7 +237,8 @@ LAST_REPORT_TARGETS = tuple(
         table=True,
     )
     for kind, field in (
-        ("door", "open"), ("smoke", "smoke"), ("temperature", "celsius"),
+        ("door", "open"), ("door", "locked"), ("smoke", "smoke"), ("leak", "leak"),
+        ("panic", "pressed"), ("motion", "motion"), ("temperature", "celsius"),
         ("electricity", "energy_kwh"), ("water", "volume_m3"), ("camera", "motion"),
     )
 )  # fmt: skip
@@ -242,6 +268,7 @@ NIGHT_PATROL = Dashboard(
         DOORS_NOW,
         DOORS_TONIGHT,
         SMOKE,
+        SAFETY,
         ACTIVE_ALERTS,
         ALERT_EVENTS,
         GATE_CAMERA,

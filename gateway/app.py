@@ -55,6 +55,7 @@ class GatewayApp:
                 self.clock,
                 f"campus-gw-{gateway.id}-src{i}",
                 self.store_snapshot,
+                config.buffer.path.with_name(f"{config.buffer.path.name}.src{i}.json"),
             )
             for i, source in enumerate(config.sources)
         ]

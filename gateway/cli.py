@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from campuswatch.configfile import load_env_file
 from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
 from gateway.app import GatewayApp
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("run", "check"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--config", type=Path, required=True, help="YAML config file")
+        cmd.add_argument(
+            "--env-file", type=Path, help="KEY=VALUE lines for ${VAR}s (the unit's EnvironmentFile)"
+        )
     discover = sub.add_parser("dlt645-address", help="read the address of the only meter on a bus")
     discover.add_argument("--port", required=True, help="serial port or pyserial URL")
     discover.add_argument("--baudrate", type=int, default=2400)
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dlt645-address":
         return read_dlt645_address(args)
     try:
+        if args.env_file is not None:
+            load_env_file(args.env_file)
         config, profiles = load_gateway_config(args.config)
     except ConfigError as exc:
         for problem in exc.problems:

@@ -138,6 +138,9 @@ class Dlt645DeviceConfig(DeviceConfig):
 
     kind: Literal["electricity"] = "electricity"
     address: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    # Which energy register is energy_kwh: forward active total (正向有功总电能, every
+    # meter), or combined active total (组合有功总电能) for meters that count both ways.
+    energy: Literal["forward_active_total", "combined_active_total"] = "forward_active_total"
     # What to read besides the total active energy (one request each).
     read: tuple[Dlt645Value, ...] = ("energy_kwh",)
 
@@ -255,7 +258,8 @@ class GatewayConfig(Strict):
     buffer: BufferConfig
     sources: list[SourceConfig] = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
-    # Register maps: relative paths are taken from the config file's directory.
+    # Register maps of your own, added to (or replacing) the shipped ones of the same
+    # name; a relative path is taken from the config file's directory.
     modbus_profiles: Path = Path("modbus")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Health readings (kind gateway): uptime, buffer depth, drops, errors, CPU temperature.
@@ -317,9 +321,16 @@ def profile_problems(profile: ModbusProfile, kind: str | None = None) -> list[st
     return problems
 
 
+# The register maps installed with the gateway (also firmware_configs/modbus).
+SHIPPED_PROFILES = Path(__file__).resolve().parent / "modbus_profiles"
+
+
 def load_profile(directory: Path, name: str) -> ModbusProfile:
-    """Load and check one register map."""
-    return load_model(directory / f"{name}.yaml", ModbusProfile, profile_problems)
+    """Load and check one register map: ``directory``'s own, else the shipped one."""
+    path = directory / f"{name}.yaml"
+    if not path.exists() and (SHIPPED_PROFILES / f"{name}.yaml").exists():
+        path = SHIPPED_PROFILES / f"{name}.yaml"
+    return load_model(path, ModbusProfile, profile_problems)
 
 
 def load_gateway_config(path: Path) -> tuple[GatewayConfig, dict[str, ModbusProfile]]:

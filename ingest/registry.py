@@ -113,6 +113,19 @@ class Registry:
             self.meta_version += 1
             return removed
 
+    def forget_gateway(self, site: str, gateway: str) -> set[str]:
+        """A gateway taken out of service (its retained meta cleared): forget it and its
+        devices; returns the devices forgotten."""
+        with self._lock:
+            state = self._gateways.pop((site, gateway), None)
+            removed = set(state.tracked) | set(state.devices) if state else set()
+            for device in removed:
+                self._devices.pop((site, gateway, device), None)
+            self._prefixes = {k: v for k, v in self._prefixes.items() if k[:2] != (site, gateway)}
+            self._meta_dirty = True
+            self.meta_version += 1
+            return removed
+
     def update_status(self, site: str, gateway: str, status: Status) -> None:
         """Record a gateway's status (online, offline from its last will, stopped)."""
         with self._lock:

@@ -113,7 +113,11 @@ class Dlt645BusSource(BusSource[Dlt645DeviceConfig]):
             raise BusError("the port is closed")
         values: dict[str, FieldValue] = {}
         for name in dict.fromkeys(("energy_kwh", *device.read)):
-            item = codec.DATA_ITEMS[name]
+            item = (
+                codec.ENERGY_ITEMS[device.energy]
+                if name == "energy_kwh"
+                else codec.DATA_ITEMS[name]
+            )
             request = codec.read_data_request(device.address, item.identifier)
             data = port.exchange(request, device.address, codec.CONTROL_READ_DATA)
             values[name] = codec.decode_reading(data, item)

@@ -7,7 +7,8 @@ Frame layout (the standard, section 4)::
 The FE bytes wake the receiver and are not part of the frame. The address is 12 BCD
 digits sent low byte first (``000012345678`` goes out as ``78 56 34 12 00 00``); CS is
 the sum modulo 256 of every byte from the first 68 to the end of DATA. A data identifier
-DI3 DI2 DI1 DI0 is sent DI0 first; values are BCD, low byte first.
+is written DI3 DI2 DI1 DI0 in the standard (正向有功总电能 is ``00 01 00 00``) and sent DI0
+first (``00 00 01 00``, ``33 33 34 33`` with the offset); values are BCD, low byte first.
 
 The PyPI package ``dlt645`` (3.x, 2025, one author) was evaluated and not used: 24,000
 lines with loguru and log files written next to its own code (a read-only system on a
@@ -59,9 +60,17 @@ class DataItem:
     scale: float = 1.0
 
 
-# DL/T 645-2007 appendix A: data identifiers of the values a campus meter reports.
+# DL/T 645-2007 appendix A: data identifiers (DI3 DI2 DI1 DI0 as the standard writes
+# them) of the values a campus meter reports.
+ENERGY_ITEMS = {
+    # 正向有功总电能: what every meter has and every bill reads, XXXXXX.XX kWh.
+    "forward_active_total": DataItem(0x00010000, 4, 2),
+    # 组合有功总电能: forward and reverse combined as the meter is set up (some meters
+    # of solar roofs count both ways).
+    "combined_active_total": DataItem(0x00000000, 4, 2),
+}
 DATA_ITEMS = {
-    "energy_kwh": DataItem(0x00000100, 4, 2),  # combined active energy total, XXXXXX.XX kWh
+    "energy_kwh": ENERGY_ITEMS["forward_active_total"],
     "voltage_v": DataItem(0x02010100, 2, 1),  # phase A voltage, XXX.X V
     "current_a": DataItem(0x02020100, 3, 3, signed=True),  # phase A current, XXX.XXX A
     "power_w": DataItem(0x02030000, 3, 4, signed=True, scale=1000.0),  # total power, XX.XXXX kW

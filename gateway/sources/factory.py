@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from campuswatch.clock import Clock
 from gateway.config import (
     CameraSourceConfig,
@@ -24,17 +26,19 @@ def build_source(
     clock: Clock,
     client_id: str,
     snapshots: SnapshotSink,
+    state_path: Path | None = None,
 ) -> Source:
     """The source for one config entry; ``client_id`` names its local MQTT connection,
-    ``snapshots`` takes camera snapshots into store-and-forward."""
+    ``snapshots`` takes camera snapshots into store-and-forward, ``state_path`` keeps a
+    local-MQTT source's device states across restarts."""
     if isinstance(config, ModbusRtuSourceConfig):
         return modbus.ModbusSource(config, profiles, clock)
     if isinstance(config, Dlt645SourceConfig):
         return dlt645.Dlt645BusSource(config, clock)
     if isinstance(config, Zigbee2MqttSourceConfig):
-        return zigbee2mqtt.Zigbee2MqttSource(config, client_id, clock)
+        return zigbee2mqtt.Zigbee2MqttSource(config, client_id, clock, state_path)
     if isinstance(config, MqttJsonSourceConfig):
-        return mqtt_json.MqttJsonSource(config, client_id, clock)
+        return mqtt_json.MqttJsonSource(config, client_id, clock, state_path)
     if isinstance(config, CameraSourceConfig):
         # OpenCV loads only on gateways that have cameras.
         from gateway.sources.camera.source import CameraSource as Cameras  # noqa: PLC0415

@@ -2,11 +2,17 @@
 
 Such devices publish when something changes, and some only every hour or so. SPEC §2
 wants every device reported at least once per ``interval_s`` so that silence means
-trouble: the last known state is therefore repeated every ``interval_s``, but only while
-the device is available (Zigbee2MQTT's availability topic) and its last real message is
-younger than ``stale_after``. After that the readings stop and the server's silence rule
-speaks up. A message that cannot be used is counted and logged with its topic; it never
-stops the source.
+trouble: the last known state is therefore repeated every ``interval_s``, while the
+device is available: as its bridge says (Zigbee2MQTT's availability topic, which knows
+when a sleepy battery device last checked in), or, for a device whose bridge says
+nothing about it, while its last real message is younger than ``stale_after``. After
+that the readings stop and the server's silence rule speaks up. A repeated reading
+carries ``age_s``, the seconds since the device itself last spoke.
+
+The states are kept in a file beside the gateway's buffer, so that after the gateway
+restarts it repeats what it knew (a door that publishes only on change is not silent
+until it next moves). A message that cannot be used is counted and logged with its
+topic; it never stops the source.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
 from campuswatch.protocol import KINDS, FieldValue
 from campuswatch.worker import Worker
@@ -41,6 +51,7 @@ class DeviceState:
 
     values: dict[str, FieldValue] = field(default_factory=dict)
     available: bool = True
+    availability_known: bool = False  # the bridge has said whether it is reachable
     last_message: float | None = None
     last_emit: float = 0.0
 
@@ -56,8 +67,11 @@ class LocalMqttSource(ABC):
         devices: list[DeviceConfig],
         stale_after_s: float,
         clock: Clock,
+        state_path: Path | None = None,
     ) -> None:
         self.name = name
+        self.state_path = state_path
+        self._dirty = False
         self.broker = broker
         self.devices = {d.device: d for d in devices}
         self.stale_after_s = stale_after_s
@@ -84,6 +98,7 @@ class LocalMqttSource(ABC):
     def start(self, emit: Emit) -> None:
         """Connect to the local broker (paho reconnects by itself) and start repeating."""
         self._emit = emit
+        self._load_states()
         client = self._client
         if self.broker.username:
             client.username_pw_set(self.broker.username, self.broker.password)
@@ -101,6 +116,7 @@ class LocalMqttSource(ABC):
         self._heartbeat.stop()
         self._client.disconnect()
         self._client.loop_stop()
+        self._save_states()
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the local broker confirmed the subscriptions."""
@@ -123,6 +139,7 @@ class LocalMqttSource(ABC):
             state.values.update(values)
             state.last_message = now
             state.available = True
+            self._dirty = True
             self._report(device_id, state, now)
 
     def release(self, device_id: str, name: str) -> None:
@@ -136,14 +153,14 @@ class LocalMqttSource(ABC):
             state = self.states[device_id]
             if state.available != available:
                 log.info("%s: %s is %s", self.name, device_id, "online" if available else "offline")
-            state.available = available
+            state.available, state.availability_known = available, True
 
     def _fresh(self, state: DeviceState, now: float) -> bool:
-        return (
-            state.available
-            and state.last_message is not None
-            and now - state.last_message < self.stale_after_s
-        )
+        if not state.available or state.last_message is None:
+            return False
+        # The bridge's availability knows when a sleepy device last checked in, even when
+        # it sent no new value (a smoke detector reports its battery every ~18 h).
+        return state.availability_known or now - state.last_message < self.stale_after_s
 
     def _complete(self, device_id: str, state: DeviceState) -> bool:
         """False while a required field is unknown (only a battery report of a door so far)."""
@@ -153,12 +170,17 @@ class LocalMqttSource(ABC):
             not spec.one_of or any(name in values for name in spec.one_of)
         )
 
-    def _report(self, device_id: str, state: DeviceState, now: float) -> None:
+    def _report(
+        self, device_id: str, state: DeviceState, now: float, *, repeat: bool = False
+    ) -> None:
         if not self._complete(device_id, state):
             return
         kind = self.devices[device_id].kind
+        values = dict(state.values)
+        if repeat and state.last_message is not None:
+            values["age_s"] = round(now - state.last_message, 1)
         assert self._emit is not None
-        self._emit(make_reading(device_id, kind, int(now * 1000), dict(state.values)))
+        self._emit(make_reading(device_id, kind, int(now * 1000), values))
         state.last_emit = now
         self.readings += 1
 
@@ -172,9 +194,41 @@ class LocalMqttSource(ABC):
                     continue
                 interval = self.devices[device_id].interval_s
                 if now - state.last_emit >= interval:
-                    self._report(device_id, state, now)
+                    self._report(device_id, state, now, repeat=True)
                 wait = min(wait, state.last_emit + interval - now)
+        if self._dirty:
+            self._save_states()
         return max(wait, 0.01)
+
+    # ------------------------------------------------------------------ kept states
+
+    def _save_states(self) -> None:
+        """Write what is known of each device (not fsynced: losing it costs a repeat)."""
+        if self.state_path is None:
+            return
+        with self._lock:
+            doc = {d: {"values": s.values, "last_message": s.last_message}
+                   for d, s in self.states.items() if s.last_message is not None}  # fmt: skip
+            self._dirty = False
+        try:
+            write_atomic(self.state_path, orjson.dumps(doc), durable=False)
+        except OSError as exc:
+            log.warning("%s: cannot keep device states in %s: %s", self.name, self.state_path, exc)
+
+    def _load_states(self) -> None:
+        """The states kept before a restart (an unreadable file is logged and ignored)."""
+        if self.state_path is None or not self.state_path.exists():
+            return
+        try:
+            doc: dict[str, Any] = orjson.loads(self.state_path.read_bytes())
+            with self._lock:
+                for device_id, kept in doc.items():
+                    if device_id in self.states:
+                        state = self.states[device_id]
+                        state.values = dict(kept["values"])
+                        state.last_message = float(kept["last_message"])
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: device states in %s unreadable: %s", self.name, self.state_path, exc)
 
     # ------------------------------------------------------------------ MQTT
 

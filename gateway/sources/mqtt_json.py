@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -87,7 +88,13 @@ def convert(value: Any, kind_type: FieldType | None, invert: bool) -> FieldValue
 class MqttJsonSource(LocalMqttSource):
     """Devices whose values come from topics of a local broker."""
 
-    def __init__(self, config: MqttJsonSourceConfig, client_id: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: MqttJsonSourceConfig,
+        client_id: str,
+        clock: Clock,
+        state_path: Path | None = None,
+    ) -> None:
         super().__init__(
             "mqtt_json",
             client_id,
@@ -95,6 +102,7 @@ class MqttJsonSource(LocalMqttSource):
             list(config.devices),
             config.stale_after.total_seconds(),
             clock,
+            state_path,
         )
         self.by_topic: dict[str, list[MqttJsonDeviceConfig]] = defaultdict(list)
         for device in config.devices:

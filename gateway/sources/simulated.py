@@ -53,6 +53,12 @@ class SimulatedDevice:
             return self._door(hour, school_day)
         if kind == "smoke":
             return self._smoke()
+        if kind == "leak":
+            return {"leak": self.failed, "battery": 92.0}
+        if kind == "panic":
+            return {"pressed": self.failed, "battery": 97.0}
+        if kind == "motion":
+            return self._motion(hour, school_day)
         if kind == "camera":
             return self._camera(hour, school_day)
         return {"uptime_s": ts - self.state.setdefault("started", ts)}
@@ -125,7 +131,15 @@ class SimulatedDevice:
         self.state.update(ts=ts, volume=volume)
         return {"volume_m3": round(volume, 4), "flow_m3h": round(flow, 3)}
 
+    def _motion(self, hour: float, school_day: bool) -> dict[str, FieldValue]:
+        """A corridor PIR: busy in school hours, empty at night (unless it failed)."""
+        busy = school_day and 7 <= hour < 18
+        moving = self.failed or self.rng.random() < (0.5 if busy else 0.002)
+        return {"motion": moving, "battery": 95.0}
+
     def _door(self, hour: float, school_day: bool) -> dict[str, FieldValue]:
+        if self.info.device.startswith("lock-"):  # the simulation's locks have no contact
+            return {"locked": not self.failed and not (school_day and 7 <= hour < 18)}
         if self.failed:
             return {"open": True, "locked": False, "battery": 86.0}
         in_use = school_day and 7 <= hour < 18
@@ -176,12 +190,16 @@ def sample_campus() -> dict[str, list[DeviceInfo]]:
             dev("sample-fridge", "temperature", "留样柜", **kitchen, **{"class": "sample_fridge"}),
             dev("meter-canteen", "electricity", "食堂电表", building="canteen"),
             dev("door-kitchen-back", "door", "厨房后门", **kitchen),
+            dev("leak-kitchen", "leak", "厨房漏水", **kitchen),
         ],
         "gw-main": [
             dev("meter-main", "electricity", "总电表", building="main"),
             dev("water-main", "water", "总水表", building="main"),
             dev("door-main-101", "door", "后门", building="main", room="101"),
             dev("smoke-main-1f", "smoke", "教学楼一楼烟感", building="main", room="1F"),
+            dev("lock-main-store", "door", "储藏室智能锁", building="main", room="103"),
+            dev("motion-main-1f", "motion", "一楼走廊人体感应", building="main", room="1F"),
+            dev("panic-main-office", "panic", "办公室一键报警", building="main", room="办公室"),
         ],
     }
 

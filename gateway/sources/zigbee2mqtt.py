@@ -11,6 +11,7 @@ once, and the state it keeps (repeated every ``interval_s``) is not pressed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -118,7 +119,13 @@ def parse_availability(payload: bytes) -> bool:
 class Zigbee2MqttSource(LocalMqttSource):
     """The configured Zigbee devices of one Zigbee2MQTT bridge."""
 
-    def __init__(self, config: Zigbee2MqttSourceConfig, client_id: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: Zigbee2MqttSourceConfig,
+        client_id: str,
+        clock: Clock,
+        state_path: Path | None = None,
+    ) -> None:
         super().__init__(
             "zigbee2mqtt",
             client_id,
@@ -126,6 +133,7 @@ class Zigbee2MqttSource(LocalMqttSource):
             list(config.devices),
             config.stale_after.total_seconds(),
             clock,
+            state_path,
         )
         self.base = config.base_topic.rstrip("/")
         self.by_topic = {f"{self.base}/{d.friendly_name}": d for d in config.devices}

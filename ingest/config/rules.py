@@ -123,6 +123,9 @@ class _RuleBase(Strict):
     escalate: EscalateConfig | None = None
     active: ActiveConfig | None = None
     where: dict[str, str] = Field(default_factory=dict)
+    # Tell people at most once per this period per device (a flat battery that comes and
+    # goes with the cold); the alerts in between are kept, shown, but not sent.
+    once_per: Duration | None = None
 
 
 class ConditionRuleConfig(_RuleBase):

@@ -41,8 +41,9 @@ ReadingListener = Callable[[str, str, list[Reading]], None]
 """Called with (site, gateway, readings) for every accepted envelope, in arrival order."""
 StatusListener = Callable[[str, str, Status], None]
 """Called with (site, gateway, status) for every valid status message."""
-MetaListener = Callable[[str, str, set[str]], None]
-"""Called with (site, gateway, devices removed) after a gateway's device list changed."""
+MetaListener = Callable[[str, str, set[str], bool], None]
+"""Called with (site, gateway, devices removed, whether the gateway itself is gone) after
+a gateway's device list changed or its retained meta was cleared."""
 
 
 @dataclass(slots=True)
@@ -188,7 +189,11 @@ class MessageHandler:
                     count)  # fmt: skip
 
     def _meta(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
-        if not payload:  # a cleared retained message: keep the devices we know
+        if not payload:  # the retained meta cleared: the gateway is taken out of service
+            removed = self.registry.forget_gateway(site, gateway)
+            log.warning("gateway %r of site %r: meta cleared, forgetting it and %d device(s)",
+                        gateway, site, len(removed))  # fmt: skip
+            self._tell_meta(site, gateway, removed, gone=True)
             return Outcome()
         if len(payload) > self.max_meta_bytes:  # refused before parsing it
             detail = (f"meta is {len(payload)} bytes, limit {self.max_meta_bytes} "
@@ -210,12 +215,15 @@ class MessageHandler:
         if len(meta.devices) > self.registry.max_devices:
             self._untracked(site, gateway, len(meta.devices) - self.registry.max_devices)
         removed = self.registry.update_meta(site, gateway, meta.devices)
+        self._tell_meta(site, gateway, removed, gone=False)
+        return outcome
+
+    def _tell_meta(self, site: str, gateway: str, removed: set[str], *, gone: bool) -> None:
         for listener in self.meta_listeners:
             try:
-                listener(site, gateway, removed)
+                listener(site, gateway, removed, gone)
             except Exception:  # a faulty listener must not stop the stream
                 log.exception("meta listener %r failed for gateway %r", listener, gateway)
-        return outcome
 
     def _status(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
         if not payload:  # a cleared retained message

@@ -156,17 +156,24 @@ class RuleEngine(Acknowledgements):
                 self._evaluate(rule, dev, reading.ts, now, backlog)
         self._check_gateways(now)
 
-    def on_meta(self, site: str, gateway: str, removed: set[str]) -> None:
+    def on_meta(self, site: str, gateway: str, removed: set[str], gone: bool = False) -> None:
         """A gateway's device list changed (a MetaListener): end the alerts of devices it
-        no longer has, and of devices whose tags no longer match the alert's rule."""
+        no longer has, of devices whose tags no longer match the alert's rule, and when
+        the gateway itself is ``gone`` (taken out of service), its own."""
         with self._lock:
             now = now_ms(self.clock)
-            self._run(lambda: self._rematch(site, gateway, removed, now))
+            self._run(lambda: self._rematch(site, gateway, removed, gone, now))
 
-    def _rematch(self, site: str, gateway: str, removed: set[str], now: int) -> None:
+    def _rematch(self, site: str, gateway: str, removed: set[str], gone: bool, now: int) -> None:
+        if gone:
+            self.gateways.forget(site, gateway)
         for key, alert in list(self._alerts.items()):
             rule = self._rules[alert.rule]
-            if key[1:3] != (site, gateway) or rule in self._gateway_rules:
+            if key[1:3] != (site, gateway):
+                continue
+            if rule in self._gateway_rules:
+                if gone:
+                    self._end(alert, rule, now, self._words("reason.gateway_removed"))
                 continue
             if alert.device in removed:
                 self._end(alert, rule, now, self._words("reason.device_removed"))
@@ -278,6 +285,8 @@ class RuleEngine(Acknowledgements):
 
     def _remind(self, alert: Alert, rule: CompiledRule, now: int) -> None:
         config = rule.config
+        if alert.last_notified_ms is None:
+            return  # fired untold (once_per): no reminders either
         started = alert.started_ms or alert.since_ms
         if (
             config.escalate

@@ -130,11 +130,18 @@ class Lifecycle:
         return alert
 
     def fire(self, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
-        """The condition held long enough: notify."""
+        """The condition held long enough: notify (unless ``once_per`` says this device's
+        alert of this rule was told recently: then it fires untold)."""
         alert.state = "firing"
         alert.started_ms = alert.last_notified_ms = now_ms
         self.metrics.alerts_fired.labels(alert.rule, alert.severity).inc()
         log.warning("alert %d fired: %s %s on %s", alert.id, alert.rule, alert.title, alert.device)
+        if rule.once_per and self.store.told_since(
+            alert, now_ms - int(rule.once_per.total_seconds() * 1000)
+        ):
+            alert.last_notified_ms = None  # untold: its end is not told either
+            self._step(alert, "firing", [], now_ms, note="once_per")
+            return
         self._step(alert, "firing", rule.notify, now_ms)
 
     def repeat(self, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
@@ -194,7 +201,7 @@ class Lifecycle:
         alert.state = "resolved"
 
     def _audience(self, alert: Alert, rule: RuleConfig | None) -> list[str]:
-        if rule is None:
+        if rule is None or alert.last_notified_ms is None:  # untold (once_per): stays so
             return []
         channels = list(rule.notify)
         if alert.escalated and rule.escalate:

@@ -101,6 +101,10 @@ class GatewayBook:
         gw = self._gateways.get((site, gateway))
         return gw is not None and gw.status in DOWN_STATES and gw.heard_ms <= gw.status_ms
 
+    def forget(self, site: str, gateway: str) -> None:
+        """A gateway taken out of service."""
+        self._gateways.pop((site, gateway), None)
+
     def items(self) -> list[tuple[tuple[str, str], GatewayState]]:
         """Every gateway with its state."""
         return list(self._gateways.items())

@@ -208,6 +208,17 @@ class AlertStore(DurableFile):
                 )
                 alert.id = int(cursor.lastrowid or 0)
 
+    def told_since(self, alert: Alert, since_ms: int) -> bool:
+        """Whether another alert of ``alert``'s rule and device was told at or after
+        ``since_ms`` (``once_per``)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT 1 FROM alerts WHERE rule = ? AND site = ? AND gateway = ? AND device = ?"
+                " AND id != ? AND last_notified_ms >= ? LIMIT 1",
+                (alert.rule, alert.site, alert.gateway, alert.device, alert.id, since_ms),
+            ).fetchone()
+        return row is not None
+
     def delete_alert(self, alert_id: int) -> None:
         """Forget a pending alert whose condition cleared before it fired."""
         with self._lock:

@@ -63,6 +63,10 @@ WORDS = Catalogue(
             "设备已从网关的设备列表中移除，不再监测",
             "the device was removed from its gateway's device list and is no longer watched",
         ),
+        "reason.gateway_removed": (
+            "网关已停用（其设备列表已清除），不再监测",
+            "the gateway was taken out of service (its device list cleared)",
+        ),
         "reason.no_longer_matches": (
             "设备的标签已改变，不再适用此规则，不再监测",
             "the device's tags changed, the rule no longer applies and it is no longer watched",

@@ -46,6 +46,33 @@ def test_gateway_config_passes_check(path: Path) -> None:
     assert "ok (" in result.stdout
 
 
+@pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.stem)
+def test_the_readme_install_steps_check_each_example_alone(path: Path, tmp_path: Path) -> None:
+    """As the README's gateway install does: the example copied alone (no register-map
+    folder beside it: the shipped maps are found by name), its passwords in the env file
+    the systemd unit reads, ``check --env-file``."""
+    config = tmp_path / "gateway.yaml"
+    config.write_text(path.read_text())
+    env_file = tmp_path / "gateway.env"
+    env_file.write_text("# from campus-ingest broker add-gateway\nMQTT_PASSWORD=s3cret\n"
+                        'CAMERA_PASSWORD="cam era"\n')  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("MQTT_PASSWORD", "CAMERA_PASSWORD")}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "check", "--config", str(config),
+         "--env-file", str(env_file)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    env_file.write_text("MQTT_PASSWORD s3cret\n")
+    bad = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "check", "--config", str(config),
+         "--env-file", str(env_file)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert f"{env_file}:1: expected KEY=VALUE" in bad.stderr
+
+
 def _local_topics() -> tuple[set[str], set[str]]:
     """mqtt_json topics and Zigbee friendly names read by the shipped gateway configs."""
     os.environ.setdefault("MQTT_PASSWORD", "example")
@@ -73,8 +100,30 @@ def test_esphome_nodes_publish_the_topics_the_gateway_reads() -> None:
     assert door["binary_sensor"][0]["device_class"] == "door"
 
 
+@pytest.mark.parametrize("name", ["door-node", "fridge-probe"])
+def test_esphome_contacts_read_open_as_on_and_really_repeat(name: str) -> None:
+    node = _load(FIRMWARE / "esphome" / f"{name}.yaml")
+    beats = {b["then"][0]["if"]["condition"]["binary_sensor.is_on"]: b["then"][0]["if"]
+             for b in node["interval"]}  # fmt: skip
+    for sensor in node["binary_sensor"]:
+        topic = f"{node['mqtt']['topic_prefix']}/binary_sensor/{sensor['name']}/state"
+        # Pull-up, reed switch to GND: an open door leaves the pin HIGH, which must be ON
+        # (a leak probe is the other way round: water pulls the pin LOW).
+        assert sensor["pin"]["mode"] == "INPUT_PULLUP"
+        door = sensor["device_class"] == "door"
+        assert sensor["pin"].get("inverted", False) is not door
+        # The heartbeat publishes to the state topic itself (publish_state of an unchanged
+        # value is dropped by ESPHome), ON when on and OFF when off.
+        branch = beats[sensor["id"]]
+        assert branch["then"][0]["mqtt.publish"] == {"topic": topic, "payload": "ON"}
+        assert branch["else"][0]["mqtt.publish"] == {"topic": topic, "payload": "OFF"}
+    assert node["esphome"]["min_version"] >= "2024.6.0"
+
+
 def test_zigbee2mqtt_example_names_every_zigbee_device_of_the_gateway_configs() -> None:
     _topics, names = _local_topics()
     z2m = _load(FIRMWARE / "zigbee2mqtt" / "configuration.yaml")
     assert z2m["availability"]["enabled"] is True
+    assert z2m["version"] == 4  # Zigbee2MQTT 2.x's configuration format
+    assert "permit_join" not in z2m  # 2.x no longer reads it; pairing stays off
     assert names <= {d["friendly_name"] for d in z2m["devices"].values()}

@@ -36,7 +36,8 @@ def test_bad_messages_are_dead_lettered_and_valid_readings_stored(
             reading("door-3", "door", BASE_TS + 3, open="yes"),
             reading("bad\\name", "door", BASE_TS + 4, open=True),
             reading("door-5", "door", 5, open=True),
-            reading("door-6", "door", BASE_TS + 6, locked=True),
+            reading("door-6", "door", BASE_TS + 6, locked=True),  # a lock alone is a door
+            reading("door-8", "door", BASE_TS + 8, tamper=False),  # neither open nor locked
             reading("door-7", "door", BASE_TS + 7, open=True, note="extra text dropped"),
         ],
     )
@@ -64,6 +65,7 @@ def test_bad_messages_are_dead_lettered_and_valid_readings_stored(
     wait_for(lambda: count_points(db, "door", "open") == 3, 20)
     stored = db.query('SELECT * FROM "door" WHERE "device" = ' + quote_string('门 1, "东"=侧'))
     assert stored[0]["locked"] == 1
+    assert count_points(db, "door", "locked") == 2  # door-6, a lock with no contact
     assert db.query('SELECT "note" FROM "door"') == []  # the text field was dropped
 
     metrics = service.metrics

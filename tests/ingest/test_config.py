@@ -21,13 +21,16 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "ingest.exa
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MQTT_PASSWORD", "s3cret")
     monkeypatch.setenv("GUARD_TOKEN", "guard-token-123")
+    monkeypatch.setenv("CAMERA_PASSWORD", "example")  # the example gateways' camera
 
 
 def test_spec_example_loads_with_every_rule_form() -> None:
     config = load_config(EXAMPLE)
     assert config.mqtt.password == "s3cret"
     assert config.api.tokens[0].token == "guard-token-123"
-    door, fridge, smoke, silent, offline = config.rules[:5]
+    rules = {rule.id: rule for rule in config.rules}
+    door, fridge, smoke = rules["door-open-after-hours"], rules["fridge-warm"], rules["smoke"]
+    silent, offline = rules["sensor-silent"], rules["gateway-offline"]
     assert isinstance(door, ConditionRuleConfig)
     assert door.for_ == timedelta(minutes=5)
     assert door.active is not None
@@ -41,6 +44,32 @@ def test_spec_example_loads_with_every_rule_form() -> None:
     assert isinstance(offline, GatewayOfflineRuleConfig)
     assert offline.gateway_offline == timedelta(minutes=2)
     assert config.schedules["school_hours"].from_.hour == 7
+
+
+def test_the_example_rules_watch_every_device_the_example_gateways_ship() -> None:
+    """Each alarm-worthy device of firmware_configs/gateways has a rule that fires on it:
+    every building's doors, every cold-store class, smoke, water, panic buttons."""
+    from gateway.config import load_gateway_config  # noqa: PLC0415 (the test side only)
+    from ingest.rules.state import compile_rule  # noqa: PLC0415
+
+    rules = [
+        compile_rule(r) for r in load_config(EXAMPLE).rules if isinstance(r, ConditionRuleConfig)
+    ]
+    unwatched = []
+    for path in sorted((EXAMPLE.parent / "gateways").glob("*.yaml")):
+        config, _ = load_gateway_config(path)
+        for device in config.devices():
+            tags = {**device.tags, "device": device.device, "gateway": config.gateway.id}
+            if device.kind in ("electricity", "water", "gateway"):
+                continue  # reports, not alarms
+            if device.kind == "temperature" and "class" not in tags:
+                continue
+            if not any(rule.wants(device.kind, tags) for rule in rules):
+                unwatched.append(f"{path.stem}: {device.device} ({device.kind}, {tags})")
+    assert unwatched == []
+    watched = {r.id for r in rules}
+    assert {"freezer-warm", "sample-fridge-warm", "medicine-fridge-out", "panic",
+            "water-leak", "motion-after-hours", "battery-low"} <= watched  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,8 @@
-"""DL/T 645-2007: frames worked out by hand from the standard's layout, and a meter
-simulator on a real pseudo-terminal (garbage bytes, wrong checksums, silence)."""
+"""DL/T 645-2007: frames published by others (a widely reprinted table of common frames,
+"DLT645-2007 规约 常见报文解析", 2012, e.g. hwhale.com/article/138066) and worked out by
+hand from the standard's layout, and a meter simulator on a real pseudo-terminal that,
+like a real meter, refuses data identifiers it does not have (garbage bytes, wrong
+checksums, silence)."""
 
 from __future__ import annotations
 
@@ -22,22 +25,49 @@ from tests.gateway.serial_ports import PtyPair
 from tests.harness import wait_for
 
 ADDRESS = "000012345678"
-# Read total active energy (DI 00 00 01 00) from meter 000012345678, by hand:
-# FE x4 | 68 | 78 56 34 12 00 00 | 68 | 11 | 04 | DI0..DI3 + 33 = 33 34 33 33 | CS | 16
-# CS = 68+78+56+34+12+00+00+68+11+04+33+34+33+33 = 0x2C6 -> C6
-READ_ENERGY = bytes.fromhex("FEFEFEFE 68 785634120000 68 11 04 33343333 C6 16")
+# Published: read 正向有功总电能 (DI 00 01 00 00, sent 00 00 01 00 + 33 = 33 33 34 33) from
+# meter 000000000161, and its answer 000000.26 kWh (26 00 00 00 + 33 = 59 33 33 33).
+PUBLISHED_READ_ENERGY = bytes.fromhex("68 610100000000 68 11 04 33333433 14 16")
+PUBLISHED_ANSWER_ENERGY = bytes.fromhex("68 610100000000 68 91 08 33333433 59333333 8A 16")
+# Published: A-phase voltage (DI 02 01 01 00) and its answer, 100.1 V (01 10 + 33 = 34 43).
+PUBLISHED_READ_VOLTAGE = bytes.fromhex("68 610100000000 68 11 04 33343435 17 16")
+PUBLISHED_ANSWER_VOLTAGE = bytes.fromhex("68 610100000000 68 91 06 33343435 3443 10 16")
+# Read the same item from meter 000012345678, by hand:
+# FE x4 | 68 | 78 56 34 12 00 00 | 68 | 11 | 04 | 33 33 34 33 | CS | 16
+# CS = 68+78+56+34+12+00+00+68+11+04+33+33+34+33 = 0x2C6 -> C6
+READ_ENERGY = bytes.fromhex("FEFEFEFE 68 785634120000 68 11 04 33333433 C6 16")
 # The meter's answer, 12345.67 kWh: BCD 01 23 45 67 sent low byte first = 67 45 23 01,
 # + 33 = 9A 78 56 34; control 91, length 08;
 # CS = 0x2C6 - 11 - 04 + 91 + 08 + 9A + 78 + 56 + 34 = 0x4E6 -> E6
-ANSWER_ENERGY = bytes.fromhex("68 785634120000 68 91 08 33343333 9A785634 E6 16")
+ANSWER_ENERGY = bytes.fromhex("68 785634120000 68 91 08 33333433 9A785634 E6 16")
 # Read address (control 13) to the broadcast address AA x6, no data:
 # CS = 68 + 6 x AA + 68 + 13 + 00 = 0x68 + 0x3FC + 0x68 + 0x13 = 0x4DF -> DF
 READ_ADDRESS = bytes.fromhex("FEFEFEFE 68 AAAAAAAAAAAA 68 13 00 DF 16")
 
 
-def test_requests_match_the_hand_worked_frames() -> None:
-    assert codec.read_data_request(ADDRESS, 0x00000100) == READ_ENERGY
+FORWARD = codec.ENERGY_ITEMS["forward_active_total"].identifier
+
+
+def test_requests_match_the_published_frames() -> None:
+    assert FORWARD == 0x00010000  # 正向有功总电能, DI3 DI2 DI1 DI0 = 00 01 00 00
+    published = codec.read_data_request("000000000161", FORWARD)
+    assert published == codec.PREAMBLE + PUBLISHED_READ_ENERGY
+    voltage = codec.read_data_request("000000000161", codec.DATA_ITEMS["voltage_v"].identifier)
+    assert voltage == codec.PREAMBLE + PUBLISHED_READ_VOLTAGE
+    assert codec.read_data_request(ADDRESS, FORWARD) == READ_ENERGY
     assert codec.read_address_request() == READ_ADDRESS
+
+
+def test_the_published_answers_decode() -> None:
+    for answer, item, value in (
+        (PUBLISHED_ANSWER_ENERGY, codec.ENERGY_ITEMS["forward_active_total"], 0.26),
+        (PUBLISHED_ANSWER_VOLTAGE, codec.DATA_ITEMS["voltage_v"], 100.1),
+    ):
+        frame, used, problems = codec.find_frame(answer)
+        assert frame is not None, problems
+        assert (frame.address, used) == ("000000000161", len(answer))
+        data = codec.check_reply(frame, "000000000161", codec.CONTROL_READ_DATA)
+        assert codec.decode_reading(data, item) == pytest.approx(value)
 
 
 def test_the_hand_worked_answer_decodes() -> None:
@@ -119,11 +149,17 @@ class MeterSimulator:
         if frame.control != codec.CONTROL_READ_DATA or frame.address not in self.energy:
             return None
         identifier = int.from_bytes(frame.data[:4], "little")
-        values = {"energy_kwh": self.energy[frame.address], "voltage_v": 229.8,
-                  "current_a": 3.125, "power_w": 718.2}  # fmt: skip
-        name = next(n for n, i in codec.DATA_ITEMS.items() if i.identifier == identifier)
+        energy = self.energy[frame.address]
+        # What this meter has, by DI3 DI2 DI1 DI0; anything else it refuses (error 02:
+        # no such data), as meters do with the tariff items they lack.
+        known = {0x00010000: (energy, 4, 2), 0x00000000: (energy + 100.0, 4, 2),
+                 0x02010100: (229.8, 2, 1), 0x02020100: (3.125, 3, 3),
+                 0x02030000: (0.7182, 3, 4)}  # fmt: skip
+        if identifier not in known:
+            return codec.build_frame(frame.address, 0xD1, b"\x02")
+        value, size, decimals = known[identifier]
         self.energy[frame.address] += 0.01
-        body = frame.data[:4] + codec.encode_bcd(values[name], codec.DATA_ITEMS[name])
+        body = frame.data[:4] + codec.encode_bcd(value, codec.DataItem(identifier, size, decimals))
         return codec.build_frame(frame.address, 0x91, body)
 
     def _spoil(self, answer: bytes) -> bytes:
@@ -139,7 +175,8 @@ def line(tmp_path: Path) -> Iterator[tuple[MeterSimulator, str]]:
     """Two meters on a pseudo-terminal; yields the simulator and the gateway's port."""
     ports = PtyPair(tmp_path)
     ports.start()
-    simulator = MeterSimulator(ports.device, {ADDRESS: 12345.67, "000000000042": 8.5})
+    simulator = MeterSimulator(ports.device, {ADDRESS: 12345.67, "000000000042": 8.5,
+                                              "000000000077": 500.0})  # fmt: skip
     simulator.start()
     yield simulator, ports.gateway
     simulator.stop()
@@ -154,6 +191,9 @@ def _source(port: str) -> Dlt645BusSource:
                 {"device": "meter-kitchen", "address": ADDRESS,
                  "read": ["power_w", "voltage_v", "current_a"]},
                 {"device": "meter-office", "address": "000000000042"},
+                # A meter that counts both ways: its combined total is the bill.
+                {"device": "meter-solar", "address": "000000000077",
+                 "energy": "combined_active_total"},
             ],
         }
     )  # fmt: skip
@@ -186,6 +226,8 @@ def test_meters_are_read_and_bad_answers_counted_without_a_crash(
         "current_a": pytest.approx(3.125),
     }
     assert set(got.of("meter-office")[0]["values"]) == {"energy_kwh"}
+    # The simulator's combined total is its forward total + 100 kWh.
+    assert got.of("meter-solar")[0]["values"]["energy_kwh"] == pytest.approx(600.0, abs=1)
     stats = source.stats()
     assert stats["garbage_frames"] >= 2  # the garbage and the corrupt frames, seen and counted
     assert source.health["meter-office"].available
@@ -225,6 +267,6 @@ def test_silence_is_a_timeout_not_a_hang(line: tuple[MeterSimulator, str]) -> No
     port = Dlt645Port(port_name, 2400, "E", timeout_s=0.3, retries=1)
     started = time.monotonic()
     with pytest.raises(codec.FrameError, match=r"no valid answer within 0\.3 s"):
-        port.exchange(codec.read_data_request(ADDRESS, 0x00000100), ADDRESS, 0x11)
+        port.exchange(codec.read_data_request(ADDRESS, FORWARD), ADDRESS, 0x11)
     assert time.monotonic() - started < 2
     port.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -180,6 +181,55 @@ def test_state_is_repeated_every_interval_until_the_device_is_offline(
     assert len(got.of("door-kitchen-back")) == 4  # silence now means trouble
 
 
+def test_availability_keeps_a_sleepy_device_alive_and_repeats_say_their_age(
+    zigbee: tuple[Zigbee2MqttSource, str], publisher: Publisher, clock: ManualClock
+) -> None:
+    source, base = zigbee  # stale_after 1 h
+    got = _running(source)
+    # The smoke detector reports its battery every ~18 h; Zigbee2MQTT's availability
+    # says it checks in. The fridge sensor's bridge says nothing about it.
+    publisher.publish(f"{base}/kitchen_smoke/availability", b'{"state": "online"}')
+    publisher.publish(f"{base}/kitchen_smoke", orjson.dumps(HEIMAN_SMOKE))
+    publisher.publish(f"{base}/fridge_1", orjson.dumps(AQARA_CLIMATE))
+    wait_for(lambda: got.of("smoke-kitchen") and got.of("fridge-1"), 10)
+    wait_for(lambda: source.states["smoke-kitchen"].availability_known, 5)
+    clock.advance(3 * 3600)
+    source._repeat_due()
+    [_, repeat] = got.of("smoke-kitchen")
+    assert repeat["values"]["smoke"] is False
+    assert repeat["values"]["age_s"] == 3 * 3600.0  # a repeat, and how old its news is
+    assert len(got.of("fridge-1")) == 1  # no word for an hour: silence, as it should be
+
+
+def test_states_are_kept_across_a_gateway_restart(
+    broker: MosquittoServer, clock: ManualClock, publisher: Publisher, tmp_path: Path
+) -> None:
+    base = unique("z2m-")
+    config = Zigbee2MqttSourceConfig.model_validate(
+        {"type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
+         "base_topic": base, "stale_after": "1h",
+         "devices": [{"device": "door-store", "kind": "door", "friendly_name": "store_door",
+                      "interval_s": 60}]}
+    )  # fmt: skip
+    kept = tmp_path / "gw.db.src0.json"
+    first = Zigbee2MqttSource(config, unique("z2m-a-"), clock, kept)
+    got = _running(first)
+    publisher.publish(f"{base}/store_door", orjson.dumps(AQARA_CONTACT))
+    wait_for(lambda: got.of("door-store"), 10)
+    first.stop()
+    # The door publishes only when it moves; after the restart its state is repeated.
+    clock.advance(60)
+    second = Zigbee2MqttSource(config, unique("z2m-b-"), clock, kept)
+    again = _running(second)
+    try:
+        second._repeat_due()
+        [repeat] = again.of("door-store")
+        assert repeat["values"]["open"] is False
+        assert repeat["values"]["age_s"] == 60.0
+    finally:
+        second.stop()
+
+
 @pytest.fixture
 def nodes(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[MqttJsonSource, str]]:
     """ESPHome and Tasmota nodes as an mqtt_json source."""
@@ -197,6 +247,8 @@ def nodes(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[MqttJso
                  "topic": f"{prefix}tele/fridges/SENSOR", "path": "DS18B20-1.Temperature"},
                 {"device": "freezer-t2", "kind": "temperature", "field": "celsius",
                  "topic": f"{prefix}tele/fridges/SENSOR", "path": "DS18B20-2.Temperature"},
+                {"device": "leak-kitchen", "kind": "leak", "field": "leak",
+                 "topic": f"{prefix}tele/kitchen/SENSOR", "path": "Switch1"},
             ],
         }
     )  # fmt: skip
@@ -214,12 +266,16 @@ def test_esphome_and_tasmota_payloads(
     publisher.publish(f"{prefix}canteen-node/binary_sensor/store_door/state", b"ON")
     publisher.publish(f"{prefix}canteen-node/binary_sensor/store_door/state", b"OFF")
     publisher.publish(f"{prefix}tele/fridges/SENSOR", orjson.dumps(TASMOTA_SENSOR))
-    wait_for(lambda: got.of("freezer-t2") and len(got.of("door-store")) >= 2, 10)
+    # A leak probe on a Tasmota node's Switch1 (SetOption114 1), as in its SENSOR message
+    wet = {"Time": "2026-11-23T10:00:00", "Switch1": "ON"}
+    publisher.publish(f"{prefix}tele/kitchen/SENSOR", orjson.dumps(wet))
+    wait_for(lambda: got.of("leak-kitchen") and len(got.of("door-store")) >= 2, 10)
     values: dict[str, Any] = {r["device"]: r["values"] for r in got.readings}
     assert got.of("fridge-cold-1")[0]["values"] == {"celsius": 4.25}
     assert [r["values"]["open"] for r in got.of("door-store")][:2] == [True, False]
     assert values["fridge-t1"] == {"celsius": 4.6}
     assert values["freezer-t2"] == {"celsius": -19.5}
+    assert values["leak-kitchen"] == {"leak": True}
 
 
 def test_bad_node_payloads_are_counted(
@@ -250,4 +306,4 @@ def test_repeats_stop_when_a_node_falls_silent(
     clock.advance(1.0)  # ... until the last message is stale_after (3 s) old
     source._repeat_due()
     assert len(got.of("fridge-cold-1")) == 3
-    assert source.stats()["unavailable"] == 4
+    assert source.stats()["unavailable"] == 5  # four never heard from, one silent

@@ -70,7 +70,7 @@ def test_register_maps_are_read_in_few_requests() -> None:
     blocks = plan_reads(load_profile(FIRMWARE / "modbus", "eastron-sdm120"))
     assert [(b.function, b.start, b.count) for b in blocks] == [
         ("input", 0, 14),
-        ("input", 0x156, 2),
+        ("input", 0x48, 4),  # import and export energy, side by side
     ]
     ddsu = plan_reads(load_profile(FIRMWARE / "modbus", "chint-ddsu666"))
     assert [(b.start, b.count) for b in ddsu] == [(0x2000, 6), (0x4000, 2)]
@@ -117,6 +117,10 @@ def test_two_meters_are_read_through_their_profiles(bus: tuple[MeterBus, str]) -
     # DDSU666 reports kW, the map scales to W.
     assert got.of("meter-main")[0]["values"]["power_w"] == pytest.approx(960.0)
     assert got.of("meter-kitchen")[0]["values"]["power_w"] == pytest.approx(0.96)
+    # The Eastron's energy is its import register; export is reported beside it.
+    kitchen = got.of("meter-kitchen")[0]["values"]
+    assert 1000 < kitchen["energy_kwh"] < 1250
+    assert kitchen["export_kwh"] == pytest.approx(250.0)
     assert source.stats()["errors"] == 0
 
 

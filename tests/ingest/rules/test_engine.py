@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from campuswatch.protocol import DeviceInfo
 from ingest.rules.errors import AlertConflict, AlertNotFound
 from tests.ingest.rules.harness import EngineHarness, at
 
@@ -421,3 +422,50 @@ def test_backlog_drain_after_gateway_outage_raises_no_silence_alerts(engine_at: 
         h.advance(1)
     h.advance(60)
     assert h.sent() == [("patrol", "firing"), ("patrol", "resolved")]  # the gateway only
+
+
+def test_once_per_tells_a_flapping_battery_once_a_day(engine_at: Factory) -> None:
+    battery = {"id": "battery-low", "kind": "*", "severity": "info", "once_per": "1d",
+               "when": {"field": "battery_low", "eq": True}, "notify": ["patrol"]}  # fmt: skip
+    h = engine_at("2026-11-23 03:00", [battery])
+    for hour in range(4):  # the cold of the night makes the battery look flat, hourly
+        h.read("smoke-1", "smoke", smoke=False, battery_low=True)
+        h.advance(30 * 60)
+        h.read("smoke-1", "smoke", smoke=False, battery_low=False)
+        h.advance(30 * 60)
+        assert len(h.alerts()) == hour + 1
+    assert h.sent() == [("patrol", "firing"), ("patrol", "resolved")]  # told once
+    assert [a.state for a in h.alerts()] == ["resolved"] * 4  # all kept, for the console
+    h.advance(21 * 3600)  # a day after it was told
+    h.read("smoke-1", "smoke", smoke=False, battery_low=True)
+    assert h.sent("firing") == [("patrol", "firing"), ("patrol", "firing")]
+
+
+def test_devices_and_gateways_taken_out_of_service_stop_alerting(engine_at: Factory) -> None:
+    rules = [
+        {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
+        {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
+    ]
+    h = engine_at("2026-11-23 10:00", rules)
+    fridge = {"device": "fridge-1", "kind": "temperature", "interval_s": 60}
+    old = {"device": "fridge-old", "kind": "temperature", "interval_s": 60}
+    h.meta("gw-canteen", fridge, old)
+    h.read("fridge-1", "temperature", gateway="gw-canteen", celsius=4.0)
+    h.read("fridge-old", "temperature", gateway="gw-canteen", celsius=4.0)
+    h.advance(4 * 60)  # both silent now, and the gateway too
+    assert len(h.sent("firing")) == 3
+    # The old fridge leaves the gateway's device list: its alert ends, with the reason.
+    removed = h.registry.update_meta(
+        "sunshine-kg", "gw-canteen", [DeviceInfo.model_validate(fridge)]
+    )
+    h.engine.on_meta("sunshine-kg", "gw-canteen", removed)
+    ended = h.notifications()[-1]
+    assert (ended["device"], ended["state"]) == ("fridge-old", "resolved")
+    assert "已从网关的设备列表中移除" in ended["message"]
+    # The gateway is taken out of service (its retained meta cleared): all of it ends.
+    gone = h.registry.forget_gateway("sunshine-kg", "gw-canteen")
+    h.engine.on_meta("sunshine-kg", "gw-canteen", gone, True)
+    assert [a.state for a in h.alerts()] == ["resolved"] * 3
+    assert "网关已停用" in h.notifications()[-1]["message"] + h.notifications()[-2]["message"]
+    h.advance(3600)
+    assert len(h.sent("firing")) == 3  # and nothing of it alerts again
