@@ -55,6 +55,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_camera
 	$(PY) -m tests.bench.bench_console
 	$(PY) -m tests.bench.bench_hostile
+	$(PY) -m tests.bench.bench_derived
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboards.cold_chain import COLD_CHAIN
+from dashboards.cold_chain import COLD_CHAIN, DEFAULT_LIMITS, Limits, cold_chain_dashboard
 from dashboards.device_health import DEVICE_HEALTH
-from dashboards.model import Dashboard, Json
+from dashboards.model import CONSOLE, TIMEZONE, Dashboard, Json, with_constants
 from dashboards.night_patrol import NIGHT_PATROL
 from dashboards.water_electricity import WATER_ELECTRICITY
 
@@ -17,9 +18,29 @@ DASHBOARDS: tuple[Dashboard, ...] = (NIGHT_PATROL, WATER_ELECTRICITY, COLD_CHAIN
 JSON_DIR = Path(__file__).resolve().parent / "json"
 
 
-def render_all() -> dict[str, Json]:
-    """Every dashboard's JSON by file name."""
-    return {f"{d.uid}.json": d.render() for d in DASHBOARDS}
+@dataclass(frozen=True)
+class SiteSettings:
+    """What a campus's dashboards take from its service config (``push --config``): the
+    site timezone (days and hours in the queries, and the dashboards' own), the patrol
+    console's address (alerts link to their page) and the cold-chain class limits."""
+
+    timezone: str = TIMEZONE.constant
+    console_url: str = CONSOLE.constant
+    limits: Limits = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+
+
+def render_all(site: SiteSettings | None = None) -> dict[str, Json]:
+    """Every dashboard's JSON by file name; with ``site``, drawn for that campus."""
+    if site is None:  # the committed files: the defaults, in the browser's timezone
+        return {f"{d.uid}.json": d.render() for d in DASHBOARDS}
+    boards = [cold_chain_dashboard(site.limits) if d is COLD_CHAIN else d for d in DASHBOARDS]
+    constants = {"tz": site.timezone, "console": site.console_url}
+    rendered = {}
+    for board in boards:
+        dashboard = with_constants(board.render(), constants)
+        dashboard["timezone"] = site.timezone
+        rendered[f"{board.uid}.json"] = dashboard
+    return rendered
 
 
 def serialise(dashboard: Json) -> str:

@@ -194,6 +194,17 @@ BUILDING = Variable(
     "building", "楼栋 Building", 'SHOW TAG VALUES WITH KEY = "building" WHERE "site" =~ /^$site$/'
 )
 TIMEZONE = Variable("tz", "时区 Timezone", constant="Asia/Shanghai")
+# Where the patrol console is (the service's api.public_url): alerts link to their page.
+CONSOLE = Variable("console", "值班台 Console", constant="http://127.0.0.1:8000")
+
+
+def with_constants(dashboard: Json, values: dict[str, str]) -> Json:
+    """The dashboard with its constant variables (``tz``, ``console``) set to ``values``."""
+    for variable in dashboard["templating"]["list"]:
+        if variable.get("type") == "constant" and variable["name"] in values:
+            variable["query"] = values[variable["name"]]
+    return dashboard
+
 
 ALERT_ANNOTATION: Json = {
     "name": "告警 Alerts",

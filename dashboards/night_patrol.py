@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dashboards.model import (
     ALARM,
+    BUILDING,
+    CONSOLE,
     LOCKED,
     OPEN_CLOSED,
     PLACE_FILTER,
+    SITE,
     SITE_FILTER,
+    TIMEZONE,
     YES_NO_BAD,
     Dashboard,
     Override,
@@ -113,14 +117,15 @@ SAFETY = Panel(
 ACTIVE_ALERTS = Panel(
     "table",
     "未恢复的告警 / Active alerts",
-    "Alerts whose last lifecycle event (past 30 days) is not 'resolved'. Acknowledge them"
-    " in the campuswatch API or the duty-room app.",
+    "Alerts whose last lifecycle event (past 30 days) is not 'resolved'. Tap a title to open"
+    " the alert in the patrol console and acknowledge it there.",
     (
         Target(
             'SELECT last("active") AS "active", last("title") AS "title", last("message")'
-            ' AS "message" FROM "alert_event" WHERE ' + SITE_FILTER + " AND $timeFilter"
-            ' GROUP BY "rule", "device", "severity"',
-            ("active", "title", "message"),
+            ' AS "message", last("alert_id") AS "alert_id" FROM "alert_event" WHERE '
+            + SITE_FILTER
+            + ' AND $timeFilter GROUP BY "rule", "device", "severity"',
+            ("active", "title", "message", "alert_id"),
             table=True,
         ),
     ),
@@ -137,9 +142,21 @@ ACTIVE_ALERTS = Panel(
                 ],
             },
         },
-        {"id": "organize", "options": {"excludeByName": {"active": True}}},
+        {"id": "organize", "options": {"excludeByName": {"active": True, "alert_id": True}}},
     ),
     overrides=(
+        Override(
+            "title",
+            {
+                "displayName": "告警 Alert",
+                "links": [
+                    {
+                        "title": "在值班台打开 Open in the patrol console",
+                        "url": "${console}/alerts/${__data.fields.alert_id}",
+                    }
+                ],
+            },
+        ),
         Override(
             "severity",
             {
@@ -275,6 +292,7 @@ NIGHT_PATROL = Dashboard(
         GATEWAYS,
         SILENT_DEVICES,
     ),
+    variables=(SITE, BUILDING, TIMEZONE, CONSOLE),
     time_from="now-12h",
     refresh="10s",
     tags=("campuswatch", "patrol"),

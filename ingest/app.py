@@ -29,8 +29,9 @@ from ingest.rules.engine import RuleEngine
 from ingest.rules.links import NotificationLinks
 from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
+from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
-from ingest.storage.rollups import RollupJob
+from ingest.storage.rollups import RollupJob, derived_measurements
 from ingest.storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,10 @@ class IngestService:
             config.mqtt.topic_root, config.site.serves, self.registry, self.metrics,
             self.clock, self.snapshots, config.limits.meta_kb << 10,
         )  # fmt: skip
+        self.dirty = DirtyHours(state_dir / "dirty-hours.json", derived_measurements())
         self.writer = InfluxWriter(
             self.influx, self.spool, self.dead_letters, self.metrics,
-            batch_bytes=influx.batch_kb << 10,
+            batch_bytes=influx.batch_kb << 10, dirty=self.dirty,
         )  # fmt: skip
         self.consumer = MqttConsumer(
             config.mqtt, self.handler, self.spool, self.dead_letters, self.registry,
@@ -108,12 +110,12 @@ class IngestService:
     def _build_people_and_reports(self, config: IngestConfig) -> None:
         """Signed links, people and their sessions, reports and their schedule."""
         self.rollups = RollupJob(
-            self.influx, self.clock, config.site.timezone, config.influx.keep_days
+            self.influx, self.clock, config.site.timezone, self.dirty, config.influx.keep_days
         )
         self.links = LinkSigner(config, self.clock)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
-            self.clock, self.links,
+            self.clock, self.links, self.dirty,
         )  # fmt: skip
         self.lock_check = (
             LockCheck(self.registry, config.lock_check, self.clock, config.site.language,
@@ -122,7 +124,7 @@ class IngestService:
         )  # fmt: skip
         self.report_jobs = ReportJobs(
             config, self.reports, self.alert_store, self.dispatcher.wake, self.clock,
-            self.lock_check,
+            self.lock_check, self.problems,
         )  # fmt: skip
         console = config.console
         self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))

@@ -125,9 +125,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_dashboards_push(args: argparse.Namespace) -> int:
     """Create or update the dashboards, their folder and data source in Grafana."""
-    from dashboards.build import render_all  # noqa: PLC0415
+    from dashboards.build import SiteSettings, render_all  # noqa: PLC0415
     from dashboards.push import DashboardPusher, GrafanaError  # noqa: PLC0415
 
+    site = None
+    if args.config:  # drawn for this campus: its timezone, console address, class limits
+        config = _load_or_exit(Path(args.config))
+        limits = {k: (v.min, v.max) for k, v in config.reports.class_limits().items()}
+        site = SiteSettings(config.site.timezone, config.api.base_url(), limits)
     if not args.token:
         print(
             "give --token or set GRAFANA_TOKEN (a Grafana service account token)", file=sys.stderr
@@ -135,7 +140,7 @@ def cmd_dashboards_push(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     pusher = DashboardPusher(args.grafana_url, args.token, args.influx_url, args.database)
     try:
-        changes = pusher.push(list(render_all().values()), args.folder)
+        changes = pusher.push(list(render_all(site).values()), args.folder)
     except GrafanaError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILURE
@@ -233,6 +238,8 @@ def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     push.add_argument("--folder", default=FOLDER, help=f"folder (default {FOLDER!r})")
     push.add_argument("--influx-url", default="http://127.0.0.1:8086", help="for a new data source")
     push.add_argument("--database", default="campus", help="for a new data source")
+    push.add_argument("--config", help="the service's config: its timezone, console address and"
+                      " cold-chain limits go into the dashboards")  # fmt: skip
     push.set_defaults(func=cmd_dashboards_push)
 
 

@@ -42,6 +42,8 @@ class HttpReceiver:
     requests: list[Request] = field(default_factory=list)
     status: int = 200
     answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
+    # Per message type: a robot that takes text but refuses an image (``{"image": {...}}``).
+    answer_by_msgtype: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def url(self, path: str = "/hook") -> str:
         """URL of ``path`` on this receiver."""
@@ -66,8 +68,10 @@ def http_receiver() -> Iterator[HttpReceiver]:
             status = receiver.status
             headers["x-accepted"] = "yes" if status < 300 else "no"
             query = {k: v[0] for k, v in parse_qs(split.query).items()}
-            receiver.requests.append(Request(split.path, query, headers, orjson.loads(raw)))
-            reply = orjson.dumps(receiver.answer)
+            body = orjson.loads(raw)
+            receiver.requests.append(Request(split.path, query, headers, body))
+            msgtype = body.get("msgtype") if isinstance(body, dict) else None
+            reply = orjson.dumps(receiver.answer_by_msgtype.get(msgtype, receiver.answer))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))

@@ -122,7 +122,8 @@ class WeeklyJobConfig(Strict):
 
 
 class DailyJobConfig(Strict):
-    """When yesterday's cold-chain log is made and sent (site time), and to whom."""
+    """When a report of the day before is made and sent (site time), and to whom
+    (nobody to tell: the job does not run)."""
 
     enabled: bool = True
     at: ClockTime = time(0, 10)
@@ -137,6 +138,8 @@ class ReportsConfig(Strict):
     # How long the link in a report message opens the page without a login.
     link_valid: Duration = timedelta(days=30)
     weekly_usage: WeeklyJobConfig = WeeklyJobConfig()
+    # The technician's daily check record (每天做好检查记录), for the day before.
+    daily_readings: DailyJobConfig = DailyJobConfig(at=time(0, 20))
     cold_chain: DailyJobConfig = DailyJobConfig()
     # Week-over-week change that is called out, in percent.
     jump_pct: Annotated[float, Field(gt=0)] = 30.0

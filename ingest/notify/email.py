@@ -10,6 +10,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from ingest.config.channels import EmailChannelConfig
+from ingest.notify.attachments import page, with_cids
 from ingest.notify.channels import ChannelError, ChannelRefused
 from ingest.rules.wording import say, severity_word
 
@@ -47,7 +48,24 @@ class EmailSender:
         if body.get("ack_url"):
             lines += ["", f"{say('label.ack', lang)}: {body['ack_url']}"]
         message.set_content("\n".join(lines), charset="utf-8")
+        self._add_report(message, body, delivery_id)
         return message
+
+    @staticmethod
+    def _add_report(message: EmailMessage, body: dict[str, Any], delivery_id: int) -> None:
+        """A report's page inline (charts as related parts) and its table attached."""
+        html = page(body)
+        if html is not None:
+            inline, charts = with_cids(html, f"chart{delivery_id}")
+            message.add_alternative(inline, subtype="html", charset="utf-8")
+            part = message.get_body(("html",))
+            assert part is not None  # just added
+            for cid, png in charts:
+                part.add_related(png, "image", "png", cid=f"<{cid}>")
+        if isinstance(body.get("csv"), str):
+            name = str(body.get("csv_name") or "report.csv")
+            message.add_attachment(body["csv"].encode("utf-8"), maintype="text", subtype="csv",
+                                   filename=name)  # fmt: skip
 
     def send(self, body: dict[str, Any], delivery_id: int) -> None:
         """Connect, authenticate if configured, send, disconnect."""

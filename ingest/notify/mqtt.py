@@ -12,6 +12,7 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from ingest.config.channels import MqttChannelConfig
+from ingest.notify.attachments import without_attachments
 from ingest.notify.channels import ChannelError
 
 _PUBLISH_TIMEOUT_S = 10.0
@@ -48,7 +49,7 @@ class MqttSender:
             if time.monotonic() > deadline:
                 raise ChannelError("not connected to the MQTT broker")
             time.sleep(0.2)
-        info = broker.publish(c.topic, orjson.dumps(body), c.qos, c.retain)
+        info = broker.publish(c.topic, orjson.dumps(without_attachments(body)), c.qos, c.retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise ChannelError(f"publish to {c.topic} failed: {mqtt.error_string(info.rc)}")
         try:

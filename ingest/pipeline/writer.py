@@ -9,6 +9,9 @@
   dead-lettered. Rewriting good points is harmless: a point with the same series and
   time overwrites itself.
 - 401/403: credentials are wrong; back off and say so until an operator fixes them.
+
+Each stored batch's hours are booked in the dirty book (``ingest/storage/dirty.py``)
+before the spool's cursor moves past it, so the derived series follow every write.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ingest.errors import InfluxBadRequest, InfluxDatabaseMissing, StorageError
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
 from ingest.pipeline.spool import Spool, SpoolBatch
+from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ class InfluxWriter:
         batch_bytes: int = 1 << 20,
         linger_s: float = 0.05,
         backoff: Backoff | None = None,
+        dirty: DirtyHours | None = None,
     ) -> None:
         self.client = client
         self.spool = spool
@@ -48,6 +53,7 @@ class InfluxWriter:
         self.batch_bytes = batch_bytes
         self.linger_s = linger_s
         self.backoff = backoff or Backoff(base=0.5, cap=10.0)
+        self.dirty = dirty
         self.healthy = False
         self._worker = Worker("influx-writer", self._drain_once)
         self._down_since: float | None = None
@@ -73,6 +79,8 @@ class InfluxWriter:
         """Write the next batch of the spool (the worker's step)."""
         batch = self._next_batch()
         if batch is not None and self._write_batch(batch):
+            if self.dirty is not None:  # booked before the cursor moves: a crash rewrites it
+                self.dirty.track(batch.records)
             self.spool.commit(batch.end)
             self.metrics.spool_bytes.set(self.spool.pending_bytes())
         return 0.0

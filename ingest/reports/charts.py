@@ -12,9 +12,12 @@ from functools import cache
 
 import matplotlib as mpl
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-from ingest.reports.models import ColdChainDay, WeeklyUsage
+from ingest.reports.cold_chain import Curve, Curves
+from ingest.reports.models import ColdChainDay, ColdChainDevice, WeeklyUsage
 
 log = logging.getLogger(__name__)
 
@@ -88,33 +91,73 @@ def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, 
     days.set_ylabel(meters[0].unit if meters else "")
     days.legend(fontsize=7, ncols=2)
     days.grid(alpha=0.3)
+    for ax in (bars, days):
+        ax.set_ylim(bottom=0)  # use is never negative: no axis below zero, no "-0"
+        ax.yaxis.set_major_formatter(FuncFormatter(_number))
     return _png(figure)
 
 
 def cold_chain_chart(
-    report: ColdChainDay,
-    series: dict[tuple[str, str, str], list[tuple[float, float]]],
-    title: str,
-    class_titles: dict[str, str],
+    report: ColdChainDay, curves: Curves, title: str, class_titles: dict[str, str]
 ) -> bytes:
-    """Each cold store's temperature over the day (hours 0-24), with its limits."""
+    """The cold-chain chart as PNG (see cold_chain_figure)."""
+    return _png(cold_chain_figure(report, curves, title, class_titles))
+
+
+def cold_chain_figure(
+    report: ColdChainDay, curves: Curves, title: str, class_titles: dict[str, str]
+) -> Figure:
+    """Each cold store's day (hours 0-24), one panel per class: the 5-minute mean as a
+    line over the band of the lowest to highest reading, readings out of range as red
+    dots, the limits dashed; the axis covers every reading and both limits."""
     classes = sorted({d.class_ for d in report.devices}) or ["-"]
     _configure()
     figure = Figure(figsize=(10, 3 * len(classes)), dpi=100, layout="constrained")
     axes = figure.subplots(len(classes), 1, squeeze=False)[:, 0]
     for ax, klass in zip(axes, classes, strict=True):
-        for device in (d for d in report.devices if d.class_ == klass):
-            points = series.get((device.site, device.gateway, device.device), [])
-            ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1,
-                    label=device.name or device.device)  # fmt: skip
-            for limit in device.limits:
-                if limit is not None:
-                    ax.axhline(limit, color="#d62728", linestyle="--", linewidth=0.8)
+        devices = [d for d in report.devices if d.class_ == klass]
+        for device in devices:
+            curve = curves.get((device.site, device.gateway, device.device))
+            if curve is not None and curve.hours:
+                _draw_store(ax, curve, device.name or device.device)
+        limits = {limit for d in devices for limit in d.limits if limit is not None}
+        for limit in limits:
+            ax.axhline(limit, color="#d62728", linestyle="--", linewidth=0.8)
+        _cover(ax, devices, curves, limits)
         ax.set_title(f"{title} · {class_titles.get(klass, klass)}")
         ax.set_xlim(0, 24)
         ax.set_xticks(range(0, 25, 3))
         ax.set_ylabel("°C")
+        ax.yaxis.set_major_formatter(FuncFormatter(_number))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7, ncols=3)
-    return _png(figure)
+    return figure
+
+
+def _draw_store(ax: Axes, curve: Curve, label: str) -> None:
+    (line,) = ax.plot(curve.hours, curve.mean, linewidth=1, label=label)
+    ax.fill_between(curve.hours, curve.low, curve.high, color=line.get_color(), alpha=0.25,
+                    linewidth=0)  # fmt: skip
+    if curve.outside:
+        ax.scatter([p[0] for p in curve.outside], [p[1] for p in curve.outside], s=8,
+                   color="#d62728", zorder=3)  # fmt: skip
+
+
+def _cover(ax: Axes, devices: list[ColdChainDevice], curves: Curves, limits: set[float]) -> None:
+    """Let the y axis hold every reading and every limit, with a margin."""
+    values = set(limits)
+    for d in devices:
+        curve = curves.get((d.site, d.gateway, d.device))
+        if curve is not None:
+            values.update(curve.low + curve.high)
+    if not values:
+        return
+    low, high = min(values), max(values)
+    margin = max(0.5, (high - low) * 0.08)
+    ax.set_ylim(low - margin, high + margin)
+
+
+def _number(value: float, _position: int) -> str:
+    """An axis label without "-0" (adding 0.0 turns -0.0 into 0.0)."""
+    return f"{round(value, 1) + 0.0:g}"

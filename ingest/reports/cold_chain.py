@@ -20,7 +20,23 @@ from ingest.storage.influx import InfluxClient, series_device
 
 HOLD_INTERVALS = 2
 StoreKey = tuple[str, str, str]  # (site, gateway, device)
-Curves = dict[StoreKey, list[tuple[float, float]]]  # -> (hours since midnight, °C)
+CURVE_BUCKET_S = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """What a chart draws of one store's day, in hours since midnight and °C: each
+    5-minute interval's mean, lowest and highest reading (a 6-minute excursion stays
+    visible in the band although the mean hides it) and every reading out of range."""
+
+    hours: list[float]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+    outside: list[tuple[float, float]]
+
+
+Curves = dict[StoreKey, Curve]
 
 
 @dataclass(slots=True)
@@ -49,12 +65,20 @@ def minutes_out_of_range(
     return int(out_ms / 60_000 + 0.5)  # half a minute rounds up
 
 
-def _curve(points: list[tuple[int, float]], start_s: int) -> list[tuple[float, float]]:
-    """5-minute means as (hours since midnight, °C)."""
+def _curve(points: list[tuple[int, float]], start_s: int, limits: ClassLimitsConfig) -> Curve:
+    """The store's 5-minute intervals and its readings out of range."""
     buckets: dict[int, list[float]] = defaultdict(list)
     for ts, celsius in points:
-        buckets[(ts // 1000 - start_s) // 300].append(celsius)
-    return [(b / 12, sum(v) / len(v)) for b, v in sorted(buckets.items())]
+        buckets[(ts // 1000 - start_s) // CURVE_BUCKET_S].append(celsius)
+    per_hour = 3600 / CURVE_BUCKET_S
+    ordered = sorted(buckets.items())
+    return Curve(
+        hours=[b / per_hour for b, _ in ordered],
+        mean=[sum(v) / len(v) for _, v in ordered],
+        low=[min(v) for _, v in ordered],
+        high=[max(v) for _, v in ordered],
+        outside=[((ts / 1000 - start_s) / 3600, c) for ts, c in points if _outside(c, limits)],
+    )
 
 
 def _outside(celsius: float, limits: ClassLimitsConfig) -> bool:
@@ -85,10 +109,12 @@ class ColdChainReports:
         return self.day_with_curves(day)[0]
 
     def day_with_curves(self, day: str) -> tuple[ColdChainDay, Curves]:
-        """The log and each store's 5-minute mean temperature by hour of day (for charts)."""
+        """The log and what its chart draws of each store (see Curve)."""
         period = parse_day(day, self.tz)
         stores = self._load(period)
-        curves = {key: _curve(s.points, period.start_s) for key, s in stores.items()}
+        curves = {
+            key: _curve(s.points, period.start_s, self.limits[s.klass]) for key, s in stores.items()
+        }
         fired: dict[StoreKey, int] = defaultdict(int)
         for alert in self.alerts.fired_between(period.start_s * 1000, period.end_s * 1000):
             fired[(alert.site, alert.gateway, alert.device)] += 1
@@ -142,9 +168,9 @@ class ColdChainReports:
                 "building": store.building,
                 "class": store.klass,
                 "limits": (limits.min, limits.max),
-                "min": min(values) if values else None,
-                "max": max(values) if values else None,
-                "mean": round(sum(values) / len(values), 2) if values else None,
+                "min": min(values) + 0.0 if values else None,  # + 0.0: never "-0.0"
+                "max": max(values) + 0.0 if values else None,
+                "mean": round(sum(values) / len(values), 2) + 0.0 if values else None,
                 "minutes_out_of_range": minutes_out_of_range(store.points, limits, hold_ms, end_ms),
                 "readings": len(values),
                 "alerts": alerts,

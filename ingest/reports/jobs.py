@@ -1,11 +1,15 @@
-"""Scheduled jobs (APScheduler): the weekly usage feedback, the daily cold-chain log and
-the nightly lock checks.
+"""Scheduled jobs (APScheduler): the weekly usage feedback, the daily meter readings, the
+daily cold-chain log and the nightly lock checks.
 
 Jobs run in APScheduler's own worker thread, so a slow report never holds up ingest.
 Each delivery goes into the alerts' durable outbox, so a channel that is down gets it
 later. The time of the last handled run of each job is kept in ``state_dir``: when the
 service was down at a scheduled time, the job runs once when it comes back (for the
 latest missed time only, however many were missed).
+
+A run that fails (InfluxDB down at 07:30 on Monday) is retried with capped backoff until
+it succeeds or its day ends, and the failure is a health problem until the job next
+succeeds; it is never silently skipped until the next week.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,10 +28,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from campuswatch.atomicfile import write_atomic
+from campuswatch.backoff import Backoff
 from campuswatch.clock import Clock, now_ms
 from ingest.config import IngestConfig
+from ingest.config.reports import DailyJobConfig
+from ingest.health import Problems
 from ingest.reports.lock_check import LockCheck, as_body
-from ingest.reports.messages import cold_chain_message, weekly_message
+from ingest.reports.messages import cold_chain_message, daily_message, weekly_message
 from ingest.reports.periods import week_of
 from ingest.reports.service import ReportName, Reports
 from ingest.rules.outbox import REPORT
@@ -35,6 +42,9 @@ from ingest.rules.schedules import ScheduleBook
 from ingest.rules.store import AlertStore
 
 log = logging.getLogger(__name__)
+
+RETRY_CHECK_S = 15  # how often due retries are looked for
+RETRY_BASE_S, RETRY_CAP_S = 60.0, 1800.0  # a failed run is tried again after 1, 2, 4 ... 30 min
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +58,18 @@ class Job:
     make: Callable[[datetime], dict[str, Any] | None]
 
 
+@dataclass(slots=True)
+class Retry:
+    """A failed run waiting to be tried again."""
+
+    job: Job
+    due: datetime
+    at: float  # clock time of the next try
+    backoff: Backoff
+
+
 class ReportJobs:
-    """The scheduler of the jobs and their catch-up after downtime."""
+    """The scheduler of the jobs, their catch-up after downtime and their retries."""
 
     def __init__(
         self,
@@ -59,8 +79,12 @@ class ReportJobs:
         wake: Callable[[set[str]], None],
         clock: Clock,
         lock_check: LockCheck | None = None,
+        problems: Problems | None = None,
     ) -> None:
         self.config = config
+        self.problems = problems or Problems()
+        self.retries: dict[str, Retry] = {}
+        self._retry_lock = threading.Lock()  # the scheduler's thread and a caller's
         self.reports = reports
         self.lock_check = lock_check
         self.store = store
@@ -81,6 +105,7 @@ class ReportJobs:
         """Schedule the jobs and run, once, those missed while the service was down."""
         for job in self.jobs:
             self._scheduler.add_job(self._fire, job.trigger, args=[job], id=job.id)
+        self._scheduler.add_job(self.retry_due, "interval", seconds=RETRY_CHECK_S, id="retries")
         self._scheduler.start()
         for job, due in self.missed():
             self._scheduler.add_job(self._run, args=[job, due], id=f"{job.id}-catch-up")
@@ -110,8 +135,9 @@ class ReportJobs:
         due = _latest_fire_time(job.trigger, datetime.fromtimestamp(self.clock.time(), self.tz))
         self._run(job, due or datetime.fromtimestamp(self.clock.time(), self.tz))
 
-    def _run(self, job: Job, due: datetime) -> None:
-        """Make what ``job`` sends for ``due`` and queue it to its channels."""
+    def _run(self, job: Job, due: datetime) -> bool:
+        """Make what ``job`` sends for ``due`` and queue it to its channels; False (and a
+        retry booked) when that failed."""
         try:
             body = job.make(due)
             if body is not None:
@@ -122,8 +148,41 @@ class ReportJobs:
                 log.info("job %s (due %s) sent to %s", job.id, due.isoformat(),
                          list(job.channels))  # fmt: skip
             self._save_run(job.id, due)
-        except Exception:  # a failed job is retried at the next start or schedule
+        except Exception as exc:  # any failure of a job is retried, never the end of it
             log.exception("job %s (due %s) failed", job.id, due.isoformat())
+            self._retry_later(job, due, exc)
+            return False
+        self.retries.pop(job.id, None)
+        self.problems.clear(f"job {job.id}")
+        return True
+
+    def _retry_later(self, job: Job, due: datetime, exc: Exception) -> None:
+        retry = self.retries.get(job.id)
+        if retry is None or retry.due != due:
+            retry = self.retries[job.id] = Retry(job, due, 0.0, Backoff(RETRY_BASE_S, RETRY_CAP_S))
+        retry.at = self.clock.time() + retry.backoff.next_delay()
+        again = datetime.fromtimestamp(retry.at, self.tz)
+        self.problems.report(f"job {job.id}", f"the run due {due:%Y-%m-%d %H:%M} failed "
+                             f"({exc}); trying again at {again:%H:%M:%S}")  # fmt: skip
+
+    def retry_due(self) -> None:
+        """Try again the failed runs whose time has come; give up when their day is over."""
+        with self._retry_lock:
+            for job_id in list(self.retries):
+                self._retry(job_id)
+
+    def _retry(self, job_id: str) -> None:
+        retry, now = self.retries[job_id], self.clock.time()
+        if retry.at > now:
+            return
+        day_end = datetime.combine(retry.due.date() + timedelta(days=1), time(), self.tz)
+        if now >= day_end.timestamp():
+            del self.retries[job_id]
+            self.problems.report(f"job {job_id}", f"the run due {retry.due:%Y-%m-%d %H:%M}"
+                                 " failed all day and was not sent")  # fmt: skip
+            return
+        log.warning("job %s (due %s): trying again", job_id, retry.due.isoformat())
+        self._run(retry.job, retry.due)
 
     def report(self, name: ReportName, trigger: CronTrigger, channels: tuple[str, ...]) -> Job:
         """The job that sends report ``name`` (for the period before each time it runs)."""
@@ -133,15 +192,18 @@ class ReportJobs:
         reports, tz = self.config.reports, self.tz
         jobs = []
         weekly = reports.weekly_usage
-        if weekly.enabled:
+        if weekly.enabled and weekly.notify:
             trigger = CronTrigger(
                 day_of_week=weekly.day, hour=weekly.at.hour, minute=weekly.at.minute, timezone=tz
             )
             jobs.append(self.report("weekly-usage", trigger, tuple(weekly.notify)))
-        daily = reports.cold_chain
-        if daily.enabled:
-            trigger = CronTrigger(hour=daily.at.hour, minute=daily.at.minute, timezone=tz)
-            jobs.append(self.report("cold-chain", trigger, tuple(daily.notify)))
+        daily_jobs: tuple[tuple[ReportName, DailyJobConfig], ...] = (
+            ("daily-readings", reports.daily_readings), ("cold-chain", reports.cold_chain),
+        )  # fmt: skip
+        for name, daily in daily_jobs:
+            if daily.enabled and daily.notify:
+                trigger = CronTrigger(hour=daily.at.hour, minute=daily.at.minute, timezone=tz)
+                jobs.append(self.report(name, trigger, tuple(daily.notify)))
         return jobs
 
     def _lock_check_jobs(self) -> list[Job]:
@@ -171,16 +233,23 @@ class ReportJobs:
             period = week_of(due.date() - timedelta(days=7), self.tz).label
             weekly = self.reports.usage.weekly(period)
             title, text = weekly_message(weekly, lang)
+        elif report == "daily-readings":
+            period = (due.date() - timedelta(days=1)).isoformat()
+            title, text = daily_message(self.reports.usage.daily(period), lang)
         else:
             period = (due.date() - timedelta(days=1)).isoformat()
             title, text = cold_chain_message(self.reports.cold_chain.day(period), lang)
         link = self.reports.link(report, period)
+        # The page and the table for the channels that show them (WeCom's images, e-mail).
+        html = self.reports.render(report, period, "html").body
+        table = self.reports.render(report, period, "csv").body
         return {
             "alert_id": 0, "rule": f"report:{report}", "device": "", "gateway": "",
             "name": None, "site": site.id, "severity": "info", "state": "report",
             "title": title, "message": f"{text}\n{link}", "value": None,
             "started_at": due.isoformat(timespec="seconds"), "tags": {},
             "report": report, "period": period, "url": link,
+            "html": html, "csv": table, "csv_name": f"{report}-{period}.csv",
         }  # fmt: skip
 
     def _load_state(self) -> dict[str, datetime]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from ingest.reports.models import ColdChainDay, MeterUsage, WeeklyUsage
+from ingest.reports.models import ColdChainDay, DailyReadings, MeterUsage, WeeklyUsage
+from ingest.reports.usage import top_level
 from ingest.reports.wording import say, title
 
 MAX_LINES = 8  # the rest is on the linked page
+TOP_USERS = 3  # per kind, in the daily message
 
 
 def _kind_line(meters: list[MeterUsage], kind: str, lang: str) -> str | None:
-    mine = [m for m in meters if m.kind == kind and m.consumption is not None]
+    mine = [m for m in top_level(meters) if m.kind == kind and m.consumption is not None]
     if not mine:
         return None
     now = sum(m.consumption or 0.0 for m in mine)
@@ -52,3 +54,27 @@ def cold_chain_message(report: ColdChainDay, lang: str) -> tuple[str, str]:
     )  # fmt: skip
     lines.extend(say("cold_silent", lang, name=d.name or d.device) for d in silent[:MAX_LINES])
     return f"{title('cold_chain', lang)} {report.date}", "\n".join(lines)
+
+
+def daily_message(report: DailyReadings, lang: str) -> tuple[str, str]:
+    """Title and text announcing the daily meter readings: each kind's use (top-level
+    meters), the biggest users and every meter with a hint (no readings, a reset)."""
+    lines: list[str] = []
+    for kind in ("electricity", "water"):
+        mine = [m for m in report.meters if m.kind == kind and m.consumption is not None]
+        if not mine:
+            continue
+        total = sum(m.consumption or 0.0 for m in top_level(report.meters)
+                    if m.kind == kind)  # fmt: skip
+        lines.append(say("daily_use", lang, kind=title(kind, lang), value=round(total, 3),
+                         unit=mine[0].unit))  # fmt: skip
+        biggest = sorted(mine, key=lambda m: m.consumption or 0.0, reverse=True)[:TOP_USERS]
+        lines.append(say("daily_top", lang))
+        lines.extend(say("daily_meter", lang, name=m.name or m.device, value=m.consumption,
+                         unit=m.unit) for m in biggest)  # fmt: skip
+    hints = [(m, a) for m in report.meters for a in m.anomalies]
+    if hints:
+        lines.append(say("hints", lang, count=len(hints)))
+        lines.extend(say("daily_hint", lang, name=m.name or m.device, text=a)
+                     for m, a in hints[:MAX_LINES])  # fmt: skip
+    return f"{title('daily', lang)} {report.date}", "\n".join(lines)

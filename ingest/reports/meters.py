@@ -37,6 +37,7 @@ class Meter:
     name: str | None = None
     building: str | None = None
     interval_s: int = 60
+    parent: str | None = None  # the meter (device id) this one is behind, a meta tag
     hours: dict[int, Hour] = field(default_factory=dict)
 
     def between(self, start_s: int, end_s: int) -> list[tuple[int, Hour]]:
@@ -67,6 +68,8 @@ class MeterStore:
                     meter = meters[(kind, *key)] = Meter(site, gateway, device, kind)
                 if meter.building is None:
                     meter.building = series.tags.get("building") or None
+                if meter.parent is None:
+                    meter.parent = series.tags.get("parent") or None
                 for t, increase, readings, resets, first, last in series.values:
                     meter.hours[int(t) // 1000] = Hour(
                         float(increase), int(readings), int(resets or 0), float(first), float(last)
@@ -91,5 +94,6 @@ class MeterStore:
                 name=info.name if info else None,
                 building=info.tags.get("building") if info else None,
                 interval_s=info.interval_s if info else 60,
+                parent=info.tags.get("parent") if info else None,
             )
         return meters

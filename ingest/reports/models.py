@@ -32,11 +32,17 @@ class MeterUsage(BaseModel):
     cost: float | None = None
     resets: int = 0
     gaps: list[Gap] = []
+    # Sub-meters: ``parent`` is the meter this one is behind (not counted again in the
+    # totals); a parent's ``sub_meters`` is its children's use and ``unmetered`` the rest
+    # (parent minus children: losses, a leak, or a load no sub-meter sees).
+    parent: str | None = None
+    sub_meters: float | None = None
+    unmetered: float | None = None
     anomalies: list[str] = []
 
 
 class BuildingUsage(BaseModel):
-    """The sum of a building's meters."""
+    """The sum of a building's top-level meters."""
 
     building: str
     electricity_kwh: float
@@ -73,6 +79,8 @@ class DailyReading(BaseModel):
     consumption: float | None
     readings: int
     resets: int
+    parent: str | None = None
+    anomalies: list[str] = []
 
 
 class DailyReadings(BaseModel):

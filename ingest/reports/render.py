@@ -14,15 +14,16 @@ from ingest.reports.wording import say, title
 
 WEEKLY_COLUMNS = {
     "zh": ["设备", "名称", "类型", "楼栋", "单位", "本周用量", "上周用量", "变化%", "4周平均",
-           "夜间基础用量/小时", "费用", "提示"],
+           "夜间基础用量/小时", "费用", "上级表", "未计量", "提示"],
     "en": ["device", "name", "kind", "building", "unit", "consumption", "previous", "change %",
-           "4-week average", "night baseline per hour", "cost", "anomalies"],
+           "4-week average", "night baseline per hour", "cost", "parent meter", "unmetered",
+           "anomalies"],
 }  # fmt: skip
 DAILY_COLUMNS = {
     "zh": ["设备", "名称", "类型", "楼栋", "单位", "日初读数", "日末读数", "当日用量", "读数条数",
-           "回落次数"],
+           "回落次数", "上级表", "提示"],
     "en": ["device", "name", "kind", "building", "unit", "start reading", "end reading",
-           "consumption", "readings", "resets"],
+           "consumption", "readings", "resets", "parent meter", "anomalies"],
 }  # fmt: skip
 COLD_COLUMNS = {
     "zh": ["设备", "名称", "类别", "楼栋", "下限", "上限", "最低", "最高", "平均", "超限分钟",
@@ -68,7 +69,7 @@ def weekly_rows(report: WeeklyUsage) -> list[list[object]]:
     """One row per meter, in the column order of WEEKLY_COLUMNS."""
     return [
         [m.device, m.name, m.kind, m.building, m.unit, m.consumption, m.previous, m.change_pct,
-         m.average_4w, m.night_baseline, m.cost, "; ".join(m.anomalies)]
+         m.average_4w, m.night_baseline, m.cost, m.parent, m.unmetered, "; ".join(m.anomalies)]
         for m in report.meters
     ]  # fmt: skip
 
@@ -77,7 +78,7 @@ def daily_rows(report: DailyReadings) -> list[list[object]]:
     """One row per meter, in the column order of DAILY_COLUMNS."""
     return [
         [m.device, m.name, m.kind, m.building, m.unit, m.start_reading, m.end_reading,
-         m.consumption, m.readings, m.resets]
+         m.consumption, m.readings, m.resets, m.parent, "; ".join(m.anomalies)]
         for m in report.meters
     ]  # fmt: skip
 

@@ -15,6 +15,7 @@ from ingest.reports.cold_chain import ColdChainReports
 from ingest.reports.meters import MeterStore
 from ingest.reports.usage import UsageReports
 from ingest.rules.store import AlertStore
+from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
 
@@ -47,13 +48,15 @@ class Reports:
         meter_hours: MeterHours,
         clock: Clock,
         links: LinkSigner,
+        dirty: DirtyHours | None = None,
     ) -> None:
         self.config = config
         self.lang = config.site.language
         timezone = config.site.timezone
         self.usage = UsageReports(
-            MeterStore(influx, registry), meter_hours, config.reports, timezone, self.lang, clock
-        )
+            MeterStore(influx, registry), meter_hours, config.reports, timezone, self.lang, clock,
+            dirty,
+        )  # fmt: skip
         self.cold_chain = ColdChainReports(
             influx, registry, alerts, config.reports.class_limits(), timezone
         )

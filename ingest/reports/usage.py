@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from campuswatch.clock import Clock
@@ -25,7 +26,8 @@ from ingest.reports.models import (
 )
 from ingest.reports.periods import Period, parse_day, parse_week, shift_week
 from ingest.reports.wording import say
-from ingest.storage.meter_hours import MeterHours
+from ingest.storage.dirty import DirtyHours
+from ingest.storage.meter_hours import COUNTERS, LOOKBACK_S, MeterHours
 
 HISTORY_WEEKS = 4
 NIGHT_HOURS = range(5)  # 00:00-05:00
@@ -33,6 +35,7 @@ LEAK_HOURS = 24
 # Night loads below these are noise (a standby LED, a dripping tap is still caught by "leak").
 NIGHT_FLOOR = {"electricity": 0.05, "water": 0.005}
 TOTAL_KEYS = {"electricity": "electricity_kwh", "water": "water_m3"}
+UNMETERED_SHARE = 0.05  # a parent's use its sub-meters do not see, above which it is a hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +90,10 @@ class UsageReports:
         timezone: str,
         lang: str,
         clock: Clock,
+        dirty: DirtyHours | None = None,
     ) -> None:
         self.store = store
+        self.dirty = dirty
         self.meter_hours = meter_hours
         self.settings = settings
         self.tz = ZoneInfo(timezone)
@@ -100,14 +105,15 @@ class UsageReports:
     def weekly(self, week: str) -> WeeklyUsage:
         """The report of the ISO week ``week`` (``2026-W47``), in the site timezone."""
         period = parse_week(week, self.tz)
-        self._catch_up(period)
         weeks = [shift_week(period, -i, self.tz) for i in range(HISTORY_WEEKS + 1)]
+        self._catch_up(weeks[-1].start_s, period.end_s)
         slots = self._slots(weeks)
         now_s = int(self.clock.time())
         meters = [
             self._meter_usage(m, slots, period, now_s)
             for m in self.store.load(weeks[-1].start_s, period.end_s)
         ]
+        self._sub_meters(meters)
         return WeeklyUsage(
             week=period.label,
             start=period.start.isoformat(),
@@ -120,10 +126,21 @@ class UsageReports:
             currency=self.settings.tariffs.currency if self.settings.tariffs else None,
         )
 
-    def _catch_up(self, period: Period) -> None:
-        """A report of the running week includes the last minutes too."""
+    def _catch_up(self, start_s: int, end_s: int) -> None:
+        """Bring the buckets of ``[start, end)`` up to date before reading them.
+
+        Hours whose readings changed and are not recomputed yet (a gateway's backlog just
+        drained, an import) are recomputed from the raw data now, so a report never shows
+        missing data as no use; a report of the running period includes the last minutes.
+        """
+        if self.dirty is not None:
+            # From the lookback on: the window's first increase starts from the reading
+            # before it, found in the buckets before the window.
+            for kind in COUNTERS:
+                for run_start, run_end in self.dirty.runs_within(kind, start_s - LOOKBACK_S, end_s):
+                    self.meter_hours.refresh_changed(kind, run_start, run_end)
         now_s = int(self.clock.time())
-        if period.end_s > now_s - 7200:
+        if end_s > now_s - 7200:
             self.meter_hours.refresh(now_s - 7200, now_s + 3600)
 
     def _slots(self, weeks: list[Period]) -> dict[int, HourSlot]:
@@ -161,10 +178,23 @@ class UsageReports:
             cost=round(sums.cost, 2) if sums.priced and use[0] is not None else None,
             resets=sums.resets,
             gaps=self._gaps(meter, period, now_s),
+            parent=meter.parent,
         )
         baselines = [_mean(night[w]) for w in range(1, HISTORY_WEEKS + 1) if w in night]
         usage.anomalies = self._anomalies(meter, usage, baselines, period)
         return usage
+
+    def _sub_meters(self, meters: list[MeterUsage]) -> None:
+        """Give each parent meter its children's use and the unmetered rest."""
+        for parent, children in sub_meters(meters):
+            known = [c.consumption for c in children if c.consumption is not None]
+            if parent.consumption is None or not known:
+                continue
+            parent.sub_meters = round(sum(known), 3)
+            parent.unmetered = round(parent.consumption - parent.sub_meters, 3) + 0.0
+            hint = _unmetered_hint(parent, self.lang)
+            if hint:
+                parent.anomalies.append(hint)
 
     def _hour_prices(self, kind: str) -> list[float] | None:
         tariffs = self.settings.tariffs
@@ -263,7 +293,7 @@ class UsageReports:
     def daily(self, day: str) -> DailyReadings:
         """Each meter's counter at the start and end of ``day`` and the day's use."""
         period = parse_day(day, self.tz)
-        self._catch_up(period)
+        self._catch_up(period.start_s, period.end_s)
         meters = self.store.load(period.start_s, period.end_s)
         before = {
             kind: self.store.last_before(kind, period.start_s) for kind in ("electricity", "water")
@@ -271,13 +301,18 @@ class UsageReports:
         return DailyReadings(
             date=period.label,
             meters=[
-                _daily_reading(m, before[m.kind].get((m.site, m.gateway, m.device))) for m in meters
+                _daily_reading(m, before[m.kind].get((m.site, m.gateway, m.device)), self.lang)
+                for m in meters
             ],
         )
 
 
-def _daily_reading(meter: Meter, previous: float | None) -> DailyReading:
+def _daily_reading(meter: Meter, previous: float | None, lang: str) -> DailyReading:
     hours: list[Hour] = [h for _, h in sorted(meter.hours.items())]
+    resets = sum(h.resets for h in hours)
+    anomalies = [say("no_data_day", lang)] if not hours else []
+    if resets:
+        anomalies.append(say("resets", lang, count=resets))
     return DailyReading(
         site=meter.site,
         gateway=meter.gateway,
@@ -290,13 +325,59 @@ def _daily_reading(meter: Meter, previous: float | None) -> DailyReading:
         end_reading=hours[-1].last if hours else None,
         consumption=round(sum(h.increase for h in hours), 3) if hours else None,
         readings=sum(h.readings for h in hours),
-        resets=sum(h.resets for h in hours),
+        resets=resets,
+        parent=meter.parent,
+        anomalies=anomalies,
     )
+
+
+class Metered(Protocol):
+    """A meter's line in a report (weekly or daily)."""
+
+    site: str
+    kind: str
+    device: str
+    parent: str | None
+
+
+M = TypeVar("M", bound=Metered)
+
+
+def sub_meters(meters: list[M]) -> list[tuple[M, list[M]]]:
+    """Each parent meter with the meters behind it (``parent`` names a meter of the same
+    kind and site; one naming no such meter is taken as a top-level meter)."""
+    by_id = {(m.site, m.kind, m.device): m for m in meters}
+    found: dict[int, tuple[M, list[M]]] = {}
+    for m in meters:
+        parent = by_id.get((m.site, m.kind, m.parent or ""))
+        if parent is not None and parent is not m:
+            found.setdefault(id(parent), (parent, []))[1].append(m)
+    return list(found.values())
+
+
+def _unmetered_hint(parent: MeterUsage, lang: str) -> str | None:
+    """A hint when the unmetered rest is more than 5 % (and more than noise), or negative."""
+    rest, children, use = parent.unmetered or 0.0, parent.sub_meters or 0.0, parent.consumption
+    assert use is not None
+    floor = NIGHT_FLOOR[parent.kind] * 24
+    if rest < -max(0.02 * use, floor):
+        return say("unmetered_negative", lang, children=children, parent=use, unit=parent.unit)
+    if rest > max(UNMETERED_SHARE * use, floor):
+        pct = rest / use * 100
+        return say("unmetered", lang, children=children, rest=rest, unit=parent.unit, pct=pct)
+    return None
+
+
+def top_level(meters: Iterable[M]) -> list[M]:
+    """The meters that are nobody's sub-meter: what totals add up, so nothing counts twice."""
+    meters = list(meters)
+    children = {id(c) for _, kids in sub_meters(meters) for c in kids}
+    return [m for m in meters if id(m) not in children]
 
 
 def _buildings(meters: Iterable[MeterUsage]) -> list[BuildingUsage]:
     by_building: dict[str, BuildingUsage] = {}
-    for m in meters:
+    for m in top_level(meters):
         name = m.building or "-"
         entry = by_building.get(name)
         if entry is None:
@@ -311,6 +392,7 @@ def _buildings(meters: Iterable[MeterUsage]) -> list[BuildingUsage]:
 
 def _totals(meters: list[MeterUsage]) -> dict[str, float]:
     totals = dict.fromkeys(TOTAL_KEYS.values(), 0.0)
+    meters = top_level(meters)
     for m in meters:
         if m.consumption is not None:
             totals[TOTAL_KEYS[m.kind]] = round(totals[TOTAL_KEYS[m.kind]] + m.consumption, 3)
@@ -323,7 +405,7 @@ def _totals(meters: list[MeterUsage]) -> dict[str, float]:
 def _change_pct(current: float | None, previous: float | None) -> float | None:
     if current is None or not previous:
         return None
-    return round((current - previous) / previous * 100, 1)
+    return round((current - previous) / previous * 100, 1) + 0.0  # never "-0.0"
 
 
 def _mean(values: list[float]) -> float:

@@ -6,6 +6,11 @@ from ingest.i18n import Catalogue
 
 _TEXT = {
     "no_data": ("本周没有收到读数", "sent no readings this week"),
+    "no_data_day": ("当日没有收到读数", "sent no readings that day"),
+    "daily_use": ("{kind} {value:g} {unit}", "{kind} {value:g} {unit}"),
+    "daily_top": ("用量最大：", "Biggest users:"),
+    "daily_meter": ("· {name} {value:g} {unit}", "· {name} {value:g} {unit}"),
+    "daily_hint": ("· {name}：{text}", "· {name}: {text}"),
     "gap": (
         "{start} 至 {end} 无数据（{hours} 小时），这段用量计入恢复后的第一小时",
         "no data {start} to {end} ({hours} h); that use is counted in the first hour after",
@@ -28,6 +33,17 @@ _TEXT = {
     "leak": (
         "连续 {hours} 小时用水从未停止（{start} 起）：疑似漏水",
         "water never stopped for {hours} h (from {start}): possible leak",
+    ),
+    "unmetered": (
+        "分表合计 {children:g} {unit}，未计量 {rest:g} {unit}（{pct:.0f}%）："
+        "可能有漏损或未装分表的用户",
+        "sub-meters {children:g} {unit}, unmetered {rest:g} {unit} ({pct:.0f}%): losses, a leak"
+        " or a load without a sub-meter?",
+    ),
+    "unmetered_negative": (
+        "分表合计 {children:g} {unit} 超过总表 {parent:g} {unit}：请检查表计与 parent 标签",
+        "sub-meters {children:g} {unit} exceed this meter's {parent:g} {unit}: check the meters"
+        " and their parent tags",
     ),
     "jump_up": ("比上周增加 {pct:.0f}%", "{pct:.0f}% more than last week"),
     "jump_down": ("比上周减少 {pct:.0f}%", "{pct:.0f}% less than last week"),

@@ -13,7 +13,8 @@ half-hour-aligned buckets), time = the hour's start, same tags as the raw series
 - ``readings``: how many readings; ``resets``: how many drops.
 
 Computed in Python (InfluxQL's ``NON_NEGATIVE_DIFFERENCE`` cannot carry the pair across a
-query window), on the same schedule as the other rollups (see rollups.py).
+query window), by the same job as the other rollups whenever readings of an hour change
+(see rollups.py).
 """
 
 from __future__ import annotations
@@ -105,8 +106,10 @@ class MeterHours:
         self.tz = ZoneInfo(timezone)
 
     def refresh(self, start_s: int, end_s: int, kinds: tuple[str, ...] = tuple(COUNTERS)) -> int:
-        """Recompute every meter's buckets for the hours in ``[start, end)``; points written."""
+        """Recompute every meter's buckets for the local hours that overlap ``[start, end)``;
+        points written."""
         start_s = hour_start_s(start_s, self.tz)
+        end_s = hour_start_s(end_s - 1, self.tz) + 3600  # whole hours (half-hour zones too)
         written = 0
         for kind in kinds:
             walks = self._walks(kind, start_s)
@@ -116,6 +119,22 @@ class MeterHours:
                     walk.add(ts_ms / 1000, float(value), tags)
             written += self._write(kind, walks)
         return written
+
+    def refresh_changed(self, kind: str, start_s: int, end_s: int) -> int:
+        """Recompute after readings in ``[start, end)`` changed: those hours and the hour
+        of each meter's next reading after them, whose increase starts from a reading that
+        may have changed (a month-old import filling a gap changes the hour after the gap)."""
+        return self.refresh(start_s, max(end_s, self._next_reading_end(kind, end_s)), (kind,))
+
+    def _next_reading_end(self, kind: str, after_s: int) -> int:
+        """The end of the latest hour holding some meter's first reading at or after ``after_s``."""
+        rows = self.client.query(
+            f'SELECT first("{COUNTERS[kind]}") FROM "{kind}"'  # noqa: S608
+            f" WHERE time >= {after_s}s AND time < {after_s + LOOKBACK_S}s"
+            " GROUP BY site, gateway, device"
+        )
+        latest = max((int(r["time"]) // 1000 for r in rows), default=None)
+        return after_s if latest is None else hour_start_s(latest, self.tz) + 3600
 
     def _walks(self, kind: str, start_s: int) -> dict[SeriesDevice, CounterWalk]:
         """Each device's last reading before the window, from the buckets already made."""

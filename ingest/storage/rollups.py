@@ -5,15 +5,14 @@ the service keeps per-device aggregates in 5-minute and 1-hour buckets (same tag
 the raw points; fields below). They are recomputed from the raw data by the service, which
 reads the aggregates and writes them back as points (idempotent: a bucket computed again
 overwrites itself; ``SELECT ... INTO`` is not used because InfluxDB 2.x and 3.x refuse it
-through their v1 API):
+through their v1 API).
 
-- every 5 minutes the last 2 hours, so a bucket is final soon after it closes;
-- every 6 hours the last 8 days, so readings a gateway delivers late from its buffer
-  (an uplink outage of up to a week) are folded in;
-- at start, everything from the oldest raw reading on when a rollup is still empty
-  (a new install or an upgrade), one day per query.
-
-The same schedule keeps the hourly meter use of the reports (``meter_hours.py``).
+Derived data follows the raw data: the writer books every hour each stored batch touched
+(``dirty.py``), and this job recomputes exactly those buckets, however old (a gateway's
+week-long backlog, an import of last month), within ``COALESCE_S`` plus the time the
+queries take, a burst of batches together. At start it also computes the rollups that are
+still empty from the oldest raw reading on (a new install or an upgrade), one day per query.
+The same job keeps the hourly meter use of the reports (``meter_hours.py``).
 
 InfluxDB's own continuous queries were not used: they see only the latest intervals,
 so a gateway's backlog would never reach the aggregates.
@@ -28,6 +27,7 @@ from campuswatch.clock import Clock
 from campuswatch.protocol import KINDS, FieldType, FieldValue
 from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
+from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
@@ -35,10 +35,9 @@ from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
 log = logging.getLogger(__name__)
 
 TIERS_S = {"5m": 300, "1h": 3600}
-RECENT_S = 2 * 3600
-RECENT_EVERY_S = 300
-WEEK_S = 8 * 86_400
-WEEK_EVERY_S = 6 * 3600
+COALESCE_S = 20.0  # after a recompute, wait this long so a burst is recomputed together
+POLL_S = 2.0  # how often to look for changed hours when there were none
+RETRY_S = 30.0  # InfluxDB down: the changed hours are kept and tried again
 DAY_S = 86_400
 _WRITE_BATCH = 5000
 _WHOLE = (FieldType.BOOL, FieldType.INT)
@@ -119,19 +118,29 @@ ROLLUPS = (
 )  # fmt: skip
 
 
+def derived_measurements() -> tuple[str, ...]:
+    """The raw measurements that have derived series (what the dirty book tracks)."""
+    return tuple(dict.fromkeys([r.measurement for r in ROLLUPS] + list(COUNTERS)))
+
+
 class RollupJob:
     """A thread that keeps the rollups current; InfluxDB being down only delays it."""
 
     def __init__(
-        self, client: InfluxClient, clock: Clock, timezone: str, keep_days: int = 0
+        self,
+        client: InfluxClient,
+        clock: Clock,
+        timezone: str,
+        dirty: DirtyHours,
+        keep_days: int = 0,
     ) -> None:
         self.client = client
         self.clock = clock
+        self.dirty = dirty
         self.meter_hours = MeterHours(client, timezone)
         self.keep_days = keep_days
         self._worker = Worker("rollups", self._round)
         self._backfilled = False
-        self._last_week = -float(WEEK_EVERY_S)
 
     def start(self) -> None:
         """Start the thread."""
@@ -141,14 +150,17 @@ class RollupJob:
         """Stop after the current query."""
         self._worker.stop(30)
 
-    def refresh(self, window_s: int) -> None:
-        """Recompute every rollup for the last ``window_s`` seconds (StorageError if down)."""
-        now = int(self.clock.time())
+    def recompute(self, changed: dict[str, list[tuple[int, int]]]) -> None:
+        """Recompute the buckets of the changed ``[start_s, end_s)`` runs (StorageError if down)."""
         for rollup in ROLLUPS:
-            for tier, size in TIERS_S.items():
-                start = (now - window_s) // size * size  # whole buckets only
-                self._compute(rollup, tier, start, now + size)
-        self.meter_hours.refresh(now - window_s, now + 3600)
+            for start, end in changed.get(rollup.measurement, ()):
+                for tier, size in TIERS_S.items():
+                    self._compute(rollup, tier, start // size * size, -(-end // size) * size)
+        for kind in COUNTERS:
+            for start, end in changed.get(kind, ()):
+                if self._worker.stopping:
+                    return
+                self.meter_hours.refresh_changed(kind, start, end)
 
     def backfill(self) -> None:
         """Compute rollups that are still empty from the oldest raw reading on."""
@@ -192,20 +204,20 @@ class RollupJob:
             log.warning("cannot set the retention of %s: %s", self.client.database, exc)
 
     def _round(self) -> float:
-        """Backfill once, then refresh the recent (or, every 6 hours, the last 8 days')
-        buckets; the worker's step."""
+        """Backfill once, then recompute the hours the writer changed; the worker's step."""
         try:
             if not self._backfilled:
                 self.client.create_database()
                 self._retention()
                 self.backfill()
                 self._backfilled = True
-            now = self.clock.time()
-            if now - self._last_week >= WEEK_EVERY_S:
-                self.refresh(WEEK_S)
-                self._last_week = now
-            else:
-                self.refresh(RECENT_S)
-        except StorageError as exc:  # InfluxDB down or refusing: try again next round
-            log.warning("rollups not updated: %s", exc)
-        return RECENT_EVERY_S
+            changed = self.dirty.take()
+            if not changed:
+                return POLL_S
+            self.recompute(changed)
+            if not self._worker.stopping:  # stopped half-way: redone at the next start
+                self.dirty.done()
+        except StorageError as exc:  # InfluxDB down or refusing: the hours are kept
+            log.warning("rollups not updated, trying again in %.0f s: %s", RETRY_S, exc)
+            return RETRY_S
+        return COALESCE_S

@@ -22,6 +22,7 @@ from pathlib import Path
 from campuswatch.clock import SystemClock
 from dashboards.build import DASHBOARDS
 from demo.services import InfluxServer
+from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.rollups import RollupJob
 from tests.dashboards import grafana
@@ -124,7 +125,7 @@ def main() -> None:
             points = fill(client, args.days)
             print(f"wrote {points:,} points in {time.perf_counter() - started:.0f} s")
             started = time.perf_counter()
-            RollupJob(client, SystemClock(), "Asia/Shanghai").backfill()
+            RollupJob(client, SystemClock(), "Asia/Shanghai", DirtyHours(None, ())).backfill()
             print(f"rollups computed by the service's job in {time.perf_counter() - started:.0f} s")
             raw_ms, _ = _time(client, 'SELECT count("open") FROM "door"')
             door_points = MIX["door"] * args.days * 1440

@@ -84,7 +84,8 @@ def filled(
         campus.send_campus(publisher, config["mqtt"]["topic_root"], service)
         wait_for(lambda: count_points(db, "alert_event", "alert_id") >= 2, 60)
         wait_for(lambda: count_points(db, "camera", "motion") > 700, 30)
-        service.rollups.refresh(16 * 86_400)  # what its thread does every few minutes
+        # The history arrives as a backlog: its rollups follow within a minute of storing.
+        wait_for(lambda: service.spool.pending_bytes() == 0 and service.dirty.waiting() == 0, 120)
         yield db
     finally:
         publisher.close()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from dashboards.build import render_all
 from dashboards.model import DATASOURCE_UID
@@ -64,3 +68,48 @@ def test_an_unreachable_grafana_is_a_clear_error() -> None:
     assert result.returncode == 1
     assert "Grafana at http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _panel(dashboard: dict[str, Any], title: str) -> dict[str, Any]:
+    return next(p for p in dashboard["panels"] if p["title"] == title)
+
+
+def test_push_with_the_config_draws_this_campus(tmp_path: Path) -> None:
+    """Timezone, the console's address and the class limits come from the service config."""
+    config = tmp_path / "ingest.yaml"
+    config.write_text(yaml.safe_dump({
+        "site": {"id": "hill-school", "timezone": "Asia/Urumqi"},
+        "api": {"public_url": "https://campus.example/"},
+        "reports": {"classes": {"freezer": {"max": -20}, "medicine_fridge": {"min": 2, "max": 6}}},
+        "state_dir": str(tmp_path / "state"),
+    }, allow_unicode=True), encoding="utf-8")  # fmt: skip
+    with fake_grafana() as grafana:
+        result = _push(grafana.url, grafana.token, "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        boards = {uid: d["dashboard"] for uid, d in grafana.dashboards.items()}
+    patrol, cold = boards["campus-night-patrol"], boards["campus-cold-chain"]
+    constants = {v["name"]: v["query"] for v in patrol["templating"]["list"]
+                 if v["type"] == "constant"}  # fmt: skip
+    assert constants == {"tz": "Asia/Urumqi", "console": "https://campus.example"}
+    assert {b["timezone"] for b in boards.values()} == {"Asia/Urumqi"}
+    [link] = next(
+        p["value"]
+        for o in _panel(patrol, "未恢复的告警 / Active alerts")["fieldConfig"]["overrides"]
+        for p in o["properties"]
+        if p["id"] == "links"
+    )
+    assert link["url"] == "${console}/alerts/${__data.fields.alert_id}"
+    steps = _panel(cold, "冷冻柜 / Freezers")["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in steps] == [None, -20.0]
+    medicine = _panel(cold, "药品冰箱 / Medicine fridges")["fieldConfig"]["defaults"]
+    assert [s["value"] for s in medicine["thresholds"]["steps"]] == [None, 2.0, 6.0]
+
+
+def test_a_bad_config_is_refused_with_its_key_path(tmp_path: Path) -> None:
+    config = tmp_path / "ingest.yaml"
+    config.write_text("site: {id: x, timezone: Mars/Olympus}\n", encoding="utf-8")
+    with fake_grafana() as grafana:
+        result = _push(grafana.url, grafana.token, "--config", str(config))
+        assert grafana.dashboards == {}
+    assert result.returncode == 2
+    assert "site.timezone" in result.stderr

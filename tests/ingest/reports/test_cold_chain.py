@@ -12,7 +12,8 @@ from campuswatch.protocol import DeviceInfo
 from demo.services import InfluxServer
 from ingest.config.reports import ClassLimitsConfig, ReportsConfig
 from ingest.registry import Registry
-from ingest.reports.cold_chain import ColdChainReports, minutes_out_of_range
+from ingest.reports.charts import cold_chain_figure
+from ingest.reports.cold_chain import ColdChainReports, Curves, minutes_out_of_range
 from ingest.reports.models import ColdChainDay, ColdChainDevice
 from ingest.rules.model import Alert
 from ingest.rules.store import AlertStore
@@ -67,7 +68,9 @@ def _alert(store: AlertStore, device: str, fired: datetime) -> None:
 
 
 @pytest.fixture(scope="module")
-def log(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ColdChainDay]:
+def day(
+    influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ColdChainDay, Curves]]:
     client = InfluxClient(influxd.url, unique("cold"))
     client.create_database()
     _write(client)
@@ -86,9 +89,15 @@ def log(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Iter
     _alert(alerts, "fridge-cold-1", local("2026-11-23 10:15"))
     _alert(alerts, "fridge-cold-1", local("2026-11-22 23:00"))  # the day before
     limits = ReportsConfig().class_limits()
-    yield ColdChainReports(client, registry, alerts, limits, "Asia/Shanghai").day("2026-11-23")
+    reports = ColdChainReports(client, registry, alerts, limits, "Asia/Shanghai")
+    yield reports.day_with_curves("2026-11-23")
     alerts.close()
     client.close()
+
+
+@pytest.fixture(scope="module")
+def log(day: tuple[ColdChainDay, Curves]) -> ColdChainDay:
+    return day[0]
 
 
 def _device(log: ColdChainDay, device: str) -> ColdChainDevice:
@@ -141,3 +150,30 @@ def test_class_limits_are_configurable() -> None:
     assert (limits["refrigerator"].min, limits["refrigerator"].max) == (1, 5)
     assert limits["freezer"].max == -18  # the defaults stay
     assert limits["wine"].max == 14
+
+
+def test_a_short_excursion_is_drawn_and_the_axis_holds_every_reading(
+    day: tuple[ColdChainDay, Curves],
+) -> None:
+    """The freezer's -16 °C at 13:59:30 is one reading in ten of its 5-minute interval: the
+    mean (-19.6) stays below the -18 °C limit, the drawn band and the red dot do not."""
+    log, curves = day
+    figure = cold_chain_figure(log, curves, "冷链", {"freezer": "冷冻", "refrigerator": "冷藏"})
+    freezer = next(ax for ax in figure.axes if ax.get_title().endswith("冷冻"))
+    [line] = [line for line in freezer.lines if line.get_label() == "冷冻柜"]
+    interval = list(line.get_xdata()).index(pytest.approx(13 + 55 / 60))
+    assert line.get_ydata()[interval] == pytest.approx(-19.6)  # the mean alone hides it
+    band = freezer.collections[0].get_paths()[0].vertices
+    assert band[:, 1].max() == pytest.approx(-15.0)
+    near = band[(band[:, 0] > 13.9) & (band[:, 0] < 14.0)]
+    assert near[:, 1].max() == pytest.approx(-16.0)
+    dots = freezer.collections[1].get_offsets()
+    assert [13 + 59.5 / 60, -16.0] in [pytest.approx(list(d)) for d in dots]
+    assert len(dots) == 1 + 10  # the -16 and the ten -15 readings of 20:00-20:05
+    low, high = freezer.get_ylim()
+    assert low < -20.0
+    assert high > -15.0
+    fridge = next(ax for ax in figure.axes if ax.get_title().endswith("冷藏"))
+    assert fridge.get_ylim()[0] < 0.0
+    assert fridge.get_ylim()[1] > 9.4
+    assert fridge.yaxis.get_major_formatter()(-0.0, 0) == "0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,12 +14,15 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from fastapi.testclient import TestClient
 
+from campuswatch.protocol import DeviceInfo
+from demo.services import InfluxServer, free_port
 from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.storage.influx import InfluxClient
 from tests.clock import ManualClock
 from tests.harness import wait_for
-from tests.ingest.reports.data import TZ, local
+from tests.ingest.reports.data import TZ, announce, counter, every, local, write
 from tests.receivers import HttpReceiver, http_receiver
 
 
@@ -75,6 +80,13 @@ def test_missed_runs_are_made_up_once_after_downtime(
         assert weekly["url"] in weekly["message"]
         wecom = next(r.body for r in receiver.requests if r.path == "/wecom")
         assert "冷链温度记录 2026-11-23" in orjson.dumps(wecom).decode()
+        # Then the day's chart as a WeCom image message: a PNG with its MD5.
+        chart = wait_for(lambda: next((r.body["image"] for r in receiver.requests
+                                       if r.body.get("msgtype") == "image"), None), 20)  # fmt: skip
+        png = base64.b64decode(chart["base64"])
+        assert png.startswith(b"\x89PNG")
+        assert chart["md5"] == hashlib.md5(png).hexdigest()
+        assert "html" not in weekly  # the webhook gets the SPEC body, not the page
         # The signed link opens that page without a token, and nothing else.
         with TestClient(create_api(service)) as api:
             path = weekly["url"].removeprefix("http://campus.example:8000")
@@ -84,7 +96,7 @@ def test_missed_runs_are_made_up_once_after_downtime(
             assert api.get(path.replace("2026-W47", "2026-W46")).status_code == 401
     finally:
         service.stop()
-    assert len(receiver.requests) == 2
+    assert len(receiver.requests) == 3  # the weekly report, the cold-chain log and its chart
     again = _service(report_config, clock)
     assert again.report_jobs.missed() == []  # made up once, not again at the next start
 
@@ -126,3 +138,118 @@ def test_apscheduler_fires_the_job_and_delivers(
     yesterday = datetime.now(TZ).date() - timedelta(days=1)
     assert body["period"] == yesterday.isoformat()
     assert body["title"].startswith("冷链温度记录")
+
+
+def _problems(service: IngestService) -> list[str]:
+    return [p for p in service.problems.current() if p.startswith("job ")]
+
+
+def test_a_failed_monday_run_is_retried_until_it_is_sent(
+    report_config: dict[str, Any], receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    """InfluxDB is down at 07:30 on Monday: the run fails, is a health problem, is tried
+    again with backoff on the manual clock, and is sent once InfluxDB is back; the report
+    asked for by hand answers 503 during the outage and the report after it."""
+    influxd = InfluxServer(tmp_path / "influxd")
+    influxd.start()
+    report_config["influx"]["url"] = influxd.url
+    report_config["reports"]["cold_chain"]["enabled"] = False
+    _write_state(report_config, weekly_usage=local("2026-11-16 07:30"))
+    client = InfluxClient(influxd.url, report_config["influx"]["database"])
+    client.create_database()
+    client.close()
+    influxd.stop()
+    clock = ManualClock(local("2026-11-23 07:30:05").timestamp())
+    service = _service(report_config, clock)
+    service.start()  # the Monday run is due: made up at once, and it fails
+    try:
+        wait_for(lambda: "weekly-usage" in service.report_jobs.retries, 20)
+        [problem] = _problems(service)
+        assert "the run due 2026-11-23 07:30 failed" in problem
+        assert service.health()["status"] == "degraded"
+        with TestClient(create_api(service)) as api:
+            asked = api.get("/api/reports/weekly-usage?week=2026-W47",
+                            headers={"Authorization": "Bearer viewer-token-1"})  # fmt: skip
+            assert asked.status_code == 503
+            retry = service.report_jobs.retries["weekly-usage"]
+            assert 30 <= retry.at - clock.time() <= 60  # the first retry after 30-60 s
+            clock.advance(25)
+            service.report_jobs.retry_due()  # not yet
+            assert service.report_jobs.retries["weekly-usage"].backoff.failures == 1
+            clock.advance(40)
+            service.report_jobs.retry_due()  # InfluxDB still down: the next wait is longer
+            retry = service.report_jobs.retries["weekly-usage"]
+            assert retry.backoff.failures == 2
+            assert 60 <= retry.at - clock.time() <= 120
+            influxd.start()
+            clock.advance(120)
+            service.report_jobs.retry_due()
+            wait_for(receiver.bodies, 20)
+            asked = api.get("/api/reports/weekly-usage?week=2026-W47",
+                            headers={"Authorization": "Bearer viewer-token-1"})  # fmt: skip
+            assert asked.status_code == 200
+        [body] = receiver.bodies()
+        assert body["period"] == "2026-W47"
+        assert service.report_jobs.retries == {}
+        assert _problems(service) == []
+        state = orjson.loads((Path(report_config["state_dir"]) / "report-jobs.json").read_bytes())
+        assert state["weekly-usage"] == "2026-11-23T07:30:00+08:00"
+    finally:
+        service.stop()
+        influxd.stop()
+
+
+def test_a_run_that_fails_all_day_is_given_up_and_stays_a_problem(
+    report_config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    report_config["influx"]["url"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    report_config["reports"]["weekly_usage"]["enabled"] = False
+    _write_state(report_config, cold_chain=local("2026-11-22 00:10"))
+    clock = ManualClock(local("2026-11-23 23:58").timestamp())
+    service = _service(report_config, clock)
+    service.start()
+    try:
+        wait_for(lambda: "cold-chain" in service.report_jobs.retries, 20)
+        clock.advance(180)  # past midnight: that day's log is not sent at all
+        service.report_jobs.retry_due()
+        assert service.report_jobs.retries == {}
+        [problem] = _problems(service)
+        assert "the run due 2026-11-23 00:10 failed all day and was not sent" in problem
+        assert receiver.requests == []
+    finally:
+        service.stop()
+
+
+def test_the_daily_readings_are_delivered_once_after_downtime(
+    report_config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    report_config["reports"]["daily_readings"] = {"at": "00:20", "notify": ["canteen"]}
+    report_config["reports"]["cold_chain"]["enabled"] = False
+    report_config["reports"]["weekly_usage"]["enabled"] = False
+    _write_state(report_config, daily_readings=local("2026-11-21 00:20"))
+    db = InfluxClient(report_config["influx"]["url"], report_config["influx"]["database"])
+    db.create_database()
+    hours = list(every(local("2026-11-22 23:00"), local("2026-11-24 00:00"), timedelta(hours=1)))
+    for device, use in (("meter-main", 10.0), ("meter-kitchen", 4.0), ("meter-gym", 1.0)):
+        tags = {"parent": "meter-main"} if device == "meter-kitchen" else {}
+        write(db, "electricity", device, "energy_kwh", counter(iter(hours), lambda _t, u=use: u),
+              tags)  # fmt: skip
+    write(db, "water", "water-main", "volume_m3", [(local("2026-11-22 12:00"), 5.0)])  # silent
+    clock = ManualClock(local("2026-11-24 09:00").timestamp())
+    service = _service(report_config, clock)
+    start = int(local("2026-11-22 00:00").timestamp())
+    service.rollups.meter_hours.refresh(start, start + 3 * 86_400)
+    announce(service.registry, [DeviceInfo(device="water-main", kind="water", interval_s=3600)])
+    service.registry.save()  # as the gateway's meta left it
+    service.start()  # missed 00:20 on Monday and Tuesday: sent once, for Monday 11-23
+    try:
+        wait_for(receiver.bodies, 20)
+    finally:
+        service.stop()
+        db.close()
+    [body] = receiver.bodies()
+    text = orjson.dumps(body).decode()
+    assert "每日抄表记录 2026-11-23" in text
+    assert "用电 264 kWh" in text  # meter-main 240 + meter-gym 24; the kitchen is behind main
+    assert "· meter-main 240 kWh" in text
+    assert "· water-main：当日没有收到读数" in text

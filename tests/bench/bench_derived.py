@@ -1,0 +1,158 @@
+"""Derived-data benchmark: a 100,000-reading backlog, from stored to rollups and buckets
+current, and the CPU the dirty-hour book adds to the writer.
+
+Run with ``python -m tests.bench.bench_derived`` (also in ``make bench``). An in-process
+ingest on a fresh mosquitto and influxd receives a gateway's 3-day backlog (50 meters and
+50 fridges read every 5 minutes: 86,400 readings, plus 13,600 more of the next 17 hours,
+100,000 in all) as 1000-reading envelopes. Printed from one run:
+
+- backlog stored -> every changed hour recomputed (rollups of both tiers and the hourly
+  meter buckets), beside the raw limit: the same recompute run directly, once, on the
+  stored data (what the job costs without its coalescing wait);
+- the book's CPU per stored reading (``DirtyHours.track``) beside the writer's own cost
+  per reading (the ``/write`` of the same batches, gzip and HTTP included).
+
+Goals (issue #17): backlog current <= 60 s after it is stored; tracking <= 1 us/reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from campuswatch.clock import SystemClock
+from demo.services import InfluxServer, MosquittoServer
+from ingest.app import IngestService
+from ingest.config import IngestConfig
+from ingest.storage.dirty import DirtyHours
+from ingest.storage.influx import InfluxClient
+from ingest.storage.rollups import RollupJob, derived_measurements
+from tests.harness import Publisher, config_dict, count_points, wait_for
+
+STEP_MS = 300_000
+DEVICES = 50
+CURRENT_GOAL_S, TRACK_GOAL_US = 60.0, 1.0
+
+
+def _backlog(total: int) -> list[dict[str, Any]]:
+    """Readings in time order: each 5-minute step, 50 meters then 50 fridges."""
+    start = (int(time.time() * 1000) - 3 * 86_400_000) // 3_600_000 * 3_600_000
+    readings: list[dict[str, Any]] = []
+    step = 0
+    while len(readings) < total:
+        ts = start + step * STEP_MS
+        for i in range(DEVICES):
+            readings.append(
+                {
+                    "device": f"meter-{i:02d}",
+                    "kind": "electricity",
+                    "ts": ts,
+                    "values": {"energy_kwh": 1000.0 + step * 0.1 + i, "power_w": 500.0},
+                }
+            )
+            readings.append({"device": f"fridge-{i:02d}", "kind": "temperature", "ts": ts,
+                             "values": {"celsius": 4.0 + (step % 7) / 2}})  # fmt: skip
+        step += 1
+    return readings[:total]
+
+
+def backlog_to_current(workdir: Path, total: int) -> tuple[float, float, float]:
+    """(seconds to store the backlog, seconds from stored to current, direct recompute s)."""
+    broker, influxd = MosquittoServer(workdir / "mqtt"), InfluxServer(workdir / "influx")
+    broker.start()
+    influxd.start()
+    config = config_dict(workdir / "state", broker, influxd)
+    service = IngestService(IngestConfig.model_validate(config))
+    service.start()
+    assert service.wait_ready()
+    publisher = Publisher(broker.port)
+    db = InfluxClient(influxd.url, config["influx"]["database"])
+    try:
+        readings = _backlog(total)
+        topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-bench/readings"
+        started = time.perf_counter()
+        publisher.publish_many(
+            (topic, orjson.dumps({"v": 1, "gateway": "gw-bench", "seq": n + 1,
+                                  "readings": readings[i : i + 1000]}))
+            for n, i in enumerate(range(0, total, 1000))
+        )  # fmt: skip
+        expected = sum(1 for r in readings if r["kind"] == "electricity")
+        wait_for(lambda: count_points(db, "electricity", "energy_kwh") == expected, 600, 0.5)
+        wait_for(lambda: service.spool.pending_bytes() == 0, 600, 0.05)
+        stored = time.perf_counter()
+        wait_for(lambda: service.dirty.waiting() == 0, 600, 0.05)
+        current = time.perf_counter()
+        hours = len({r["ts"] // 3_600_000 for r in readings})
+        assert count_points(db, "electricity_1h", "energy_kwh") == hours * DEVICES
+        assert count_points(db, "electricity_usage_1h", "increase") == hours * DEVICES
+        book = DirtyHours(None, derived_measurements())
+        book.track([_line(r).encode() for r in readings])
+        direct = time.perf_counter()
+        RollupJob(db, SystemClock(), "Asia/Shanghai", book).recompute(book.take())
+        direct_s = time.perf_counter() - direct
+        return stored - started, current - stored, direct_s
+    finally:
+        publisher.close()
+        service.stop()
+        db.close()
+        influxd.stop()
+        broker.stop()
+
+
+def _line(r: dict[str, Any]) -> str:
+    fields = ",".join(f"{k}={v}" for k, v in r["values"].items())
+    return f"{r['kind']},device={r['device']},gateway=gw-bench,site=sunshine-kg {fields} {r['ts']}"
+
+
+def tracking_cost(workdir: Path, total: int) -> tuple[float, float]:
+    """(book's us per reading, writer's /write us per reading) on the same records."""
+    readings = _backlog(total)
+    records = [
+        "\n".join(_line(r) for r in readings[i : i + 50]).encode() for i in range(0, total, 50)
+    ]  # one record per 50-reading envelope, as the handler spools them
+    book = DirtyHours(None, derived_measurements())
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for i in range(0, len(records), 100):  # the writer's batches of ~5,000 readings
+            book.track(records[i : i + 100])
+        best = min(best, time.perf_counter() - started)
+    influxd = InfluxServer(workdir / "influx-raw")
+    influxd.start()
+    client = InfluxClient(influxd.url, "trackbench")
+    client.create_database()
+    try:
+        started = time.perf_counter()
+        for i in range(0, len(records), 100):
+            client.write(b"\n".join(records[i : i + 100]))
+        write_s = time.perf_counter() - started
+    finally:
+        client.close()
+        influxd.stop()
+    return best / total * 1e6, write_s / total * 1e6
+
+
+def main() -> None:
+    """Run both measurements and print them beside their goals and raw limits."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-derived-") as tmp:
+        store_s, current_s, direct_s = backlog_to_current(Path(tmp), args.readings)
+        track_us, write_us = tracking_cost(Path(tmp), args.readings)
+    print(f"backlog of {args.readings:,} readings stored in {store_s:.1f} s")
+    print(
+        f"stored -> rollups and buckets current: {current_s:.1f} s "
+        f"(goal <= {CURRENT_GOAL_S:.0f} s; the same recompute run directly: {direct_s:.1f} s)"
+    )
+    print(f"dirty-hour book: {track_us:.2f} us per reading (goal <= {TRACK_GOAL_US:.0f} us; "
+          f"the writer's /write of the same batches: {write_us:.2f} us per reading)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

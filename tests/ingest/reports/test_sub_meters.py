@@ -1,0 +1,85 @@
+"""Sub-meters: a parent water meter with two children, on a real InfluxDB.
+
+In week 2026-W47 the main meter counts 1.0 m³ an hour, the kitchen's 0.4 and the
+teaching building's 0.3: the totals count the main meter only (168 m³), and 0.3 m³ an
+hour (30 %) is nobody's, which the report shows as a loss hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from campuswatch.protocol import DeviceInfo
+from demo.services import InfluxServer
+from ingest.config.reports import ReportsConfig
+from ingest.registry import Registry
+from ingest.reports import render
+from ingest.reports.meters import MeterStore
+from ingest.reports.models import WeeklyUsage
+from ingest.reports.usage import UsageReports
+from ingest.storage.influx import InfluxClient
+from ingest.storage.meter_hours import MeterHours
+from tests.clock import ManualClock
+from tests.harness import unique
+from tests.ingest.reports.data import announce, counter, every, local, write
+
+START, END = local("2026-11-15 23:00"), local("2026-11-23 00:00")
+PER_HOUR = {"water-main": 1.0, "water-kitchen": 0.4, "water-teaching": 0.3, "water-lone": 0.2}
+
+
+def _info(device: str, building: str, parent: str | None = None) -> DeviceInfo:
+    tags = {"building": building} | ({"parent": parent} if parent else {})
+    return DeviceInfo(device=device, kind="water", name=device, interval_s=3600, tags=tags)
+
+
+@pytest.fixture(scope="module")
+def week(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeeklyUsage]:
+    client = InfluxClient(influxd.url, unique("submeters"))
+    client.create_database()
+    hours = list(every(START, END, timedelta(hours=1)))
+    for device, use in PER_HOUR.items():
+        write(client, "water", device, "volume_m3", counter(iter(hours), lambda _t, u=use: u))
+    clock = ManualClock(local("2026-11-25 09:00").timestamp())
+    registry = Registry(Path(tmp_path_factory.mktemp("reg")) / "registry.json", clock)
+    announce(registry, [
+        _info("water-main", "main"),
+        _info("water-kitchen", "canteen", parent="water-main"),
+        _info("water-teaching", "teaching", parent="water-main"),
+        _info("water-lone", "gym", parent="no-such-meter"),  # a typo: counted as top-level
+    ])  # fmt: skip
+    meter_hours = MeterHours(client, "Asia/Shanghai")
+    meter_hours.refresh(int(START.timestamp()), int(END.timestamp()))
+    reports = UsageReports(MeterStore(client, registry), meter_hours, ReportsConfig(),
+                           "Asia/Shanghai", "zh", clock)  # fmt: skip
+    yield reports.weekly("2026-W47")
+    client.close()
+
+
+def test_the_parent_shows_its_children_and_the_unmetered_rest(week: WeeklyUsage) -> None:
+    meters = {m.device: m for m in week.meters}
+    main = meters["water-main"]
+    assert main.consumption == pytest.approx(168.0)
+    assert main.sub_meters == pytest.approx(0.7 * 168)
+    assert main.unmetered == pytest.approx(0.3 * 168)
+    assert any("未计量 50.4 m³（30%）" in a for a in main.anomalies)
+    assert meters["water-kitchen"].parent == "water-main"
+    assert meters["water-kitchen"].consumption == pytest.approx(0.4 * 168)
+
+
+def test_totals_count_top_level_meters_only(week: WeeklyUsage) -> None:
+    assert week.totals["water_m3"] == pytest.approx(168.0 + 0.2 * 168)
+    buildings = {b.building: b.water_m3 for b in week.buildings}
+    assert buildings["main"] == pytest.approx(168.0)
+    assert buildings["gym"] == pytest.approx(0.2 * 168)
+    assert "canteen" not in buildings  # its only meter is behind the main one: counted there
+
+
+def test_the_table_has_the_parent_and_the_rest(week: WeeklyUsage) -> None:
+    columns = render.WEEKLY_COLUMNS["zh"]
+    rows = {row[0]: dict(zip(columns, row, strict=True)) for row in render.weekly_rows(week)}
+    assert rows["water-kitchen"]["上级表"] == "water-main"
+    assert rows["water-main"]["未计量"] == pytest.approx(50.4)
