@@ -31,7 +31,7 @@ from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
-from ingest.storage.rollups import RollupJob, derived_measurements
+from ingest.storage.rollups import RollupJob, derived_keys
 from ingest.storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class IngestService:
             config.mqtt.topic_root, config.site.serves, self.registry, self.metrics,
             self.clock, self.snapshots, config.limits.meta_kb << 10,
         )  # fmt: skip
-        self.dirty = DirtyHours(state_dir / "dirty-hours.json", derived_measurements())
+        self.dirty = DirtyHours(state_dir / "dirty-hours.json", derived_keys())
         self.writer = InfluxWriter(
             self.influx, self.spool, self.dead_letters, self.metrics,
             batch_bytes=influx.batch_kb << 10, dirty=self.dirty,
@@ -110,8 +110,9 @@ class IngestService:
     def _build_people_and_reports(self, config: IngestConfig) -> None:
         """Signed links, people and their sessions, reports and their schedule."""
         self.rollups = RollupJob(
-            self.influx, self.clock, config.site.timezone, self.dirty, config.influx.keep_days
-        )
+            self.influx, self.clock, config.site.timezone, self.dirty, config.influx.keep_days,
+            self.problems,
+        )  # fmt: skip
         self.links = LinkSigner(config, self.clock)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
@@ -201,5 +202,7 @@ class IngestService:
             "influx": influx_ok,
             "problems": problems,
             "spool_bytes": self.spool.pending_bytes(),
+            # Hours of derived series (rollups, meter buckets) that changed and wait.
+            "derived_hours_waiting": self.dirty.waiting(),
             "refused": self.metrics.refused(),
         }

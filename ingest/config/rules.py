@@ -127,6 +127,17 @@ class _RuleBase(Strict):
     # goes with the cold); the alerts in between are kept, shown, but not sent.
     once_per: Duration | None = None
 
+    @model_validator(mode="after")
+    def _quiet_or_loud(self) -> _RuleBase:
+        # An alert told once a day is never reminded or escalated: refuse the mix
+        # rather than silently drop the escalation of, say, a critical rule.
+        if self.once_per is not None and (self.escalate is not None or self.repeat is not None):
+            raise ValueError(
+                "once_per cannot be combined with repeat or escalate: an alert"
+                " told at most once per period is not reminded or escalated"
+            )
+        return self
+
 
 class ConditionRuleConfig(_RuleBase):
     """Fires when a reading of ``kind`` matches ``when`` for ``for``."""

@@ -20,7 +20,7 @@ from ingest.rules.store import AlertStore
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
-from ingest.storage.rollups import derived_measurements
+from ingest.storage.rollups import derived_keys
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 _TITLE_KEYS = {"weekly-usage": "weekly", "daily-readings": "daily", "cold-chain": "cold_chain"}
@@ -35,7 +35,7 @@ def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
     alerts.open()
     meter_hours = MeterHours(influx, config.site.timezone)
     # The service's book of hours not yet recomputed: those are computed from raw data here.
-    dirty = DirtyHours(config.state_dir / "dirty-hours.json", derived_measurements())
+    dirty = DirtyHours(config.state_dir / "dirty-hours.json", derived_keys())
     reports = Reports(
         config, influx, registry, alerts, meter_hours, clock, LinkSigner(config, clock), dirty
     )

@@ -8,8 +8,8 @@ service was down at a scheduled time, the job runs once when it comes back (for 
 latest missed time only, however many were missed).
 
 A run that fails (InfluxDB down at 07:30 on Monday) is retried with capped backoff until
-it succeeds or its day ends, and the failure is a health problem until the job next
-succeeds; it is never silently skipped until the next week.
+it succeeds or the day of its first failure ends, and the failure is a health problem
+until the job next succeeds; it is never silently skipped until the next week.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from ingest.config import IngestConfig
 from ingest.config.reports import DailyJobConfig
 from ingest.health import Problems
 from ingest.reports.lock_check import LockCheck, as_body
-from ingest.reports.messages import cold_chain_message, daily_message, weekly_message
 from ingest.reports.periods import week_of
 from ingest.reports.service import ReportName, Reports
 from ingest.rules.outbox import REPORT
@@ -44,7 +43,8 @@ from ingest.rules.store import AlertStore
 log = logging.getLogger(__name__)
 
 RETRY_CHECK_S = 15  # how often due retries are looked for
-RETRY_BASE_S, RETRY_CAP_S = 60.0, 1800.0  # a failed run is tried again after 1, 2, 4 ... 30 min
+# A failed run is tried again after 30-60 s, 1-2 min, ... up to 15-30 min (half jitter).
+RETRY_BASE_S, RETRY_CAP_S = 60.0, 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,7 @@ class Retry:
     job: Job
     due: datetime
     at: float  # clock time of the next try
+    until: float  # the end of the day of the first failure: given up after that
     backoff: Backoff
 
 
@@ -137,29 +138,36 @@ class ReportJobs:
 
     def _run(self, job: Job, due: datetime) -> bool:
         """Make what ``job`` sends for ``due`` and queue it to its channels; False (and a
-        retry booked) when that failed."""
+        retry booked) when that failed. Once queued it is never queued again."""
         try:
             body = job.make(due)
             if body is not None:
                 with self.store.transaction():
                     for channel in job.channels:
                         self.store.enqueue(0, channel, body, now_ms(self.clock), REPORT)
-                self.wake(set(job.channels))
-                log.info("job %s (due %s) sent to %s", job.id, due.isoformat(),
-                         list(job.channels))  # fmt: skip
-            self._save_run(job.id, due)
         except Exception as exc:  # any failure of a job is retried, never the end of it
             log.exception("job %s (due %s) failed", job.id, due.isoformat())
             self._retry_later(job, due, exc)
             return False
+        if body is not None:
+            self.wake(set(job.channels))
+            log.info("job %s (due %s) sent to %s", job.id, due.isoformat(), list(job.channels))
         self.retries.pop(job.id, None)
         self.problems.clear(f"job {job.id}")
+        try:
+            self._save_run(job.id, due)
+        except OSError as exc:  # queued already: a retry would send it twice
+            log.error("job %s (due %s) sent but not recorded (%s): it may be sent again"
+                      " after a restart", job.id, due.isoformat(), exc)  # fmt: skip
         return True
 
     def _retry_later(self, job: Job, due: datetime, exc: Exception) -> None:
         retry = self.retries.get(job.id)
         if retry is None or retry.due != due:
-            retry = self.retries[job.id] = Retry(job, due, 0.0, Backoff(RETRY_BASE_S, RETRY_CAP_S))
+            now = datetime.fromtimestamp(self.clock.time(), self.tz)
+            until = datetime.combine(now.date() + timedelta(days=1), time(), self.tz).timestamp()
+            backoff = Backoff(RETRY_BASE_S, RETRY_CAP_S)
+            retry = self.retries[job.id] = Retry(job, due, 0.0, until, backoff)
         retry.at = self.clock.time() + retry.backoff.next_delay()
         again = datetime.fromtimestamp(retry.at, self.tz)
         self.problems.report(f"job {job.id}", f"the run due {due:%Y-%m-%d %H:%M} failed "
@@ -175,11 +183,10 @@ class ReportJobs:
         retry, now = self.retries[job_id], self.clock.time()
         if retry.at > now:
             return
-        day_end = datetime.combine(retry.due.date() + timedelta(days=1), time(), self.tz)
-        if now >= day_end.timestamp():
+        if now >= retry.until:
             del self.retries[job_id]
             self.problems.report(f"job {job_id}", f"the run due {retry.due:%Y-%m-%d %H:%M}"
-                                 " failed all day and was not sent")  # fmt: skip
+                                 " failed until the end of the day and was not sent")  # fmt: skip
             return
         log.warning("job %s (due %s): trying again", job_id, retry.due.isoformat())
         self._run(retry.job, retry.due)
@@ -228,28 +235,21 @@ class ReportJobs:
 
     def message(self, report: ReportName, due: datetime) -> dict[str, Any]:
         """The notification body of ``report`` made at ``due``."""
-        lang, site = self.config.site.language, self.config.site
+        site = self.config.site
         if report == "weekly-usage":
             period = week_of(due.date() - timedelta(days=7), self.tz).label
-            weekly = self.reports.usage.weekly(period)
-            title, text = weekly_message(weekly, lang)
-        elif report == "daily-readings":
-            period = (due.date() - timedelta(days=1)).isoformat()
-            title, text = daily_message(self.reports.usage.daily(period), lang)
         else:
             period = (due.date() - timedelta(days=1)).isoformat()
-            title, text = cold_chain_message(self.reports.cold_chain.day(period), lang)
+        made = self.reports.delivery(report, period)
         link = self.reports.link(report, period)
-        # The page and the table for the channels that show them (WeCom's images, e-mail).
-        html = self.reports.render(report, period, "html").body
-        table = self.reports.render(report, period, "csv").body
         return {
             "alert_id": 0, "rule": f"report:{report}", "device": "", "gateway": "",
             "name": None, "site": site.id, "severity": "info", "state": "report",
-            "title": title, "message": f"{text}\n{link}", "value": None,
+            "title": made.title, "message": f"{made.text}\n{link}", "value": None,
             "started_at": due.isoformat(timespec="seconds"), "tags": {},
             "report": report, "period": period, "url": link,
-            "html": html, "csv": table, "csv_name": f"{report}-{period}.csv",
+            # The page and the table for the channels that show them (WeCom, e-mail).
+            "html": made.html, "csv": made.csv, "csv_name": f"{report}-{period}.csv",
         }  # fmt: skip
 
     def _load_state(self) -> dict[str, datetime]:

@@ -12,6 +12,7 @@ from ingest.links import LinkSigner
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.cold_chain import ColdChainReports
+from ingest.reports.messages import cold_chain_message, daily_message, weekly_message
 from ingest.reports.meters import MeterStore
 from ingest.reports.usage import UsageReports
 from ingest.rules.store import AlertStore
@@ -26,6 +27,16 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A report as a message: its title and key figures, its page and its table."""
+
+    title: str
+    text: str
+    html: str
+    csv: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,22 @@ class Reports:
         if fmt == "html":
             return render.cold_chain_html(report, curves, self._site, self.lang)
         return report.model_dump_json()
+
+    def delivery(self, name: ReportName, period: str) -> Delivery:
+        """What a scheduled report sends: made once, then worded and rendered."""
+        lang, site = self.lang, self._site
+        if name == "weekly-usage":
+            weekly = self.usage.weekly(period)
+            return Delivery(*weekly_message(weekly, lang), render.weekly_html(weekly, site, lang),
+                            render.weekly_csv(weekly, lang))  # fmt: skip
+        if name == "daily-readings":
+            daily = self.usage.daily(period)
+            return Delivery(*daily_message(daily, lang), render.daily_html(daily, site, lang),
+                            render.daily_csv(daily, lang))  # fmt: skip
+        day, curves = self.cold_chain.day_with_curves(period)
+        return Delivery(*cold_chain_message(day, lang),
+                        render.cold_chain_html(day, curves, site, lang),
+                        render.cold_chain_csv(day, lang))  # fmt: skip
 
     # ------------------------------------------------------------------ links
 

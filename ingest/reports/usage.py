@@ -27,7 +27,7 @@ from ingest.reports.models import (
 from ingest.reports.periods import Period, parse_day, parse_week, shift_week
 from ingest.reports.wording import say
 from ingest.storage.dirty import DirtyHours
-from ingest.storage.meter_hours import COUNTERS, LOOKBACK_S, MeterHours
+from ingest.storage.meter_hours import COUNTERS, LOOKBACK_S, MeterHours, usage_measurement
 
 HISTORY_WEEKS = 4
 NIGHT_HOURS = range(5)  # 00:00-05:00
@@ -137,8 +137,11 @@ class UsageReports:
             # From the lookback on: the window's first increase starts from the reading
             # before it, found in the buckets before the window.
             for kind in COUNTERS:
-                for run_start, run_end in self.dirty.runs_within(kind, start_s - LOOKBACK_S, end_s):
-                    self.meter_hours.refresh_changed(kind, run_start, run_end)
+                key = usage_measurement(kind)
+                taken = self.dirty.runs_within(key, start_s - LOOKBACK_S, end_s)
+                for run in taken.runs.get(key, []):
+                    self.meter_hours.refresh_changed(kind, *run)
+                    self.dirty.done(key, run, taken.generation)
         now_s = int(self.clock.time())
         if end_s > now_s - 7200:
             self.meter_hours.refresh(now_s - 7200, now_s + 3600)
@@ -191,6 +194,8 @@ class UsageReports:
             if parent.consumption is None or not known:
                 continue
             parent.sub_meters = round(sum(known), 3)
+            if len(known) < len(children):  # a child sent nothing: the rest is unknown
+                continue
             parent.unmetered = round(parent.consumption - parent.sub_meters, 3) + 0.0
             hint = _unmetered_hint(parent, self.lang)
             if hint:
@@ -338,19 +343,36 @@ class Metered(Protocol):
     kind: str
     device: str
     parent: str | None
+    consumption: float | None
 
 
 M = TypeVar("M", bound=Metered)
 
 
-def sub_meters(meters: list[M]) -> list[tuple[M, list[M]]]:
-    """Each parent meter with the meters behind it (``parent`` names a meter of the same
-    kind and site; one naming no such meter is taken as a top-level meter)."""
+def _parents(meters: list[M]) -> dict[int, M]:
+    """id(meter) -> the meter it is behind: ``parent`` names a meter of the same kind and
+    site; one naming no such meter, or in a loop of parents, is top-level."""
     by_id = {(m.site, m.kind, m.device): m for m in meters}
-    found: dict[int, tuple[M, list[M]]] = {}
+    found: dict[int, M] = {}
     for m in meters:
         parent = by_id.get((m.site, m.kind, m.parent or ""))
-        if parent is not None and parent is not m:
+        seen = {id(m)}
+        cursor = parent
+        while cursor is not None and id(cursor) not in seen:  # walk up: a loop is no parent
+            seen.add(id(cursor))
+            cursor = by_id.get((cursor.site, cursor.kind, cursor.parent or ""))
+        if parent is not None and cursor is None:
+            found[id(m)] = parent
+    return found
+
+
+def sub_meters(meters: list[M]) -> list[tuple[M, list[M]]]:
+    """Each parent meter with the meters directly behind it."""
+    found: dict[int, tuple[M, list[M]]] = {}
+    parents = _parents(meters)
+    for m in meters:
+        parent = parents.get(id(m))
+        if parent is not None:
             found.setdefault(id(parent), (parent, []))[1].append(m)
     return list(found.values())
 
@@ -369,10 +391,20 @@ def _unmetered_hint(parent: MeterUsage, lang: str) -> str | None:
 
 
 def top_level(meters: Iterable[M]) -> list[M]:
-    """The meters that are nobody's sub-meter: what totals add up, so nothing counts twice."""
+    """The meters whose use no meter above them counts: what totals add up, so nothing
+    counts twice (and a sub-meter counts when every meter above it sent nothing)."""
     meters = list(meters)
-    children = {id(c) for _, kids in sub_meters(meters) for c in kids}
-    return [m for m in meters if id(m) not in children]
+    parents = _parents(meters)
+
+    def counted_above(m: M) -> bool:
+        parent = parents.get(id(m))
+        while parent is not None:
+            if parent.consumption is not None:
+                return True
+            parent = parents.get(id(parent))
+        return False
+
+    return [m for m in meters if not counted_above(m)]
 
 
 def _buildings(meters: Iterable[MeterUsage]) -> list[BuildingUsage]:

@@ -1,24 +1,30 @@
-"""Which hours of which measurements changed since their derived series were computed.
+"""Which hours of which derived series changed since they were computed.
 
 The writer tells this book, after each batch InfluxDB accepted and before the spool's
-cursor moves past it, which hours (UTC) the batch touched in each measurement that has
-derived series (rollups, hourly meter buckets). The rollup job takes the hours, recomputes
-exactly those buckets, however old, and then marks them done. The book is a small JSON file
-in ``state_dir``, written whenever it gains an hour, so a crash loses nothing:
+cursor moves past it, which hours (UTC) the batch touched in each raw measurement that
+has derived series. Each raw measurement books under the keys of what is derived from
+it: ``door`` under ``door`` (its rollups), ``electricity`` under ``electricity`` and
+``electricity_usage_1h`` (the hourly meter buckets the reports read). A consumer
+recomputes the runs of hours of its key, however old, then marks exactly those done:
 
-- hours written but not yet taken are ``pending``;
-- hours taken by a recompute that has not finished are ``taking``; at the next start
-  (or after a failed round) they are taken again.
+- the rollup job ``take``s every key, and marks each run done when it was recomputed;
+  a run that failed stays, and is taken again in the next round (or after a restart);
+- a report recomputes the meter hours of its window first (``runs_within``) and marks
+  them done too, so neither the job nor the next report repeats them.
 
-A crash after the write but before the book was saved leaves the spool's cursor before
-the batch, so the batch is written, and its hours recorded, again.
+Every hour carries the generation of its last booking: ``done`` drops only hours not
+booked again since the runs were read, so a batch stored during a recompute is never
+lost. The book is a small JSON file in ``state_dir``, written whenever it changes and
+before the writer moves on; a batch whose hours could not be saved (a full disk) is not
+committed and is written, and booked, again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -29,113 +35,126 @@ log = logging.getLogger(__name__)
 
 HOUR_S = 3600
 _HOUR_MS = HOUR_S * 1000
+Run = tuple[int, int]  # [start_s, end_s) of whole UTC hours
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """Runs of changed hours per key, read at ``generation``."""
+
+    runs: dict[str, list[Run]]
+    generation: int
 
 
 class DirtyHours:
-    """The durable book of changed hours, per measurement (thread-safe)."""
+    """The durable book of changed hours, per derived key (thread-safe)."""
 
-    def __init__(self, path: Path | None, measurements: Iterable[str]) -> None:
+    def __init__(self, path: Path | None, keys: Mapping[str, Sequence[str]]) -> None:
+        """``keys``: raw measurement -> the keys it books under."""
         self.path = path
-        self._tracked = {m.encode(): m for m in measurements}
+        self._keys = {m.encode(): tuple(k) for m, k in keys.items()}
         self._lock = threading.Lock()
-        self._pending: dict[str, set[int]] = {}
-        self._taking: dict[str, set[int]] = {}
-        self._load()
+        self._hours: dict[str, dict[int, int]] = {}  # key -> hour -> generation
+        self._generation = 0
+        self._unsaved = False
+        self.existed = self._load()
 
     def track(self, records: Sequence[bytes]) -> None:
-        """Record the hours touched by ``records`` (line protocol, ms timestamps).
+        """Book the hours touched by ``records`` (line protocol, ms timestamps).
 
         On the writer's path, so kept to two searches and one ``int`` per line.
         """
-        touched: dict[str, set[int]] = {}
-        tracked = self._tracked
+        touched: dict[bytes, set[int]] = {}
+        keys = self._keys
         for record in records:
             for line in record.split(b"\n"):
-                name = tracked.get(line[: line.find(b",")])
-                if name is not None:
+                name = line[: line.find(b",")]
+                if name in keys:
                     hour = int(line[line.rfind(b" ") + 1 :]) // _HOUR_MS
                     hours = touched.get(name)
                     if hours is None:
                         hours = touched[name] = set()
                     hours.add(hour)
         if touched:
-            self.add(touched)
+            self.add({key: hours for name, hours in touched.items() for key in keys[name]})
 
-    def add(self, hours: dict[str, set[int]]) -> None:
-        """Mark hours (hour numbers since the epoch, UTC) of measurements changed."""
+    def add(self, hours: Mapping[str, Iterable[int]]) -> None:
+        """Book hours (numbers since the epoch, UTC) of keys as changed; saved before it
+        returns (raises OSError when it cannot be, and saves again on the next call)."""
         with self._lock:
+            self._generation += 1
             grew = False
-            for name, new in hours.items():
-                mine = self._pending.setdefault(name, set())
-                before = len(mine)
-                mine |= new
-                grew = grew or len(mine) > before
-            if grew:
+            for key, new in hours.items():
+                book = self._hours.setdefault(key, {})
+                before = len(book)
+                for hour in new:
+                    book[hour] = self._generation
+                grew = grew or len(book) > before
+            if grew or self._unsaved:  # the file lists hours, not generations
                 self._save()
 
-    def take(self) -> dict[str, list[tuple[int, int]]]:
-        """Everything changed and not yet done, as ``[start_s, end_s)`` runs per measurement.
-
-        What an earlier, unfinished take returned is included again.
-        """
+    def take(self) -> Taken:
+        """Everything booked and not yet done, as runs per key."""
         with self._lock:
-            for name, hours in self._pending.items():
-                self._taking.setdefault(name, set()).update(hours)
-            if self._pending:
-                self._pending = {}
-                self._save()
-            return {name: runs(hours) for name, hours in self._taking.items() if hours}
+            return Taken({k: runs(h) for k, h in self._hours.items() if h}, self._generation)
 
-    def done(self) -> None:
-        """The last take has been recomputed."""
-        with self._lock:
-            if self._taking:
-                self._taking = {}
-                self._save()
-
-    def runs_within(self, measurement: str, start_s: int, end_s: int) -> list[tuple[int, int]]:
-        """The hours of ``[start, end)`` of ``measurement`` that wait for a recompute, as
-        ``[start_s, end_s)`` runs."""
+    def runs_within(self, key: str, start_s: int, end_s: int) -> Taken:
+        """The booked hours of ``key`` that overlap ``[start, end)``, as runs."""
         first, last = start_s // HOUR_S, (end_s - 1) // HOUR_S
         with self._lock:
-            hours = self._pending.get(measurement, set()) | self._taking.get(measurement, set())
-        return runs(h for h in hours if first <= h <= last)
+            hours = [h for h in self._hours.get(key, {}) if first <= h <= last]
+            return Taken({key: runs(hours)} if hours else {}, self._generation)
+
+    def done(self, key: str, run: Run, generation: int) -> None:
+        """``run`` of ``key`` was recomputed from data read after ``generation``."""
+        with self._lock:
+            book = self._hours.get(key, {})
+            finished = [
+                h for h in range(run[0] // HOUR_S, run[1] // HOUR_S)
+                if h in book and book[h] <= generation
+            ]  # fmt: skip
+            for hour in finished:
+                del book[hour]
+            if finished:
+                self._save()
 
     def waiting(self) -> int:
-        """How many measurement-hours wait for a recompute."""
+        """How many key-hours wait for a recompute."""
         with self._lock:
-            names = set(self._pending) | set(self._taking)
-            return sum(len(self._pending.get(n, set()) | self._taking.get(n, set())) for n in names)
+            return sum(len(h) for h in self._hours.values())
 
     def _save(self) -> None:
+        self._unsaved = True
         if self.path is None:
             return
-        data = {
-            "pending": {n: sorted(h) for n, h in self._pending.items() if h},
-            "taking": {n: sorted(h) for n, h in self._taking.items() if h},
-        }
-        write_atomic(self.path, orjson.dumps(data))
+        data = {k: sorted(h) for k, h in self._hours.items() if h}
+        write_atomic(self.path, orjson.dumps({"hours": data}))
+        self._unsaved = False
 
-    def _load(self) -> None:
+    def _load(self) -> bool:
+        """Read the book; whether there was one (an upgrade starts without)."""
         if self.path is None:
-            return
+            return False
         try:
             if not self.path.exists():
-                return
+                return False
             data = orjson.loads(self.path.read_bytes())
-            for key in ("pending", "taking"):  # an unfinished take is redone
-                for name, hours in data.get(key, {}).items():
-                    self._pending.setdefault(name, set()).update(int(h) for h in hours)
-        except (OSError, orjson.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
-            # Unreadable: recompute nothing rather than refuse to start; the start-up
-            # backfill still fills empty rollups.
-            log.error("cannot read %s (%s): the hours it listed are not recomputed",
-                      self.path, exc)  # fmt: skip
+            for key, hours in data["hours"].items():
+                self._hours[str(key)] = {int(h): 0 for h in hours}
+        except (OSError, orjson.JSONDecodeError, KeyError, AttributeError, TypeError,
+                ValueError) as exc:  # fmt: skip
+            # Unreadable: start empty rather than refuse to start; the start-up backfill
+            # still fills empty rollups, and the last days are booked again (see rollups).
+            log.error("cannot read %s (%s): the hours it listed are booked again from the"
+                      " last days only", self.path, exc)  # fmt: skip
+            self._hours = {}
+            return False
+        return True
 
 
-def runs(hours: Iterable[int]) -> list[tuple[int, int]]:
+def runs(hours: Iterable[int]) -> list[Run]:
     """Consecutive hour numbers as ``[start_s, end_s)`` runs, in time order."""
-    out: list[tuple[int, int]] = []
+    out: list[Run] = []
     for hour in sorted(hours):
         start = hour * HOUR_S
         if out and out[-1][1] == start:

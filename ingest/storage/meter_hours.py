@@ -20,17 +20,20 @@ query window), by the same job as the other rollups whenever readings of an hour
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ingest.storage.influx import InfluxClient, SeriesDevice, series_device
+from ingest.storage.influx import InfluxClient, SeriesDevice, quote_string, series_device
 from ingest.storage.lineprotocol import encode_point
 
 log = logging.getLogger(__name__)
 
 COUNTERS = {"electricity": "energy_kwh", "water": "volume_m3"}
 LOOKBACK_S = 35 * 86_400  # how far back the reading before a window is looked for
+DAY_S = 86_400  # one raw query per day of a window, so none runs into the client's timeout
 _WRITE_BATCH = 5000
 
 
@@ -104,37 +107,58 @@ class MeterHours:
     def __init__(self, client: InfluxClient, timezone: str) -> None:
         self.client = client
         self.tz = ZoneInfo(timezone)
+        self.lock = threading.Lock()
 
-    def refresh(self, start_s: int, end_s: int, kinds: tuple[str, ...] = tuple(COUNTERS)) -> int:
-        """Recompute every meter's buckets for the local hours that overlap ``[start, end)``;
-        points written."""
+    def refresh(
+        self,
+        start_s: int,
+        end_s: int,
+        kinds: tuple[str, ...] = tuple(COUNTERS),
+        devices: Sequence[str] = (),
+    ) -> int:
+        """Recompute the buckets of the local hours that overlap ``[start, end)``, a day
+        per query in time order, of every meter (or of ``devices``); points written."""
         start_s = hour_start_s(start_s, self.tz)
         end_s = hour_start_s(end_s - 1, self.tz) + 3600  # whole hours (half-hour zones too)
         written = 0
-        for kind in kinds:
-            walks = self._walks(kind, start_s)
-            for device, readings in self._raw(kind, COUNTERS[kind], start_s, end_s).items():
-                walk = walks.setdefault(device, CounterWalk(self.tz))
-                for ts_ms, value, tags in readings:
-                    walk.add(ts_ms / 1000, float(value), tags)
-            written += self._write(kind, walks)
+        for day in range(start_s, end_s, DAY_S):
+            for kind in kinds:
+                written += self._refresh(kind, day, min(day + DAY_S, end_s), devices)
         return written
 
     def refresh_changed(self, kind: str, start_s: int, end_s: int) -> int:
-        """Recompute after readings in ``[start, end)`` changed: those hours and the hour
-        of each meter's next reading after them, whose increase starts from a reading that
-        may have changed (a month-old import filling a gap changes the hour after the gap)."""
-        return self.refresh(start_s, max(end_s, self._next_reading_end(kind, end_s)), (kind,))
+        """Recompute after readings in ``[start, end)`` changed: those hours, and for each
+        meter the hour of its next reading after them, whose increase starts from a
+        reading that may have changed (a month-old import changes the hour after a gap).
 
-    def _next_reading_end(self, kind: str, after_s: int) -> int:
-        """The end of the latest hour holding some meter's first reading at or after ``after_s``."""
+        One at a time (the rollup job and reports both call it)."""
+        with self.lock:
+            end_s = hour_start_s(end_s - 1, self.tz) + 3600
+            written = self.refresh(start_s, end_s, (kind,))
+            for hour, devices in self._next_readings(kind, end_s).items():
+                written += self.refresh(hour, hour + 3600, (kind,), devices)
+            return written
+
+    def _refresh(self, kind: str, start_s: int, end_s: int, devices: Sequence[str]) -> int:
+        walks = self._walks(kind, start_s)
+        for device, readings in self._raw(kind, COUNTERS[kind], start_s, end_s, devices).items():
+            walk = walks.setdefault(device, CounterWalk(self.tz))
+            for ts_ms, value, tags in readings:
+                walk.add(ts_ms / 1000, float(value), tags)
+        return self._write(kind, walks)
+
+    def _next_readings(self, kind: str, after_s: int) -> dict[int, list[str]]:
+        """Local hour -> the meters whose first reading at or after ``after_s`` is in it."""
         rows = self.client.query(
             f'SELECT first("{COUNTERS[kind]}") FROM "{kind}"'  # noqa: S608
             f" WHERE time >= {after_s}s AND time < {after_s + LOOKBACK_S}s"
             " GROUP BY site, gateway, device"
         )
-        latest = max((int(r["time"]) // 1000 for r in rows), default=None)
-        return after_s if latest is None else hour_start_s(latest, self.tz) + 3600
+        hours: dict[int, list[str]] = {}
+        for row in rows:
+            hour = hour_start_s(int(row["time"]) // 1000, self.tz)
+            hours.setdefault(hour, []).append(str(row["device"]))
+        return hours
 
     def _walks(self, kind: str, start_s: int) -> dict[SeriesDevice, CounterWalk]:
         """Each device's last reading before the window, from the buckets already made."""
@@ -142,12 +166,14 @@ class MeterHours:
         return {key: CounterWalk(self.tz, previous=value) for key, value in previous.items()}
 
     def _raw(
-        self, kind: str, counter: str, start_s: int, end_s: int
+        self, kind: str, counter: str, start_s: int, end_s: int, devices: Sequence[str] = ()
     ) -> dict[SeriesDevice, list[tuple[int, float, dict[str, str]]]]:
         """Each device's readings in time order, with the tags of their series."""
+        only = " OR ".join(f'"device" = {quote_string(d)}' for d in devices)
         answer = self.client.series(
             f'SELECT "{counter}" FROM "{kind}" WHERE time >= {start_s}s AND time < {end_s}s'  # noqa: S608
-            " GROUP BY *"
+            + (f" AND ({only})" if only else "")
+            + " GROUP BY *"
         )
         readings: dict[SeriesDevice, list[tuple[int, float, dict[str, str]]]] = {}
         for series in answer:

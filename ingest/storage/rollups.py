@@ -27,7 +27,8 @@ from campuswatch.clock import Clock
 from campuswatch.protocol import KINDS, FieldType, FieldValue
 from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
-from ingest.storage.dirty import DirtyHours
+from ingest.health import Problems
+from ingest.storage.dirty import DirtyHours, Taken
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
@@ -118,13 +119,22 @@ ROLLUPS = (
 )  # fmt: skip
 
 
-def derived_measurements() -> tuple[str, ...]:
-    """The raw measurements that have derived series (what the dirty book tracks)."""
-    return tuple(dict.fromkeys([r.measurement for r in ROLLUPS] + list(COUNTERS)))
+ROLLUP_OF = {r.measurement: r for r in ROLLUPS}
+COUNTER_OF = {usage_measurement(kind): kind for kind in COUNTERS}
+SEED_S = 8 * DAY_S  # booked again when the book is new but the derived series are not
+FAILURES_SHOWN = 3  # rounds a key may fail before it is a health problem
+
+
+def derived_keys() -> dict[str, tuple[str, ...]]:
+    """Raw measurement -> the dirty-book keys of what is derived from it."""
+    keys: dict[str, tuple[str, ...]] = {r.measurement: (r.measurement,) for r in ROLLUPS}
+    for kind in COUNTERS:
+        keys[kind] = (*keys.get(kind, ()), usage_measurement(kind))
+    return keys
 
 
 class RollupJob:
-    """A thread that keeps the rollups current; InfluxDB being down only delays it."""
+    """A thread that keeps the derived series current; InfluxDB being down only delays it."""
 
     def __init__(
         self,
@@ -133,12 +143,15 @@ class RollupJob:
         timezone: str,
         dirty: DirtyHours,
         keep_days: int = 0,
+        problems: Problems | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
         self.dirty = dirty
         self.meter_hours = MeterHours(client, timezone)
         self.keep_days = keep_days
+        self.problems = problems or Problems()
+        self._failures: dict[str, int] = {}
         self._worker = Worker("rollups", self._round)
         self._backfilled = False
 
@@ -150,33 +163,65 @@ class RollupJob:
         """Stop after the current query."""
         self._worker.stop(30)
 
-    def recompute(self, changed: dict[str, list[tuple[int, int]]]) -> None:
-        """Recompute the buckets of the changed ``[start_s, end_s)`` runs (StorageError if down)."""
-        for rollup in ROLLUPS:
-            for start, end in changed.get(rollup.measurement, ()):
-                for tier, size in TIERS_S.items():
-                    self._compute(rollup, tier, start // size * size, -(-end // size) * size)
-        for kind in COUNTERS:
-            for start, end in changed.get(kind, ()):
-                if self._worker.stopping:
-                    return
-                self.meter_hours.refresh_changed(kind, start, end)
+    def recompute(self, taken: Taken) -> list[str]:
+        """Recompute every taken run and mark each done; the keys that failed (kept)."""
+        failed: list[str] = []
+        for key, key_runs in taken.runs.items():
+            for run in key_runs:
+                if self._worker.stopping:  # stopped half-way: the rest is redone later
+                    return failed
+                try:
+                    self._recompute(key, run)
+                except StorageError as exc:
+                    failed.append(key)
+                    self._failed(key, run, exc)
+                    continue
+                if not self._worker.stopping:
+                    self.dirty.done(key, run, taken.generation)
+            if key not in failed and self._failures.pop(key, 0) >= FAILURES_SHOWN:
+                self.problems.clear(f"rollups {key}")
+        return failed
+
+    def _recompute(self, key: str, run: tuple[int, int]) -> None:
+        start, end = run
+        rollup = ROLLUP_OF.get(key)
+        if rollup is not None:
+            for tier, size in TIERS_S.items():
+                self._compute(rollup, tier, start // size * size, end)  # runs: whole hours
+        elif key in COUNTER_OF:
+            self.meter_hours.refresh_changed(COUNTER_OF[key], start, end)
+
+    def _failed(self, key: str, run: tuple[int, int], exc: StorageError) -> None:
+        count = self._failures[key] = self._failures.get(key, 0) + 1
+        log.warning("derived series %s of %d h from %d not recomputed (try %d): %s",
+                    key, (run[1] - run[0]) // 3600, run[0], count, exc)  # fmt: skip
+        if count >= FAILURES_SHOWN:
+            self.problems.report(f"rollups {key}", f"hours that changed are not recomputed "
+                                 f"({count} tries): {exc}")  # fmt: skip
 
     def backfill(self) -> None:
-        """Compute rollups that are still empty from the oldest raw reading on."""
+        """Compute derived series that are still empty from the oldest raw reading on;
+        those that are not, when the book is new (an upgrade), get their last days booked."""
         now = int(self.clock.time())
+        seed = None if self.dirty.existed else range((now - SEED_S) // 3600, now // 3600 + 1)
         for rollup in ROLLUPS:
             oldest = self._oldest(rollup.measurement)
             if oldest is None:
                 continue
             for tier, size in TIERS_S.items():
                 if self._oldest(f"{rollup.measurement}_{tier}") is not None:
+                    if seed is not None:
+                        self.dirty.add({rollup.measurement: seed})
                     continue
                 log.info("computing %s_%s from the raw data on", rollup.measurement, tier)
                 self._compute(rollup, tier, oldest // DAY_S * DAY_S, now + size)
         for kind in COUNTERS:
             oldest = self._oldest(kind)
-            if oldest is None or self._oldest(usage_measurement(kind)) is not None:
+            if oldest is None:
+                continue
+            if self._oldest(usage_measurement(kind)) is not None:
+                if seed is not None:
+                    self.dirty.add({usage_measurement(kind): seed})
                 continue
             log.info("computing %s from the raw data on", usage_measurement(kind))
             # Day by day in time order: each day starts from the last reading of the one before.
@@ -204,20 +249,17 @@ class RollupJob:
             log.warning("cannot set the retention of %s: %s", self.client.database, exc)
 
     def _round(self) -> float:
-        """Backfill once, then recompute the hours the writer changed; the worker's step."""
+        """Backfill once, then recompute the hours the writer booked; the worker's step."""
         try:
             if not self._backfilled:
                 self.client.create_database()
                 self._retention()
                 self.backfill()
                 self._backfilled = True
-            changed = self.dirty.take()
-            if not changed:
-                return POLL_S
-            self.recompute(changed)
-            if not self._worker.stopping:  # stopped half-way: redone at the next start
-                self.dirty.done()
-        except StorageError as exc:  # InfluxDB down or refusing: the hours are kept
-            log.warning("rollups not updated, trying again in %.0f s: %s", RETRY_S, exc)
+        except StorageError as exc:  # InfluxDB down or refusing: try again later
+            log.warning("rollups not started, trying again in %.0f s: %s", RETRY_S, exc)
             return RETRY_S
-        return COALESCE_S
+        taken = self.dirty.take()
+        if not taken.runs:
+            return POLL_S
+        return RETRY_S if self.recompute(taken) else COALESCE_S

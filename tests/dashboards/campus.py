@@ -3,8 +3,9 @@
 The sample kindergarten (three gateways, doors, smoke detectors, fridges, meters, a gate
 camera) reports every 2 minutes for the last day, meters hourly for two weeks before,
 and the gateways their health every 5 minutes. Twenty minutes ago the back door of room
-101 was left open and the canteen's cold-chain power failed (fridge, freezer, sample
-fridge warm up), so the rules engine raises alerts whose lifecycle events are stored too.
+101 was left open and the cold-chain power failed (the canteen's fridge, freezer and
+sample fridge and the health room's medicine fridge warm up), so the rules engine raises
+alerts whose lifecycle events are stored too.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 DAY_STEP_S = 120
 HISTORY_STEP_S = 3600
 FAILED_FOR_S = 20 * 60
-FAILING = frozenset({"door-main-101", "fridge-cold-1", "freezer-1", "sample-fridge"})
+FAILING = frozenset(
+    {"door-main-101", "fridge-cold-1", "freezer-1", "sample-fridge", "medicine-fridge"}
+)
 RULES = [
     {"id": "door-open-after-hours", "kind": "door", "where": {"building": "main"},
      "when": {"any": [{"field": "open", "eq": True}, {"field": "locked", "eq": False}]},

@@ -81,11 +81,13 @@ def filled(
     db = InfluxClient(influxd.url, config["influx"]["database"])
     publisher = Publisher(broker.port)
     try:
-        campus.send_campus(publisher, config["mqtt"]["topic_root"], service)
+        sent = campus.send_campus(publisher, config["mqtt"]["topic_root"], service)
         wait_for(lambda: count_points(db, "alert_event", "alert_id") >= 2, 60)
         wait_for(lambda: count_points(db, "camera", "motion") > 700, 30)
         # The history arrives as a backlog: its rollups follow within a minute of storing.
-        wait_for(lambda: service.spool.pending_bytes() == 0 and service.dirty.waiting() == 0, 120)
+        stored = service.metrics.readings_stored
+        wait_for(lambda: stored._value.get() >= sent and service.spool.pending_bytes() == 0, 60)
+        wait_for(lambda: service.dirty.waiting() == 0, 120)
         yield db
     finally:
         publisher.close()

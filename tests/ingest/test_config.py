@@ -105,6 +105,7 @@ rules:
      notify: [nobody], active: {outside: nights}}
   - {id: door, kind: toaster, when: {any: []}}
   - {id: quiet, silent_for: 0x}
+  - {id: flat, kind: "*", when: {field: battery, lt: 15}, once_per: 1d, repeat: 1h}
 """,
     )
     expected = [
@@ -123,6 +124,7 @@ rules:
         "rules[1](door).kind: Input should be",
         "rules[1](door).when.any: List should have at least 1 item",
         "rules[2](quiet).silent_for:",
+        "rules[3](flat): once_per cannot be combined with repeat or escalate",
     ]
     for start in expected:
         assert any(p.startswith(start) for p in problems), (start, problems)

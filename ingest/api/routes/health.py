@@ -20,6 +20,8 @@ class Health(BaseModel):
     # (a full disk), each as "part: reason".
     problems: list[str]
     spool_bytes: int
+    # Hours of rollups and meter buckets that changed (late data) and wait to be recomputed.
+    derived_hours_waiting: int
     # Refused input since start by reason (bad payloads, limits reached): see /metrics.
     refused: dict[str, int]
 

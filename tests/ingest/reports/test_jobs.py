@@ -202,19 +202,26 @@ def test_a_failed_monday_run_is_retried_until_it_is_sent(
 def test_a_run_that_fails_all_day_is_given_up_and_stays_a_problem(
     report_config: dict[str, Any], receiver: HttpReceiver
 ) -> None:
+    """Back on Wednesday after a long weekend: Monday's weekly run is made up and fails;
+    it is retried all Wednesday (not given up for being Monday's), then given up."""
     report_config["influx"]["url"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
-    report_config["reports"]["weekly_usage"]["enabled"] = False
-    _write_state(report_config, cold_chain=local("2026-11-22 00:10"))
-    clock = ManualClock(local("2026-11-23 23:58").timestamp())
+    report_config["reports"]["cold_chain"]["enabled"] = False
+    _write_state(report_config, weekly_usage=local("2026-11-16 07:30"))
+    clock = ManualClock(local("2026-11-25 23:50").timestamp())
     service = _service(report_config, clock)
     service.start()
     try:
-        wait_for(lambda: "cold-chain" in service.report_jobs.retries, 20)
-        clock.advance(180)  # past midnight: that day's log is not sent at all
+        wait_for(lambda: "weekly-usage" in service.report_jobs.retries, 20)
+        clock.advance(90)
+        service.report_jobs.retry_due()  # Wednesday still: tried again, fails again
+        assert service.report_jobs.retries["weekly-usage"].backoff.failures == 2
+        clock.advance(600)  # past midnight: given up
         service.report_jobs.retry_due()
         assert service.report_jobs.retries == {}
         [problem] = _problems(service)
-        assert "the run due 2026-11-23 00:10 failed all day and was not sent" in problem
+        assert ("the run due 2026-11-23 07:30 failed until the end of the day and was not sent"
+                in problem)  # fmt: skip
+        assert service.health()["status"] == "degraded"
         assert receiver.requests == []
     finally:
         service.stop()

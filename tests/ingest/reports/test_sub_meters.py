@@ -19,8 +19,8 @@ from ingest.config.reports import ReportsConfig
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.meters import MeterStore
-from ingest.reports.models import WeeklyUsage
-from ingest.reports.usage import UsageReports
+from ingest.reports.models import MeterUsage, WeeklyUsage
+from ingest.reports.usage import UsageReports, sub_meters, top_level
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
 from tests.clock import ManualClock
@@ -83,3 +83,31 @@ def test_the_table_has_the_parent_and_the_rest(week: WeeklyUsage) -> None:
     rows = {row[0]: dict(zip(columns, row, strict=True)) for row in render.weekly_rows(week)}
     assert rows["water-kitchen"]["上级表"] == "water-main"
     assert rows["water-main"]["未计量"] == pytest.approx(50.4)
+
+
+def _usage(device: str, consumption: float | None, parent: str | None = None) -> MeterUsage:
+    return MeterUsage(device=device, kind="water", name=device, unit="m³", building=None,
+                      consumption=consumption, previous=None, change_pct=None, average_4w=None,
+                      night_baseline=None, daily=[None] * 7, parent=parent)  # fmt: skip
+
+
+def _devices(meters: list[MeterUsage]) -> list[str]:
+    return [m.device for m in meters]
+
+
+def test_a_parent_that_sent_nothing_leaves_its_children_in_the_totals() -> None:
+    meters = [_usage("main", None), _usage("kitchen", 5.0, "main"), _usage("tap", 1.0, "kitchen")]
+    assert _devices(top_level(meters)) == ["main", "kitchen"]  # the tap is inside the kitchen
+
+
+def test_a_loop_of_parents_counts_both_and_a_silent_child_gives_no_rest() -> None:
+    loop = [_usage("a", 2.0, "b"), _usage("b", 3.0, "a")]
+    assert _devices(top_level(loop)) == ["a", "b"]
+    assert sub_meters(loop) == []
+    reports = UsageReports.__new__(UsageReports)
+    reports.lang = "zh"
+    family = [_usage("main", 10.0), _usage("kitchen", 4.0, "main"), _usage("gym", None, "main")]
+    reports._sub_meters(family)
+    assert family[0].sub_meters == 4.0
+    assert family[0].unmetered is None  # the gym sent nothing: the rest is unknown
+    assert family[0].anomalies == []

@@ -170,6 +170,21 @@ def test_smoke_fires_on_the_reading_itself(engine_at: Factory) -> None:
     assert h.notifications()[0]["title"] == "烟雾报警"
 
 
+def test_water_on_the_floor_is_critical_at_once_any_hour(engine_at: Factory) -> None:
+    """The example config's rule: a leak fires on the reading, at 14:00 as at 03:00."""
+    leak = {"id": "water-leak", "kind": "leak", "when": {"field": "leak", "eq": True},
+            "severity": "critical", "notify": ["patrol"], "repeat": "30m"}  # fmt: skip
+    h = engine_at("2026-11-23 14:00", [leak])
+    h.read("leak-kitchen", "leak", leak=False)
+    h.read("leak-kitchen", "leak", leak=True)
+    [note] = h.notifications()
+    assert (note["state"], note["severity"], note["title"]) == ("firing", "critical", "漏水报警")
+    h.advance(30 * 60)
+    assert h.sent() == [("patrol", "firing"), ("patrol", "repeat")]
+    h.read("leak-kitchen", "leak", leak=False)
+    assert h.sent("resolved") == [("patrol", "resolved")]
+
+
 def test_silent_sensor_fires_after_three_intervals_and_resolves_on_data(
     engine_at: Factory,
 ) -> None:

@@ -4,8 +4,9 @@ ingest and influxd; the dirty book survives a restart."""
 
 from __future__ import annotations
 
+import os
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from tests.harness import Publisher, count_points, envelope, reading, wait_for
 TZ = ZoneInfo("Asia/Shanghai")
 HOUR_MS = 3_600_000
 STEP_MS = 300_000  # a reading every 5 minutes
+KEYS = {"door": ("door",), "water": ("water", "water_usage_1h")}
 
 
 def _publish(publisher: Publisher, root: str, gateway: str, readings: list[dict[str, Any]]) -> None:
@@ -69,16 +71,16 @@ def test_a_three_day_backlog_reaches_rollups_buckets_and_report_within_60_s(
         ),
         60,
     )
+    wait_for(lambda: count_points(db, "temperature_1h", "celsius") == hours, 60)  # panels' series
+    wait_for(lambda: service.dirty.waiting() == 0, 60)
     assert time.monotonic() - stored < 60
     assert count_points(db, "electricity_5m", "energy_kwh") == len(stamps) + 1
-    assert count_points(db, "temperature_1h", "celsius") == hours  # the range panels' series
 
     week = week_of(datetime.now(TZ).date(), TZ)
     [meter] = [m for m in service.reports.usage.weekly(week.label).meters
                if m.device == "meter-kitchen"]  # fmt: skip
     in_week = [i for i, ts in enumerate(stamps) if ts >= week.start_s * 1000 and i > 0]
     assert meter.consumption == round(0.25 * len(in_week), 3)
-    wait_for(lambda: service.dirty.waiting() == 0, 60)
 
 
 def test_a_month_old_import_fills_the_gap_and_the_hour_after_it(
@@ -121,38 +123,72 @@ def test_a_report_asked_for_before_the_rollups_ran_counts_the_backlog(
     service.rollups.stop()  # the job is busy (or was killed): the report cannot wait for it
     root = config["mqtt"]["topic_root"]
     now_ms = int(time.time() * 1000)
-    stamps = list(range(_hour_ms(now_ms - 86_400_000), now_ms, STEP_MS))
+    stamps = list(range(_hour_ms(now_ms - 2 * 86_400_000), now_ms, STEP_MS))
     _publish(publisher, root, "gw-late", [
         reading("meter-late", "electricity", ts, energy_kwh=10.0 + i) for i, ts in enumerate(stamps)
     ])  # fmt: skip
     wait_for(lambda: count_points(db, "electricity", "energy_kwh") == len(stamps), 60)
     assert count_points(db, "electricity_usage_1h", "increase") == 0
-    today = datetime.now(TZ).date().isoformat()
-    [meter] = service.reports.usage.daily(today).meters
+    # Yesterday: never within the last two hours that any report recomputes anyway.
+    yesterday = (datetime.now(TZ) - timedelta(days=1)).date().isoformat()
+    [meter] = service.reports.usage.daily(yesterday).meters
     assert meter.consumption == float(sum(
         1 for i, ts in enumerate(stamps)
-        if i > 0 and datetime.fromtimestamp(ts / 1000, TZ).date().isoformat() == today
+        if i > 0 and datetime.fromtimestamp(ts / 1000, TZ).date().isoformat() == yesterday
     ))  # fmt: skip
-    assert meter.consumption is not None
+    assert meter.consumption > 0
+    today = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    # What the report recomputed is done: neither the job nor the next report repeats it.
+    assert service.dirty.runs_within("electricity_usage_1h", 0, int(today.timestamp())).runs == {}
 
 
-def test_the_book_survives_a_restart_and_an_unfinished_take(tmp_path: Path) -> None:
+def test_the_book_survives_a_restart_and_marks_only_what_was_recomputed(tmp_path: Path) -> None:
     path = tmp_path / "dirty-hours.json"
-    book = DirtyHours(path, ["door", "water"])
+    book = DirtyHours(path, KEYS)
+    assert not book.existed
     book.track([
         b"door,device=d1,site=s open=1i 7200000\ndoor,device=d2,site=s open=0i 10799999",
         b"water,device=w1,site=s volume_m3=1.0 36000000",
         b"smoke,device=s1,site=s smoke=1i 7200000",  # no derived series: not booked
     ])  # fmt: skip
-    assert book.take() == {"door": [(7200, 10800)], "water": [(36000, 39600)]}
-    book.track([b"door,device=d1,site=s open=1i 10800000"])
-    # Crashed during the recompute: the taken hours and the new one are all redone.
-    again = DirtyHours(path, ["door", "water"])
-    assert again.take() == {"door": [(7200, 14400)], "water": [(36000, 39600)]}
-    assert again.runs_within("door", 10800, 20000) == [(10800, 14400)]
-    again.done()
-    assert DirtyHours(path, ["door"]).take() == {}
+    taken = book.take()
+    assert taken.runs == {"door": [(7200, 10800)], "water": [(36000, 39600)],
+                          "water_usage_1h": [(36000, 39600)]}  # fmt: skip
+    # A batch stored while the door hours are recomputed books 02:00 again and 03:00.
+    book.track([b"door,device=d1,site=s open=1i 7300000\ndoor,device=d1,site=s open=1i 10800000"])
+    book.done("door", (7200, 10800), taken.generation)
+    book.done("water", (36000, 39600), taken.generation)
+    assert book.take().runs == {"door": [(7200, 14400)], "water_usage_1h": [(36000, 39600)]}
+    # A crash now: the next start has what is not done (as not-yet-recomputed).
+    again = DirtyHours(path, KEYS)
+    assert again.existed
+    assert again.take().runs == book.take().runs
+    within = again.runs_within("water_usage_1h", 0, 36001)
+    again.done("water_usage_1h", within.runs["water_usage_1h"][0], within.generation)
+    assert again.runs_within("door", 10800, 20000).runs == {"door": [(10800, 14400)]}
     assert runs([5, 3, 4, 9]) == [(10800, 21600), (32400, 36000)]
+
+
+def test_a_book_that_cannot_be_saved_keeps_the_batch_from_being_committed(
+    tmp_path: Path,
+) -> None:
+    """A full disk: the save fails, the writer retries the batch, and the retry saves."""
+    state = tmp_path / "state"
+    state.mkdir()
+    book = DirtyHours(state / "dirty-hours.json", KEYS)
+    state.chmod(0o500)  # no new files: the atomic write fails as on a full disk
+    try:
+        if os.geteuid() == 0:  # root writes anyway: make the path a directory instead
+            state.chmod(0o700)
+            (state / ".dirty-hours.json.tmp").mkdir()
+        with pytest.raises((PermissionError, IsADirectoryError)):
+            book.track([b"door,device=d1,site=s open=1i 7200000"])
+    finally:
+        state.chmod(0o700)
+        if (state / ".dirty-hours.json.tmp").is_dir():
+            (state / ".dirty-hours.json.tmp").rmdir()
+    book.track([b"door,device=d1,site=s open=1i 7200000"])  # the same batch, written again
+    assert DirtyHours(state / "dirty-hours.json", KEYS).take().runs == {"door": [(7200, 10800)]}
 
 
 def test_a_damaged_book_is_logged_and_the_service_still_starts(
@@ -169,4 +205,30 @@ def test_a_damaged_book_is_logged_and_the_service_still_starts(
     finally:
         service.stop()
     assert "dirty-hours.json" in caplog.text
-    assert "not recomputed" in caplog.text
+    assert "booked again from the last days" in caplog.text
+
+
+def test_an_upgrade_without_a_book_recomputes_the_last_days(
+    config: dict[str, Any], publisher: Publisher, db: InfluxClient
+) -> None:
+    """A version before the book left readings of the last hours out of the rollups: the
+    first start without a book recomputes the last 8 days of every derived series."""
+    root = config["mqtt"]["topic_root"]
+    now_ms = int(time.time() * 1000)
+    first = IngestService(IngestConfig.model_validate(config))
+    first.start()
+    try:
+        assert first.wait_ready()
+        _publish(publisher, root, "gw-up", [reading("d1", "door", now_ms - 7_200_000, open=True)])
+        wait_for(lambda: count_points(db, "door_1h", "open") == 1, 60)
+    finally:
+        first.stop()
+    # What the old version stored last and had not rolled up yet:
+    db.write(f"door,device=d2,gateway=gw-up,site=sunshine-kg open=0i {now_ms - 3_600_000}".encode())
+    (Path(config["state_dir"]) / "dirty-hours.json").unlink()
+    second = IngestService(IngestConfig.model_validate(config))
+    second.start()
+    try:
+        wait_for(lambda: count_points(db, "door_1h", "open") == 2, 60)
+    finally:
+        second.stop()
