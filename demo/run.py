@@ -169,9 +169,11 @@ def _save_reports(api: str, token: str, influx: InfluxServer, folder: Path) -> N
         answer = httpx.get(f"{api}/api/devices", headers=headers, timeout=10).json()
         return {d["device"] for d in answer if d["name"]}
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
+    # The service builds the buckets day by day, electricity then water: done when water's
+    # have reached the last hours of the seeded history.
     while time.monotonic() < deadline and (
-        _count(client, "electricity_usage_1h") == 0 or not expected <= named()
+        not _has_recent(client, "water_usage_1h") or not expected <= named()
     ):
         time.sleep(1)
     client.close()
@@ -254,6 +256,17 @@ def _report_until(
                 return
     finally:
         client.close()
+
+
+def _has_recent(client: InfluxClient, measurement: str, within_s: int = 3 * 3600) -> bool:
+    """Whether ``measurement`` has a point in the last ``within_s`` seconds."""
+    try:
+        rows = client.query(
+            f'SELECT count(*) FROM "{measurement}" WHERE time > now() - {within_s}s'
+        )
+    except StorageError:  # the database may not exist in the first seconds
+        return False
+    return bool(rows) and any(int(v) > 0 for k, v in rows[0].items() if k.startswith("count_"))
 
 
 def _count(client: InfluxClient, measurement: str) -> int:

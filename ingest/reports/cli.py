@@ -35,7 +35,8 @@ def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
     alerts.open()
     meter_hours = MeterHours(influx, config.site.timezone)
     # The service's book of hours not yet recomputed: those are computed from raw data here.
-    dirty = DirtyHours(config.state_dir / "dirty-hours.json", derived_keys())
+    # Read only: the service saves its book; this process must never write its old copy.
+    dirty = DirtyHours(config.state_dir / "dirty-hours.json", derived_keys(), writable=False)
     reports = Reports(
         config, influx, registry, alerts, meter_hours, clock, LinkSigner(config, clock), dirty
     )

@@ -85,7 +85,8 @@ class ReportJobs:
         self.config = config
         self.problems = problems or Problems()
         self.retries: dict[str, Retry] = {}
-        self._retry_lock = threading.Lock()  # the scheduler's thread and a caller's
+        # Runs and retries one at a time: the scheduler's thread and a caller's.
+        self._retry_lock = threading.RLock()
         self.reports = reports
         self.lock_check = lock_check
         self.store = store
@@ -139,6 +140,10 @@ class ReportJobs:
     def _run(self, job: Job, due: datetime) -> bool:
         """Make what ``job`` sends for ``due`` and queue it to its channels; False (and a
         retry booked) when that failed. Once queued it is never queued again."""
+        with self._retry_lock:
+            return self._run_once(job, due)
+
+    def _run_once(self, job: Job, due: datetime) -> bool:
         try:
             body = job.make(due)
             if body is not None:
@@ -163,12 +168,21 @@ class ReportJobs:
 
     def _retry_later(self, job: Job, due: datetime, exc: Exception) -> None:
         retry = self.retries.get(job.id)
+        if retry is not None and retry.due != due:  # a newer run failed too: that one counts
+            log.error("job %s: the run due %s was not sent; the run due %s replaces it",
+                      job.id, retry.due.isoformat(), due.isoformat())  # fmt: skip
         if retry is None or retry.due != due:
             now = datetime.fromtimestamp(self.clock.time(), self.tz)
             until = datetime.combine(now.date() + timedelta(days=1), time(), self.tz).timestamp()
             backoff = Backoff(RETRY_BASE_S, RETRY_CAP_S)
             retry = self.retries[job.id] = Retry(job, due, 0.0, until, backoff)
-        retry.at = self.clock.time() + retry.backoff.next_delay()
+        elif self.clock.time() >= retry.until:  # that was the last try
+            del self.retries[job.id]
+            self.problems.report(f"job {job.id}", f"the run due {due:%Y-%m-%d %H:%M} failed"
+                                 " until the end of the day and was not sent")  # fmt: skip
+            return
+        # The last try is just before the deadline, never after it.
+        retry.at = min(self.clock.time() + retry.backoff.next_delay(), retry.until - 1)
         again = datetime.fromtimestamp(retry.at, self.tz)
         self.problems.report(f"job {job.id}", f"the run due {due:%Y-%m-%d %H:%M} failed "
                              f"({exc}); trying again at {again:%H:%M:%S}")  # fmt: skip
@@ -180,16 +194,10 @@ class ReportJobs:
                 self._retry(job_id)
 
     def _retry(self, job_id: str) -> None:
-        retry, now = self.retries[job_id], self.clock.time()
-        if retry.at > now:
-            return
-        if now >= retry.until:
-            del self.retries[job_id]
-            self.problems.report(f"job {job_id}", f"the run due {retry.due:%Y-%m-%d %H:%M}"
-                                 " failed until the end of the day and was not sent")  # fmt: skip
-            return
-        log.warning("job %s (due %s): trying again", job_id, retry.due.isoformat())
-        self._run(retry.job, retry.due)
+        retry = self.retries[job_id]
+        if retry.at <= self.clock.time():
+            log.warning("job %s (due %s): trying again", job_id, retry.due.isoformat())
+            self._run(retry.job, retry.due)
 
     def report(self, name: ReportName, trigger: CronTrigger, channels: tuple[str, ...]) -> Job:
         """The job that sends report ``name`` (for the period before each time it runs)."""

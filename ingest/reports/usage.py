@@ -356,12 +356,12 @@ def _parents(meters: list[M]) -> dict[int, M]:
     found: dict[int, M] = {}
     for m in meters:
         parent = by_id.get((m.site, m.kind, m.parent or ""))
-        seen = {id(m)}
+        seen: set[int] = set()
         cursor = parent
-        while cursor is not None and id(cursor) not in seen:  # walk up: a loop is no parent
-            seen.add(id(cursor))
+        while cursor is not None and cursor is not m and id(cursor) not in seen:
+            seen.add(id(cursor))  # walk up: coming back to m is a loop, m has no parent
             cursor = by_id.get((cursor.site, cursor.kind, cursor.parent or ""))
-        if parent is not None and cursor is None:
+        if parent is not None and cursor is not m:
             found[id(m)] = parent
     return found
 

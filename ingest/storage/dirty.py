@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -49,9 +50,13 @@ class Taken:
 class DirtyHours:
     """The durable book of changed hours, per derived key (thread-safe)."""
 
-    def __init__(self, path: Path | None, keys: Mapping[str, Sequence[str]]) -> None:
-        """``keys``: raw measurement -> the keys it books under."""
+    def __init__(
+        self, path: Path | None, keys: Mapping[str, Sequence[str]], *, writable: bool = True
+    ) -> None:
+        """``keys``: raw measurement -> the keys it books under; a book that is not
+        ``writable`` (another process's, read by ``campus-ingest report``) is never saved."""
         self.path = path
+        self.writable = writable
         self._keys = {m.encode(): tuple(k) for m, k in keys.items()}
         self._lock = threading.Lock()
         self._hours: dict[str, dict[int, int]] = {}  # key -> hour -> generation
@@ -116,7 +121,10 @@ class DirtyHours:
             for hour in finished:
                 del book[hour]
             if finished:
-                self._save()
+                try:
+                    self._save()
+                except OSError as exc:  # only means redoing work after a restart
+                    log.warning("cannot save %s (%s): done hours may be redone", self.path, exc)
 
     def waiting(self) -> int:
         """How many key-hours wait for a recompute."""
@@ -125,7 +133,7 @@ class DirtyHours:
 
     def _save(self) -> None:
         self._unsaved = True
-        if self.path is None:
+        if self.path is None or not self.writable:
             return
         data = {k: sorted(h) for k, h in self._hours.items() if h}
         write_atomic(self.path, orjson.dumps({"hours": data}))
@@ -139,8 +147,8 @@ class DirtyHours:
             if not self.path.exists():
                 return False
             data = orjson.loads(self.path.read_bytes())
-            for key, hours in data["hours"].items():
-                self._hours[str(key)] = {int(h): 0 for h in hours}
+            for key, hours in self._books(data):
+                self._hours.setdefault(key, {}).update({int(h): 0 for h in hours})
         except (OSError, orjson.JSONDecodeError, KeyError, AttributeError, TypeError,
                 ValueError) as exc:  # fmt: skip
             # Unreadable: start empty rather than refuse to start; the start-up backfill
@@ -150,6 +158,17 @@ class DirtyHours:
             self._hours = {}
             return False
         return True
+
+    def _books(self, data: dict[str, Any]) -> Iterable[tuple[str, Iterable[int]]]:
+        """(key, hours) of a saved book; the first version kept raw measurements under
+        ``pending`` and ``taking``: each books under its keys."""
+        if "hours" in data:
+            yield from ((str(k), h) for k, h in data["hours"].items())
+            return
+        for part in (data["pending"], data["taking"]):
+            for name, hours in part.items():
+                for key in self._keys.get(str(name).encode(), (str(name),)):
+                    yield key, hours
 
 
 def runs(hours: Iterable[int]) -> list[Run]:

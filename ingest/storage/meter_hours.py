@@ -107,7 +107,7 @@ class MeterHours:
     def __init__(self, client: InfluxClient, timezone: str) -> None:
         self.client = client
         self.tz = ZoneInfo(timezone)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the rollup job, report threads and the backfill
 
     def refresh(
         self,
@@ -121,9 +121,10 @@ class MeterHours:
         start_s = hour_start_s(start_s, self.tz)
         end_s = hour_start_s(end_s - 1, self.tz) + 3600  # whole hours (half-hour zones too)
         written = 0
-        for day in range(start_s, end_s, DAY_S):
-            for kind in kinds:
-                written += self._refresh(kind, day, min(day + DAY_S, end_s), devices)
+        with self.lock:  # a stale read written last would overwrite a fresh bucket
+            for day in range(start_s, end_s, DAY_S):
+                for kind in kinds:
+                    written += self._refresh(kind, day, min(day + DAY_S, end_s), devices)
         return written
 
     def refresh_changed(self, kind: str, start_s: int, end_s: int) -> int:

@@ -165,21 +165,28 @@ class RollupJob:
 
     def recompute(self, taken: Taken) -> list[str]:
         """Recompute every taken run and mark each done; the keys that failed (kept)."""
+        for key in [k for k in self._failures if k not in taken.runs]:  # done by a report
+            self._succeeded(key)
         failed: list[str] = []
         for key, key_runs in taken.runs.items():
+            errors = []
             for run in key_runs:
                 if self._worker.stopping:  # stopped half-way: the rest is redone later
                     return failed
                 try:
                     self._recompute(key, run)
                 except StorageError as exc:
-                    failed.append(key)
-                    self._failed(key, run, exc)
+                    log.warning("derived series %s of %d h from %d not recomputed: %s",
+                                key, (run[1] - run[0]) // 3600, run[0], exc)  # fmt: skip
+                    errors.append(exc)
                     continue
                 if not self._worker.stopping:
                     self.dirty.done(key, run, taken.generation)
-            if key not in failed and self._failures.pop(key, 0) >= FAILURES_SHOWN:
-                self.problems.clear(f"rollups {key}")
+            if errors:
+                failed.append(key)
+                self._failed(key, errors[-1])
+            else:
+                self._succeeded(key)
         return failed
 
     def _recompute(self, key: str, run: tuple[int, int]) -> None:
@@ -191,13 +198,16 @@ class RollupJob:
         elif key in COUNTER_OF:
             self.meter_hours.refresh_changed(COUNTER_OF[key], start, end)
 
-    def _failed(self, key: str, run: tuple[int, int], exc: StorageError) -> None:
+    def _failed(self, key: str, exc: StorageError) -> None:
+        """One more round in which runs of ``key`` failed; shown in health after a few."""
         count = self._failures[key] = self._failures.get(key, 0) + 1
-        log.warning("derived series %s of %d h from %d not recomputed (try %d): %s",
-                    key, (run[1] - run[0]) // 3600, run[0], count, exc)  # fmt: skip
         if count >= FAILURES_SHOWN:
             self.problems.report(f"rollups {key}", f"hours that changed are not recomputed "
-                                 f"({count} tries): {exc}")  # fmt: skip
+                                 f"({count} rounds): {exc}")  # fmt: skip
+
+    def _succeeded(self, key: str) -> None:
+        if self._failures.pop(key, 0) >= FAILURES_SHOWN:
+            self.problems.clear(f"rollups {key}")
 
     def backfill(self) -> None:
         """Compute derived series that are still empty from the oldest raw reading on;

@@ -77,7 +77,8 @@ def test_the_lock_check_lists_what_needs_a_look_and_catches_up_once(
             reading("door-kitchen", "door", now - 4 * 3_600_000, open=False, locked=True),
         ]
         publisher.publish(f"{root}/readings", envelope("gw-main", 1, readings))
-        wait_for(lambda: len(service.registry.devices()) == 5, 10)
+        wait_for(lambda: sum(d.last_seen_ms is not None for d in service.registry.devices()) == 5,
+                 10)  # fmt: skip
     finally:
         service.stop()
     assert receiver.bodies() == []  # 21:30 has not come yet
@@ -120,7 +121,9 @@ def test_an_all_clear_and_the_days_it_skips(
         closed = [reading("door-gate", "door", local_ms("2026-10-01 17:00"), open=False,
                           locked=True)]  # fmt: skip
         publisher.publish(f"{root}/readings", envelope("gw-main", 1, closed))
-        wait_for(service.registry.devices, 10)
+        # The meta and the reading may arrive in either order: wait for both.
+        wait_for(lambda: [d.last_seen_ms for d in service.registry.devices()]
+                 == [local_ms("2026-10-01 17:00")], 10)  # fmt: skip
         jobs = {job.id: job for job in service.report_jobs.jobs}
         # A holiday counts as a Sunday: the 18:00 check runs, the weekday one does not.
         holiday = datetime.fromisoformat("2026-10-01 18:00").replace(tzinfo=TZ)

@@ -111,3 +111,9 @@ def test_a_loop_of_parents_counts_both_and_a_silent_child_gives_no_rest() -> Non
     assert family[0].sub_meters == 4.0
     assert family[0].unmetered is None  # the gym sent nothing: the rest is unknown
     assert family[0].anomalies == []
+
+
+def test_a_meter_behind_a_loop_keeps_its_parent() -> None:
+    meters = [_usage("m", 1.0, "a"), _usage("a", 2.0, "b"), _usage("b", 3.0, "a")]
+    assert _devices(top_level(meters)) == ["a", "b"]  # m is inside a, whatever a's loop is
+    assert [(p.device, _devices(c)) for p, c in sub_meters(meters)] == [("a", ["m"])]
