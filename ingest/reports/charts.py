@@ -130,7 +130,7 @@ def cold_chain_figure(
         ax.set_ylabel("°C")
         ax.yaxis.set_major_formatter(FuncFormatter(_number))
         ax.grid(alpha=0.3)
-        if ax.lines:
+        if any(not line.get_label().startswith("_") for line in ax.lines):  # not the limits
             ax.legend(fontsize=7, ncols=3)
     return figure
 
