@@ -8,6 +8,7 @@ from pydantic import Discriminator, Field, StringConstraints, Tag, model_validat
 
 from campuswatch.configfile import Strict
 from campuswatch.durations import Duration
+from campuswatch.protocol import Kind
 from ingest.config.base import Name, Severity
 from ingest.config.types import SilentFor
 
@@ -98,19 +99,7 @@ class EscalateConfig(Strict):
     notify: list[Name] = Field(min_length=1)
 
 
-KindOrAny = Literal[
-    "door",
-    "smoke",
-    "leak",
-    "panic",
-    "motion",
-    "temperature",
-    "electricity",
-    "water",
-    "camera",
-    "gateway",
-    "*",
-]
+KindOrAny = Literal[Kind, "*"]  # a kind of the protocol, or every kind
 
 
 class _RuleBase(Strict):

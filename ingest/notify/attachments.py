@@ -29,7 +29,7 @@ def page(body: dict[str, Any]) -> str | None:
 
 def images(html: str) -> list[bytes]:
     """The PNG charts embedded in a report page, in page order."""
-    return [png for _, png in _pngs(html)]
+    return list(_pngs(html))
 
 
 def with_cids(html: str, prefix: str) -> tuple[str, list[tuple[str, bytes]]]:
@@ -49,9 +49,9 @@ def without_attachments(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in BODY_ONLY_KEYS}
 
 
-def _pngs(html: str) -> Iterator[tuple[int, bytes]]:
-    for index, match in enumerate(_DATA_PNG.finditer(html)):
+def _pngs(html: str) -> Iterator[bytes]:
+    for match in _DATA_PNG.finditer(html):
         try:
-            yield index, base64.b64decode(match.group(1), validate=True)
+            yield base64.b64decode(match.group(1), validate=True)
         except binascii.Error:  # not ours: a page is made by the service, but be safe
             continue
