@@ -168,7 +168,7 @@ def load_env_file(path: Path) -> None:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        found = _ENV_LINE.match(text)
+        found = _ENV_LINE.fullmatch(text)
         if found is None:
             problems.append(f"{path}:{number}: expected KEY=VALUE")
             continue

@@ -20,7 +20,7 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError("a duration is written like 30s, 5m, 2h, 1d or 1h30m")
     if isinstance(value, int):
         raise ValueError(f"a duration needs a unit: write {value}s, {value}m or {value}h")
-    match = _DURATION_RE.match(value.strip())
+    match = _DURATION_RE.fullmatch(value.strip())
     if not value.strip() or match is None:
         raise ValueError(f"{value!r} is not a duration like 30s, 5m, 2h, 1d or 1h30m")
     days, hours, minutes, seconds, millis = (int(g) if g else 0 for g in match.groups())

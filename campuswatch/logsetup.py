@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 
+from campuswatch.protocol.kinds import UNSAFE_TEXT_RE
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Line breaks and other control characters a device put into a topic, a JSON key or a
 # name would start a forged log line; they are written as escapes (\n, \x1b) instead.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = UNSAFE_TEXT_RE
 
 
 def _escape(match: re.Match[str]) -> str:

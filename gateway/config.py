@@ -18,11 +18,10 @@ from campuswatch.durations import Duration, parse_clock_time, parse_duration
 from campuswatch.errors import ConfigError
 from campuswatch.mqtttls import TlsConfig
 from campuswatch.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
+from campuswatch.protocol.messages import Text64
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-DeviceId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\\]+$")
-]
+DeviceId = Text64
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 

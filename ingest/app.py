@@ -76,7 +76,7 @@ class IngestService:
         )  # fmt: skip
         self.handler = MessageHandler(
             config.mqtt.topic_root, config.site.serves, self.registry, self.metrics,
-            self.clock, self.snapshots, config.limits.meta_kb << 10,
+            self.clock, self.snapshots, config.limits.meta_kb << 10, influx.keep_days,
         )  # fmt: skip
         self.dirty = DirtyHours(state_dir / "dirty-hours.json", derived_keys())
         self.writer = InfluxWriter(
@@ -113,7 +113,7 @@ class IngestService:
             self.influx, self.clock, config.site.timezone, self.dirty, config.influx.keep_days,
             self.problems,
         )  # fmt: skip
-        self.links = LinkSigner(config, self.clock)
+        self.links = LinkSigner(config, self.clock, self.problems)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
             self.clock, self.links, self.dirty,

@@ -18,6 +18,7 @@ from campuswatch.logsetup import configure_logging
 from ingest.broker.cli import add_parser as add_broker_parser
 from ingest.config import IngestConfig, load_config
 from ingest.people.cli import add_parser as add_users_parser
+from ingest.stateowner import WrongUser, become_state_owner
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,11 @@ def cmd_users(args: argparse.Namespace) -> int:
     from ingest.people.cli import run_users  # noqa: PLC0415
 
     config = _load_or_exit(Path(args.config))
+    try:
+        become_state_owner(config.state_dir)
+    except WrongUser as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     return run_users(config, args)
 
 
@@ -192,7 +198,11 @@ def cmd_links(args: argparse.Namespace) -> int:
     config = _load_or_exit(Path(args.config))
     path = config.state_dir / "links.key"
     try:
+        become_state_owner(config.state_dir)
         rotate_key(path)
+    except WrongUser as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     except OSError as exc:
         print(f"{path}: cannot write a new link key: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import threading
@@ -25,6 +26,9 @@ from campuswatch.atomicfile import fsync_directory, write_atomic
 from campuswatch.clock import Clock
 from ingest.config import IngestConfig
 from ingest.errors import IngestError
+from ingest.health import Problems
+
+log = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 _SIG_CHARS = 32
@@ -54,8 +58,11 @@ class AckTicket:
 class LinkSigner:
     """Makes and checks signed links of one service; thread-safe."""
 
-    def __init__(self, config: IngestConfig, clock: Clock) -> None:
+    def __init__(
+        self, config: IngestConfig, clock: Clock, problems: Problems | None = None
+    ) -> None:
         self.clock = clock
+        self.problems = problems or Problems()
         self.base_url = config.api.public_url or config.reports.base_url or ""
         self.base_url = (self.base_url or config.api.base_url()).rstrip("/")
         self.key_path = config.state_dir / "links.key"
@@ -64,8 +71,12 @@ class LinkSigner:
         self._key_stamp: tuple[int, int] | None = None
 
     def open(self) -> None:
-        """Load the key now (making it on first start); LinkKeyError if it is unusable."""
-        self._link_key()
+        """Load the key now (making it on first start). An unusable key is a health
+        problem, not a reason to stop: alarms go out without their links meanwhile."""
+        try:
+            self._link_key()
+        except LinkKeyError as exc:
+            log.error("%s", exc)
 
     def signature(self, *parts: str) -> str:
         """The ``sig`` of what ``parts`` name (e.g. ``"weekly-usage", "2026-W47"``)."""
@@ -76,8 +87,12 @@ class LinkSigner:
         """True when ``sig`` was made by :meth:`signature` for ``parts``."""
         if sig is None:
             return False
+        try:
+            expected = self.signature(*parts)
+        except LinkKeyError:  # no usable key: no link opens (a health problem says why)
+            return False
         # Bytes, so a forged signature with non-ASCII characters is just wrong, not an error.
-        return hmac.compare_digest(self.signature(*parts).encode(), sig.encode())
+        return hmac.compare_digest(expected.encode(), sig.encode())
 
     def url(self, path: str, params: dict[str, str], *parts: str, valid_s: int) -> str:
         """``base_url + path`` with ``params`` and a ``sig`` of ``parts`` that expires in
@@ -94,11 +109,19 @@ class LinkSigner:
         return int(expires) > self.clock.time() and self.check(mac, *parts, expires)
 
     def _link_key(self) -> bytes:
+        """The key of the file now; LinkKeyError (and a health problem) when it is
+        unusable: a key replaced by a broken one must not go on signing with the old."""
         with self._lock:
             stamp = _stamp(self.key_path)
             if self._key is None or stamp != self._key_stamp:
-                self._key = load_or_make_key(self.key_path)
+                self._key = None
+                try:
+                    self._key = load_or_make_key(self.key_path)
+                except LinkKeyError as exc:
+                    self.problems.report("links", f"{exc}: messages go out without links")
+                    raise
                 self._key_stamp = _stamp(self.key_path)
+                self.problems.clear("links")
             return self._key
 
 
@@ -140,8 +163,11 @@ def load_or_make_key(path: Path) -> bytes:
     try:
         text = path.read_text()
     except FileNotFoundError:
-        return _make_key(path)
-    except OSError as exc:
+        try:
+            return _make_key(path)
+        except OSError as exc:
+            raise LinkKeyError(f"{path}: cannot make a link key: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise LinkKeyError(f"{path}: cannot read the link key: {exc}") from exc
     try:
         key = bytes.fromhex(text.strip())

@@ -16,13 +16,24 @@ MAX_FUTURE_MS = 86_400_000  # now + 1 day
 MAX_INT64 = 2**63 - 1
 DEFAULT_INTERVAL_S = 60
 
+# The anchored patterns are for pydantic (whose regex engine's ``$`` is the very end);
+# every Python regex below validates with ``fullmatch``: ``$`` also matches before a
+# final newline there, which let "fridge\n" through once.
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 TAG_KEY_PATTERN = r"^[a-z_]{1,32}$"
-ID_RE = re.compile(ID_PATTERN)
-# Control characters (C0, DEL, C1) and the backslash are refused in names and tag values.
-TEXT_RE = re.compile(r"^[^\x00-\x1f\x7f-\x9f\\]{1,64}$")
-FIELD_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-SNAPSHOT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# Characters never allowed in a name or tag value (SPEC §2), as a regex class body: C0,
+# DEL and C1 controls, and the invisible format characters that reorder or hide text
+# (bidi marks, embeddings, overrides and isolates, zero-width characters, line and
+# paragraph separators, the byte order mark), which would spoof the board and messages.
+UNSAFE_TEXT = (
+    "\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+)
+UNSAFE_TEXT_RE = re.compile(f"[{UNSAFE_TEXT}]")
+# ... and the backslash, which line protocol and InfluxQL would read as an escape.
+TEXT_RE = re.compile(f"[^{UNSAFE_TEXT}\\\\]{{1,64}}")
+FIELD_NAME_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
+SNAPSHOT_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 RESERVED_TAG_KEYS = frozenset({"site", "gateway", "device"})
 
 
@@ -134,10 +145,12 @@ def check_text(value: object, what: str) -> str | None:
         return None
     if type(value) is not str:
         return f"{what} must be a string, got {json_type(value)}"
-    if not TEXT_RE.match(value):
+    if not TEXT_RE.fullmatch(value):
         if not 1 <= len(value) <= 64:
             return f"{what} must be 1 to 64 characters, got {len(value)}"
-        return f"{what} must not contain control characters or a backslash"
+        bad = UNSAFE_TEXT_RE.search(value)
+        char = f"U+{ord(bad.group()):04X}" if bad else "a backslash"
+        return f"{what} must not contain control or invisible characters nor a backslash ({char})"
     if len(KNOWN_GOOD_TEXT) >= 100_000:
         KNOWN_GOOD_TEXT.clear()
     KNOWN_GOOD_TEXT.add(value)

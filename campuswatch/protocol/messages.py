@@ -3,7 +3,6 @@ ingest validates meta and status with :func:`parse_meta` and :func:`parse_status
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -25,23 +24,35 @@ from campuswatch.protocol.kinds import (
     PROTOCOL_VERSION,
     RESERVED_TAG_KEYS,
     TAG_KEY_PATTERN,
-    TEXT_RE,
+    UNSAFE_TEXT_RE,
     FieldValue,
     Kind,
     Problem,
+    check_text,
 )
 
 GatewayId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 TagKey = Annotated[str, StringConstraints(pattern=TAG_KEY_PATTERN)]
-Text64 = Annotated[str, StringConstraints(pattern=TEXT_RE.pattern)]
+
+
+def _text64(value: str) -> str:
+    why = check_text(value, "text")
+    if why:
+        raise ValueError(why)
+    return value
+
+
+Text64 = Annotated[str, AfterValidator(_text64)]
+
+
 # A device's name is shown in messages, pages and reports: text on one line (no control
-# characters, so no line break that would start a forged heading in a robot message).
-_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
+# characters, so no line break that would start a forged heading in a robot message, and
+# no bidi override or invisible character that would make it read as something else).
 def _one_line(value: str) -> str:
-    if _LINE_BREAKING.search(value):
-        raise ValueError("a name is one line of text: no line breaks or control characters")
+    if UNSAFE_TEXT_RE.search(value):
+        raise ValueError(
+            "a name is one line of text: no line breaks, control or invisible characters"
+        )
     return value
 
 

@@ -82,15 +82,16 @@ def _check_value(name: str, ftype: FieldType, value: object) -> str | None:
         if not _is_int(value):
             return f"must be an integer, got {json_type(value)}"
         return None if abs(value) <= MAX_INT64 else "integer out of range"  # type: ignore[arg-type]
-    if type(value) is not str or not SNAPSHOT_RE.match(value):
+    if type(value) is not str or not SNAPSHOT_RE.fullmatch(value):
         return f"{name} must be 1-128 characters of A-Z a-z 0-9 _ . -"
     return None
 
 
 def validate_reading(
-    raw: object, index: int, now_ms: int, dropped: list[Problem]
+    raw: object, index: int, now_ms: int, dropped: list[Problem], oldest_ms: int = MIN_TS_MS
 ) -> Reading | Problem:
-    """Validate one reading of an envelope; extra fields that cannot be kept go to ``dropped``."""
+    """Validate one reading of an envelope; extra fields that cannot be kept go to ``dropped``.
+    ``oldest_ms``: the oldest ``ts`` storage keeps (the retention), if after 2020."""
     if type(raw) is not dict:
         return Problem("bad_reading", f"must be an object, got {json_type(raw)}", index)
     device = raw.get("device")
@@ -109,6 +110,9 @@ def validate_reading(
         return Problem(
             "bad_ts", f"ts {ts} is before 2020-01-01 or more than a day ahead", index, "ts"
         )
+    if ts < oldest_ms:
+        why = f"ts {ts} is older than the {(now_ms - oldest_ms) // 86_400_000} days kept"
+        return Problem("too_old", why, index, "ts")
     values = raw.get("values")
     if type(values) is not dict:
         return Problem("bad_values", "values must be an object", index, "values")
@@ -160,7 +164,7 @@ def _keep_declared_and_numeric(
             if why:
                 return Problem("wrong_type", f"{name} {why}", index, name)
             kept[name] = value
-        elif not FIELD_NAME_RE.match(name):
+        elif not FIELD_NAME_RE.fullmatch(name):
             dropped.append(Problem("bad_field_name", f"field name {name!r} dropped", index, name))
         elif _is_number(value) and abs(value) <= MAX_INT64:
             kept[name] = float(value)
@@ -171,8 +175,11 @@ def _keep_declared_and_numeric(
     return kept
 
 
-def parse_envelope(payload: bytes, topic_gateway: str, now_ms: int) -> ParsedEnvelope:
-    """Validate a readings payload received on a topic of gateway ``topic_gateway``."""
+def parse_envelope(
+    payload: bytes, topic_gateway: str, now_ms: int, oldest_ms: int = MIN_TS_MS
+) -> ParsedEnvelope:
+    """Validate a readings payload received on a topic of gateway ``topic_gateway``;
+    readings older than ``oldest_ms`` (what storage keeps) are refused."""
     out = ParsedEnvelope()
     if len(payload) > MAX_ENVELOPE_BYTES:
         out.rejected.append(
@@ -190,7 +197,7 @@ def parse_envelope(payload: bytes, topic_gateway: str, now_ms: int) -> ParsedEnv
         return out
     out.seq = doc["seq"]
     for index, raw in enumerate(doc["readings"]):
-        result = validate_reading(raw, index, now_ms, out.dropped)
+        result = validate_reading(raw, index, now_ms, out.dropped, oldest_ms)
         if isinstance(result, Reading):
             out.readings.append(result)
         else:

@@ -45,6 +45,6 @@ def parse_topic(root: str, topic: str) -> Topic | None:
     if len(parts) < n + 3 or parts[:n] != root_parts:
         return None
     site, gateway, channel = parts[n], parts[n + 1], parts[n + 2]
-    if not (ID_RE.match(site) and ID_RE.match(gateway)):
+    if not (ID_RE.fullmatch(site) and ID_RE.fullmatch(gateway)):
         return None
     return Topic(site, gateway, channel, tuple(parts[n + 3 :]))

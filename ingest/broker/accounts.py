@@ -56,13 +56,13 @@ def verify_password(password: str, stored: str) -> bool:
 def gateway_account(site: str, gateway: str) -> str:
     """The account name of a gateway: ``SITE/GW``."""
     for what, value in (("site", site), ("gateway", gateway)):
-        if not ID_RE.match(value):
+        if not ID_RE.fullmatch(value):
             raise BrokerError(f"{what} {value!r} must match [a-z0-9][a-z0-9-]{{0,62}}")
     return f"{site}/{gateway}"
 
 
 def _check_root(root: str) -> str:
-    if not _ROOT_RE.match(root):
+    if not _ROOT_RE.fullmatch(root):
         raise BrokerError(f"topic root {root!r} must be words of A-Z a-z 0-9 _ - joined by /")
     return root
 
@@ -89,7 +89,7 @@ def add_ingest(
 ) -> str:
     """Create or replace the ingest's account (reads ``ROOT/#`` and ``$SYS/#``, may write
     ``write`` topics, e.g. a siren's); the new password."""
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise BrokerError(f"account {name!r} must be 1-64 of A-Z a-z 0-9 _ . - (no /)")
     for topic in write or []:
         if not topic or "#" in topic or "+" in topic:

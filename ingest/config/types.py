@@ -24,7 +24,7 @@ class IntervalMultiple(BaseModel):
 def parse_silent_for(value: Any) -> timedelta | IntervalMultiple:
     """Parse ``3x`` (times the device interval) or a duration."""
     if isinstance(value, str):
-        match = _MULTIPLIER_RE.match(value.strip())
+        match = _MULTIPLIER_RE.fullmatch(value.strip())
         if match:
             factor = float(match.group(1))
             if factor <= 0:

@@ -25,6 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from campuswatch.clock import Clock, now_ms
+from campuswatch.protocol.kinds import UNSAFE_TEXT
 from campuswatch.sqlitefile import DurableFile, open_durable, transaction
 from ingest.config.console import ConsoleConfig
 from ingest.errors import IngestError
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 Role = Literal["viewer", "guard", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "guard", "admin")
 LOGIN_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-NAME_RE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")
+NAME_RE = re.compile(f"[^{UNSAFE_TEXT}]{{1,64}}")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _SEEN_WRITE_MS = 60_000  # a session's last use is written at most once a minute
@@ -90,7 +91,7 @@ class Session:
 
 def check_login(login: str) -> str:
     """The login if it is 1-64 of A-Z a-z 0-9 _ . @ -, else PeopleError."""
-    if not LOGIN_RE.match(login):
+    if not LOGIN_RE.fullmatch(login):
         raise PeopleError(f"login {login[:80]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
     return login
 
@@ -98,7 +99,7 @@ def check_login(login: str) -> str:
 def check_name(name: str) -> str:
     """A display name: 1-64 characters, no control characters (trimmed)."""
     name = name.strip()
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise PeopleError("the name must be 1 to 64 characters without control characters")
     return name
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import (
     KINDS,
+    MIN_TS_MS,
     ParsedEnvelope,
     Problem,
     Reading,
@@ -23,6 +24,7 @@ from campuswatch.protocol import (
     parse_status,
     parse_topic,
 )
+from campuswatch.quietlog import QuietLog
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
@@ -66,7 +68,10 @@ class MessageHandler:
         clock: Clock,
         snapshots: SnapshotStore | None = None,
         max_meta_bytes: int = 256 << 10,
+        keep_days: int = 0,
     ) -> None:
+        """``keep_days``: InfluxDB's retention (0: for ever); older readings are refused
+        here, with the reason, instead of by InfluxDB one line at a time."""
         self.topic_root = topic_root
         self.serves = serves
         self.registry = registry
@@ -74,6 +79,9 @@ class MessageHandler:
         self.metrics = metrics
         self.clock = clock
         self.max_meta_bytes = max_meta_bytes
+        # A margin of an hour, so a reading at the edge is not refused by InfluxDB later.
+        self.keep_ms = keep_days * 86_400_000 - 3_600_000 if keep_days else 0
+        self._refused_log = QuietLog(log)
         self.listeners: list[ReadingListener] = []  # after the registry has the readings
         self.status_listeners: list[StatusListener] = []
         self.meta_listeners: list[MetaListener] = []
@@ -125,7 +133,9 @@ class MessageHandler:
         return Outcome(dead_letters=[DeadLetter(topic, reason, detail, payload)])
 
     def _readings(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
-        envelope = parse_envelope(payload, gateway, now_ms(self.clock))
+        now = now_ms(self.clock)
+        oldest = now - self.keep_ms if self.keep_ms else MIN_TS_MS
+        envelope = parse_envelope(payload, gateway, now, max(oldest, MIN_TS_MS))
         outcome = Outcome()
         self._count_problems(topic, payload, envelope, outcome)
         if envelope.seq is None or not envelope.readings:
@@ -166,7 +176,7 @@ class MessageHandler:
             self.metrics.fields_dropped.labels(problem.code).inc()
         if envelope.rejected:
             detail = "; ".join(str(p) for p in envelope.rejected[:20])
-            log.warning("rejected on %s: %s", topic, detail)
+            self._refused_log.log("rejected on %s: %s", topic, detail)
             reason = envelope.rejected[0].code
             outcome.dead_letters.append(DeadLetter(topic, reason, detail, payload))
 

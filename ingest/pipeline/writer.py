@@ -3,11 +3,13 @@
 - Connection errors, timeouts and 5xx: retry the same batch with capped exponential
   backoff and jitter, for as long as it takes; the spool holds everything meanwhile.
 - 404 "database not found": create it, then retry (backing off if that fails too).
-- 400 (a field type conflict or a line InfluxDB cannot parse): InfluxDB 1.x keeps the
+- 400 (a field type conflict or a line InfluxDB cannot parse), or any other failure
+  that is the batch's own (a line whose hours cannot be booked): InfluxDB 1.x keeps the
   good points of a partial write, but which lines failed is not reported reliably, so
-  the batch is split in halves and rewritten until each refused line stands alone and is
-  dead-lettered. Rewriting good points is harmless: a point with the same series and
-  time overwrites itself.
+  the batch is split in halves and rewritten until each bad line stands alone and is
+  dead-lettered with its reason; the writer never retries a bad batch for ever.
+  Rewriting good points is harmless: a point with the same series and time overwrites
+  itself.
 - 401/403: credentials are wrong; back off and say so until an operator fixes them.
 
 Each stored batch's hours are booked in the dirty book (``ingest/storage/dirty.py``)
@@ -20,8 +22,15 @@ import logging
 import time
 
 from campuswatch.backoff import Backoff
+from campuswatch.quietlog import QuietLog
 from campuswatch.worker import Worker
-from ingest.errors import InfluxBadRequest, InfluxDatabaseMissing, StorageError
+from ingest.errors import (
+    InfluxBadRequest,
+    InfluxDatabaseMissing,
+    InfluxRejected,
+    InfluxUnavailable,
+    StorageError,
+)
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
 from ingest.pipeline.spool import Spool, SpoolBatch
@@ -29,6 +38,10 @@ from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 
 log = logging.getLogger(__name__)
+
+# Failures of the storage path itself, not of the batch: the same batch is tried again
+# with backoff. OSError: the dirty book cannot be saved (a full disk).
+_RETRY = (InfluxUnavailable, InfluxDatabaseMissing, InfluxRejected, OSError)
 
 
 class InfluxWriter:
@@ -57,6 +70,7 @@ class InfluxWriter:
         self.healthy = False
         self._worker = Worker("influx-writer", self._drain_once)
         self._down_since: float | None = None
+        self._refused_log = QuietLog(log, logging.ERROR)
 
     def start(self) -> None:
         """Create the database when possible and start draining."""
@@ -79,8 +93,6 @@ class InfluxWriter:
         """Write the next batch of the spool (the worker's step)."""
         batch = self._next_batch()
         if batch is not None and self._write_batch(batch):
-            if self.dirty is not None:  # booked before the cursor moves: a crash rewrites it
-                self.dirty.track(batch.records)
             self.spool.commit(batch.end)
             self.metrics.spool_bytes.set(self.spool.pending_bytes())
         return 0.0
@@ -105,58 +117,60 @@ class InfluxWriter:
         return SpoolBatch(batch.records + more.records, more.end)
 
     def _write_batch(self, batch: SpoolBatch) -> bool:
-        """Write a batch until it is stored or dead-lettered; False only when stopping."""
-        lines = b"\n".join(batch.records)
+        """Store a batch (written and its hours booked) until it is stored or its bad
+        lines are dead-lettered; False only when stopping."""
+        lines = b"\n".join(batch.records).split(b"\n")
         while not self._worker.stopping:
             try:
-                self._write_or_split(lines)
+                self._store_or_split(lines)
             except InfluxDatabaseMissing as exc:
                 self._failed(exc)
                 self._try_create_database()
                 continue
-            except StorageError as exc:
+            except _RETRY as exc:
                 self._failed(exc)
                 continue
             self._recovered()
             return True
         return False
 
-    def _write_or_split(self, lines: bytes) -> None:
-        """Write a batch; if InfluxDB refuses part of it, isolate and dead-letter that part.
-
-        An outage during the split raises, and the whole batch is retried later.
-        """
-        try:
-            self._write(lines)
-        except InfluxBadRequest:
-            self._write_split(lines.split(b"\n"))
-
-    def _write(self, body: bytes) -> None:
+    def _store(self, lines: list[bytes]) -> None:
+        """Write lines to InfluxDB, then book their hours (before the cursor moves past
+        them: a crash writes and books them again)."""
+        body = b"\n".join(lines)
         started = time.perf_counter()
         self.client.write(body)
         self.metrics.write_seconds.observe(time.perf_counter() - started)
         self.metrics.batches.inc()
-        self.metrics.readings_stored.inc(body.count(b"\n") + 1)
+        self.metrics.readings_stored.inc(len(lines))
+        if self.dirty is not None:
+            self.dirty.track(lines)
 
-    def _write_split(self, lines: list[bytes]) -> None:
-        """Bisect a refused batch down to the single lines InfluxDB refuses."""
-        if len(lines) == 1:
-            try:
-                self._write(lines[0])
-            except InfluxBadRequest as exc:
-                self.metrics.write_errors.labels("rejected_point").inc()
-                self.metrics.dead_letters.inc()
-                log.error("InfluxDB refused a point, dead-lettered: %s", exc)
-                self.dead_letters.write(
-                    [DeadLetter("influx", "influx_rejected", str(exc), lines[0])]
-                )
-            return
-        half = len(lines) // 2
-        for part in (lines[:half], lines[half:]):
-            try:
-                self._write(b"\n".join(part))
-            except InfluxBadRequest:
-                self._write_split(part)
+    def _store_or_split(self, lines: list[bytes]) -> None:
+        """Store lines; when that fails for any reason but an outage (InfluxDB refuses a
+        line, a line that cannot be booked, a bug), bisect until each bad line stands
+        alone and dead-letter it with the reason, so one bad reading never holds up the
+        readings behind it. An outage during the split raises: the whole batch is tried
+        again later (rewriting stored points is harmless: they overwrite themselves)."""
+        try:
+            self._store(lines)
+        except _RETRY:
+            raise
+        except Exception as exc:  # noqa: BLE001 (anything else is the batch's own fault)
+            if len(lines) > 1:
+                half = len(lines) // 2
+                self._store_or_split(lines[:half])
+                self._store_or_split(lines[half:])
+            else:
+                self._dead_letter(lines[0], exc)
+
+    def _dead_letter(self, line: bytes, exc: Exception) -> None:
+        reason = "influx_rejected" if isinstance(exc, InfluxBadRequest) else "not_storable"
+        self.metrics.write_errors.labels("rejected_point").inc()
+        self.metrics.dead_letters.inc()
+        self._refused_log.log("a point cannot be stored, dead-lettered (%s): %s", reason, exc)
+        detail = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
+        self.dead_letters.write([DeadLetter("influx", reason, detail, line)])
 
     def _try_create_database(self) -> None:
         try:
@@ -165,7 +179,7 @@ class InfluxWriter:
         except StorageError as exc:
             log.error("cannot create InfluxDB database %r: %s", self.client.database, exc)
 
-    def _failed(self, exc: StorageError) -> None:
+    def _failed(self, exc: StorageError | OSError) -> None:
         self.metrics.write_errors.labels(type(exc).__name__).inc()
         self.metrics.influx_up.set(0)
         now = time.monotonic()

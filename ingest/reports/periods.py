@@ -49,7 +49,7 @@ FIRST_DAY, LAST_DAY = date(2020, 1, 1), date(2100, 1, 1)
 
 def parse_week(text: str, tz: ZoneInfo) -> Period:
     """``2026-W47`` as the local Monday-to-Monday span."""
-    match = _WEEK.match(text)
+    match = _WEEK.fullmatch(text)
     if not match:
         raise PeriodError(f"week {text!r} is not written YYYY-Www (e.g. 2026-W47)")
     try:

@@ -14,7 +14,7 @@ from ingest.rules.conditions import first_field
 from ingest.rules.model import Alert, AlertEvent, EventState
 from ingest.rules.outbox import priority
 from ingest.rules.state import DeviceState, as_number
-from ingest.rules.wording import default_title, notification_body, say
+from ingest.rules.wording import default_title, notification_body, plain_body, say
 
 if TYPE_CHECKING:
     from ingest.config.rules import RuleConfig
@@ -223,18 +223,37 @@ class Lifecycle:
         self._event(alert, state, now_ms, actor, note)
         if alert.state == "pending":
             return
-        body = notification_body(
-            alert, state, lang=self.lang, timezone=self.timezone, now_ms=now_ms, note=note,
-            ending=ending,
-        )  # fmt: skip
-        if self.decorate is not None:
-            self.decorate(alert, body)
+        body = self._body(alert, state, now_ms, note, ending)
         for channel in channels:
             self.store.enqueue(
                 alert.id, channel, body, now_ms, priority(alert.severity, state),
                 f"{alert.site}/{alert.gateway}/{alert.device}",
             )  # fmt: skip
             self.woken.add(channel)
+
+    def _body(
+        self, alert: Alert, state: EventState, now_ms: int, note: str | None, ending: str | None
+    ) -> dict[str, Any]:
+        """The notification's body. Its optional parts (links, wording) must never stop
+        an alarm from being recorded and sent: a failure there is logged, made a health
+        problem, and the alarm goes with a plain message and without the part."""
+        try:
+            body = notification_body(
+                alert, state, lang=self.lang, timezone=self.timezone, now_ms=now_ms, note=note,
+                ending=ending,
+            )  # fmt: skip
+        except Exception:  # optional: see above
+            log.exception("alert %d: wording failed, told in plain words", alert.id)
+            self.problems.report("wording", "a message could not be worded: see the log")
+            body = plain_body(alert, state, now_ms)
+        if self.decorate is not None:
+            try:
+                self.decorate(alert, body)
+            except Exception:  # optional: see above
+                log.exception("alert %d: its links failed, told without them", alert.id)
+                self.problems.report("links", "a message's links could not be made: see the log")
+                body.setdefault("ack_url", None)
+        return body
 
     def _event(
         self,

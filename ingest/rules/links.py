@@ -5,15 +5,18 @@ opens in a chat app that cannot send a token."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
 from campuswatch.clock import Clock
-from ingest.links import AckLinks, LinkSigner
+from ingest.links import AckLinks, LinkKeyError, LinkSigner
 from ingest.registry import Registry
 from ingest.rules.model import ACKABLE_STATES, Alert
 from ingest.rules.wording import say
-from ingest.storage.snapshots import CameraRef, SnapshotStore, StoredSnapshot
+from ingest.storage.snapshots import CameraRef, SnapshotError, SnapshotStore, StoredSnapshot
+
+log = logging.getLogger(__name__)
 
 
 class NotificationLinks:
@@ -38,11 +41,19 @@ class NotificationLinks:
         self.clock = clock
 
     def __call__(self, alert: Alert, body: dict[str, Any]) -> None:
-        """Add what ``alert``'s notification links to ``body``."""
-        ackable = body["state"] in ACKABLE_STATES
-        body["ack_url"] = self.ack_links.url(alert.id, self.clock.time()) if ackable else None
+        """Add what ``alert``'s notification links to ``body``. A link that cannot be made
+        (an unusable link key: a health problem) is left out; the alarm goes anyway."""
+        body["ack_url"] = None
+        if body["state"] in ACKABLE_STATES:
+            try:
+                body["ack_url"] = self.ack_links.url(alert.id, self.clock.time())
+            except LinkKeyError as exc:
+                log.error("alert %d is told without its ack link: %s", alert.id, exc)
         if alert.kind == "camera":
-            self._snapshot(alert, body)
+            try:
+                self._snapshot(alert, body)
+            except (LinkKeyError, SnapshotError) as exc:
+                log.error("alert %d is told without its snapshot link: %s", alert.id, exc)
 
     def _snapshot(self, alert: Alert, body: dict[str, Any]) -> None:
         # The id the camera's last event reading named (its JPEG is published before it),

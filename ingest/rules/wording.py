@@ -228,6 +228,19 @@ def notification_body(
 ) -> dict[str, Any]:
     """The SPEC §5 webhook body; every channel formats its message from it."""
     title, message = render(alert, state, lang, now_ms, note, timezone=timezone, ending=ending)
+    return _body(alert, state, title, message, timezone)
+
+
+def plain_body(alert: Alert, state: EventState, now_ms: int) -> dict[str, Any]:
+    """The body when wording failed: the alert's own title and device, times in UTC."""
+    title = alert.title or alert.rule
+    message = f"{title}: {alert.name or alert.device} ({state}, {alert.site}/{alert.gateway})"
+    return _body(alert, state, title, message, "UTC")
+
+
+def _body(
+    alert: Alert, state: EventState, title: str, message: str, timezone: str
+) -> dict[str, Any]:
     return {
         "alert_id": alert.id,
         "rule": alert.rule,

@@ -75,7 +75,10 @@ class DirtyHours:
             for line in record.split(b"\n"):
                 name = line[: line.find(b",")]
                 if name in keys:
-                    hour = int(line[line.rfind(b" ") + 1 :]) // _HOUR_MS
+                    stamp = line[line.rfind(b" ") + 1 :]
+                    if not stamp.isdigit():  # not a point this service encoded: the
+                        raise ValueError(f"no timestamp at the end of {line[:200]!r}")
+                    hour = int(stamp) // _HOUR_MS  # writer dead-letters it
                     hours = touched.get(name)
                     if hours is None:
                         hours = touched[name] = set()

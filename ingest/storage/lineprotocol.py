@@ -3,8 +3,10 @@
 Measurement names escape commas and spaces; tag keys, tag values and field keys escape
 commas, equals signs and spaces; string field values escape backslashes and double
 quotes. Device ids and tag values never hold a backslash or a control character (the
-wire protocol refuses them), so those escapes are complete. Booleans are stored as
-integers 0/1 so dashboards can average and threshold them.
+wire protocol refuses them); should one get here all the same, every control character
+in a measurement, tag or field key is written as the visible text ``\\xNN`` (line
+protocol has no escape for a line break there, and one would split the point). Booleans
+are stored as integers 0/1 so dashboards can average and threshold them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Mapping
 
 from campuswatch.protocol import FieldType, FieldValue
 
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
-_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_TAG_ESCAPES = {**_CONTROLS, **str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})}
+_MEASUREMENT_ESCAPES = {**_CONTROLS, **str.maketrans({",": r"\,", " ": r"\ "})}
+# A quoted string field may hold any character (an alert's message has line breaks).
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 

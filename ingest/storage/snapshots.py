@@ -76,7 +76,7 @@ class StoredSnapshot:
 
 def check_snapshot(snapshot_id: str, jpeg: bytes) -> str | None:
     """Why a received snapshot is refused, or None."""
-    if not SNAPSHOT_ID.match(snapshot_id):
+    if not SNAPSHOT_ID.fullmatch(snapshot_id):
         return (
             f"snapshot id {snapshot_id[:80]!r} is not 1-128 of A-Z a-z 0-9 _ . - (no leading dot)"
         )

@@ -39,15 +39,26 @@ def test_four_processes_starting_at_once_share_one_full_key(tmp_path: Path) -> N
         assert Path(path).stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("content", ["", "\n", "abcd", "not hex at all"])
-def test_an_empty_or_short_key_is_refused_at_start(config: dict[str, Any], content: str) -> None:
+@pytest.mark.parametrize("content", ["", "\n", "abcd", "not hex at all", "\xff\xfe"])
+def test_an_empty_or_short_key_is_a_health_problem_not_a_dead_service(
+    config: dict[str, Any], content: str
+) -> None:
+    """Refusing to start would stop every alarm; the service runs, says why in health,
+    and refuses to sign (or open) links with a key it cannot trust."""
     state = Path(config["state_dir"])
     state.mkdir(parents=True)
-    (state / "links.key").write_text(content)
+    (state / "links.key").write_text(content, errors="surrogateescape")
     service = IngestService(IngestConfig.model_validate(config))
-    with pytest.raises(LinkKeyError, match=r"links\.key"):
-        service.start()
-    service.stop()
+    service.start()
+    try:
+        health = service.health()
+        assert health["status"] == "degraded"
+        assert any(p.startswith("links:") and "links.key" in p for p in health["problems"])
+        with pytest.raises(LinkKeyError):
+            service.links.signature("x")
+        assert not service.links.check("0" * 32, "x")
+    finally:
+        service.stop()
 
 
 def test_links_expire(tmp_path: Path, config: dict[str, Any]) -> None:
