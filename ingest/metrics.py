@@ -103,7 +103,18 @@ class Metrics:
         )
         self.late_readings = Counter(
             "campus_rule_late_readings",
-            "Readings older than what the rules already saw (ignored by the rules)",
+            "Readings older than what the rules already saw (they change no condition)",
+            registry=r,
+        )
+        self.told_out_of_order = Counter(
+            "campus_alerts_told_out_of_order",
+            "Critical conditions seen only in a reading older than one already seen, told late",
+            registry=r,
+        )
+        self.readings_ahead = Counter(
+            "campus_readings_ahead",
+            "Readings stamped more than 5 minutes ahead of the server's clock, by gateway",
+            ["gateway"],
             registry=r,
         )
         self.stale_suppressed = Counter(

@@ -162,15 +162,18 @@ class Registry:
     def observe(self, site: str, gateway: str, readings: Iterable[Reading]) -> set[str]:
         """Keep the newest values of each device (older, late readings never overwrite);
         returns the devices not tracked because their gateway has ``max_devices`` already
-        (their readings are stored all the same)."""
+        (their readings are stored all the same). A reading stamped ahead of our clock
+        counts as seen now: a gateway clock that jumped ahead must not freeze the board."""
         untracked: set[str] = set()
+        now = int(self.clock.time() * 1000)
         with self._lock:
             for reading in readings:
                 dev = self._device(site, gateway, reading.device, reading.kind)
+                ts = min(reading.ts, now)
                 if dev is None:
                     untracked.add(reading.device)
-                elif dev.last_seen_ms is None or reading.ts >= dev.last_seen_ms:
-                    dev.last_seen_ms = reading.ts
+                elif dev.last_seen_ms is None or ts >= min(dev.last_seen_ms, now):
+                    dev.last_seen_ms = ts
                     dev.kind = reading.kind
                     dev.values.update(reading.values)
             self._dirty = True

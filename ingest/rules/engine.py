@@ -5,10 +5,18 @@ thread, before storage, so an InfluxDB outage never delays an alert) and by ``ti
 called about twice a second, for hold times, schedule boundaries, silence, repeat and
 escalation. All state changes go through one store transaction per call.
 
+Clock skew: rule time never runs ahead of the service's clock. A reading stamped in the
+future counts as stamped now (it is stored with its own ``ts``), and one more than
+``AHEAD_MS`` ahead is counted and named in health per gateway; so a gateway clock that
+jumped ahead and was corrected cannot mute the alarms after it.
+
 Ordering and backlogs: each device's values are merged in reading-``ts`` order and a
 reading older than one already seen never changes a condition, so redeliveries and late
-envelopes cannot move an alert backwards. A reading that arrives more than ``STALE_MS``
-after its ``ts`` is backlog (a gateway draining its buffer after an outage): it updates
+envelopes cannot move an alert backwards. But an older reading that shows a critical
+condition no alert covered (an envelope delivered after a later one, as in a broker
+failover) is told ``late`` (SPEC §5): a real alarm is never dropped for its order.
+
+A reading that arrives more than ``STALE_MS`` after its ``ts`` is backlog (a gateway draining its buffer after an outage): it updates
 the condition, but an alert it starts waits until ``SETTLE_MS`` after the device's last
 backlog reading before firing. So a condition that began and ended during the outage
 (a door opened and closed again) is dropped without a notification and counted, while
@@ -21,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import Reading, Status
@@ -51,6 +60,7 @@ log = logging.getLogger(__name__)
 
 STALE_MS = 120_000
 SETTLE_MS = 15_000
+AHEAD_MS = 300_000  # a gateway clock this far ahead is a health problem
 _UNKNOWN = object()
 AlertKey = tuple[str, str, str, str]  # (rule, site, gateway, device)
 
@@ -101,7 +111,9 @@ class RuleEngine(Acknowledgements):
                     self._tracks[key] = Track(state.holds, state.since_ms)
             for known in self.registry.devices():
                 dev = self.devices.get(known.site, known.gateway, known.device, known.kind)
-                dev.last_ts, dev.values = known.last_seen_ms, dict(known.values)
+                seen = known.last_seen_ms
+                dev.last_ts = min(seen, now) if seen is not None else None  # never ahead
+                dev.values = dict(known.values)
             for (site, gateway), status in self.registry.gateway_status().items():
                 self.gateways.restore(site, gateway, status, now)
             orphans = []
@@ -139,22 +151,60 @@ class RuleEngine(Acknowledgements):
             self._run(lambda: self._check_gateways(now))
 
     def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
+        self._check_ahead(site, gateway, readings, now)
         for reading in readings:
             dev = self.devices.get(site, gateway, reading.device, reading.kind)
             dev.heard_ms = now  # even a late reading shows the device is alive
-            if dev.last_ts is not None and reading.ts < dev.last_ts:
+            ts = min(reading.ts, now)
+            if dev.last_ts is not None and ts < dev.last_ts:
                 self.metrics.late_readings.inc()
+                self._out_of_order(dev, reading, ts, now)
                 continue
-            dev.last_ts = reading.ts
+            dev.last_ts = ts
             dev.values.update(reading.values)
             for rule in dev.silent_rules:
                 alert = self._alerts.get((rule.id, site, gateway, dev.device))
                 if alert is not None:
                     self._end(alert, rule, now)
-            backlog = now - reading.ts > STALE_MS
+            backlog = now - ts > STALE_MS
             for rule in dev.condition_rules:
-                self._evaluate(rule, dev, reading.ts, now, backlog)
+                self._evaluate(rule, dev, ts, now, backlog)
         self._check_gateways(now)
+
+    def _check_ahead(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
+        """Count readings stamped well ahead of our clock; health names the gateway."""
+        ahead = max(r.ts for r in readings) - now if readings else 0
+        key = f"clock {site}/{gateway}"
+        if ahead > AHEAD_MS:
+            self.metrics.readings_ahead.labels(gateway).inc(
+                sum(1 for r in readings if r.ts - now > AHEAD_MS)
+            )
+            self.lifecycle.problems.report(
+                key, f"readings stamped {ahead // 60_000} min ahead of this server's clock:"
+                " they are stored, and count as received now for alerts (check its NTP)",
+            )  # fmt: skip
+        elif readings:
+            self.lifecycle.problems.clear(key)
+
+    def _out_of_order(self, dev: DeviceState, reading: Reading, ts: int, now: int) -> None:
+        """An older reading than one seen: tell a critical condition in it that no alert
+        covered, as ``late`` (began at its ``ts``, over by the newer reading's)."""
+        assert dev.last_ts is not None
+        values = {**dev.values, **reading.values}
+        for rule in dev.condition_rules:
+            if rule.config.severity != "critical" or rule.predicate is None:
+                continue
+            key = (rule.id, dev.site, dev.gateway, dev.device)
+            track = self._tracks.get(key)
+            if (track is not None and track.holds) or not rule.predicate(values):  # type: ignore[arg-type]
+                continue  # an alarm is on already, or this reading shows none
+            if not isinstance(self._active_since.get(rule.id), float):
+                continue
+            if dev.last_ts - ts < rule.hold_ms or self.store.covered(key, ts):
+                continue
+            alert = self.lifecycle.open(rule.config, replace(dev, values=values), ts, now)
+            self.metrics.told_out_of_order.inc()
+            self.lifecycle.late(alert, rule.config, dev.last_ts, now)
 
     def on_meta(self, site: str, gateway: str, removed: set[str], gone: bool = False) -> None:
         """A gateway's device list changed (a MetaListener): end the alerts of devices it

@@ -219,6 +219,17 @@ class AlertStore(DurableFile):
             ).fetchone()
         return row is not None
 
+    def covered(self, key: tuple[str, str, str, str], ts_ms: int) -> bool:
+        """Whether an alert of rule and device ``key`` already covers the time ``ts_ms``
+        (it began at or before it and had not ended before it)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT 1 FROM alerts WHERE rule = ? AND site = ? AND gateway = ? AND device = ?"
+                " AND since_ms <= ? AND (resolved_ms IS NULL OR resolved_ms >= ?) LIMIT 1",
+                (*key, ts_ms, ts_ms),
+            ).fetchone()
+        return row is not None
+
     def delete_alert(self, alert_id: int) -> None:
         """Forget a pending alert whose condition cleared before it fired."""
         with self._lock:
