@@ -16,12 +16,12 @@ envelopes cannot move an alert backwards. But an older reading that shows a crit
 condition no alert covered (an envelope delivered after a later one, as in a broker
 failover) is told ``late`` (SPEC §5): a real alarm is never dropped for its order.
 
-A reading that arrives more than ``STALE_MS`` after its ``ts`` is backlog (a gateway draining its buffer after an outage): it updates
-the condition, but an alert it starts waits until ``SETTLE_MS`` after the device's last
-backlog reading before firing. So a condition that began and ended during the outage
-(a door opened and closed again) is dropped without a notification and counted, while
-one that is still true once the backlog has caught up fires, with ``started_at`` at the
-time it really began.
+A reading that arrives more than ``STALE_MS`` after its ``ts`` is backlog (a gateway
+draining its buffer after an outage): it updates the condition, but an alert it starts
+waits until ``SETTLE_MS`` after the device's last backlog reading before firing. So a
+condition that began and ended during the outage (a door opened and closed again) is
+dropped without a notification and counted, while one that is still true once the
+backlog has caught up fires, with ``started_at`` at the time it really began.
 """
 
 from __future__ import annotations
