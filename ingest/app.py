@@ -14,6 +14,7 @@ from ingest.metrics import Metrics
 from ingest.notify.digest import Digest
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
+from ingest.people.addresses import AddressLimiter
 from ingest.people.csrf import Csrf
 from ingest.people.store import PeopleStore
 from ingest.pipeline.consumer import MqttConsumer
@@ -134,6 +135,7 @@ class IngestService:
             self.clock, int(config.snapshots.link_valid.total_seconds()),
         )  # fmt: skip
         self.people = PeopleStore(config.state_dir / "people.db", console, self.clock)
+        self.login_addresses = AddressLimiter(self.clock)
         self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))
 
     def start(self) -> None:

@@ -35,10 +35,6 @@ WORDS = Catalogue(
             "失败次数过多，此账号已锁定 {minutes} 分钟。",
             "Too many failed attempts: this login is locked for {minutes} min.",
         ),
-        "login.disabled": (
-            "此账号已停用，请联系管理员。",
-            "This account is disabled: ask the administrator.",
-        ),
         "login.missing": ("请输入账号和密码。", "Enter your login and password."),
         # Forms and errors
         "csrf.bad": (

@@ -1,12 +1,18 @@
 """People, their sessions and the login throttle, in ``state_dir/people.db`` (SQLite).
 
-Passwords are kept as Argon2id hashes (argon2-cffi, RFC 9106 low-memory profile). A
+Passwords are kept as Argon2id hashes (argon2-cffi) with OWASP's parameters (19 MiB, two
+passes, one lane; a hash made with others is renewed at the next login), computed on
+``HASHING_THREADS`` threads of their own with at most ``HASHING_QUEUE`` waiting, so a
+flood of logins cannot take the service's memory (and its alarms) down: on the web
+server's many threads each would leave its 19 MiB in a malloc arena of its own. A
 session is a random token in a cookie; only its SHA-256 is stored, so a copy of the
 database opens no session. Sessions end after ``session_idle`` without use, after
 ``session_max`` in any case, at logout, and when the person is disabled, removed or gets
 a new password. Failed logins are counted per login name (also for names nobody has):
 after ``slow_after`` failures in a row each next try must wait 1, 2, 4 ... seconds, after
-``lock_after`` the login is locked for ``lockout``.
+``lock_after`` the login is locked for ``lockout``. An attempt is counted, atomically,
+before its password is checked (a success then forgets the count), so concurrent tries
+cannot race past the lock; a disabled account answers exactly like a wrong password.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ import re
 import secrets
 import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,6 +39,7 @@ from ingest.config.console import ConsoleConfig
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 Role = Literal["viewer", "guard", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "guard", "admin")
@@ -39,6 +48,8 @@ NAME_RE = re.compile(f"[^{UNSAFE_TEXT}]{{1,64}}")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _SEEN_WRITE_MS = 60_000  # a session's last use is written at most once a minute
+HASHING_THREADS = 2
+HASHING_QUEUE = 16
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
@@ -125,7 +136,9 @@ class PeopleStore(DurableFile):
         self.path = path
         self.config = config
         self.clock = clock
-        self._hasher = PasswordHasher()
+        self._hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+        self._hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="argon2")
+        self._queued = threading.BoundedSemaphore(HASHING_THREADS + HASHING_QUEUE)
         self._dummy: str | None = None
         super().__init__(threading.Lock())
 
@@ -144,7 +157,7 @@ class PeopleStore(DurableFile):
         if role not in ROLES:
             raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         person = Person(login, check_name(name), role)
-        digest = self._hasher.hash(check_password(password))
+        digest = self._hash(check_password(password))
         now = now_ms(self.clock)
         with self._lock, transaction(self.db) as db:
             db.execute(
@@ -171,7 +184,7 @@ class PeopleStore(DurableFile):
 
     def set_password(self, login: str, password: str) -> None:
         """A new password; the person's sessions end."""
-        digest = self._hasher.hash(check_password(password))
+        digest = self._hash(check_password(password))
         self._change(login, "password_hash = ?", digest)
 
     def set_disabled(self, login: str, disabled: bool) -> None:
@@ -201,19 +214,15 @@ class PeopleStore(DurableFile):
         """A new session, or LoginRefused (wrong, wait, locked or disabled)."""
         now = now_ms(self.clock)
         key = login.strip().lower()[:64]
-        self._check_throttle(key, now)
+        self._count_attempt(key, now)
         with self._lock:
             row = self.db.execute(
                 "SELECT login, name, role, disabled, password_hash FROM people WHERE login = ?",
                 (login.strip(),),
             ).fetchone()
-        if not self._verify(row["password_hash"] if row else self._dummy_hash(), password) or (
-            row is None
-        ):
-            self._failed(key, now)
+        right = self._verify(row["password_hash"] if row else self._dummy_hash(), password)
+        if not right or row is None or row["disabled"]:  # one answer: no password oracle
             raise LoginRefused("wrong", "the login or the password is wrong")
-        if row["disabled"]:
-            raise LoginRefused("disabled", "this account is disabled: ask the administrator")
         person = Person(row["login"], row["name"], row["role"])
         token = secrets.token_urlsafe(32)
         with self._lock, transaction(self.db) as db:
@@ -229,41 +238,43 @@ class PeopleStore(DurableFile):
     def _dummy_hash(self) -> str:
         """Verified for unknown logins, so they take as long as known ones."""
         if self._dummy is None:
-            self._dummy = self._hasher.hash(secrets.token_hex(16))
+            self._dummy = self._hash(secrets.token_hex(16))
         return self._dummy
 
     def _verify(self, digest: str, password: str) -> bool:
         try:
-            return self._hasher.verify(digest, password)
+            return self._on_hashing_thread(self._hasher.verify, digest, password)
         except (VerificationError, InvalidHashError):
             return False
 
+    def _hash(self, password: str) -> str:
+        return self._on_hashing_thread(self._hasher.hash, password)
+
+    def _on_hashing_thread(self, work: Callable[..., _T], *args: str) -> _T:
+        if not self._queued.acquire(blocking=False):
+            raise LoginRefused("busy", "too many logins at once: try again in a moment", 5)
+        try:
+            return self._hashing.submit(work, *args).result()
+        finally:
+            self._queued.release()
+
     def _rehash_if_needed(self, digest: str, login: str, password: str) -> None:
         if self._hasher.check_needs_rehash(digest):
-            self._change(login, "password_hash = ?", self._hasher.hash(password))
+            self._change(login, "password_hash = ?", self._hash(password))
 
-    def _check_throttle(self, key: str, now: int) -> None:
-        with self._lock:
-            row = self.db.execute(
+    def _count_attempt(self, key: str, now: int) -> None:
+        """Refuse a login that must wait or is locked; else count the attempt as a failure
+        (in one transaction, before the password is checked; a success forgets it)."""
+        lock_ms = int(self.config.lockout.total_seconds() * 1000)
+        with self._lock, transaction(self.db) as db:
+            db.execute("DELETE FROM login_failures WHERE last_ms < ? AND locked_until_ms < ?",
+                       (now - 2 * lock_ms, now))  # fmt: skip
+            row = db.execute(
                 "SELECT failures, last_ms, locked_until_ms FROM login_failures WHERE login = ?",
                 (key,),
             ).fetchone()
-        if row is None:
-            return
-        if row["locked_until_ms"] > now:
-            wait = (row["locked_until_ms"] - now + 999) // 1000
-            raise LoginRefused("locked", "too many failed logins: this login is locked", wait)
-        slow = row["failures"] - self.config.slow_after
-        if slow >= 0:
-            ready = row["last_ms"] + 1000 * 2 ** min(slow, 10)
-            if now < ready:
-                wait = (ready - now + 999) // 1000
-                raise LoginRefused("wait", "too many failed logins: wait before trying again", wait)
-
-    def _failed(self, key: str, now: int) -> None:
-        lock_ms = int(self.config.lockout.total_seconds() * 1000)
-        with self._lock, transaction(self.db) as db:
-            db.execute("DELETE FROM login_failures WHERE last_ms < ?", (now - 2 * lock_ms,))
+            if row is not None:
+                self._refuse_early(row, now)
             db.execute(
                 "INSERT INTO login_failures VALUES (?, 1, ?, 0) ON CONFLICT(login) DO UPDATE"
                 " SET failures = failures + 1, last_ms = excluded.last_ms",
@@ -274,6 +285,17 @@ class PeopleStore(DurableFile):
                 " WHERE login = ? AND failures >= ?",
                 (now + lock_ms, key, self.config.lock_after),
             )
+
+    def _refuse_early(self, row: sqlite3.Row, now: int) -> None:
+        if row["locked_until_ms"] > now:
+            wait = (row["locked_until_ms"] - now + 999) // 1000
+            raise LoginRefused("locked", "too many failed logins: this login is locked", wait)
+        slow = row["failures"] - self.config.slow_after
+        if slow >= 0:
+            ready = row["last_ms"] + 1000 * 2 ** min(slow, 10)
+            if now < ready:
+                wait = (ready - now + 999) // 1000
+                raise LoginRefused("wait", "too many failed logins: wait before trying again", wait)
 
     # ------------------------------------------------------------------ sessions
 

@@ -54,11 +54,16 @@ def login(
     if not login.strip() or not password:
         return _form(request, service, next, error=say("login.missing", lang), login=login,
                      status=400)  # fmt: skip
+    address = request.client.host if request.client else ""
+    wait = service.login_addresses.wait_s(address)
+    if wait:  # before any hashing: one address cannot keep the hashing busy
+        return _form(request, service, next, error=say("login.wait", lang, seconds=wait),
+                     login=login, status=429)  # fmt: skip
     try:
         session = service.people.log_in(login, password)
     except LoginRefused as exc:
         return _form(request, service, next, error=_why(exc, lang), login=login,
-                     status=429 if exc.reason in ("wait", "locked") else 401)  # fmt: skip
+                     status=401 if exc.reason == "wrong" else 429)  # fmt: skip
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, session.token, httponly=True, samesite="lax",
@@ -73,8 +78,8 @@ def _why(refused: LoginRefused, lang: str) -> str:
         return say("login.wait", lang, seconds=refused.retry_after_s)
     if refused.reason == "locked":
         return say("login.locked", lang, minutes=(refused.retry_after_s + 59) // 60)
-    if refused.reason == "disabled":
-        return say("login.disabled", lang)
+    if refused.reason == "busy":
+        return say("login.wait", lang, seconds=refused.retry_after_s)
     return say("login.wrong", lang)
 
 

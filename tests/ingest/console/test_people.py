@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def test_sessions_end_idle_at_logout_and_when_disabled_or_the_password_changes(
     third = people.log_in("zhang", "correct horse")
     people.set_disabled("zhang", True)
     assert people.session(third.token) is None
-    assert _refusal(people, "zhang", "correct horse").reason == "disabled"
+    # No password oracle: the right and a wrong password get the same answer.
+    assert str(_refusal(people, "zhang", "correct horse")) == str(_refusal(people, "zhang", "x"))
     people.set_disabled("zhang", False)
     fourth = people.log_in("zhang", "correct horse")
     people.set_password("zhang", "a new password")
@@ -155,3 +157,34 @@ def test_users_commands(tmp_path: Path, clock: ManualClock) -> None:
     assert _users(config, "remove", "nobody").returncode == 2
     assert _users(config, "remove", "li").returncode == 0
     assert "li" not in _users(config, "list").stdout.split()
+
+
+def test_concurrent_wrong_passwords_cannot_race_past_the_lock(tmp_path: Path) -> None:
+    """Item 5: 20 concurrent wrong passwords with ``lock_after: 10`` were all checked;
+    each attempt is now counted before its password is, so at most 10 are."""
+    config = CONFIG.model_copy(update={"slow_after": 50, "lock_after": 10})
+    store = PeopleStore(tmp_path / "people.db", config, ManualClock(1_796_000_000.0))
+    store.open()
+    store.add("zhang", "张师傅", "guard", "correct horse")
+    try:
+        with ThreadPoolExecutor(20) as pool:
+            reasons = list(pool.map(lambda i: _refusal(store, "zhang", f"guess {i}").reason,
+                                    range(20)))  # fmt: skip
+    finally:
+        store.close()
+    assert reasons.count("wrong") <= 10
+    assert reasons.count("locked") >= 10
+
+
+def test_passwords_use_owasp_parameters_and_old_hashes_are_renewed(
+    people: PeopleStore, tmp_path: Path
+) -> None:
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
+    old = PasswordHasher().hash("old horse pw")  # argon2-cffi's default: 64 MiB
+    with sqlite3.connect(tmp_path / "people.db") as db:
+        db.execute("UPDATE people SET password_hash = ?", (old,))
+    people.log_in("zhang", "old horse pw")
+    with sqlite3.connect(tmp_path / "people.db") as db:
+        (digest,) = db.execute("SELECT password_hash FROM people").fetchone()
+    assert digest.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
