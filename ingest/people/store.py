@@ -140,6 +140,9 @@ class PeopleStore(DurableFile):
         self._hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="argon2")
         self._queued = threading.BoundedSemaphore(HASHING_THREADS + HASHING_QUEUE)
         self._dummy: str | None = None
+        # Counts changes that may end sessions (logout, disable, new password or role,
+        # removal): a live stream re-checks its session when it moved.
+        self.sessions_changed = 0
         super().__init__(threading.Lock())
 
     def open(self) -> None:
@@ -168,6 +171,7 @@ class PeopleStore(DurableFile):
                 (login, person.name, role, digest, now, now),
             )
             db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+            self.sessions_changed += 1
         return person
 
     def people(self) -> list[Person]:
@@ -197,6 +201,7 @@ class PeopleStore(DurableFile):
             if db.execute("DELETE FROM people WHERE login = ?", (login,)).rowcount == 0:
                 raise PeopleError(f"nobody has the login {login!r}")
             db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+            self.sessions_changed += 1
 
     def _change(self, login: str, assignment: str, value: object) -> None:
         with self._lock, transaction(self.db) as db:
@@ -207,6 +212,7 @@ class PeopleStore(DurableFile):
             if changed == 0:
                 raise PeopleError(f"nobody has the login {login!r}")
             db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+            self.sessions_changed += 1
 
     # ------------------------------------------------------------------ logging in
 
@@ -328,3 +334,4 @@ class PeopleStore(DurableFile):
         """End a session."""
         with self._lock:
             self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (_hash_token(token),))
+            self.sessions_changed += 1

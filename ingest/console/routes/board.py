@@ -80,19 +80,23 @@ async def events(request: Request, service: ServiceDep, _person: Person) -> Stre
     subscriber = feed.subscribe(asyncio.get_running_loop())
 
     async def stream() -> AsyncIterator[bytes]:
+        checked = service.people.sessions_changed
         try:
             yield b"retry: 2000\n" + sse("hello", {"now": now_ms(service.clock)})
             while True:
                 try:
                     event = await asyncio.wait_for(subscriber.queue.get(), PING_S)
                 except TimeoutError:
-                    # Still logged in? (logged out or disabled: the stream ends.)
-                    if session_principal(request, service) is None:
-                        return
-                    yield b": ping\n\n"
-                    continue
+                    event = b": ping\n\n"
+                    checked = -1  # idle sessions expire: check at every ping
                 if event is None:
                     return
+                # Still logged in? A logout, a disabled person or a changed role anywhere
+                # moves ``sessions_changed``: the stream ends before the next event.
+                if checked != service.people.sessions_changed:
+                    checked = service.people.sessions_changed
+                    if session_principal(request, service) is None:
+                        return
                 yield event
         finally:
             feed.unsubscribe(subscriber)
