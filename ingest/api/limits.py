@@ -5,7 +5,9 @@ too big (413), before an unauthenticated client's write to ``/api/`` is read at 
 and when a body trickles in slower than ``body_timeout`` (408).
 :class:`GuardedH11Protocol` closes connections that do not finish their request headers
 within ``header_timeout`` (uvicorn arms no timer before the first request, so a client
-sending headers a byte at a time could hold a connection for as long as it liked).
+sending headers a byte at a time could hold a connection for as long as it liked), and
+answers 503 to a client address that already holds ``max_connections_per_address``
+connections, so one client cannot take every connection (and ``/api/health``) away.
 Every refusal is counted in ``campus_http_refused{reason}``.
 """
 
@@ -25,6 +27,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger(__name__)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_TOO_MANY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 40\r\n\r\n"
+    b"too many connections from this address\r\n"
+)
 
 
 class RequestLimits:
@@ -123,13 +130,29 @@ class GuardedH11Protocol(H11Protocol):
 
     header_timeout_s = 10.0
     on_timeout: Callable[[], None] = staticmethod(lambda: None)
+    max_per_address = 64
+    on_too_many: Callable[[], None] = staticmethod(lambda: None)
+    # Open connections by client address, of one server (each server makes a subclass
+    # with a dict of its own; the event loop's one thread is the only one that uses it).
+    open_per_address: dict[str, int] = {}  # noqa: RUF012
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
+        self._address: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        address = self.client[0] if self.client else ""
+        held = self.open_per_address.get(address, 0)
+        if held >= self.max_per_address:
+            log.warning("refused a connection from %s: it holds %d already", address, held)
+            self.on_too_many()
+            transport.write(_TOO_MANY)
+            transport.close()
+            return
+        self.open_per_address[address] = held + 1
+        self._address = address
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -141,6 +164,13 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._address is not None:
+            left = self.open_per_address.get(self._address, 1) - 1
+            if left > 0:
+                self.open_per_address[self._address] = left
+            else:
+                self.open_per_address.pop(self._address, None)
+            self._address = None
         super().connection_lost(exc)
 
     def _arm(self) -> None:

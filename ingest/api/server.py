@@ -19,6 +19,9 @@ def make_server(service: IngestService) -> uvicorn.Server:
     class Protocol(GuardedH11Protocol):
         header_timeout_s = api.header_timeout.total_seconds()
         on_timeout = staticmethod(lambda: refused.labels("header_timeout").inc())
+        max_per_address = api.max_connections_per_address
+        on_too_many = staticmethod(lambda: refused.labels("connections_per_address").inc())
+        open_per_address: dict[str, int] = {}  # noqa: RUF012 (this server's own)
 
     return uvicorn.Server(
         uvicorn.Config(

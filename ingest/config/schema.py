@@ -120,11 +120,14 @@ class ApiConfig(Strict):
     tls: ApiTlsConfig | None = None
     # What one client may cost: a bigger body is refused before it is read (413); request
     # headers and bodies must arrive within their timeouts; beyond max_connections open
-    # at once, new requests get 503 (each open console holds one).
+    # at once, new requests get 503 (each open console holds one), and so do a client
+    # address's beyond max_connections_per_address (behind a reverse proxy every client
+    # has the proxy's address: raise it to max_connections and limit per client there).
     max_body_kb: Annotated[int, Field(ge=1, le=65536)] = 64
     header_timeout: Duration = timedelta(seconds=10)
     body_timeout: Duration = timedelta(seconds=30)
     max_connections: Annotated[int, Field(ge=8)] = 256
+    max_connections_per_address: Annotated[int, Field(ge=2)] = 64
 
     def base_url(self) -> str:
         """``public_url`` without a trailing slash, or this listener's address."""

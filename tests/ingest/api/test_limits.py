@@ -133,3 +133,32 @@ def test_normal_requests_pass(ingest: IngestProcess) -> None:
                         headers={"Authorization": GUARD})  # fmt: skip
     assert answer.status_code == 404  # read, authenticated, and no such alert
     assert httpx.get(f"{ingest.api}/api/health").status_code == 200
+
+
+def test_one_address_cannot_take_every_connection(
+    tmp_path: Any, broker: MosquittoServer, influxd: InfluxServer
+) -> None:
+    """Item 7: 256 slow connections once took the web side (and /api/health) down."""
+    config: dict[str, Any] = config_dict(tmp_path / "state", broker, influxd)
+    config["api"].update(max_connections_per_address=16)
+    process = IngestProcess(config, tmp_path)
+    process.start()
+    slow = []
+    try:
+        for _ in range(256):  # each sends half a request line and waits
+            sock = _connect(process)
+            sock.sendall(b"GET /api/hea")
+            slow.append(sock)
+        time.sleep(0.5)
+        answers = [sock.recv(200) for sock in slow[16:]]
+        assert all(a.startswith(b"HTTP/1.1 503 ") for a in answers)
+        assert b"too many connections from this address" in answers[0]
+        transport = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(transport=transport, timeout=5) as other:
+            assert other.get(f"{process.api}/api/health").status_code == 200
+            metrics = other.get(f"{process.api}/metrics").text
+        assert 'campus_http_refused_total{reason="connections_per_address"} 240.0' in metrics
+    finally:
+        for sock in slow:
+            sock.close()
+        process.stop()
