@@ -7,18 +7,26 @@ can speak for another gateway, read another's topics or the ingest's ``$SYS``. T
 account reads ``ROOT/#`` and ``$SYS/#``. Every other account and ACL line is kept as it
 was; writing an account again gives it a new password (rotation). Mosquitto reads both
 files again on SIGHUP.
+
+Every name is checked whole (a name with a line break once wrote broken files that
+Mosquitto kept the old rules for, and refused to start with after a reboot); a refused
+name leaves both files untouched. Both files are read, changed and replaced under one
+lock (``PASSWD.lock``, as ``vipw`` locks), so commands run at once lose no account.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from campuswatch.atomicfile import write_atomic
-from campuswatch.protocol.kinds import ID_RE
+from campuswatch.protocol.kinds import ID_RE, UNSAFE_TEXT
 from ingest.errors import IngestError
 
 ITERATIONS = 101  # mosquitto_passwd's own; the passwords are random 128-bit strings
@@ -26,6 +34,7 @@ SALT_BYTES = 12
 PASSWORD_BYTES = 18  # 144 bits of randomness, 24 characters
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _ROOT_RE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+_WRITE_TOPIC_RE = re.compile(f"[^#+\\s{UNSAFE_TEXT}]{{1,256}}")
 
 
 class BrokerError(IngestError):
@@ -67,8 +76,18 @@ def _check_root(root: str) -> str:
     return root
 
 
+@contextmanager
+def _locked(passwd: Path) -> Iterator[None]:
+    """Hold the lock of the broker's files while they are read and replaced."""
+    passwd.parent.mkdir(parents=True, exist_ok=True)
+    with passwd.with_name(passwd.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def set_password(passwd: Path, account: str) -> str:
-    """Give ``account`` a new random password in ``passwd`` (others kept); return it."""
+    """Give ``account`` a new random password in ``passwd`` (others kept); return it.
+    The caller holds the files' lock."""
     password = secrets.token_urlsafe(PASSWORD_BYTES)
     lines = passwd.read_text().splitlines() if passwd.exists() else []
     kept = [line for line in lines if line.split(":", 1)[0] != account]
@@ -80,8 +99,10 @@ def set_password(passwd: Path, account: str) -> str:
 def add_gateway(site: str, gateway: str, passwd: Path, acl: Path, root: str = "campus") -> str:
     """Create or replace a gateway's account; the new password."""
     account = gateway_account(site, gateway)
-    _ensure_acl(acl, _check_root(root), None, [])
-    return set_password(passwd, account)
+    root = _check_root(root)
+    with _locked(passwd):
+        _ensure_acl(acl, root, None, [])
+        return set_password(passwd, account)
 
 
 def add_ingest(
@@ -92,10 +113,13 @@ def add_ingest(
     if not _NAME_RE.fullmatch(name):
         raise BrokerError(f"account {name!r} must be 1-64 of A-Z a-z 0-9 _ . - (no /)")
     for topic in write or []:
-        if not topic or "#" in topic or "+" in topic:
-            raise BrokerError(f"{topic!r} cannot be a write topic of the ingest")
-    _ensure_acl(acl, _check_root(root), name, write or [])
-    return set_password(passwd, name)
+        if not _WRITE_TOPIC_RE.fullmatch(topic):
+            raise BrokerError(f"{topic!r} cannot be a write topic of the ingest (no wildcards,"
+                              " spaces or control characters)")  # fmt: skip
+    root = _check_root(root)
+    with _locked(passwd):
+        _ensure_acl(acl, root, name, write or [])
+        return set_password(passwd, name)
 
 
 def _ensure_acl(acl: Path, root: str, ingest: str | None, write: list[str]) -> None:
