@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from campuswatch.configfile import load_env_file
 from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
 from ingest.broker.cli import add_parser as add_broker_parser
@@ -301,12 +302,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backup_parsers(sub)
     _add_links_parser(sub)
     sub.choices["users"].set_defaults(func=cmd_users)
+    _add_env_file(parser)
     return parser
+
+
+def _add_env_file(parser: argparse.ArgumentParser) -> None:
+    """``--env-file`` beside every ``--config``: the installed config takes its secrets
+    from ``${VAR}``s, kept in a file that is read as data and never run by a shell."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _add_env_file(command)
+        elif "--config" in action.option_strings:
+            parser.add_argument("--env-file", type=Path,
+                                help="KEY=VALUE lines for the config's ${VAR}s (the install's"
+                                " /etc/campuswatch/ingest.env)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``campus-ingest`` console script."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "env_file", None) is not None:
+        try:
+            load_env_file(args.env_file)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_CONFIG
     if args.command != "broker":  # its certificates and the broker's files set their modes
         os.umask(0o077)  # alerts, people, snapshots, dead letters: the service's user only
     result: int = args.func(args)

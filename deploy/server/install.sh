@@ -8,7 +8,9 @@
 # auth (an admin, the service's writer, Grafana's reader), campus-ingest in a virtualenv
 # under /opt/campuswatch as the systemd service campus-ingest (own user, read-only system),
 # the campus CA and server certificate (kept when they exist), and Grafana's provisioning
-# files when Grafana is installed. Passwords are made once and kept in /etc/campuswatch/*.env.
+# files when Grafana is installed. Passwords are made once and kept in /etc/campuswatch/*.env,
+# files of KEY="VALUE" lines that are read as data (deploy/server/envfile.py, campus-ingest
+# --env-file) and never run by a shell; no password is ever put on a command line.
 # --no-start leaves the services stopped (for a machine without systemd, e.g. a container).
 set -euo pipefail
 
@@ -29,9 +31,13 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 2; }
 [[ "$SITE" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || { echo "--site must match [a-z0-9][a-z0-9-]*" >&2; exit 2; }
+[ -n "$NAME" ] || NAME=$SITE
 [ ${#HOSTS[@]} -gt 0 ] || HOSTS=("$(hostname -f)")
+for h in "${HOSTS[@]}"; do
+  [[ "$h" =~ ^[A-Za-z0-9.:-]+$ ]] || { echo "--host $h: a host name or address" >&2; exit 2; }
+done
 say() { printf '== %s\n' "$*"; }
-secret() { "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+envfile() { "$PYTHON" "$SRC/deploy/server/envfile.py" "$@"; }
 
 say "packages"
 export DEBIAN_FRONTEND=noninteractive
@@ -56,27 +62,14 @@ CLI="$PREFIX/bin/campus-ingest"
 
 say "secrets (made once, kept on upgrades)"
 ENV="$ETC/ingest.env"
-if [ ! -f "$ENV" ]; then
-  umask 077
-  cat >"$ENV" <<EOT
-CAMPUSWATCH_SITE=$SITE
-CAMPUSWATCH_SITE_NAME=$NAME
-CAMPUSWATCH_PUBLIC_URL=https://${HOSTS[0]}:8443
-CAMPUSWATCH_TLS_DIR=$ETC/tls
-CAMPUSWATCH_API_TOKEN=$(secret)
-MQTT_HOST=127.0.0.1
-MQTT_PORT=8883
-MQTT_PASSWORD=
-INFLUX_URL=http://127.0.0.1:8086
-INFLUX_PASSWORD=$(secret)
-INFLUX_ADMIN_PASSWORD=$(secret)
-GRAFANA_INFLUX_PASSWORD=$(secret)
-EOT
-  umask 022
-fi
+[ -f "$ENV" ] || envfile make "$ENV" --site "$SITE" --name "$NAME" \
+  --public-url "https://${HOSTS[0]}:8443" --tls-dir "$ETC/tls"
 chgrp campuswatch "$ENV" && chmod 0640 "$ENV"
-# shellcheck disable=SC1090
-. "$ENV"
+MQTT_PASSWORD=$(envfile get "$ENV" MQTT_PASSWORD)
+INFLUX_PASSWORD=$(envfile get "$ENV" INFLUX_PASSWORD)
+INFLUX_ADMIN_PASSWORD=$(envfile get "$ENV" INFLUX_ADMIN_PASSWORD)
+GRAFANA_INFLUX_PASSWORD=$(envfile get "$ENV" GRAFANA_INFLUX_PASSWORD)
+CAMPUSWATCH_PUBLIC_URL=$(envfile get "$ENV" CAMPUSWATCH_PUBLIC_URL)
 
 say "broker: certificates, accounts, config"
 if [ ! -f "$BROKER/tls/server.crt" ]; then
@@ -89,7 +82,7 @@ install -m 0644 "$BROKER/tls/ca.crt" "$BROKER/tls/server.crt" "$ETC/tls/"
 install -m 0640 -g campuswatch "$BROKER/tls/server.key" "$ETC/tls/"
 if [ -z "${MQTT_PASSWORD}" ]; then
   MQTT_PASSWORD=$("$CLI" broker add-ingest ingest --passwd "$BROKER/passwd" --acl "$BROKER/acl")
-  sed -i "s|^MQTT_PASSWORD=.*|MQTT_PASSWORD=$MQTT_PASSWORD|" "$ENV"
+  envfile set "$ENV" MQTT_PASSWORD "$MQTT_PASSWORD"
 fi
 chgrp mosquitto "$BROKER/passwd" "$BROKER/acl"
 [ -f /etc/mosquitto/mosquitto.conf.debian ] || cp /etc/mosquitto/mosquitto.conf /etc/mosquitto/mosquitto.conf.debian
@@ -102,9 +95,12 @@ if [ "$START" -eq 1 ]; then systemctl restart influxdb; else
   pgrep -x influxd >/dev/null || (influxd -config /etc/influxdb/influxdb.conf >/var/log/influxd.log 2>&1 &)
 fi
 for _ in $(seq 60); do curl -sf http://127.0.0.1:8086/ping >/dev/null && break; sleep 1; done
-influxql() { influx -username admin -password "$INFLUX_ADMIN_PASSWORD" -execute "$1"; }
+# Statements (with passwords in them) go on standard input, the admin's password in the
+# environment of that one process: nothing secret on a command line, where ps shows it.
+influxql() { INFLUX_ADMIN_PASSWORD=$INFLUX_ADMIN_PASSWORD "$PYTHON" "$SRC/deploy/server/influxql.py" <<<"$1"; }
 # InfluxDB lets the first user in without a password: that is the admin.
-influx -execute "CREATE USER admin WITH PASSWORD '$INFLUX_ADMIN_PASSWORD' WITH ALL PRIVILEGES" 2>/dev/null || true
+INFLUX_ADMIN_PASSWORD="" "$PYTHON" "$SRC/deploy/server/influxql.py" 2>/dev/null \
+  <<<"CREATE USER admin WITH PASSWORD '$INFLUX_ADMIN_PASSWORD' WITH ALL PRIVILEGES" || true
 influxql 'CREATE DATABASE campus'
 influxql 'ALTER RETENTION POLICY "autogen" ON "campus" DURATION 400d'
 influxql "CREATE USER campuswatch WITH PASSWORD '$INFLUX_PASSWORD'" 2>/dev/null \
@@ -116,8 +112,7 @@ influxql 'GRANT READ ON "campus" TO grafana'
 
 say "service config and unit"
 [ -f "$ETC/ingest.yaml" ] || install -m 0640 -g campuswatch "$SRC/deploy/server/ingest.yaml" "$ETC/ingest.yaml"
-set -a; . "$ENV"; set +a
-"$CLI" check --config "$ETC/ingest.yaml"
+"$CLI" check --config "$ETC/ingest.yaml" --env-file "$ENV"
 install -m 0644 "$SRC/deploy/server/campus-ingest.service" /etc/systemd/system/campus-ingest.service
 
 if [ -d /etc/grafana/provisioning ]; then
@@ -126,10 +121,14 @@ if [ -d /etc/grafana/provisioning ]; then
     /etc/grafana/provisioning/datasources/campuswatch.yaml
   install -m 0644 "$SRC/deploy/grafana/provisioning/dashboards/campuswatch.yaml" \
     /etc/grafana/provisioning/dashboards/campuswatch.yaml
+  # The password in a file of its own: an Environment= line would show in systemctl show.
+  envfile set "$ETC/grafana.env" CAMPUSWATCH_INFLUX_URL http://127.0.0.1:8086
+  envfile set "$ETC/grafana.env" CAMPUSWATCH_INFLUX_USER grafana
+  envfile set "$ETC/grafana.env" CAMPUSWATCH_INFLUX_PASSWORD "$GRAFANA_INFLUX_PASSWORD"
+  chgrp grafana "$ETC/grafana.env" && chmod 0640 "$ETC/grafana.env"
   install -d /etc/systemd/system/grafana-server.service.d
-  printf '[Service]\nEnvironment=CAMPUSWATCH_INFLUX_URL=http://127.0.0.1:8086\nEnvironment=CAMPUSWATCH_INFLUX_USER=grafana\nEnvironment=CAMPUSWATCH_INFLUX_PASSWORD=%s\n' \
-    "$GRAFANA_INFLUX_PASSWORD" >/etc/systemd/system/grafana-server.service.d/campuswatch.conf
-  chmod 0600 /etc/systemd/system/grafana-server.service.d/campuswatch.conf
+  printf '[Service]\nEnvironmentFile=%s\n' "$ETC/grafana.env" \
+    >/etc/systemd/system/grafana-server.service.d/campuswatch.conf
 fi
 
 if [ "$START" -eq 1 ]; then
@@ -144,8 +143,8 @@ fi
 cat <<EOT
 
 campuswatch is installed. Next:
-  1. the first admin of the console:
-       $CLI users add --config $ETC/ingest.yaml admin --name 管理员 --role admin
+  1. the first admin of the console (as the service's user, so it can read what is written):
+       sudo -u campuswatch $CLI users add --config $ETC/ingest.yaml --env-file $ETC/ingest.env admin --name 管理员 --role admin
   2. an account for each gateway (prints its password for the gateway's MQTT_PASSWORD):
        $CLI broker add-gateway $SITE gw-gate --passwd $BROKER/passwd --acl $BROKER/acl
        systemctl reload mosquitto

@@ -1,0 +1,79 @@
+"""The install's settings are data, never shell (issue 20, items 10 and 14): a campus
+name with spaces, quotes and ``$(...)`` reaches the service's config unchanged and runs
+nothing; the install script sources no settings file and puts no password on a command
+line; the service's unit reads the settings file itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from campuswatch.configfile import load_env_file
+from ingest.config import load_config
+
+DEPLOY = Path(__file__).parents[2] / "deploy"
+ENVFILE = DEPLOY / "server" / "envfile.py"
+HOSTILE = """阳光幼儿园 东园区 "总园" 'A' $(touch {marker}) `touch {marker}` ${{HOME}} \\ end"""
+
+
+def _envfile(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ENVFILE), *args], capture_output=True,
+                          text=True, timeout=30, check=False)  # fmt: skip
+
+
+def test_a_hostile_campus_name_is_just_text(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    name = HOSTILE.format(marker=marker)
+    env = tmp_path / "ingest.env"
+    made = _envfile("make", str(env), "--site", "sunshine-kg", "--name", name,
+                    "--public-url", "https://watch.example-kg.cn:8443", "--tls-dir",
+                    str(tmp_path / "tls"))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert env.stat().st_mode & 0o777 == 0o640
+    assert _envfile("get", str(env), "CAMPUSWATCH_SITE_NAME").stdout == name + "\n"
+    assert _envfile("set", str(env), "MQTT_PASSWORD", "s3cret").returncode == 0
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    for part in ("ca.crt", "server.crt", "server.key"):
+        (tls / part).write_text("")
+    config = tmp_path / "ingest.yaml"
+    config.write_text((DEPLOY / "server" / "ingest.yaml").read_text())
+    checked = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "check", "--config", str(config),
+         "--env-file", str(env)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    saved = dict(os.environ)
+    try:
+        load_env_file(env)
+        assert load_config(config).site.name == name
+        assert os.environ["MQTT_PASSWORD"] == "s3cret"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("value", ["line\nbreak", "tab\tstop", "bidi\u2028"])
+def test_a_value_with_a_control_character_is_refused(tmp_path: Path, value: str) -> None:
+    done = _envfile("set", str(tmp_path / "x.env"), "NAME", value)
+    assert done.returncode != 0
+    assert not (tmp_path / "x.env").exists()
+
+
+def test_the_install_script_sources_nothing_and_shows_no_password() -> None:
+    script = (DEPLOY / "server" / "install.sh").read_text()
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.search(r"(^|[;&|]\s*)(\.|source)\s", code, re.MULTILINE)
+    assert "-password" not in code  # influx's option: it shows in ps
+    assert not re.search(r"-execute\b", code)
+    assert "Environment=CAMPUSWATCH_INFLUX_PASSWORD" not in code  # systemctl show
+    unit = (DEPLOY / "server" / "campus-ingest.service").read_text()
+    assert "EnvironmentFile" not in unit
+    assert unit.count("--env-file /etc/campuswatch/ingest.env") == 2
