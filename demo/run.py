@@ -218,7 +218,7 @@ campuswatch demo is running (Ctrl-C stops it)
               up; their alerts fire within a minute, on the console and as NOTIFY here;
               every 30 s someone walks past the gate camera: "门口有人", with a snapshot)
   snapshot   curl -H 'Authorization: Bearer {token}' -o gate.jpg {latest_snapshot}
-  health     {api}/api/health      metrics: {api}/metrics
+  health     {api}/api/health      metrics (with the token): {api}/metrics
   MQTT       127.0.0.1:{broker.port}  (topic campus/{SITE}/+/readings)
   InfluxDB   {influx.url}  database "campus"
   Grafana    {grafana}

@@ -20,6 +20,7 @@ from ingest.people.store import PeopleStore
 from ingest.pipeline.consumer import MqttConsumer
 from ingest.pipeline.deadletters import DeadLetterStore
 from ingest.pipeline.handler import MessageHandler
+from ingest.pipeline.overflow import SpoolIntake
 from ingest.pipeline.spool import Spool
 from ingest.pipeline.writer import InfluxWriter
 from ingest.registry import Registry
@@ -84,8 +85,9 @@ class IngestService:
             self.influx, self.spool, self.dead_letters, self.metrics,
             batch_bytes=influx.batch_kb << 10, dirty=self.dirty,
         )  # fmt: skip
+        intake = SpoolIntake(self.spool, self.metrics, self.problems, config.spool.memory_mb << 20)
         self.consumer = MqttConsumer(
-            config.mqtt, self.handler, self.spool, self.dead_letters, self.registry,
+            config.mqtt, self.handler, intake, self.dead_letters, self.registry,
             self.metrics, self.problems,
         )  # fmt: skip
 

@@ -106,6 +106,16 @@ class Metrics:
             "Readings older than what the rules already saw (they change no condition)",
             registry=r,
         )
+        self.readings_held = Gauge(
+            "campus_readings_held_bytes",
+            "Readings held in memory because the spool cannot take them (a full disk)",
+            registry=r,
+        )
+        self.readings_lost = Counter(
+            "campus_readings_lost",
+            "Readings evaluated but not stored: the spool and spool.memory_mb were full",
+            registry=r,
+        )
         self.told_out_of_order = Counter(
             "campus_alerts_told_out_of_order",
             "Critical conditions seen only in a reading older than one already seen, told late",

@@ -285,9 +285,14 @@ class Registry:
                     for d in self._devices.values()
                 ],
             }
-            self._dirty = self._meta_dirty = False
+            meta_dirty, self._dirty, self._meta_dirty = self._meta_dirty, False, False
             self._last_save = self.clock.time()
-        write_atomic(self.path, orjson.dumps(doc))
+        try:
+            write_atomic(self.path, orjson.dumps(doc))
+        except OSError:
+            with self._lock:  # saved again on the next call
+                self._dirty, self._meta_dirty = True, self._meta_dirty or meta_dirty
+            raise
 
     def load(self) -> None:
         """Load the saved registry, if any; an unreadable file is logged and ignored."""

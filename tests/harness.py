@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from demo.services import InfluxServer, MosquittoServer, free_port
 from ingest.storage.influx import InfluxClient
 
+VIEWER_AUTH = {"Authorization": "Bearer viewer-token-1"}  # the test configs' viewer token
 BASE_TS = 1_795_459_258_120  # 2026-11-23, inside the accepted window
 
 
@@ -256,7 +257,7 @@ class IngestProcess(ChildProcess):
 
     def metric(self, name: str) -> float:
         """Sum of a Prometheus metric's samples (all labels)."""
-        text = httpx.get(self.api + "/metrics", timeout=5).text
+        text = httpx.get(self.api + "/metrics", timeout=5, headers=VIEWER_AUTH).text
         return sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ingest.api.deps import has_credentials
+from ingest.api.deps import Viewer, has_credentials
 from ingest.api.limits import RequestLimits
 from ingest.api.routes import alerts, cameras, devices, health, reports, session
 from ingest.app import IngestService
@@ -61,8 +61,9 @@ def create_api(service: IngestService) -> FastAPI:
     )
 
     @api.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        """Prometheus text exposition of the service's metrics."""
+    def metrics(_caller: Viewer) -> Response:
+        """Prometheus text exposition of the service's metrics, for a bearer token (or a
+        session): they tell an outsider which gateways and devices there are."""
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return api

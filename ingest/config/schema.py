@@ -143,6 +143,10 @@ class SpoolConfig(Strict):
     # Free space on the state volume readings never take: the alert database, people and
     # links keep working on a full disk (readings then wait at the broker).
     reserve_mb: Annotated[int, Field(ge=0)] = 64
+    # While the spool cannot write, readings are held in memory up to this much (and
+    # acknowledged, so the broker keeps sending and alarms keep coming); beyond it they
+    # are evaluated but lost, counted and named in health (ingest/pipeline/overflow.py).
+    memory_mb: Annotated[int, Field(ge=1, le=4096)] = 64
 
 
 class DeadLettersConfig(Strict):

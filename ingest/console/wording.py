@@ -126,6 +126,7 @@ WORDS = Catalogue(
         "ack.title": ("确认告警", "Acknowledge an alert"),
         "ack.name": ("您的姓名", "Your name"),
         "ack.name_needed": ("请填写您的姓名。", "Please enter your name."),
+        "ack.typed": ("{name}（链接填写）", "{name} (typed on an ack link)"),
         "ack.bad_name": (
             "姓名为 1 至 64 个字符，不能含控制字符。",
             "A name has 1 to 64 characters without control characters.",

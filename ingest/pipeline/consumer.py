@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
 from ingest.pipeline.handler import MessageHandler, Outcome
 from ingest.pipeline.mqttclient import BufferedClient
-from ingest.pipeline.spool import Spool
+from ingest.pipeline.overflow import SpoolIntake
 from ingest.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ class MqttConsumer:
         self,
         settings: MqttConfig,
         handler: MessageHandler,
-        spool: Spool,
+        intake: SpoolIntake,
         dead_letters: DeadLetterStore,
         registry: Registry,
         metrics: Metrics,
@@ -67,7 +66,7 @@ class MqttConsumer:
         self.settings = settings
         self.problems = problems
         self.handler = handler
-        self.spool = spool
+        self.intake = intake
         self.dead_letters = dead_letters
         self.registry = registry
         self.metrics = metrics
@@ -122,6 +121,9 @@ class MqttConsumer:
             self._commit([*self._in_hand, *self._queue])
         except (IngestError, OSError) as exc:
             log.error("could not make the last messages durable; redelivered later: %s", exc)
+        if self.intake.held:
+            log.error("%d record(s) of readings held in memory are lost: the spool cannot"
+                      " take them", self.intake.held)  # fmt: skip
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -216,12 +218,13 @@ class MqttConsumer:
         """
         if not self._in_hand:
             with self._cond:
-                while not self._queue and not self._stopping:
+                if not self._queue and not self._stopping:
                     self._cond.wait(0.5)
                 self._in_hand, self._queue = self._queue, []
                 self.metrics.queue_depth.set(len(self._in_hand))
                 self._cond.notify_all()
         if not self._in_hand:
+            self.intake.store([])  # readings held in memory go to the spool when it can
             return 0.0
         try:
             self._commit(self._in_hand)
@@ -233,28 +236,28 @@ class MqttConsumer:
                 exc,
                 delay,
             )
-            self.problems.report("readings", f"not stored, held at the broker: {exc}")
+            self.problems.report("messages", f"not acknowledged, held at the broker: {exc}")
             return delay
         self._in_hand = []
         self._retry.reset()
-        self.problems.clear("readings")
+        self.problems.clear("messages")
         return 0.0
 
     def _commit(self, batch: list[_Received]) -> None:
-        while self.spool.is_full() and not self._stopping:
-            log.error(
-                "spool %s is full (%d bytes): holding acknowledgements until InfluxDB drains it",
-                self.spool.directory,
-                self.spool.pending_bytes(),
-            )
-            time.sleep(1.0)
         letters = [letter for item in batch for letter in item.outcome.dead_letters]
         dropped = self.dead_letters.write(letters)
         self.metrics.dead_letters.inc(len(letters) - dropped)
         self.metrics.dead_letters_dropped.inc(dropped)
-        self.spool.append([item.outcome.record for item in batch if item.outcome.record])
-        self.metrics.spool_bytes.set(self.spool.pending_bytes())
-        self.registry.save_if_needed()
+        # Durable, or held in memory while the spool cannot write (see overflow.py): the
+        # broker must keep sending, or alarms stop after max_inflight_messages.
+        self.intake.store([item.outcome.record for item in batch if item.outcome.record])
+        self.metrics.spool_bytes.set(self.intake.spool.pending_bytes())
+        try:  # the registry is a cache (meta is retained at the broker): never hold acks
+            self.registry.save_if_needed()
+        except OSError as exc:
+            self.problems.report("registry", f"cannot be saved ({exc}): kept in memory")
+        else:
+            self.problems.clear("registry")
         generation = self._generation
         self._client.ack_many(
             item.mid for item in batch if item.qos and item.generation == generation

@@ -35,6 +35,8 @@ from campuswatch.atomicfile import write_atomic
 log = logging.getLogger(__name__)
 
 HOUR_S = 3600
+_FIRST_HOUR = 0
+_LAST_HOUR = 4_102_444_800 // HOUR_S  # 2100-01-01: a later or negative hour is damage
 _HOUR_MS = HOUR_S * 1000
 Run = tuple[int, int]  # [start_s, end_s) of whole UTC hours
 
@@ -150,8 +152,13 @@ class DirtyHours:
             if not self.path.exists():
                 return False
             data = orjson.loads(self.path.read_bytes())
-            for key, hours in self._books(data):
-                self._hours.setdefault(key, {}).update({int(h): 0 for h in hours})
+            for key, listed in self._books(data):
+                hours = listed if isinstance(listed, list) else [None]  # not a list: damage
+                kept = {h: 0 for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR}
+                if len(kept) != len(hours):  # a damaged file: no query for the year 10^9
+                    log.error("%s: %d hour(s) of %r are not hours of 1970-2099, left out",
+                              self.path, len(hours) - len(kept), key)  # fmt: skip
+                self._hours.setdefault(key, {}).update(kept)
         except (OSError, orjson.JSONDecodeError, KeyError, AttributeError, TypeError,
                 ValueError) as exc:  # fmt: skip
             # Unreadable: start empty rather than refuse to start; the start-up backfill
@@ -162,7 +169,7 @@ class DirtyHours:
             return False
         return True
 
-    def _books(self, data: dict[str, Any]) -> Iterable[tuple[str, Iterable[int]]]:
+    def _books(self, data: dict[str, Any]) -> Iterable[tuple[str, object]]:
         """(key, hours) of a saved book; the first version kept raw measurements under
         ``pending`` and ``taking``: each books under its keys."""
         if "hours" in data:

@@ -1,6 +1,8 @@
 """A full state volume (a real tmpfs of 24 MB under a running service): readings are held
-at the broker, never acknowledged and lost; smoke alarms are still notified, from the
-alert database while the reserve lasts and from memory at 100 %; health says why."""
+in memory (acknowledged, so the broker keeps sending) and stored when space returns;
+smoke alarms are still notified, from the alert database while the reserve lasts and
+from memory at 100 %; beyond spool.memory_mb readings are lost, counted, and alarms
+still arrive (issue 20, item 12); health says why."""
 
 from __future__ import annotations
 
@@ -90,8 +92,9 @@ def test_alarms_are_told_and_readings_kept_on_a_full_disk(
             send("fridge-1", "temperature", celsius=4.0 + i)
         wait_for(lambda: service.health()["status"] == "degraded", 15)
         [problem] = service.health()["problems"]
-        assert problem.startswith("readings: not stored, held at the broker")
+        assert problem.startswith("readings: not stored: ")
         assert "under the reserve of 4 MB" in problem
+        assert "held in memory" in problem
         send("smoke-1", "smoke", smoke=True)
         first = wait_for(receiver.bodies, 10)[0]
         assert first["device"] == "smoke-1"
@@ -107,7 +110,7 @@ def test_alarms_are_told_and_readings_kept_on_a_full_disk(
         assert second["ack_url"] is None
         problems = service.health()["problems"]
         assert any(p.startswith("alerts: the alert database cannot be written") for p in problems)
-        assert count_points(db, "temperature", "celsius") == 1  # nothing acknowledged yet
+        assert count_points(db, "temperature", "celsius") == 1  # nothing stored yet
         # Space again: everything held is stored, the alarm kept in memory is recorded.
         (volume / "filler-1").unlink()
         (volume / "filler-2").unlink()
@@ -118,5 +121,44 @@ def test_alarms_are_told_and_readings_kept_on_a_full_disk(
                                                                             limit=10)}  # fmt: skip
         assert recorded == {"smoke-1": "firing", "smoke-2": "resolved"}
         wait_for(lambda: count_points(db, "smoke", "smoke") == 3, 20)
+    finally:
+        service.stop()
+
+
+def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
+    volume: Path, config: dict[str, Any], publisher: Publisher, receiver: HttpReceiver,
+    db: InfluxClient,
+) -> None:  # fmt: skip
+    """Item 12: with the spool refusing, the ingest once stopped acknowledging; after the
+    broker's max_inflight_messages (1,000) it sent nothing more, alarms included."""
+    config["state_dir"] = str(volume / "state")
+    config["spool"] = {"reserve_mb": 4, "segment_mb": 1, "memory_mb": 1}
+    config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
+    config["rules"] = [SMOKE]
+    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
+    start_ms = int(time.time() * 1000) - 600_000
+    service = IngestService(IngestConfig.model_validate(config))
+    service.start()
+    try:
+        assert service.wait_ready()
+        _fill(volume / "filler", leave_bytes=2 << 20)
+        load = [
+            (topic, envelope("gw-main", seq, [
+                reading(f"fridge-{i}", "temperature", start_ms + seq * 20 + i, celsius=4.0)
+                for i in range(20)
+            ]))
+            for seq in range(1, 3001)
+        ]  # fmt: skip
+        publisher.publish_many(load)  # 3,000 messages, 60,000 readings: 5 MB > 1 MB
+        smoke = [reading("smoke-1", "smoke", int(time.time() * 1000), smoke=True)]
+        publisher.publish(topic, envelope("gw-main", 3001, smoke))
+        told = wait_for(receiver.bodies, 60)
+        assert [b["device"] for b in told] == ["smoke-1"]
+        lost = service.metrics.readings_lost._value.get()
+        assert lost > 0
+        assert any("LOST" in p for p in service.health()["problems"])
+        (volume / "filler").unlink()
+        wait_for(lambda: count_points(db, "temperature", "celsius") == 60_000 - lost, 60)
+        wait_for(lambda: service.health()["status"] == "ok", 15)
     finally:
         service.stop()

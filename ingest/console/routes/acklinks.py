@@ -1,7 +1,8 @@
 """The ack link of a notification (``ack_url``, SPEC §9): ``GET /ack/ID/TOKEN`` shows the
 alert and a form (``name``, ``note``) and changes nothing, so a chat app drawing a preview
 acknowledges nothing; the form's ``POST`` acknowledges, as the logged-in person or else as
-the name typed. The link is the proof: signed, bound to its alert, expiring, used once."""
+the name typed, recorded as typed on a link (``张三（链接填写）``), never like a login's.
+The link is the proof: signed, bound to its alert, expiring, used once."""
 
 from __future__ import annotations
 
@@ -97,8 +98,8 @@ def ack(
             return _form(
                 request, service, alert_id, token, None, 400, error=say("ack.name_needed", lang)
             )
-        try:
-            by = check_name(name)
+        try:  # a typed name proves nothing: the record says it was typed on a link
+            by = say("ack.typed", lang, name=check_name(name))
         except PeopleError:
             return _form(
                 request,

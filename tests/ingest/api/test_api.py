@@ -106,8 +106,9 @@ def test_devices_lists_meta_only_devices_and_live_values(
     )
 
 
-def test_metrics_are_served(api: TestClient) -> None:
-    response = api.get("/metrics")
+def test_metrics_are_served_for_a_token_only(api: TestClient) -> None:
+    assert api.get("/metrics").status_code == 401  # they name every gateway and device
+    response = api.get("/metrics", headers=VIEWER)
     assert response.status_code == 200
     assert "campus_readings_stored_total" in response.text
     assert "/docs" in api.get("/docs").text or api.get("/openapi.json").status_code == 200

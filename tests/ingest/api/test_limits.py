@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from demo.services import InfluxServer, MosquittoServer
-from tests.harness import IngestProcess, config_dict, wait_for
+from tests.harness import VIEWER_AUTH, IngestProcess, config_dict, wait_for
 
 GUARD = "Bearer guard-token-1"
 
@@ -55,7 +55,7 @@ def _post_head(length: int | None, auth: str | None = None, chunked: bool = Fals
 
 
 def _refused(ingest: IngestProcess, reason: str) -> float:
-    text = httpx.get(f"{ingest.api}/metrics").text
+    text = httpx.get(f"{ingest.api}/metrics", headers=VIEWER_AUTH).text
     for line in text.splitlines():
         if line.startswith(f'campus_http_refused_total{{reason="{reason}"}}'):
             return float(line.split()[-1])
@@ -156,7 +156,7 @@ def test_one_address_cannot_take_every_connection(
         transport = httpx.HTTPTransport(local_address="127.0.0.2")
         with httpx.Client(transport=transport, timeout=5) as other:
             assert other.get(f"{process.api}/api/health").status_code == 200
-            metrics = other.get(f"{process.api}/metrics").text
+            metrics = other.get(f"{process.api}/metrics", headers=VIEWER_AUTH).text
         assert 'campus_http_refused_total{reason="connections_per_address"} 240.0' in metrics
     finally:
         for sock in slow:

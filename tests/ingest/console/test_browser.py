@@ -131,7 +131,7 @@ def test_an_ack_link_from_a_webhook_works_once_without_logging_in(
         expect(page.locator("main")).to_contain_text("已经用过")
     alert_id = _body_of(receiver, "smoke-2")["alert_id"]
     answer = httpx.get(f"{console.api}/api/alerts/{alert_id}", headers=GUARD).json()
-    assert answer["acknowledged_by"] == "保安 老陈"
+    assert answer["acknowledged_by"] == "保安 老陈（链接填写）"
 
 
 def test_no_page_loads_anything_from_another_host_and_the_board_fits_a_phone(

@@ -216,7 +216,7 @@ def test_an_ack_link_acknowledges_once_and_a_preview_changes_nothing(
     assert done.status_code == 200
     record = service.alert_store.alert(alert_id)
     assert record is not None
-    assert record.acknowledged_by == name
+    assert record.acknowledged_by == name + "（链接填写）"  # not like a logged-in person
     used = web.post(link, data={"csrf": token, "name": "又一个人", "note": ""})
     assert used.status_code == 409
     assert "用过" in used.text

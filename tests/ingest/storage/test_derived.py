@@ -5,6 +5,7 @@ ingest and influxd; the dirty book survives a restart."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -177,6 +178,9 @@ def test_the_book_survives_a_restart_and_marks_only_what_was_recomputed(tmp_path
     reader.done("door", (7200, 10800), reader.take().generation)
     assert DirtyHours(path, KEYS).take().runs == old
     assert runs([5, 3, 4, 9]) == [(10800, 21600), (32400, 36000)]
+    # A damaged book: hours that are no hours are left out, the rest kept.
+    path.write_bytes(b'{"hours": {"door": [2, -5, 10000000000, "3", true], "water": 7}}')
+    assert DirtyHours(path, KEYS).take().runs == {"door": [(7200, 10800)]}
 
 
 def test_a_book_that_cannot_be_saved_keeps_the_batch_from_being_committed(
@@ -187,16 +191,18 @@ def test_a_book_that_cannot_be_saved_keeps_the_batch_from_being_committed(
     state.mkdir()
     book = DirtyHours(state / "dirty-hours.json", KEYS)
     state.chmod(0o500)  # no new files: the atomic write fails as on a full disk
+    blocker = state / "dirty-hours.json"
     try:
-        if os.geteuid() == 0:  # root writes anyway: make the path a directory instead
+        if os.geteuid() == 0:  # root writes anyway: a folder in the file's place instead
             state.chmod(0o700)
-            (state / ".dirty-hours.json.tmp").mkdir()
+            blocker.mkdir()
+            (blocker / "x").touch()
         with pytest.raises((PermissionError, IsADirectoryError)):
             book.track([b"door,device=d1,site=s open=1i 7200000"])
     finally:
         state.chmod(0o700)
-        if (state / ".dirty-hours.json.tmp").is_dir():
-            (state / ".dirty-hours.json.tmp").rmdir()
+        if blocker.is_dir():
+            shutil.rmtree(blocker)
     book.track([b"door,device=d1,site=s open=1i 7200000"])  # the same batch, written again
     assert DirtyHours(state / "dirty-hours.json", KEYS).take().runs == {"door": [(7200, 10800)]}
 
