@@ -121,13 +121,13 @@ if [ -d /etc/grafana/provisioning ]; then
     /etc/grafana/provisioning/datasources/campuswatch.yaml
   install -m 0644 "$SRC/deploy/grafana/provisioning/dashboards/campuswatch.yaml" \
     /etc/grafana/provisioning/dashboards/campuswatch.yaml
-  # The password in a file of its own: an Environment= line would show in systemctl show.
-  envfile set "$ETC/grafana.env" CAMPUSWATCH_INFLUX_URL http://127.0.0.1:8086
-  envfile set "$ETC/grafana.env" CAMPUSWATCH_INFLUX_USER grafana
-  envfile set "$ETC/grafana.env" CAMPUSWATCH_INFLUX_PASSWORD "$GRAFANA_INFLUX_PASSWORD"
-  chgrp grafana "$ETC/grafana.env" && chmod 0640 "$ETC/grafana.env"
+  # The password in a file the provisioning reads ($__file): an Environment= line would
+  # show in systemctl show.
+  (umask 027; printf '%s' "$GRAFANA_INFLUX_PASSWORD" >/etc/grafana/campuswatch-influx-password)
+  chgrp grafana /etc/grafana/campuswatch-influx-password
+  chmod 0640 /etc/grafana/campuswatch-influx-password
   install -d /etc/systemd/system/grafana-server.service.d
-  printf '[Service]\nEnvironmentFile=%s\n' "$ETC/grafana.env" \
+  printf '[Service]\nEnvironment=CAMPUSWATCH_INFLUX_URL=http://127.0.0.1:8086\nEnvironment=CAMPUSWATCH_INFLUX_USER=grafana\n' \
     >/etc/systemd/system/grafana-server.service.d/campuswatch.conf
 fi
 

@@ -1,6 +1,11 @@
 """A small private CA and a server certificate for campuses without one
 (``campus-ingest broker certs``): for the broker's TLS listener on 8883 and the console's
-HTTPS. Gateways and phones trust ``ca.crt``; the keys are written owner-only."""
+HTTPS. Gateways and phones trust ``ca.crt``; the keys are written owner-only.
+
+Phones are asked to trust this CA, so it must not be able to vouch for any other site: it
+carries critical Name Constraints permitting only the hosts it was made for (each DNS name
+with its subdomains, each address alone). A later run for a host outside them is refused:
+make a new CA (move ``ca.key`` away) and hand out its ``ca.crt`` again."""
 
 from __future__ import annotations
 
@@ -31,9 +36,9 @@ def make_certificates(directory: Path, hosts: list[str], now: dt.datetime | None
     if not hosts:
         raise BrokerError("give at least one --host (the name or address gateways connect to)")
     now = now or dt.datetime.now(dt.UTC)
-    ca_key, ca_cert = _ca(directory, now)
-    key = ec.generate_private_key(ec.SECP256R1())
     names = [_general_name(h) for h in hosts]
+    ca_key, ca_cert = _ca(directory, now, names)
+    key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
@@ -62,13 +67,17 @@ def _general_name(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
-def _ca(directory: Path, now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def _ca(
+    directory: Path, now: dt.datetime, names: list[x509.GeneralName]
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key_path, cert_path = directory / "ca.key", directory / "ca.crt"
     if key_path.exists() and cert_path.exists():
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise BrokerError(f"{key_path} is not the key of a CA made by this command")
-        return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        _check_permitted(cert, names, cert_path)
+        return key, cert
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "campuswatch private CA")])
     cert = (
@@ -81,11 +90,44 @@ def _ca(directory: Path, now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, 
         .not_valid_after(now + dt.timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_CA_USAGE, critical=True)
+        .add_extension(x509.NameConstraints([_subtree(n) for n in names], None), critical=True)
         .sign(key, hashes.SHA256())
     )
     _write_key(key_path, key)
     write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return key, cert
+
+
+def _subtree(name: x509.GeneralName) -> x509.GeneralName:
+    """What a CA made for ``name`` may vouch for: the name (and its subdomains), or the
+    one address."""
+    if isinstance(name, x509.IPAddress):
+        return x509.IPAddress(ipaddress.ip_network(name.value))
+    return name
+
+
+def _check_permitted(ca: x509.Certificate, names: list[x509.GeneralName], where: Path) -> None:
+    try:
+        constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return  # a CA of an earlier version: unconstrained
+    permitted = constraints.permitted_subtrees or []
+    for name in names:
+        if not any(_within(name, tree) for tree in permitted):
+            raise BrokerError(
+                f"{where} may only vouch for the hosts it was made for; {name.value} is not"
+                " one: make a new CA (move ca.key away) and give gateways and phones its"
+                " ca.crt"
+            )
+
+
+def _within(name: x509.GeneralName, tree: x509.GeneralName) -> bool:
+    if isinstance(name, x509.IPAddress) and isinstance(tree, x509.IPAddress):
+        return name.value in tree.value  # type: ignore[operator]
+    if isinstance(name, x509.DNSName) and isinstance(tree, x509.DNSName):
+        host, base = name.value.lower(), tree.value.lower()
+        return host == base or host.endswith("." + base)
+    return False
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

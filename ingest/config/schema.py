@@ -169,8 +169,9 @@ class SnapshotsConfig(Strict):
 
     keep_days: Annotated[int, Field(ge=1, le=3650)] = 30
     max_mb: Annotated[int, Field(ge=1)] = 2048
-    # How long the snapshot link in a camera alert opens the picture without a login.
-    link_valid: Duration = timedelta(days=30)
+    # How long at most the snapshot link in a camera alert opens the picture without a
+    # login (children's pictures): it also stops an hour after its alert ended.
+    link_valid: Duration = timedelta(hours=24)
 
 
 class ScheduleConfig(Strict):

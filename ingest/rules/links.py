@@ -30,7 +30,7 @@ class NotificationLinks:
         ack_links: AckLinks,
         lang: str,
         clock: Clock,
-        snapshot_link_valid_s: int = 30 * 86_400,
+        snapshot_link_valid_s: int = 86_400,
     ) -> None:
         self.registry = registry
         self.snapshot_link_valid_s = snapshot_link_valid_s
@@ -65,11 +65,24 @@ class NotificationLinks:
         snapshot = snapshot or self.snapshots.latest(camera)
         if snapshot is None:
             return
-        url = self.signer.url(snapshot_path(snapshot), {}, *snapshot_signed(snapshot),
+        # Bound to the alert too: the picture (children at the gate) opens while the
+        # alert lasts and for LINK_AFTER_END_S after it, within the link's expiry.
+        url = self.signer.url(snapshot_path(snapshot), {"alert": str(alert.id)},
+                              *snapshot_signed(snapshot), str(alert.id),
                               valid_s=self.snapshot_link_valid_s)  # fmt: skip
         body["snapshot"] = snapshot.id
         body["snapshot_url"] = url
         body["message"] = f"{body['message']}\n{say('label.snapshot', self.lang)}: {url}"
+
+
+LINK_AFTER_END_S = 3600  # a snapshot link still opens this long after its alert ended
+
+
+def snapshot_link_alive(alert: Alert | None, now_ms: int) -> bool:
+    """Whether a snapshot link of ``alert`` may still open its picture."""
+    if alert is None:
+        return False
+    return alert.resolved_ms is None or now_ms - alert.resolved_ms < LINK_AFTER_END_S * 1000
 
 
 def snapshot_path(snapshot: StoredSnapshot) -> str:

@@ -1,4 +1,5 @@
-"""Broker accounts from hostile names and concurrent commands (issue 20, items 8 and 9):
+"""Broker accounts from hostile names and concurrent commands (issue 20, items 8 and 9),
+and a campus CA that vouches for its own hosts only (item 14):
 a name with a line break is refused with exit 2 and both files stay as they were; twenty
 ``add-gateway`` commands at once keep every account (Mosquitto reading such files is
 ``test_broker_security.py``'s)."""
@@ -8,9 +9,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ingest.broker.accounts import verify_password
 
@@ -59,3 +65,40 @@ def test_concurrent_add_gateway_commands_keep_every_account(tmp_path: Path) -> N
         assert verify_password(run.stdout.strip(), accounts[f"sunshine-kg/gw-{i}"])
     assert not list(tmp_path.glob(".*.tmp"))
     assert acl.read_text().count("pattern readwrite campus/%u/#") == 1
+
+
+def test_the_campus_ca_vouches_for_its_own_hosts_only(tmp_path: Path) -> None:
+    """Item 14: phones are told to trust ca.crt, so it carries Name Constraints."""
+    made = _broker("certs", "--dir", str(tmp_path), "--host", "watch.example-kg.cn",
+                   "--host", "192.168.1.10")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
+    constraints = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    assert constraints.critical
+    ok = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
+                         str(tmp_path / "server.crt")], capture_output=True, text=True,
+                        check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # A certificate for another site, signed with the CA's own key, is not trusted.
+    key = serialization.load_pem_private_key((tmp_path / "ca.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    other = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bank.example")]))
+        .issuer_name(ca.subject).public_key(other.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("bank.example")]), False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    refused = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
+                              str(tmp_path / "forged.crt")], capture_output=True, text=True,
+                             check=False)  # fmt: skip
+    assert refused.returncode != 0
+    assert "subtree" in (refused.stdout + refused.stderr)
+    again = _broker("certs", "--dir", str(tmp_path), "--host", "bank.example")
+    assert again.returncode == 2
+    assert "only vouch for the hosts it was made for" in again.stderr

@@ -4,10 +4,12 @@ and mounts only files of this repository, the install script parses."""
 from __future__ import annotations
 
 import configparser
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -97,7 +99,8 @@ def test_the_compose_file_is_valid_and_mounts_only_files_of_this_repository(
         image = service.get("image", "")
         assert ":" in image, f"{name}: pin the image"
         assert not image.endswith(":latest"), f"{name}: pin the image"
-        assert "healthcheck" in service or name == "ingest", f"{name}: no health check"
+        one_shot = "setup" in service.get("profiles", [])  # runs once and exits
+        assert "healthcheck" in service or name == "ingest" or one_shot, f"{name}: no health check"
         for mount in service.get("volumes", []):
             source = mount.split(":")[0] if isinstance(mount, str) else mount["source"]
             if source in named:
@@ -107,6 +110,26 @@ def test_the_compose_file_is_valid_and_mounts_only_files_of_this_repository(
             assert DEPLOY.parent in path.resolve().parents, f"{name} mounts {source} from outside"
     dockerfile = (DEPLOY.parent / "Dockerfile").read_text()
     assert "HEALTHCHECK" in dockerfile  # the ingest's health check is its image's
+    _check_who_holds_what(resolved)
+
+
+def _check_who_holds_what(resolved: dict[str, Any]) -> None:
+    """Issue 20, item 14: the web-facing ingest holds no CA key and no broker accounts,
+    no secret is an environment variable, Grafana is not published beyond the host."""
+    services = resolved["services"]
+    ingest_mounts = [str(m) for m in services["ingest"].get("volumes", [])]
+    assert not any("campus-ca" in m or "broker-accounts" in m for m in ingest_mounts)
+    assert all(m.endswith(":ro") or "ingest-state" in m for m in ingest_mounts)
+    for name, service in services.items():
+        for key in service.get("environment", {}) or {}:
+            assert not re.search(r"PASSWORD|TOKEN|SECRET", key) or key.endswith("__FILE"), (
+                f"{name}: {key} is a secret in the environment"
+            )
+        if name != "setup":
+            mounts = [str(m) for m in service.get("volumes", [])]
+            assert not any("campus-ca" in m for m in mounts), f"{name} mounts the CA's key"
+    for port in services["grafana"]["ports"]:
+        assert str(port).startswith("127.0.0.1:") or port.get("host_ip") == "127.0.0.1"
 
 
 def test_the_install_script_parses() -> None:

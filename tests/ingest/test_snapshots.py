@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 
+from ingest.api.app import create_api
 from ingest.app import IngestService
+from ingest.config import IngestConfig
 from ingest.storage.snapshots import MAX_JPEG_BYTES, CameraRef, SnapshotStore, check_snapshot
 from tests.clock import ManualClock
-from tests.harness import Publisher, wait_for
+from tests.harness import Publisher, envelope, reading, wait_for
+from tests.receivers import http_receiver
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 1000 + b"\xff\xd9"
 GATE = CameraRef("sunshine-kg", "gw-gate", "cam-gate")
@@ -81,3 +87,38 @@ def test_retention_by_age_then_by_size(tmp_path: Path) -> None:
     assert not day_1.path.exists()
     assert store.latest(cam).id == "day-3"  # type: ignore[union-attr]
     store.close()
+
+
+def test_a_snapshot_link_opens_only_with_its_alert_and_while_it_lasts(
+    config: dict[str, Any], publisher: Publisher, tmp_path: Path
+) -> None:
+    """Item 14: pictures of children at the gate once opened for 30 days to anyone with
+    the link; now the link names its alert and stops an hour after the alert ended."""
+    with http_receiver() as receiver:
+        config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
+        rule = {"id": "person", "kind": "camera", "when": {"field": "persons", "ge": 1}}
+        config["rules"] = [{**rule, "notify": ["patrol"]}]
+        service = IngestService(IngestConfig.model_validate(config))
+        service.start()
+        try:
+            assert service.wait_ready()
+            root = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-gate"
+            jpeg = b"\xff\xd8\xff\xe0" + b"K" * 500 + b"\xff\xd9"
+            publisher.publish(f"{root}/snapshots/cam-1/snap-1", jpeg)
+            now = int(time.time() * 1000)
+            seen = [reading("cam-1", "camera", now, motion=True, persons=1, snapshot="snap-1")]
+            publisher.publish(f"{root}/readings", envelope("gw-gate", 1, seen))
+            body = wait_for(lambda: next(iter(receiver.bodies()), None), 10)
+            link = urlsplit(body["snapshot_url"])
+            assert f"alert={body['alert_id']}" in link.query
+            with TestClient(create_api(service)) as api:
+                assert api.get(f"{link.path}?{link.query}").content == jpeg
+                other = link.query.replace(f"alert={body['alert_id']}", "alert=999")
+                assert api.get(f"{link.path}?{other}").status_code == 401
+                with service.alert_store.lock:  # the alert ended two hours ago
+                    service.alert_store.db.execute(
+                        "UPDATE alerts SET state = 'resolved', resolved_ms = ?", (now - 7_200_000,)
+                    )
+                assert api.get(f"{link.path}?{link.query}").status_code == 401
+        finally:
+            service.stop()

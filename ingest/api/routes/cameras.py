@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse
 
+from campuswatch.clock import now_ms
 from ingest.api.deps import Credentials, ServiceDep, authorize
-from ingest.rules.links import snapshot_signed
+from ingest.app import IngestService
+from ingest.rules.links import snapshot_link_alive, snapshot_signed
 from ingest.storage.snapshots import SNAPSHOT_ID, CameraRef, StoredSnapshot
 
 router = APIRouter()
@@ -57,6 +59,16 @@ def latest_snapshot(
     return _image(snapshot, f"of camera {device!r} yet")
 
 
+def _link_opens(
+    service: IngestService, found: StoredSnapshot | None, sig: str | None, alert: int | None
+) -> bool:
+    if found is None or alert is None:
+        return False
+    if not service.links.check_link(sig, *snapshot_signed(found), str(alert)):
+        return False
+    return snapshot_link_alive(service.alert_store.alert(alert), now_ms(service.clock))
+
+
 @router.get("/api/snapshots/{site}/{gateway}/{device}/{snapshot_id}", response_class=FileResponse)
 def snapshot(
     request: Request,
@@ -67,9 +79,11 @@ def snapshot(
     service: ServiceDep,
     credentials: Credentials,
     sig: SigQuery = None,
+    alert: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> FileResponse:
-    """One snapshot by its camera and the id its camera reading carried (JPEG)."""
+    """One snapshot by its camera and the id its camera reading carried (JPEG); without
+    a token, through the link of the ``alert`` it was sent with, while that alert lasts."""
     found = service.snapshots.get(CameraRef(site, gateway, device), snapshot_id)
-    if found is None or not service.links.check_link(sig, *snapshot_signed(found)):
+    if not _link_opens(service, found, sig, alert):
         authorize(request, service, credentials, "viewer")
     return _image(found, f"{snapshot_id!r} of camera {device!r} on {site}/{gateway}")

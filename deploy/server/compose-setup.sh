@@ -1,0 +1,37 @@
+#!/bin/sh
+# `docker compose run --rm setup` (deploy/compose.yaml), as root in the ingest's image:
+# the campus CA (its key stays in the volume campus-ca), the broker's certificate for the
+# ingest and Mosquitto, the ingest's broker account (its password goes into the secret
+# ingest.env) and the database's users. Re-runnable: what exists is kept.
+set -eu
+TOOLS=/opt/campuswatch/tools
+ENV=/secrets/ingest.env
+get() { python "$TOOLS/envfile.py" get "$ENV" "$1"; }
+[ -f "$ENV" ] || { echo "make $ENV first (see the top of compose.yaml)" >&2; exit 2; }
+
+campus-ingest broker certs --dir /ca --host "$CAMPUSWATCH_HOST" --host mosquitto
+install -m 0644 /ca/ca.crt /ca/server.crt /tls/
+# Mosquitto (uid 1883) owns the key, the ingest (group 10001) reads it; nobody else.
+install -m 0640 -o 1883 -g 10001 /ca/server.key /tls/server.key
+
+if [ -z "$(get MQTT_PASSWORD)" ]; then
+  password=$(campus-ingest broker add-ingest ingest --passwd /accounts/passwd --acl /accounts/acl)
+  python "$TOOLS/envfile.py" set "$ENV" MQTT_PASSWORD "$password"
+fi
+chown 1883:1883 /accounts/passwd /accounts/acl
+chmod 0600 "$ENV"
+
+# Statements on standard input, passwords never on a command line (see influxql.py).
+export INFLUX_URL=http://influxdb:8086
+sql() { INFLUX_ADMIN_PASSWORD=$(get INFLUX_ADMIN_PASSWORD) python "$TOOLS/influxql.py"; }
+echo "CREATE USER admin WITH PASSWORD '$(get INFLUX_ADMIN_PASSWORD)' WITH ALL PRIVILEGES" \
+  | INFLUX_ADMIN_PASSWORD="" python "$TOOLS/influxql.py" 2>/dev/null || true
+echo 'CREATE DATABASE campus' | sql
+echo 'ALTER RETENTION POLICY "autogen" ON "campus" DURATION 400d' | sql
+echo "CREATE USER campuswatch WITH PASSWORD '$(get INFLUX_PASSWORD)'" | sql 2>/dev/null \
+  || echo "SET PASSWORD FOR campuswatch = '$(get INFLUX_PASSWORD)'" | sql
+echo 'GRANT ALL ON "campus" TO campuswatch' | sql
+echo "CREATE USER grafana WITH PASSWORD '$(get GRAFANA_INFLUX_PASSWORD)'" | sql 2>/dev/null \
+  || echo "SET PASSWORD FOR grafana = '$(get GRAFANA_INFLUX_PASSWORD)'" | sql
+echo 'GRANT READ ON "campus" TO grafana' | sql
+echo "set up: docker compose up -d; give gateways and phones the CA (docker compose cp ...:/etc/campuswatch/tls/ca.crt)"
