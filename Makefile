@@ -56,6 +56,8 @@ bench: setup
 	$(PY) -m tests.bench.bench_console
 	$(PY) -m tests.bench.bench_hostile
 	$(PY) -m tests.bench.bench_derived
+	CAMPUSWATCH_LONG_PROPERTIES=1 $(PY) -m pytest -q tests/ingest/test_whole_path_properties.py \
+		tests/gateway/sources/test_parser_properties.py tests/test_config_properties.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from pydantic import (
 from campuswatch.protocol.kinds import (
     DEFAULT_INTERVAL_S,
     ID_PATTERN,
+    KINDS,
     MAX_READINGS,
     MIN_TS_MS,
     PROTOCOL_VERSION,
@@ -95,10 +96,14 @@ class DeviceInfo(_Wire):
     tags: dict[TagKey, Text64] = Field(default_factory=dict)
 
     def model_post_init(self, __context: Any) -> None:
-        """Refuse tag keys that would overwrite the tags the ingest sets itself."""
+        """Refuse tag keys that would overwrite the tags the ingest sets itself, and tag
+        keys named like a field of the kind (a query could not tell the two apart)."""
         clash = RESERVED_TAG_KEYS.intersection(self.tags)
         if clash:
             raise ValueError(f"tag keys {sorted(clash)} are reserved")
+        fields = set(KINDS[self.kind].types).intersection(self.tags)
+        if fields:
+            raise ValueError(f"tag keys {sorted(fields)} are fields of a {self.kind} reading")
 
 
 class Meta(_Wire):

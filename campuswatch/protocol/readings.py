@@ -23,6 +23,7 @@ from campuswatch.protocol.kinds import (
     MAX_READINGS,
     MIN_TS_MS,
     PROTOCOL_VERSION,
+    RESERVED_FIELD_NAMES,
     SNAPSHOT_RE,
     FieldType,
     FieldValue,
@@ -164,7 +165,7 @@ def _keep_declared_and_numeric(
             if why:
                 return Problem("wrong_type", f"{name} {why}", index, name)
             kept[name] = value
-        elif not FIELD_NAME_RE.fullmatch(name):
+        elif not FIELD_NAME_RE.fullmatch(name) or name in RESERVED_FIELD_NAMES:
             dropped.append(Problem("bad_field_name", f"field name {name!r} dropped", index, name))
         elif _is_number(value) and abs(value) <= MAX_INT64:
             kept[name] = float(value)
