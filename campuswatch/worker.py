@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from campuswatch.backoff import Backoff
@@ -38,6 +39,7 @@ class Worker:
         self._stopping = threading.Event()
         self._wakeup = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=daemon)
+        self._last_round_s = time.monotonic()
 
     def start(self) -> None:
         """Start the thread."""
@@ -71,6 +73,11 @@ class Worker:
         """True once ``stop()`` was called."""
         return self._stopping.is_set()
 
+    def since_last_round(self) -> float:
+        """Seconds since a round last ended without an error (or since this was made):
+        the age a stuck or failing loop reports to the watchdog."""
+        return time.monotonic() - self._last_round_s
+
     @property
     def alive(self) -> bool:
         """True while the thread runs."""
@@ -86,5 +93,6 @@ class Worker:
                 log.exception("%s failed; trying again in %.1f s", self.name, delay)
             else:
                 self._backoff.reset()
+                self._last_round_s = time.monotonic()
             if delay > 0 and not self._stopping.is_set():
                 self._wakeup.wait(delay)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from campuswatch.clock import Clock, SystemClock
+from campuswatch.clock import Clock, SystemClock, now_ms
 from ingest.config import IngestConfig
 from ingest.health import Problems
 from ingest.links import AckLinks, LinkSigner
@@ -35,6 +36,7 @@ from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.rollups import RollupJob, derived_keys
 from ingest.storage.snapshots import SnapshotStore
+from ingest.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class IngestService:
         self._build_pipeline(config)
         self._build_alerts(config)
         self._build_people_and_reports(config)
+        self._build_watchdog(config)
 
     def _build_pipeline(self, config: IngestConfig) -> None:
         """MQTT → handler → spool → InfluxDB, and the stores beside it."""
@@ -85,9 +88,11 @@ class IngestService:
             self.influx, self.spool, self.dead_letters, self.metrics,
             batch_bytes=influx.batch_kb << 10, dirty=self.dirty,
         )  # fmt: skip
-        intake = SpoolIntake(self.spool, self.metrics, self.problems, config.spool.memory_mb << 20)
+        self.intake = SpoolIntake(
+            self.spool, self.metrics, self.problems, config.spool.memory_mb << 20
+        )
         self.consumer = MqttConsumer(
-            config.mqtt, self.handler, intake, self.dead_letters, self.registry,
+            config.mqtt, self.handler, self.intake, self.dead_letters, self.registry,
             self.metrics, self.problems,
         )  # fmt: skip
 
@@ -140,6 +145,33 @@ class IngestService:
         self.login_addresses = AddressLimiter(self.clock)
         self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))
 
+    def _build_watchdog(self, config: IngestConfig) -> None:
+        """Every stage that can stall, with the age of its oldest work and its limit."""
+        limits = config.watchdog
+        self.watchdog = Watchdog(self.problems, self.metrics)
+        for key, words, age, limit in (
+            ("consumer", "receiving (messages not yet made durable)",
+             self.consumer.pending_age_s, limits.consumer),
+            ("writer", "storage (readings in the spool, not yet in InfluxDB)",
+             self.writer.pending_age_s, limits.writer),
+            ("held", "readings held in memory (the spool refuses them)",
+             self.intake.held_age_s, limits.held),
+            ("derived", "rollups and meter buckets (changed hours not yet recomputed)",
+             self.dirty.waiting_age_s, limits.derived),
+            ("rules", "the rules engine (its clock tick)", self.rules_timer.age_s, limits.rules),
+            ("rollups", "the rollup job", self.rollups.age_s, limits.rollups),
+        ):  # fmt: skip
+            self.watchdog.watch(key, words, age, limit.total_seconds())
+        for channel in config.channels:
+            self.watchdog.watch(
+                f"channel {channel}", f"notifications to {channel} (not yet delivered)",
+                partial(self._outbox_age_s, channel), limits.channels.total_seconds(),
+            )  # fmt: skip
+
+    def _outbox_age_s(self, channel: str) -> float:
+        oldest = self.outbox.oldest_waiting_ms(channel)
+        return 0.0 if oldest is None else (now_ms(self.clock) - oldest) / 1000
+
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -157,6 +189,7 @@ class IngestService:
         self.rollups.start()
         self.report_jobs.start()
         self.consumer.start()
+        self.watchdog.start()
         log.info(
             "ingest for site %s started (state in %s)", self.config.site.id, self.config.state_dir
         )
@@ -180,6 +213,7 @@ class IngestService:
 
     def stop(self) -> None:
         """Acknowledge what is durable, stop writing, save state."""
+        self.watchdog.stop()
         self.consumer.stop()
         self.report_jobs.stop()
         self.rules_timer.stop()  # exports the last alert events into the spool
@@ -199,6 +233,7 @@ class IngestService:
         """The ``/api/health`` document."""
         mqtt_ok = self.consumer.connected
         influx_ok = self.writer.healthy
+        stages = self.watchdog.check()
         problems = self.problems.current()
         return {
             "status": "ok" if mqtt_ok and influx_ok and not problems else "degraded",
@@ -208,5 +243,7 @@ class IngestService:
             "spool_bytes": self.spool.pending_bytes(),
             # Hours of derived series (rollups, meter buckets) that changed and wait.
             "derived_hours_waiting": self.dirty.waiting(),
+            # Seconds the oldest work of each stage has waited (see ingest/watchdog.py).
+            "stages": stages,
             "refused": self.metrics.refused(),
         }

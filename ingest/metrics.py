@@ -116,6 +116,12 @@ class Metrics:
             "Readings evaluated but not stored: the spool and spool.memory_mb were full",
             registry=r,
         )
+        self.stage_age = Gauge(
+            "campus_stage_age_seconds",
+            "Age of each stage's oldest pending work (-1: cannot be read); see health",
+            ["stage"],
+            registry=r,
+        )
         self.told_out_of_order = Counter(
             "campus_alerts_told_out_of_order",
             "Critical conditions seen only in a reading older than one already seen, told late",

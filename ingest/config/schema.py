@@ -200,6 +200,19 @@ class CalendarConfig(Strict):
     open: list[DateRange] = Field(default_factory=list)
 
 
+class WatchdogConfig(Strict):
+    """How long the oldest work of each stage may wait before health says the stage is
+    stuck (``ingest/watchdog.py``)."""
+
+    consumer: Duration = timedelta(seconds=30)  # a message received, not yet made durable
+    writer: Duration = timedelta(minutes=5)  # readings in the spool, not yet in InfluxDB
+    held: Duration = timedelta(seconds=30)  # readings held in memory (the spool refused)
+    derived: Duration = timedelta(hours=1)  # hours of rollups or meter buckets to redo
+    channels: Duration = timedelta(minutes=10)  # a notification not yet delivered
+    rules: Duration = timedelta(seconds=10)  # since the rules engine's last tick
+    rollups: Duration = timedelta(minutes=5)  # since the rollup job's last round
+
+
 # Names pydantic puts into error locations for union members (not keys of the file).
 UNION_TAGS = frozenset(
     {"condition", "silent", "gateway_offline", "compare", "any", "all"}
@@ -227,3 +240,4 @@ class IngestConfig(Strict):
     reports: ReportsConfig = ReportsConfig()
     lock_check: LockCheckConfig | None = None
     console: ConsoleConfig = ConsoleConfig()
+    watchdog: WatchdogConfig = WatchdogConfig()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ class _Received:
     qos: int
     generation: int
     outcome: Outcome
+    received_s: float  # monotonic: the watchdog's age of the consumer
 
 
 class MqttConsumer:
@@ -137,6 +139,12 @@ class MqttConsumer:
         ``use_username_as_clientid`` a second connection of the account would replace it)."""
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
+    def pending_age_s(self) -> float:
+        """How long the oldest message received and not yet made durable has waited."""
+        with self._cond:
+            oldest = self._in_hand[:1] or self._queue[:1]
+        return time.monotonic() - oldest[0].received_s if oldest else 0.0
+
     def wait_subscribed(self, timeout: float) -> bool:
         """Block until the broker has confirmed our subscription (or ``timeout`` passes)."""
         return self._subscribed.wait(timeout)
@@ -204,7 +212,9 @@ class MqttConsumer:
                 self._cond.wait(1.0)
             if self._stopping:
                 return  # not acknowledged: the broker redelivers it next time
-            self._queue.append(_Received(msg.mid, msg.qos, self._generation, outcome))
+            self._queue.append(
+                _Received(msg.mid, msg.qos, self._generation, outcome, time.monotonic())
+            )
             if len(self._queue) == 1:  # the commit thread may be waiting for work
                 self._cond.notify_all()
 

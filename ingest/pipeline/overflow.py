@@ -16,6 +16,7 @@ how many are held.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 
 from ingest.errors import SpoolError
@@ -40,11 +41,17 @@ class SpoolIntake:
         self._held: deque[bytes] = deque()
         self._held_bytes = 0
         self._lost = 0  # readings lost since the spool last took everything
+        self._held_since_s: float | None = None
 
     @property
     def held(self) -> int:
         """Records waiting in memory."""
         return len(self._held)
+
+    def held_age_s(self) -> float:
+        """How long readings have been held in memory (0: none are)."""
+        since = self._held_since_s
+        return time.monotonic() - since if since is not None and self._held else 0.0
 
     def store(self, records: list[bytes]) -> None:
         """Make ``records`` durable after everything held, or hold them; never raises for
@@ -56,11 +63,14 @@ class SpoolIntake:
         try:
             self._append()
         except (SpoolError, OSError) as exc:
+            if self._held_since_s is None:
+                self._held_since_s = time.monotonic()
             self._keep_within_memory()
             self._report(exc)
             return
         self._held.clear()
         self._held_bytes = 0
+        self._held_since_s = None
         if self._lost:
             log.warning("the spool takes readings again (%d were lost meanwhile)", self._lost)
         self._lost = 0

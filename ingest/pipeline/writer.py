@@ -71,6 +71,7 @@ class InfluxWriter:
         self._worker = Worker("influx-writer", self._drain_once)
         self._down_since: float | None = None
         self._refused_log = QuietLog(log, logging.ERROR)
+        self._caught_up_s = time.monotonic()  # last time nothing waited, or a batch went
 
     def start(self) -> None:
         """Create the database when possible and start draining."""
@@ -92,10 +93,17 @@ class InfluxWriter:
     def _drain_once(self) -> float:
         """Write the next batch of the spool (the worker's step)."""
         batch = self._next_batch()
-        if batch is not None and self._write_batch(batch):
+        if batch is None:
+            self._caught_up_s = time.monotonic()
+        elif self._write_batch(batch):
             self.spool.commit(batch.end)
+            self._caught_up_s = time.monotonic()
             self.metrics.spool_bytes.set(self.spool.pending_bytes())
         return 0.0
+
+    def pending_age_s(self) -> float:
+        """How long readings have waited in the spool without one batch going to InfluxDB."""
+        return time.monotonic() - self._caught_up_s if self.spool.pending_bytes() else 0.0
 
     def _next_batch(self) -> SpoolBatch | None:
         """Read a batch, lingering up to ``linger_s`` for more when it is small.

@@ -114,6 +114,14 @@ class Outbox:
             cursor = self.store.db.execute(query, [now_ms, *channels])
         return cursor.rowcount
 
+    def oldest_waiting_ms(self, channel: str) -> int | None:
+        """When the oldest notification still waiting for ``channel`` was queued."""
+        with self.store.lock:
+            row = self.store.db.execute(
+                f"SELECT MIN(created_ms) FROM outbox o WHERE {_WAITING}", (channel,)
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def waiting(self) -> int:
         """How many notifications are not yet delivered."""
         with self.store.lock:

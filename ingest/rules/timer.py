@@ -84,6 +84,10 @@ class RulesTimer:
         """Start ticking."""
         self._worker.start()
 
+    def age_s(self) -> float:
+        """Seconds since the last tick ended (the watchdog's age of the rules engine)."""
+        return self._worker.since_last_round()
+
     def stop(self) -> None:
         """Stop after the current tick, exporting what is left."""
         self._worker.stop()

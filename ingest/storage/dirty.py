@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ class DirtyHours:
         self._keys = {m.encode(): tuple(k) for m, k in keys.items()}
         self._lock = threading.Lock()
         self._hours: dict[str, dict[int, int]] = {}  # key -> hour -> generation
+        self._since: dict[tuple[str, int], float] = {}  # when its waiting work was booked
         self._generation = 0
         self._unsaved = False
         self.existed = self._load()
@@ -94,11 +96,13 @@ class DirtyHours:
         with self._lock:
             self._generation += 1
             grew = False
+            now = time.monotonic()
             for key, new in hours.items():
                 book = self._hours.setdefault(key, {})
                 before = len(book)
                 for hour in new:
                     book[hour] = self._generation
+                    self._since.setdefault((key, hour), now)
                 grew = grew or len(book) > before
             if grew or self._unsaved:  # the file lists hours, not generations
                 self._save()
@@ -123,13 +127,24 @@ class DirtyHours:
                 h for h in range(run[0] // HOUR_S, run[1] // HOUR_S)
                 if h in book and book[h] <= generation
             ]  # fmt: skip
+            now = time.monotonic()
             for hour in finished:
                 del book[hour]
+                self._since.pop((key, hour), None)
+            for hour in range(run[0] // HOUR_S, run[1] // HOUR_S):
+                if hour in book:  # booked again during the recompute: that work is new
+                    self._since[(key, hour)] = now
             if finished:
                 try:
                     self._save()
                 except OSError as exc:  # only means redoing work after a restart
                     log.warning("cannot save %s (%s): done hours may be redone", self.path, exc)
+
+    def waiting_age_s(self) -> float:
+        """How long the oldest booked hour has waited for its recompute (0: none)."""
+        with self._lock:
+            oldest = min(self._since.values(), default=None)
+        return time.monotonic() - oldest if oldest is not None else 0.0
 
     def waiting(self) -> int:
         """How many key-hours wait for a recompute."""
@@ -159,13 +174,15 @@ class DirtyHours:
                     log.error("%s: %d hour(s) of %r are not hours of 1970-2099, left out",
                               self.path, len(hours) - len(kept), key)  # fmt: skip
                 self._hours.setdefault(key, {}).update(kept)
+                loaded = time.monotonic()
+                self._since.update({(key, hour): loaded for hour in kept})
         except (OSError, orjson.JSONDecodeError, KeyError, AttributeError, TypeError,
                 ValueError) as exc:  # fmt: skip
             # Unreadable: start empty rather than refuse to start; the start-up backfill
             # still fills empty rollups, and the last days are booked again (see rollups).
             log.error("cannot read %s (%s): the hours it listed are booked again from the"
                       " last days only", self.path, exc)  # fmt: skip
-            self._hours = {}
+            self._hours, self._since = {}, {}
             return False
         return True
 

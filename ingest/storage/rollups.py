@@ -163,6 +163,10 @@ class RollupJob:
         """Stop after the current query."""
         self._worker.stop(30)
 
+    def age_s(self) -> float:
+        """Seconds since a round last ended (the watchdog's age of the rollup job)."""
+        return self._worker.since_last_round()
+
     def recompute(self, taken: Taken) -> list[str]:
         """Recompute every taken run and mark each done; the keys that failed (kept)."""
         for key in [k for k in self._failures if k not in taken.runs]:  # done by a report

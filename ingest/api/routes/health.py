@@ -22,6 +22,9 @@ class Health(BaseModel):
     spool_bytes: int
     # Hours of rollups and meter buckets that changed (late data) and wait to be recomputed.
     derived_hours_waiting: int
+    # Seconds the oldest pending work of each stage has waited (consumer, writer, held,
+    # derived, rules, rollups, channel NAME); past its watchdog limit a stage is a problem.
+    stages: dict[str, float]
     # Refused input since start by reason (bad payloads, limits reached): see /metrics.
     refused: dict[str, int]
 
