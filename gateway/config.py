@@ -23,6 +23,8 @@ from campuswatch.protocol.messages import Text64
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 DeviceId = Text64
 Port = Annotated[int, Field(ge=1, le=65535)]
+# An MQTT topic (or a part of one) of a local broker: no wildcards, no control characters.
+TopicText = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+\x00-\x1f\x7f]+$")]
 
 
 def parse_fail_at(value: Any) -> timedelta | time:
@@ -161,7 +163,7 @@ class Zigbee2MqttDeviceConfig(DeviceConfig):
     """A Zigbee device as Zigbee2MQTT names it."""
 
     kind: Literal["door", "smoke", "leak", "panic", "motion", "temperature", "electricity"]
-    friendly_name: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
+    friendly_name: TopicText
 
 
 class Zigbee2MqttSourceConfig(Strict):
@@ -169,7 +171,7 @@ class Zigbee2MqttSourceConfig(Strict):
 
     type: Literal["zigbee2mqtt"]
     broker: BrokerConfig = BrokerConfig()
-    base_topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")] = "zigbee2mqtt"
+    base_topic: TopicText = "zigbee2mqtt"
     # The last state is repeated every interval_s while the device is available and its
     # last message is younger than this (Zigbee sensors check in about hourly).
     stale_after: Duration = timedelta(hours=2)
@@ -179,7 +181,7 @@ class Zigbee2MqttSourceConfig(Strict):
 class MqttJsonDeviceConfig(DeviceConfig):
     """One value from an MQTT topic: a plain value, or a path into a JSON payload."""
 
-    topic: Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+]+$")]
+    topic: TopicText
     field: FieldName
     # ``DS18B20.Temperature`` for Tasmota's tele/<t>/SENSOR; omitted: the payload itself.
     path: Annotated[str, StringConstraints(pattern=r"^[^.]+(\.[^.]+)*$")] | None = None

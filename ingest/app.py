@@ -142,7 +142,7 @@ class IngestService:
             self.clock, int(config.snapshots.link_valid.total_seconds()),
         )  # fmt: skip
         self.people = PeopleStore(config.state_dir / "people.db", console, self.clock)
-        self.login_addresses = AddressLimiter(self.clock)
+        self.login_addresses = AddressLimiter(self.clock, console.logins_per_address)
         self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))
 
     def _build_watchdog(self, config: IngestConfig) -> None:
@@ -169,7 +169,7 @@ class IngestService:
             )  # fmt: skip
 
     def _outbox_age_s(self, channel: str) -> float:
-        oldest = self.outbox.oldest_waiting_ms(channel)
+        oldest = self.outbox.oldest_waiting_ms(channel, wait_s=1.0)  # busy: counts as stuck
         return 0.0 if oldest is None else (now_ms(self.clock) - oldest) / 1000
 
     def start(self) -> None:

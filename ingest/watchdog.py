@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from campuswatch.quietlog import QuietLog
 from campuswatch.worker import Worker
 from ingest.health import Problems
 from ingest.metrics import Metrics
@@ -44,6 +45,7 @@ class Watchdog:
         self.metrics = metrics
         self.stages: list[Stage] = []
         self._worker = Worker("watchdog", self._round)
+        self._quiet = QuietLog(log, logging.ERROR, every_s=60.0)
 
     def watch(self, key: str, words: str, age_s: Callable[[], float], limit_s: float) -> None:
         """Watch a stage (before :meth:`start`)."""
@@ -75,8 +77,8 @@ class Watchdog:
     def _age(self, stage: Stage) -> float:
         try:
             return max(0.0, stage.age_s())
-        except Exception:  # a broken age function must not break health: it counts as stuck
-            log.exception("the age of stage %s cannot be read", stage.key)
+        except Exception as exc:  # noqa: BLE001 (a broken or blocked age: counts as stuck)
+            self._quiet.log("the age of stage %s cannot be read: %r", stage.key, exc)
             return math.inf
 
     def _round(self) -> float:

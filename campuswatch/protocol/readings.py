@@ -112,7 +112,7 @@ def validate_reading(
             "bad_ts", f"ts {ts} is before 2020-01-01 or more than a day ahead", index, "ts"
         )
     if ts < oldest_ms:
-        why = f"ts {ts} is older than the {(now_ms - oldest_ms) // 86_400_000} days kept"
+        why = f"ts {ts} is older than what storage keeps (influx.keep_days)"
         return Problem("too_old", why, index, "ts")
     values = raw.get("values")
     if type(values) is not dict:

@@ -21,7 +21,11 @@ import sys
 from pathlib import Path
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control and invisible characters (campuswatch.protocol.kinds.UNSAFE_TEXT; this script
+# runs before the package is installed).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
 
 
 def read(path: Path) -> dict[str, str]:
@@ -39,14 +43,21 @@ def read(path: Path) -> dict[str, str]:
 
 
 def write(path: Path, pairs: dict[str, str]) -> None:
-    """Replace the file with ``pairs``, each ``KEY="VALUE"``."""
+    """Replace the file with ``pairs``, each ``KEY="VALUE"``; a file that was there keeps
+    its owner, group and mode (the service's group must go on reading it)."""
     for key, value in pairs.items():
         if not _KEY.fullmatch(key) or _CONTROL.search(value):
-            sys.exit(f"{path}: {key}: a value is one line without control characters")
+            print(f"{path}: {key}: a value is one line without control or invisible"
+                  " characters", file=sys.stderr)  # fmt: skip
+            sys.exit(2)
     text = "".join(f'{key}="{value}"\n' for key, value in pairs.items())
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     with os.fdopen(fd, "w") as handle:
+        if path.exists():
+            before = path.stat()
+            os.fchown(handle.fileno(), before.st_uid, before.st_gid)
+            os.fchmod(handle.fileno(), before.st_mode & 0o7777)
         handle.write(text)
     os.replace(tmp, path)
 

@@ -82,7 +82,7 @@ install -m 0644 "$BROKER/tls/ca.crt" "$BROKER/tls/server.crt" "$ETC/tls/"
 install -m 0640 -g campuswatch "$BROKER/tls/server.key" "$ETC/tls/"
 if [ -z "${MQTT_PASSWORD}" ]; then
   MQTT_PASSWORD=$("$CLI" broker add-ingest ingest --passwd "$BROKER/passwd" --acl "$BROKER/acl")
-  envfile set "$ENV" MQTT_PASSWORD "$MQTT_PASSWORD"
+  envfile set "$ENV" MQTT_PASSWORD "$MQTT_PASSWORD"  # keeps the file's owner and mode
 fi
 chgrp mosquitto "$BROKER/passwd" "$BROKER/acl"
 [ -f /etc/mosquitto/mosquitto.conf.debian ] || cp /etc/mosquitto/mosquitto.conf /etc/mosquitto/mosquitto.conf.debian

@@ -90,12 +90,25 @@ def _ca(
         .not_valid_after(now + dt.timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_CA_USAGE, critical=True)
-        .add_extension(x509.NameConstraints([_subtree(n) for n in names], None), critical=True)
+        .add_extension(x509.NameConstraints(_permitted(names), None), critical=True)
         .sign(key, hashes.SHA256())
     )
     _write_key(key_path, key)
     write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return key, cert
+
+
+def _permitted(names: list[x509.GeneralName]) -> list[x509.GeneralName]:
+    """The CA's permitted subtrees. A constraint binds only the name types it lists
+    (RFC 5280 4.2.1.10): with no address among the hosts, an address that matches none
+    is listed (0.0.0.0/32, ::/128), and with no DNS name, the reserved ``invalid``."""
+    trees = [_subtree(n) for n in names]
+    if not any(isinstance(n, x509.IPAddress) for n in names):
+        trees += [x509.IPAddress(ipaddress.ip_network("0.0.0.0/32")),
+                  x509.IPAddress(ipaddress.ip_network("::/128"))]  # fmt: skip
+    if not any(isinstance(n, x509.DNSName) for n in names):
+        trees.append(x509.DNSName("invalid"))
+    return trees
 
 
 def _subtree(name: x509.GeneralName) -> x509.GeneralName:

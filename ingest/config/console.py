@@ -23,5 +23,8 @@ class ConsoleConfig(Strict):
     # ... and after this many it is locked for ``lockout``.
     lock_after: Annotated[int, Field(ge=2, le=1000)] = 10
     lockout: Duration = timedelta(minutes=15)
+    # Login attempts from one client address per minute, refused before any password is
+    # checked. Behind a reverse proxy every client has the proxy's address: raise it.
+    logins_per_address: Annotated[int, Field(ge=1, le=100_000)] = 20
     # An ack link in a notification works this long (and once).
     ack_link_valid: Duration = timedelta(hours=24)

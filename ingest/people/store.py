@@ -69,12 +69,17 @@ CREATE TABLE IF NOT EXISTS login_failures (
 """
 
 
+class _Busy(Exception):
+    """Too many hashes wait already."""
+
+
 class PeopleError(IngestError):
     """A person cannot be added or changed as asked (the message says why)."""
 
 
 class LoginRefused(IngestError):
-    """A login attempt failed; ``reason`` is ``wrong``, ``wait``, ``locked`` or ``disabled``."""
+    """A login attempt failed; ``reason`` is ``wrong`` (also for a disabled account: no
+    password oracle), ``wait``, ``locked`` or ``busy`` (too many logins being checked)."""
 
     def __init__(self, reason: str, message: str, retry_after_s: int = 0) -> None:
         super().__init__(message)
@@ -217,7 +222,7 @@ class PeopleStore(DurableFile):
     # ------------------------------------------------------------------ logging in
 
     def log_in(self, login: str, password: str) -> Session:
-        """A new session, or LoginRefused (wrong, wait, locked or disabled)."""
+        """A new session, or LoginRefused (wrong, wait, locked or busy)."""
         now = now_ms(self.clock)
         key = login.strip().lower()[:64]
         self._count_attempt(key, now)
@@ -230,14 +235,19 @@ class PeopleStore(DurableFile):
         if not right or row is None or row["disabled"]:  # one answer: no password oracle
             raise LoginRefused("wrong", "the login or the password is wrong")
         person = Person(row["login"], row["name"], row["role"])
+        renewed = self._renewed_hash(row["password_hash"], password)
         token = secrets.token_urlsafe(32)
         with self._lock, transaction(self.db) as db:
             db.execute("DELETE FROM login_failures WHERE login = ?", (key,))
+            if renewed:  # the same password, hashed anew: the person's sessions stay
+                db.execute(
+                    "UPDATE people SET password_hash = ? WHERE login = ? AND password_hash = ?",
+                    (renewed, person.login, row["password_hash"]),
+                )
             db.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?)",
                 (_hash_token(token), person.login, now, now),
             )
-        self._rehash_if_needed(row["password_hash"], person.login, password)
         log.info("%s logged in", person.login)
         return Session(token, person)
 
@@ -252,21 +262,34 @@ class PeopleStore(DurableFile):
             return self._on_hashing_thread(self._hasher.verify, digest, password)
         except (VerificationError, InvalidHashError):
             return False
+        except _Busy:
+            raise LoginRefused(
+                "busy", "too many logins at once: try again in a moment", 5
+            ) from None
 
     def _hash(self, password: str) -> str:
-        return self._on_hashing_thread(self._hasher.hash, password)
+        try:
+            return self._on_hashing_thread(self._hasher.hash, password)
+        except _Busy:
+            raise PeopleError("too many logins at once: try again in a moment") from None
 
     def _on_hashing_thread(self, work: Callable[..., _T], *args: str) -> _T:
         if not self._queued.acquire(blocking=False):
-            raise LoginRefused("busy", "too many logins at once: try again in a moment", 5)
+            raise _Busy
         try:
             return self._hashing.submit(work, *args).result()
         finally:
             self._queued.release()
 
-    def _rehash_if_needed(self, digest: str, login: str, password: str) -> None:
-        if self._hasher.check_needs_rehash(digest):
-            self._change(login, "password_hash = ?", self._hash(password))
+    def _renewed_hash(self, digest: str, password: str) -> str | None:
+        """A new hash of the password when ``digest`` was made with other parameters
+        (None when it was not, or when hashing is busy: renewed at a later login)."""
+        if not self._hasher.check_needs_rehash(digest):
+            return None
+        try:
+            return self._hash(password)
+        except PeopleError:
+            return None
 
     def _count_attempt(self, key: str, now: int) -> None:
         """Refuse a login that must wait or is locked; else count the attempt as a failure

@@ -244,15 +244,20 @@ class Lifecycle:
             )  # fmt: skip
         except Exception:  # optional: see above
             log.exception("alert %d: wording failed, told in plain words", alert.id)
-            self.problems.report("wording", "a message could not be worded: see the log")
+            self.problems.report("wording", "the last message could not be worded: see the log")
             body = plain_body(alert, state, now_ms)
+        else:
+            self.problems.clear("wording")
         if self.decorate is not None:
             try:
                 self.decorate(alert, body)
             except Exception:  # optional: see above
                 log.exception("alert %d: its links failed, told without them", alert.id)
-                self.problems.report("links", "a message's links could not be made: see the log")
+                self.problems.report("message links", "the last message's links could not be"
+                                     " made: see the log")  # fmt: skip
                 body.setdefault("ack_url", None)
+            else:
+                self.problems.clear("message links")
         return body
 
     def _event(

@@ -52,7 +52,7 @@ class NotificationLinks:
         if alert.kind == "camera":
             try:
                 self._snapshot(alert, body)
-            except (LinkKeyError, SnapshotError) as exc:
+            except (LinkKeyError, SnapshotError, OSError) as exc:
                 log.error("alert %d is told without its snapshot link: %s", alert.id, exc)
 
     def _snapshot(self, alert: Alert, body: dict[str, Any]) -> None:

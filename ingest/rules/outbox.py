@@ -114,12 +114,18 @@ class Outbox:
             cursor = self.store.db.execute(query, [now_ms, *channels])
         return cursor.rowcount
 
-    def oldest_waiting_ms(self, channel: str) -> int | None:
-        """When the oldest notification still waiting for ``channel`` was queued."""
-        with self.store.lock:
+    def oldest_waiting_ms(self, channel: str, wait_s: float) -> int | None:
+        """When the oldest notification still waiting for ``channel`` was queued (None:
+        none waits); TimeoutError when the store stays busy ``wait_s`` (the watchdog
+        must not hang on what it watches)."""
+        if not self.store.lock.acquire(timeout=wait_s):
+            raise TimeoutError(f"the alert database is busy for more than {wait_s:g} s")
+        try:
             row = self.store.db.execute(
                 f"SELECT MIN(created_ms) FROM outbox o WHERE {_WAITING}", (channel,)
             ).fetchone()
+        finally:
+            self.store.lock.release()
         return None if row[0] is None else int(row[0])
 
     def waiting(self) -> int:

@@ -141,9 +141,13 @@ class DirtyHours:
                     log.warning("cannot save %s (%s): done hours may be redone", self.path, exc)
 
     def waiting_age_s(self) -> float:
-        """How long the oldest booked hour has waited for its recompute (0: none)."""
-        with self._lock:
+        """How long the oldest booked hour has waited for its recompute (0: none). Read
+        without the lock, which a save (an fsync on a dying disk) may hold for long: the
+        watchdog must not hang on what it watches."""
+        try:
             oldest = min(self._since.values(), default=None)
+        except RuntimeError:  # changed while read: the next check reads it
+            return 0.0
         return time.monotonic() - oldest if oldest is not None else 0.0
 
     def waiting(self) -> int:
@@ -169,10 +173,11 @@ class DirtyHours:
             data = orjson.loads(self.path.read_bytes())
             for key, listed in self._books(data):
                 hours = listed if isinstance(listed, list) else [None]  # not a list: damage
-                kept = {h: 0 for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR}
-                if len(kept) != len(hours):  # a damaged file: no query for the year 10^9
+                valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR]
+                if len(valid) != len(hours):  # a damaged file: no query for the year 10^9
                     log.error("%s: %d hour(s) of %r are not hours of 1970-2099, left out",
-                              self.path, len(hours) - len(kept), key)  # fmt: skip
+                              self.path, len(hours) - len(valid), key)  # fmt: skip
+                kept = dict.fromkeys(valid, 0)
                 self._hours.setdefault(key, {}).update(kept)
                 loaded = time.monotonic()
                 self._since.update({(key, hour): loaded for hour in kept})

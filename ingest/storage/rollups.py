@@ -21,6 +21,7 @@ so a gateway's backlog would never reach the aggregates.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from campuswatch.clock import Clock
@@ -153,6 +154,7 @@ class RollupJob:
         self.problems = problems or Problems()
         self._failures: dict[str, int] = {}
         self._worker = Worker("rollups", self._round)
+        self._progress_s = time.monotonic()
         self._backfilled = False
 
     def start(self) -> None:
@@ -164,8 +166,9 @@ class RollupJob:
         self._worker.stop(30)
 
     def age_s(self) -> float:
-        """Seconds since a round last ended (the watchdog's age of the rollup job)."""
-        return self._worker.since_last_round()
+        """Seconds since a round ended or a long one (a backfill of months, a day per
+        query) last made progress: the watchdog's age of the rollup job."""
+        return min(self._worker.since_last_round(), time.monotonic() - self._progress_s)
 
     def recompute(self, taken: Taken) -> list[str]:
         """Recompute every taken run and mark each done; the keys that failed (kept)."""
@@ -243,11 +246,13 @@ class RollupJob:
                 if self._worker.stopping:
                     return
                 self.meter_hours.refresh(day, day + DAY_S, (kind,))
+                self._progress_s = time.monotonic()
 
     def _compute(self, rollup: Rollup, tier: str, start_s: int, end_s: int) -> None:
         """One query per day, so none runs into the client's timeout."""
         while start_s < end_s and not self._worker.stopping:
             rollup.compute(self.client, tier, start_s, min(start_s + DAY_S, end_s))
+            self._progress_s = time.monotonic()
             start_s += DAY_S
 
     def _oldest(self, measurement: str) -> int | None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,28 @@ def test_the_campus_ca_vouches_for_its_own_hosts_only(tmp_path: Path) -> None:
     again = _broker("certs", "--dir", str(tmp_path), "--host", "bank.example")
     assert again.returncode == 2
     assert "only vouch for the hosts it was made for" in again.stderr
+
+
+def test_a_ca_for_names_only_vouches_for_no_address(tmp_path: Path) -> None:
+    """A constraint binds only the name types it lists: a CA made for DNS names alone
+    (as compose makes it) must still not vouch for an address."""
+    assert _broker("certs", "--dir", str(tmp_path), "--host", "mosquitto").returncode == 0
+    ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
+    key = serialization.load_pem_private_key((tmp_path / "ca.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    now = datetime.now(UTC)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "router")]))
+        .issuer_name(ca.subject).public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("192.168.1.1"))]),
+                       False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    refused = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
+                              str(tmp_path / "forged.crt")], capture_output=True, text=True,
+                             check=False)  # fmt: skip
+    assert refused.returncode != 0, refused.stdout

@@ -131,6 +131,26 @@ def test_a_smoke_alarm_inside_a_gateways_backlog_is_told_late(
     assert api.get("/api/alerts", headers=TOKENS["viewer"]).json() == []
 
 
+def test_an_alarm_delivered_after_a_later_all_clear_is_told_late_once(
+    alerting: IngestService, publisher: Publisher, config: dict[str, Any],
+    receiver: HttpReceiver,
+) -> None:  # fmt: skip
+    """Issue 20, item 3: a broker failover delivered smoke=true (seq 91) after a later
+    smoke=false (seq 103); the alarm was neither told nor recorded. Replayed here, and
+    the late envelope redelivered, through the real broker."""
+    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
+    now = int(time.time() * 1000)
+    clear = envelope("gw-main", 103, [reading("smoke-1", "smoke", now - 5_000, smoke=False)])
+    alarm = envelope("gw-main", 91, [reading("smoke-1", "smoke", now - 30_000, smoke=True)])
+    publisher.publish_many([(topic, clear), (topic, alarm), (topic, alarm)])
+    [late] = wait_for(receiver.bodies, 10)
+    assert late["state"] == "late"
+    time.sleep(1)
+    assert len(receiver.bodies()) == 1
+    [recorded] = alerting.alert_store.alerts(active_only=False, limit=10)
+    assert (recorded.device, recorded.state) == ("smoke-1", "resolved")
+
+
 @pytest.mark.parametrize("role", [None, "viewer", "guard", "admin"])
 def test_alert_endpoints_role_matrix(
     alerting: IngestService,

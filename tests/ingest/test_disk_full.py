@@ -154,11 +154,13 @@ def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
         publisher.publish(topic, envelope("gw-main", 3001, smoke))
         told = wait_for(receiver.bodies, 60)
         assert [b["device"] for b in told] == ["smoke-1"]
-        lost = service.metrics.readings_lost._value.get()
-        assert lost > 0
+        lost = service.metrics.readings_lost
+        wait_for(lambda: lost._value.get() > 0, 30)
         assert any("LOST" in p for p in service.health()["problems"])
+        wait_for(lambda: service.consumer.pending_age_s() == 0, 30)  # all handed over
         (volume / "filler").unlink()
-        wait_for(lambda: count_points(db, "temperature", "celsius") == 60_000 - lost, 60)
+        wait_for(lambda: count_points(db, "temperature", "celsius") == 60_000
+                 - lost._value.get(), 60)  # fmt: skip
         wait_for(lambda: service.health()["status"] == "ok", 15)
     finally:
         service.stop()

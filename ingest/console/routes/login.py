@@ -74,12 +74,10 @@ def login(
 
 
 def _why(refused: LoginRefused, lang: str) -> str:
-    if refused.reason == "wait":
+    if refused.reason in ("wait", "busy"):
         return say("login.wait", lang, seconds=refused.retry_after_s)
     if refused.reason == "locked":
         return say("login.locked", lang, minutes=(refused.retry_after_s + 59) // 60)
-    if refused.reason == "busy":
-        return say("login.wait", lang, seconds=refused.retry_after_s)
     return say("login.wrong", lang)
 
 

@@ -184,7 +184,10 @@ def test_passwords_use_owasp_parameters_and_old_hashes_are_renewed(
     old = PasswordHasher().hash("old horse pw")  # argon2-cffi's default: 64 MiB
     with sqlite3.connect(tmp_path / "people.db") as db:
         db.execute("UPDATE people SET password_hash = ?", (old,))
-    people.log_in("zhang", "old horse pw")
+    other = people.log_in("zhang", "old horse pw")
+    session = people.log_in("zhang", "old horse pw")  # renewed at the first of them
+    assert people.session(session.token) is not None  # renewing ends no session
+    assert people.session(other.token) is not None
     with sqlite3.connect(tmp_path / "people.db") as db:
         (digest,) = db.execute("SELECT password_hash FROM people").fetchone()
     assert digest.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
