@@ -5,9 +5,7 @@ thread, before storage, so an InfluxDB outage never delays an alert) and by ``ti
 called about twice a second, for hold times, schedule boundaries, silence, repeat and
 escalation. All state changes go through one store transaction per call.
 
-Clock skew: rule time never runs ahead of the service's clock. A reading stamped in the
-future counts as stamped now (it is stored with its own ``ts``), and one more than
-``AHEAD_MS`` ahead is counted and named in health per gateway; so a gateway clock that
+Rule time never runs ahead of the service's clock (``skew.py``): a gateway clock that
 jumped ahead and was corrected cannot mute the alarms after it.
 
 Ordering and backlogs: each device's values are merged in reading-``ts`` order and a
@@ -29,7 +27,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import Reading, Status
@@ -40,9 +37,11 @@ from ingest.metrics import Metrics
 from ingest.registry import Registry
 from ingest.rules.acknowledge import Acknowledgements
 from ingest.rules.devices import DeviceBook
+from ingest.rules.late import LateReadings
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
 from ingest.rules.schedules import ScheduleBook
+from ingest.rules.skew import ClockSkew
 from ingest.rules.state import (
     CompiledRule,
     DeviceState,
@@ -60,12 +59,11 @@ log = logging.getLogger(__name__)
 
 STALE_MS = 120_000
 SETTLE_MS = 15_000
-AHEAD_MS = 300_000  # a gateway clock this far ahead is a health problem
 _UNKNOWN = object()
 AlertKey = tuple[str, str, str, str]  # (rule, site, gateway, device)
 
 
-class RuleEngine(Acknowledgements):
+class RuleEngine(Acknowledgements, LateReadings):
     """Evaluates the configured rules; thread-safe."""
 
     def __init__(
@@ -85,6 +83,7 @@ class RuleEngine(Acknowledgements):
         self.clock = clock
         self.schedules = ScheduleBook(config.schedules, config.calendar, config.site.timezone)
         self.lifecycle = Lifecycle(config, store, metrics, wake, problems)
+        self.skew = ClockSkew(self.lifecycle.problems, metrics)
         # Called after a commit that changed an alert (the live board listens).
         self.change_listeners = self.lifecycle.change_listeners
         self._lock = threading.RLock()
@@ -151,7 +150,7 @@ class RuleEngine(Acknowledgements):
             self._run(lambda: self._check_gateways(now))
 
     def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
-        self._check_ahead(site, gateway, readings, now)
+        self.skew.check(site, gateway, readings, now)
         for reading in readings:
             dev = self.devices.get(site, gateway, reading.device, reading.kind)
             dev.heard_ms = now  # even a late reading shows the device is alive
@@ -170,41 +169,6 @@ class RuleEngine(Acknowledgements):
             for rule in dev.condition_rules:
                 self._evaluate(rule, dev, ts, now, backlog)
         self._check_gateways(now)
-
-    def _check_ahead(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
-        """Count readings stamped well ahead of our clock; health names the gateway."""
-        ahead = max(r.ts for r in readings) - now if readings else 0
-        key = f"clock {site}/{gateway}"
-        if ahead > AHEAD_MS:
-            self.metrics.readings_ahead.labels(gateway).inc(
-                sum(1 for r in readings if r.ts - now > AHEAD_MS)
-            )
-            self.lifecycle.problems.report(
-                key, f"readings stamped {ahead // 60_000} min ahead of this server's clock:"
-                " they are stored, and count as received now for alerts (check its NTP)",
-            )  # fmt: skip
-        elif readings:
-            self.lifecycle.problems.clear(key)
-
-    def _out_of_order(self, dev: DeviceState, reading: Reading, ts: int, now: int) -> None:
-        """An older reading than one seen: tell a critical condition in it that no alert
-        covered, as ``late`` (began at its ``ts``, over by the newer reading's)."""
-        assert dev.last_ts is not None
-        values = {**dev.values, **reading.values}
-        for rule in dev.condition_rules:
-            if rule.config.severity != "critical" or rule.predicate is None:
-                continue
-            key = (rule.id, dev.site, dev.gateway, dev.device)
-            track = self._tracks.get(key)
-            if (track is not None and track.holds) or not rule.predicate(values):  # type: ignore[arg-type]
-                continue  # an alarm is on already, or this reading shows none
-            if not isinstance(self._active_since.get(rule.id), float):
-                continue
-            if dev.last_ts - ts < rule.hold_ms or self.store.covered(key, ts):
-                continue
-            alert = self.lifecycle.open(rule.config, replace(dev, values=values), ts, now)
-            self.metrics.told_out_of_order.inc()
-            self.lifecycle.late(alert, rule.config, dev.last_ts, now)
 
     def on_meta(self, site: str, gateway: str, removed: set[str], gone: bool = False) -> None:
         """A gateway's device list changed (a MetaListener): end the alerts of devices it

@@ -220,8 +220,7 @@ class AlertStore(DurableFile):
         return row is not None
 
     def covered(self, key: tuple[str, str, str, str], ts_ms: int) -> bool:
-        """Whether an alert of rule and device ``key`` already covers the time ``ts_ms``
-        (it began at or before it and had not ended before it)."""
+        """Whether an alert of rule and device ``key`` began by ``ts_ms`` and ended after."""
         with self._lock:
             row = self.db.execute(
                 "SELECT 1 FROM alerts WHERE rule = ? AND site = ? AND gateway = ? AND device = ?"

@@ -81,25 +81,9 @@ def test_the_campus_ca_vouches_for_its_own_hosts_only(tmp_path: Path) -> None:
                         check=False)  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
     # A certificate for another site, signed with the CA's own key, is not trusted.
-    key = serialization.load_pem_private_key((tmp_path / "ca.key").read_bytes(), None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    other = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    forged = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bank.example")]))
-        .issuer_name(ca.subject).public_key(other.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("bank.example")]), False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    (tmp_path / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
-    refused = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
-                              str(tmp_path / "forged.crt")], capture_output=True, text=True,
-                             check=False)  # fmt: skip
+    refused = _verify_forged(tmp_path, x509.DNSName("bank.example"))
     assert refused.returncode != 0
-    assert "subtree" in (refused.stdout + refused.stderr)
+    assert "subtree" in refused.stdout + refused.stderr
     again = _broker("certs", "--dir", str(tmp_path), "--host", "bank.example")
     assert again.returncode == 2
     assert "only vouch for the hosts it was made for" in again.stderr
@@ -109,22 +93,26 @@ def test_a_ca_for_names_only_vouches_for_no_address(tmp_path: Path) -> None:
     """A constraint binds only the name types it lists: a CA made for DNS names alone
     (as compose makes it) must still not vouch for an address."""
     assert _broker("certs", "--dir", str(tmp_path), "--host", "mosquitto").returncode == 0
-    ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
-    key = serialization.load_pem_private_key((tmp_path / "ca.key").read_bytes(), None)
+    refused = _verify_forged(tmp_path, x509.IPAddress(ip_address("192.168.1.1")))
+    assert refused.returncode != 0, refused.stdout
+
+
+def _verify_forged(folder: Path, name: x509.GeneralName) -> subprocess.CompletedProcess[str]:
+    """``openssl verify`` of a certificate for ``name`` signed with the CA's own key."""
+    ca = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
+    key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     now = datetime.now(UTC)
     forged = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "router")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "forged")]))
         .issuer_name(ca.subject).public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("192.168.1.1"))]),
-                       False)
+        .add_extension(x509.SubjectAlternativeName([name]), False)
         .sign(key, hashes.SHA256())
     )  # fmt: skip
-    (tmp_path / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
-    refused = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
-                              str(tmp_path / "forged.crt")], capture_output=True, text=True,
-                             check=False)  # fmt: skip
-    assert refused.returncode != 0, refused.stdout
+    (folder / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    return subprocess.run(["openssl", "verify", "-CAfile", str(folder / "ca.crt"),
+                           str(folder / "forged.crt")], capture_output=True, text=True,
+                          check=False)  # fmt: skip

@@ -5,7 +5,6 @@ stored or booked is dead-lettered alone while the readings behind it are stored.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from pydantic import ValidationError
 
 from campuswatch.protocol import check_text, parse_envelope, parse_meta, parse_topic
-from demo.services import InfluxServer
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetterStore
@@ -23,7 +21,7 @@ from ingest.pipeline.writer import InfluxWriter
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
-from tests.harness import BASE_TS, Publisher, count_points, envelope, reading, unique, wait_for
+from tests.harness import BASE_TS, Publisher, count_points, envelope, reading, wait_for
 
 NOW_MS = BASE_TS + 3_600_000
 
@@ -50,14 +48,6 @@ def test_ids_and_config_names_are_full_matches() -> None:
     }
     with pytest.raises(ValidationError, match=r"site\.id"):
         IngestConfig.model_validate(base)
-
-
-@pytest.fixture
-def client(influxd: InfluxServer) -> Iterator[InfluxClient]:
-    c = InfluxClient(influxd.url, unique("db"))
-    c.create_database()
-    yield c
-    c.close()
 
 
 def test_the_encoder_never_splits_a_point(client: InfluxClient) -> None:

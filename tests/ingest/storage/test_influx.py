@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -34,15 +33,6 @@ names = st.text(
 ).filter(lambda s: not any("\x80" <= c <= "\x9f" for c in s))
 _timestamps = itertools.count()
 string_values = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
-
-
-@pytest.fixture
-def client(influxd: InfluxServer) -> Iterator[InfluxClient]:
-    """A client on a fresh database."""
-    c = InfluxClient(influxd.url, unique("db"))
-    c.create_database()
-    yield c
-    c.close()
 
 
 @settings(
