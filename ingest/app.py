@@ -97,31 +97,38 @@ class IngestService:
         )  # fmt: skip
 
     def _build_alerts(self, config: IngestConfig) -> None:
-        """The rules engine, its store and the channels that tell people."""
+        """Signed links, the channels that tell people, and the rules engine that fills
+        their queue; the engine listens to the handler's readings, status and meta."""
+        console = config.console
+        self.links = LinkSigner(config, self.clock, self.problems)
+        self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))
         self.alert_store = AlertStore(config.state_dir / "alerts.db", config.site.id)
-        senders = make_senders(config.channels, lambda: self.consumer, config.site.language)
+        senders = make_senders(config.channels, self.consumer, config.site.language)
         digest = Digest(config.site.language, config.site.timezone, config.api.base_url() + "/")
         self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock, digest)
         self.outbox = self.dispatcher.outbox
+        links = NotificationLinks(
+            self.registry, self.snapshots, self.links, self.ack_links, config.site.language,
+            self.clock, int(config.snapshots.link_valid.total_seconds()),
+        )  # fmt: skip
         self.engine = RuleEngine(
             config, self.registry, self.alert_store, self.metrics, self.clock,
             self.dispatcher.wake, self.problems,
+            unrecorded=self.dispatcher.send_from_memory, decorate=links,
         )  # fmt: skip
-        self.engine.lifecycle.unrecorded = self.dispatcher.send_from_memory
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )
-        self.handler.listeners.append(self.engine.on_readings)
-        self.handler.status_listeners.append(self.engine.on_status)
-        self.handler.meta_listeners.append(self.engine.on_meta)
+        self.handler.accepted.connect(self.engine.on_readings)
+        self.handler.status_changed.connect(self.engine.on_status)
+        self.handler.meta_changed.connect(self.engine.on_meta)
 
     def _build_people_and_reports(self, config: IngestConfig) -> None:
-        """Signed links, people and their sessions, reports and their schedule."""
+        """People and their sessions, reports and their schedule."""
         self.rollups = RollupJob(
             self.influx, self.clock, config.site.timezone, self.dirty, config.influx.keep_days,
             self.problems,
         )  # fmt: skip
-        self.links = LinkSigner(config, self.clock, self.problems)
         self.reports = Reports(
             config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
             self.clock, self.links, self.dirty,
@@ -136,11 +143,6 @@ class IngestService:
             self.lock_check, self.problems,
         )  # fmt: skip
         console = config.console
-        self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))
-        self.engine.lifecycle.decorate = NotificationLinks(
-            self.registry, self.snapshots, self.links, self.ack_links, config.site.language,
-            self.clock, int(config.snapshots.link_valid.total_seconds()),
-        )  # fmt: skip
         self.people = PeopleStore(config.state_dir / "people.db", console, self.clock)
         self.login_addresses = AddressLimiter(self.clock, console.logins_per_address)
         self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))

@@ -16,7 +16,7 @@ from ingest.api.deps import Viewer, has_credentials
 from ingest.api.limits import RequestLimits
 from ingest.api.routes import alerts, cameras, devices, health, reports, session
 from ingest.app import IngestService
-from ingest.console.app import install_console
+from ingest.console.app import connect_feed, install_console
 
 DOCS_ASSETS = "/docs-assets"
 
@@ -30,9 +30,11 @@ def create_api(service: IngestService) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         assert feed is not None
         feed.start()
+        disconnect = connect_feed(service, feed)
         try:
             yield
         finally:
+            disconnect()
             feed.stop()
 
     api = FastAPI(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -18,14 +19,12 @@ from ingest.console.wording import say
 
 
 def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
-    """Add the console to ``app``; the live feed it returns runs while the app runs."""
+    """Add the console to ``app``; the live feed it returns runs while the app runs (see
+    :func:`connect_feed`)."""
     pages = Pages(service)
     state = BoardState(service)
     feed = BoardFeed(state, pages)
     app.state.pages, app.state.board, app.state.feed = pages, state, feed
-    service.handler.listeners.append(feed.on_readings)
-    service.handler.status_listeners.append(feed.on_status)
-    service.engine.change_listeners.append(feed.on_alerts_changed)
     app.mount("/static", StaticFiles(packages=[("ingest.console", "static")]), name="static")
     for module in (login, board, alerts, acklinks, people):
         app.include_router(module.router)
@@ -49,6 +48,22 @@ def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
         return pages.message(request, principal, 403, text, text, back=_back(request.url.path))
 
     return feed
+
+
+def connect_feed(service: IngestService, feed: BoardFeed) -> Callable[[], None]:
+    """Let the service's readings, status and alert changes reach the live feed; returns
+    the function that disconnects it again (when the web app stops)."""
+    disconnects = [
+        service.handler.accepted.connect(feed.on_readings),
+        service.handler.status_changed.connect(feed.on_status),
+        service.engine.alerts_changed.connect(feed.on_alerts_changed),
+    ]
+
+    def disconnect() -> None:
+        for one in disconnects:
+            one()
+
+    return disconnect
 
 
 def _back(path: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ingest.config.channels import (
     ChannelConfig,
     EmailChannelConfig,
@@ -16,9 +14,7 @@ from ingest.notify.http import make_http_sender
 from ingest.notify.mqtt import Broker, MqttSender
 
 
-def make_sender(
-    name: str, channel: ChannelConfig, broker: Callable[[], Broker], lang: str
-) -> Sender:
+def make_sender(name: str, channel: ChannelConfig, broker: Broker, lang: str) -> Sender:
     """The sender of one configured channel (``broker``: the service's MQTT connection)."""
     if isinstance(channel, EmailChannelConfig):
         return EmailSender(channel, lang)
@@ -30,7 +26,7 @@ def make_sender(
 
 
 def make_senders(
-    channels: dict[str, ChannelConfig], broker: Callable[[], Broker], lang: str
+    channels: dict[str, ChannelConfig], broker: Broker, lang: str
 ) -> dict[str, Sender]:
     """Senders of every configured channel by name."""
     return {name: make_sender(name, channel, broker, lang) for name, channel in channels.items()}

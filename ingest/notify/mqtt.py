@@ -5,7 +5,6 @@ as the client id)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -37,13 +36,13 @@ class MqttSender:
     per_minute: int | None = None  # sirens and signs: every notification, at once
     digests = False
 
-    def __init__(self, channel: MqttChannelConfig, broker: Callable[[], Broker]) -> None:
+    def __init__(self, channel: MqttChannelConfig, broker: Broker) -> None:
         self.channel = channel
         self._broker = broker
 
     def send(self, body: dict[str, Any], delivery_id: int) -> None:
         """Publish and wait for the broker's acknowledgement (QoS 1/2)."""
-        broker, c = self._broker(), self.channel
+        broker, c = self._broker, self.channel
         deadline = time.monotonic() + _PUBLISH_TIMEOUT_S
         while not broker.connected:
             if time.monotonic() > deadline:

@@ -25,6 +25,7 @@ from campuswatch.protocol import (
     parse_topic,
 )
 from campuswatch.quietlog import QuietLog
+from campuswatch.signal import Signal
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
@@ -38,14 +39,6 @@ from ingest.storage.snapshots import (
 )
 
 log = logging.getLogger(__name__)
-
-ReadingListener = Callable[[str, str, list[Reading]], None]
-"""Called with (site, gateway, readings) for every accepted envelope, in arrival order."""
-StatusListener = Callable[[str, str, Status], None]
-"""Called with (site, gateway, status) for every valid status message."""
-MetaListener = Callable[[str, str, set[str], bool], None]
-"""Called with (site, gateway, devices removed, whether the gateway itself is gone) after
-a gateway's device list changed or its retained meta was cleared."""
 
 
 @dataclass(slots=True)
@@ -82,9 +75,14 @@ class MessageHandler:
         # A margin of an hour, so a reading at the edge is not refused by InfluxDB later.
         self.keep_ms = keep_days * 86_400_000 - 3_600_000 if keep_days else 0
         self._refused_log = QuietLog(log)
-        self.listeners: list[ReadingListener] = []  # after the registry has the readings
-        self.status_listeners: list[StatusListener] = []
-        self.meta_listeners: list[MetaListener] = []
+        # (site, gateway, readings) of every accepted envelope, in arrival order, after the
+        # registry has them; a failing listener never stops storage.
+        self.accepted: Signal[[str, str, list[Reading]]] = Signal("accepted readings")
+        # (site, gateway, status) of every valid status message.
+        self.status_changed: Signal[[str, str, Status]] = Signal("gateway status")
+        # (site, gateway, devices removed, whether the gateway itself is gone) after a
+        # gateway's device list changed or its retained meta was cleared.
+        self.meta_changed: Signal[[str, str, set[str], bool]] = Signal("gateway meta")
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Handle one message; never raises for bad input."""
@@ -160,11 +158,7 @@ class MessageHandler:
         untracked = self.registry.observe(site, gateway, envelope.readings)
         if untracked:
             self._untracked(site, gateway, len(untracked))
-        for listener in self.listeners:
-            try:
-                listener(site, gateway, envelope.readings)
-            except Exception:  # a faulty listener must not stop storage
-                log.exception("reading listener %r failed for gateway %s", listener, gateway)
+        self.accepted.emit(site, gateway, envelope.readings)
         return outcome
 
     def _count_problems(
@@ -229,11 +223,7 @@ class MessageHandler:
         return outcome
 
     def _tell_meta(self, site: str, gateway: str, removed: set[str], *, gone: bool) -> None:
-        for listener in self.meta_listeners:
-            try:
-                listener(site, gateway, removed, gone)
-            except Exception:  # a faulty listener must not stop the stream
-                log.exception("meta listener %r failed for gateway %r", listener, gateway)
+        self.meta_changed.emit(site, gateway, removed, gone)
 
     def _status(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
         if not payload:  # a cleared retained message
@@ -242,9 +232,5 @@ class MessageHandler:
         if isinstance(status, Problem):
             return self._reject(topic, payload, status.code, status.detail)
         self.registry.update_status(site, gateway, status)
-        for listener in self.status_listeners:
-            try:
-                listener(site, gateway, status)
-            except Exception:  # a faulty listener must not stop the stream
-                log.exception("status listener %r failed for gateway %s", listener, gateway)
+        self.status_changed.emit(site, gateway, status)
         return Outcome()

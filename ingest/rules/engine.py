@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import Reading, Status
+from campuswatch.signal import Signal
 from ingest.config.rules import GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
@@ -38,7 +39,7 @@ from ingest.registry import Registry
 from ingest.rules.acknowledge import Acknowledgements
 from ingest.rules.devices import DeviceBook
 from ingest.rules.late import LateReadings
-from ingest.rules.lifecycle import Lifecycle
+from ingest.rules.lifecycle import Decorate, Lifecycle, Unrecorded
 from ingest.rules.model import Alert
 from ingest.rules.schedules import ScheduleBook
 from ingest.rules.skew import ClockSkew
@@ -75,17 +76,24 @@ class RuleEngine(Acknowledgements, LateReadings):
         clock: Clock,
         wake: Callable[[set[str]], None] = lambda _channels: None,
         problems: Problems | None = None,
+        *,
+        unrecorded: Unrecorded | None = None,
+        decorate: Decorate | None = None,
     ) -> None:
+        """``wake``, ``unrecorded`` and ``decorate``: see :class:`Lifecycle`."""
         self.config = config
         self.registry = registry
         self.store = store
         self.metrics = metrics
         self.clock = clock
         self.schedules = ScheduleBook(config.schedules, config.calendar, config.site.timezone)
-        self.lifecycle = Lifecycle(config, store, metrics, wake, problems)
+        # Emitted after a commit that changed an alert (the live board listens).
+        self.alerts_changed: Signal[[]] = Signal("alerts changed")
+        self.lifecycle = Lifecycle(
+            config, store, metrics, wake, problems,
+            unrecorded=unrecorded, decorate=decorate, changed=self.alerts_changed,
+        )  # fmt: skip
         self.skew = ClockSkew(self.lifecycle.problems, metrics)
-        # Called after a commit that changed an alert (the live board listens).
-        self.change_listeners = self.lifecycle.change_listeners
         self._lock = threading.RLock()
         self._rules = {r.id: compile_rule(r) for r in config.rules}
         rules = list(self._rules.values())

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from campuswatch.signal import Signal
 from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.health import Problems
 from ingest.rules.conditions import first_field
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+Decorate = Callable[[Alert, dict[str, Any]], None]
+"""Adds to a notification body before it is queued (its ack and snapshot links)."""
+Unrecorded = Callable[[list[tuple[str, dict[str, Any]]]], None]
+"""Delivers (channel, body) pairs that could not be written to the outbox (a full disk)."""
+
+
 class Lifecycle:
     """Moves alerts between states; the caller holds an open store transaction."""
 
@@ -35,20 +42,24 @@ class Lifecycle:
         metrics: Metrics,
         wake: Callable[[set[str]], None] = lambda _channels: None,
         problems: Problems | None = None,
+        *,
+        unrecorded: Unrecorded | None = None,
+        decorate: Decorate | None = None,
+        changed: Signal[[]] | None = None,
     ) -> None:
+        """``wake``: told which channels have new notifications, after the commit;
+        ``changed``: emitted after a commit that changed an alert (the live board)."""
         self.store = store
         self.metrics = metrics
         self.problems = problems or Problems()
-        # Delivers (channel, body) pairs that could not be written to the outbox.
-        self.unrecorded: Callable[[list[tuple[str, dict[str, Any]]]], None] = lambda _: None
-        self.wake = wake  # told which channels have new notifications, after the commit
-        self.change_listeners: list[Callable[[], None]] = []  # after a commit that changed any
+        self.unrecorded = unrecorded or (lambda _bodies: None)
+        self.wake = wake
+        self.alerts_changed: Signal[[]] = changed or Signal("alerts changed")
+        self.decorate = decorate
         self.lang = config.site.language
         self.timezone = config.site.timezone
         self.woken: set[str] = set()  # channels with new notifications since the last commit
         self.changed = False  # some alert changed since the last commit
-        # Adds to a notification body before it is queued (the camera snapshot link).
-        self.decorate: Callable[[Alert, dict[str, Any]], None] | None = None
 
     def run(self, work: Callable[[], None], rolled_back: Callable[[], None]) -> None:
         """Run ``work`` as one store transaction, begun before its first change; commit,
@@ -98,8 +109,7 @@ class Lifecycle:
             self.wake(woken)
         if self.changed:
             self.changed = False
-            for listener in self.change_listeners:
-                listener()
+            self.alerts_changed.emit()
 
     def open(self, rule: RuleConfig, dev: DeviceState, since_ms: int, now_ms: int) -> Alert:
         """Record a new pending alert of ``rule`` on ``dev``, its condition true since
