@@ -1,4 +1,4 @@
-"""Capped exponential backoff with full jitter, for reconnects and retries."""
+"""Capped exponential backoff with half jitter, for reconnects and retries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one interface every notification channel implements, and the factory building them."""
+"""The one interface every notification channel implements (``factory.py`` builds them)."""
 
 from __future__ import annotations
 

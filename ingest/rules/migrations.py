@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 
+from campuswatch.sqlitefile import transaction
+
 log = logging.getLogger(__name__)
 
 
@@ -14,8 +16,7 @@ def migrate_conditions(db: sqlite3.Connection, site: str, schema: str) -> None:
     if not columns or "site" in columns:
         return
     log.warning("alert database: keying remembered conditions by site (one-time upgrade)")
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         db.execute("ALTER TABLE conditions RENAME TO conditions_v1")
         db.execute(schema)
         db.execute(
@@ -26,10 +27,6 @@ def migrate_conditions(db: sqlite3.Connection, site: str, schema: str) -> None:
             (site,),
         )
         db.execute("DROP TABLE conditions_v1")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 def migrate_outbox(db: sqlite3.Connection) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
-from campuswatch.sqlitefile import DurableFile, open_durable
+from campuswatch.sqlitefile import DurableFile, open_durable, transaction
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -204,9 +204,8 @@ class SnapshotStore(DurableFile):
                 total -= size
             for _, path in victims:
                 Path(path).unlink(missing_ok=True)
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("DELETE FROM snapshots WHERE rowid = ?", [(v[0],) for v in victims])
-            self.db.execute("COMMIT")
+            with transaction(self.db) as db:
+                db.executemany("DELETE FROM snapshots WHERE rowid = ?", [(v[0],) for v in victims])
             self._total = total
         if victims:
             log.info("removed %d old snapshot(s); %d bytes kept", len(victims), total)
@@ -229,14 +228,9 @@ def _migrate(db: sqlite3.Connection) -> None:
         except OSError:
             continue  # the file is gone: nothing to serve
         kept.append((*key, received_ms, size, path, sha256))
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         db.execute("DROP TABLE snapshots")
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
         db.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)", kept)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
