@@ -22,6 +22,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from demo.services import InfluxServer, MosquittoServer, free_port
 from ingest.storage.influx import InfluxClient
 
+# The smoke rule most tests alarm with: critical, told to the channel "patrol".
+SMOKE_RULE: dict[str, Any] = {
+    "id": "smoke",
+    "kind": "smoke",
+    "when": {"field": "smoke", "eq": True},
+    "severity": "critical",
+    "notify": ["patrol"],
+}
 VIEWER_AUTH = {"Authorization": "Bearer viewer-token-1"}  # the test configs' viewer token
 BASE_TS = 1_795_459_258_120  # 2026-11-23, inside the accepted window
 

@@ -36,6 +36,7 @@ from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
 from tests.clock import ManualClock
 from tests.harness import (
+    SMOKE_RULE,
     IngestProcess,
     Publisher,
     SteadyPublisher,
@@ -47,13 +48,6 @@ from tests.harness import (
 from tests.receivers import HttpReceiver, http_receiver
 
 ROUTINE_PER_S = 1000
-SMOKE_RULE = {
-    "id": "smoke",
-    "kind": "smoke",
-    "when": {"field": "smoke", "eq": True},
-    "severity": "critical",
-    "notify": ["patrol"],
-}
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:

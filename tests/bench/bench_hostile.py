@@ -26,11 +26,18 @@ from typing import Any
 import orjson
 
 from demo.services import InfluxServer, MosquittoServer
-from tests.harness import IngestProcess, Publisher, config_dict, envelope, reading, wait_for
+from tests.harness import (
+    SMOKE_RULE,
+    IngestProcess,
+    Publisher,
+    config_dict,
+    envelope,
+    reading,
+    wait_for,
+)
 from tests.receivers import HttpReceiver, http_receiver
 
-SMOKE = {"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-         "severity": "critical", "notify": ["siren", "patrol"]}  # fmt: skip
+SMOKE = {**SMOKE_RULE, "notify": ["siren", "patrol"]}
 
 
 class Bench:

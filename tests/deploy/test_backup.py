@@ -15,6 +15,7 @@ from demo.services import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.harness import (
     BASE_TS,
+    SMOKE_RULE,
     IngestProcess,
     Publisher,
     config_dict,
@@ -23,7 +24,7 @@ from tests.harness import (
     reading,
     wait_for,
 )
-from tests.ingest.console.web import SMOKE_RULE, log_in
+from tests.ingest.console.web import log_in
 
 GUARD = {"Authorization": "Bearer guard-token-1"}
 

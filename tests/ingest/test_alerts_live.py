@@ -13,7 +13,7 @@ from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
-from tests.harness import Publisher, count_points, envelope, reading, wait_for
+from tests.harness import SMOKE_RULE, Publisher, count_points, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
 
 TOKENS = {
@@ -21,13 +21,6 @@ TOKENS = {
     "viewer": {"Authorization": "Bearer viewer-token-1"},
     "guard": {"Authorization": "Bearer guard-token-1"},
     "admin": {"Authorization": "Bearer admin-token-1"},
-}
-SMOKE_RULE = {
-    "id": "smoke",
-    "kind": "smoke",
-    "when": {"field": "smoke", "eq": True},
-    "severity": "critical",
-    "notify": ["patrol"],
 }
 
 

@@ -19,11 +19,8 @@ import pytest
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
-from tests.harness import Publisher, count_points, envelope, reading, wait_for
+from tests.harness import SMOKE_RULE, Publisher, count_points, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
-
-SMOKE = {"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-         "severity": "critical", "notify": ["patrol"]}  # fmt: skip
 
 
 @pytest.fixture
@@ -70,7 +67,7 @@ def test_alarms_are_told_and_readings_kept_on_a_full_disk(
     config["state_dir"] = str(volume / "state")
     config["spool"] = {"reserve_mb": 4, "segment_mb": 1}
     config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
-    config["rules"] = [SMOKE]
+    config["rules"] = [SMOKE_RULE]
     topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
     seq = iter(range(1, 1000))
     started_ms = int(time.time() * 1000)
@@ -134,7 +131,7 @@ def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
     config["state_dir"] = str(volume / "state")
     config["spool"] = {"reserve_mb": 4, "segment_mb": 1, "memory_mb": 1}
     config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
-    config["rules"] = [SMOKE]
+    config["rules"] = [SMOKE_RULE]
     topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
     start_ms = int(time.time() * 1000) - 600_000
     service = IngestService(IngestConfig.model_validate(config))

@@ -18,6 +18,7 @@ import pytest
 from demo.services import InfluxServer, MosquittoServer
 from ingest.storage.influx import InfluxClient
 from tests.harness import (
+    SMOKE_RULE,
     IngestProcess,
     Publisher,
     SteadyPublisher,
@@ -30,13 +31,6 @@ from tests.harness import (
 from tests.receivers import http_receiver
 
 GUARD = {"Authorization": "Bearer guard-token-1"}
-SMOKE_RULE = {
-    "id": "smoke",
-    "kind": "smoke",
-    "when": {"field": "smoke", "eq": True},
-    "severity": "critical",
-    "notify": ["patrol"],
-}
 
 
 @pytest.fixture

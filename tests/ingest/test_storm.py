@@ -13,11 +13,10 @@ import pytest
 
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from tests.harness import Publisher, envelope, reading, wait_for
+from tests.harness import SMOKE_RULE, Publisher, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, Request, http_receiver
 
-SMOKE = {"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-         "severity": "critical", "notify": ["siren", "patrol"]}  # fmt: skip
+SMOKE = {**SMOKE_RULE, "notify": ["siren", "patrol"]}
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from demo.services import InfluxServer, MosquittoServer
-from tests.harness import IngestProcess, Publisher, config_dict, wait_for
+from tests.harness import SMOKE_RULE, IngestProcess, Publisher, config_dict, wait_for
 from tests.ingest.console.browser import chromium, phone
-from tests.ingest.console.web import PEOPLE, SMOKE_RULE, meta, smoke
+from tests.ingest.console.web import PEOPLE, meta, smoke
 from tests.receivers import HttpReceiver, http_receiver
 
 ARTEFACTS = Path(__file__).resolve().parents[3] / "var" / "artefacts"

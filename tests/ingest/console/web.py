@@ -11,16 +11,9 @@ import httpx
 import orjson
 from fastapi.testclient import TestClient
 
-from tests.harness import Publisher, envelope, reading
+from tests.harness import SMOKE_RULE, Publisher, envelope, reading
 from tests.receivers import HttpReceiver
 
-SMOKE_RULE = {
-    "id": "smoke",
-    "kind": "smoke",
-    "when": {"field": "smoke", "eq": True},
-    "severity": "critical",
-    "notify": ["patrol"],
-}
 PEOPLE = {
     "zhang": ("张师傅", "guard", "guard password 1"),
     "wang": ("王主任", "admin", "admin password 1"),

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness
-from tests.ingest.rules.test_engine import SMOKE_RULE
 
 HOUR_MS = 3_600_000
 

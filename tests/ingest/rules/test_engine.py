@@ -10,6 +10,7 @@ import pytest
 
 from campuswatch.protocol import DeviceInfo
 from ingest.rules.errors import AlertConflict, AlertNotFound
+from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness, at
 
 DOOR_RULE = {
@@ -41,13 +42,6 @@ FREEZER_RULE = {
     "for": "15m",
     "severity": "critical",
     "notify": ["canteen"],
-}
-SMOKE_RULE = {
-    "id": "smoke",
-    "kind": "smoke",
-    "when": {"field": "smoke", "eq": True},
-    "severity": "critical",
-    "notify": ["patrol"],
 }
 DOOR_101 = {
     "device": "door-101",
