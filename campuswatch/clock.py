@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 
@@ -25,3 +26,9 @@ class SystemClock:
 def now_ms(clock: Clock) -> int:
     """Current time of ``clock`` in epoch milliseconds."""
     return int(clock.time() * 1000)
+
+
+def local_time(ms: int, tz: tzinfo) -> datetime:
+    """Epoch milliseconds as an aware datetime in ``tz`` (the one conversion; a reading's
+    or an alert's time is always epoch ms)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from campuswatch.clock import local_time
 from campuswatch.protocol import DEFAULT_INTERVAL_S
 from ingest.config.reports import ClassLimitsConfig
 from ingest.console.wording import say
@@ -256,7 +256,7 @@ def group(cards: Iterable[DeviceCard], lang: str) -> list[Building]:
 
 def alert_card(alert: Alert, tz: ZoneInfo, lang: str) -> AlertCard:
     """The card of an active alert."""
-    since = datetime.fromtimestamp(alert.since_ms / 1000, tz).strftime("%m-%d %H:%M")
+    since = local_time(alert.since_ms, tz).strftime("%m-%d %H:%M")
     return AlertCard(
         dom_id=f"a-{alert.id}",
         id=alert.id,

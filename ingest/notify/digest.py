@@ -9,10 +9,10 @@ never buried under a burst: notifications of one gateway with one title share a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from campuswatch.clock import local_time
 from ingest.i18n import Catalogue
 from ingest.rules.outbox import OutboxItem
 
@@ -55,7 +55,7 @@ class Digest:
             "state": "digest", "value": None, "tags": {}, "ack_url": None,
             "title": WORDS.say("title", self.lang, count=len(bodies), first=first["title"]),
             "message": "\n".join(text), "url": self.console_url,
-            "started_at": datetime.fromtimestamp(now_ms / 1000, self.tz).isoformat("T", "seconds"),
+            "started_at": local_time(now_ms, self.tz).isoformat("T", "seconds"),
             "alert_ids": sorted({b.get("alert_id", 0) for b in bodies} - {0}),
         }  # fmt: skip
 

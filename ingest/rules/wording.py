@@ -7,10 +7,10 @@ format their messages from the body :func:`notification_body` makes, with the la
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from campuswatch.clock import local_time
 from ingest.i18n import Catalogue
 from ingest.rules.model import Alert, EventState
 
@@ -206,14 +206,14 @@ def clock_time(ms: int | None, timezone: str) -> str:
     """``MM-DD HH:MM:SS`` in the site timezone."""
     if ms is None:
         return "?"
-    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).strftime("%m-%d %H:%M:%S")
+    return local_time(ms, ZoneInfo(timezone)).strftime("%m-%d %H:%M:%S")
 
 
 def iso_time(ms: int | None, timezone: str) -> str | None:
     """Epoch ms as ISO 8601 in the site timezone."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).isoformat(timespec="seconds")
+    return local_time(ms, ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
 def notification_body(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from campuswatch.clock import local_time
 from ingest.api.deps import Guard, ServiceDep, Viewer
 from ingest.rules.errors import AlertConflict, AlertNotFound
 from ingest.rules.model import Alert as AlertRecord
@@ -62,7 +63,7 @@ class Acknowledgement(BaseModel):
 
 
 def _time(ms: int | None, tz: ZoneInfo) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz) if ms is not None else None
+    return local_time(ms, tz) if ms is not None else None
 
 
 def _alert(record: AlertRecord, tz: ZoneInfo) -> Alert:
@@ -75,7 +76,7 @@ def _alert(record: AlertRecord, tz: ZoneInfo) -> Alert:
         severity=record.severity,
         state=record.state,
         title=record.title,
-        started_at=datetime.fromtimestamp(record.since_ms / 1000, UTC).astimezone(tz),
+        started_at=local_time(record.since_ms, tz),
         fired_at=_time(record.started_ms, tz),
         acknowledged_by=record.acknowledged_by,
         ack_note=record.ack_note,
@@ -86,7 +87,7 @@ def _alert(record: AlertRecord, tz: ZoneInfo) -> Alert:
 
 
 def _event(event: AlertEvent, tz: ZoneInfo) -> Event:
-    at = datetime.fromtimestamp(event.ts_ms / 1000, UTC).astimezone(tz)
+    at = local_time(event.ts_ms, tz)
     return Event(at=at, state=event.state, by=event.actor, note=event.note, value=event.value)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from campuswatch.clock import local_time
 from ingest.api.deps import ServiceDep, Viewer
 
 router = APIRouter()
@@ -36,7 +37,7 @@ def list_devices(service: ServiceDep, _token: Viewer) -> list[Device]:
     devices = []
     for row in service.registry.device_rows():
         seen_ms = row.pop("last_seen_ms")
-        seen = datetime.fromtimestamp(seen_ms / 1000, UTC).astimezone(tz) if seen_ms else None
+        seen = local_time(seen_ms, tz) if seen_ms else None
         devices.append(Device(last_seen=seen, **row))
     devices.sort(key=lambda d: (d.gateway, d.device))
     return devices

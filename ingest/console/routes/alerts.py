@@ -3,13 +3,13 @@ with a note (guard and admin; ``acknowledged_by`` is the person's display name).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from campuswatch.clock import local_time
 from ingest.app import IngestService
 from ingest.console.deps import Person, ServiceDep, check_form
 from ingest.console.routes.common import pages
@@ -31,7 +31,7 @@ def alert_context(service: IngestService, alert: Alert) -> dict[str, Any]:
     lang, tz = service.config.site.language, ZoneInfo(service.config.site.timezone)
 
     def when(ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M:%S")
+        return local_time(ms, tz).strftime("%Y-%m-%d %H:%M:%S")
 
     events = [
         {"time": when(e.ts_ms), "state": e.state, "by": e.actor, "note": e.note}
