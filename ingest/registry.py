@@ -21,7 +21,6 @@ import orjson
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
 from campuswatch.protocol import DEFAULT_INTERVAL_S, DeviceInfo, FieldValue, Reading, Status
-from ingest.storage.lineprotocol import escape_measurement, escape_tag
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,6 @@ class Registry:
         self._lock = threading.Lock()
         self._gateways: dict[GatewayKey, GatewayState] = {}
         self._devices: dict[DeviceKey, DeviceState] = {}
-        self._prefixes: dict[tuple[str, str, str, str], str] = {}
         self._dirty = False  # last values or seq changed: saved every few seconds
         self._meta_dirty = False  # meta or status changed: saved before acknowledging
         self._last_save = 0.0
@@ -108,7 +106,6 @@ class Registry:
                 dev = self._device(site, gateway, info.device, info.kind)
                 if dev is not None:
                     dev.info, dev.kind = info, info.kind
-            self._prefixes = {k: v for k, v in self._prefixes.items() if k[:2] != (site, gateway)}
             self._meta_dirty = True
             self.meta_version += 1
             return removed
@@ -121,7 +118,6 @@ class Registry:
             removed = set(state.tracked) | set(state.devices) if state else set()
             for device in removed:
                 self._devices.pop((site, gateway, device), None)
-            self._prefixes = {k: v for k, v in self._prefixes.items() if k[:2] != (site, gateway)}
             self._meta_dirty = True
             self.meta_version += 1
             return removed
@@ -181,21 +177,14 @@ class Registry:
 
     # ------------------------------------------------------------------ storage tags
 
-    def series_prefix(self, site: str, gateway: str, device: str, kind: str) -> str:
-        """Escaped ``measurement,tag=value,...`` of a device's series, tags from its meta."""
-        key = (site, gateway, device, kind)
-        prefix = self._prefixes.get(key)
-        if prefix is None:
-            with self._lock:
-                gw = self._gateways.get((site, gateway))
-                info = gw.devices.get(device) if gw else None
-                tags = dict(info.tags) if info else {}
-                tags.update(site=site, gateway=gateway, device=device)
-                prefix = escape_measurement(kind) + "".join(
-                    f",{escape_tag(k)}={escape_tag(tags[k])}" for k in sorted(tags) if tags[k]
-                )
-                self._prefixes[key] = prefix
-        return prefix
+    def series_tags(self, site: str, gateway: str, device: str) -> dict[str, str]:
+        """The tags of a device's series: its meta tags, its site, gateway and id."""
+        with self._lock:
+            gw = self._gateways.get((site, gateway))
+            info = gw.devices.get(device) if gw else None
+            tags = dict(info.tags) if info else {}
+        tags.update(site=site, gateway=gateway, device=device)
+        return tags
 
     # ------------------------------------------------------------------ queries
 

@@ -30,6 +30,7 @@ from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
 from ingest.storage.lineprotocol import encode_fields
+from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import (
     CameraRef,
     SnapshotConflict,
@@ -68,6 +69,7 @@ class MessageHandler:
         self.topic_root = topic_root
         self.serves = serves
         self.registry = registry
+        self.series = SeriesHeads(registry)
         self.snapshots = snapshots
         self.metrics = metrics
         self.clock = clock
@@ -180,7 +182,7 @@ class MessageHandler:
         for r in readings:
             prefix = prefixes.get((r.device, r.kind))
             if prefix is None:
-                prefix = self.registry.series_prefix(site, gateway, r.device, r.kind)
+                prefix = self.series.head(site, gateway, r.device, r.kind)
                 prefixes[(r.device, r.kind)] = prefix
             fields = encode_fields(r.values, KINDS[r.kind].types) or "_empty=1i"
             lines.append(f"{prefix} {fields} {r.ts}")

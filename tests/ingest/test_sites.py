@@ -30,6 +30,7 @@ from ingest.rules.store import AlertStore, ConditionState
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import MeterHours
+from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import CameraRef, SnapshotStore
 from tests.clock import ManualClock
 from tests.harness import Publisher, envelope, reading, unique, wait_for
@@ -226,7 +227,7 @@ def test_a_registry_keeps_two_sites_apart_across_a_restart(tmp_path: Path) -> No
         "campus-a": "101",
         "campus-b": "202",
     }
-    assert again.series_prefix("campus-b", "gw-gate", "door-1", "door") == (
+    assert SeriesHeads(again).head("campus-b", "gw-gate", "door-1", "door") == (
         "door,device=door-1,gateway=gw-gate,room=202,site=campus-b"
     )
 

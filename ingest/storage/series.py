@@ -1,0 +1,46 @@
+"""The line-protocol head of each device's series: ``measurement,tag=value,...``.
+
+A storage job (the escaping rules are line protocol's), fed by the registry's facts: the
+device's meta tags plus ``site``, ``gateway`` and ``device``. Heads are cached per
+device and kind and dropped whenever any gateway's meta changes (rare), so the hot path
+pays two dictionary lookups per device and envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ingest.storage.lineprotocol import escape_measurement, escape_tag
+
+
+class DeviceFacts(Protocol):
+    """What the series need of the registry."""
+
+    meta_version: int  # moves whenever a gateway's device list (and so its tags) changes
+
+    def series_tags(self, site: str, gateway: str, device: str) -> dict[str, str]:
+        """The tags of a device's series."""
+        ...
+
+
+class SeriesHeads:
+    """Escaped series heads of devices, for one thread (the MQTT handler's)."""
+
+    def __init__(self, facts: DeviceFacts) -> None:
+        self.facts = facts
+        self._heads: dict[tuple[str, str, str, str], str] = {}
+        self._version = facts.meta_version
+
+    def head(self, site: str, gateway: str, device: str, kind: str) -> str:
+        """``measurement,tag=value,...`` of a device's series (tags sorted, empty left out)."""
+        if self._version != self.facts.meta_version:
+            self._heads, self._version = {}, self.facts.meta_version
+        key = (site, gateway, device, kind)
+        head = self._heads.get(key)
+        if head is None:
+            tags = self.facts.series_tags(site, gateway, device)
+            head = escape_measurement(kind) + "".join(
+                f",{escape_tag(k)}={escape_tag(tags[k])}" for k in sorted(tags) if tags[k]
+            )
+            self._heads[key] = head
+        return head
