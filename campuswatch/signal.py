@@ -51,5 +51,7 @@ class Signal(Generic[P]):
             except Exception:
                 log.exception("a listener of %s failed: %r", self.name, listener)
 
-    def __len__(self) -> int:
+    @property
+    def listeners(self) -> int:
+        """How many listeners are connected (a signal is never "false": no ``__len__``)."""
         return len(self._listeners)

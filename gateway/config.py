@@ -11,20 +11,31 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from campuswatch.configfile import Strict, load_model
 from campuswatch.durations import Duration, parse_clock_time, parse_duration
 from campuswatch.errors import ConfigError
 from campuswatch.mqtttls import TlsConfig
 from campuswatch.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
+from campuswatch.protocol.kinds import UNSAFE_TEXT_RE
 from campuswatch.protocol.messages import Text64
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 DeviceId = Text64
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
 # An MQTT topic (or a part of one) of a local broker: no wildcards, no control characters.
-TopicText = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^#+\x00-\x1f\x7f]+$")]
+def _no_unsafe(value: str) -> str:
+    if UNSAFE_TEXT_RE.search(value):
+        raise ValueError("no control or invisible characters")
+    return value
+
+
+TopicText = Annotated[
+    str, StringConstraints(min_length=1, pattern=r"^[^#+]+$"), AfterValidator(_no_unsafe)
+]
 
 
 def parse_fail_at(value: Any) -> timedelta | time:

@@ -151,6 +151,7 @@ class IngestService:
         """Every stage that can stall, with the age of its oldest work and its limit."""
         limits = config.watchdog
         self.watchdog = Watchdog(self.problems, self.metrics)
+        self._outbox_ages: dict[str, float] = {}
         for key, words, age, limit in (
             ("consumer", "receiving (messages not yet made durable)",
              self.consumer.pending_age_s, limits.consumer),
@@ -171,8 +172,13 @@ class IngestService:
             )  # fmt: skip
 
     def _outbox_age_s(self, channel: str) -> float:
-        oldest = self.outbox.oldest_waiting_ms(channel, wait_s=1.0)  # busy: counts as stuck
-        return 0.0 if oldest is None else (now_ms(self.clock) - oldest) / 1000
+        try:
+            oldest = self.outbox.oldest_waiting_ms(channel, wait_s=0.2)
+        except TimeoutError:  # the alert database is busy (a storm): the last age read
+            return self._outbox_ages.get(channel, 0.0)
+        age = 0.0 if oldest is None else (now_ms(self.clock) - oldest) / 1000
+        self._outbox_ages[channel] = age
+        return age
 
     def start(self) -> None:
         """Recover local state, then start draining and consuming."""

@@ -22,8 +22,10 @@ chown 1883:1883 /accounts/passwd /accounts/acl
 # Compose hands file secrets over as bind mounts with the host file's owner and mode:
 # each belongs to the one container user that reads it (ingest 10001, Grafana 472).
 chown 10001:10001 "$ENV" && chmod 0600 "$ENV"
-chown 472:0 /secrets/grafana-admin-password /secrets/grafana-influx-password
-chmod 0600 /secrets/grafana-admin-password /secrets/grafana-influx-password
+for secret in /secrets/grafana-admin-password /secrets/grafana-influx-password; do
+  [ -f "$secret" ] || { echo "make $secret first (see the top of compose.yaml)" >&2; exit 2; }
+  chown 472:0 "$secret" && chmod 0600 "$secret"
+done
 
 # Statements on standard input, passwords never on a command line (see influxql.py).
 export INFLUX_URL=http://influxdb:8086

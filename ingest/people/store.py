@@ -156,6 +156,7 @@ class PeopleStore(DurableFile):
             self._db = open_durable(self.path, _SCHEMA, rows=True)
         except sqlite3.Error as exc:
             raise PeopleError(f"cannot open {self.path}: {exc}") from exc
+        self._dummy_hash()
 
     # ------------------------------------------------------------------ people
 
@@ -252,9 +253,15 @@ class PeopleStore(DurableFile):
         return Session(token, person)
 
     def _dummy_hash(self) -> str:
-        """Verified for unknown logins, so they take as long as known ones."""
+        """Verified for unknown logins, so they take as long as known ones (made when
+        the store opens; a flood at start-up must not find it missing)."""
         if self._dummy is None:
-            self._dummy = self._hash(secrets.token_hex(16))
+            try:
+                self._dummy = self._on_hashing_thread(self._hasher.hash, secrets.token_hex(16))
+            except _Busy:
+                raise LoginRefused(
+                    "busy", "too many logins at once: try again in a moment", 5
+                ) from None
         return self._dummy
 
     def _verify(self, digest: str, password: str) -> bool:

@@ -54,7 +54,7 @@ class Lifecycle:
         self.problems = problems or Problems()
         self.unrecorded = unrecorded or (lambda _bodies: None)
         self.wake = wake
-        self.alerts_changed: Signal[[]] = changed or Signal("alerts changed")
+        self.alerts_changed: Signal[[]] = changed if changed is not None else Signal("alerts")
         self.decorate = decorate
         self.lang = config.site.language
         self.timezone = config.site.timezone

@@ -20,7 +20,7 @@ def test_listeners_are_called_in_order_until_disconnected() -> None:
     first()  # again: harmless
     signal.emit(2)
     assert heard == [("first", 1), ("second", 1), ("second", 2)]
-    assert len(signal) == 1
+    assert signal.listeners == 1
 
 
 def test_a_failing_listener_is_logged_and_the_rest_still_hear(

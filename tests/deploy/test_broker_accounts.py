@@ -95,6 +95,18 @@ def test_a_ca_for_names_only_vouches_for_no_address(tmp_path: Path) -> None:
     assert _broker("certs", "--dir", str(tmp_path), "--host", "mosquitto").returncode == 0
     refused = _verify_forged(tmp_path, x509.IPAddress(ip_address("192.168.1.1")))
     assert refused.returncode != 0, refused.stdout
+    assert "subtree" in refused.stdout + refused.stderr
+
+
+def test_a_ca_for_addresses_only_verifies_its_own_certificate(tmp_path: Path) -> None:
+    assert _broker("certs", "--dir", str(tmp_path), "--host", "192.168.1.10").returncode == 0
+    ok = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
+                         str(tmp_path / "server.crt")], capture_output=True, text=True,
+                        check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    refused = _verify_forged(tmp_path, x509.DNSName("bank.example"))
+    assert refused.returncode != 0
+    assert "subtree" in refused.stdout + refused.stderr
 
 
 def _verify_forged(folder: Path, name: x509.GeneralName) -> subprocess.CompletedProcess[str]:

@@ -37,9 +37,10 @@ def test_a_hostile_campus_name_is_just_text(tmp_path: Path) -> None:
     assert env.stat().st_mode & 0o777 == 0o640
     assert _envfile("get", str(env), "CAMPUSWATCH_SITE_NAME").stdout == name + "\n"
     os.chown(env, 0, 65534)  # the install gives it to the service's group
+    env.chmod(0o604)  # and whatever mode it had is kept too
     assert _envfile("set", str(env), "MQTT_PASSWORD", "s3cret").returncode == 0
     info = env.stat()
-    assert (info.st_gid, info.st_mode & 0o777) == (65534, 0o640)  # still theirs to read
+    assert (info.st_gid, info.st_mode & 0o777) == (65534, 0o604)  # still theirs to read
     tls = tmp_path / "tls"
     tls.mkdir()
     for part in ("ca.crt", "server.crt", "server.key"):

@@ -60,3 +60,11 @@ def test_an_older_alarm_inside_a_told_one_is_not_told_again(h: EngineHarness) ->
     h.read("smoke-1", "smoke", ts=start + 60_000, smoke=False)
     h.read("smoke-1", "smoke", ts=start + 30_000, smoke=True)  # in the told alarm's time
     assert [b["state"] for b in h.notifications()] == ["firing", "resolved"]
+
+
+def test_the_engines_alert_signal_is_the_one_the_lifecycle_emits(h: EngineHarness) -> None:
+    """The live board listens to ``engine.alerts_changed``: an alarm must reach it."""
+    told: list[str] = []
+    h.engine.alerts_changed.connect(lambda: told.append("changed"))
+    h.read("smoke-1", "smoke", smoke=True)
+    assert told == ["changed"]
