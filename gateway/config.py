@@ -18,7 +18,7 @@ from campuswatch.durations import Duration, parse_clock_time, parse_duration
 from campuswatch.errors import ConfigError
 from campuswatch.mqtttls import TlsConfig
 from campuswatch.protocol import ID_PATTERN, KINDS, DeviceInfo, Kind
-from campuswatch.protocol.kinds import UNSAFE_TEXT_RE
+from campuswatch.protocol.kinds import refuse_unsafe
 from campuswatch.protocol.messages import Text64
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -27,14 +27,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 # An MQTT topic (or a part of one) of a local broker: no wildcards, no control characters.
-def _no_unsafe(value: str) -> str:
-    if UNSAFE_TEXT_RE.search(value):
-        raise ValueError("no control or invisible characters")
-    return value
-
-
 TopicText = Annotated[
-    str, StringConstraints(min_length=1, pattern=r"^[^#+]+$"), AfterValidator(_no_unsafe)
+    str, StringConstraints(min_length=1, pattern=r"^[^#+]+$"), AfterValidator(refuse_unsafe)
 ]
 
 

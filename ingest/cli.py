@@ -35,6 +35,18 @@ def _load_or_exit(path: Path) -> IngestConfig:
         sys.exit(EXIT_CONFIG)
 
 
+def _load_as_state_owner(path: Path) -> IngestConfig:
+    """The config, the process then running as its state directory's owner (exit 2 when
+    it runs as another user): for the commands that write the service's state."""
+    config = _load_or_exit(path)
+    try:
+        become_state_owner(config.state_dir)
+    except WrongUser as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
+    return config
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a config file."""
     config = _load_or_exit(args.config)
@@ -165,12 +177,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     """Add, list, change or remove the people who log in to the console."""
     from ingest.people.cli import run_users  # noqa: PLC0415
 
-    config = _load_or_exit(Path(args.config))
-    try:
-        become_state_owner(config.state_dir)
-    except WrongUser as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+    config = _load_as_state_owner(Path(args.config))
     return run_users(config, args)
 
 
@@ -196,14 +203,10 @@ def cmd_links(args: argparse.Namespace) -> int:
     """Revoke every signed link sent so far by replacing the link key."""
     from ingest.links import rotate_key  # noqa: PLC0415
 
-    config = _load_or_exit(Path(args.config))
+    config = _load_as_state_owner(Path(args.config))
     path = config.state_dir / "links.key"
     try:
-        become_state_owner(config.state_dir)
         rotate_key(path)
-    except WrongUser as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_CONFIG
     except OSError as exc:
         print(f"{path}: cannot write a new link key: {exc}", file=sys.stderr)
         return EXIT_FAILURE

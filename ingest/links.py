@@ -80,8 +80,7 @@ class LinkSigner:
 
     def signature(self, *parts: str) -> str:
         """The ``sig`` of what ``parts`` name (e.g. ``"weekly-usage", "2026-W47"``)."""
-        message = "|".join(parts).encode()
-        return hmac.new(self._link_key(), message, hashlib.sha256).hexdigest()[:_SIG_CHARS]
+        return mac(self._link_key(), *parts)
 
     def check(self, sig: str | None, *parts: str) -> bool:
         """True when ``sig`` was made by :meth:`signature` for ``parts``."""
@@ -156,6 +155,12 @@ class AckLinks:
         if now_s >= expires:
             raise AckLinkError("expired", "this link has expired")
         return AckTicket(alert_id, expires, nonce)
+
+
+def mac(key: bytes, *parts: str) -> str:
+    """The signature of ``parts`` under ``key`` (HMAC-SHA256, shortened)."""
+    message = "|".join(parts).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:_SIG_CHARS]
 
 
 def load_or_make_key(path: Path) -> bytes:

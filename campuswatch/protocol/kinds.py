@@ -30,6 +30,17 @@ UNSAFE_TEXT = (
     "\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
 )
 UNSAFE_TEXT_RE = re.compile(f"[{UNSAFE_TEXT}]")
+
+
+def refuse_unsafe(value: str) -> str:
+    """``value`` unchanged, or ValueError when it holds an unsafe character (a pydantic
+    validator for text shown to people or put into topics)."""
+    bad = UNSAFE_TEXT_RE.search(value)
+    if bad:
+        raise ValueError(f"no control or invisible characters (U+{ord(bad.group()):04X})")
+    return value
+
+
 # ... and the backslash, which line protocol and InfluxQL would read as an escape.
 TEXT_RE = re.compile(f"[^{UNSAFE_TEXT}\\\\]{{1,64}}")
 FIELD_NAME_RE = re.compile(r"[A-Za-z0-9_]{1,64}")

@@ -25,11 +25,11 @@ from campuswatch.protocol.kinds import (
     PROTOCOL_VERSION,
     RESERVED_TAG_KEYS,
     TAG_KEY_PATTERN,
-    UNSAFE_TEXT_RE,
     FieldValue,
     Kind,
     Problem,
     check_text,
+    refuse_unsafe,
 )
 
 GatewayId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -49,15 +49,7 @@ Text64 = Annotated[str, AfterValidator(_text64)]
 # A device's name is shown in messages, pages and reports: text on one line (no control
 # characters, so no line break that would start a forged heading in a robot message, and
 # no bidi override or invisible character that would make it read as something else).
-def _one_line(value: str) -> str:
-    if UNSAFE_TEXT_RE.search(value):
-        raise ValueError(
-            "a name is one line of text: no line breaks, control or invisible characters"
-        )
-    return value
-
-
-Name128 = Annotated[str, StringConstraints(max_length=128), AfterValidator(_one_line)]
+Name128 = Annotated[str, StringConstraints(max_length=128), AfterValidator(refuse_unsafe)]
 
 
 class _Wire(BaseModel):

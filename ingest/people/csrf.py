@@ -8,11 +8,10 @@ key: ``ISSUED.SIG``. It is valid for ``valid_s`` seconds.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
-from ingest.links import LinkKeyError, LinkSigner
+from ingest.links import LinkKeyError, LinkSigner, mac
 
 ANON_COOKIE = "cw_anon"
 
@@ -36,8 +35,7 @@ class Csrf:
         try:
             return self.signer.signature("csrf", binding, issued)
         except LinkKeyError:
-            message = f"csrf|{binding}|{issued}".encode()
-            return hmac.new(self._spare_key, message, hashlib.sha256).hexdigest()[:32]
+            return mac(self._spare_key, "csrf", binding, issued)
 
     def check(self, token: str | None, binding: str | None, now_s: float) -> bool:
         """True when ``token`` was made for ``binding`` and has not expired."""

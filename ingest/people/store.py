@@ -144,7 +144,7 @@ class PeopleStore(DurableFile):
         self._hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
         self._hashing = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="argon2")
         self._queued = threading.BoundedSemaphore(HASHING_THREADS + HASHING_QUEUE)
-        self._dummy: str | None = None
+        self._dummy = ""  # verified for unknown logins, so they take as long as known ones
         # Counts changes that may end sessions (logout, disable, new password or role,
         # removal): a live stream re-checks its session when it moved.
         self.sessions_changed = 0
@@ -156,7 +156,7 @@ class PeopleStore(DurableFile):
             self._db = open_durable(self.path, _SCHEMA, rows=True)
         except sqlite3.Error as exc:
             raise PeopleError(f"cannot open {self.path}: {exc}") from exc
-        self._dummy_hash()
+        self._dummy = self._hash(secrets.token_hex(16))  # a flood at start finds it made
 
     # ------------------------------------------------------------------ people
 
@@ -232,7 +232,7 @@ class PeopleStore(DurableFile):
                 "SELECT login, name, role, disabled, password_hash FROM people WHERE login = ?",
                 (login.strip(),),
             ).fetchone()
-        right = self._verify(row["password_hash"] if row else self._dummy_hash(), password)
+        right = self._verify(row["password_hash"] if row else self._dummy, password)
         if not right or row is None or row["disabled"]:  # one answer: no password oracle
             raise LoginRefused("wrong", "the login or the password is wrong")
         person = Person(row["login"], row["name"], row["role"])
@@ -251,18 +251,6 @@ class PeopleStore(DurableFile):
             )
         log.info("%s logged in", person.login)
         return Session(token, person)
-
-    def _dummy_hash(self) -> str:
-        """Verified for unknown logins, so they take as long as known ones (made when
-        the store opens; a flood at start-up must not find it missing)."""
-        if self._dummy is None:
-            try:
-                self._dummy = self._on_hashing_thread(self._hasher.hash, secrets.token_hex(16))
-            except _Busy:
-                raise LoginRefused(
-                    "busy", "too many logins at once: try again in a moment", 5
-                ) from None
-        return self._dummy
 
     def _verify(self, digest: str, password: str) -> bool:
         try:

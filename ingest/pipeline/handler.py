@@ -134,8 +134,8 @@ class MessageHandler:
 
     def _readings(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
         now = now_ms(self.clock)
-        oldest = now - self.keep_ms if self.keep_ms else MIN_TS_MS
-        envelope = parse_envelope(payload, gateway, now, max(oldest, MIN_TS_MS))
+        oldest = max(now - self.keep_ms, MIN_TS_MS) if self.keep_ms else MIN_TS_MS
+        envelope = parse_envelope(payload, gateway, now, oldest)
         outcome = Outcome()
         self._count_problems(topic, payload, envelope, outcome)
         if envelope.seq is None or not envelope.readings:

@@ -123,16 +123,16 @@ class DirtyHours:
         """``run`` of ``key`` was recomputed from data read after ``generation``."""
         with self._lock:
             book = self._hours.get(key, {})
-            finished = [
-                h for h in range(run[0] // HOUR_S, run[1] // HOUR_S)
-                if h in book and book[h] <= generation
-            ]  # fmt: skip
             now = time.monotonic()
-            for hour in finished:
-                del book[hour]
-                self._since.pop((key, hour), None)
+            finished = []
             for hour in range(run[0] // HOUR_S, run[1] // HOUR_S):
-                if hour in book:  # booked again during the recompute: that work is new
+                if hour not in book:
+                    continue
+                if book[hour] <= generation:
+                    finished.append(hour)
+                    del book[hour]
+                    self._since.pop((key, hour), None)
+                else:  # booked again during the recompute: that work is new
                     self._since[(key, hour)] = now
             if finished:
                 try:
@@ -177,10 +177,8 @@ class DirtyHours:
                 if len(valid) != len(hours):  # a damaged file: no query for the year 10^9
                     log.error("%s: %d hour(s) of %r are not hours of 1970-2099, left out",
                               self.path, len(hours) - len(valid), key)  # fmt: skip
-                kept = dict.fromkeys(valid, 0)
-                self._hours.setdefault(key, {}).update(kept)
-                loaded = time.monotonic()
-                self._since.update({(key, hour): loaded for hour in kept})
+                self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
+                self._since.update(dict.fromkeys(((key, h) for h in valid), time.monotonic()))
         except (OSError, orjson.JSONDecodeError, KeyError, AttributeError, TypeError,
                 ValueError) as exc:  # fmt: skip
             # Unreadable: start empty rather than refuse to start; the start-up backfill
