@@ -165,10 +165,10 @@ class Registry:
         with self._lock:
             for reading in readings:
                 dev = self._device(site, gateway, reading.device, reading.kind)
-                ts = min(reading.ts, now)
+                ts = reading.ts if reading.ts <= now else now  # hot path: no min() call
                 if dev is None:
                     untracked.add(reading.device)
-                elif dev.last_seen_ms is None or ts >= min(dev.last_seen_ms, now):
+                elif dev.last_seen_ms is None or ts >= dev.last_seen_ms:
                     dev.last_seen_ms = ts
                     dev.kind = reading.kind
                     dev.values.update(reading.values)
@@ -303,6 +303,8 @@ class Registry:
                 dev = self._device(d["site"], d["gateway"], d["device"], d["kind"])
                 if dev is not None:
                     dev.last_seen_ms, dev.values = d["last_seen_ms"], d["values"]
+                    if dev.last_seen_ms is not None:  # saved before times were capped at now
+                        dev.last_seen_ms = min(dev.last_seen_ms, int(self.clock.time() * 1000))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             log.warning("registry %s unreadable, starting empty: %s", self.path, exc)
 

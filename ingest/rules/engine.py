@@ -158,11 +158,13 @@ class RuleEngine(Acknowledgements, LateReadings):
             self._run(lambda: self._check_gateways(now))
 
     def _readings(self, site: str, gateway: str, readings: list[Reading], now: int) -> None:
-        self.skew.check(site, gateway, readings, now)
+        newest = 0
         for reading in readings:
             dev = self.devices.get(site, gateway, reading.device, reading.kind)
             dev.heard_ms = now  # even a late reading shows the device is alive
-            ts = min(reading.ts, now)
+            ts = reading.ts
+            if ts > now:  # rule time never runs ahead of ours (skew.py)
+                newest, ts = max(newest, ts), now
             if dev.last_ts is not None and ts < dev.last_ts:
                 self.metrics.late_readings.inc()
                 self._out_of_order(dev, reading, ts, now)
@@ -176,6 +178,7 @@ class RuleEngine(Acknowledgements, LateReadings):
             backlog = now - ts > STALE_MS
             for rule in dev.condition_rules:
                 self._evaluate(rule, dev, ts, now, backlog)
+        self.skew.check(site, gateway, readings, newest, now)
         self._check_gateways(now)
 
     def on_meta(self, site: str, gateway: str, removed: set[str], gone: bool = False) -> None:
