@@ -15,6 +15,7 @@ from ingest.metrics import Metrics
 from ingest.notify.digest import Digest
 from ingest.notify.dispatcher import Dispatcher
 from ingest.notify.factory import make_senders
+from ingest.outbox import Outbox
 from ingest.people.addresses import AddressLimiter
 from ingest.people.csrf import Csrf
 from ingest.people.store import PeopleStore
@@ -105,14 +106,14 @@ class IngestService:
         self.alert_store = AlertStore(config.state_dir / "alerts.db", config.site.id)
         senders = make_senders(config.channels, self.consumer, config.site.language)
         digest = Digest(config.site.language, config.site.timezone, config.api.base_url() + "/")
-        self.dispatcher = Dispatcher(self.alert_store, senders, self.metrics, self.clock, digest)
-        self.outbox = self.dispatcher.outbox
+        self.outbox = Outbox(self.alert_store)
+        self.dispatcher = Dispatcher(self.outbox, senders, self.metrics, self.clock, digest)
         links = NotificationLinks(
             self.registry, self.snapshots, self.links, self.ack_links, config.site.language,
             self.clock, int(config.snapshots.link_valid.total_seconds()),
         )  # fmt: skip
         self.engine = RuleEngine(
-            config, self.registry, self.alert_store, self.metrics, self.clock,
+            config, self.registry, self.alert_store, self.outbox, self.metrics, self.clock,
             self.dispatcher.wake, self.problems,
             unrecorded=self.dispatcher.send_from_memory, decorate=links,
         )  # fmt: skip
@@ -139,7 +140,7 @@ class IngestService:
             if config.lock_check else None
         )  # fmt: skip
         self.report_jobs = ReportJobs(
-            config, self.reports, self.alert_store, self.dispatcher.wake, self.clock,
+            config, self.reports, self.outbox, self.dispatcher.wake, self.clock,
             self.lock_check, self.problems,
         )  # fmt: skip
         console = config.console

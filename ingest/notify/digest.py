@@ -8,13 +8,13 @@ never buried under a burst: notifications of one gateway with one title share a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from campuswatch.clock import local_time
 from ingest.i18n import Catalogue
-from ingest.rules.outbox import OutboxItem
+from ingest.outbox import OutboxItem
 
 MAX_LINES = 10
 
@@ -41,7 +41,7 @@ class Digest:
 
     def body(self, items: Sequence[OutboxItem], now_ms: int) -> dict[str, Any]:
         """The digest of ``items`` (in delivery order: the most urgent first)."""
-        bodies = [item.body for item in items]
+        bodies = [item.notification.body for item in items]
         lines = self._lines(bodies)
         if len(lines) > MAX_LINES:
             rest = sum(count for _, count in lines[MAX_LINES:])
@@ -59,9 +59,9 @@ class Digest:
             "alert_ids": sorted({b.get("alert_id", 0) for b in bodies} - {0}),
         }  # fmt: skip
 
-    def _lines(self, bodies: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    def _lines(self, bodies: list[Mapping[str, Any]]) -> list[tuple[str, int]]:
         """A line per (gateway, title), in the order of its first notification."""
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         for body in bodies:
             groups.setdefault((body.get("gateway", ""), body["title"]), []).append(body)
         lines = []
@@ -75,7 +75,7 @@ class Digest:
         return lines
 
 
-def _one(body: dict[str, Any]) -> str:
+def _one(body: Mapping[str, Any]) -> str:
     """A single notification's line: its message, with its title's 【prefix】 if any."""
     title: str = body["title"]
     message = str(body.get("message", "")).split("\n", 1)[0]

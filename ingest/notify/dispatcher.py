@@ -8,12 +8,12 @@ receiver can tell). A channel that is down holds only its own queue, and a notif
 waiting for its retry does not hold the others.
 
 Each channel takes what is due in the outbox's order (critical alarms first, then the
-newest alert: see ingest/rules/outbox.py) and never faster than its robot allows
+newest alert: see ingest/outbox/queue.py) and never faster than its robot allows
 (:class:`RateLimit`). When more than ``COALESCE_AFTER`` are due at once on a channel read
 by people (robots, e-mail), they go as one :class:`Digest`; machine channels (webhook,
 MQTT) get every notification on its own.
 
-Notifications whose alert could not be written (a full disk: see AlertStore) are handed
+Notifications whose alert could not be written (a full disk: see StateDatabase) are handed
 over with :meth:`Dispatcher.send_from_memory` and go before the outbox; they are lost if
 the service stops before they are delivered (there was nowhere to keep them).
 """
@@ -33,8 +33,7 @@ from ingest.metrics import Metrics
 from ingest.notify.channels import ChannelError, ChannelRefused, Sender
 from ingest.notify.digest import Digest
 from ingest.notify.ratelimit import RateLimit
-from ingest.rules.outbox import Outbox, OutboxItem
-from ingest.rules.store import AlertStore
+from ingest.outbox import Notification, Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: AlertStore,
+        outbox: Outbox,
         senders: dict[str, Sender],
         metrics: Metrics,
         clock: Clock,
@@ -57,7 +56,7 @@ class Dispatcher:
         retry_base_s: float = 1.0,
         retry_cap_s: float = 60.0,
     ) -> None:
-        self.outbox = Outbox(store)
+        self.outbox = outbox
         self.senders = senders
         self.metrics = metrics
         self.clock = clock
@@ -71,7 +70,7 @@ class Dispatcher:
         self._workers = {
             name: Worker(f"notify-{name}", partial(self._deliver_next, name)) for name in senders
         }
-        self._memory: dict[str, deque[dict[str, Any]]] = {name: deque() for name in senders}
+        self._memory: dict[str, deque[Notification]] = {name: deque() for name in senders}
         self._memory_lock = threading.Lock()
 
     def start(self) -> None:
@@ -91,12 +90,12 @@ class Dispatcher:
         for sender in self.senders.values():
             sender.close()
 
-    def send_from_memory(self, notifications: list[tuple[str, dict[str, Any]]]) -> None:
-        """Deliver these (channel, body) before the outbox: they are nowhere else."""
+    def send_from_memory(self, notifications: list[tuple[str, Notification]]) -> None:
+        """Deliver these (channel, notification) before the outbox: they are nowhere else."""
         with self._memory_lock:
-            for channel, body in notifications:
+            for channel, notification in notifications:
                 if channel in self._memory:
-                    self._memory[channel].append(body)
+                    self._memory[channel].append(notification)
         self.wake({channel for channel, _ in notifications})
 
     def wake(self, channels: set[str]) -> None:
@@ -128,7 +127,7 @@ class Dispatcher:
             body = self.digest.body(items, now)
             self.metrics.notifications_coalesced.labels(channel).inc(len(items))
         else:
-            items, body = due[:1], due[0].body
+            items, body = due[:1], due[0].notification.payload()
         if limit is not None:
             limit.take()
         self._deliver(channel, items, body)
@@ -136,12 +135,12 @@ class Dispatcher:
         return 0.0
 
     def _deliver_from_memory(
-        self, channel: str, body: dict[str, Any], limit: RateLimit | None
+        self, channel: str, notification: Notification, limit: RateLimit | None
     ) -> float:
         if limit is not None:
             limit.take()
         try:
-            self.senders[channel].send(body, 0)
+            self.senders[channel].send(notification.payload(), 0)
         except ChannelError as exc:  # refused or not: it is an alarm, keep trying
             delay = self._backoffs[channel].next_delay()
             log.warning("channel %s: an alarm told from memory was not delivered, retrying in "

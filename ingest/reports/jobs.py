@@ -33,12 +33,11 @@ from campuswatch.clock import Clock, now_ms
 from ingest.config import IngestConfig
 from ingest.config.reports import DailyJobConfig
 from ingest.health import Problems
+from ingest.outbox import REPORT, Notification, Outbox
 from ingest.reports.lock_check import LockCheck, as_body
 from ingest.reports.periods import week_of
 from ingest.reports.service import ReportName, Reports
-from ingest.rules.outbox import REPORT
 from ingest.rules.schedules import ScheduleBook
-from ingest.rules.store import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class ReportJobs:
         self,
         config: IngestConfig,
         reports: Reports,
-        store: AlertStore,
+        outbox: Outbox,
         wake: Callable[[set[str]], None],
         clock: Clock,
         lock_check: LockCheck | None = None,
@@ -89,7 +88,7 @@ class ReportJobs:
         self._retry_lock = threading.RLock()
         self.reports = reports
         self.lock_check = lock_check
-        self.store = store
+        self.outbox = outbox
         self.wake = wake
         self.clock = clock
         self.tz = ZoneInfo(config.site.timezone)
@@ -147,9 +146,10 @@ class ReportJobs:
         try:
             body = job.make(due)
             if body is not None:
-                with self.store.transaction():
+                notification = Notification(body, priority=REPORT)
+                with self.outbox.database.transaction():
                     for channel in job.channels:
-                        self.store.enqueue(0, channel, body, now_ms(self.clock), REPORT)
+                        self.outbox.add(channel, notification, now_ms(self.clock))
         except Exception as exc:  # any failure of a job is retried, never the end of it
             log.exception("job %s (due %s) failed", job.id, due.isoformat())
             self._retry_later(job, due, exc)

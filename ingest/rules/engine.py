@@ -35,6 +35,7 @@ from ingest.config.rules import GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
 from ingest.metrics import Metrics
+from ingest.outbox import Outbox
 from ingest.registry import Registry
 from ingest.rules.acknowledge import Acknowledgements
 from ingest.rules.devices import DeviceBook
@@ -72,6 +73,7 @@ class RuleEngine(Acknowledgements, LateReadings):
         config: IngestConfig,
         registry: Registry,
         store: AlertStore,
+        outbox: Outbox,
         metrics: Metrics,
         clock: Clock,
         wake: Callable[[set[str]], None] = lambda _channels: None,
@@ -90,7 +92,7 @@ class RuleEngine(Acknowledgements, LateReadings):
         # Emitted after a commit that changed an alert (the live board listens).
         self.alerts_changed: Signal[[]] = Signal("alerts changed")
         self.lifecycle = Lifecycle(
-            config, store, metrics, wake, problems,
+            config, store, outbox, metrics, wake, problems,
             unrecorded=unrecorded, decorate=decorate, changed=self.alerts_changed,
         )  # fmt: skip
         self.skew = ClockSkew(self.lifecycle.problems, metrics)

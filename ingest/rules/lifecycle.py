@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from campuswatch.signal import Signal
 from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.health import Problems
+from ingest.outbox import Notification, Outbox, priority
 from ingest.rules.conditions import first_field
 from ingest.rules.model import Alert, AlertEvent, EventState
-from ingest.rules.outbox import priority
 from ingest.rules.state import DeviceState, as_number
 from ingest.rules.wording import default_title, notification_body, plain_body, say
 
@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-Decorate = Callable[[Alert, dict[str, Any]], None]
-"""Adds to a notification body before it is queued (its ack and snapshot links)."""
-Unrecorded = Callable[[list[tuple[str, dict[str, Any]]]], None]
-"""Delivers (channel, body) pairs that could not be written to the outbox (a full disk)."""
+Decorate = Callable[[Alert, Notification], Notification]
+"""Adds to a notification before it is queued (its ack and snapshot links)."""
+Unrecorded = Callable[[list[tuple[str, Notification]]], None]
+"""Delivers notifications that could not be written to the outbox (a full disk)."""
 
 
 class Lifecycle:
@@ -39,6 +39,7 @@ class Lifecycle:
         self,
         config: IngestConfig,
         store: AlertStore,
+        outbox: Outbox,
         metrics: Metrics,
         wake: Callable[[set[str]], None] = lambda _channels: None,
         problems: Problems | None = None,
@@ -50,6 +51,7 @@ class Lifecycle:
         """``wake``: told which channels have new notifications, after the commit;
         ``changed``: emitted after a commit that changed an alert (the live board)."""
         self.store = store
+        self.outbox = outbox
         self.metrics = metrics
         self.problems = problems or Problems()
         self.unrecorded = unrecorded or (lambda _bodies: None)
@@ -76,7 +78,7 @@ class Lifecycle:
             self.problems.report("alerts", f"the alert database cannot be written ({exc}):"
                                  " alarms are notified from memory")  # fmt: skip
             self._attempt(work, rolled_back, in_memory=True)
-            self.unrecorded([(c, self._unrecorded(b)) for c, b in self.store.take_unrecorded()])
+            self.unrecorded([(c, self._unrecorded(n)) for c, n in self.outbox.take_unrecorded()])
         else:
             if self.changed:
                 self.problems.clear("alerts")
@@ -97,11 +99,12 @@ class Lifecycle:
             rolled_back()
             raise
 
-    def _unrecorded(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _unrecorded(self, notification: Notification) -> Notification:
         """A notification told from memory: no ack link (its alert id is not kept), and
         a word about the disk."""
         note = say("unrecorded", self.lang)
-        return {**body, "alert_id": 0, "ack_url": None, "message": f"{body['message']}\n{note}"}
+        message = f"{notification.body['message']}\n{note}"
+        return notification.with_parts(alert_id=0, ack_url=None, message=message)
 
     def _after_commit(self) -> None:
         woken, self.woken = self.woken, set()
@@ -229,21 +232,21 @@ class Lifecycle:
         ending: str | None = None,
     ) -> None:
         self.changed = True
+        if alert.state == "pending":
+            self.store.save_alert(alert)
+            self._event(alert, state, now_ms, actor, note)
+            return
+        notification = self._notification(alert, state, now_ms, note, ending)
+        alert.snapshot = notification.body.get("snapshot") or alert.snapshot
         self.store.save_alert(alert)
         self._event(alert, state, now_ms, actor, note)
-        if alert.state == "pending":
-            return
-        body = self._body(alert, state, now_ms, note, ending)
         for channel in channels:
-            self.store.enqueue(
-                alert.id, channel, body, now_ms, priority(alert.severity, state),
-                f"{alert.site}/{alert.gateway}/{alert.device}",
-            )  # fmt: skip
+            self.outbox.add(channel, notification, now_ms)
             self.woken.add(channel)
 
-    def _body(
+    def _notification(
         self, alert: Alert, state: EventState, now_ms: int, note: str | None, ending: str | None
-    ) -> dict[str, Any]:
+    ) -> Notification:
         """The notification's body. Its optional parts (links, wording) must never stop
         an alarm from being recorded and sent: a failure there is logged, made a health
         problem, and the alarm goes with a plain message and without the part."""
@@ -258,17 +261,19 @@ class Lifecycle:
             body = plain_body(alert, state, now_ms)
         else:
             self.problems.clear("wording")
-        if self.decorate is not None:
-            try:
-                self.decorate(alert, body)
-            except Exception:  # optional: see above
-                log.exception("alert %d: its links failed, told without them", alert.id)
-                self.problems.report("message links", "the last message's links could not be"
-                                     " made: see the log")  # fmt: skip
-                body.setdefault("ack_url", None)
-            else:
-                self.problems.clear("message links")
-        return body
+        subject = f"{alert.site}/{alert.gateway}/{alert.device}"
+        plain = Notification(body, alert.id, priority(alert.severity, state), subject)
+        if self.decorate is None:
+            return plain
+        try:
+            decorated = self.decorate(alert, plain)
+        except Exception:  # optional: see above
+            log.exception("alert %d: its links failed, told without them", alert.id)
+            self.problems.report("message links", "the last message's links could not be"
+                                 " made: see the log")  # fmt: skip
+            return plain if "ack_url" in plain.body else plain.with_parts(ack_url=None)
+        self.problems.clear("message links")
+        return decorated
 
     def _event(
         self,

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from campuswatch.clock import Clock
 from ingest.links import AckLinks, LinkKeyError, LinkSigner
+from ingest.outbox import Notification
 from ingest.registry import Registry
 from ingest.rules.model import ACKABLE_STATES, Alert
 from ingest.rules.wording import say
@@ -40,22 +41,23 @@ class NotificationLinks:
         self.lang = lang
         self.clock = clock
 
-    def __call__(self, alert: Alert, body: dict[str, Any]) -> None:
-        """Add what ``alert``'s notification links to ``body``. A link that cannot be made
-        (an unusable link key: a health problem) is left out; the alarm goes anyway."""
-        body["ack_url"] = None
-        if body["state"] in ACKABLE_STATES:
+    def __call__(self, alert: Alert, notification: Notification) -> Notification:
+        """``notification`` with what ``alert``'s message links. A link that cannot be
+        made (an unusable link key: a health problem) is left out; the alarm goes anyway."""
+        parts: dict[str, Any] = {"ack_url": None}
+        if notification.body["state"] in ACKABLE_STATES:
             try:
-                body["ack_url"] = self.ack_links.url(alert.id, self.clock.time())
+                parts["ack_url"] = self.ack_links.url(alert.id, self.clock.time())
             except LinkKeyError as exc:
                 log.error("alert %d is told without its ack link: %s", alert.id, exc)
         if alert.kind == "camera":
             try:
-                self._snapshot(alert, body)
+                parts.update(self._snapshot(alert, notification.body["message"]))
             except (LinkKeyError, SnapshotError, OSError) as exc:
                 log.error("alert %d is told without its snapshot link: %s", alert.id, exc)
+        return notification.with_parts(**parts)
 
-    def _snapshot(self, alert: Alert, body: dict[str, Any]) -> None:
+    def _snapshot(self, alert: Alert, message: str) -> dict[str, str]:
         # The id the camera's last event reading named (its JPEG is published before it),
         # else the newest snapshot kept.
         camera = CameraRef(alert.site, alert.gateway, alert.device)
@@ -64,15 +66,18 @@ class NotificationLinks:
         snapshot = self.snapshots.get(camera, named) if isinstance(named, str) else None
         snapshot = snapshot or self.snapshots.latest(camera)
         if snapshot is None:
-            return
+            return {}
         # Bound to the alert too: the picture (children at the gate) opens while the
         # alert lasts and for LINK_AFTER_END_S after it, within the link's expiry.
         url = self.signer.url(snapshot_path(snapshot), {"alert": str(alert.id)},
                               *snapshot_signed(snapshot), str(alert.id),
                               valid_s=self.snapshot_link_valid_s)  # fmt: skip
-        body["snapshot"] = snapshot.id
-        body["snapshot_url"] = url
-        body["message"] = f"{body['message']}\n{say('label.snapshot', self.lang)}: {url}"
+        label = say("label.snapshot", self.lang)
+        return {
+            "snapshot": snapshot.id,
+            "snapshot_url": url,
+            "message": f"{message}\n{label}: {url}",
+        }
 
 
 LINK_AFTER_END_S = 3600  # a snapshot link still opens this long after its alert ended

@@ -29,13 +29,8 @@ def migrate_conditions(db: sqlite3.Connection, site: str, schema: str) -> None:
         db.execute("DROP TABLE conditions_v1")
 
 
-def migrate_outbox(db: sqlite3.Connection) -> None:
-    """Give the outbox of a store made before version 3 its priority and subject."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(outbox)")]
-    if not columns:
-        return
-    for column, declaration in (("priority", "INTEGER NOT NULL DEFAULT 1"),
-                                ("subject", "TEXT NOT NULL DEFAULT ''")):  # fmt: skip
-        if column not in columns:
-            db.execute("DROP INDEX IF EXISTS outbox_waiting")
-            db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {declaration}")
+def migrate_alerts(db: sqlite3.Connection) -> None:
+    """Give the alerts of a store made before version 4 the snapshot they named."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(alerts)")]
+    if columns and "snapshot" not in columns:
+        db.execute("ALTER TABLE alerts ADD COLUMN snapshot TEXT")

@@ -38,6 +38,7 @@ class Alert:
     resolved_ms: int | None = None
     last_notified_ms: int | None = None
     escalated: bool = False
+    snapshot: str | None = None  # the camera snapshot its last notification named
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,23 @@
-"""The alert database (SQLite in ``state_dir``): alerts, their history, condition state
-and the notification outbox, changed together in one transaction so a crash can never
-leave an alert fired without its notifications queued (the transactional outbox).
-
-When the database cannot be written (a full disk), a transaction can be run *in memory*
-instead: its changes are dropped, new alerts get negative ids (they are written as new
-alerts at their next change once the disk has room again), and its notifications are
-handed back to be delivered from memory, so an alarm is still told.
+"""The alert database (SQLite in ``state_dir``): alerts, their history and condition
+states, changed in the one transaction of :class:`StateDatabase` that also queues their
+notifications in the outbox (``ingest/outbox``).
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from campuswatch.sqlitefile import DurableFile, open_durable
+from campuswatch.sqlitefile import open_durable
 from ingest.errors import IngestError
-from ingest.rules.migrations import migrate_conditions, migrate_outbox
+from ingest.outbox import queue
+from ingest.rules.migrations import migrate_alerts, migrate_conditions
 from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
-
-log = logging.getLogger(__name__)
+from ingest.storage.statedb import StateDatabase
 
 _CONDITIONS = """
 CREATE TABLE IF NOT EXISTS conditions (
@@ -46,7 +36,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     kind TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL, since_ms INTEGER NOT NULL,
     title TEXT NOT NULL, field TEXT, value REAL, tags TEXT NOT NULL, name TEXT,
     started_ms INTEGER, acknowledged_by TEXT, ack_note TEXT, acknowledged_ms INTEGER,
-    resolved_ms INTEGER, last_notified_ms INTEGER, escalated INTEGER NOT NULL DEFAULT 0
+    resolved_ms INTEGER, last_notified_ms INTEGER, escalated INTEGER NOT NULL DEFAULT 0,
+    snapshot TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
 CREATE TABLE IF NOT EXISTS events (
@@ -56,18 +47,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_alert ON events(alert_id);
 CREATE INDEX IF NOT EXISTS events_unexported ON events(exported) WHERE exported = 0;
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id INTEGER NOT NULL, channel TEXT NOT NULL, body TEXT NOT NULL,
-    created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, failed_ms INTEGER, last_error TEXT,
-    priority INTEGER NOT NULL DEFAULT 1, subject TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS outbox_waiting ON outbox(channel, priority, alert_id, id)
-    WHERE sent_ms IS NULL AND failed_ms IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_subject ON outbox(channel, subject, id)
-    WHERE sent_ms IS NULL AND failed_ms IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_alert ON outbox(alert_id);
 CREATE TABLE IF NOT EXISTS ack_links_used (
     nonce TEXT PRIMARY KEY, alert_id INTEGER NOT NULL, used_ms INTEGER NOT NULL
 );
@@ -96,7 +75,7 @@ def _alert_from_row(row: sqlite3.Row) -> Alert:
     return Alert(**values)
 
 
-class AlertStore(DurableFile):
+class AlertStore(StateDatabase):
     """Thread-safe access to ``alerts.db``; writers group their changes in ``transaction()``."""
 
     closed_error = AlertStoreError
@@ -107,85 +86,19 @@ class AlertStore(DurableFile):
         # The service's own site: condition states a store of an earlier version kept
         # without a site get the site of their gateway's alerts, else this one.
         self.site = site
-        super().__init__(threading.RLock())
-        self._in_unit = False
-        self._begun = False
-        self._in_memory = False
-        self._memory_ids = itertools.count(-1, -1)
-        self._unrecorded: list[tuple[str, dict[str, Any]]] = []
+        super().__init__()
 
     def open(self) -> None:
         """Open (creating if needed) the database in WAL mode with full fsync."""
         try:
             db = open_durable(self.path, "", rows=True)
             migrate_conditions(db, self.site, _CONDITIONS)
-            migrate_outbox(db)
-            db.executescript(_SCHEMA)
+            migrate_alerts(db)
+            queue.migrate(db)
+            db.executescript(_SCHEMA + queue.SCHEMA)
         except sqlite3.Error as exc:
             raise AlertStoreError(f"cannot open alert database {self.path}: {exc}") from exc
         self._db = db
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the enclosed changes as one durable transaction (or none of them).
-
-        The transaction is begun before the first change and committed at the end; a
-        block that changes nothing costs nothing. Every change of an alert, its history,
-        its condition state or its outbox must happen inside one (AlertStoreError
-        otherwise), so no path can commit them apart.
-        """
-        self.start_transaction()
-        try:
-            yield
-        except BaseException:
-            self.end_transaction(commit=False)
-            raise
-        self.end_transaction(commit=True)
-
-    def start_transaction(self, *, in_memory: bool = False) -> None:
-        """Begin what :meth:`transaction` does (for callers that cannot use ``with``);
-        this thread holds the store until :meth:`end_transaction`. ``in_memory``: write
-        nothing, and keep the notifications for :meth:`take_unrecorded`."""
-        self._lock.acquire()
-        if self._in_unit:
-            self._lock.release()
-            raise AlertStoreError("transactions of the alert database do not nest")
-        self._in_unit, self._begun, self._in_memory = True, False, in_memory
-
-    def end_transaction(self, *, commit: bool) -> None:
-        """Commit (or roll back) what changed since :meth:`start_transaction`."""
-        try:
-            if self._begun:
-                self.db.execute("COMMIT" if commit else "ROLLBACK")
-        except sqlite3.Error:
-            if self.db.in_transaction:  # a commit that failed (disk full) leaves it open
-                self.db.execute("ROLLBACK")
-            raise
-        finally:
-            self._in_unit = self._begun = self._in_memory = False
-            self._lock.release()
-
-    def take_unrecorded(self) -> list[tuple[str, dict[str, Any]]]:
-        """The (channel, body) of notifications queued by in-memory transactions."""
-        with self._lock:
-            taken, self._unrecorded = self._unrecorded, []
-        return taken
-
-    @property
-    def in_transaction(self) -> bool:
-        """True between :meth:`start_transaction` and :meth:`end_transaction`."""
-        return self._in_unit
-
-    def _writer(self) -> sqlite3.Connection | _Unwritten:
-        """The connection, inside the current transaction (begun here on its first change)."""
-        if not self._in_unit:
-            raise AlertStoreError("alert changes must be made inside transaction()")
-        if self._in_memory:
-            return _Unwritten(next(self._memory_ids))
-        if not self._begun:
-            self.db.execute("BEGIN IMMEDIATE")
-            self._begun = True
-        return self.db
 
     # ------------------------------------------------------------------ alerts
 
@@ -197,12 +110,12 @@ class AlertStore(DurableFile):
         with self._lock:
             if alert.id > 0:  # a negative id: an alert kept in memory, written now
                 assignments = ", ".join(f"{c} = :{c}" for c in _ALERT_COLUMNS if c != "id")
-                self._writer().execute(f"UPDATE alerts SET {assignments} WHERE id = :id", values)  # noqa: S608
+                self.writer().execute(f"UPDATE alerts SET {assignments} WHERE id = :id", values)  # noqa: S608
             else:
                 del values["id"]
                 columns = ", ".join(values)
                 marks = ", ".join(f":{c}" for c in values)
-                cursor = self._writer().execute(
+                cursor = self.writer().execute(
                     f"INSERT INTO alerts ({columns}) VALUES ({marks})",  # noqa: S608
                     values,
                 )
@@ -232,8 +145,8 @@ class AlertStore(DurableFile):
     def delete_alert(self, alert_id: int) -> None:
         """Forget a pending alert whose condition cleared before it fired."""
         with self._lock:
-            self._writer().execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
-            self._writer().execute("DELETE FROM events WHERE alert_id = ?", (alert_id,))
+            self.writer().execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+            self.writer().execute("DELETE FROM events WHERE alert_id = ?", (alert_id,))
 
     def active_alerts(self) -> list[Alert]:
         """Alerts that are pending, firing or acknowledged."""
@@ -276,7 +189,7 @@ class AlertStore(DurableFile):
     def add_event(self, event: AlertEvent) -> None:
         """Append one step to an alert's history (exported to InfluxDB later)."""
         with self._lock:
-            self._writer().execute(
+            self.writer().execute(
                 "INSERT INTO events (alert_id, ts_ms, state, actor, note, value)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (event.alert_id, event.ts_ms, event.state, event.actor, event.note, event.value),
@@ -331,7 +244,7 @@ class AlertStore(DurableFile):
     ) -> None:
         """Remember a condition change (so a hold survives a restart)."""
         with self._lock:
-            self._writer().execute(
+            self.writer().execute(
                 "INSERT OR REPLACE INTO conditions"
                 " (rule, site, gateway, device, holds, since_ms) VALUES (?, ?, ?, ?, ?, ?)",
                 (rule, site, gateway, device, int(state.holds), state.since_ms),
@@ -359,42 +272,6 @@ class AlertStore(DurableFile):
     def use_ack_link(self, nonce: str, alert_id: int, now_ms: int) -> None:
         """Record that an ack link was used (inside the acknowledgement's transaction)."""
         with self._lock:
-            self._writer().execute(
+            self.writer().execute(
                 "INSERT INTO ack_links_used VALUES (?, ?, ?)", (nonce, alert_id, now_ms)
             )
-
-    # ------------------------------------------------------------------ outbox
-
-    def enqueue(
-        self,
-        alert_id: int,
-        channel: str,
-        body: dict[str, Any],
-        now_ms: int,
-        priority: int = 1,
-        subject: str = "",
-    ) -> None:
-        """Record a notification to send (inside the transaction that caused it); the
-        lower ``priority``, the sooner it goes, but after those of the same ``subject``
-        (the device) queued before it (see ingest/rules/outbox.py)."""
-        with self._lock:
-            if self._in_memory:
-                self._unrecorded.append((channel, body))
-                return
-            row = (alert_id, channel, orjson.dumps(body).decode(), now_ms, now_ms, priority)
-            self._writer().execute(
-                "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms,"
-                " priority, subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*row, subject),
-            )
-
-
-class _Unwritten:
-    """The connection of an in-memory transaction: writes nothing; a row it "inserts"
-    gets a negative id."""
-
-    def __init__(self, rowid: int) -> None:
-        self.lastrowid = rowid
-
-    def execute(self, _sql: str, _params: object = ()) -> _Unwritten:
-        return self

@@ -31,6 +31,7 @@ from campuswatch.protocol import DeviceInfo, Reading
 from demo.services import InfluxServer, MosquittoServer
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics
+from ingest.outbox import Outbox
 from ingest.registry import Registry
 from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
@@ -230,7 +231,7 @@ def evaluation_cost(workdir: Path, readings: int) -> tuple[float, float, float]:
         registry.update_meta("bench", f"gw{g}", devices)
     store = AlertStore(workdir / "alerts.db", "bench")
     store.open()
-    engine = RuleEngine(config, registry, store, Metrics(), clock)
+    engine = RuleEngine(config, registry, store, Outbox(store), Metrics(), clock)
     engine.load()
     envelopes = [
         (f"gw{n % 20}", [Reading(f"d{n % 20}-{n % 100}", kinds[n % 100 % 3], 1_795_459_200_000 + n,  # type: ignore[arg-type]

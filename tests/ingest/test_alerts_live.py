@@ -141,7 +141,7 @@ def test_an_alarm_delivered_after_a_later_all_clear_is_told_late_once(
     # Both copies of seq 91 were evaluated (older than seq 103's reading): told once.
     wait_for(lambda: alerting.metrics.late_readings._value.get() == 2, 10)
     assert alerting.metrics.told_out_of_order._value.get() == 1
-    assert len(alerting.outbox.bodies(late["alert_id"])) == 1
+    assert len(alerting.outbox.notifications(late["alert_id"])) == 1
     [recorded] = alerting.alert_store.alerts(active_only=False, limit=10)
     assert (recorded.device, recorded.state) == ("smoke-1", "resolved")
 

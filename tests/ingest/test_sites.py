@@ -176,6 +176,9 @@ def test_an_alert_store_of_the_previous_version_is_migrated(tmp_path: Path) -> N
             ("door", "campus-b", "gw-gate", "door-1"): ConditionState(True, 1000),
             ("fridge", "campus-a", "gw-canteen", "fridge-1"): ConditionState(False, 2000),
         }
+        old_alert = store.alert(1)
+        assert old_alert is not None
+        assert (old_alert.rule, old_alert.snapshot) == ("door", None)
     finally:
         store.close()
 

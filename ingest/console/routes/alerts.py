@@ -55,11 +55,7 @@ def _snapshot_url(service: IngestService, alert: Alert) -> str | None:
     if alert.kind != "camera":
         return None
     camera = CameraRef(alert.site, alert.gateway, alert.device)
-    named = next(
-        (b["snapshot"] for b in service.outbox.bodies(alert.id) if b.get("snapshot")),
-        None,
-    )
-    snapshot = service.snapshots.get(camera, named) if named else None
+    snapshot = service.snapshots.get(camera, alert.snapshot) if alert.snapshot else None
     snapshot = snapshot or service.snapshots.latest(camera)
     return snapshot_path(snapshot) if snapshot else None
 

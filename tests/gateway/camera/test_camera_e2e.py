@@ -16,6 +16,7 @@ from demo.services import MosquittoServer
 from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.console.routes.alerts import alert_context
 from ingest.storage.snapshots import CameraRef
 from tests.gateway.harness import GatewayProcess, gateway_config
 from tests.harness import wait_for
@@ -60,6 +61,10 @@ def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(
         snapshot_id = body["snapshot"]
         assert body["snapshot_url"] in body["message"]
         wait_for(lambda: service.snapshots.get(CAMERA, snapshot_id), 10)
+        alert = service.alert_store.alert(body["alert_id"])
+        assert alert is not None
+        assert alert.snapshot == snapshot_id  # the console's alert page shows this one
+        assert alert_context(service, alert)["snapshot_url"].endswith(f"/{snapshot_id}")
         with TestClient(create_api(service)) as api:
             link = urlsplit(body["snapshot_url"])
             image = api.get(f"{link.path}?{link.query}")  # signed: no token needed

@@ -11,7 +11,7 @@ from campuswatch.clock import now_ms
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import MAX_REFUSALS, Dispatcher
 from ingest.notify.http import HttpSender
-from ingest.rules.outbox import Outbox
+from ingest.outbox import Notification, Outbox
 from ingest.rules.store import AlertStore
 from tests.clock import ManualClock
 from tests.harness import wait_for
@@ -35,7 +35,7 @@ def store(tmp_path: Path) -> Iterator[AlertStore]:
 
 
 def _dispatcher(store: AlertStore, receiver: HttpReceiver, clock: ManualClock) -> Dispatcher:
-    return Dispatcher(store, {"patrol": HttpSender(receiver.url())}, Metrics(), clock)
+    return Dispatcher(Outbox(store), {"patrol": HttpSender(receiver.url())}, Metrics(), clock)
 
 
 def _next(store: AlertStore) -> int | None:
@@ -44,7 +44,7 @@ def _next(store: AlertStore) -> int | None:
 
 def _enqueue(store: AlertStore, clock: ManualClock, alert_id: int) -> None:
     with store.transaction():
-        store.enqueue(alert_id, "patrol", {"alert_id": alert_id}, now_ms(clock))
+        Outbox(store).add("patrol", Notification({"alert_id": alert_id}, alert_id), now_ms(clock))
 
 
 def test_channel_down_two_minutes_then_delivered_once(
@@ -127,7 +127,7 @@ def test_notifications_for_a_removed_channel_are_given_up(
 ) -> None:
     clock = ManualClock(T0)
     with store.transaction():
-        store.enqueue(1, "old-channel", {"alert_id": 1}, now_ms(clock))
+        Outbox(store).add("old-channel", Notification({"alert_id": 1}, 1), now_ms(clock))
     dispatcher = _dispatcher(store, receiver, clock)
     dispatcher.start()
     dispatcher.stop()

@@ -13,6 +13,7 @@ from campuswatch.clock import now_ms
 from campuswatch.protocol import DeviceInfo, FieldValue, Reading, Status
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics
+from ingest.outbox import Outbox
 from ingest.registry import Registry
 from ingest.rules.engine import RuleEngine
 from ingest.rules.model import Alert
@@ -52,8 +53,15 @@ class EngineHarness:
         self.registry.load()
         self.store = AlertStore(state_dir / "alerts.db", SITE)
         self.store.open()
+        self.outbox = Outbox(self.store)
         self.engine = RuleEngine(
-            self.config, self.registry, self.store, self.metrics, self.clock, self.woken.update
+            self.config,
+            self.registry,
+            self.store,
+            self.outbox,
+            self.metrics,
+            self.clock,
+            self.woken.update,
         )
         self.engine.load()
 

@@ -114,7 +114,7 @@ def test_a_failed_change_leaves_nothing_behind(harness: EngineHarness) -> None:
     def refuse(*_args: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    harness.store.enqueue = refuse  # type: ignore[method-assign]
+    harness.outbox.add = refuse  # type: ignore[method-assign]
     with pytest.raises(sqlite3.OperationalError):
         harness.read("fridge-1", "temperature", gateway="gw-canteen", celsius=9.6)
     # The rollback took the firing back with the failed outbox write: still pending.
