@@ -31,6 +31,7 @@ from ingest.reports.lock_check import LockCheck
 from ingest.reports.service import Reports
 from ingest.rules.engine import RuleEngine
 from ingest.rules.links import NotificationLinks
+from ingest.rules.service import AlertService
 from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
 from ingest.storage.dirty import DirtyHours
@@ -117,6 +118,7 @@ class IngestService:
             self.dispatcher.wake, self.problems,
             unrecorded=self.dispatcher.send_from_memory, decorate=links,
         )  # fmt: skip
+        self.alerts = AlertService(self.alert_store, self.engine)
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
         )

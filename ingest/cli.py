@@ -101,8 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
     config = _load_or_exit(args.config)
     configure_logging(config.log_level)
-    from ingest.api.server import make_server  # noqa: PLC0415 - keep `check` fast
     from ingest.app import IngestService  # noqa: PLC0415
+    from ingest.web.server import make_server  # noqa: PLC0415 - keep `check` fast
 
     service = IngestService(config)
     try:

@@ -12,7 +12,7 @@ import httpx
 
 from demo.services import free_port
 from tests.harness import wait_for
-from tests.ingest.console.web import csrf_of, log_in
+from tests.ingest.web.console.web import csrf_of, log_in
 
 
 def _wait_line(lines: list[str], pattern: str, timeout: float) -> re.Match[str]:

@@ -32,7 +32,7 @@ import orjson
 
 from demo.services import InfluxServer, MosquittoServer
 from tests.harness import IngestProcess, Publisher, config_dict, envelope, reading, wait_for
-from tests.ingest.console.web import log_in
+from tests.ingest.web.console.web import log_in
 
 GATEWAYS, PER_GATEWAY = 6, 50  # 300 devices
 ALERTS = 50

@@ -24,7 +24,7 @@ from tests.harness import (
     reading,
     wait_for,
 )
-from tests.ingest.console.web import log_in
+from tests.ingest.web.console.web import log_in
 
 GUARD = {"Authorization": "Bearer guard-token-1"}
 

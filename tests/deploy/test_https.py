@@ -13,7 +13,7 @@ import pytest
 from demo.services import InfluxServer, MosquittoServer
 from ingest.broker.certs import make_certificates
 from tests.harness import IngestProcess, config_dict
-from tests.ingest.console.web import csrf_of
+from tests.ingest.web.console.web import csrf_of
 
 
 def test_the_console_over_https(

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
+from ingest.web.app import create_api
 from tests.harness import SMOKE_RULE, Publisher, count_points, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
 

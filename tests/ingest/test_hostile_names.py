@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from campuswatch.logsetup import FORMAT, OneLineFormatter
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.web.app import create_api
 from tests.harness import Publisher, count_points, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
 

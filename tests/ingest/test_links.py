@@ -14,10 +14,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.links import KEY_BYTES, LinkKeyError, LinkSigner, load_or_make_key
+from ingest.web.app import create_api
 from tests.clock import ManualClock
 
 VIEWER = {"Authorization": "Bearer viewer-token-1"}

@@ -20,10 +20,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.rules import wording
+from ingest.web.app import create_api
 from tests.harness import Publisher, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
 

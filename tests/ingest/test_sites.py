@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 
 from campuswatch.protocol import DeviceInfo
 from demo.services import InfluxServer
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.config.reports import ReportsConfig
@@ -32,6 +31,7 @@ from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import MeterHours
 from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import CameraRef, SnapshotStore
+from ingest.web.app import create_api
 from tests.clock import ManualClock
 from tests.harness import Publisher, envelope, reading, unique, wait_for
 from tests.ingest.reports.data import every, local

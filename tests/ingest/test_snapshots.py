@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.snapshots import MAX_JPEG_BYTES, CameraRef, SnapshotStore, check_snapshot
+from ingest.web.app import create_api
 from tests.clock import ManualClock
 from tests.harness import Publisher, envelope, reading, wait_for
 from tests.receivers import http_receiver

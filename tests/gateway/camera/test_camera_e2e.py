@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 
 from demo import videos
 from demo.services import MosquittoServer
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.console.routes.alerts import alert_context
 from ingest.storage.snapshots import CameraRef
+from ingest.web.app import create_api
+from ingest.web.console.routes.alerts import alert_context
 from tests.gateway.harness import GatewayProcess, gateway_config
 from tests.harness import wait_for
 from tests.receivers import HttpReceiver, http_receiver

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from campuswatch.protocol import DeviceInfo
 from demo.services import InfluxServer, free_port
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
+from ingest.web.app import create_api
 from tests.clock import ManualClock
 from tests.harness import wait_for
 from tests.ingest.reports.data import TZ, announce, counter, every, local, write

@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from campuswatch.errors import ConfigError
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig, load_config
+from ingest.web.app import create_api
 from tests.clock import ManualClock
 from tests.harness import Publisher, envelope, reading, wait_for
-from tests.ingest.console.web import log_in
+from tests.ingest.web.console.web import log_in
 from tests.receivers import HttpReceiver, http_receiver
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -18,11 +18,11 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from ingest.api.app import create_api
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.reports.charts import cjk_font
 from ingest.reports.periods import week_of
+from ingest.web.app import create_api
 from tests.harness import Publisher, count_points, envelope, reading, wait_for
 from tests.ingest.reports.data import TZ
 

@@ -1,2 +1,0 @@
-"""The HTTP API (FastAPI): health, devices, alerts, reports and snapshots; ``deps`` holds
-authentication and roles, ``routes/`` one module per resource."""

@@ -1,0 +1,50 @@
+"""What people do with alerts, whichever door they come through (the API, the console, an
+ack link): read them with their history, and acknowledge them."""
+
+from __future__ import annotations
+
+from campuswatch.signal import Signal
+from ingest.rules.engine import RuleEngine
+from ingest.rules.model import Alert, AlertEvent
+from ingest.rules.store import AlertStore
+
+
+class AlertService:
+    """Reads alerts from the store; acknowledgements go through the engine (which owns
+    the alerts' state). Raises AlertNotFound and AlertConflict (``rules.errors``)."""
+
+    def __init__(self, store: AlertStore, engine: RuleEngine) -> None:
+        self._store = store
+        self._engine = engine
+
+    def alerts(self, *, active_only: bool, limit: int) -> list[Alert]:
+        """Alerts newest first: only the active ones (pending, firing, acknowledged), or all."""
+        return self._store.alerts(active_only=active_only, limit=limit)
+
+    def active(self) -> list[Alert]:
+        """Alerts that are pending, firing or acknowledged, oldest first."""
+        return self._store.active_alerts()
+
+    @property
+    def changed(self) -> Signal[[]]:
+        """Emitted after a commit that changed an alert (the live board listens)."""
+        return self._engine.alerts_changed
+
+    def alert(self, alert_id: int) -> Alert | None:
+        """One alert, or None."""
+        return self._store.alert(alert_id)
+
+    def events(self, alert_id: int) -> list[AlertEvent]:
+        """An alert's history, oldest first."""
+        return self._store.events(alert_id)
+
+    def link_used(self, nonce: str) -> bool:
+        """Whether the ack link with this nonce acknowledged its alert already."""
+        return self._store.ack_link_used(nonce)
+
+    def acknowledge(
+        self, alert_id: int, by: str, note: str, link_nonce: str | None = None
+    ) -> Alert:
+        """Acknowledge a firing alert on behalf of ``by`` (``link_nonce``: through that
+        ack link, which then works no more)."""
+        return self._engine.acknowledge(alert_id, by, note, link_nonce)

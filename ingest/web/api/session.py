@@ -1,0 +1,24 @@
+"""``GET /api/session``: who is logged in (the console checks it after a lost stream)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from ingest.web.deps import Viewer
+
+router = APIRouter()
+
+
+class Caller(BaseModel):
+    """The caller: a person of the console or a token."""
+
+    name: str
+    role: str
+    login: str | None
+
+
+@router.get("/api/session")
+def whoami(caller: Viewer) -> Caller:
+    """The caller's name and role; 401 when not logged in."""
+    return Caller(name=caller.name, role=caller.role, login=caller.login)

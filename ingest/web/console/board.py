@@ -1,0 +1,75 @@
+"""The board's content from the service's live state: device cards by building and room,
+the gateways, the active alerts, and tonight's doors."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ingest.app import IngestService
+from ingest.registry import DeviceState
+from ingest.web.console import views
+from ingest.web.console.views import AlertCard, DeviceCard
+
+
+class BoardState:
+    """Reads the registry and the alert store into cards."""
+
+    def __init__(self, service: IngestService) -> None:
+        self.service = service
+        self.lang = service.config.site.language
+        self.tz = ZoneInfo(service.config.site.timezone)
+        self.limits = service.config.reports.class_limits()
+
+    def card(self, dev: DeviceState) -> DeviceCard:
+        """One device's card."""
+        status = self.service.registry.gateway_status().get((dev.site, dev.gateway))
+        return views.device_card(dev, self.limits, status, self.lang)
+
+    def cards(self) -> list[DeviceCard]:
+        """Every device's card."""
+        statuses = self.service.registry.gateway_status()
+        return [
+            views.device_card(dev, self.limits, statuses.get((dev.site, dev.gateway)), self.lang)
+            for dev in self.service.registry.devices()
+        ]
+
+    def alerts(self) -> list[AlertCard]:
+        """The active alerts, in the board's order."""
+        active = self.service.alerts.active()
+        return [views.alert_card(a, self.tz, self.lang) for a in views.alert_order(active)]
+
+    def board(self, building: str | None) -> dict[str, Any]:
+        """What ``_board.html`` shows (one building's devices, or all with the gateways)."""
+        cards = self.cards()
+        devices = [c for c in cards if c.kind != "gateway"]
+        names = sorted({c.building for c in devices if c.building})
+        shown = [c for c in devices if building is None or c.building == building]
+        return {
+            "alerts": self.alerts(),
+            "gateways": [] if building else [c for c in cards if c.kind == "gateway"],
+            "buildings": views.group(shown, self.lang),
+            "building_names": names,
+            "building": building,
+        }
+
+    def tonight(self) -> dict[str, Any]:
+        """What ``_tonight.html`` shows: every door that is open or unlocked."""
+        doors = [
+            self.card(dev)
+            for dev in self.service.registry.devices()
+            if dev.kind == "door"
+            and (dev.values.get("open") is True or dev.values.get("locked") is False)
+        ]
+        doors.sort(key=lambda c: (c.building, c.room, c.name))
+        return {"doors": doors, "building_names": [], "building": None,
+                "lock_check": self.lock_check()}  # fmt: skip
+
+    def lock_check(self) -> dict[str, Any] | None:
+        """The latest lock check, worded as its message was: a title and a line a building."""
+        checker = self.service.lock_check
+        latest = checker.latest() if checker else None
+        if checker is None or latest is None:
+            return None
+        title, text = checker.message(latest)
+        return {"title": title, "lines": text.splitlines(), "ok": not latest.problems}

@@ -1,0 +1,126 @@
+"""An alert's page (``/alerts/{id}``: history, value, tags, snapshot) and acknowledging it
+with a note (guard and admin; ``acknowledged_by`` is the person's display name)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from campuswatch.clock import local_time
+from ingest.app import IngestService
+from ingest.people.principal import Principal
+from ingest.rules.errors import AlertConflict, AlertNotFound
+from ingest.rules.links import snapshot_path
+from ingest.rules.model import Alert
+from ingest.rules.wording import format_value, location, severity_word
+from ingest.storage.snapshots import CameraRef
+from ingest.web.console.routes.common import pages
+from ingest.web.console.wording import conflict_text, say
+from ingest.web.deps import PersonDep, ServiceDep
+from ingest.web.forms import check_form
+
+router = APIRouter(include_in_schema=False)
+AlertId = Annotated[int, Path(ge=1, le=2**62)]
+Note = Annotated[str, Form(max_length=2000)]
+
+
+def alert_context(service: IngestService, alert: Alert) -> dict[str, Any]:
+    """What an alert's page shows (also the ack-link page)."""
+    lang, tz = service.config.site.language, ZoneInfo(service.config.site.timezone)
+
+    def when(ms: int) -> str:
+        return local_time(ms, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    events = [
+        {"time": when(e.ts_ms), "state": e.state, "by": e.actor, "note": e.note}
+        for e in service.alerts.events(alert.id)
+    ]
+    return {
+        "title": say("alert.title", lang, id=alert.id),
+        "alert": alert,
+        "place": location(alert),
+        "since": when(alert.since_ms),
+        "severity": severity_word(alert.severity, lang),
+        "value": format_value(alert),
+        "events": events,
+        "snapshot_url": _snapshot_url(service, alert),
+    }
+
+
+def _snapshot_url(service: IngestService, alert: Alert) -> str | None:
+    """The snapshot its notification named (else the camera's newest), for a logged-in
+    person (no signature needed)."""
+    if alert.kind != "camera":
+        return None
+    camera = CameraRef(alert.site, alert.gateway, alert.device)
+    snapshot = service.snapshots.get(camera, alert.snapshot) if alert.snapshot else None
+    snapshot = snapshot or service.snapshots.latest(camera)
+    return snapshot_path(snapshot) if snapshot else None
+
+
+def _not_found(request: Request, person: Principal, lang: str) -> HTMLResponse:
+    text = say("not_found", lang)
+    return pages(request).message(request, person, 404, text, text, back="/")
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(
+    request: Request, service: ServiceDep, person: PersonDep, alert_id: AlertId, done: int = 0
+) -> HTMLResponse:
+    """One alert with its history and, for guards, the acknowledge form."""
+    alert = service.alerts.alert(alert_id)
+    lang = service.config.site.language
+    if alert is None:
+        return pages(request).message(
+            request, person, 404, say("not_found", lang), say("not_found", lang), back="/"
+        )
+    return _page(request, service, person, alert, notice=say("alert.acked", lang) if done else None)
+
+
+def _page(
+    request: Request,
+    service: IngestService,
+    person: Principal,
+    alert: Alert,
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    lang = service.config.site.language
+    can_ack = person.may("guard") and alert.state == "firing"
+    blocked = None if person.may("guard") else say("alert.viewer", lang)
+    return pages(request).page(
+        request, "alert.html", person, status, can_ack=can_ack, ack_blocked=blocked,
+        **alert_context(service, alert), **extra,
+    )  # fmt: skip
+
+
+@router.post("/alerts/{alert_id}/ack")
+def acknowledge(
+    request: Request,
+    service: ServiceDep,
+    person: PersonDep,
+    alert_id: AlertId,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    note: Note = "",
+) -> Response:
+    """Acknowledge as the logged-in person (guard or admin)."""
+    check_form(request, service, csrf, person)
+    lang = service.config.site.language
+    alert = service.alerts.alert(alert_id)
+    if alert is None:
+        return pages(request).message(
+            request, person, 404, say("not_found", lang), say("not_found", lang), back="/"
+        )
+    if not person.may("guard"):
+        return _page(request, service, person, alert, 403, error=say("alert.viewer", lang))
+    try:
+        service.alerts.acknowledge(alert_id, person.name, note)
+    except AlertNotFound:
+        return _not_found(request, person, lang)
+    except AlertConflict as exc:
+        fresh = service.alerts.alert(alert_id) or alert
+        return _page(request, service, person, fresh, 409, error=conflict_text(exc, lang))
+    return RedirectResponse(f"/alerts/{alert_id}?done=1", status_code=303)

@@ -1,0 +1,104 @@
+"""``/people`` (admins): add a person, reset a password, disable or enable an account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ingest.app import IngestService
+from ingest.people.principal import Principal
+from ingest.people.store import ROLES, PeopleError
+from ingest.web.console.routes.common import pages
+from ingest.web.console.wording import say
+from ingest.web.deps import AdminPersonDep, ServiceDep
+from ingest.web.forms import check_form
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=200)]
+Text = Annotated[str, Form(max_length=1024)]
+Login = Annotated[str, Path(max_length=64)]
+
+
+def _page(
+    request: Request,
+    service: IngestService,
+    admin: Principal,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    lang = service.config.site.language
+    notice = say("people.saved", lang) if request.query_params.get("saved") else None
+    return pages(request).page(
+        request, "people.html", admin, status, title=say("people.title", lang),
+        people=service.people.people(), roles=ROLES, notice=notice, error=error,
+    )  # fmt: skip
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people(request: Request, service: ServiceDep, admin: AdminPersonDep) -> HTMLResponse:
+    """Everyone who may log in, and the forms to change them."""
+    return _page(request, service, admin)
+
+
+def _saved() -> Response:
+    return RedirectResponse("/people?saved=1", status_code=303)
+
+
+@router.post("/people")
+def add(
+    request: Request,
+    service: ServiceDep,
+    admin: AdminPersonDep,
+    csrf: Csrf = "",
+    login: Text = "",
+    name: Text = "",
+    role: Text = "",
+    password: Text = "",
+) -> Response:
+    """Add a person (or replace one with the same login)."""
+    check_form(request, service, csrf, admin)
+    try:
+        service.people.add(login.strip(), name, role, password)
+    except PeopleError as exc:
+        return _page(request, service, admin, 400, str(exc))
+    return _saved()
+
+
+@router.post("/people/{login}/password")
+def reset_password(
+    request: Request,
+    service: ServiceDep,
+    admin: AdminPersonDep,
+    login: Login,
+    csrf: Csrf = "",
+    password: Text = "",
+) -> Response:
+    """A new password (the person's sessions end)."""
+    check_form(request, service, csrf, admin)
+    try:
+        service.people.set_password(login, password)
+    except PeopleError as exc:
+        return _page(request, service, admin, 400, str(exc))
+    return _saved()
+
+
+@router.post("/people/{login}/{action}")
+def set_disabled(
+    request: Request,
+    service: ServiceDep,
+    admin: AdminPersonDep,
+    login: Login,
+    action: str,
+    csrf: Csrf = "",
+) -> Response:
+    """Disable (sessions end at once) or enable an account; not one's own."""
+    check_form(request, service, csrf, admin)
+    if action not in ("disable", "enable") or login == admin.login:
+        return _page(request, service, admin, 400, say("forbidden", service.config.site.language))
+    try:
+        service.people.set_disabled(login, action == "disable")
+    except PeopleError as exc:
+        return _page(request, service, admin, 404, str(exc))
+    return _saved()

@@ -1,0 +1,182 @@
+"""The console in a real browser (headless Chromium) against ``campus-ingest run`` with real
+mosquitto and influxd: a smoke alarm reaches the board live and is acknowledged there, an
+ack link from a real webhook delivery works once without a login, nothing is loaded from
+another host, the board fits a 360 px phone, and it reconnects after a restart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from demo.services import InfluxServer, MosquittoServer
+from tests.harness import SMOKE_RULE, IngestProcess, Publisher, config_dict, wait_for
+from tests.ingest.web.console.browser import chromium, phone
+from tests.ingest.web.console.web import PEOPLE, meta, smoke
+from tests.receivers import HttpReceiver, http_receiver
+
+ARTEFACTS = Path(__file__).resolve().parents[3] / "var" / "artefacts"
+GUARD = {"Authorization": "Bearer guard-token-1"}
+LONG_NAME = "一年级（三）班教室后门门磁，靠近楼梯间" * 3  # 60 characters, no spaces
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def console(
+    tmp_path_factory: pytest.TempPathFactory,
+    broker: MosquittoServer,
+    influxd: InfluxServer,
+    receiver: HttpReceiver,
+) -> Iterator[IngestProcess]:
+    """``campus-ingest run`` with a smoke rule, the patrol's webhook and three people."""
+    workdir = tmp_path_factory.mktemp("console")
+    config = config_dict(workdir / "state", broker, influxd)
+    config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
+    config["rules"] = [SMOKE_RULE]
+    process = IngestProcess(config, workdir)
+    for login, (name, role, password) in PEOPLE.items():
+        added = subprocess.run(
+            [sys.executable, "-m", "ingest.cli", "users", "add", "--config",
+             str(process.config_path), login, "--name", name, "--role", role],
+            input=password + "\n", capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+def _log_in(page: Page, api: str, login: str) -> None:
+    page.goto(f"{api}/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", PEOPLE[login][2])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{api}/")
+
+
+def _live(page: Page) -> None:
+    expect(page.locator("body")).to_have_attribute("data-stream", "on", timeout=10_000)
+
+
+def _body_of(receiver: HttpReceiver, device: str) -> dict[str, Any]:
+    return wait_for(lambda: next((b for b in receiver.bodies() if b["device"] == device), None), 10)
+
+
+def test_a_smoke_alarm_appears_live_and_is_acknowledged_on_the_board(
+    console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
+) -> None:
+    config = console.config
+    meta(publisher, config, [{"device": "smoke-1", "kind": "smoke", "name": "厨房烟感",
+                              "tags": {"building": "canteen", "room": "kitchen"}}])  # fmt: skip
+    with phone(browser) as (context, _requests):
+        page = context.new_page()
+        _log_in(page, console.api, "zhang")
+        _live(page)
+        page.evaluate("window.__not_reloaded = true")
+        started = time.monotonic()
+        smoke(publisher, config, 1, on=True)
+        card = page.locator("#alerts .alert", has_text="烟雾报警")
+        expect(card).to_be_visible(timeout=2000)
+        took = time.monotonic() - started
+        assert page.evaluate("window.__not_reloaded") is True, "the board was not reloaded"
+        expect(page.locator(".card", has_text="厨房烟感")).to_contain_text("烟雾报警")
+        card.click()
+        page.fill("textarea[name=note]", "已到厨房查看：做饭油烟，已开窗")
+        page.click("button.primary")
+        expect(page.locator(".notice")).to_contain_text("已确认")
+    alert_id = _body_of(receiver, "smoke-1")["alert_id"]
+    answer = httpx.get(f"{console.api}/api/alerts/{alert_id}", headers=GUARD).json()
+    assert answer["acknowledged_by"] == "张师傅"
+    assert answer["ack_note"] == "已到厨房查看：做饭油烟，已开窗"
+    assert took < 2.0
+
+
+def test_an_ack_link_from_a_webhook_works_once_without_logging_in(
+    console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
+) -> None:
+    smoke(publisher, console.config, 2, on=True, device="smoke-2")
+    link = _body_of(receiver, "smoke-2")["ack_url"]
+    with phone(browser) as (context, _requests):
+        page = context.new_page()
+        response = page.goto(link)
+        assert response is not None
+        assert response.status == 200
+        expect(page.locator("h1")).to_contain_text("烟雾报警")
+        page.fill("input[name=name]", "保安 老陈")
+        page.fill("textarea[name=note]", "已巡查")
+        page.click("button.primary")
+        expect(page.locator("main")).to_contain_text("已确认")
+        again = page.goto(link)
+        assert again is not None
+        assert again.status == 409
+        expect(page.locator("main")).to_contain_text("已经用过")
+    alert_id = _body_of(receiver, "smoke-2")["alert_id"]
+    answer = httpx.get(f"{console.api}/api/alerts/{alert_id}", headers=GUARD).json()
+    assert answer["acknowledged_by"] == "保安 老陈（链接填写）"
+
+
+def test_no_page_loads_anything_from_another_host_and_the_board_fits_a_phone(
+    console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
+) -> None:
+    config = console.config
+    meta(publisher, config, [
+        {"device": f"door-{i}", "kind": "door", "name": LONG_NAME,
+         "tags": {"building": "main", "room": f"{100 + i}"}} for i in range(12)
+    ])  # fmt: skip
+    smoke(publisher, config, 3, on=True, device="smoke-3")
+    alert_id = _body_of(receiver, "smoke-3")["alert_id"]
+    with phone(browser) as (context, requests):
+        page = context.new_page()
+        _log_in(page, console.api, "wang")  # an admin sees every page
+        _live(page)
+        expect(page.locator(".card", has_text=LONG_NAME).first).to_be_visible()
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"sideways scrolling at 360 px: {widths}"
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTEFACTS / "console-board-360x640.png"), full_page=True)
+        for path in (f"/alerts/{alert_id}", "/tonight", "/people", "/docs"):
+            page.goto(f"{console.api}{path}")
+            page.wait_for_load_state("networkidle")
+            wide = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert wide or path == "/docs", f"{path} scrolls sideways at 360 px"
+        expect(page.locator(".swagger-ui")).to_be_visible()  # the docs work offline
+    service = urlsplit(console.api).netloc
+    assert requests.urls
+    foreign = [url for url in requests.urls if urlsplit(url).netloc != service]
+    assert foreign == [], foreign
+
+
+def test_the_board_shows_it_is_disconnected_and_catches_up_after_a_restart(
+    console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
+) -> None:
+    with phone(browser) as (context, _requests):
+        page = context.new_page()
+        _log_in(page, console.api, "zhang")
+        _live(page)
+        console.stop()
+        expect(page.locator("#offline")).to_be_visible(timeout=10_000)
+        console.start()
+        smoke(publisher, console.config, 4, on=True, device="smoke-4")
+        _body_of(receiver, "smoke-4")
+        expect(page.locator("#offline")).to_be_hidden(timeout=15_000)
+        # The alarm raised while the console was cut off is on the board now.
+        expect(page.locator("#alerts .alert", has_text="smoke-4")).to_be_visible(timeout=5000)

@@ -1,0 +1,265 @@
+"""The console's forms and its refusals, each with a clear page and status, against the
+running service (real broker and database): logins, CSRF, roles, sessions, ack links."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from ingest.app import IngestService
+from ingest.config import IngestConfig
+from ingest.people.csrf import ANON_COOKIE
+from ingest.web.app import create_api
+from tests.harness import Publisher, wait_for
+from tests.ingest.web.console.web import (
+    PEOPLE,
+    alerting_config,
+    csrf_of,
+    log_in,
+    page_csrf,
+    smoke,
+)
+from tests.receivers import HttpReceiver, http_receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def service(config: dict[str, Any], receiver: HttpReceiver) -> Iterator[IngestService]:
+    svc = IngestService(IngestConfig.model_validate(alerting_config(config, receiver)))
+    svc.start()
+    assert svc.wait_ready()
+    for login, (name, role, password) in PEOPLE.items():
+        svc.people.add(login, name, role, password)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture
+def web(service: IngestService) -> Iterator[TestClient]:
+    with TestClient(create_api(service)) as client:
+        yield client
+
+
+def _firing(
+    publisher: Publisher, config: dict[str, Any], receiver: HttpReceiver, seq: int = 1
+) -> dict[str, Any]:
+    smoke(publisher, config, seq, on=True, device=f"smoke-{seq}")
+    return wait_for(
+        lambda: next((b for b in receiver.bodies() if b["device"] == f"smoke-{seq}"), None), 10
+    )
+
+
+def test_login_logout_and_the_board_needs_a_session(web: TestClient) -> None:
+    assert web.get("/", follow_redirects=False).headers["location"] == "/login?next=%2F"
+    done = log_in(web, "zhang")
+    assert (done.status_code, done.headers["location"]) == (303, "/")
+    cookie = done.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    board = web.get("/")
+    assert board.status_code == 200
+    assert "张师傅" in board.text
+    assert web.get("/api/session").json() == {"name": "张师傅", "role": "guard", "login": "zhang"}
+    out = web.post("/logout", data={"csrf": csrf_of(board.text)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert web.get("/api/session").status_code == 401
+
+
+def test_each_login_failure_has_its_page(web: TestClient, service: IngestService) -> None:
+    wrong = log_in(web, "zhang", "not it")
+    assert wrong.status_code == 401
+    assert "账号或密码错误" in wrong.text
+    unknown = log_in(web, "nobody", "whatever")
+    assert (unknown.status_code, "账号或密码错误" in unknown.text) == (401, True)
+    form = web.get("/login")
+    token = csrf_of(form.text)
+    data = {"login": "zhang", "password": PEOPLE["zhang"][2]}
+    assert web.post("/login", data=data).status_code == 403  # no CSRF token
+    forged = web.post("/login", data={**data, "csrf": token[:-4] + "0000"})
+    assert forged.status_code == 403
+    assert "页面已过期" in forged.text
+    expired = service.csrf.token(web.cookies[ANON_COOKIE], service.clock.time() - 13 * 3600)
+    assert web.post("/login", data={**data, "csrf": expired}).status_code == 403
+    other = TestClient(web.app)  # another browser's token does not fit this one
+    assert other.post("/login", data={**data, "csrf": token}).status_code == 403
+    for _ in range(3):
+        log_in(web, "li", "wrong")
+    slowed = log_in(web, "li")  # the right password, but too soon after three failures
+    assert slowed.status_code == 429
+    assert "秒后再试" in slowed.text
+
+
+def test_a_login_is_locked_after_repeated_failures(
+    config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    config["console"] = {"slow_after": 2, "lock_after": 4, "lockout": "15m"}
+    service = IngestService(IngestConfig.model_validate(alerting_config(config, receiver)))
+    service.start()
+    service.people.add("li", "李老师", "viewer", PEOPLE["li"][2])
+    try:
+        with TestClient(create_api(service)) as web:
+            for pause in (0, 0, 1.1, 2.1):  # the waits the throttle asks for
+                time.sleep(pause)
+                assert log_in(web, "li", "wrong").status_code == 401
+            locked = log_in(web, "li")
+            assert locked.status_code == 429
+            assert "已锁定 15 分钟" in locked.text
+    finally:
+        service.stop()
+
+
+def test_a_viewer_cannot_acknowledge(
+    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any],
+    receiver: HttpReceiver,
+) -> None:  # fmt: skip
+    body = _firing(publisher, config, receiver)
+    log_in(web, "li")
+    page = web.get(f"/alerts/{body['alert_id']}")
+    assert "只能查看" in page.text
+    assert 'action="/alerts/' not in page.text
+    posted = web.post(f"/alerts/{body['alert_id']}/ack", data={"csrf": csrf_of(page.text)})
+    assert posted.status_code == 403
+    api = web.post(
+        f"/api/alerts/{body['alert_id']}/ack", json={"note": ""},
+        headers={"X-CSRF-Token": page_csrf(page.text)},
+    )  # fmt: skip
+    assert api.status_code == 403
+    assert service.alert_store.alert(body["alert_id"]).state == "firing"  # type: ignore[union-attr]
+
+
+def test_a_guard_acknowledges_on_the_console_and_the_api_names_them(
+    web: TestClient, publisher: Publisher, config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    first, second = _firing(publisher, config, receiver, 1), _firing(publisher, config, receiver, 2)
+    log_in(web, "zhang")
+    page = web.get(f"/alerts/{first['alert_id']}")
+    done = web.post(
+        f"/alerts/{first['alert_id']}/ack",
+        data={"csrf": csrf_of(page.text), "note": "到场查看\x07，误报\x00"},
+    )
+    assert "已确认" in done.text
+    api = web.get(f"/api/alerts/{first['alert_id']}").json()
+    assert api["acknowledged_by"] == "张师傅"
+    assert api["ack_note"] == "到场查看，误报"  # control characters removed
+    again = web.post(f"/alerts/{first['alert_id']}/ack", data={"csrf": csrf_of(page.text)})
+    assert again.status_code == 409
+    assert "张师傅" in again.text
+    # The API with the session cookie: a write needs the page's CSRF token.
+    url = f"/api/alerts/{second['alert_id']}/ack"
+    assert web.post(url, json={"note": "x"}).status_code == 403
+    ok = web.post(url, json={"note": "x"}, headers={"X-CSRF-Token": page_csrf(page.text)})
+    assert ok.status_code == 200
+    assert ok.json()["acknowledged_by"] == "张师傅"
+
+
+def test_a_session_ends_when_the_person_is_disabled(
+    web: TestClient, service: IngestService
+) -> None:
+    log_in(web, "zhang")
+    assert web.get("/api/session").status_code == 200
+    admin = TestClient(web.app)
+    log_in(admin, "wang")
+    people = admin.get("/people")
+    assert "张师傅" in people.text
+    done = admin.post("/people/zhang/disable", data={"csrf": csrf_of(people.text)})
+    assert done.status_code == 200
+    assert web.get("/api/session").status_code == 401
+    assert web.get("/", follow_redirects=False).status_code == 303
+    assert (
+        admin.post("/people/wang/disable", data={"csrf": csrf_of(people.text)}).status_code == 400
+    )
+    added = admin.post(
+        "/people",
+        data={"csrf": csrf_of(people.text), "login": "zhao", "name": "赵阿姨", "role": "guard",
+              "password": "canteen pass 1"},
+    )  # fmt: skip
+    assert "赵阿姨" in added.text
+    assert service.people.person("zhao") is not None
+    viewer = TestClient(web.app)
+    log_in(viewer, "li")
+    assert viewer.get("/people").status_code == 403
+
+
+def _link(body: dict[str, Any]) -> str:
+    return urlsplit(body["ack_url"]).path
+
+
+def test_an_ack_link_acknowledges_once_and_a_preview_changes_nothing(
+    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any],
+    receiver: HttpReceiver,
+) -> None:  # fmt: skip
+    body = _firing(publisher, config, receiver)
+    alert_id, link = body["alert_id"], _link(body)
+    assert link.startswith(f"/ack/{alert_id}/")
+    for _ in range(3):  # chat apps fetch links to draw previews
+        assert web.head(link).status_code == 200
+        preview = web.get(link)
+        assert preview.status_code == 200
+    assert service.alert_store.alert(alert_id).state == "firing"  # type: ignore[union-attr]
+    token = csrf_of(preview.text)
+    too_long = web.post(link, data={"csrf": token, "name": "张" * 500, "note": ""})
+    assert too_long.status_code == 400
+    assert web.post(link, data={"csrf": token, "name": "  ", "note": ""}).status_code == 400
+    name = '<script>alert("x")</script>'
+    done = web.post(link, data={"csrf": token, "name": name, "note": "<b>已处理</b>"})
+    assert done.status_code == 200
+    record = service.alert_store.alert(alert_id)
+    assert record is not None
+    assert record.acknowledged_by == name + "（链接填写）"  # not like a logged-in person
+    used = web.post(link, data={"csrf": token, "name": "又一个人", "note": ""})
+    assert used.status_code == 409
+    assert "用过" in used.text
+    assert web.get(link).status_code == 409
+    # Wherever the name is shown, it is text, not markup.
+    log_in(web, "zhang")
+    for page in (web.get(f"/alerts/{alert_id}").text, web.get("/").text):
+        assert name not in page
+        assert str(escape(name)) in page
+
+
+def test_bad_ack_links_get_their_page(
+    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any],
+    receiver: HttpReceiver,
+) -> None:  # fmt: skip
+    first, second = _firing(publisher, config, receiver, 1), _firing(publisher, config, receiver, 2)
+    link = _link(first)
+    forged = link[:-6] + "abcdef"
+    assert web.get(forged).status_code == 403
+    assert "无效" in web.get(forged).text
+    assert web.get(f"/ack/{first['alert_id']}/garbage").status_code == 403
+    other = link.replace(f"/ack/{first['alert_id']}/", f"/ack/{second['alert_id']}/")
+    assert web.get(other).status_code == 403
+    assert "另一条告警" in web.get(other).text
+    old = service.ack_links.url(first["alert_id"], service.clock.time() - 25 * 3600)
+    expired = web.get(urlsplit(old).path)
+    assert expired.status_code == 410
+    assert "过期" in expired.text
+    # An alert that is over cannot be acknowledged: the link says so and changes nothing.
+    smoke(publisher, config, 9, on=False, device="smoke-2")
+    wait_for(lambda: service.alert_store.alert(second["alert_id"]).state == "resolved", 10)  # type: ignore[union-attr]
+    page = web.get(_link(second))
+    late = web.post(_link(second), data={"csrf": csrf_of(page.text), "name": "张三"})
+    assert late.status_code == 409
+    assert "已经恢复" in late.text
+    assert service.alert_store.alert(second["alert_id"]).acknowledged_by is None  # type: ignore[union-attr]
+
+
+def test_notifications_carry_the_ack_link_only_while_it_can_be_used(
+    web: TestClient, publisher: Publisher, config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    body = _firing(publisher, config, receiver)
+    assert body["ack_url"].startswith(f"http://127.0.0.1:{config['api']['port']}/ack/")
+    smoke(publisher, config, 2, on=False)
+    resolved = wait_for(lambda: [b for b in receiver.bodies() if b["state"] == "resolved"], 10)
+    assert resolved[0]["ack_url"] is None
