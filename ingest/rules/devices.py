@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from campuswatch.protocol import DEFAULT_INTERVAL_S
 from ingest.registry import DeviceKey, Registry
-from ingest.rules.state import CompiledRule, DeviceState
+from ingest.rules.state import CompiledRule, WatchedDevice
 
 
 class DeviceBook:
@@ -20,9 +20,9 @@ class DeviceBook:
         self.registry = registry
         self.condition_rules = condition_rules
         self.silent_rules = silent_rules
-        self._devices: dict[DeviceKey, DeviceState] = {}
+        self._devices: dict[DeviceKey, WatchedDevice] = {}
 
-    def get(self, site: str, gateway: str, device: str, kind: str) -> DeviceState:
+    def get(self, site: str, gateway: str, device: str, kind: str) -> WatchedDevice:
         """The device's state, refreshed if its meta (or its kind) changed since."""
         dev = self._devices.get((site, gateway, device))
         version = self.registry.meta_version
@@ -34,12 +34,12 @@ class DeviceBook:
         self._devices[(site, gateway, device)] = fresh
         return fresh
 
-    def find(self, key: DeviceKey) -> DeviceState | None:
+    def find(self, key: DeviceKey) -> WatchedDevice | None:
         """A device seen before (refreshed like :meth:`get`), or None."""
         dev = self._devices.get(key)
         return self.get(*key, dev.kind) if dev is not None else None
 
-    def all(self) -> list[DeviceState]:
+    def all(self) -> list[WatchedDevice]:
         """Every device seen (a copy of the list: callers may change the book)."""
         return list(self._devices.values())
 
@@ -49,11 +49,11 @@ class DeviceBook:
 
     def _describe(
         self, site: str, gateway: str, device: str, kind: str, version: int
-    ) -> DeviceState:
+    ) -> WatchedDevice:
         info = self.registry.device_info(site, gateway, device)
         tags = dict(info.tags) if info else {}
         tags.update(site=site, gateway=gateway, device=device)
-        return DeviceState(
+        return WatchedDevice(
             site,
             gateway,
             device,
@@ -67,6 +67,6 @@ class DeviceBook:
         )
 
     @staticmethod
-    def watches(dev: DeviceState, rule: CompiledRule) -> bool:
+    def watches(dev: WatchedDevice, rule: CompiledRule) -> bool:
         """Whether ``rule`` still applies to ``dev`` (its kind and tags)."""
         return rule in dev.condition_rules or rule in dev.silent_rules

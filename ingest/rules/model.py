@@ -9,6 +9,8 @@ from typing import Literal
 AlertState = Literal["pending", "firing", "acknowledged", "resolved"]
 EventState = Literal["pending", "firing", "repeat", "escalated", "acknowledged", "resolved", "late"]
 ACTIVE_STATES: tuple[AlertState, ...] = ("pending", "firing", "acknowledged")
+AlertKey = tuple[str, str, str, str]
+"""Which alert: (rule, site, gateway, device), one rule on one device (or gateway)."""
 # Notifications of these steps carry an ack link (SPEC §5 ``ack_url``).
 ACKABLE_STATES: frozenset[str] = frozenset({"firing", "repeat", "escalated", "late"})
 
@@ -39,6 +41,11 @@ class Alert:
     last_notified_ms: int | None = None
     escalated: bool = False
     snapshot: str | None = None  # the camera snapshot its last notification named
+
+    @property
+    def key(self) -> AlertKey:
+        """Its rule and device."""
+        return (self.rule, self.site, self.gateway, self.device)
 
 
 @dataclass(frozen=True, slots=True)

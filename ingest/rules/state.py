@@ -1,4 +1,5 @@
-"""The rules engine's working state: compiled rules, devices, condition tracks, gateways."""
+"""The rules engine's working state: compiled rules, the devices it watches, condition
+tracks and gateways."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from campuswatch.protocol import FieldValue
 from ingest.config.rules import ConditionRuleConfig, RuleConfig, SilentRuleConfig
 from ingest.config.types import IntervalMultiple
 from ingest.rules.conditions import Predicate, compile_condition, compile_where
@@ -27,14 +29,23 @@ class CompiledRule:
         """The rule id."""
         return self.config.id
 
+    @property
+    def latch(self) -> bool:
+        """A firing alert of this rule waits for its acknowledgement to end."""
+        return isinstance(self.config, ConditionRuleConfig) and self.config.latch
+
     def wants(self, kind: str, tags: dict[str, str]) -> bool:
-        rule_kind = getattr(self.config, "kind", "*")
-        return rule_kind in ("*", kind) and self.matches(tags)
+        """Whether this rule watches a device of ``kind`` with ``tags``."""
+        config = self.config
+        wanted = config.kind if isinstance(config, ConditionRuleConfig | SilentRuleConfig) else "*"
+        return wanted in ("*", kind) and self.matches(tags)
 
 
 @dataclass(slots=True)
-class DeviceState:
-    """What the engine knows of one device: tags, latest values, the rules that watch it."""
+class WatchedDevice:
+    """A device as the engine watches it: its tags (from the registry's meta, with its
+    site, gateway and id: what rules match), its values merged in reading order, when it
+    was last heard from, and the rules that watch it."""
 
     site: str
     gateway: str
@@ -46,7 +57,7 @@ class DeviceState:
     meta_version: int
     last_ts: int | None = None  # newest reading ts (gateway clock)
     heard_ms: int = 0  # when its last reading arrived (our clock): silence is judged by this
-    values: dict[str, object] = field(default_factory=dict)
+    values: dict[str, FieldValue] = field(default_factory=dict)
     condition_rules: list[CompiledRule] = field(default_factory=list)
     silent_rules: list[CompiledRule] = field(default_factory=list)
 
@@ -124,7 +135,7 @@ def to_ms(duration: timedelta) -> int:
     return int(duration.total_seconds() * 1000)
 
 
-def silence_ms(rule: SilentRuleConfig, dev: DeviceState) -> int:
+def silence_ms(rule: SilentRuleConfig, dev: WatchedDevice) -> int:
     """How long ``dev`` may be silent under ``rule``."""
     if isinstance(rule.silent_for, IntervalMultiple):
         return int(rule.silent_for.factor * dev.interval_ms)

@@ -94,6 +94,10 @@ class EngineHarness:
     ) -> None:
         """Deliver one reading as the consumer would (registry first, then rules)."""
         readings = [Reading(device, kind, self.now_ms if ts is None else ts, values)]  # type: ignore[arg-type]
+        self.envelope(readings, gateway)
+
+    def envelope(self, readings: list[Reading], gateway: str = "gw-main") -> None:
+        """Deliver one envelope of several readings (one input of the engine)."""
         self.registry.observe(SITE, gateway, readings)
         self.engine.on_readings(SITE, gateway, readings)
 

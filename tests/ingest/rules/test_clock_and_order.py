@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from campuswatch.protocol import Reading
 from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness
 
@@ -25,7 +26,7 @@ def h(tmp_path: Path) -> Iterator[EngineHarness]:
 
 def test_a_reading_from_tomorrow_does_not_mute_the_alarm_after_it(h: EngineHarness) -> None:
     h.read("smoke-1", "smoke", ts=h.now_ms + 20 * HOUR_MS, smoke=False)  # clock jumped ahead
-    problems = h.engine.lifecycle.problems.current()
+    problems = h.engine.problems.current()
     assert any("clock sunshine-kg/gw-main" in p and "ahead" in p for p in problems)
     assert h.engine.metrics.readings_ahead.labels("gw-main")._value.get() == 1
     h.advance(30)
@@ -35,7 +36,7 @@ def test_a_reading_from_tomorrow_does_not_mute_the_alarm_after_it(h: EngineHarne
     assert device is not None
     assert device.last_seen_ms == h.now_ms  # the board shows now, not tomorrow
     assert device.values["smoke"] is True
-    assert not any("clock" in p for p in h.engine.lifecycle.problems.current())
+    assert not any("clock" in p for p in h.engine.problems.current())
 
 
 def test_an_alarm_delivered_after_a_later_all_clear_is_told_late(h: EngineHarness) -> None:
@@ -62,9 +63,21 @@ def test_an_older_alarm_inside_a_told_one_is_not_told_again(h: EngineHarness) ->
     assert [b["state"] for b in h.notifications()] == ["firing", "resolved"]
 
 
-def test_the_engines_alert_signal_is_the_one_the_lifecycle_emits(h: EngineHarness) -> None:
+def test_the_engines_alert_signal_is_the_one_the_recorder_emits(h: EngineHarness) -> None:
     """The live board listens to ``engine.alerts_changed``: an alarm must reach it."""
     told: list[str] = []
     h.engine.alerts_changed.connect(lambda: told.append("changed"))
     h.read("smoke-1", "smoke", smoke=True)
     assert told == ["changed"]
+
+
+def test_two_older_alarm_readings_in_one_envelope_are_told_late_once(h: EngineHarness) -> None:
+    start = h.now_ms
+    h.advance(60)
+    h.read("smoke-1", "smoke", ts=start + 50_000, smoke=False)
+    older = [
+        Reading("smoke-1", "smoke", start + 10_000, {"smoke": True}),
+        Reading("smoke-1", "smoke", start + 20_000, {"smoke": True}),  # inside the first's time
+    ]
+    h.envelope(older)
+    assert h.sent() == [("patrol", "late")]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from campuswatch.protocol import DeviceInfo
+from campuswatch.protocol import DeviceInfo, Reading
 from ingest.rules.errors import AlertConflict, AlertNotFound
 from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness, at
@@ -448,6 +448,19 @@ def test_once_per_tells_a_flapping_battery_once_a_day(engine_at: Factory) -> Non
     h.advance(21 * 3600)  # a day after it was told
     h.read("smoke-1", "smoke", smoke=False, battery_low=True)
     assert h.sent("firing") == [("patrol", "firing"), ("patrol", "firing")]
+
+
+def test_once_per_counts_an_alert_told_earlier_in_the_same_envelope(engine_at: Factory) -> None:
+    battery = {"id": "battery-low", "kind": "*", "severity": "info", "once_per": "1d",
+               "when": {"field": "battery_low", "eq": True}, "notify": ["patrol"]}  # fmt: skip
+    h = engine_at("2026-11-23 03:00", [battery])
+    t = h.now_ms
+    flaps = [
+        Reading("smoke-1", "smoke", t + i * 1000, {"battery_low": i % 2 == 0}) for i in range(3)
+    ]
+    h.envelope(flaps)  # low, fine, low again: one input
+    assert h.sent() == [("patrol", "firing"), ("patrol", "resolved")]  # told once
+    assert [a.state for a in h.alerts()] == ["resolved", "firing"]
 
 
 def test_devices_and_gateways_taken_out_of_service_stop_alerting(engine_at: Factory) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.outbox import Notification
+from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness
 
 FRIDGE = {"device": "fridge-1", "kind": "temperature", "tags": {"class": "refrigerator"}}
@@ -120,6 +122,36 @@ def test_a_failed_change_leaves_nothing_behind(harness: EngineHarness) -> None:
     # The rollback took the firing back with the failed outbox write: still pending.
     assert [a.state for a in harness.alerts()] == ["pending"]
     assert harness.woken == set()
+
+
+def test_an_alert_told_from_memory_keeps_no_id_of_the_write_that_failed(
+    tmp_path: Path,
+) -> None:
+    h = EngineHarness(tmp_path / "smoke", "2026-11-23 10:00", rules=[SMOKE_RULE])
+    told: list[str] = []
+    h.engine.recorder.unrecorded = lambda pairs: told.extend(c for c, _ in pairs)
+    add = h.outbox.add
+
+    def full_disk(channel: str, notification: Notification, now: int) -> None:
+        if not h.store.in_memory:  # the alert's row went in, its outbox row cannot
+            raise sqlite3.OperationalError("database or disk is full")
+        add(channel, notification, now)
+
+    h.outbox.add = full_disk  # type: ignore[method-assign]
+    try:
+        h.read("smoke-1", "smoke", smoke=True)  # opened and fired by one reading
+        assert told == ["patrol"]  # told from memory
+        [alert] = h.engine.book.alerts.values()
+        assert alert.state == "firing"
+        # Its row was rolled back: it is kept in memory (a negative id) and written as a
+        # new alert at its next change, never as an update of a row that does not exist.
+        assert alert.id < 0
+        assert h.alerts() == []
+        h.outbox.add = add  # type: ignore[method-assign]
+        h.read("smoke-1", "smoke", smoke=False)  # the disk has room again
+        assert [(a.id > 0, a.state) for a in h.alerts()] == [(True, "resolved")]
+    finally:
+        h.close()
 
 
 def test_alert_changes_outside_a_transaction_are_refused(harness: EngineHarness) -> None:
