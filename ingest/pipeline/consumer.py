@@ -194,9 +194,10 @@ class MqttConsumer:
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        # paho's msg.topic raises on a topic that is not UTF-8; such a topic is refused
-        # by the handler (no campuswatch topic contains U+FFFD) instead of escaping here.
-        topic = msg._topic.decode("utf-8", "replace")
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError as exc:  # refused by the handler: no topic has U+FFFD
+            topic = exc.object.decode("utf-8", "replace")
         payload = bytes(msg.payload)
         try:
             outcome = self.handler.handle(topic, payload)

@@ -5,6 +5,8 @@ on this machine, the raw limits beside the ingest's figures:
 
 - raw MQTT: C ``mosquitto_pub`` -> ``mosquitto_sub``, QoS 1, messages/s;
 - raw InfluxDB: batched ``/write`` of 5,000-point batches from Python, points/s;
+- a paho subscriber alone (QoS 1, manual acks), plain ``Client`` beside the ingest's
+  ``BufferedClient`` (ingest/pipeline/mqttclient.py): what overriding paho's reads buys;
 - ingest, single-reading envelopes and 50-reading envelopes: readings/s from the first
   publish until every reading is queryable, and the ingest's peak RSS.
 
@@ -16,12 +18,17 @@ from __future__ import annotations
 import argparse
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from demo.services import InfluxServer, MosquittoServer, find_program
+from ingest.pipeline.mqttclient import BufferedClient
 from ingest.storage.influx import InfluxClient
 from tests.harness import BASE_TS, IngestProcess, config_dict, count_points, unique
 
@@ -50,6 +57,38 @@ def raw_mqtt(broker: MosquittoServer, workdir: Path, messages: int) -> float:
     _mosquitto_pub(broker, "raw/bench", lines)
     sub.wait(120)
     return messages / (time.perf_counter() - started)
+
+
+def paho_subscriber(
+    broker: MosquittoServer, workdir: Path, messages: int, client_class: type[mqtt.Client]
+) -> float:
+    """Messages/s a paho subscriber of ``client_class`` takes at QoS 1, acknowledging
+    each message itself (as the ingest does, after its spool), from ``mosquitto_pub``."""
+    payload = orjson.dumps(_envelope("gw-raw", 1, 1, 0)).decode()
+    lines = workdir / "paho.txt"
+    lines.write_text((payload + "\n") * messages)
+    done, received = threading.Event(), [0]
+    client = client_class(CallbackAPIVersion.VERSION2, client_id=unique("paho"),
+                          protocol=mqtt.MQTTv311, manual_ack=True)  # fmt: skip
+
+    def on_message(c: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        c.ack(msg.mid, msg.qos)
+        received[0] += 1
+        if received[0] == messages:
+            done.set()
+
+    client.on_message = on_message
+    client.connect("127.0.0.1", broker.port)
+    client.subscribe("paho/bench", qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    _mosquitto_pub(broker, "paho/bench", lines)
+    done.wait(300)
+    elapsed = time.perf_counter() - started
+    client.loop_stop()
+    client.disconnect()
+    return received[0] / elapsed
 
 
 def raw_influx(influx: InfluxServer, points: int) -> float:
@@ -177,6 +216,8 @@ def main() -> None:
         try:
             mqtt_rate = raw_mqtt(broker, work, args.single)
             influx_rate = raw_influx(influx, 500_000)
+            plain = paho_subscriber(broker, work, args.single // 2, mqtt.Client)
+            buffered = paho_subscriber(broker, work, args.single // 2, BufferedClient)
             single, rss1 = ingest_rate(broker, influx, _fresh(work, "single"), args.single, 1)
             batched, rss2 = ingest_rate(broker, influx, _fresh(work, "batched"), args.batched, 50)
             drain, rss3 = ingest_rate(
@@ -187,6 +228,10 @@ def main() -> None:
             influx.stop()
     print(f"raw MQTT QoS 1 (mosquitto_pub -> mosquitto_sub): {mqtt_rate:>10,.0f} messages/s")
     print(f"raw InfluxDB /write, 5,000-point batches:        {influx_rate:>10,.0f} points/s")
+    print(
+        f"paho subscriber alone, QoS 1: plain Client {plain:,.0f} messages/s, "
+        f"BufferedClient {buffered:,.0f} messages/s ({buffered / plain:.1f}x)"
+    )
     print(
         f"ingest, {args.single:,} single-reading envelopes:   {single:>10,.0f} readings/s "
         f"({single / mqtt_rate:.0%} of raw MQTT; goal 20,000), peak RSS {rss1:.0f} MB"

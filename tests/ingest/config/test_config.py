@@ -14,7 +14,7 @@ from ingest.config import load_config
 from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.types import IntervalMultiple, parse_duration
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "firmware_configs" / "ingest.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "firmware_configs" / "ingest.example.yaml"
 
 
 @pytest.fixture(autouse=True)
