@@ -29,11 +29,10 @@ OFFLINE_AFTER_INTERVALS = 3  # a device silent for 3 x interval_s is shown offli
 # a reset (a new buffer starts from the clock in ms; a forged number), not envelopes lost.
 MAX_SEQ_JUMP = 10_000_000
 GatewayKey = tuple[str, str]  # (site, gateway)
-DeviceKey = tuple[str, str, str]  # (site, gateway, device)
 
 
 @dataclass(slots=True)
-class DeviceState:
+class KnownDevice:
     """Last known state of one device."""
 
     device: str
@@ -77,7 +76,8 @@ class Registry:
         self.max_devices = max_devices
         self._lock = threading.Lock()
         self._gateways: dict[GatewayKey, GatewayState] = {}
-        self._devices: dict[DeviceKey, DeviceState] = {}
+        # By DeviceRef; hot paths look up with an equal plain tuple.
+        self._devices: dict[tuple[str, str, str], KnownDevice] = {}
         self._dirty = False  # last values or seq changed: saved every few seconds
         self._meta_dirty = False  # meta or status changed: saved before acknowledging
         self._last_save = 0.0
@@ -144,7 +144,7 @@ class Registry:
             self._dirty = True
             return SeqCheck(missing=0 if last is None else seq - last - 1)
 
-    def _device(self, site: str, gateway: str, device: str, kind: str) -> DeviceState | None:
+    def _device(self, site: str, gateway: str, device: str, kind: str) -> KnownDevice | None:
         """The device's state, created if its gateway is below ``max_devices``."""
         dev = self._devices.get((site, gateway, device))
         if dev is None:
@@ -152,7 +152,7 @@ class Registry:
             if len(gw.tracked) >= self.max_devices:
                 return None
             gw.tracked.add(device)
-            dev = self._devices[(site, gateway, device)] = DeviceState(device, kind, gateway, site)
+            dev = self._devices[(site, gateway, device)] = KnownDevice(device, kind, gateway, site)
         return dev
 
     def observe(self, site: str, gateway: str, readings: Iterable[Reading]) -> set[str]:
@@ -194,13 +194,13 @@ class Registry:
             gw = self._gateways.get((site, gateway))
             return gw.devices.get(device) if gw else None
 
-    def device(self, site: str, gateway: str, device: str) -> DeviceState | None:
+    def device(self, site: str, gateway: str, device: str) -> KnownDevice | None:
         """A copy of one device's state."""
         with self._lock:
             dev = self._devices.get((site, gateway, device))
             return _copy(dev) if dev else None
 
-    def devices(self) -> list[DeviceState]:
+    def devices(self) -> list[KnownDevice]:
         """Copies of every known device's state."""
         with self._lock:
             return [_copy(d) for d in self._devices.values()]
@@ -216,7 +216,7 @@ class Registry:
         with self._lock:
             return [self._row(dev, now_ms) for dev in self._devices.values()]
 
-    def _row(self, dev: DeviceState, now_ms: int) -> dict[str, Any]:
+    def _row(self, dev: KnownDevice, now_ms: int) -> dict[str, Any]:
         info = dev.info
         interval_s = info.interval_s if info else DEFAULT_INTERVAL_S
         gw = self._gateways.get((dev.site, dev.gateway))
@@ -309,7 +309,7 @@ class Registry:
             log.warning("registry %s unreadable, starting empty: %s", self.path, exc)
 
 
-def _copy(dev: DeviceState) -> DeviceState:
-    return DeviceState(
+def _copy(dev: KnownDevice) -> KnownDevice:
+    return KnownDevice(
         dev.device, dev.kind, dev.gateway, dev.site, dev.info, dev.last_seen_ms, dict(dev.values)
     )

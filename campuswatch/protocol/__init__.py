@@ -34,6 +34,7 @@ from campuswatch.protocol.messages import (
 )
 from campuswatch.protocol.readings import ParsedEnvelope, Reading, parse_envelope, validate_reading
 from campuswatch.protocol.topics import (
+    DeviceRef,
     Topic,
     meta_topic,
     parse_topic,
@@ -52,6 +53,7 @@ __all__ = [
     "MIN_TS_MS",
     "PROTOCOL_VERSION",
     "DeviceInfo",
+    "DeviceRef",
     "FieldType",
     "FieldValue",
     "Kind",

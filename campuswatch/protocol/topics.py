@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from campuswatch.protocol.kinds import ID_RE
 
@@ -25,6 +26,16 @@ def status_topic(root: str, site: str, gateway: str) -> str:
 def snapshot_topic(root: str, site: str, gateway: str, device: str, snapshot_id: str) -> str:
     """Topic of one camera snapshot (a JPEG) that a camera reading refers to."""
     return f"{root}/{site}/{gateway}/snapshots/{device}/{snapshot_id}"
+
+
+class DeviceRef(NamedTuple):
+    """One device anywhere: the site and gateway it is reached through (its topics) and
+    its id. Every store of the ingest keys its devices by it; it equals the plain tuple
+    ``(site, gateway, device)``, so a hot path may look one up without building it."""
+
+    site: str
+    gateway: str
+    device: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ class PayloadError(SourceError):
 
 
 @dataclass
-class DeviceState:
+class LocalDevice:
     """What is known of one device: merged values and when they changed or went out."""
 
     values: dict[str, FieldValue] = field(default_factory=dict)
@@ -76,7 +76,7 @@ class LocalMqttSource(ABC):
         self.devices = {d.device: d for d in devices}
         self.stale_after_s = stale_after_s
         self.clock = clock
-        self.states = {d.device: DeviceState() for d in devices}
+        self.states = {d.device: LocalDevice() for d in devices}
         self.readings = 0
         self.errors = 0
         self._lock = threading.Lock()
@@ -155,14 +155,14 @@ class LocalMqttSource(ABC):
                 log.info("%s: %s is %s", self.name, device_id, "online" if available else "offline")
             state.available, state.availability_known = available, True
 
-    def _fresh(self, state: DeviceState, now: float) -> bool:
+    def _fresh(self, state: LocalDevice, now: float) -> bool:
         if not state.available or state.last_message is None:
             return False
         # The bridge's availability knows when a sleepy device last checked in, even when
         # it sent no new value (a smoke detector reports its battery every ~18 h).
         return state.availability_known or now - state.last_message < self.stale_after_s
 
-    def _complete(self, device_id: str, state: DeviceState) -> bool:
+    def _complete(self, device_id: str, state: LocalDevice) -> bool:
         """False while a required field is unknown (only a battery report of a door so far)."""
         spec = KINDS[self.devices[device_id].kind]
         values = state.values
@@ -171,7 +171,7 @@ class LocalMqttSource(ABC):
         )
 
     def _report(
-        self, device_id: str, state: DeviceState, now: float, *, repeat: bool = False
+        self, device_id: str, state: LocalDevice, now: float, *, repeat: bool = False
     ) -> None:
         if not self._complete(device_id, state):
             return

@@ -12,7 +12,7 @@ from typing import Any
 from ingest.config.channels import EmailChannelConfig
 from ingest.notify.attachments import page, with_cids
 from ingest.notify.channels import ChannelError, ChannelRefused
-from ingest.rules.wording import say, severity_word
+from ingest.rules.alert_text import say, severity_word
 
 
 class EmailSender:

@@ -20,7 +20,7 @@ from ingest.config.channels import (
 )
 from ingest.notify.attachments import images, page, without_attachments
 from ingest.notify.channels import ChannelError, ChannelRefused, Sender
-from ingest.rules.wording import say, severity_word
+from ingest.rules.alert_text import say, severity_word
 
 log = logging.getLogger(__name__)
 

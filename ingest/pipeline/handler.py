@@ -15,6 +15,7 @@ from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import (
     KINDS,
     MIN_TS_MS,
+    DeviceRef,
     ParsedEnvelope,
     Problem,
     Reading,
@@ -32,7 +33,6 @@ from ingest.registry import Registry
 from ingest.storage.lineprotocol import encode_fields
 from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import (
-    CameraRef,
     SnapshotConflict,
     SnapshotError,
     SnapshotStore,
@@ -120,7 +120,7 @@ class MessageHandler:
         if problem:
             return self._reject(topic, payload[:1024], "bad_snapshot", problem)
         try:
-            self.snapshots.save(CameraRef(site, gateway, device), snapshot_id, payload)
+            self.snapshots.save(DeviceRef(site, gateway, device), snapshot_id, payload)
         except SnapshotConflict as exc:
             return self._reject(topic, payload[:1024], "snapshot_conflict", str(exc))
         except SnapshotError as exc:  # disk trouble: the JPEG is kept as a dead letter

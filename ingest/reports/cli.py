@@ -14,8 +14,8 @@ from ingest.links import LinkSigner
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.periods import PeriodError
+from ingest.reports.report_text import title
 from ingest.reports.service import ReportName, Reports
-from ingest.reports.wording import title
 from ingest.rules.store import AlertStore
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient

@@ -23,7 +23,7 @@ from campuswatch.clock import Clock
 from campuswatch.protocol import DEFAULT_INTERVAL_S
 from ingest.config.reports import LockCheckConfig
 from ingest.i18n import Catalogue
-from ingest.registry import OFFLINE_AFTER_INTERVALS, DeviceState, Registry
+from ingest.registry import OFFLINE_AFTER_INTERVALS, KnownDevice, Registry
 from ingest.rules.conditions import compile_where
 
 WORDS = Catalogue(
@@ -120,13 +120,13 @@ class LockCheck:
         words = "、".join(WORDS.say(p, self.lang) for p in door.problems)
         return " ".join(part for part in (door.room, door.name, words) if part)
 
-    def _wanted(self, dev: DeviceState) -> bool:
+    def _wanted(self, dev: KnownDevice) -> bool:
         tags = dict(dev.info.tags) if dev.info else {}
         tags.update(site=dev.site, gateway=dev.gateway, device=dev.device)
         return self._matches(tags)
 
 
-def _problems(dev: DeviceState, gateway_status: str | None, now_ms: int) -> tuple[str, ...]:
+def _problems(dev: KnownDevice, gateway_status: str | None, now_ms: int) -> tuple[str, ...]:
     interval_ms = (dev.info.interval_s if dev.info else DEFAULT_INTERVAL_S) * 1000
     silent = (
         dev.last_seen_ms is None

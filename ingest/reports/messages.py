@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ingest.reports.models import ColdChainDay, DailyReadings, MeterUsage, WeeklyUsage
+from ingest.reports.report_text import say, title
 from ingest.reports.usage import top_level
-from ingest.reports.wording import say, title
 
 MAX_LINES = 8  # the rest is on the linked page
 TOP_USERS = 3  # per kind, in the daily message

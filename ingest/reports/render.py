@@ -10,7 +10,7 @@ from html import escape
 
 from ingest.reports.cold_chain import Curves
 from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
-from ingest.reports.wording import say, title
+from ingest.reports.report_text import say, title
 
 WEEKLY_COLUMNS = {
     "zh": ["设备", "名称", "类型", "楼栋", "单位", "本周用量", "上周用量", "变化%", "4周平均",

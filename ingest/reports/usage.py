@@ -25,7 +25,7 @@ from ingest.reports.models import (
     WeeklyUsage,
 )
 from ingest.reports.periods import Period, parse_day, parse_week, shift_week
-from ingest.reports.wording import say
+from ingest.reports.report_text import say
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.meter_hours import COUNTERS, LOOKBACK_S, MeterHours, usage_measurement
 

@@ -4,7 +4,7 @@ watch each one (recomputed whenever a meta message changed the registry)."""
 from __future__ import annotations
 
 from campuswatch.protocol import DEFAULT_INTERVAL_S
-from ingest.registry import DeviceKey, Registry
+from ingest.registry import Registry
 from ingest.rules.state import CompiledRule, WatchedDevice
 
 
@@ -20,7 +20,8 @@ class DeviceBook:
         self.registry = registry
         self.condition_rules = condition_rules
         self.silent_rules = silent_rules
-        self._devices: dict[DeviceKey, WatchedDevice] = {}
+        # By DeviceRef; the per-reading path looks up with an equal plain tuple.
+        self._devices: dict[tuple[str, str, str], WatchedDevice] = {}
 
     def get(self, site: str, gateway: str, device: str, kind: str) -> WatchedDevice:
         """The device's state, refreshed if its meta (or its kind) changed since."""
@@ -34,7 +35,7 @@ class DeviceBook:
         self._devices[(site, gateway, device)] = fresh
         return fresh
 
-    def find(self, key: DeviceKey) -> WatchedDevice | None:
+    def find(self, key: tuple[str, str, str]) -> WatchedDevice | None:
         """A device seen before (refreshed like :meth:`get`), or None."""
         dev = self._devices.get(key)
         return self.get(*key, dev.kind) if dev is not None else None
@@ -43,7 +44,7 @@ class DeviceBook:
         """Every device seen (a copy of the list: callers may change the book)."""
         return list(self._devices.values())
 
-    def forget(self, key: DeviceKey) -> None:
+    def forget(self, key: tuple[str, str, str]) -> None:
         """Drop a device its gateway no longer has."""
         self._devices.pop(key, None)
 

@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable
 
 from campuswatch.clock import Clock, now_ms
-from campuswatch.protocol import Reading, Status
+from campuswatch.protocol import DeviceRef, Reading, Status
 from campuswatch.signal import Signal
 from ingest.config.rules import GatewayOfflineRuleConfig, SilentRuleConfig
 from ingest.config.schema import IngestConfig
@@ -42,6 +42,7 @@ from ingest.metrics import Metrics
 from ingest.outbox import Outbox
 from ingest.registry import Registry
 from ingest.rules.acknowledge import Acknowledgements
+from ingest.rules.alert_text import clock_time, say
 from ingest.rules.alerts import AlertBook
 from ingest.rules.devices import DeviceBook
 from ingest.rules.errors import clean_note
@@ -63,7 +64,6 @@ from ingest.rules.state import (
 )
 from ingest.rules.store import AlertStore
 from ingest.rules.transitions import Batch
-from ingest.rules.wording import clock_time, say
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ class RuleEngine:
             elif not self.devices.watches(self.devices.get(*key[1:], alert.kind), rule):
                 self._end_because(batch, alert, rule, now, "reason.no_longer_matches")
         for device in removed:
-            self.devices.forget((site, gateway, device))
+            self.devices.forget(DeviceRef(site, gateway, device))
         self.book.forget(site, gateway, removed)
 
     def _end_because(

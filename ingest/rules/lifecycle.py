@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
+from ingest.rules.alert_text import default_title
 from ingest.rules.alerts import AlertBook
 from ingest.rules.conditions import first_field
 from ingest.rules.model import Alert
 from ingest.rules.state import WatchedDevice, as_number
 from ingest.rules.transitions import Batch
-from ingest.rules.wording import default_title
 
 if TYPE_CHECKING:
     from ingest.config.rules import RuleConfig

@@ -10,12 +10,13 @@ from typing import Any
 from urllib.parse import quote
 
 from campuswatch.clock import Clock
+from campuswatch.protocol import DeviceRef
 from ingest.links import AckLinks, LinkKeyError, LinkSigner
 from ingest.outbox import Notification
 from ingest.registry import Registry
+from ingest.rules.alert_text import say
 from ingest.rules.model import ACKABLE_STATES, Alert
-from ingest.rules.wording import say
-from ingest.storage.snapshots import CameraRef, SnapshotError, SnapshotStore, StoredSnapshot
+from ingest.storage.snapshots import SnapshotError, SnapshotStore, StoredSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class NotificationLinks:
     def _snapshot(self, alert: Alert, message: str) -> dict[str, str]:
         # The id the camera's last event reading named (its JPEG is published before it),
         # else the newest snapshot kept.
-        camera = CameraRef(alert.site, alert.gateway, alert.device)
+        camera = DeviceRef(alert.site, alert.gateway, alert.device)
         device = self.registry.device(camera.site, camera.gateway, camera.device)
         named = device.values.get("snapshot") if device else None
         snapshot = self.snapshots.get(camera, named) if isinstance(named, str) else None

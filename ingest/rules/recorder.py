@@ -18,10 +18,10 @@ from campuswatch.signal import Signal
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
 from ingest.outbox import Notification, Outbox, priority
+from ingest.rules.alert_text import notification_body, plain_body, say
 from ingest.rules.model import Alert, AlertEvent, EventState
 from ingest.rules.store import AlertStore
 from ingest.rules.transitions import Batch, Transition
-from ingest.rules.wording import notification_body, plain_body, say
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from campuswatch.backoff import Backoff
 from campuswatch.worker import Worker
 from ingest.config.schema import SiteConfig
 from ingest.errors import IngestError
+from ingest.rules.alert_text import render
 from ingest.rules.engine import RuleEngine
 from ingest.rules.store import AlertStore
-from ingest.rules.wording import render
 from ingest.storage.lineprotocol import encode_point
 
 log = logging.getLogger(__name__)

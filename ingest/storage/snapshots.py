@@ -24,6 +24,7 @@ from pathlib import Path
 
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
+from campuswatch.protocol import DeviceRef
 from campuswatch.sqlitefile import DurableFile, open_durable, transaction
 from ingest.errors import IngestError
 
@@ -55,19 +56,10 @@ class SnapshotConflict(SnapshotError):
 
 
 @dataclass(frozen=True, slots=True)
-class CameraRef:
-    """Which camera: the gateway's site, the gateway, the device id."""
-
-    site: str
-    gateway: str
-    device: str
-
-
-@dataclass(frozen=True, slots=True)
 class StoredSnapshot:
     """One kept snapshot."""
 
-    camera: CameraRef
+    camera: DeviceRef
     id: str
     received_ms: int
     path: Path
@@ -90,7 +82,7 @@ def check_snapshot(snapshot_id: str, jpeg: bytes) -> str | None:
 def _stored(row: sqlite3.Row | tuple[str, str, str, str, int, str, str]) -> StoredSnapshot:
     site, gateway, device, snapshot_id, received_ms, path, sha256 = row
     return StoredSnapshot(
-        CameraRef(site, gateway, device), snapshot_id, received_ms, Path(path), sha256
+        DeviceRef(site, gateway, device), snapshot_id, received_ms, Path(path), sha256
     )
 
 
@@ -122,7 +114,7 @@ class SnapshotStore(DurableFile):
             ) from exc
         self._db = db
 
-    def save(self, camera: CameraRef, snapshot_id: str, jpeg: bytes) -> None:
+    def save(self, camera: DeviceRef, snapshot_id: str, jpeg: bytes) -> None:
         """Write the JPEG durably and index it (SnapshotError when it cannot be)."""
         problem = check_snapshot(snapshot_id, jpeg)
         if problem:
@@ -158,7 +150,7 @@ class SnapshotStore(DurableFile):
         if self._total > self.max_bytes or time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self.prune()
 
-    def get(self, camera: CameraRef, snapshot_id: str) -> StoredSnapshot | None:
+    def get(self, camera: DeviceRef, snapshot_id: str) -> StoredSnapshot | None:
         """One snapshot of a camera by id."""
         with self._lock:
             row = self.db.execute(
@@ -168,7 +160,7 @@ class SnapshotStore(DurableFile):
             ).fetchone()
         return _stored(row) if row else None
 
-    def latest(self, camera: CameraRef) -> StoredSnapshot | None:
+    def latest(self, camera: DeviceRef) -> StoredSnapshot | None:
         """The newest snapshot of a camera."""
         with self._lock:
             row = self.db.execute(
@@ -179,14 +171,14 @@ class SnapshotStore(DurableFile):
             ).fetchone()
         return _stored(row) if row else None
 
-    def cameras(self, device: str) -> list[CameraRef]:
+    def cameras(self, device: str) -> list[DeviceRef]:
         """Every camera with this device id that has snapshots (one, unless two gateways
         use the same id)."""
         with self._lock:
             rows = self.db.execute(
                 "SELECT DISTINCT site, gateway FROM snapshots WHERE device = ?", (device,)
             ).fetchall()
-        return [CameraRef(site, gateway, device) for site, gateway in rows]
+        return [DeviceRef(site, gateway, device) for site, gateway in rows]
 
     def prune(self) -> int:
         """Delete snapshots past ``keep_days`` and the oldest beyond ``max_bytes``; how many."""

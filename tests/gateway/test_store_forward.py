@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 import pytest
 
+from campuswatch.protocol import DeviceRef
 from demo.services import InfluxServer, MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.storage.influx import InfluxClient
-from ingest.storage.snapshots import CameraRef
 from tests.gateway.harness import GatewayProcess, gateway_config, simulated
 from tests.harness import config_dict, count_points, wait_for
 
@@ -49,7 +49,7 @@ def central(
     db.close()
 
 
-CAMERA = CameraRef("sunshine-kg", "gw-canteen", "cam-gate")
+CAMERA = DeviceRef("sunshine-kg", "gw-canteen", "cam-gate")
 
 
 def _stored(db: InfluxClient) -> int:

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.rules import wording
+from ingest.rules import alert_text
 from ingest.web.app import create_api
 from tests.harness import Publisher, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
@@ -56,7 +56,7 @@ def _wording_fails(service: IngestService) -> None:
     def broken(*_args: Any, **_kwargs: Any) -> tuple[str, str]:
         raise KeyError("wording table damaged")
 
-    wording.render = broken  # type: ignore[assignment]  # restored by the test
+    alert_text.render = broken  # type: ignore[assignment]  # restored by the test
 
 
 BREAKS: dict[str, tuple[Callable[[IngestService], None], str]] = {
@@ -76,7 +76,7 @@ def test_a_smoke_alarm_arrives_whatever_optional_part_is_broken(
     config["rules"] = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
                         "severity": "critical", "notify": ["patrol"]}]  # fmt: skip
     service = IngestService(IngestConfig.model_validate(config))
-    render = wording.render
+    render = alert_text.render
     service.start()
     try:
         assert service.wait_ready()
@@ -96,7 +96,7 @@ def test_a_smoke_alarm_arrives_whatever_optional_part_is_broken(
             login = TestClient(create_api(service)).get("/login")
             assert login.status_code == 200  # forms work on a key of the process meanwhile
     finally:
-        wording.render = render
+        alert_text.render = render
         service.stop()
 
 

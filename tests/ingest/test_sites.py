@@ -17,7 +17,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from campuswatch.protocol import DeviceInfo
+from campuswatch.protocol import DeviceInfo, DeviceRef
 from demo.services import InfluxServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
@@ -30,7 +30,7 @@ from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import MeterHours
 from ingest.storage.series import SeriesHeads
-from ingest.storage.snapshots import CameraRef, SnapshotStore
+from ingest.storage.snapshots import SnapshotStore
 from ingest.web.app import create_api
 from tests.clock import ManualClock
 from tests.harness import Publisher, envelope, reading, unique, wait_for
@@ -203,12 +203,12 @@ def test_a_snapshot_index_of_the_previous_version_is_migrated(tmp_path: Path) ->
     store = SnapshotStore(folder, 30, 1 << 20, ManualClock(1_796_000_000.0))
     store.open()
     try:
-        kept = store.get(CameraRef("campus-a", "gw-gate", "cam-1"), "snap-1")
+        kept = store.get(DeviceRef("campus-a", "gw-gate", "cam-1"), "snap-1")
         assert kept is not None
         assert kept.sha256 == hashlib.sha256(JPEG_A).hexdigest()
-        assert store.get(CameraRef("campus-a", "gw-gate", "cam-1"), "gone") is None
+        assert store.get(DeviceRef("campus-a", "gw-gate", "cam-1"), "gone") is None
         # A new camera with the same snapshot id is a snapshot of its own.
-        store.save(CameraRef("campus-b", "gw-gate", "cam-1"), "snap-1", JPEG_B)
+        store.save(DeviceRef("campus-b", "gw-gate", "cam-1"), "snap-1", JPEG_B)
         assert kept.path.read_bytes() == JPEG_A
     finally:
         store.close()

@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse
 
 from campuswatch.clock import now_ms
+from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
 from ingest.rules.links import snapshot_link_alive, snapshot_signed
-from ingest.storage.snapshots import SNAPSHOT_ID, CameraRef, StoredSnapshot
+from ingest.storage.snapshots import SNAPSHOT_ID, StoredSnapshot
 from ingest.web.deps import Credentials, ServiceDep, authorize
 
 router = APIRouter()
@@ -83,7 +84,7 @@ def snapshot(
 ) -> FileResponse:
     """One snapshot by its camera and the id its camera reading carried (JPEG); without
     a token, through the link of the ``alert`` it was sent with, while that alert lasts."""
-    found = service.snapshots.get(CameraRef(site, gateway, device), snapshot_id)
+    found = service.snapshots.get(DeviceRef(site, gateway, device), snapshot_id)
     if not _link_opens(service, found, sig, alert):
         authorize(request, service, credentials, "viewer")
     return _image(found, f"{snapshot_id!r} of camera {device!r} on {site}/{gateway}")

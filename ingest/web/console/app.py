@@ -12,9 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from ingest.app import IngestService
 from ingest.web.console.board import BoardState
 from ingest.web.console.feed import BoardFeed
+from ingest.web.console.page_text import say
 from ingest.web.console.pages import Pages
 from ingest.web.console.routes import acklinks, alerts, board, login, people
-from ingest.web.console.wording import say
 from ingest.web.deps import Forbidden, LoginRequired, session_principal
 from ingest.web.forms import BadForm
 

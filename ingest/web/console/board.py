@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.app import IngestService
-from ingest.registry import DeviceState
+from ingest.registry import KnownDevice
 from ingest.web.console import views
 from ingest.web.console.views import AlertCard, DeviceCard
 
@@ -21,7 +21,7 @@ class BoardState:
         self.tz = ZoneInfo(service.config.site.timezone)
         self.limits = service.config.reports.class_limits()
 
-    def card(self, dev: DeviceState) -> DeviceCard:
+    def card(self, dev: KnownDevice) -> DeviceCard:
         """One device's card."""
         status = self.service.registry.gateway_status().get((dev.site, dev.gateway))
         return views.device_card(dev, self.limits, status, self.lang)

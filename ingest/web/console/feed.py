@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from campuswatch.clock import now_ms
-from campuswatch.protocol import Reading, Status
+from campuswatch.protocol import DeviceRef, Reading, Status
 from campuswatch.worker import Worker
 from ingest.web.console.board import BoardState
 from ingest.web.console.pages import Pages
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 FLUSH_S = 0.5
 SEEN_EVERY_S = 2.0
 QUEUE_EVENTS = 64  # a console this far behind is told to reload its board instead
-DeviceKey = tuple[str, str, str]
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -69,7 +68,7 @@ class BoardFeed:
         self.clock = board.service.clock
         self._lock = threading.Lock()
         self._subscribers: set[Subscriber] = set()
-        self._dirty: set[DeviceKey] = set()
+        self._dirty: set[DeviceRef] = set()
         self._dirty_gateways: set[tuple[str, str]] = set()
         self._alerts_dirty = False
         self._seen: dict[str, int] = {}
@@ -85,7 +84,7 @@ class BoardFeed:
         if not self._subscribers:
             return  # nobody is watching: a console that opens loads the whole board
         with self._lock:
-            self._dirty.update((site, gateway, r.device) for r in readings)
+            self._dirty.update(DeviceRef(site, gateway, r.device) for r in readings)
 
     def on_status(self, site: str, gateway: str, _status: Status) -> None:
         """A StatusListener: this gateway's card changes."""
@@ -157,11 +156,11 @@ class BoardFeed:
         return FLUSH_S
 
     def _devices(
-        self, dirty: set[DeviceKey], gateways: set[tuple[str, str]]
+        self, dirty: set[DeviceRef], gateways: set[tuple[str, str]]
     ) -> dict[str, dict[str, str]]:
         registry = self.board.service.registry
         keys = set(dirty)
-        keys.update((site, gateway, gateway) for site, gateway in gateways)
+        keys.update(DeviceRef(site, gateway, gateway) for site, gateway in gateways)
         changed: dict[str, dict[str, str]] = {}
         for site, gateway, device in keys:
             dev = registry.device(site, gateway, device)

@@ -12,7 +12,7 @@ from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.people.principal import Principal
 from ingest.web.console import views
-from ingest.web.console.wording import WORDS, say
+from ingest.web.console.page_text import WORDS, say
 from ingest.web.forms import csrf_binding
 
 ASSET_VERSION = "1"

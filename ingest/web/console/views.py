@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from campuswatch.clock import local_time
 from campuswatch.protocol import DEFAULT_INTERVAL_S
 from ingest.config.reports import ClassLimitsConfig
-from ingest.registry import OFFLINE_AFTER_INTERVALS, DeviceState
+from ingest.registry import OFFLINE_AFTER_INTERVALS, KnownDevice
+from ingest.rules.alert_text import location
 from ingest.rules.model import Alert
-from ingest.rules.wording import location
-from ingest.web.console.wording import say
+from ingest.web.console.page_text import say
 
 Tone = Literal["ok", "warn", "alarm", "info", "off"]
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -95,7 +95,7 @@ def dom_id(prefix: str, *parts: str) -> str:
 
 
 def device_card(
-    dev: DeviceState,
+    dev: KnownDevice,
     limits: dict[str, ClassLimitsConfig],
     gateway_status: str | None,
     lang: str,

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from campuswatch.protocol import DeviceRef
 from demo import videos
 from demo.services import MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.storage.snapshots import CameraRef
 from ingest.web.app import create_api
 from ingest.web.console.routes.alerts import alert_context
 from tests.gateway.harness import GatewayProcess, gateway_config
@@ -31,7 +31,7 @@ def receiver() -> Iterator[HttpReceiver]:
         yield rx
 
 
-CAMERA = CameraRef("sunshine-kg", "gw-canteen", "cam-gate")
+CAMERA = DeviceRef("sunshine-kg", "gw-canteen", "cam-gate")
 
 
 def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(

@@ -32,8 +32,8 @@ from ingest.notify.http import (
     dingtalk_sign,
     feishu_sign,
 )
+from ingest.rules.alert_text import notification_body
 from ingest.rules.model import Alert
-from ingest.rules.wording import notification_body
 from tests.harness import Publisher, envelope, reading, unique, wait_for
 from tests.receivers import http_receiver, self_signed_cert, smtp_receiver
 

@@ -10,16 +10,17 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
 from ingest.config import IngestConfig
-from ingest.storage.snapshots import MAX_JPEG_BYTES, CameraRef, SnapshotStore, check_snapshot
+from ingest.storage.snapshots import MAX_JPEG_BYTES, SnapshotStore, check_snapshot
 from ingest.web.app import create_api
 from tests.clock import ManualClock
 from tests.harness import Publisher, envelope, reading, wait_for
 from tests.receivers import http_receiver
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 1000 + b"\xff\xd9"
-GATE = CameraRef("sunshine-kg", "gw-gate", "cam-gate")
+GATE = DeviceRef("sunshine-kg", "gw-gate", "cam-gate")
 
 
 def _topic(config: dict[str, Any], device: str, snapshot_id: str) -> str:
@@ -72,7 +73,7 @@ def test_retention_by_age_then_by_size(tmp_path: Path) -> None:
     clock = ManualClock(1_796_000_000.0)
     store = SnapshotStore(tmp_path / "snapshots", keep_days=2, max_bytes=3 * len(JPEG), clock=clock)
     store.open()
-    cam = CameraRef("s", "gw", "cam")
+    cam = DeviceRef("s", "gw", "cam")
     for day in range(4):  # one snapshot a day for four days
         store.save(cam, f"day-{day}", JPEG)
         clock.advance(86_400)

@@ -16,9 +16,9 @@ from ingest.links import AckLinkError, AckTicket
 from ingest.people.principal import Principal
 from ingest.people.store import PeopleError, check_name
 from ingest.rules.errors import AckLinkUsed, AlertConflict, AlertNotFound
+from ingest.web.console.page_text import conflict_text, say
 from ingest.web.console.routes.alerts import alert_context
 from ingest.web.console.routes.common import anonymous_page, pages
-from ingest.web.console.wording import conflict_text, say
 from ingest.web.deps import ServiceDep, session_principal
 from ingest.web.forms import check_form
 

@@ -10,15 +10,15 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from campuswatch.clock import local_time
+from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
 from ingest.people.principal import Principal
+from ingest.rules.alert_text import format_value, location, severity_word
 from ingest.rules.errors import AlertConflict, AlertNotFound
 from ingest.rules.links import snapshot_path
 from ingest.rules.model import Alert
-from ingest.rules.wording import format_value, location, severity_word
-from ingest.storage.snapshots import CameraRef
+from ingest.web.console.page_text import conflict_text, say
 from ingest.web.console.routes.common import pages
-from ingest.web.console.wording import conflict_text, say
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -55,7 +55,7 @@ def _snapshot_url(service: IngestService, alert: Alert) -> str | None:
     person (no signature needed)."""
     if alert.kind != "camera":
         return None
-    camera = CameraRef(alert.site, alert.gateway, alert.device)
+    camera = DeviceRef(alert.site, alert.gateway, alert.device)
     snapshot = service.snapshots.get(camera, alert.snapshot) if alert.snapshot else None
     snapshot = snapshot or service.snapshots.latest(camera)
     return snapshot_path(snapshot) if snapshot else None

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from campuswatch.clock import now_ms
 from ingest.web.console.feed import sse
+from ingest.web.console.page_text import say
 from ingest.web.console.pages import SECURITY_HEADERS
 from ingest.web.console.routes.common import pages
-from ingest.web.console.wording import say
 from ingest.web.deps import BoardDep, FeedDep, PersonDep, ServiceDep, session_principal
 
 router = APIRouter(include_in_schema=False)

@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from ingest.people.principal import Principal, from_session
 from ingest.people.store import LoginRefused
+from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import anonymous_page, safe_next
-from ingest.web.console.wording import say
 from ingest.web.deps import SESSION_COOKIE, ServiceDep, secure_cookies
 from ingest.web.forms import check_form
 

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ingest.app import IngestService
 from ingest.people.principal import Principal
 from ingest.people.store import ROLES, PeopleError
+from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
-from ingest.web.console.wording import say
 from ingest.web.deps import AdminPersonDep, ServiceDep
 from ingest.web.forms import check_form
 
