@@ -61,9 +61,13 @@ def _curve(klass: str, low: float | None, high: float | None) -> Panel:
 
 def _out_of_range(klass: str, low: float | None, high: float | None) -> str:
     outside = " OR ".join(
-        test for test in (f'"m" > {high}' if high is not None else "",
-                          f'"m" < {low}' if low is not None else "") if test
-    )  # fmt: skip
+        test
+        for test in (
+            f'"m" > {high}' if high is not None else "",
+            f'"m" < {low}' if low is not None else "",
+        )
+        if test
+    )
     inner = (
         'SELECT max("celsius") AS "m" FROM "temperature" WHERE '
         + _where(klass)

@@ -171,8 +171,13 @@ class Variable:
     def render(self) -> Json:
         """The variable as Grafana stores it."""
         if self.constant:
-            return {"name": self.name, "label": self.label, "type": "constant",
-                    "query": self.constant, "hide": 2}  # fmt: skip
+            return {
+                "name": self.name,
+                "label": self.label,
+                "type": "constant",
+                "query": self.constant,
+                "hide": 2,
+            }
         return {
             "name": self.name,
             "label": self.label,

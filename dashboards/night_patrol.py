@@ -96,7 +96,8 @@ SAFETY = Panel(
     "Every water sensor, panic button and motion sensor's last report in the past hour.",
     tuple(
         Target(
-            f'SELECT last("{field}") AS "{field}" FROM "{kind}" WHERE ' + PLACE_FILTER
+            f'SELECT last("{field}") AS "{field}" FROM "{kind}" WHERE '
+            + PLACE_FILTER
             + ' AND $timeFilter GROUP BY "building", "room", "device"',
             (field,),
             table=True,
@@ -112,7 +113,7 @@ SAFETY = Panel(
         Override("motion", {"mappings": YES_NO_BAD, "displayName": "有人 Motion"}),
         Override("Time", {"displayName": "上报 Reported", **SINCE}),
     ),
-)  # fmt: skip
+)
 
 ACTIVE_ALERTS = Panel(
     "table",
@@ -248,17 +249,25 @@ GATEWAYS = Panel(
 # The last report of every device, oldest first: a silent device rises to the top.
 LAST_REPORT_TARGETS = tuple(
     Target(
-        f'SELECT last("{field}") AS "value" FROM "{kind}" WHERE ' + PLACE_FILTER
+        f'SELECT last("{field}") AS "value" FROM "{kind}" WHERE '
+        + PLACE_FILTER
         + ' AND $timeFilter GROUP BY "device"',
         ("value",),
         table=True,
     )
     for kind, field in (
-        ("door", "open"), ("door", "locked"), ("smoke", "smoke"), ("leak", "leak"),
-        ("panic", "pressed"), ("motion", "motion"), ("temperature", "celsius"),
-        ("electricity", "energy_kwh"), ("water", "volume_m3"), ("camera", "motion"),
+        ("door", "open"),
+        ("door", "locked"),
+        ("smoke", "smoke"),
+        ("leak", "leak"),
+        ("panic", "pressed"),
+        ("motion", "motion"),
+        ("temperature", "celsius"),
+        ("electricity", "energy_kwh"),
+        ("water", "volume_m3"),
+        ("camera", "motion"),
     )
-)  # fmt: skip
+)
 
 SILENT_DEVICES = Panel(
     "table",

@@ -138,10 +138,25 @@ def _add_people(config: Path) -> list[tuple[str, str, str]]:
     for login, name, role in DEMO_PEOPLE:
         password = secrets.token_urlsafe(9)
         added = subprocess.run(
-            [sys.executable, "-m", "ingest.cli", "users", "add", "--config", str(config),
-             login, "--name", name, "--role", role],
-            input=password + "\n", capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "ingest.cli",
+                "users",
+                "add",
+                "--config",
+                str(config),
+                login,
+                "--name",
+                name,
+                "--role",
+                role,
+            ],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if added.returncode != 0:
             raise ServiceError(f"cannot add the demo's {role}: {added.stderr.strip()}")
         logins.append((login, name, password))
@@ -179,15 +194,19 @@ def _save_reports(api: str, token: str, influx: InfluxServer, folder: Path) -> N
     client.close()
     folder.mkdir(parents=True, exist_ok=True)
     for name in REPORTS:
-        answer = httpx.get(f"{api}/api/reports/{name}", params={"format": "html"},
-                           headers=headers, timeout=60)  # fmt: skip
+        answer = httpx.get(
+            f"{api}/api/reports/{name}", params={"format": "html"}, headers=headers, timeout=60
+        )
         if answer.status_code == 200:
             (folder / f"{name}.html").write_text(answer.text)
             print(f"  report     {folder / name}.html")
         else:
             print(f"  report     {name}: HTTP {answer.status_code} {answer.text[:200]}")
-    print(f"             (also JSON/CSV: curl -H 'Authorization: Bearer {token}'"
-          f" '{api}/api/reports/weekly-usage?format=csv')", flush=True)  # fmt: skip
+    print(
+        f"             (also JSON/CSV: curl -H 'Authorization: Bearer {token}'"
+        f" '{api}/api/reports/weekly-usage?format=csv')",
+        flush=True,
+    )
 
 
 def _print_banner(

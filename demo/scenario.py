@@ -33,14 +33,17 @@ DEMO_REPORTS = {
     "weekly_usage": {"notify": ["director"]},
     "cold_chain": {"notify": ["canteen"]},
     "tariffs": {  # a time-of-use electricity tariff (峰/谷/平) and a water price, CNY
-        "electricity": {"bands": [
-            {"name": "峰", "from": "08:00", "to": "11:00", "price": 1.05},
-            {"name": "峰", "from": "18:00", "to": "23:00", "price": 1.05},
-            {"name": "谷", "from": "23:00", "to": "07:00", "price": 0.32},
-        ], "default": 0.66},
+        "electricity": {
+            "bands": [
+                {"name": "峰", "from": "08:00", "to": "11:00", "price": 1.05},
+                {"name": "峰", "from": "18:00", "to": "23:00", "price": 1.05},
+                {"name": "谷", "from": "23:00", "to": "07:00", "price": 0.32},
+            ],
+            "default": 0.66,
+        },
         "water": 4.1,
     },
-}  # fmt: skip
+}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -53,11 +56,23 @@ def camera_sources(workdir: Path, devices: list[DeviceInfo]) -> list[dict[str, A
     if not video.exists():
         video.parent.mkdir(parents=True, exist_ok=True)
         write_video(video, CAMERA_LOOP_S, walk(enter_s=8.0, cross_s=6.0))
-    return [{"type": "camera", "devices": [
-        {"device": d.device, "url": str(video), "fps": 5, "name": d.name,
-         "interval_s": d.interval_s, "tags": d.tags, "snapshot_every": "20s"}
-        for d in cameras
-    ]}]  # fmt: skip
+    return [
+        {
+            "type": "camera",
+            "devices": [
+                {
+                    "device": d.device,
+                    "url": str(video),
+                    "fps": 5,
+                    "name": d.name,
+                    "interval_s": d.interval_s,
+                    "tags": d.tags,
+                    "snapshot_every": "20s",
+                }
+                for d in cameras
+            ],
+        }
+    ]
 
 
 def gateway_config(workdir: Path, gateway: str, broker: MosquittoServer, seed: int) -> Path:
@@ -124,38 +139,78 @@ def alerting(patrol_url: str) -> dict[str, Any]:
     today = datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
     door = {"any": [{"field": "open", "eq": True}, {"field": "locked", "eq": False}]}
     return {
-        "schedules": {
-            "school_hours": {"days": [*WEEKDAYS], "from": "07:00", "to": "18:00"}
-        },
+        "schedules": {"school_hours": {"days": [*WEEKDAYS], "from": "07:00", "to": "18:00"}},
         # The demo declares today a holiday so the after-hours door rule applies whenever
         # it runs; a real campus lists its holidays and make-up days here.
         "calendar": {"closed": [today]},
-        "channels": {"patrol": {"type": "webhook", "url": patrol_url},
-                     "canteen": {"type": "webhook", "url": patrol_url},
-                     "director": {"type": "log"}},
+        "channels": {
+            "patrol": {"type": "webhook", "url": patrol_url},
+            "canteen": {"type": "webhook", "url": patrol_url},
+            "director": {"type": "log"},
+        },
         "rules": [
-            {"id": "door-open-after-hours", "kind": "door", "where": {"building": "main"},
-             "when": door, "active": {"outside": "school_hours"}, "for": "20s",
-             "severity": "warning", "notify": ["patrol"], "repeat": "15m"},
-            {"id": "fridge-warm", "kind": "temperature", "where": {"class": "refrigerator"},
-             "when": {"field": "celsius", "gt": 8}, "for": "20s", "severity": "critical",
-             "notify": ["canteen"]},
-            {"id": "freezer-warm", "kind": "temperature", "where": {"class": "freezer"},
-             "when": {"field": "celsius", "gt": -12}, "for": "30s", "severity": "critical",
-             "notify": ["canteen"]},
-            {"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-             "severity": "critical", "notify": ["patrol"]},
-            {"id": "person-at-gate-after-hours", "title": "门口有人", "kind": "camera",
-             "where": {"building": "gate"}, "when": {"field": "persons", "ge": 1},
-             "active": {"outside": "school_hours"}, "severity": "warning",
-             "notify": ["patrol"], "repeat": "10m"},
-            {"id": "camera-tampered", "title": "摄像头被遮挡或移动", "kind": "camera",
-             "when": {"any": [{"field": "tamper", "eq": True}, {"field": "online", "eq": False}]},
-             "for": "1m", "severity": "warning", "notify": ["patrol"]},
+            {
+                "id": "door-open-after-hours",
+                "kind": "door",
+                "where": {"building": "main"},
+                "when": door,
+                "active": {"outside": "school_hours"},
+                "for": "20s",
+                "severity": "warning",
+                "notify": ["patrol"],
+                "repeat": "15m",
+            },
+            {
+                "id": "fridge-warm",
+                "kind": "temperature",
+                "where": {"class": "refrigerator"},
+                "when": {"field": "celsius", "gt": 8},
+                "for": "20s",
+                "severity": "critical",
+                "notify": ["canteen"],
+            },
+            {
+                "id": "freezer-warm",
+                "kind": "temperature",
+                "where": {"class": "freezer"},
+                "when": {"field": "celsius", "gt": -12},
+                "for": "30s",
+                "severity": "critical",
+                "notify": ["canteen"],
+            },
+            {
+                "id": "smoke",
+                "kind": "smoke",
+                "when": {"field": "smoke", "eq": True},
+                "severity": "critical",
+                "notify": ["patrol"],
+            },
+            {
+                "id": "person-at-gate-after-hours",
+                "title": "门口有人",
+                "kind": "camera",
+                "where": {"building": "gate"},
+                "when": {"field": "persons", "ge": 1},
+                "active": {"outside": "school_hours"},
+                "severity": "warning",
+                "notify": ["patrol"],
+                "repeat": "10m",
+            },
+            {
+                "id": "camera-tampered",
+                "title": "摄像头被遮挡或移动",
+                "kind": "camera",
+                "when": {
+                    "any": [{"field": "tamper", "eq": True}, {"field": "online", "eq": False}]
+                },
+                "for": "1m",
+                "severity": "warning",
+                "notify": ["patrol"],
+            },
             {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
             {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
         ],
-    }  # fmt: skip
+    }
 
 
 # People of the demo (campus-ingest users add): a guard and an administrator.

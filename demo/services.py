@@ -176,13 +176,18 @@ class MosquittoServer(ManagedProcess):
             local += [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
         else:  # as deployed: accounts, ACL, a plain and a TLS listener
             local += [
-                "allow_anonymous false", f"password_file {security.passwd}",
+                "allow_anonymous false",
+                f"password_file {security.passwd}",
                 f"acl_file {security.acl}",
-                f"listener {self.port} 127.0.0.1", "use_username_as_clientid true",
-                f"listener {self.tls_port} 127.0.0.1", "use_username_as_clientid true",
-                f"cafile {security.ca}", f"certfile {security.cert}",
-                f"keyfile {security.key}", "tls_version tlsv1.2",
-            ]  # fmt: skip
+                f"listener {self.port} 127.0.0.1",
+                "use_username_as_clientid true",
+                f"listener {self.tls_port} 127.0.0.1",
+                "use_username_as_clientid true",
+                f"cafile {security.ca}",
+                f"certfile {security.cert}",
+                f"keyfile {security.key}",
+                "tls_version tlsv1.2",
+            ]
         return "\n".join(kept + local) + "\n"
 
     def reload(self) -> None:

@@ -23,8 +23,9 @@ def _panorama() -> Image:
     for _ in range(60):  # buildings, trees, signs
         x, y = int(rng.integers(0, 2 * W - 60)), int(rng.integers(20, 200))
         colour = tuple(int(c) for c in rng.integers(40, 220, 3))
-        cv2.rectangle(img, (x, y), (x + int(rng.integers(15, 70)), y + int(rng.integers(20, 90))),
-                      colour, -1)  # fmt: skip
+        cv2.rectangle(
+            img, (x, y), (x + int(rng.integers(15, 70)), y + int(rng.integers(20, 90))), colour, -1
+        )
     cv2.rectangle(img, (0, int(H * 0.7)), (2 * W, H), (90, 90, 95), -1)  # the road
     return img
 

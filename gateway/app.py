@@ -43,9 +43,13 @@ class GatewayApp:
             int(config.buffer.snapshot_mb * 2**20),
         )
         self.uplink = Uplink(
-            config.uplink, config.gateway, self.buffer, self.device_infos, self.clock,
+            config.uplink,
+            config.gateway,
+            self.buffer,
+            self.device_infos,
+            self.clock,
             self.snapshots,
-        )  # fmt: skip
+        )
         gateway = config.gateway
         self.sources: list[Source] = [
             build_source(

@@ -78,25 +78,42 @@ class IngestService:
         influx = config.influx
         self.influx = InfluxClient.configured(influx)
         self.snapshots = SnapshotStore(
-            state_dir / "snapshots", config.snapshots.keep_days, config.snapshots.max_mb << 20,
+            state_dir / "snapshots",
+            config.snapshots.keep_days,
+            config.snapshots.max_mb << 20,
             self.clock,
-        )  # fmt: skip
+        )
         self.handler = MessageHandler(
-            config.mqtt.topic_root, config.site.serves, self.registry, self.metrics,
-            self.clock, self.snapshots, config.limits.meta_kb << 10, influx.keep_days,
-        )  # fmt: skip
+            config.mqtt.topic_root,
+            config.site.serves,
+            self.registry,
+            self.metrics,
+            self.clock,
+            self.snapshots,
+            config.limits.meta_kb << 10,
+            influx.keep_days,
+        )
         self.dirty = DirtyHours(state_dir / "dirty-hours.json", derived_keys())
         self.writer = InfluxWriter(
-            self.influx, self.spool, self.dead_letters, self.metrics,
-            batch_bytes=influx.batch_kb << 10, dirty=self.dirty,
-        )  # fmt: skip
+            self.influx,
+            self.spool,
+            self.dead_letters,
+            self.metrics,
+            batch_bytes=influx.batch_kb << 10,
+            dirty=self.dirty,
+        )
         self.intake = SpoolIntake(
             self.spool, self.metrics, self.problems, config.spool.memory_mb << 20
         )
         self.consumer = MqttConsumer(
-            config.mqtt, self.handler, self.intake, self.dead_letters, self.registry,
-            self.metrics, self.problems,
-        )  # fmt: skip
+            config.mqtt,
+            self.handler,
+            self.intake,
+            self.dead_letters,
+            self.registry,
+            self.metrics,
+            self.problems,
+        )
 
     def _build_alerts(self, config: IngestConfig) -> None:
         """Signed links, the channels that tell people, and the rules engine that fills
@@ -110,14 +127,26 @@ class IngestService:
         self.outbox = Outbox(self.alert_store)
         self.dispatcher = Dispatcher(self.outbox, senders, self.metrics, self.clock, digest)
         links = NotificationLinks(
-            self.registry, self.snapshots, self.links, self.ack_links, config.site.language,
-            self.clock, int(config.snapshots.link_valid.total_seconds()),
-        )  # fmt: skip
+            self.registry,
+            self.snapshots,
+            self.links,
+            self.ack_links,
+            config.site.language,
+            self.clock,
+            int(config.snapshots.link_valid.total_seconds()),
+        )
         self.engine = RuleEngine(
-            config, self.registry, self.alert_store, self.outbox, self.metrics, self.clock,
-            self.dispatcher.wake, self.problems,
-            unrecorded=self.dispatcher.send_from_memory, decorate=links,
-        )  # fmt: skip
+            config,
+            self.registry,
+            self.alert_store,
+            self.outbox,
+            self.metrics,
+            self.clock,
+            self.dispatcher.wake,
+            self.problems,
+            unrecorded=self.dispatcher.send_from_memory,
+            decorate=links,
+        )
         self.alerts = AlertService(self.alert_store, self.engine)
         self.rules_timer = RulesTimer(
             self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
@@ -129,22 +158,43 @@ class IngestService:
     def _build_people_and_reports(self, config: IngestConfig) -> None:
         """People and their sessions, reports and their schedule."""
         self.rollups = RollupJob(
-            self.influx, self.clock, config.site.timezone, self.dirty, config.influx.keep_days,
+            self.influx,
+            self.clock,
+            config.site.timezone,
+            self.dirty,
+            config.influx.keep_days,
             self.problems,
-        )  # fmt: skip
+        )
         self.reports = Reports(
-            config, self.influx, self.registry, self.alert_store, self.rollups.meter_hours,
-            self.clock, self.links, self.dirty,
-        )  # fmt: skip
+            config,
+            self.influx,
+            self.registry,
+            self.alert_store,
+            self.rollups.meter_hours,
+            self.clock,
+            self.links,
+            self.dirty,
+        )
         self.lock_check = (
-            LockCheck(self.registry, config.lock_check, self.clock, config.site.language,
-                      config.state_dir / "lock-check.json")
-            if config.lock_check else None
-        )  # fmt: skip
+            LockCheck(
+                self.registry,
+                config.lock_check,
+                self.clock,
+                config.site.language,
+                config.state_dir / "lock-check.json",
+            )
+            if config.lock_check
+            else None
+        )
         self.report_jobs = ReportJobs(
-            config, self.reports, self.outbox, self.dispatcher.wake, self.clock,
-            self.lock_check, self.problems,
-        )  # fmt: skip
+            config,
+            self.reports,
+            self.outbox,
+            self.dispatcher.wake,
+            self.clock,
+            self.lock_check,
+            self.problems,
+        )
         console = config.console
         self.people = PeopleStore(config.state_dir / "people.db", console, self.clock)
         self.login_addresses = AddressLimiter(self.clock, console.logins_per_address)
@@ -156,23 +206,41 @@ class IngestService:
         self.watchdog = Watchdog(self.problems, self.metrics)
         self._outbox_ages: dict[str, float] = {}
         for key, words, age, limit in (
-            ("consumer", "receiving (messages not yet made durable)",
-             self.consumer.pending_age_s, limits.consumer),
-            ("writer", "storage (readings in the spool, not yet in InfluxDB)",
-             self.writer.pending_age_s, limits.writer),
-            ("held", "readings held in memory (the spool refuses them)",
-             self.intake.held_age_s, limits.held),
-            ("derived", "rollups and meter buckets (changed hours not yet recomputed)",
-             self.dirty.waiting_age_s, limits.derived),
+            (
+                "consumer",
+                "receiving (messages not yet made durable)",
+                self.consumer.pending_age_s,
+                limits.consumer,
+            ),
+            (
+                "writer",
+                "storage (readings in the spool, not yet in InfluxDB)",
+                self.writer.pending_age_s,
+                limits.writer,
+            ),
+            (
+                "held",
+                "readings held in memory (the spool refuses them)",
+                self.intake.held_age_s,
+                limits.held,
+            ),
+            (
+                "derived",
+                "rollups and meter buckets (changed hours not yet recomputed)",
+                self.dirty.waiting_age_s,
+                limits.derived,
+            ),
             ("rules", "the rules engine (its clock tick)", self.rules_timer.age_s, limits.rules),
             ("rollups", "the rollup job", self.rollups.age_s, limits.rollups),
-        ):  # fmt: skip
+        ):
             self.watchdog.watch(key, words, age, limit.total_seconds())
         for channel in config.channels:
             self.watchdog.watch(
-                f"channel {channel}", f"notifications to {channel} (not yet delivered)",
-                partial(self._outbox_age_s, channel), limits.channels.total_seconds(),
-            )  # fmt: skip
+                f"channel {channel}",
+                f"notifications to {channel} (not yet delivered)",
+                partial(self._outbox_age_s, channel),
+                limits.channels.total_seconds(),
+            )
 
     def _outbox_age_s(self, channel: str) -> float:
         try:
@@ -215,8 +283,11 @@ class IngestService:
         this_year = datetime.fromtimestamp(self.clock.time(), self.engine.schedules.tz).year
         for year in (this_year, this_year + 1):
             if year not in official.years:
-                log.warning("calendar.official cn has no data for %d: its weekdays apply"
-                            " (update the chinesecalendar package)", year)  # fmt: skip
+                log.warning(
+                    "calendar.official cn has no data for %d: its weekdays apply"
+                    " (update the chinesecalendar package)",
+                    year,
+                )
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """Block until the MQTT subscription is in place; False after ``timeout`` seconds."""

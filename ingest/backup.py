@@ -49,11 +49,21 @@ def backup(config: IngestConfig, target: Path, influx_rpc: str | None = None) ->
             shutil.copy2(path, target / "state" / relative)
             saved.append(str(relative))
     if influx_rpc:
-        _influxd("backup", "-portable", "-host", influx_rpc, "-db", config.influx.database,
-                 str(target / "influx"))  # fmt: skip
+        _influxd(
+            "backup",
+            "-portable",
+            "-host",
+            influx_rpc,
+            "-db",
+            config.influx.database,
+            str(target / "influx"),
+        )
         saved.append(f"influx database {config.influx.database}")
-    manifest = {"made": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "site": config.site.id,
-                "database": config.influx.database if influx_rpc else None}  # fmt: skip
+    manifest = {
+        "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "site": config.site.id,
+        "database": config.influx.database if influx_rpc else None,
+    }
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     return saved
 
@@ -76,8 +86,17 @@ def restore(
         if not (source / "influx").is_dir():
             raise BackupError(f"{source} holds no InfluxDB backup")
         database = json.loads((source / MANIFEST).read_text())["database"]
-        _influxd("restore", "-portable", "-host", influx_rpc, "-db", database,
-                 "-newdb", config.influx.database, str(source / "influx"))  # fmt: skip
+        _influxd(
+            "restore",
+            "-portable",
+            "-host",
+            influx_rpc,
+            "-db",
+            database,
+            "-newdb",
+            config.influx.database,
+            str(source / "influx"),
+        )
         restored.append(f"influx database {config.influx.database}")
     return restored
 

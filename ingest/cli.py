@@ -70,8 +70,10 @@ def _official_coverage(this_year: int) -> str:
     text = f"calendar.official cn: the installed holiday data covers {official.covered()}"
     missing = [y for y in (this_year, this_year + 1) if y not in official.years]
     if missing:
-        text += (f"; for {' and '.join(map(str, missing))} the weekdays apply until the"
-                 " chinesecalendar package is updated")  # fmt: skip
+        text += (
+            f"; for {' and '.join(map(str, missing))} the weekdays apply until the"
+            " chinesecalendar package is updated"
+        )
     return text
 
 
@@ -210,8 +212,10 @@ def cmd_links(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{path}: cannot write a new link key: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"{path}: new link key. Every link sent before (ack links, report and snapshot links)"
-          " no longer opens; the running service uses the new key at once.")  # fmt: skip
+    print(
+        f"{path}: new link key. Every link sent before (ack links, report and snapshot links)"
+        " no longer opens; the running service uses the new key at once."
+    )
     return EXIT_OK
 
 
@@ -224,8 +228,10 @@ def _add_links_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_backup_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    for name, help_text in (("backup", "back up the state (and readings) into DIR"),
-                            ("restore", "restore a backup into a stopped service")):  # fmt: skip
+    for name, help_text in (
+        ("backup", "back up the state (and readings) into DIR"),
+        ("restore", "restore a backup into a stopped service"),
+    ):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("dir", help="the backup folder")
         cmd.add_argument("--config", required=True, help="the service's YAML config file")
@@ -252,8 +258,11 @@ def _add_dashboards_parser(sub: argparse._SubParsersAction[argparse.ArgumentPars
     push.add_argument("--folder", default=FOLDER, help=f"folder (default {FOLDER!r})")
     push.add_argument("--influx-url", default="http://127.0.0.1:8086", help="for a new data source")
     push.add_argument("--database", default="campus", help="for a new data source")
-    push.add_argument("--config", help="the service's config: its timezone, console address and"
-                      " cold-chain limits go into the dashboards")  # fmt: skip
+    push.add_argument(
+        "--config",
+        help="the service's config: its timezone, console address and"
+        " cold-chain limits go into the dashboards",
+    )
     push.set_defaults(func=cmd_dashboards_push)
 
 
@@ -317,9 +326,12 @@ def _add_env_file(parser: argparse.ArgumentParser) -> None:
             for command in action.choices.values():
                 _add_env_file(command)
         elif "--config" in action.option_strings:
-            parser.add_argument("--env-file", type=Path,
-                                help="KEY=VALUE lines for the config's ${VAR}s (the install's"
-                                " /etc/campuswatch/ingest.env)")  # fmt: skip
+            parser.add_argument(
+                "--env-file",
+                type=Path,
+                help="KEY=VALUE lines for the config's ${VAR}s (the install's"
+                " /etc/campuswatch/ingest.env)",
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

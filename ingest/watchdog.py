@@ -68,8 +68,10 @@ class Watchdog:
             self.metrics.stage_age.labels(stage.key).set(age if math.isfinite(age) else -1)
             problem = f"stalled {stage.key}"
             if age > stage.limit_s:
-                self.problems.report(problem, f"{stage.words}: its oldest work has waited"
-                                     f" more than {stage.limit_s:g} s")  # fmt: skip
+                self.problems.report(
+                    problem,
+                    f"{stage.words}: its oldest work has waited more than {stage.limit_s:g} s",
+                )
             else:
                 self.problems.clear(problem)
         return ages

@@ -21,13 +21,17 @@ from ingest.config import load_config
 ROOT = Path(__file__).parents[1]
 EXAMPLES = 1000 if os.environ.get("CAMPUSWATCH_LONG_PROPERTIES") else 60
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
     | st.text(max_size=30)
     | st.sampled_from(["${NOPE}", "${HOME}", "5m", "-1s", "21:30", "25:00", "1e999", "\n"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
-                                                                 max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 NASTY_YAML = ["a: [", "{a: 1, a: 2}", "- x", "!!python/name:os.system", "&a [*a]", "\t"]
 LOADERS: dict[str, tuple[Path, Callable[[Path], object]]] = {
     "ingest": (ROOT / "firmware_configs" / "ingest.example.yaml", load_config),
@@ -81,8 +85,11 @@ def _load(name: str, text: str, tmp: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(LOADERS))
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data(), value=values)
 def test_a_config_with_any_value_anywhere_loads_or_says_where_and_why(
     name: str, tmp_path: Path, data: st.DataObject, value: Any
@@ -93,8 +100,11 @@ def test_a_config_with_any_value_anywhere_loads_or_says_where_and_why(
 
 
 @pytest.mark.parametrize("name", sorted(LOADERS))
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(text=st.text(max_size=200) | st.sampled_from(NASTY_YAML))
 def test_any_text_as_a_config_file_loads_or_says_why(name: str, tmp_path: Path, text: str) -> None:
     _load(name, text, tmp_path)

@@ -41,8 +41,18 @@ def _use_the_console(lines: list[str]) -> None:
 
 
 def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "ingest.cli", "demo", "--dir", str(tmp_path),
-               "--duration", "50", "--port", str(free_port())]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "ingest.cli",
+        "demo",
+        "--dir",
+        str(tmp_path),
+        "--duration",
+        "50",
+        "--port",
+        str(free_port()),
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
 

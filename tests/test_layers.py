@@ -15,15 +15,19 @@ PACKAGES = ("campuswatch", "gateway", "ingest", "dashboards", "demo", "tests")
 
 # (module to change, wrong import, contract that must break)
 WRONG = [
-    ("ingest/outbox/queue.py", "import ingest.rules.engine",
-     "ingest is layered: web -> app"),
-    ("ingest/web/api/health.py", "import ingest.web.console.pages",
-     "the API and the console are sibling routers"),
-    ("ingest/notify/dispatcher.py", "import ingest.rules.store",
-     "notify delivers what the outbox holds"),
-    ("campuswatch/clock.py", "import ingest.app",
-     "the core imports neither program"),
-]  # fmt: skip
+    ("ingest/outbox/queue.py", "import ingest.rules.engine", "ingest is layered: web -> app"),
+    (
+        "ingest/web/api/health.py",
+        "import ingest.web.console.pages",
+        "the API and the console are sibling routers",
+    ),
+    (
+        "ingest/notify/dispatcher.py",
+        "import ingest.rules.store",
+        "notify delivers what the outbox holds",
+    ),
+    ("campuswatch/clock.py", "import ingest.app", "the core imports neither program"),
+]
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:

@@ -207,8 +207,11 @@ class LocalMqttSource(ABC):
         if self.state_path is None:
             return
         with self._lock:
-            doc = {d: {"values": s.values, "last_message": s.last_message}
-                   for d, s in self.states.items() if s.last_message is not None}  # fmt: skip
+            doc = {
+                d: {"values": s.values, "last_message": s.last_message}
+                for d, s in self.states.items()
+                if s.last_message is not None
+            }
             self._dirty = False
         try:
             write_atomic(self.state_path, orjson.dumps(doc), durable=False)

@@ -114,8 +114,10 @@ def add_ingest(
         raise BrokerError(f"account {name!r} must be 1-64 of A-Z a-z 0-9 _ . - (no /)")
     for topic in write or []:
         if not _WRITE_TOPIC_RE.fullmatch(topic):
-            raise BrokerError(f"{topic!r} cannot be a write topic of the ingest (no wildcards,"
-                              " spaces or control characters)")  # fmt: skip
+            raise BrokerError(
+                f"{topic!r} cannot be a write topic of the ingest (no wildcards,"
+                " spaces or control characters)"
+            )
     root = _check_root(root)
     with _locked(passwd):
         _ensure_acl(acl, root, name, write or [])
@@ -130,9 +132,11 @@ def _ensure_acl(acl: Path, root: str, ingest: str | None, write: list[str]) -> N
         preamble.append(pattern)
     if ingest is not None:
         blocks[ingest] = [
-            f"user {ingest}", f"topic read {root}/#", "topic read $SYS/#",
+            f"user {ingest}",
+            f"topic read {root}/#",
+            "topic read $SYS/#",
             *(f"topic write {topic}" for topic in write),
-        ]  # fmt: skip
+        ]
     text = "\n".join(preamble) + "\n"
     for block in blocks.values():
         text += "\n" + "\n".join(block) + "\n"
@@ -141,8 +145,10 @@ def _ensure_acl(acl: Path, root: str, ingest: str | None, write: list[str]) -> N
 
 def _read_acl(acl: Path) -> tuple[list[str], dict[str, list[str]]]:
     """The lines before the first ``user`` line, and each user's block."""
-    preamble = ["# campuswatch broker ACL (campus-ingest broker): a gateway SITE/GW may use",
-                "# ROOT/SITE/GW/# only; the ingest reads ROOT/# and $SYS/#."]  # fmt: skip
+    preamble = [
+        "# campuswatch broker ACL (campus-ingest broker): a gateway SITE/GW may use",
+        "# ROOT/SITE/GW/# only; the ingest reads ROOT/# and $SYS/#.",
+    ]
     blocks: dict[str, list[str]] = {}
     if not acl.exists():
         return preamble, blocks

@@ -24,10 +24,16 @@ from ingest.broker.accounts import BrokerError
 CA_DAYS = 3650
 SERVER_DAYS = 825
 _CA_USAGE = x509.KeyUsage(
-    digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-    key_encipherment=False, data_encipherment=False, key_agreement=False,
-    encipher_only=False, decipher_only=False,
-)  # fmt: skip
+    digital_signature=True,
+    key_cert_sign=True,
+    crl_sign=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    encipher_only=False,
+    decipher_only=False,
+)
 
 
 def make_certificates(directory: Path, hosts: list[str], now: dt.datetime | None = None) -> None:
@@ -106,8 +112,10 @@ def _permitted(names: list[x509.GeneralName]) -> list[x509.GeneralName]:
     is listed (0.0.0.0/32, ::/128), and with no DNS name, the reserved ``invalid``."""
     trees = [_subtree(n) for n in names]
     if not any(isinstance(n, x509.IPAddress) for n in names):
-        trees += [x509.IPAddress(ipaddress.ip_network("0.0.0.0/32")),
-                  x509.IPAddress(ipaddress.ip_network("::/128"))]  # fmt: skip
+        trees += [
+            x509.IPAddress(ipaddress.ip_network("0.0.0.0/32")),
+            x509.IPAddress(ipaddress.ip_network("::/128")),
+        ]
     if not any(isinstance(n, x509.DNSName) for n in names):
         trees.append(x509.DNSName("invalid"))
     return trees

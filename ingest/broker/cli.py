@@ -35,8 +35,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action.add_argument("--topic-root", default="campus", help="default campus")
     certs = actions.add_parser("certs", help="a private CA and the broker's certificate")
     certs.add_argument("--dir", type=Path, required=True, help="where the files go")
-    certs.add_argument("--host", action="append", required=True,
-                       help="a name or address gateways connect to, repeatable")  # fmt: skip
+    certs.add_argument(
+        "--host",
+        action="append",
+        required=True,
+        help="a name or address gateways connect to, repeatable",
+    )
     broker.set_defaults(func=run_broker)
 
 
@@ -49,8 +53,10 @@ def run_broker(args: argparse.Namespace) -> int:
             print(add_ingest(args.name, args.passwd, args.acl, args.topic_root, args.write))
         else:
             make_certificates(args.dir, args.host)
-            print(f"{args.dir}: ca.crt (give it to the gateways), server.crt, server.key",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"{args.dir}: ca.crt (give it to the gateways), server.crt, server.key",
+                file=sys.stderr,
+            )
     except (BrokerError, OSError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE

@@ -50,14 +50,23 @@ class Digest:
         text.append(WORDS.say("console", self.lang, url=self.console_url))
         first = bodies[0]
         return {
-            "alert_id": 0, "rule": "digest", "device": "", "gateway": "", "name": None,
-            "site": first.get("site", ""), "severity": first.get("severity", "warning"),
-            "state": "digest", "value": None, "tags": {}, "ack_url": None,
+            "alert_id": 0,
+            "rule": "digest",
+            "device": "",
+            "gateway": "",
+            "name": None,
+            "site": first.get("site", ""),
+            "severity": first.get("severity", "warning"),
+            "state": "digest",
+            "value": None,
+            "tags": {},
+            "ack_url": None,
             "title": WORDS.say("title", self.lang, count=len(bodies), first=first["title"]),
-            "message": "\n".join(text), "url": self.console_url,
+            "message": "\n".join(text),
+            "url": self.console_url,
             "started_at": local_time(now_ms, self.tz).isoformat("T", "seconds"),
             "alert_ids": sorted({b.get("alert_id", 0) for b in bodies} - {0}),
-        }  # fmt: skip
+        }
 
     def _lines(self, bodies: list[Mapping[str, Any]]) -> list[tuple[str, int]]:
         """A line per (gateway, title), in the order of its first notification."""

@@ -143,8 +143,12 @@ class Dispatcher:
             self.senders[channel].send(notification.payload(), 0)
         except ChannelError as exc:  # refused or not: it is an alarm, keep trying
             delay = self._backoffs[channel].next_delay()
-            log.warning("channel %s: an alarm told from memory was not delivered, retrying in "
-                        "%.1f s: %s", channel, delay, exc)  # fmt: skip
+            log.warning(
+                "channel %s: an alarm told from memory was not delivered, retrying in %.1f s: %s",
+                channel,
+                delay,
+                exc,
+            )
             self.metrics.notifications.labels(channel, "retry").inc()
             return delay
         with self._memory_lock:
@@ -159,9 +163,14 @@ class Dispatcher:
             self.senders[channel].send(body, ids[0])
         except ChannelRefused as exc:
             if max(item.attempts for item in items) + 1 >= MAX_REFUSALS:
-                log.error("channel %s refused notification(s) %s (alert %d) %d times, "
-                          "giving up: %s", channel, _ids(ids), items[0].alert_id,
-                          MAX_REFUSALS, exc)  # fmt: skip
+                log.error(
+                    "channel %s refused notification(s) %s (alert %d) %d times, giving up: %s",
+                    channel,
+                    _ids(ids),
+                    items[0].alert_id,
+                    MAX_REFUSALS,
+                    exc,
+                )
                 self.outbox.mark_failed(ids, now_ms(self.clock), str(exc))
                 self.metrics.notifications.labels(channel, "failed").inc(len(ids))
                 return
@@ -176,9 +185,14 @@ class Dispatcher:
     def _retry(self, channel: str, items: list[OutboxItem], exc: Exception) -> None:
         delay = self._backoffs[channel].next_delay()
         ids = [item.id for item in items]
-        log.warning("channel %s: notification(s) %s (alert %d) not delivered, retrying in "
-                    "%.1f s: %s", channel, _ids(ids), items[0].alert_id, delay,
-                    exc)  # fmt: skip
+        log.warning(
+            "channel %s: notification(s) %s (alert %d) not delivered, retrying in %.1f s: %s",
+            channel,
+            _ids(ids),
+            items[0].alert_id,
+            delay,
+            exc,
+        )
         self.outbox.mark_retry(ids, now_ms(self.clock) + int(delay * 1000), str(exc))
         self.metrics.notifications.labels(channel, "retry").inc(len(ids))
 

@@ -64,8 +64,9 @@ class EmailSender:
                 part.add_related(png, "image", "png", cid=f"<{cid}>")
         if isinstance(body.get("csv"), str):
             name = str(body.get("csv_name") or "report.csv")
-            message.add_attachment(body["csv"].encode("utf-8"), maintype="text", subtype="csv",
-                                   filename=name)  # fmt: skip
+            message.add_attachment(
+                body["csv"].encode("utf-8"), maintype="text", subtype="csv", filename=name
+            )
 
     def send(self, body: dict[str, Any], delivery_id: int) -> None:
         """Connect, authenticate if configured, send, disconnect."""

@@ -33,9 +33,23 @@ _RATE_LIMITED = {45009, 130101, 9499, 11232}
 # honour. "://" is broken for the same reason (clients turn bare URLs into links); only
 # the links we add stay links.
 _MARKDOWN = str.maketrans(
-    {"#": "＃", "*": "＊", "_": "＿", "[": "［", "]": "］", "(": "（", ")": "）", "`": "｀",
-     ">": "＞", "<": "＜", "!": "！", "~": "～", "|": "｜", "\\": "＼"}
-)  # fmt: skip
+    {
+        "#": "＃",
+        "*": "＊",
+        "_": "＿",
+        "[": "［",
+        "]": "］",
+        "(": "（",
+        ")": "）",
+        "`": "｀",
+        ">": "＞",
+        "<": "＜",
+        "!": "！",
+        "~": "～",
+        "|": "｜",
+        "\\": "＼",
+    }
+)
 
 
 def escape_markdown(text: str) -> str:
@@ -131,11 +145,11 @@ class WecomSender(HttpSender):
         html = page(body)
         for png in images(html) if html else []:
             if len(png) > WECOM_IMAGE_MAX:
-                log.warning("WeCom: a %d-byte chart is over the 2 MB image limit, not sent",
-                            len(png))  # fmt: skip
+                log.warning(
+                    "WeCom: a %d-byte chart is over the 2 MB image limit, not sent", len(png)
+                )
                 continue
-            image = {"base64": base64.b64encode(png).decode(),
-                     "md5": hashlib.md5(png).hexdigest()}  # noqa: S324 (WeCom's checksum)  # fmt: skip
+            image = {"base64": base64.b64encode(png).decode(), "md5": hashlib.md5(png).hexdigest()}  # noqa: S324 (WeCom's checksum)
             try:
                 self.post({"msgtype": "image", "image": image}, delivery_id)
             except ChannelError as exc:

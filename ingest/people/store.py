@@ -291,8 +291,10 @@ class PeopleStore(DurableFile):
         (in one transaction, before the password is checked; a success forgets it)."""
         lock_ms = int(self.config.lockout.total_seconds() * 1000)
         with self._lock, transaction(self.db) as db:
-            db.execute("DELETE FROM login_failures WHERE last_ms < ? AND locked_until_ms < ?",
-                       (now - 2 * lock_ms, now))  # fmt: skip
+            db.execute(
+                "DELETE FROM login_failures WHERE last_ms < ? AND locked_until_ms < ?",
+                (now - 2 * lock_ms, now),
+            )
             row = db.execute(
                 "SELECT failures, last_ms, locked_until_ms FROM login_failures WHERE login = ?",
                 (key,),

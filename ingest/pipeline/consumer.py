@@ -124,8 +124,10 @@ class MqttConsumer:
         except (IngestError, OSError) as exc:
             log.error("could not make the last messages durable; redelivered later: %s", exc)
         if self.intake.held:
-            log.error("%d record(s) of readings held in memory are lost: the spool cannot"
-                      " take them", self.intake.held)  # fmt: skip
+            log.error(
+                "%d record(s) of readings held in memory are lost: the spool cannot take them",
+                self.intake.held,
+            )
         self._client.disconnect()
         self._client.loop_stop()
 

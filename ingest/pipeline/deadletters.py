@@ -108,8 +108,12 @@ class DeadLetterStore:
                 sizes[day] = sizes.get(day, 0) + len(data)
             if dropped:
                 self.dropped += dropped
-                log.error("dead-letter store %s full (%d bytes): %d entr(ies) not kept",
-                          self.directory, self.max_bytes, dropped)  # fmt: skip
+                log.error(
+                    "dead-letter store %s full (%d bytes): %d entr(ies) not kept",
+                    self.directory,
+                    self.max_bytes,
+                    dropped,
+                )
             return dropped
 
     def _free(self) -> int:

@@ -143,8 +143,11 @@ class MessageHandler:
         check = self.registry.check_seq(site, gateway, envelope.seq)
         if check.reset:
             self.metrics.seq_resets.labels(gateway).inc()
-            log.warning("gateway %s: seq jumped to %d; counting envelopes from here on",
-                        gateway, envelope.seq)  # fmt: skip
+            log.warning(
+                "gateway %s: seq jumped to %d; counting envelopes from here on",
+                gateway,
+                envelope.seq,
+            )
         elif check.missing:
             self.metrics.seq_gaps.labels(gateway).inc(check.missing)
             log.warning(
@@ -190,20 +193,31 @@ class MessageHandler:
 
     def _untracked(self, site: str, gateway: str, count: int) -> None:
         self.metrics.devices_untracked.labels(gateway).inc(count)
-        log.warning("gateway %r of site %r has more than %d devices: %d not tracked "
-                    "(limits.devices_per_gateway)", gateway, site, self.registry.max_devices,
-                    count)  # fmt: skip
+        log.warning(
+            "gateway %r of site %r has more than %d devices: %d not tracked "
+            "(limits.devices_per_gateway)",
+            gateway,
+            site,
+            self.registry.max_devices,
+            count,
+        )
 
     def _meta(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
         if not payload:  # the retained meta cleared: the gateway is taken out of service
             removed = self.registry.forget_gateway(site, gateway)
-            log.warning("gateway %r of site %r: meta cleared, forgetting it and %d device(s)",
-                        gateway, site, len(removed))  # fmt: skip
+            log.warning(
+                "gateway %r of site %r: meta cleared, forgetting it and %d device(s)",
+                gateway,
+                site,
+                len(removed),
+            )
             self._tell_meta(site, gateway, removed, gone=True)
             return Outcome()
         if len(payload) > self.max_meta_bytes:  # refused before parsing it
-            detail = (f"meta is {len(payload)} bytes, limit {self.max_meta_bytes} "
-                      "(limits.meta_kb); the devices known before are kept")  # fmt: skip
+            detail = (
+                f"meta is {len(payload)} bytes, limit {self.max_meta_bytes} "
+                "(limits.meta_kb); the devices known before are kept"
+            )
             return self._reject(topic, payload, "meta_too_large", detail)
         meta = parse_meta(payload, gateway)
         outcome = Outcome()

@@ -78,15 +78,24 @@ def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, 
     bars.bar(
         [p - 0.2 for p in positions], [m.consumption or 0 for m in meters], 0.4, label=labels[0]
     )
-    bars.bar([p + 0.2 for p in positions], [m.previous or 0 for m in meters], 0.4,
-             label=labels[1], color="#bbbbbb")  # fmt: skip
+    bars.bar(
+        [p + 0.2 for p in positions],
+        [m.previous or 0 for m in meters],
+        0.4,
+        label=labels[1],
+        color="#bbbbbb",
+    )
     bars.set_xticks(list(positions), names, rotation=45, ha="right", fontsize=8)
     bars.set_title(title)
     bars.set_ylabel(meters[0].unit if meters else "")
     bars.legend()
     for meter in meters[:10]:
-        days.plot([d[5:] for d in report.days], [v or 0 for v in meter.daily], marker="o",
-                  label=meter.name or meter.device)  # fmt: skip
+        days.plot(
+            [d[5:] for d in report.days],
+            [v or 0 for v in meter.daily],
+            marker="o",
+            label=meter.name or meter.device,
+        )
     days.set_title(labels[2])
     days.set_ylabel(meters[0].unit if meters else "")
     days.legend(fontsize=7, ncols=2)
@@ -137,11 +146,17 @@ def cold_chain_figure(
 
 def _draw_store(ax: Axes, curve: Curve, label: str) -> None:
     (line,) = ax.plot(curve.hours, curve.mean, linewidth=1, label=label)
-    ax.fill_between(curve.hours, curve.low, curve.high, color=line.get_color(), alpha=0.25,
-                    linewidth=0)  # fmt: skip
+    ax.fill_between(
+        curve.hours, curve.low, curve.high, color=line.get_color(), alpha=0.25, linewidth=0
+    )
     if curve.outside:
-        ax.scatter([p[0] for p in curve.outside], [p[1] for p in curve.outside], s=8,
-                   color="#d62728", zorder=3)  # fmt: skip
+        ax.scatter(
+            [p[0] for p in curve.outside],
+            [p[1] for p in curve.outside],
+            s=8,
+            color="#d62728",
+            zorder=3,
+        )
 
 
 def _cover(ax: Axes, devices: list[ColdChainDevice], curves: Curves, limits: set[float]) -> None:

@@ -162,15 +162,23 @@ class ReportJobs:
         try:
             self._save_run(job.id, due)
         except OSError as exc:  # queued already: a retry would send it twice
-            log.error("job %s (due %s) sent but not recorded (%s): it may be sent again"
-                      " after a restart", job.id, due.isoformat(), exc)  # fmt: skip
+            log.error(
+                "job %s (due %s) sent but not recorded (%s): it may be sent again after a restart",
+                job.id,
+                due.isoformat(),
+                exc,
+            )
         return True
 
     def _retry_later(self, job: Job, due: datetime, exc: Exception) -> None:
         retry = self.retries.get(job.id)
         if retry is not None and retry.due != due:  # a newer run failed too: that one counts
-            log.error("job %s: the run due %s was not sent; the run due %s replaces it",
-                      job.id, retry.due.isoformat(), due.isoformat())  # fmt: skip
+            log.error(
+                "job %s: the run due %s was not sent; the run due %s replaces it",
+                job.id,
+                retry.due.isoformat(),
+                due.isoformat(),
+            )
         if retry is None or retry.due != due:
             now = datetime.fromtimestamp(self.clock.time(), self.tz)
             until = datetime.combine(now.date() + timedelta(days=1), time(), self.tz).timestamp()
@@ -178,14 +186,19 @@ class ReportJobs:
             retry = self.retries[job.id] = Retry(job, due, 0.0, until, backoff)
         elif self.clock.time() >= retry.until:  # that was the last try
             del self.retries[job.id]
-            self.problems.report(f"job {job.id}", f"the run due {due:%Y-%m-%d %H:%M} failed"
-                                 " until the end of the day and was not sent")  # fmt: skip
+            self.problems.report(
+                f"job {job.id}",
+                f"the run due {due:%Y-%m-%d %H:%M} failed"
+                " until the end of the day and was not sent",
+            )
             return
         # The last try is just before the deadline, never after it.
         retry.at = min(self.clock.time() + retry.backoff.next_delay(), retry.until - 1)
         again = datetime.fromtimestamp(retry.at, self.tz)
-        self.problems.report(f"job {job.id}", f"the run due {due:%Y-%m-%d %H:%M} failed "
-                             f"({exc}); trying again at {again:%H:%M:%S}")  # fmt: skip
+        self.problems.report(
+            f"job {job.id}",
+            f"the run due {due:%Y-%m-%d %H:%M} failed ({exc}); trying again at {again:%H:%M:%S}",
+        )
 
     def retry_due(self) -> None:
         """Try again the failed runs whose time has come; give up when their day is over."""
@@ -213,8 +226,9 @@ class ReportJobs:
             )
             jobs.append(self.report("weekly-usage", trigger, tuple(weekly.notify)))
         daily_jobs: tuple[tuple[ReportName, DailyJobConfig], ...] = (
-            ("daily-readings", reports.daily_readings), ("cold-chain", reports.cold_chain),
-        )  # fmt: skip
+            ("daily-readings", reports.daily_readings),
+            ("cold-chain", reports.cold_chain),
+        )
         for name, daily in daily_jobs:
             if daily.enabled and daily.notify:
                 trigger = CronTrigger(hour=daily.at.hour, minute=daily.at.minute, timezone=tz)
@@ -251,14 +265,27 @@ class ReportJobs:
         made = self.reports.delivery(report, period)
         link = self.reports.link(report, period)
         return {
-            "alert_id": 0, "rule": f"report:{report}", "device": "", "gateway": "",
-            "name": None, "site": site.id, "severity": "info", "state": "report",
-            "title": made.title, "message": f"{made.text}\n{link}", "value": None,
-            "started_at": due.isoformat(timespec="seconds"), "tags": {},
-            "report": report, "period": period, "url": link,
+            "alert_id": 0,
+            "rule": f"report:{report}",
+            "device": "",
+            "gateway": "",
+            "name": None,
+            "site": site.id,
+            "severity": "info",
+            "state": "report",
+            "title": made.title,
+            "message": f"{made.text}\n{link}",
+            "value": None,
+            "started_at": due.isoformat(timespec="seconds"),
+            "tags": {},
+            "report": report,
+            "period": period,
+            "url": link,
             # The page and the table for the channels that show them (WeCom, e-mail).
-            "html": made.html, "csv": made.csv, "csv_name": f"{report}-{period}.csv",
-        }  # fmt: skip
+            "html": made.html,
+            "csv": made.csv,
+            "csv_name": f"{report}-{period}.csv",
+        }
 
     def _load_state(self) -> dict[str, datetime]:
         with self._lock:

@@ -85,9 +85,11 @@ class LockCheck:
             if problems:
                 tags = dev.info.tags if dev.info else {}
                 name = (dev.info.name if dev.info else None) or dev.device
-                result.problems.append(DoorProblem(tags.get("building", ""),
-                                                   tags.get("room", ""), name, dev.device,
-                                                   problems))  # fmt: skip
+                result.problems.append(
+                    DoorProblem(
+                        tags.get("building", ""), tags.get("room", ""), name, dev.device, problems
+                    )
+                )
         result.problems.sort(key=lambda p: (p.building, p.room, p.name))
         with self._lock:
             write_atomic(self.path, orjson.dumps(asdict(result)))
@@ -153,8 +155,17 @@ def _by_building(doors: Iterable[DoorProblem]) -> list[tuple[str, list[DoorProbl
 def as_body(title: str, text: str, site: str, at: datetime) -> dict[str, Any]:
     """The notification body of a lock check (SPEC §5 keys, ``state: report``)."""
     return {
-        "alert_id": 0, "rule": "lock-check", "device": "", "gateway": "", "name": None,
-        "site": site, "severity": "info", "state": "report", "title": title,
-        "message": text or title, "value": None,
-        "started_at": at.isoformat(timespec="seconds"), "tags": {},
-    }  # fmt: skip
+        "alert_id": 0,
+        "rule": "lock-check",
+        "device": "",
+        "gateway": "",
+        "name": None,
+        "site": site,
+        "severity": "info",
+        "state": "report",
+        "title": title,
+        "message": text or title,
+        "value": None,
+        "started_at": at.isoformat(timespec="seconds"),
+        "tags": {},
+    }

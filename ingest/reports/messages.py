@@ -48,10 +48,16 @@ def cold_chain_message(report: ColdChainDay, lang: str) -> tuple[str, str]:
     alerts = sum(d.alerts for d in report.devices)
     lines = [say("cold_summary", lang, stores=len(report.devices), out=len(out), alerts=alerts)]
     lines.extend(
-        say("cold_out", lang, name=d.name or d.device, minutes=d.minutes_out_of_range,
-            min=d.min, max=d.max)
+        say(
+            "cold_out",
+            lang,
+            name=d.name or d.device,
+            minutes=d.minutes_out_of_range,
+            min=d.min,
+            max=d.max,
+        )
         for d in out[:MAX_LINES]
-    )  # fmt: skip
+    )
     lines.extend(say("cold_silent", lang, name=d.name or d.device) for d in silent[:MAX_LINES])
     return f"{title('cold_chain', lang)} {report.date}", "\n".join(lines)
 
@@ -64,17 +70,20 @@ def daily_message(report: DailyReadings, lang: str) -> tuple[str, str]:
         mine = [m for m in report.meters if m.kind == kind and m.consumption is not None]
         if not mine:
             continue
-        total = sum(m.consumption or 0.0 for m in top_level(report.meters)
-                    if m.kind == kind)  # fmt: skip
-        lines.append(say("daily_use", lang, kind=title(kind, lang), value=round(total, 3),
-                         unit=mine[0].unit))  # fmt: skip
+        total = sum(m.consumption or 0.0 for m in top_level(report.meters) if m.kind == kind)
+        lines.append(
+            say("daily_use", lang, kind=title(kind, lang), value=round(total, 3), unit=mine[0].unit)
+        )
         biggest = sorted(mine, key=lambda m: m.consumption or 0.0, reverse=True)[:TOP_USERS]
         lines.append(say("daily_top", lang))
-        lines.extend(say("daily_meter", lang, name=m.name or m.device, value=m.consumption,
-                         unit=m.unit) for m in biggest)  # fmt: skip
+        lines.extend(
+            say("daily_meter", lang, name=m.name or m.device, value=m.consumption, unit=m.unit)
+            for m in biggest
+        )
     hints = [(m, a) for m in report.meters for a in m.anomalies]
     if hints:
         lines.append(say("hints", lang, count=len(hints)))
-        lines.extend(say("daily_hint", lang, name=m.name or m.device, text=a)
-                     for m, a in hints[:MAX_LINES])  # fmt: skip
+        lines.extend(
+            say("daily_hint", lang, name=m.name or m.device, text=a) for m, a in hints[:MAX_LINES]
+        )
     return f"{title('daily', lang)} {report.date}", "\n".join(lines)

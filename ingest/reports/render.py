@@ -13,24 +13,99 @@ from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
 from ingest.reports.report_text import say, title
 
 WEEKLY_COLUMNS = {
-    "zh": ["设备", "名称", "类型", "楼栋", "单位", "本周用量", "上周用量", "变化%", "4周平均",
-           "夜间基础用量/小时", "费用", "上级表", "未计量", "提示"],
-    "en": ["device", "name", "kind", "building", "unit", "consumption", "previous", "change %",
-           "4-week average", "night baseline per hour", "cost", "parent meter", "unmetered",
-           "anomalies"],
-}  # fmt: skip
+    "zh": [
+        "设备",
+        "名称",
+        "类型",
+        "楼栋",
+        "单位",
+        "本周用量",
+        "上周用量",
+        "变化%",
+        "4周平均",
+        "夜间基础用量/小时",
+        "费用",
+        "上级表",
+        "未计量",
+        "提示",
+    ],
+    "en": [
+        "device",
+        "name",
+        "kind",
+        "building",
+        "unit",
+        "consumption",
+        "previous",
+        "change %",
+        "4-week average",
+        "night baseline per hour",
+        "cost",
+        "parent meter",
+        "unmetered",
+        "anomalies",
+    ],
+}
 DAILY_COLUMNS = {
-    "zh": ["设备", "名称", "类型", "楼栋", "单位", "日初读数", "日末读数", "当日用量", "读数条数",
-           "回落次数", "上级表", "提示"],
-    "en": ["device", "name", "kind", "building", "unit", "start reading", "end reading",
-           "consumption", "readings", "resets", "parent meter", "anomalies"],
-}  # fmt: skip
+    "zh": [
+        "设备",
+        "名称",
+        "类型",
+        "楼栋",
+        "单位",
+        "日初读数",
+        "日末读数",
+        "当日用量",
+        "读数条数",
+        "回落次数",
+        "上级表",
+        "提示",
+    ],
+    "en": [
+        "device",
+        "name",
+        "kind",
+        "building",
+        "unit",
+        "start reading",
+        "end reading",
+        "consumption",
+        "readings",
+        "resets",
+        "parent meter",
+        "anomalies",
+    ],
+}
 COLD_COLUMNS = {
-    "zh": ["设备", "名称", "类别", "楼栋", "下限", "上限", "最低", "最高", "平均", "超限分钟",
-           "读数条数", "告警"],
-    "en": ["device", "name", "class", "building", "min limit", "max limit", "min", "max", "mean",
-           "minutes out of range", "readings", "alerts"],
-}  # fmt: skip
+    "zh": [
+        "设备",
+        "名称",
+        "类别",
+        "楼栋",
+        "下限",
+        "上限",
+        "最低",
+        "最高",
+        "平均",
+        "超限分钟",
+        "读数条数",
+        "告警",
+    ],
+    "en": [
+        "device",
+        "name",
+        "class",
+        "building",
+        "min limit",
+        "max limit",
+        "min",
+        "max",
+        "mean",
+        "minutes out of range",
+        "readings",
+        "alerts",
+    ],
+}
 
 
 def totals_line(report: WeeklyUsage, lang: str) -> str:
@@ -68,28 +143,66 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def weekly_rows(report: WeeklyUsage) -> list[list[object]]:
     """One row per meter, in the column order of WEEKLY_COLUMNS."""
     return [
-        [m.device, m.name, m.kind, m.building, m.unit, m.consumption, m.previous, m.change_pct,
-         m.average_4w, m.night_baseline, m.cost, m.parent, m.unmetered, "; ".join(m.anomalies)]
+        [
+            m.device,
+            m.name,
+            m.kind,
+            m.building,
+            m.unit,
+            m.consumption,
+            m.previous,
+            m.change_pct,
+            m.average_4w,
+            m.night_baseline,
+            m.cost,
+            m.parent,
+            m.unmetered,
+            "; ".join(m.anomalies),
+        ]
         for m in report.meters
-    ]  # fmt: skip
+    ]
 
 
 def daily_rows(report: DailyReadings) -> list[list[object]]:
     """One row per meter, in the column order of DAILY_COLUMNS."""
     return [
-        [m.device, m.name, m.kind, m.building, m.unit, m.start_reading, m.end_reading,
-         m.consumption, m.readings, m.resets, m.parent, "; ".join(m.anomalies)]
+        [
+            m.device,
+            m.name,
+            m.kind,
+            m.building,
+            m.unit,
+            m.start_reading,
+            m.end_reading,
+            m.consumption,
+            m.readings,
+            m.resets,
+            m.parent,
+            "; ".join(m.anomalies),
+        ]
         for m in report.meters
-    ]  # fmt: skip
+    ]
 
 
 def cold_rows(report: ColdChainDay) -> list[list[object]]:
     """One row per cold store, in the column order of COLD_COLUMNS."""
     return [
-        [d.device, d.name, d.class_, d.building, d.limits[0], d.limits[1], d.min, d.max, d.mean,
-         d.minutes_out_of_range, d.readings, d.alerts]
+        [
+            d.device,
+            d.name,
+            d.class_,
+            d.building,
+            d.limits[0],
+            d.limits[1],
+            d.min,
+            d.max,
+            d.mean,
+            d.minutes_out_of_range,
+            d.readings,
+            d.alerts,
+        ]
         for d in report.devices
-    ]  # fmt: skip
+    ]
 
 
 def weekly_csv(report: WeeklyUsage, lang: str) -> str:

@@ -65,9 +65,14 @@ class Reports:
         self.lang = config.site.language
         timezone = config.site.timezone
         self.usage = UsageReports(
-            MeterStore(influx, registry), meter_hours, config.reports, timezone, self.lang, clock,
+            MeterStore(influx, registry),
+            meter_hours,
+            config.reports,
+            timezone,
+            self.lang,
+            clock,
             dirty,
-        )  # fmt: skip
+        )
         self.cold_chain = ColdChainReports(
             influx, registry, alerts, config.reports.class_limits(), timezone
         )
@@ -116,16 +121,24 @@ class Reports:
         lang, site = self.lang, self._site
         if name == "weekly-usage":
             weekly = self.usage.weekly(period)
-            return Delivery(*weekly_message(weekly, lang), render.weekly_html(weekly, site, lang),
-                            render.weekly_csv(weekly, lang))  # fmt: skip
+            return Delivery(
+                *weekly_message(weekly, lang),
+                render.weekly_html(weekly, site, lang),
+                render.weekly_csv(weekly, lang),
+            )
         if name == "daily-readings":
             daily = self.usage.daily(period)
-            return Delivery(*daily_message(daily, lang), render.daily_html(daily, site, lang),
-                            render.daily_csv(daily, lang))  # fmt: skip
+            return Delivery(
+                *daily_message(daily, lang),
+                render.daily_html(daily, site, lang),
+                render.daily_csv(daily, lang),
+            )
         day, curves = self.cold_chain.day_with_curves(period)
-        return Delivery(*cold_chain_message(day, lang),
-                        render.cold_chain_html(day, curves, site, lang),
-                        render.cold_chain_csv(day, lang))  # fmt: skip
+        return Delivery(
+            *cold_chain_message(day, lang),
+            render.cold_chain_html(day, curves, site, lang),
+            render.cold_chain_csv(day, lang),
+        )
 
     # ------------------------------------------------------------------ links
 

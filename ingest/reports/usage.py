@@ -271,8 +271,14 @@ class UsageReports:
         if normal <= 0:
             return say("night_new", self.lang, value=round(night, 3), unit=unit)
         factor = night / normal
-        return say("night", self.lang, value=round(night, 3), unit=unit, normal=round(normal, 3),
-                   factor=factor)  # fmt: skip
+        return say(
+            "night",
+            self.lang,
+            value=round(night, 3),
+            unit=unit,
+            normal=round(normal, 3),
+            factor=factor,
+        )
 
     def _leak(self, meter: Meter, period: Period) -> list[str]:
         """The longest run of consecutive hours that all had water flowing, if ≥ 24."""

@@ -102,9 +102,15 @@ class RuleEngine:
         self.book = AlertBook(self._rules)
         self.lifecycle = Lifecycle(self.book, store, metrics, config.site.language)
         self.recorder = Recorder(
-            config, store, outbox, self.problems, wake=wake, changed=self.alerts_changed,
-            unrecorded=unrecorded, decorate=decorate,
-        )  # fmt: skip
+            config,
+            store,
+            outbox,
+            self.problems,
+            wake=wake,
+            changed=self.alerts_changed,
+            unrecorded=unrecorded,
+            decorate=decorate,
+        )
         self.skew = ClockSkew(self.problems, metrics)
         self.late = LateReadings(self.book, store, self.lifecycle, metrics, self._active)
         self.acks = Acknowledgements(self.book, store, self.lifecycle, self._rules)

@@ -70,9 +70,13 @@ class NotificationLinks:
             return {}
         # Bound to the alert too: the picture (children at the gate) opens while the
         # alert lasts and for LINK_AFTER_END_S after it, within the link's expiry.
-        url = self.signer.url(snapshot_path(snapshot), {"alert": str(alert.id)},
-                              *snapshot_signed(snapshot), str(alert.id),
-                              valid_s=self.snapshot_link_valid_s)  # fmt: skip
+        url = self.signer.url(
+            snapshot_path(snapshot),
+            {"alert": str(alert.id)},
+            *snapshot_signed(snapshot),
+            str(alert.id),
+            valid_s=self.snapshot_link_valid_s,
+        )
         label = say("label.snapshot", self.lang)
         return {
             "snapshot": snapshot.id,

@@ -38,8 +38,9 @@ def _log(step: Transition) -> None:
     alert, first = step.record, step.events[0]
     if first in ("firing", "late"):
         words = "fired" if first == "firing" else "told late"
-        log.warning("alert %d %s: %s %s on %s", alert.id, words, alert.rule, alert.title,
-                    alert.device)  # fmt: skip
+        log.warning(
+            "alert %d %s: %s %s on %s", alert.id, words, alert.rule, alert.title, alert.device
+        )
     elif first == "acknowledged":
         log.info("alert %d acknowledged by %s", alert.id, step.actor)
     elif first == "resolved":
@@ -81,8 +82,10 @@ class Recorder:
         try:
             channels = self._attempt(batch, in_memory=False)
         except (sqlite3.Error, OSError) as exc:
-            self.problems.report("alerts", f"the alert database cannot be written ({exc}):"
-                                 " alarms are notified from memory")  # fmt: skip
+            self.problems.report(
+                "alerts",
+                f"the alert database cannot be written ({exc}): alarms are notified from memory",
+            )
             channels = self._attempt(batch, in_memory=True)
             told = [(c, self._from_memory(n)) for c, n in self.outbox.take_unrecorded()]
             self.unrecorded(told)
@@ -149,9 +152,14 @@ class Recorder:
         now_ms = step.now_ms
         try:
             body = notification_body(
-                alert, state, lang=self.lang, timezone=self.timezone, now_ms=now_ms,
-                note=step.note, ending=step.ending,
-            )  # fmt: skip
+                alert,
+                state,
+                lang=self.lang,
+                timezone=self.timezone,
+                now_ms=now_ms,
+                note=step.note,
+                ending=step.ending,
+            )
         except Exception:  # optional: see above
             log.exception("alert %d: wording failed, told in plain words", alert.id)
             self.problems.report("wording", "the last message could not be worded: see the log")
@@ -166,8 +174,9 @@ class Recorder:
             decorated = self.decorate(alert, plain)
         except Exception:  # optional: see above
             log.exception("alert %d: its links failed, told without them", alert.id)
-            self.problems.report("message links", "the last message's links could not be"
-                                 " made: see the log")  # fmt: skip
+            self.problems.report(
+                "message links", "the last message's links could not be made: see the log"
+            )
             return plain if "ack_url" in plain.body else plain.with_parts(ack_url=None)
         self.problems.clear("message links")
         return decorated

@@ -175,16 +175,29 @@ class DirtyHours:
                 hours = listed if isinstance(listed, list) else [None]  # not a list: damage
                 valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR]
                 if len(valid) != len(hours):  # a damaged file: no query for the year 10^9
-                    log.error("%s: %d hour(s) of %r are not hours of 1970-2099, left out",
-                              self.path, len(hours) - len(valid), key)  # fmt: skip
+                    log.error(
+                        "%s: %d hour(s) of %r are not hours of 1970-2099, left out",
+                        self.path,
+                        len(hours) - len(valid),
+                        key,
+                    )
                 self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
                 self._since.update(dict.fromkeys(((key, h) for h in valid), time.monotonic()))
-        except (OSError, orjson.JSONDecodeError, KeyError, AttributeError, TypeError,
-                ValueError) as exc:  # fmt: skip
+        except (
+            OSError,
+            orjson.JSONDecodeError,
+            KeyError,
+            AttributeError,
+            TypeError,
+            ValueError,
+        ) as exc:
             # Unreadable: start empty rather than refuse to start; the start-up backfill
             # still fills empty rollups, and the last days are booked again (see rollups).
-            log.error("cannot read %s (%s): the hours it listed are booked again from the"
-                      " last days only", self.path, exc)  # fmt: skip
+            log.error(
+                "cannot read %s (%s): the hours it listed are booked again from the last days only",
+                self.path,
+                exc,
+            )
             self._hours, self._since = {}, {}
             return False
         return True

@@ -72,12 +72,16 @@ class Rollup:
             tags = {k: v for k, v in series.tags.items() if v}
             for row in series.values:
                 fields = {
-                    name: value for name, value in zip(series.columns[1:], row[1:], strict=True)
+                    name: value
+                    for name, value in zip(series.columns[1:], row[1:], strict=True)
                     if value is not None
-                }  # fmt: skip
+                }
                 if fields:
-                    lines.append(encode_point(f"{self.measurement}_{tier}", tags,
-                                              _typed(fields, types), int(row[0])))  # fmt: skip
+                    lines.append(
+                        encode_point(
+                            f"{self.measurement}_{tier}", tags, _typed(fields, types), int(row[0])
+                        )
+                    )
         for i in range(0, len(lines), _WRITE_BATCH):
             client.write("\n".join(lines[i : i + _WRITE_BATCH]).encode())
         return len(lines)
@@ -105,19 +109,51 @@ def _typed(fields: dict[str, object], types: dict[str, FieldType]) -> dict[str, 
 
 ROLLUPS = (
     # Doors: open at any moment of the bucket, unlocked at any moment (min of 0/1).
-    Rollup("door", (("max", "open", "open"), ("min", "locked", "locked"),
-                    ("last", "battery", "battery"))),
-    Rollup("temperature", (("max", "celsius", "celsius_max"), ("min", "celsius", "celsius_min"),
-                           ("mean", "celsius", "celsius"))),
-    Rollup("electricity", (("last", "energy_kwh", "energy_kwh"), ("mean", "power_w", "power_w"),
-                           ("max", "power_w", "power_w_max"))),
-    Rollup("water", (("last", "volume_m3", "volume_m3"), ("mean", "flow_m3h", "flow_m3h"),
-                     ("min", "flow_m3h", "flow_m3h_min"))),
+    Rollup(
+        "door",
+        (("max", "open", "open"), ("min", "locked", "locked"), ("last", "battery", "battery")),
+    ),
+    Rollup(
+        "temperature",
+        (
+            ("max", "celsius", "celsius_max"),
+            ("min", "celsius", "celsius_min"),
+            ("mean", "celsius", "celsius"),
+        ),
+    ),
+    Rollup(
+        "electricity",
+        (
+            ("last", "energy_kwh", "energy_kwh"),
+            ("mean", "power_w", "power_w"),
+            ("max", "power_w", "power_w_max"),
+        ),
+    ),
+    Rollup(
+        "water",
+        (
+            ("last", "volume_m3", "volume_m3"),
+            ("mean", "flow_m3h", "flow_m3h"),
+            ("min", "flow_m3h", "flow_m3h_min"),
+        ),
+    ),
     Rollup("camera", (("max", "motion", "motion"), ("max", "persons", "persons"))),
-    Rollup("gateway", tuple(("max", f, f) for f in (
-        "uptime_s", "buffer_depth", "buffer_dropped", "publish_errors", "read_errors",
-        "devices_unavailable", "cpu_temp_c")))
-)  # fmt: skip
+    Rollup(
+        "gateway",
+        tuple(
+            ("max", f, f)
+            for f in (
+                "uptime_s",
+                "buffer_depth",
+                "buffer_dropped",
+                "publish_errors",
+                "read_errors",
+                "devices_unavailable",
+                "cpu_temp_c",
+            )
+        ),
+    ),
+)
 
 
 ROLLUP_OF = {r.measurement: r for r in ROLLUPS}
@@ -183,8 +219,13 @@ class RollupJob:
                 try:
                     self._recompute(key, run)
                 except StorageError as exc:
-                    log.warning("derived series %s of %d h from %d not recomputed: %s",
-                                key, (run[1] - run[0]) // 3600, run[0], exc)  # fmt: skip
+                    log.warning(
+                        "derived series %s of %d h from %d not recomputed: %s",
+                        key,
+                        (run[1] - run[0]) // 3600,
+                        run[0],
+                        exc,
+                    )
                     errors.append(exc)
                     continue
                 if not self._worker.stopping:
@@ -209,8 +250,9 @@ class RollupJob:
         """One more round in which runs of ``key`` failed; shown in health after a few."""
         count = self._failures[key] = self._failures.get(key, 0) + 1
         if count >= FAILURES_SHOWN:
-            self.problems.report(f"rollups {key}", f"hours that changed are not recomputed "
-                                 f"({count} rounds): {exc}")  # fmt: skip
+            self.problems.report(
+                f"rollups {key}", f"hours that changed are not recomputed ({count} rounds): {exc}"
+            )
 
     def _succeeded(self, key: str) -> None:
         if self._failures.pop(key, 0) >= FAILURES_SHOWN:

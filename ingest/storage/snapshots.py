@@ -139,9 +139,17 @@ class SnapshotStore(DurableFile):
             with self._lock:
                 self.db.execute(
                     "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (camera.site, camera.gateway, camera.device, snapshot_id, now_ms,
-                     len(jpeg), str(path), sha256),
-                )  # fmt: skip
+                    (
+                        camera.site,
+                        camera.gateway,
+                        camera.device,
+                        snapshot_id,
+                        now_ms,
+                        len(jpeg),
+                        str(path),
+                        sha256,
+                    ),
+                )
                 self._total += len(jpeg)
         except sqlite3.IntegrityError as exc:  # saved by a redelivery meanwhile
             raise SnapshotConflict(f"snapshot {snapshot_id} was stored meanwhile") from exc

@@ -48,9 +48,13 @@ def create_api(service: IngestService) -> FastAPI:
     )
     api.state.service = service
     for module, tag in (
-        (health, "health"), (session, "session"), (devices, "devices"), (alerts, "alerts"),
-        (reports, "reports"), (cameras, "cameras"),
-    ):  # fmt: skip
+        (health, "health"),
+        (session, "session"),
+        (devices, "devices"),
+        (alerts, "alerts"),
+        (reports, "reports"),
+        (cameras, "cameras"),
+    ):
         api.include_router(module.router, tags=[tag])
     feed = install_console(api, service)
     _add_refusals(api)

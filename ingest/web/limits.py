@@ -76,8 +76,11 @@ class RequestLimits:
         """Answer ``status`` with ``detail`` (the FastAPI error shape) and count it."""
         self.refused(reason)
         body = orjson.dumps({"detail": detail})
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close"),
-                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"connection", b"close"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -185,7 +188,10 @@ class GuardedH11Protocol(H11Protocol):
     def _expired(self) -> None:
         self._header_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            log.warning("closed a connection from %s: no complete request headers within %g s",
-                        self.client, self.header_timeout_s)  # fmt: skip
+            log.warning(
+                "closed a connection from %s: no complete request headers within %g s",
+                self.client,
+                self.header_timeout_s,
+            )
             self.on_timeout()
             self.transport.close()

@@ -234,10 +234,19 @@ def evaluation_cost(workdir: Path, readings: int) -> tuple[float, float, float]:
     engine = RuleEngine(config, registry, store, Outbox(store), Metrics(), clock)
     engine.load()
     envelopes = [
-        (f"gw{n % 20}", [Reading(f"d{n % 20}-{n % 100}", kinds[n % 100 % 3], 1_795_459_200_000 + n,  # type: ignore[arg-type]
-                                 values[n % 100 % 3])])
+        (
+            f"gw{n % 20}",
+            [
+                Reading(
+                    f"d{n % 20}-{n % 100}",
+                    kinds[n % 100 % 3],
+                    1_795_459_200_000 + n,  # type: ignore[arg-type]
+                    values[n % 100 % 3],
+                )
+            ],
+        )
         for n in range(readings)
-    ]  # fmt: skip
+    ]
     for gateway, batch in envelopes[:4000]:  # warm the caches
         engine.on_readings("bench", gateway, batch)
     started = time.process_time()

@@ -69,23 +69,33 @@ def main() -> None:
         people += bool(full.analyse(frame, t).people)
 
     rate = _per_second(frames, analyse)
-    print(f"motion + tamper + HOG persons on moving regions: {rate:,.0f} frames/s per core"
-          f" (goal >= {FPS_GOAL:.0f}); person in {people} of {len(frames)} frames")  # fmt: skip
+    print(
+        f"motion + tamper + HOG persons on moving regions: {rate:,.0f} frames/s per core"
+        f" (goal >= {FPS_GOAL:.0f}); person in {people} of {len(frames)} frames"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         video = videos.write_video(Path(tmp) / "gate.avi", 20, videos.walk(4.0, 10.0))
         device = CameraDeviceConfig(device="cam", url=str(video), fps=5)
         emitted: list[object] = []
-        camera = Camera(device, emitted.append, lambda *_: None, SystemClock(),
-                        ZoneInfo("Asia/Shanghai"), HogPersonDetector())  # fmt: skip
+        camera = Camera(
+            device,
+            emitted.append,
+            lambda *_: None,
+            SystemClock(),
+            ZoneInfo("Asia/Shanghai"),
+            HogPersonDetector(),
+        )
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         camera.start()
         threading.Event().wait(20)
         camera.stop()
         cpu = time.process_time() - cpu_before
         wall = time.perf_counter() - wall_before
-    print(f"one camera at 5 fps for {wall:.0f} s: {cpu / wall:.1%} of one core"
-          f" (goal <= {CPU_GOAL:.0%}); {camera.frames} frames analysed")  # fmt: skip
+    print(
+        f"one camera at 5 fps for {wall:.0f} s: {cpu / wall:.1%} of one core"
+        f" (goal <= {CPU_GOAL:.0%}); {camera.frames} frames analysed"
+    )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,12 @@ def _campus(publisher: Publisher, root: str) -> None:
     """Meta of 300 devices, one reading each, and 50 smoke alarms firing."""
     rng = random.Random(7)
     now = int(time.time() * 1000)
-    smoke_devices = [(g, i) for g in range(GATEWAYS) for i in range(PER_GATEWAY)
-                     if KINDS[i % len(KINDS)] == "smoke"][:ALERTS]  # fmt: skip
+    smoke_devices = [
+        (g, i)
+        for g in range(GATEWAYS)
+        for i in range(PER_GATEWAY)
+        if KINDS[i % len(KINDS)] == "smoke"
+    ][:ALERTS]
     for g in range(GATEWAYS):
         devices = [_device(g, i) for i in range(PER_GATEWAY)]
         doc = {"v": 1, "gateway": f"gw{g}", "devices": devices}
@@ -84,8 +88,12 @@ class Readings:
     def __init__(self, port: int, root: str) -> None:
         self.pub = Publisher(port)
         self.root = root
-        self.fridges = [(g, i) for g in range(GATEWAYS) for i in range(PER_GATEWAY)
-                        if KINDS[i % len(KINDS)] == "temperature"]  # fmt: skip
+        self.fridges = [
+            (g, i)
+            for g in range(GATEWAYS)
+            for i in range(PER_GATEWAY)
+            if KINDS[i % len(KINDS)] == "temperature"
+        ]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -223,22 +231,45 @@ def main() -> None:
         broker.start()
         influx.start()
         config = config_dict(work / "state", broker, influx)
-        config["rules"] = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-                            "severity": "critical"}]  # fmt: skip
+        config["rules"] = [
+            {
+                "id": "smoke",
+                "kind": "smoke",
+                "when": {"field": "smoke", "eq": True},
+                "severity": "critical",
+            }
+        ]
         ingest = IngestProcess(config, work)
         subprocess.run(
-            [sys.executable, "-m", "ingest.cli", "users", "add", "--config",
-             str(ingest.config_path), "guard", "--name", "张师傅", "--role", "guard"],
-            input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "ingest.cli",
+                "users",
+                "add",
+                "--config",
+                str(ingest.config_path),
+                "guard",
+                "--name",
+                "张师傅",
+                "--role",
+                "guard",
+            ],
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         ingest.start()
         root = config["mqtt"]["topic_root"]
         publisher = Publisher(broker.port)
         try:
             _campus(publisher, root)
             guard = {"Authorization": "Bearer guard-token-1"}
-            wait_for(lambda: len(httpx.get(f"{ingest.api}/api/alerts", headers=guard).json())
-                     >= ALERTS, 30)  # fmt: skip
+            wait_for(
+                lambda: len(httpx.get(f"{ingest.api}/api/alerts", headers=guard).json()) >= ALERTS,
+                30,
+            )
             board_ms, health_ms, size = first_load(ingest.api)
             update = one_update(ingest.api, publisher, root)
             assert ingest.proc is not None
@@ -251,12 +282,16 @@ def main() -> None:
             influx.stop()
             broker.stop()
     print(f"raw: GET /api/health on the same connection: {health_ms:.1f} ms")
-    print(f"board first load, {GATEWAYS * PER_GATEWAY} devices and {ALERTS} active alerts: "
-          f"{board_ms:.1f} ms, {size / 1024:.0f} KB (goals < 150 ms, < 200 KB)")  # fmt: skip
+    print(
+        f"board first load, {GATEWAYS * PER_GATEWAY} devices and {ALERTS} active alerts: "
+        f"{board_ms:.1f} ms, {size / 1024:.0f} KB (goals < 150 ms, < 200 KB)"
+    )
     print(f"one live update (a door opens): {update} bytes (goal < 2 KB)")
-    print(f"service CPU at 1,000 readings/s: {alone:.1f} % of a core without consoles, "
-          f"{watched:.1f} % with 20 open ({watched - alone:+.1f}, goal < +10);"
-          f" each console received {rate:.1f} KB/s")  # fmt: skip
+    print(
+        f"service CPU at 1,000 readings/s: {alone:.1f} % of a core without consoles, "
+        f"{watched:.1f} % with 20 open ({watched - alone:+.1f}, goal < +10);"
+        f" each console received {rate:.1f} KB/s"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,15 @@ from tests.dashboards.campus import TZ
 SITE = "sunshine-kg"
 GOAL_MS = 200.0
 # kind -> (devices, line-protocol fields for step n of device i)
-MIX: dict[str, int] = {"door": 100, "smoke": 20, "temperature": 60, "electricity": 60,
-                       "water": 30, "camera": 10, "gateway": 20}  # fmt: skip
+MIX: dict[str, int] = {
+    "door": 100,
+    "smoke": 20,
+    "temperature": 60,
+    "electricity": 60,
+    "water": 30,
+    "camera": 10,
+    "gateway": 20,
+}
 BUILDINGS = ("main", "canteen", "gate", "dorm", "gym")
 CLASSES = ("refrigerator", "freezer", "sample_fridge")
 
@@ -137,11 +144,19 @@ def main() -> None:
                 for panel in board.panels:
                     start, end = grafana.time_range(panel.time_from or f"{args.days}d", now, TZ)
                     elapsed = max(
-                        _time(client, grafana.substitute(
-                            t.query, start, end, variables, panel.min_interval,
-                            panel.max_data_points))[0]
+                        _time(
+                            client,
+                            grafana.substitute(
+                                t.query,
+                                start,
+                                end,
+                                variables,
+                                panel.min_interval,
+                                panel.max_data_points,
+                            ),
+                        )[0]
                         for t in panel.targets
-                    )  # fmt: skip
+                    )
                     worst = max(worst, elapsed)
                     flag = "" if elapsed <= GOAL_MS else "  over the goal"
                     print(f"{elapsed:8.0f} ms  {board.uid}: {panel.title}{flag}")

@@ -56,8 +56,14 @@ def _backlog(total: int) -> list[dict[str, Any]]:
                     "values": {"energy_kwh": 1000.0 + step * 0.1 + i, "power_w": 500.0},
                 }
             )
-            readings.append({"device": f"fridge-{i:02d}", "kind": "temperature", "ts": ts,
-                             "values": {"celsius": 4.0 + (step % 7) / 2}})  # fmt: skip
+            readings.append(
+                {
+                    "device": f"fridge-{i:02d}",
+                    "kind": "temperature",
+                    "ts": ts,
+                    "values": {"celsius": 4.0 + (step % 7) / 2},
+                }
+            )
         step += 1
     return readings[:total]
 
@@ -78,10 +84,19 @@ def backlog_to_current(workdir: Path, total: int) -> tuple[float, float, float]:
         topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-bench/readings"
         started = time.perf_counter()
         publisher.publish_many(
-            (topic, orjson.dumps({"v": 1, "gateway": "gw-bench", "seq": n + 1,
-                                  "readings": readings[i : i + 1000]}))
+            (
+                topic,
+                orjson.dumps(
+                    {
+                        "v": 1,
+                        "gateway": "gw-bench",
+                        "seq": n + 1,
+                        "readings": readings[i : i + 1000],
+                    }
+                ),
+            )
             for n, i in enumerate(range(0, total, 1000))
-        )  # fmt: skip
+        )
         expected = sum(1 for r in readings if r["kind"] == "electricity")
         wait_for(lambda: count_points(db, "electricity", "energy_kwh") == expected, 600, 0.5)
         wait_for(lambda: service.spool.pending_bytes() == 0, 600, 0.05)
@@ -151,8 +166,10 @@ def main() -> None:
         f"stored -> rollups and buckets current: {current_s:.1f} s "
         f"(goal <= {CURRENT_GOAL_S:.0f} s; the same recompute run directly: {direct_s:.1f} s)"
     )
-    print(f"dirty-hour book: {track_us:.2f} us per reading (goal <= {TRACK_GOAL_US:.0f} us; "
-          f"the writer's /write of the same batches: {write_us:.2f} us per reading)")  # fmt: skip
+    print(
+        f"dirty-hour book: {track_us:.2f} us per reading (goal <= {TRACK_GOAL_US:.0f} us; "
+        f"the writer's /write of the same batches: {write_us:.2f} us per reading)"
+    )
 
 
 if __name__ == "__main__":

@@ -65,10 +65,14 @@ class Counter:
 def raw_publish(port: int, envelopes: int = 200) -> float:
     """Readings/s of 500-reading envelopes published by paho at QoS 1 straight from memory."""
     readings = [
-        {"device": f"sim-{i % 50}", "kind": "temperature", "ts": 1_795_459_200_000 + i,
-         "values": {"celsius": 4.2, "humidity": 60.1}}
+        {
+            "device": f"sim-{i % 50}",
+            "kind": "temperature",
+            "ts": 1_795_459_200_000 + i,
+            "values": {"celsius": 4.2, "humidity": 60.1},
+        }
         for i in range(500)
-    ]  # fmt: skip
+    ]
     payload = orjson.dumps({"v": 1, "gateway": "gw-raw", "seq": 1, "readings": readings})
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("raw-"))
     client.max_inflight_messages_set(20)

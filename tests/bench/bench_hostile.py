@@ -48,8 +48,10 @@ class Bench:
         self.broker.start()
         self.influx.start()
         config = config_dict(work / "state", self.broker, self.influx)
-        config["channels"] = {"siren": {"type": "webhook", "url": siren.url()},
-                              "patrol": {"type": "wecom", "url": robot.url()}}  # fmt: skip
+        config["channels"] = {
+            "siren": {"type": "webhook", "url": siren.url()},
+            "patrol": {"type": "wecom", "url": robot.url()},
+        }
         config["rules"] = [SMOKE]
         self.root = config["mqtt"]["topic_root"]
         self.ingest = IngestProcess(config, work)
@@ -65,8 +67,9 @@ class Bench:
         self.seq[gateway] = self.seq.get(gateway, 0) + 1
         now = int(time.time() * 1000)
         readings = [reading(d, "smoke", now, smoke=True) for d in devices]
-        self.publisher.publish(self.topic(gateway, "readings"),
-                               envelope(gateway, self.seq[gateway], readings))  # fmt: skip
+        self.publisher.publish(
+            self.topic(gateway, "readings"), envelope(gateway, self.seq[gateway], readings)
+        )
 
     def told(self, receiver: HttpReceiver, device: str, since: float) -> float:
         """Seconds from ``since`` until ``receiver`` got a message naming ``device``."""
@@ -98,8 +101,15 @@ def _storm(bench: Bench) -> dict[str, Any]:
 
 
 def _meta_flood(bench: Bench) -> float:
-    devices = [{"device": f"x{i:06d}", "kind": "temperature", "name": f"冷藏柜 x{i:06d}",
-                "tags": {"room": "r" * 60}} for i in range(25_000)]  # fmt: skip
+    devices = [
+        {
+            "device": f"x{i:06d}",
+            "kind": "temperature",
+            "name": f"冷藏柜 x{i:06d}",
+            "tags": {"room": "r" * 60},
+        }
+        for i in range(25_000)
+    ]
     flood = orjson.dumps({"v": 1, "gateway": "gw-flood", "devices": devices})
     for _ in range(5):
         bench.publisher.publish(bench.topic("gw-flood", "meta"), flood)
@@ -110,8 +120,10 @@ def _meta_flood(bench: Bench) -> float:
 def _uploads(bench: Bench) -> tuple[float, float]:
     before = bench.ingest.rss_mb()
     port = bench.ingest.config["api"]["port"]
-    head = (b"POST /api/alerts/1/ack HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n" % (100 << 20))  # fmt: skip
+    head = (
+        b"POST /api/alerts/1/ack HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % (100 << 20)
+    )
     chunk = b"x" * (1 << 20)
     for _ in range(10):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -134,8 +146,11 @@ def _dead_letters(bench: Bench) -> float:
 
 def main() -> None:
     """Run the measurements and print them beside the floor and the issue's figures."""
-    with tempfile.TemporaryDirectory(prefix="campus-bench-hostile-") as tmp, \
-            http_receiver() as siren, http_receiver() as robot:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="campus-bench-hostile-") as tmp,
+        http_receiver() as siren,
+        http_receiver() as robot,
+    ):
         bench = Bench(Path(tmp), siren, robot)
         try:
             floor = bench.alarm_delay("gw-hall", "smoke-quiet")
@@ -162,8 +177,7 @@ def main() -> None:
         f"uploads: memory {rss[0]:.0f} MB before, {rss[1]:.0f} MB after ten 100 MB "
         f"unauthenticated bodies   (before: 125 -> 433 MB)"
     )
-    print(f"dead letters: 200 refused 256 KiB payloads take {letters:.1f} MB   "
-          f"(before: 70 MB)")  # fmt: skip
+    print(f"dead letters: 200 refused 256 KiB payloads take {letters:.1f} MB   (before: 70 MB)")
 
 
 if __name__ == "__main__":

@@ -68,8 +68,12 @@ def paho_subscriber(
     lines = workdir / "paho.txt"
     lines.write_text((payload + "\n") * messages)
     done, received = threading.Event(), [0]
-    client = client_class(CallbackAPIVersion.VERSION2, client_id=unique("paho"),
-                          protocol=mqtt.MQTTv311, manual_ack=True)  # fmt: skip
+    client = client_class(
+        CallbackAPIVersion.VERSION2,
+        client_id=unique("paho"),
+        protocol=mqtt.MQTTv311,
+        manual_ack=True,
+    )
 
     def on_message(c: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         c.ack(msg.mid, msg.qos)

@@ -76,14 +76,24 @@ def registry(path: Path) -> Registry:
     """The gateway's meta: names and intervals of every device."""
     reg = Registry(path, ManualClock(0))
     devices = [
-        DeviceInfo(device=f"meter-{i:03d}", kind="electricity" if i < 150 else "water",
-                   name=f"{i} 号表", interval_s=60, tags={"building": f"b{i % 8}"})
+        DeviceInfo(
+            device=f"meter-{i:03d}",
+            kind="electricity" if i < 150 else "water",
+            name=f"{i} 号表",
+            interval_s=60,
+            tags={"building": f"b{i % 8}"},
+        )
         for i in range(200)
     ] + [
-        DeviceInfo(device=f"fridge-{i:02d}", kind="temperature", name=f"冷藏柜 {i}",
-                   interval_s=30, tags={"class": "refrigerator"})
+        DeviceInfo(
+            device=f"fridge-{i:02d}",
+            kind="temperature",
+            name=f"冷藏柜 {i}",
+            interval_s=30,
+            tags={"class": "refrigerator"},
+        )
         for i in range(50)
-    ]  # fmt: skip
+    ]
     reg.update_meta(SITE, GATEWAY, devices)
     return reg
 
@@ -126,31 +136,39 @@ def run(server: InfluxServer, tmp: Path, weeks: int) -> None:
     end = int(START.timestamp()) + weeks * WEEK_S
     for day in range(int(START.timestamp()), end, 86_400):
         hours.refresh(day, day + 86_400)
-    print(f"hourly use buckets built from the raw data in {time.perf_counter() - started:.0f} s"
-          " (the service does this once, at its first start)")  # fmt: skip
+    print(
+        f"hourly use buckets built from the raw data in {time.perf_counter() - started:.0f} s"
+        " (the service does this once, at its first start)"
+    )
 
     week = f"2026-W{42 + weeks}"
     week_start = end - WEEK_S
-    raw_count_s = median_s(lambda: client.query(
+    count = (
         f"SELECT count(energy_kwh) FROM electricity WHERE time >= {week_start}s AND time < {end}s"
-    ))  # fmt: skip
+    )
+    raw_count_s = median_s(lambda: client.query(count))
     started = time.perf_counter()
     raw_rows = client.query(
         f"SELECT energy_kwh FROM electricity WHERE time >= {week_start}s AND time < {end}s"
         " GROUP BY device"
     )
     raw_fetch_s = time.perf_counter() - started
-    print(f"raw: count of one week's {raw_rows.__len__():,} electricity points: "
-          f"{raw_count_s * 1000:.0f} ms; returning them: {raw_fetch_s:.1f} s")  # fmt: skip
+    print(
+        f"raw: count of one week's {raw_rows.__len__():,} electricity points: "
+        f"{raw_count_s * 1000:.0f} ms; returning them: {raw_fetch_s:.1f} s"
+    )
 
     clock = ManualClock(local("2026-11-25 09:00").timestamp())
     reg = registry(tmp / "registry.json")
-    usage = UsageReports(MeterStore(client, reg), hours, ReportsConfig(), "Asia/Shanghai", "zh",
-                         clock)  # fmt: skip
+    usage = UsageReports(
+        MeterStore(client, reg), hours, ReportsConfig(), "Asia/Shanghai", "zh", clock
+    )
     report = usage.weekly(week)
     weekly_s = median_s(lambda: usage.weekly(week))
-    print(f"weekly usage {week}, {len(report.meters)} meters over {weeks} weeks: "
-          f"{weekly_s:.2f} s (goal <= {WEEKLY_GOAL_S:.0f} s)")  # fmt: skip
+    print(
+        f"weekly usage {week}, {len(report.meters)} meters over {weeks} weeks: "
+        f"{weekly_s:.2f} s (goal <= {WEEKLY_GOAL_S:.0f} s)"
+    )
 
     alerts = AlertStore(tmp / "alerts.db", "bench")
     alerts.open()
@@ -158,8 +176,10 @@ def run(server: InfluxServer, tmp: Path, weeks: int) -> None:
     day = cold.day("2026-11-22")
     cold_s = median_s(lambda: cold.day("2026-11-22"))
     readings = sum(d.readings for d in day.devices)
-    print(f"cold-chain day, {len(day.devices)} fridges, {readings:,} readings: "
-          f"{cold_s:.2f} s (goal <= {COLD_GOAL_S:.0f} s)")  # fmt: skip
+    print(
+        f"cold-chain day, {len(day.devices)} fridges, {readings:,} readings: "
+        f"{cold_s:.2f} s (goal <= {COLD_GOAL_S:.0f} s)"
+    )
     alerts.close()
 
     from ingest.reports import render  # noqa: PLC0415

@@ -31,17 +31,34 @@ FAILING = frozenset(
     {"door-main-101", "fridge-cold-1", "freezer-1", "sample-fridge", "medicine-fridge"}
 )
 RULES = [
-    {"id": "door-open-after-hours", "kind": "door", "where": {"building": "main"},
-     "when": {"any": [{"field": "open", "eq": True}, {"field": "locked", "eq": False}]},
-     "for": "5m", "severity": "warning", "notify": ["patrol"]},
-    {"id": "fridge-warm", "kind": "temperature", "where": {"class": "refrigerator"},
-     "when": {"field": "celsius", "gt": 8}, "for": "10m", "severity": "critical",
-     "notify": ["patrol"]},
-]  # fmt: skip
+    {
+        "id": "door-open-after-hours",
+        "kind": "door",
+        "where": {"building": "main"},
+        "when": {"any": [{"field": "open", "eq": True}, {"field": "locked", "eq": False}]},
+        "for": "5m",
+        "severity": "warning",
+        "notify": ["patrol"],
+    },
+    {
+        "id": "fridge-warm",
+        "kind": "temperature",
+        "where": {"class": "refrigerator"},
+        "when": {"field": "celsius", "gt": 8},
+        "for": "10m",
+        "severity": "critical",
+        "notify": ["patrol"],
+    },
+]
 
 
-def _readings(devices: list[SimulatedDevice], start: float, end: float, step: float,
-              kinds: set[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def _readings(
+    devices: list[SimulatedDevice],
+    start: float,
+    end: float,
+    step: float,
+    kinds: set[str] | None = None,
+) -> list[dict[str, Any]]:
     out = []
     ts = start
     while ts < end:
@@ -50,8 +67,14 @@ def _readings(devices: list[SimulatedDevice], start: float, end: float, step: fl
                 continue
             if device.info.device in FAILING and ts >= end - FAILED_FOR_S:
                 device.fail()
-            out.append({"device": device.info.device, "kind": device.info.kind,
-                        "ts": int(ts * 1000), "values": device.read(ts, TZ)})  # fmt: skip
+            out.append(
+                {
+                    "device": device.info.device,
+                    "kind": device.info.kind,
+                    "ts": int(ts * 1000),
+                    "values": device.read(ts, TZ),
+                }
+            )
         ts += step
     return out
 
@@ -59,10 +82,15 @@ def _readings(devices: list[SimulatedDevice], start: float, end: float, step: fl
 def _health(gateway: str, start: float, end: float, index: int) -> list[dict[str, Any]]:
     out = []
     for n, ts in enumerate(range(int(start), int(end), 300)):
-        values = {"uptime_s": float(n * 300), "buffer_depth": float((n * 7 + index) % 40),
-                  "buffer_dropped": 0.0, "publish_errors": float(n // 100),
-                  "read_errors": float(n // 50), "devices_unavailable": float(n % 3 == 0),
-                  "cpu_temp_c": 48.0 + index + (n % 10) / 2}  # fmt: skip
+        values = {
+            "uptime_s": float(n * 300),
+            "buffer_depth": float((n * 7 + index) % 40),
+            "buffer_dropped": 0.0,
+            "publish_errors": float(n // 100),
+            "read_errors": float(n // 50),
+            "devices_unavailable": float(n % 3 == 0),
+            "cpu_temp_c": 48.0 + index + (n % 10) / 2,
+        }
         out.append({"device": gateway, "kind": "gateway", "ts": ts * 1000, "values": values})
     return out
 
@@ -84,8 +112,9 @@ def send_campus(publisher: Publisher, root: str, service: IngestService) -> int:
     sent = 0
     for index, (gateway, infos) in enumerate(campus.items()):
         devices = [SimulatedDevice(info, rng) for info in infos]
-        readings = _readings(devices, now - 15 * 86_400, now - 86_400, HISTORY_STEP_S,
-                             kinds={"electricity", "water"})  # fmt: skip
+        readings = _readings(
+            devices, now - 15 * 86_400, now - 86_400, HISTORY_STEP_S, kinds={"electricity", "water"}
+        )
         readings += _readings(devices, now - 86_400, now, DAY_STEP_S)
         readings += _health(gateway, now - 86_400, now, index)
         readings.sort(key=lambda r: r["ts"])

@@ -58,8 +58,9 @@ class FakeGrafana:
         """Answer one API request."""
         self.requests.append((method, path))
         if method == "GET" and path == "/api/folders":
-            return 200, [{"id": f["id"], "uid": uid, "title": f["title"]}
-                         for uid, f in self.folders.items()]  # fmt: skip
+            return 200, [
+                {"id": f["id"], "uid": uid, "title": f["title"]} for uid, f in self.folders.items()
+            ]
         if method == "POST" and path == "/api/folders":
             return self._create_folder(body)
         if method == "GET" and path.startswith("/api/datasources/uid/"):
@@ -68,8 +69,12 @@ class FakeGrafana:
         if method == "POST" and path == "/api/datasources":
             source = {**body, "id": len(self.datasources) + 1}
             self.datasources[body["uid"]] = source
-            return 200, {"datasource": source, "id": source["id"], "message": "Datasource added",
-                         "name": body["name"]}  # fmt: skip
+            return 200, {
+                "datasource": source,
+                "id": source["id"],
+                "message": "Datasource added",
+                "name": body["name"],
+            }
         if method == "GET" and path.startswith("/api/dashboards/uid/"):
             found = self.dashboards.get(path.rsplit("/", 1)[1])
             return (200, found) if found else (404, {"message": "Dashboard not found"})
@@ -81,8 +86,13 @@ class FakeGrafana:
         uid = body.get("uid") or f"f{len(self.folders) + 1}"
         if uid in self.folders:
             return 409, {"message": "a folder with the same uid already exists"}
-        folder = {"id": len(self.folders) + 1, "uid": uid, "title": body["title"],
-                  "url": f"/dashboards/f/{uid}/", "version": 1}  # fmt: skip
+        folder = {
+            "id": len(self.folders) + 1,
+            "uid": uid,
+            "title": body["title"],
+            "url": f"/dashboards/f/{uid}/",
+            "version": 1,
+        }
         self.folders[uid] = folder
         return 200, folder
 
@@ -95,8 +105,10 @@ class FakeGrafana:
             and not body.get("overwrite")
             and dashboard.get("version") != old["dashboard"]["version"]
         ):
-            return 412, {"message": "The dashboard has been changed by someone else",
-                         "status": "version-mismatch"}  # fmt: skip
+            return 412, {
+                "message": "The dashboard has been changed by someone else",
+                "status": "version-mismatch",
+            }
         if body.get("folderUid") and body["folderUid"] not in self.folders:
             return 400, {"message": "folder not found"}
         version = old["dashboard"]["version"] + 1 if old else 1
@@ -105,8 +117,14 @@ class FakeGrafana:
         dashboard.update(id=dashboard_id, version=version, panels=panels, weekStart="")
         meta = {"folderUid": body.get("folderUid", ""), "version": version}
         self.dashboards[uid] = {"dashboard": dashboard, "meta": meta}
-        return 200, {"id": dashboard_id, "uid": uid, "url": f"/d/{uid}/", "status": "success",
-                     "version": version, "slug": uid}  # fmt: skip
+        return 200, {
+            "id": dashboard_id,
+            "uid": uid,
+            "url": f"/d/{uid}/",
+            "status": "success",
+            "version": version,
+            "slug": uid,
+        }
 
 
 @contextmanager

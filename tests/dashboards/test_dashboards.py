@@ -42,8 +42,11 @@ def test_structure(uid: str) -> None:
     for panel in board["panels"]:
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= GRID_WIDTH
-        mine = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"])
-                for y in range(grid["y"], grid["y"] + grid["h"])}  # fmt: skip
+        mine = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
         assert not mine & cells, f"{panel['title']} overlaps another panel"
         cells |= mine
         sources = [panel["datasource"], *(t["datasource"] for t in panel["targets"])]
@@ -73,8 +76,9 @@ def filled(
 ) -> Iterator[InfluxClient]:
     """influxd with a simulated campus's history and its alerts, through the real ingest."""
     state = tmp_path_factory.mktemp("dashboards")
-    config = config_dict(state, broker, influxd, rules=campus.RULES,
-                         channels={"patrol": {"type": "log"}})  # fmt: skip
+    config = config_dict(
+        state, broker, influxd, rules=campus.RULES, channels={"patrol": {"type": "log"}}
+    )
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     assert service.wait_ready()

@@ -16,10 +16,25 @@ from tests.dashboards.fake_grafana import fake_grafana
 
 def _push(url: str, token: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "dashboards", "push", "--grafana-url", url,
-         "--token", token, "--influx-url", "http://10.0.0.2:8086", *extra],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ingest.cli",
+            "dashboards",
+            "push",
+            "--grafana-url",
+            url,
+            "--token",
+            token,
+            "--influx-url",
+            "http://10.0.0.2:8086",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_push_creates_everything_then_changes_nothing() -> None:
@@ -77,19 +92,28 @@ def _panel(dashboard: dict[str, Any], title: str) -> dict[str, Any]:
 def test_push_with_the_config_draws_this_campus(tmp_path: Path) -> None:
     """Timezone, the console's address and the class limits come from the service config."""
     config = tmp_path / "ingest.yaml"
-    config.write_text(yaml.safe_dump({
-        "site": {"id": "hill-school", "timezone": "Asia/Urumqi"},
-        "api": {"public_url": "https://campus.example/"},
-        "reports": {"classes": {"freezer": {"max": -20}, "medicine_fridge": {"min": 2, "max": 6}}},
-        "state_dir": str(tmp_path / "state"),
-    }, allow_unicode=True), encoding="utf-8")  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "site": {"id": "hill-school", "timezone": "Asia/Urumqi"},
+                "api": {"public_url": "https://campus.example/"},
+                "reports": {
+                    "classes": {"freezer": {"max": -20}, "medicine_fridge": {"min": 2, "max": 6}}
+                },
+                "state_dir": str(tmp_path / "state"),
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     with fake_grafana() as grafana:
         result = _push(grafana.url, grafana.token, "--config", str(config))
         assert result.returncode == 0, result.stderr
         boards = {uid: d["dashboard"] for uid, d in grafana.dashboards.items()}
     patrol, cold = boards["campus-night-patrol"], boards["campus-cold-chain"]
-    constants = {v["name"]: v["query"] for v in patrol["templating"]["list"]
-                 if v["type"] == "constant"}  # fmt: skip
+    constants = {
+        v["name"]: v["query"] for v in patrol["templating"]["list"] if v["type"] == "constant"
+    }
     assert constants == {"tz": "Asia/Urumqi", "console": "https://campus.example"}
     assert {b["timezone"] for b in boards.values()} == {"Asia/Urumqi"}
     [link] = next(

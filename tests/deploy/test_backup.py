@@ -32,8 +32,12 @@ GUARD = {"Authorization": "Bearer guard-token-1"}
 def _cli(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ingest.cli", *args, "--config", str(config)],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_a_backup_brings_back_people_alerts_and_readings(
@@ -43,8 +47,17 @@ def test_a_backup_brings_back_people_alerts_and_readings(
     config["channels"] = {"patrol": {"type": "log"}}
     config["rules"] = [SMOKE_RULE]
     ingest = IngestProcess(config, tmp_path)
-    added = _cli(ingest.config_path, "users", "add", "zhang", "--name", "张师傅", "--role",
-                 "guard", stdin="guard password 1\n")  # fmt: skip
+    added = _cli(
+        ingest.config_path,
+        "users",
+        "add",
+        "zhang",
+        "--name",
+        "张师傅",
+        "--role",
+        "guard",
+        stdin="guard password 1\n",
+    )
     assert added.returncode == 0, added.stderr
     ingest.start()
     root = config["mqtt"]["topic_root"]
@@ -65,8 +78,9 @@ def test_a_backup_brings_back_people_alerts_and_readings(
     # The service's machine is lost: no state, no database.
     assert _cli(ingest.config_path, "restore", str(tmp_path / "backup")).returncode == 1
     influxd.query(f'DROP DATABASE "{config["influx"]["database"]}"')
-    restored = _cli(ingest.config_path, "restore", str(tmp_path / "backup"), "--influx-rpc", rpc,
-                    "--force")  # fmt: skip
+    restored = _cli(
+        ingest.config_path, "restore", str(tmp_path / "backup"), "--influx-rpc", rpc, "--force"
+    )
     assert restored.returncode == 0, restored.stderr
     assert (tmp_path / "state").stat().st_mode & 0o777 == 0o700
     ingest.start()

@@ -40,8 +40,11 @@ class Secured:
 def _broker_cli(*args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "ingest.cli", "broker", *args],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -51,8 +54,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     work = tmp_path_factory.mktemp("secure-broker")
     tls = work / "tls"
     _broker_cli("certs", "--dir", str(tls), "--host", "127.0.0.1", "--host", "localhost")
-    files = BrokerSecurity(work / "passwd", work / "acl", tls / "ca.crt", tls / "server.crt",
-                           tls / "server.key")  # fmt: skip
+    files = BrokerSecurity(
+        work / "passwd", work / "acl", tls / "ca.crt", tls / "server.crt", tls / "server.key"
+    )
     accounts = ("--passwd", str(files.passwd), "--acl", str(files.acl))
     passwords = {
         "site-a/gw-a": _broker_cli("add-gateway", "site-a", "gw-a", *accounts).strip(),
@@ -83,9 +87,11 @@ class Client:
         self.connected = threading.Event()
         self.lost = threading.Event()
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id or unique("c-"),
-            protocol=mqtt.MQTTv311, clean_session=clean,
-        )  # fmt: skip
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or unique("c-"),
+            protocol=mqtt.MQTTv311,
+            clean_session=clean,
+        )
         if user is not None:
             self.client.username_pw_set(user, password)
         if tls is not None:
@@ -157,8 +163,9 @@ def test_a_gateway_cannot_speak_for_or_listen_to_another(secured: Secured) -> No
         # A publishes readings, meta and status as B: the broker delivers none of it.
         forged = envelope("gw-b", 1, [reading("door-1", "door", BASE_TS, open=False)])
         a.publish(f"{ROOT}/site-a/gw-b/readings", forged)
-        a.publish(f"{ROOT}/site-a/gw-b/meta", b'{"v":1,"gateway":"gw-b","devices":[{}]}',
-                  retain=True)  # fmt: skip
+        a.publish(
+            f"{ROOT}/site-a/gw-b/meta", b'{"v":1,"gateway":"gw-b","devices":[{}]}', retain=True
+        )
         a.publish(f"{ROOT}/site-a/gw-b/status", b'{"state":"offline","ts":1}', retain=True)
         a.publish(f"{ROOT}/site-a/gw-a/readings", b"own")  # its own topic works
         wait_for(lambda: any(t == f"{ROOT}/site-a/gw-a/readings" for t, _ in ingest.messages), 5)
@@ -176,15 +183,21 @@ def test_a_gateway_cannot_speak_for_or_listen_to_another(secured: Secured) -> No
 
 
 def test_no_account_can_take_over_the_ingests_session(secured: Secured) -> None:
-    ingest = Client(secured, "ingest", secured.passwords["ingest"], client_id="campus-ingest",
-                    clean=False)  # fmt: skip
+    ingest = Client(
+        secured, "ingest", secured.passwords["ingest"], client_id="campus-ingest", clean=False
+    )
     try:
         assert _connected(ingest)
         ingest.subscribe(f"{ROOT}/#")
         # A gateway's account presents the ingest's client id: the broker uses its account
         # name instead, so the ingest stays connected and still gets the alarm.
-        intruder = Client(secured, "site-a/gw-a", secured.passwords["site-a/gw-a"],
-                          client_id="campus-ingest", clean=False)  # fmt: skip
+        intruder = Client(
+            secured,
+            "site-a/gw-a",
+            secured.passwords["site-a/gw-a"],
+            client_id="campus-ingest",
+            clean=False,
+        )
         assert _connected(intruder)
         intruder.publish(f"{ROOT}/site-a/gw-a/readings", b"smoke!")
         wait_for(lambda: ingest.messages, 5)
@@ -264,15 +277,21 @@ def test_a_gateway_and_the_ingest_over_tls_store_readings(
     port = secured.server.tls_port
     config = config_dict(tmp_path / "state", secured.server, influxd, topic_root=ROOT)
     config["site"]["also_serves"] = ["site-a"]
-    config["mqtt"] |= {"port": port, "username": "ingest",
-                       "password": secured.passwords["ingest"],
-                       "tls": {"ca_file": str(secured.files.ca)}}  # fmt: skip
+    config["mqtt"] |= {
+        "port": port,
+        "username": "ingest",
+        "password": secured.passwords["ingest"],
+        "tls": {"ca_file": str(secured.files.ca)},
+    }
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     gw = gateway_config(tmp_path, port, ROOT, [simulated(2, 0.5)])  # type: ignore[arg-type]
     gw["gateway"] = {"id": "gw-a", "site": "site-a"}
-    gw["uplink"] |= {"username": "site-a/gw-a", "password": secured.passwords["site-a/gw-a"],
-                     "tls": {"ca_file": str(secured.files.ca)}}  # fmt: skip
+    gw["uplink"] |= {
+        "username": "site-a/gw-a",
+        "password": secured.passwords["site-a/gw-a"],
+        "tls": {"ca_file": str(secured.files.ca)},
+    }
     app = GatewayApp(GatewayConfig.model_validate(gw), {})
     app.start()
     try:
@@ -293,8 +312,14 @@ def _stored(service: IngestService) -> int:
 def test_the_shipped_config_is_the_one_tested() -> None:
     shipped = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
     lines = shipped.read_text().splitlines()
-    for key in ("allow_anonymous false", "use_username_as_clientid true",
-                "password_file ", "acl_file ", "message_size_limit ", "listener 8883"):  # fmt: skip
+    for key in (
+        "allow_anonymous false",
+        "use_username_as_clientid true",
+        "password_file ",
+        "acl_file ",
+        "message_size_limit ",
+        "listener 8883",
+    ):
         assert any(line.startswith(key) for line in lines), key
 
 

@@ -22,17 +22,31 @@ HOSTILE = """阳光幼儿园 东园区 "总园" 'A' $(touch {marker}) `touch {ma
 
 
 def _envfile(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ENVFILE), *args], capture_output=True,
-                          text=True, timeout=30, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(ENVFILE), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def test_a_hostile_campus_name_is_just_text(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     name = HOSTILE.format(marker=marker)
     env = tmp_path / "ingest.env"
-    made = _envfile("make", str(env), "--site", "sunshine-kg", "--name", name,
-                    "--public-url", "https://watch.example-kg.cn:8443", "--tls-dir",
-                    str(tmp_path / "tls"))  # fmt: skip
+    made = _envfile(
+        "make",
+        str(env),
+        "--site",
+        "sunshine-kg",
+        "--name",
+        name,
+        "--public-url",
+        "https://watch.example-kg.cn:8443",
+        "--tls-dir",
+        str(tmp_path / "tls"),
+    )
     assert made.returncode == 0, made.stderr
     assert env.stat().st_mode & 0o777 == 0o640
     assert _envfile("get", str(env), "CAMPUSWATCH_SITE_NAME").stdout == name + "\n"
@@ -48,10 +62,21 @@ def test_a_hostile_campus_name_is_just_text(tmp_path: Path) -> None:
     config = tmp_path / "ingest.yaml"
     config.write_text((DEPLOY / "server" / "ingest.yaml").read_text())
     checked = subprocess.run(
-        [sys.executable, "-m", "ingest.cli", "check", "--config", str(config),
-         "--env-file", str(env)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ingest.cli",
+            "check",
+            "--config",
+            str(config),
+            "--env-file",
+            str(env),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
     saved = dict(os.environ)
     try:

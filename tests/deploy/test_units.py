@@ -59,8 +59,10 @@ def _local(name: str, tmp_path: Path) -> Path:
 def test_systemd_accepts_the_units(name: str, tmp_path: Path) -> None:
     result = subprocess.run(
         ["systemd-analyze", "verify", str(_local(name, tmp_path))],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
 
@@ -69,8 +71,10 @@ def test_systemd_accepts_the_units(name: str, tmp_path: Path) -> None:
 def test_the_ingest_unit_is_well_confined(tmp_path: Path) -> None:
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=yes", str(_local("campus-ingest", tmp_path))],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     line = next(ln for ln in result.stdout.splitlines() if "Overall exposure level" in ln)
     exposure = float(line.split(":")[1].split()[0])
     assert exposure <= 2.0, line
@@ -88,10 +92,18 @@ def test_the_compose_file_is_valid_and_mounts_only_files_of_this_repository(
     tmp_path: Path,
 ) -> None:
     result = subprocess.run(
-        ["docker-compose", "--env-file", str(_compose_env(tmp_path)), "-f",
-         str(DEPLOY / "compose.yaml"), "config"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            "docker-compose",
+            "--env-file",
+            str(_compose_env(tmp_path)),
+            "-f",
+            str(DEPLOY / "compose.yaml"),
+            "config",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     named = set(resolved["volumes"])

@@ -28,8 +28,14 @@ class SimulatedMeter:
 
     def registers(self) -> dict[int, int]:
         """The current register contents."""
-        values = {"voltage_v": 230.5, "current_a": 4.25, "power_w": 0.96, "energy_kwh": self.energy,
-                  "export_kwh": 250.0, "total_kwh": self.energy + 250.0}  # fmt: skip
+        values = {
+            "voltage_v": 230.5,
+            "current_a": 4.25,
+            "power_w": 0.96,
+            "energy_kwh": self.energy,
+            "export_kwh": 250.0,
+            "total_kwh": self.energy + 250.0,
+        }
         table: dict[int, int] = {}
         for name, address in self.addresses.items():
             table[address], table[address + 1] = words(values[name])
@@ -103,5 +109,11 @@ class MeterBus:
 DDSU666 = {"voltage_v": 0x2000, "current_a": 0x2002, "power_w": 0x2004, "energy_kwh": 0x4000}
 # The SDM120's input registers as its manual lists them (30073 import, 30075 export,
 # 30343 total = import + export), not as the shipped map reads them.
-SDM120 = {"voltage_v": 0x0000, "current_a": 0x0006, "power_w": 0x000C, "energy_kwh": 0x0048,
-          "export_kwh": 0x004A, "total_kwh": 0x0156}  # fmt: skip
+SDM120 = {
+    "voltage_v": 0x0000,
+    "current_a": 0x0006,
+    "power_w": 0x000C,
+    "energy_kwh": 0x0048,
+    "export_kwh": 0x004A,
+    "total_kwh": 0x0156,
+}

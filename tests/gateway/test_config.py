@@ -54,15 +54,35 @@ def test_check_names_file_key_and_reason(tmp_path: Path) -> None:
     doc["uplink"]["prot"] = 1883
     doc["sources"][0]["devices"][1]["device"] = "sim-0"
     doc["sources"] += [
-        {"type": "modbus_rtu", "port": "/dev/ttyUSB0", "poll": "5m", "devices": [
-            {"device": "m1", "kind": "electricity", "unit": 1, "profile": "chint-ddsu666"},
-            {"device": "m2", "kind": "water", "unit": 2, "profile": "chint-ddsu666",
-             "interval_s": 600},
-            {"device": "m3", "kind": "water", "unit": 3, "profile": "no-such-meter",
-             "interval_s": 600}]},
-        {"type": "mqtt_json", "devices": [
-            {"device": "t1", "kind": "temperature", "topic": "a/b", "field": "humidity"}]},
-    ]  # fmt: skip
+        {
+            "type": "modbus_rtu",
+            "port": "/dev/ttyUSB0",
+            "poll": "5m",
+            "devices": [
+                {"device": "m1", "kind": "electricity", "unit": 1, "profile": "chint-ddsu666"},
+                {
+                    "device": "m2",
+                    "kind": "water",
+                    "unit": 2,
+                    "profile": "chint-ddsu666",
+                    "interval_s": 600,
+                },
+                {
+                    "device": "m3",
+                    "kind": "water",
+                    "unit": 3,
+                    "profile": "no-such-meter",
+                    "interval_s": 600,
+                },
+            ],
+        },
+        {
+            "type": "mqtt_json",
+            "devices": [
+                {"device": "t1", "kind": "temperature", "topic": "a/b", "field": "humidity"}
+            ],
+        },
+    ]
     result = _check(tmp_path, doc)
     assert result.returncode == 2
     path = tmp_path / "gw.yaml"
@@ -95,9 +115,18 @@ def test_a_register_map_without_a_kind_is_checked_against_the_device(tmp_path: P
         "model: odd meter\nsource: hand-made for this test\n"
         "fields: [{field: power_w, register: 0, datatype: float32}]\n"
     )
-    doc = gateway_config(tmp_path, 1883, "campus", [
-        {"type": "modbus_rtu", "port": "/dev/ttyUSB0", "devices": [
-            {"device": "m1", "kind": "electricity", "unit": 1, "profile": "odd"}]}])  # fmt: skip
+    doc = gateway_config(
+        tmp_path,
+        1883,
+        "campus",
+        [
+            {
+                "type": "modbus_rtu",
+                "port": "/dev/ttyUSB0",
+                "devices": [{"device": "m1", "kind": "electricity", "unit": 1, "profile": "odd"}],
+            }
+        ],
+    )
     doc["modbus_profiles"] = str(maps)
     result = _check(tmp_path, doc)
     assert result.returncode == 2
@@ -109,12 +138,21 @@ def test_a_register_map_without_a_kind_is_checked_against_the_device(tmp_path: P
 
 def test_camera_settings_are_checked(tmp_path: Path) -> None:
     doc = gateway_config(tmp_path, 1883, "campus", [simulated(1, 1.0)])
-    doc["sources"].append({"type": "camera", "devices": [
-        {"device": "cam-gate", "url": "rtsp://192.168.1.64/stream2", "fps": 0,
-         "mask": [[[0, 0], [200, 0]]]},
-        {"device": "cam/back", "url": 0, "kind": "door"},
-        {"device": "cam-yard"},
-    ]})  # fmt: skip
+    doc["sources"].append(
+        {
+            "type": "camera",
+            "devices": [
+                {
+                    "device": "cam-gate",
+                    "url": "rtsp://192.168.1.64/stream2",
+                    "fps": 0,
+                    "mask": [[[0, 0], [200, 0]]],
+                },
+                {"device": "cam/back", "url": 0, "kind": "door"},
+                {"device": "cam-yard"},
+            ],
+        }
+    )
     result = _check(tmp_path, doc)
     assert result.returncode == 2
     path = tmp_path / "gw.yaml"

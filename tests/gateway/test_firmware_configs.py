@@ -54,21 +54,44 @@ def test_the_readme_install_steps_check_each_example_alone(path: Path, tmp_path:
     config = tmp_path / "gateway.yaml"
     config.write_text(path.read_text())
     env_file = tmp_path / "gateway.env"
-    env_file.write_text("# from campus-ingest broker add-gateway\nMQTT_PASSWORD=s3cret\n"
-                        'CAMERA_PASSWORD="cam era"\n')  # fmt: skip
+    env_file.write_text(
+        '# from campus-ingest broker add-gateway\nMQTT_PASSWORD=s3cret\nCAMERA_PASSWORD="cam era"\n'
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("MQTT_PASSWORD", "CAMERA_PASSWORD")}
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "check", "--config", str(config),
-         "--env-file", str(env_file)],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "check",
+            "--config",
+            str(config),
+            "--env-file",
+            str(env_file),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     env_file.write_text("MQTT_PASSWORD s3cret\n")
     bad = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "check", "--config", str(config),
-         "--env-file", str(env_file)],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "check",
+            "--config",
+            str(config),
+            "--env-file",
+            str(env_file),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert bad.returncode == 2
     assert f"{env_file}:1: expected KEY=VALUE" in bad.stderr
 
@@ -103,8 +126,10 @@ def test_esphome_nodes_publish_the_topics_the_gateway_reads() -> None:
 @pytest.mark.parametrize("name", ["door-node", "fridge-probe"])
 def test_esphome_contacts_read_open_as_on_and_really_repeat(name: str) -> None:
     node = _load(FIRMWARE / "esphome" / f"{name}.yaml")
-    beats = {b["then"][0]["if"]["condition"]["binary_sensor.is_on"]: b["then"][0]["if"]
-             for b in node["interval"]}  # fmt: skip
+    beats = {
+        b["then"][0]["if"]["condition"]["binary_sensor.is_on"]: b["then"][0]["if"]
+        for b in node["interval"]
+    }
     for sensor in node["binary_sensor"]:
         topic = f"{node['mqtt']['topic_prefix']}/binary_sensor/{sensor['name']}/state"
         # Pull-up, reed switch to GND: an open door leaves the pin HIGH, which must be ON

@@ -57,20 +57,57 @@ def test_every_source_kind_reaches_storage(
 ) -> None:
     local = unique("local-")
     sources = [
-        {"type": "modbus_rtu", "port": meters, "baudrate": 9600, "poll": "1s",
-         "timeout": "300ms", "devices": [
-             {"device": "meter-main", "kind": "electricity", "unit": 1,
-              "profile": "chint-ddsu666", "name": "总电表", "tags": {"building": "main"}},
-             {"device": "meter-kitchen", "kind": "electricity", "unit": 2,
-              "profile": "eastron-sdm120", "tags": {"building": "canteen"}}]},
-        {"type": "zigbee2mqtt", "broker": {"port": broker.port}, "base_topic": f"{local}z2m",
-         "devices": [{"device": "door-kitchen-back", "kind": "door",
-                      "friendly_name": "kitchen_back_door", "tags": {"building": "canteen"}}]},
-        {"type": "mqtt_json", "broker": {"port": broker.port}, "devices": [
-            {"device": "fridge-cold-1", "kind": "temperature", "field": "celsius",
-             "topic": f"{local}canteen-node/sensor/fridge1/state",
-             "tags": {"class": "refrigerator"}}]},
-    ]  # fmt: skip
+        {
+            "type": "modbus_rtu",
+            "port": meters,
+            "baudrate": 9600,
+            "poll": "1s",
+            "timeout": "300ms",
+            "devices": [
+                {
+                    "device": "meter-main",
+                    "kind": "electricity",
+                    "unit": 1,
+                    "profile": "chint-ddsu666",
+                    "name": "总电表",
+                    "tags": {"building": "main"},
+                },
+                {
+                    "device": "meter-kitchen",
+                    "kind": "electricity",
+                    "unit": 2,
+                    "profile": "eastron-sdm120",
+                    "tags": {"building": "canteen"},
+                },
+            ],
+        },
+        {
+            "type": "zigbee2mqtt",
+            "broker": {"port": broker.port},
+            "base_topic": f"{local}z2m",
+            "devices": [
+                {
+                    "device": "door-kitchen-back",
+                    "kind": "door",
+                    "friendly_name": "kitchen_back_door",
+                    "tags": {"building": "canteen"},
+                }
+            ],
+        },
+        {
+            "type": "mqtt_json",
+            "broker": {"port": broker.port},
+            "devices": [
+                {
+                    "device": "fridge-cold-1",
+                    "kind": "temperature",
+                    "field": "celsius",
+                    "topic": f"{local}canteen-node/sensor/fridge1/state",
+                    "tags": {"class": "refrigerator"},
+                }
+            ],
+        },
+    ]
     # Retained, as a bridge's last state would be: no race with the gateway's subscribe.
     z2m = {"contact": True, "battery": 97, "linkquality": 80}
     publisher.publish(f"{local}z2m/kitchen_back_door", orjson.dumps(z2m), retain=True)

@@ -137,10 +137,18 @@ def test_full_buffer_keeps_door_readings_drops_oldest_routine_and_reports_it(
     central: tuple[IngestService, InfluxClient, str],
 ) -> None:
     _service, db, root = central
-    doors = {"type": "simulated", "seed": 1, "every_s": 0.1, "devices": [
-        {"device": f"door-{i}", "kind": "door"} for i in range(10)]}  # fmt: skip
-    fridges = {"type": "simulated", "seed": 2, "every_s": 0.1, "devices": [
-        {"device": f"fridge-{i}", "kind": "temperature"} for i in range(40)]}  # fmt: skip
+    doors = {
+        "type": "simulated",
+        "seed": 1,
+        "every_s": 0.1,
+        "devices": [{"device": f"door-{i}", "kind": "door"} for i in range(10)],
+    }
+    fridges = {
+        "type": "simulated",
+        "seed": 2,
+        "every_s": 0.1,
+        "devices": [{"device": f"fridge-{i}", "kind": "temperature"} for i in range(40)],
+    }
     config = gateway_config(tmp_path, own_broker.port, root, [doors, fridges])
     config["buffer"]["max_mb"] = 0.06  # about 600 readings: full after a second or so
     config["health_interval"] = "1s"

@@ -103,31 +103,39 @@ def test_smoke_to_webhook_ack_resolve_and_history(
 
 
 def test_a_smoke_alarm_inside_a_gateways_backlog_is_told_late(
-    alerting: IngestService, api: TestClient, publisher: Publisher, config: dict[str, Any],
+    alerting: IngestService,
+    api: TestClient,
+    publisher: Publisher,
+    config: dict[str, Any],
     receiver: HttpReceiver,
-) -> None:  # fmt: skip
+) -> None:
     # The gateway was offline for 20 minutes; on reconnecting it drains its buffer: a
     # smoke alarm that began and ended while it was away.
     topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
     began = int(time.time() * 1000) - 20 * 60_000
-    backlog = [reading("smoke-1", "smoke", began, smoke=True),
-               reading("smoke-1", "smoke", began + 90_000, smoke=False)]  # fmt: skip
+    backlog = [
+        reading("smoke-1", "smoke", began, smoke=True),
+        reading("smoke-1", "smoke", began + 90_000, smoke=False),
+    ]
     publisher.publish(topic, envelope("gw-main", 1, backlog))
     [late] = wait_for(receiver.bodies, 10)
     assert (late["state"], late["title"]) == ("late", "【补报】烟雾报警")
     assert "网关恢复连接后补报" in late["message"]
     assert late["ack_url"].startswith("http://127.0.0.1:")  # told once, and can be taken
-    ack = api.post(f"/api/alerts/{late['alert_id']}/ack", json={"note": "已查看"},
-                   headers=TOKENS["guard"])  # fmt: skip
+    ack = api.post(
+        f"/api/alerts/{late['alert_id']}/ack", json={"note": "已查看"}, headers=TOKENS["guard"]
+    )
     assert ack.status_code == 200, ack.text
     assert (ack.json()["state"], ack.json()["acknowledged_by"]) == ("resolved", "值班室")
     assert api.get("/api/alerts", headers=TOKENS["viewer"]).json() == []
 
 
 def test_an_alarm_delivered_after_a_later_all_clear_is_told_late_once(
-    alerting: IngestService, publisher: Publisher, config: dict[str, Any],
+    alerting: IngestService,
+    publisher: Publisher,
+    config: dict[str, Any],
     receiver: HttpReceiver,
-) -> None:  # fmt: skip
+) -> None:
     """Issue 20, item 3: a broker failover delivered smoke=true (seq 91) after a later
     smoke=false (seq 103); the alarm was neither told nor recorded. Replayed here, and
     the late envelope redelivered, through the real broker."""

@@ -28,8 +28,12 @@ def volume(tmp_path: Path) -> Iterator[Path]:
     """A 24 MB tmpfs mounted for the test (the machine's tests run as root)."""
     mount = tmp_path / "volume"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     yield mount
@@ -61,9 +65,12 @@ def _free(path: Path) -> int:
 
 
 def test_alarms_are_told_and_readings_kept_on_a_full_disk(
-    volume: Path, config: dict[str, Any], publisher: Publisher, receiver: HttpReceiver,
+    volume: Path,
+    config: dict[str, Any],
+    publisher: Publisher,
+    receiver: HttpReceiver,
     db: InfluxClient,
-) -> None:  # fmt: skip
+) -> None:
     config["state_dir"] = str(volume / "state")
     config["spool"] = {"reserve_mb": 4, "segment_mb": 1}
     config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
@@ -114,8 +121,9 @@ def test_alarms_are_told_and_readings_kept_on_a_full_disk(
         wait_for(lambda: count_points(db, "temperature", "celsius") == 6, 30)
         send("smoke-2", "smoke", smoke=False)
         wait_for(lambda: service.health()["status"] == "ok", 15)
-        recorded = {a.device: a.state for a in service.alert_store.alerts(active_only=False,
-                                                                            limit=10)}  # fmt: skip
+        recorded = {
+            a.device: a.state for a in service.alert_store.alerts(active_only=False, limit=10)
+        }
         assert recorded == {"smoke-1": "firing", "smoke-2": "resolved"}
         wait_for(lambda: count_points(db, "smoke", "smoke") == 3, 20)
     finally:
@@ -123,9 +131,12 @@ def test_alarms_are_told_and_readings_kept_on_a_full_disk(
 
 
 def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
-    volume: Path, config: dict[str, Any], publisher: Publisher, receiver: HttpReceiver,
+    volume: Path,
+    config: dict[str, Any],
+    publisher: Publisher,
+    receiver: HttpReceiver,
     db: InfluxClient,
-) -> None:  # fmt: skip
+) -> None:
     """Item 12: with the spool refusing, the ingest once stopped acknowledging; after the
     broker's max_inflight_messages (1,000) it sent nothing more, alarms included."""
     config["state_dir"] = str(volume / "state")
@@ -140,12 +151,19 @@ def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
         assert service.wait_ready()
         _fill(volume / "filler", leave_bytes=2 << 20)
         load = [
-            (topic, envelope("gw-main", seq, [
-                reading(f"fridge-{i}", "temperature", start_ms + seq * 20 + i, celsius=4.0)
-                for i in range(20)
-            ]))
+            (
+                topic,
+                envelope(
+                    "gw-main",
+                    seq,
+                    [
+                        reading(f"fridge-{i}", "temperature", start_ms + seq * 20 + i, celsius=4.0)
+                        for i in range(20)
+                    ],
+                ),
+            )
             for seq in range(1, 3001)
-        ]  # fmt: skip
+        ]
         publisher.publish_many(load)  # 3,000 messages, 60,000 readings: 5 MB > 1 MB
         smoke = [reading("smoke-1", "smoke", int(time.time() * 1000), smoke=True)]
         publisher.publish(topic, envelope("gw-main", 3001, smoke))
@@ -156,8 +174,9 @@ def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
         assert any("LOST" in p for p in service.health()["problems"])
         wait_for(lambda: service.consumer.pending_age_s() == 0, 30)  # all handed over
         (volume / "filler").unlink()
-        wait_for(lambda: count_points(db, "temperature", "celsius") == 60_000
-                 - lost._value.get(), 60)  # fmt: skip
+        wait_for(
+            lambda: count_points(db, "temperature", "celsius") == 60_000 - lost._value.get(), 60
+        )
         wait_for(lambda: service.health()["status"] == "ok", 15)
     finally:
         service.stop()

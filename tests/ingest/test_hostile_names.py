@@ -47,10 +47,19 @@ def robot() -> Iterator[HttpReceiver]:
 def test_a_name_cannot_forge_a_robot_message(
     config: dict[str, Any], publisher: Publisher, robot: HttpReceiver
 ) -> None:
-    config["channels"] = {"patrol": {"type": "wecom", "url": robot.url()},
-                          "duty": {"type": "dingtalk", "url": robot.url("/ding")}}  # fmt: skip
-    config["rules"] = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-                        "severity": "critical", "notify": ["patrol", "duty"]}]  # fmt: skip
+    config["channels"] = {
+        "patrol": {"type": "wecom", "url": robot.url()},
+        "duty": {"type": "dingtalk", "url": robot.url("/ding")},
+    }
+    config["rules"] = [
+        {
+            "id": "smoke",
+            "kind": "smoke",
+            "when": {"field": "smoke", "eq": True},
+            "severity": "critical",
+            "notify": ["patrol", "duty"],
+        }
+    ]
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     try:
@@ -70,8 +79,11 @@ def test_a_name_cannot_forge_a_robot_message(
         wait_for(lambda: len(robot.bodies()) == 2, 10)
     finally:
         service.stop()
-    wecom = next(b["markdown"]["content"] for b in robot.bodies() if b["msgtype"] == "markdown"
-                 and "content" in b["markdown"])  # fmt: skip
+    wecom = next(
+        b["markdown"]["content"]
+        for b in robot.bodies()
+        if b["msgtype"] == "markdown" and "content" in b["markdown"]
+    )
     ding = next(b["markdown"]["text"] for b in robot.bodies() if "text" in b["markdown"])
     for text in (wecom, ding):
         assert text.startswith("### 烟雾报警\n")
@@ -87,24 +99,28 @@ def test_names_cannot_break_charts_or_run_in_spreadsheets(
     service: IngestService, publisher: Publisher, config: dict[str, Any]
 ) -> None:
     meta = _meta(
-        {"device": "fridge-1", "kind": "temperature", "name": MATH,
-         "tags": {"class": "refrigerator"}},
+        {
+            "device": "fridge-1",
+            "kind": "temperature",
+            "name": MATH,
+            "tags": {"class": "refrigerator"},
+        },
         {"device": "meter-1", "kind": "electricity", "name": FORMULA},
-    )  # fmt: skip
+    )
     publisher.publish(_topic(config, "meta"), meta)
     wait_for(lambda: service.registry.device_info("sunshine-kg", "gw-x", "meter-1"), 10)
     now = int(time.time() * 1000) // 60_000 * 60_000
     readings = [reading("fridge-1", "temperature", now - i * 60_000, celsius=4.0) for i in range(5)]
-    readings += [reading("meter-1", "electricity", now - i * 60_000, energy_kwh=10.0 - i)
-                 for i in range(5)]  # fmt: skip
+    readings += [
+        reading("meter-1", "electricity", now - i * 60_000, energy_kwh=10.0 - i) for i in range(5)
+    ]
     publisher.publish(_topic(config, "readings"), envelope("gw-x", 1, readings))
     wait_for(lambda: count_points(service.influx, "electricity", "energy_kwh") == 5, 20)
     with TestClient(create_api(service)) as client:
         page = client.get("/api/reports/cold-chain", params={"format": "html"}, headers=VIEWER)
         assert page.status_code == 200, page.text
         assert "冷藏柜 $\\frac{1}{0$ 坏" in page.text  # escaped text, drawn in the chart as is
-        sheet = client.get("/api/reports/daily-readings", params={"format": "csv"},
-                           headers=VIEWER)  # fmt: skip
+        sheet = client.get("/api/reports/daily-readings", params={"format": "csv"}, headers=VIEWER)
         assert sheet.status_code == 200
     rows = list(csv.reader(io.StringIO(sheet.text.removeprefix("\ufeff"))))
     names = [row[1] for row in rows[1:]]

@@ -98,8 +98,11 @@ def test_rotating_the_key_revokes_the_links_sent(
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
         rotated = subprocess.run(
             [sys.executable, "-m", "ingest.cli", "links", "rotate", "--config", str(config_path)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert rotated.returncode == 0, rotated.stderr
         assert "no longer opens" in rotated.stdout
         assert api.get(path).status_code == 401  # the running service took the new key

@@ -73,8 +73,15 @@ def test_a_smoke_alarm_arrives_whatever_optional_part_is_broken(
     config: dict[str, Any], publisher: Publisher, robot: HttpReceiver, broken: str
 ) -> None:
     config["channels"] = {"patrol": {"type": "webhook", "url": robot.url()}}
-    config["rules"] = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-                        "severity": "critical", "notify": ["patrol"]}]  # fmt: skip
+    config["rules"] = [
+        {
+            "id": "smoke",
+            "kind": "smoke",
+            "when": {"field": "smoke", "eq": True},
+            "severity": "critical",
+            "notify": ["patrol"],
+        }
+    ]
     service = IngestService(IngestConfig.model_validate(config))
     render = alert_text.render
     service.start()
@@ -114,8 +121,11 @@ def test_links_rotate_run_by_root_keeps_the_state_owner(config: dict[str, Any]) 
     try:
         done = subprocess.run(
             [sys.executable, "-m", "ingest.cli", "links", "rotate", "--config", str(path)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         info = (state / "links.key").stat()
         assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (65534, 65534, 0o600)
@@ -138,8 +148,14 @@ def test_a_state_command_run_by_another_user_refuses_with_exit_2() -> None:
         "except WrongUser as exc: print(exc); sys.exit(2)"
     )
     try:
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              timeout=60, check=False, cwd=Path(__file__).parents[2])  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=Path(__file__).parents[2],
+        )
     finally:
         shutil.rmtree(top)
     assert done.returncode == 2

@@ -41,12 +41,15 @@ VIEWER = {"Authorization": "Bearer viewer-token-1"}
 JPEG_A = b"\xff\xd8\xff\xe0" + b"A" * 500 + b"\xff\xd9"
 JPEG_B = b"\xff\xd8\xff\xe0" + b"B" * 500 + b"\xff\xd9"
 RULES = [
-    {"id": "door-open", "kind": "door", "when": {"field": "open", "eq": True},
-     "notify": ["patrol"]},
-    {"id": "person", "kind": "camera", "when": {"field": "persons", "ge": 1},
-     "notify": ["patrol"]},
+    {
+        "id": "door-open",
+        "kind": "door",
+        "when": {"field": "open", "eq": True},
+        "notify": ["patrol"],
+    },
+    {"id": "person", "kind": "camera", "when": {"field": "persons", "ge": 1}, "notify": ["patrol"]},
     {"id": "gateway-offline", "gateway_offline": "1h", "notify": ["patrol"]},
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -99,10 +102,15 @@ def test_same_gateway_and_device_ids_on_two_sites_stay_apart(
     publisher.publish(_topic(config, "campus-b", "snapshots/cam-1/snap-1"), JPEG_B)
     publisher.publish(
         _topic(config, "campus-a", "readings"),
-        envelope("gw-gate", 1, [reading("door-1", "door", now, open=True, locked=False),
-                                reading("cam-1", "camera", now, motion=True, persons=1,
-                                        snapshot="snap-1")]),
-    )  # fmt: skip
+        envelope(
+            "gw-gate",
+            1,
+            [
+                reading("door-1", "door", now, open=True, locked=False),
+                reading("cam-1", "camera", now, motion=True, persons=1, snapshot="snap-1"),
+            ],
+        ),
+    )
     publisher.publish(
         _topic(config, "campus-b", "readings"),
         envelope("gw-gate", 1, [reading("door-1", "door", now, open=False, locked=True)]),
@@ -245,8 +253,12 @@ def test_two_sites_meters_with_the_same_id_are_reported_apart(
     for site, per_hour in (("campus-a", 1.0), ("campus-b", 2.0)):
         tags = {"site": site, "gateway": "gw-meter", "device": "meter-main"}
         for hour, t in enumerate(every(start, local("2026-11-23 00:00"), timedelta(hours=1))):
-            point = encode_point("electricity", tags, {"energy_kwh": 100 + hour * per_hour},
-                                 int(t.timestamp() * 1000))  # fmt: skip
+            point = encode_point(
+                "electricity",
+                tags,
+                {"energy_kwh": 100 + hour * per_hour},
+                int(t.timestamp() * 1000),
+            )
             lines.append(point)
     client.write("\n".join(lines).encode())
     clock = ManualClock(local("2026-11-24 00:00").timestamp())

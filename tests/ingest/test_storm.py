@@ -38,8 +38,10 @@ def _first(requests: list[Request], text: str) -> Request | None:
 def test_a_real_alarm_overtakes_a_burst_of_a_thousand(
     config: dict[str, Any], publisher: Publisher, webhook: HttpReceiver, robot: HttpReceiver
 ) -> None:
-    config["channels"] = {"siren": {"type": "webhook", "url": webhook.url()},
-                          "patrol": {"type": "wecom", "url": robot.url()}}  # fmt: skip
+    config["channels"] = {
+        "siren": {"type": "webhook", "url": webhook.url()},
+        "patrol": {"type": "wecom", "url": robot.url()},
+    }
     config["rules"] = [SMOKE]
     root = config["mqtt"]["topic_root"]
     service = IngestService(IngestConfig.model_validate(config))
@@ -60,8 +62,10 @@ def test_a_real_alarm_overtakes_a_burst_of_a_thousand(
     finally:
         service.stop()
     siren_delay, robot_delay = at_siren.at - sent_at, at_robot.at - sent_at
-    print(f"real alarm after a burst of 1000: webhook {siren_delay:.2f} s, robot "
-          f"{robot_delay:.2f} s; robot messages {len(robot.requests)}")  # fmt: skip
+    print(
+        f"real alarm after a burst of 1000: webhook {siren_delay:.2f} s, robot "
+        f"{robot_delay:.2f} s; robot messages {len(robot.requests)}"
+    )
     overtaken = [r for r in webhook.requests if sent_at < r.at < at_siren.at]
     assert len(overtaken) <= 3, "the real alarm waited behind the burst"
     assert siren_delay < 5

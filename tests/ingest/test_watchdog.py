@@ -90,8 +90,15 @@ def test_a_stuck_commit_thread_is_named(config: dict[str, Any], publisher: Publi
 
 def test_an_unreachable_robot_is_named(config: dict[str, Any], publisher: Publisher) -> None:
     channels = {"patrol": {"type": "webhook", "url": CLOSED_PORT}}
-    rules = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-              "severity": "critical", "notify": ["patrol"]}]  # fmt: skip
+    rules = [
+        {
+            "id": "smoke",
+            "kind": "smoke",
+            "when": {"field": "smoke", "eq": True},
+            "severity": "critical",
+            "notify": ["patrol"],
+        }
+    ]
     with running(config, channels=channels, rules=rules) as service:
         _publish(config, publisher, reading("smoke-1", "smoke", _now(), smoke=True))
         [problem] = wait_for(lambda: _stalled(service, "channel patrol"), 15)

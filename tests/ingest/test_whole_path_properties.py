@@ -66,24 +66,36 @@ def _handler(tmp_path: Path) -> MessageHandler:
     return MessageHandler("campus", lambda _site: True, registry, Metrics(), SystemClock())
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(device=texts, name=texts, tag_key=texts, tag_value=texts)
 def test_any_accepted_meta_and_reading_is_stored_and_read_back_equal(
     client: InfluxClient, tmp_path: Path, device: str, name: str, tag_key: str, tag_value: str
 ) -> None:
     handler = _handler(tmp_path)
-    meta = {"v": 1, "gateway": "gw-a", "devices": [
-        {"device": device, "kind": "temperature", "name": name, "tags": {tag_key: tag_value}}
-    ]}  # fmt: skip
+    meta = {
+        "v": 1,
+        "gateway": "gw-a",
+        "devices": [
+            {"device": device, "kind": "temperature", "name": name, "tags": {tag_key: tag_value}}
+        ],
+    }
     out = handler.handle("campus/site-a/gw-a/meta", orjson.dumps(meta))
     assert all(letter.reason and letter.detail for letter in out.dead_letters)
     known = handler.registry.device_info("site-a", "gw-a", device)
     assert (known is None) == bool(out.dead_letters)  # kept, or refused with a reason
     ts = BASE_TS + next(_times)
-    envelope = {"v": 1, "gateway": "gw-a", "seq": 1,
-                "readings": [{"device": device, "kind": "temperature", "ts": ts,
-                              "values": {"celsius": 4.25}}]}  # fmt: skip
+    envelope = {
+        "v": 1,
+        "gateway": "gw-a",
+        "seq": 1,
+        "readings": [
+            {"device": device, "kind": "temperature", "ts": ts, "values": {"celsius": 4.25}}
+        ],
+    }
     out = handler.handle("campus/site-a/gw-a/readings", orjson.dumps(envelope))
     if out.record is None:
         [letter] = out.dead_letters
@@ -96,8 +108,11 @@ def test_any_accepted_meta_and_reading_is_stored_and_read_back_equal(
         assert row[tag_key] == tag_value
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(fields=st.dictionaries(texts, numbers, min_size=1, max_size=5))
 def test_any_accepted_field_is_stored_and_read_back_equal(
     client: InfluxClient, tmp_path: Path, fields: dict[str, Any]
@@ -105,9 +120,12 @@ def test_any_accepted_field_is_stored_and_read_back_equal(
     handler = _handler(tmp_path)
     ts = BASE_TS + next(_times)
     values = {"celsius": 4.5, **{k: v for k, v in fields.items() if k != "celsius"}}
-    envelope = {"v": 1, "gateway": "gw-a", "seq": 1,
-                "readings": [{"device": "t-1", "kind": "temperature", "ts": ts,
-                              "values": values}]}  # fmt: skip
+    envelope = {
+        "v": 1,
+        "gateway": "gw-a",
+        "seq": 1,
+        "readings": [{"device": "t-1", "kind": "temperature", "ts": ts, "values": values}],
+    }
     out = handler.handle("campus/site-a/gw-a/readings", orjson.dumps(envelope))
     if out.record is None:  # a declared field of the wrong type refuses the reading
         assert out.dead_letters[0].reason == "wrong_type"

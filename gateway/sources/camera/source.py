@@ -65,8 +65,9 @@ class Camera:
         self.tz = tz
         self.detector = detector
         self.stop_event = threading.Event()
-        self.stream = VideoStream(device.url, device.fps, device.width, device.loop, clock,
-                                  self.stop_event)  # fmt: skip
+        self.stream = VideoStream(
+            device.url, device.fps, device.width, device.loop, clock, self.stop_event
+        )
         self.analyzer: FrameAnalyzer | None = None
         self.online = False
         self.errors = 0
@@ -145,10 +146,13 @@ class Camera:
         if last is not None and last.tamper != state.tamper:
             log.warning("camera %s: tamper %s", self.device.device, analysis.tamper or "cleared")
         values: dict[str, FieldValue] = {
-            "motion": state.motion, "persons": state.persons, "tamper": state.tamper,
-            "online": True, "brightness": round(analysis.brightness, 1),
+            "motion": state.motion,
+            "persons": state.persons,
+            "tamper": state.tamper,
+            "online": True,
+            "brightness": round(analysis.brightness, 1),
             "sharpness": round(analysis.sharpness, 1),
-        }  # fmt: skip
+        }
         trigger = "person" if appeared else "motion" if started else None
         every = self.device.snapshot_every.total_seconds()
         if trigger and now - self._last_snapshot[trigger] >= every:

@@ -64,8 +64,12 @@ class VideoStream:
         if isinstance(self.url, int) or self.is_file:
             capture = cv2.VideoCapture(self.url)
         else:
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS,
-                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]  # fmt: skip
+            params = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                OPEN_TIMEOUT_MS,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                READ_TIMEOUT_MS,
+            ]
             capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
             capture.release()

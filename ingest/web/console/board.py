@@ -62,8 +62,12 @@ class BoardState:
             and (dev.values.get("open") is True or dev.values.get("locked") is False)
         ]
         doors.sort(key=lambda c: (c.building, c.room, c.name))
-        return {"doors": doors, "building_names": [], "building": None,
-                "lock_check": self.lock_check()}  # fmt: skip
+        return {
+            "doors": doors,
+            "building_names": [],
+            "building": None,
+            "lock_check": self.lock_check(),
+        }
 
     def lock_check(self) -> dict[str, Any] | None:
         """The latest lock check, worded as its message was: a title and a line a building."""

@@ -88,6 +88,12 @@ class Pages:
     ) -> HTMLResponse:
         """A page that says one thing: why a request was refused, or that it worked."""
         return self.page(
-            request, "message.html", principal, status,
-            title=title, message=message, tone=tone, back=back,
-        )  # fmt: skip
+            request,
+            "message.html",
+            principal,
+            status,
+            title=title,
+            message=message,
+            tone=tone,
+            back=back,
+        )

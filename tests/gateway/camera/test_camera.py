@@ -38,11 +38,13 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     }
     devices = [
         CameraDeviceConfig(
-            device=name, url=str(videos.write_video(folder / f"{name}.avi", 14, frame)),
-            loop=False, mask=MASK if name == "leaves-masked" else [],
+            device=name,
+            url=str(videos.write_video(folder / f"{name}.avi", 14, frame)),
+            loop=False,
+            mask=MASK if name == "leaves-masked" else [],
         )
         for name, frame in scenes.items()
-    ]  # fmt: skip
+    ]
     readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
     snapshots: dict[str, bytes] = {}
     lock = threading.Lock()
@@ -54,8 +56,9 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     def keep(_device: str, snapshot_id: str, jpeg: bytes) -> None:
         snapshots[snapshot_id] = jpeg
 
-    source = CameraSource(CameraSourceConfig(type="camera", devices=devices), "Asia/Shanghai",
-                          SystemClock(), keep)  # fmt: skip
+    source = CameraSource(
+        CameraSourceConfig(type="camera", devices=devices), "Asia/Shanghai", SystemClock(), keep
+    )
     source.start(emit)
     time.sleep(RUN_S)
     opened = {c.device.device: c.stream.opened_at for c in source.cameras}
@@ -96,8 +99,11 @@ def test_person_walking_through_is_seen_within_a_second_with_a_snapshot(
     assert picture.shape == (360, 640, 3)
     red = (picture[:, :, 2] > 200) & (picture[:, :, 1] < 60) & (picture[:, :, 0] < 60)
     assert red.sum() > 100, "the person's box is drawn on the snapshot"
-    gone = next(r for r in watched["readings"]["walk"] if r is not seen
-                and _video_time(watched, "walk", r) > CHANGE_S + 6.5)  # fmt: skip
+    gone = next(
+        r
+        for r in watched["readings"]["walk"]
+        if r is not seen and _video_time(watched, "walk", r) > CHANGE_S + 6.5
+    )
     assert gone["values"]["persons"] == 0  # the person left the picture at 11 s
     assert not _first(watched, "walk", tamper=True)
 
@@ -134,8 +140,12 @@ def test_stopping_is_not_reported_as_the_camera_going_offline(tmp_path: Path) ->
     video = videos.write_video(tmp_path / "gate.avi", 8, videos.walk(enter_s=100))
     readings: list[dict[str, Any]] = []
     device = CameraDeviceConfig(device="cam-gate", url=str(video), fps=5)
-    source = CameraSource(CameraSourceConfig(type="camera", devices=[device]), "Asia/Shanghai",
-                          SystemClock(), lambda *_: None)  # fmt: skip
+    source = CameraSource(
+        CameraSourceConfig(type="camera", devices=[device]),
+        "Asia/Shanghai",
+        SystemClock(),
+        lambda *_: None,
+    )
     source.start(readings.append)
     deadline = time.monotonic() + 10
     while not readings and time.monotonic() < deadline:

@@ -39,17 +39,31 @@ def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(
 ) -> None:
     config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
     config["rules"] = [
-        {"id": "person-at-gate", "kind": "camera", "where": {"building": "gate"},
-         "when": {"field": "persons", "ge": 1}, "severity": "warning", "notify": ["patrol"]},
-    ]  # fmt: skip
+        {
+            "id": "person-at-gate",
+            "kind": "camera",
+            "where": {"building": "gate"},
+            "when": {"field": "persons", "ge": 1},
+            "severity": "warning",
+            "notify": ["patrol"],
+        },
+    ]
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     assert service.wait_ready()
     video = videos.write_video(tmp_path / "gate.avi", 12, videos.walk(enter_s=4.0))
-    camera = {"type": "camera", "devices": [
-        {"device": "cam-gate", "url": str(video), "fps": 5, "name": "大门摄像头",
-         "tags": {"building": "gate"}},
-    ]}  # fmt: skip
+    camera = {
+        "type": "camera",
+        "devices": [
+            {
+                "device": "cam-gate",
+                "url": str(video),
+                "fps": 5,
+                "name": "大门摄像头",
+                "tags": {"building": "gate"},
+            },
+        ],
+    }
     gateway = GatewayProcess(
         gateway_config(tmp_path, broker.port, config["mqtt"]["topic_root"], [camera]), tmp_path
     )
@@ -77,8 +91,10 @@ def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(
             assert latest.headers["x-snapshot-id"]
             missing = api.get("/api/cameras/cam-none/snapshots/latest", headers=VIEWER)
             assert missing.status_code == 404
-        rows = wait_for(lambda: service.influx.query(
-            'SELECT persons, snapshot FROM camera WHERE persons >= 1'), 20)  # fmt: skip
+        rows = wait_for(
+            lambda: service.influx.query("SELECT persons, snapshot FROM camera WHERE persons >= 1"),
+            20,
+        )
         assert rows
     finally:
         gateway.stop()

@@ -19,8 +19,9 @@ def test_mjpeg_camera_goes_offline_and_comes_back() -> None:
     readings: list[dict[str, Any]] = []
     with mjpeg_camera(free_port(), walk(enter_s=3.5, cross_s=4.0)) as server:
         device = CameraDeviceConfig(device="cam-gate", url=server.url, fps=5)
-        camera = Camera(device, readings.append, lambda *_: None, SystemClock(),
-                        ZoneInfo("Asia/Shanghai"), None)  # fmt: skip
+        camera = Camera(
+            device, readings.append, lambda *_: None, SystemClock(), ZoneInfo("Asia/Shanghai"), None
+        )
         camera.start()
         try:
             wait_for(lambda: any(r["values"]["online"] for r in readings), 15)

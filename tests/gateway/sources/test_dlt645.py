@@ -152,9 +152,13 @@ class MeterSimulator:
         energy = self.energy[frame.address]
         # What this meter has, by DI3 DI2 DI1 DI0; anything else it refuses (error 02:
         # no such data), as meters do with the tariff items they lack.
-        known = {0x00010000: (energy, 4, 2), 0x00000000: (energy + 100.0, 4, 2),
-                 0x02010100: (229.8, 2, 1), 0x02020100: (3.125, 3, 3),
-                 0x02030000: (0.7182, 3, 4)}  # fmt: skip
+        known = {
+            0x00010000: (energy, 4, 2),
+            0x00000000: (energy + 100.0, 4, 2),
+            0x02010100: (229.8, 2, 1),
+            0x02020100: (3.125, 3, 3),
+            0x02030000: (0.7182, 3, 4),
+        }
         if identifier not in known:
             return codec.build_frame(frame.address, 0xD1, b"\x02")
         value, size, decimals = known[identifier]
@@ -175,8 +179,9 @@ def line(tmp_path: Path) -> Iterator[tuple[MeterSimulator, str]]:
     """Two meters on a pseudo-terminal; yields the simulator and the gateway's port."""
     ports = PtyPair(tmp_path)
     ports.start()
-    simulator = MeterSimulator(ports.device, {ADDRESS: 12345.67, "000000000042": 8.5,
-                                              "000000000077": 500.0})  # fmt: skip
+    simulator = MeterSimulator(
+        ports.device, {ADDRESS: 12345.67, "000000000042": 8.5, "000000000077": 500.0}
+    )
     simulator.start()
     yield simulator, ports.gateway
     simulator.stop()
@@ -186,17 +191,27 @@ def line(tmp_path: Path) -> Iterator[tuple[MeterSimulator, str]]:
 def _source(port: str) -> Dlt645BusSource:
     config = Dlt645SourceConfig.model_validate(
         {
-            "type": "dlt645", "port": port, "poll": "1s", "timeout": "300ms", "retries": 1,
+            "type": "dlt645",
+            "port": port,
+            "poll": "1s",
+            "timeout": "300ms",
+            "retries": 1,
             "devices": [
-                {"device": "meter-kitchen", "address": ADDRESS,
-                 "read": ["power_w", "voltage_v", "current_a"]},
+                {
+                    "device": "meter-kitchen",
+                    "address": ADDRESS,
+                    "read": ["power_w", "voltage_v", "current_a"],
+                },
                 {"device": "meter-office", "address": "000000000042"},
                 # A meter that counts both ways: its combined total is the bill.
-                {"device": "meter-solar", "address": "000000000077",
-                 "energy": "combined_active_total"},
+                {
+                    "device": "meter-solar",
+                    "address": "000000000077",
+                    "energy": "combined_active_total",
+                },
             ],
         }
-    )  # fmt: skip
+    )
     return Dlt645BusSource(config, SystemClock())
 
 

@@ -20,15 +20,35 @@ from tests.gateway.harness import Collector
 from tests.harness import Publisher, unique, wait_for
 
 # Payloads as Zigbee2MQTT 1.x/2.x publishes them for common campus devices.
-AQARA_CONTACT = {"battery": 100, "contact": True, "device_temperature": 25,
-                 "linkquality": 87, "power_outage_count": 3, "voltage": 3025}  # fmt: skip
-HEIMAN_SMOKE = {"battery": 95, "battery_low": False, "linkquality": 120, "smoke": False,
-                "tamper": False}  # fmt: skip
-AQARA_CLIMATE = {"battery": 91, "humidity": 55.2, "linkquality": 110, "pressure": 1011,
-                 "temperature": 4.3, "voltage": 2985}  # fmt: skip
-TASMOTA_SENSOR = {"Time": "2026-11-23T10:00:00", "TempUnit": "C",
-                  "DS18B20-1": {"Id": "01144A0CCAAA", "Temperature": 4.6},
-                  "DS18B20-2": {"Id": "01144A0CCBBB", "Temperature": -19.5}}  # fmt: skip
+AQARA_CONTACT = {
+    "battery": 100,
+    "contact": True,
+    "device_temperature": 25,
+    "linkquality": 87,
+    "power_outage_count": 3,
+    "voltage": 3025,
+}
+HEIMAN_SMOKE = {
+    "battery": 95,
+    "battery_low": False,
+    "linkquality": 120,
+    "smoke": False,
+    "tamper": False,
+}
+AQARA_CLIMATE = {
+    "battery": 91,
+    "humidity": 55.2,
+    "linkquality": 110,
+    "pressure": 1011,
+    "temperature": 4.3,
+    "voltage": 2985,
+}
+TASMOTA_SENSOR = {
+    "Time": "2026-11-23T10:00:00",
+    "TempUnit": "C",
+    "DS18B20-1": {"Id": "01144A0CCAAA", "Temperature": 4.6},
+    "DS18B20-2": {"Id": "01144A0CCBBB", "Temperature": -19.5},
+}
 
 
 @pytest.fixture
@@ -50,16 +70,22 @@ def zigbee(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[Zigbee
     base = unique("z2m-")
     config = Zigbee2MqttSourceConfig.model_validate(
         {
-            "type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
-            "base_topic": base, "stale_after": "1h",
+            "type": "zigbee2mqtt",
+            "broker": {"host": "127.0.0.1", "port": broker.port},
+            "base_topic": base,
+            "stale_after": "1h",
             "devices": [
-                {"device": "door-kitchen-back", "kind": "door",
-                 "friendly_name": "kitchen/back door", "interval_s": 1},
+                {
+                    "device": "door-kitchen-back",
+                    "kind": "door",
+                    "friendly_name": "kitchen/back door",
+                    "interval_s": 1,
+                },
                 {"device": "smoke-kitchen", "kind": "smoke", "friendly_name": "kitchen_smoke"},
                 {"device": "fridge-1", "kind": "temperature", "friendly_name": "fridge_1"},
             ],
         }
-    )  # fmt: skip
+    )
     source = Zigbee2MqttSource(config, unique("z2m-test-"), clock)
     yield source, base
     source.stop()
@@ -81,8 +107,11 @@ def test_zigbee2mqtt_states_are_mapped(
     assert door[0]["values"] == {"open": False, "battery": 100.0}  # contact = closed
     assert door[1]["values"]["open"] is True
     assert got.of("smoke-kitchen")[0]["values"] == {
-        "smoke": False, "battery_low": False, "tamper": False, "battery": 95.0
-    }  # fmt: skip
+        "smoke": False,
+        "battery_low": False,
+        "tamper": False,
+        "battery": 95.0,
+    }
     assert got.of("fridge-1")[0]["values"] == {"celsius": 4.3, "humidity": 55.2, "battery": 91.0}
     assert got.of("fridge-1")[0]["kind"] == "temperature"
 
@@ -101,23 +130,31 @@ def test_zigbee2mqtt_locks_leaks_sos_buttons_and_motion(
     base = unique("z2m-")
     config = Zigbee2MqttSourceConfig.model_validate(
         {
-            "type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
-            "base_topic": base, "stale_after": "1h",
+            "type": "zigbee2mqtt",
+            "broker": {"host": "127.0.0.1", "port": broker.port},
+            "base_topic": base,
+            "stale_after": "1h",
             "devices": [
                 {"device": "lock-101", "kind": "door", "friendly_name": "lock_101"},
                 {"device": "leak-kitchen", "kind": "leak", "friendly_name": "leak_kitchen"},
-                {"device": "sos-gate", "kind": "panic", "friendly_name": "sos_gate",
-                 "interval_s": 1},
+                {
+                    "device": "sos-gate",
+                    "kind": "panic",
+                    "friendly_name": "sos_gate",
+                    "interval_s": 1,
+                },
                 {"device": "pir-hall", "kind": "motion", "friendly_name": "pir_hall"},
             ],
         }
-    )  # fmt: skip
+    )
     source = Zigbee2MqttSource(config, unique("z2m-test-"), clock)
     got = _running(source)
     try:
         publisher.publish(f"{base}/lock_101", orjson.dumps(YALE_LOCK))
-        publisher.publish(f"{base}/lock_101", orjson.dumps({**YALE_LOCK, "state": "UNLOCK",
-                                                            "lock_state": "unlocked"}))  # fmt: skip
+        publisher.publish(
+            f"{base}/lock_101",
+            orjson.dumps({**YALE_LOCK, "state": "UNLOCK", "lock_state": "unlocked"}),
+        )
         publisher.publish(f"{base}/lock_101", orjson.dumps({"state": "UNLOCK"}))  # no lock_state
         publisher.publish(f"{base}/lock_101", orjson.dumps({"lock_state": "jammed"}))
         publisher.publish(f"{base}/leak_kitchen", orjson.dumps({**AQARA_LEAK, "water_leak": True}))
@@ -131,8 +168,10 @@ def test_zigbee2mqtt_locks_leaks_sos_buttons_and_motion(
         assert [v["locked"] for v in locks] == [True, False, False]
         assert got.of("leak-kitchen")[0]["values"] == {"leak": True, "battery": 100.0}
         assert got.of("pir-hall")[0]["values"] == {
-            "motion": True, "illuminance_lx": 12.0, "battery": 97.0
-        }  # fmt: skip
+            "motion": True,
+            "illuminance_lx": 12.0,
+            "battery": 97.0,
+        }
         # The SOS button: its battery report says it is there and not pressed; the press
         # is reported once; what is repeated afterwards is released.
         wait_for(lambda: len(got.of("sos-gate")) >= 2, 5)
@@ -206,11 +245,21 @@ def test_states_are_kept_across_a_gateway_restart(
 ) -> None:
     base = unique("z2m-")
     config = Zigbee2MqttSourceConfig.model_validate(
-        {"type": "zigbee2mqtt", "broker": {"host": "127.0.0.1", "port": broker.port},
-         "base_topic": base, "stale_after": "1h",
-         "devices": [{"device": "door-store", "kind": "door", "friendly_name": "store_door",
-                      "interval_s": 60}]}
-    )  # fmt: skip
+        {
+            "type": "zigbee2mqtt",
+            "broker": {"host": "127.0.0.1", "port": broker.port},
+            "base_topic": base,
+            "stale_after": "1h",
+            "devices": [
+                {
+                    "device": "door-store",
+                    "kind": "door",
+                    "friendly_name": "store_door",
+                    "interval_s": 60,
+                }
+            ],
+        }
+    )
     kept = tmp_path / "gw.db.src0.json"
     first = Zigbee2MqttSource(config, unique("z2m-a-"), clock, kept)
     got = _running(first)
@@ -236,22 +285,47 @@ def nodes(broker: MosquittoServer, clock: ManualClock) -> Iterator[tuple[MqttJso
     prefix = unique("node-")
     config = MqttJsonSourceConfig.model_validate(
         {
-            "type": "mqtt_json", "broker": {"host": "127.0.0.1", "port": broker.port},
+            "type": "mqtt_json",
+            "broker": {"host": "127.0.0.1", "port": broker.port},
             "stale_after": "3s",
             "devices": [
-                {"device": "fridge-cold-1", "kind": "temperature", "field": "celsius",
-                 "topic": f"{prefix}canteen-node/sensor/fridge1/state", "interval_s": 1},
-                {"device": "door-store", "kind": "door", "field": "open",
-                 "topic": f"{prefix}canteen-node/binary_sensor/store_door/state"},
-                {"device": "fridge-t1", "kind": "temperature", "field": "celsius",
-                 "topic": f"{prefix}tele/fridges/SENSOR", "path": "DS18B20-1.Temperature"},
-                {"device": "freezer-t2", "kind": "temperature", "field": "celsius",
-                 "topic": f"{prefix}tele/fridges/SENSOR", "path": "DS18B20-2.Temperature"},
-                {"device": "leak-kitchen", "kind": "leak", "field": "leak",
-                 "topic": f"{prefix}tele/kitchen/SENSOR", "path": "Switch1"},
+                {
+                    "device": "fridge-cold-1",
+                    "kind": "temperature",
+                    "field": "celsius",
+                    "topic": f"{prefix}canteen-node/sensor/fridge1/state",
+                    "interval_s": 1,
+                },
+                {
+                    "device": "door-store",
+                    "kind": "door",
+                    "field": "open",
+                    "topic": f"{prefix}canteen-node/binary_sensor/store_door/state",
+                },
+                {
+                    "device": "fridge-t1",
+                    "kind": "temperature",
+                    "field": "celsius",
+                    "topic": f"{prefix}tele/fridges/SENSOR",
+                    "path": "DS18B20-1.Temperature",
+                },
+                {
+                    "device": "freezer-t2",
+                    "kind": "temperature",
+                    "field": "celsius",
+                    "topic": f"{prefix}tele/fridges/SENSOR",
+                    "path": "DS18B20-2.Temperature",
+                },
+                {
+                    "device": "leak-kitchen",
+                    "kind": "leak",
+                    "field": "leak",
+                    "topic": f"{prefix}tele/kitchen/SENSOR",
+                    "path": "Switch1",
+                },
             ],
         }
-    )  # fmt: skip
+    )
     source = MqttJsonSource(config, unique("json-test-"), clock)
     yield source, prefix
     source.stop()

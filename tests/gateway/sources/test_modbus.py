@@ -53,13 +53,23 @@ def _source(port: str, poll: str = "200ms", timeout: str = "1s") -> ModbusSource
             "timeout": timeout,
             "retries": 0,
             "devices": [
-                {"device": "meter-main", "kind": "electricity", "unit": 1,
-                 "profile": "chint-ddsu666", "interval_s": 60},
-                {"device": "meter-kitchen", "kind": "electricity", "unit": 2,
-                 "profile": "eastron-sdm120", "interval_s": 60},
+                {
+                    "device": "meter-main",
+                    "kind": "electricity",
+                    "unit": 1,
+                    "profile": "chint-ddsu666",
+                    "interval_s": 60,
+                },
+                {
+                    "device": "meter-kitchen",
+                    "kind": "electricity",
+                    "unit": 2,
+                    "profile": "eastron-sdm120",
+                    "interval_s": 60,
+                },
             ],
         }
-    )  # fmt: skip
+    )
     profiles = {
         p: load_profile(FIRMWARE / "modbus", p) for p in ("chint-ddsu666", "eastron-sdm120")
     }
@@ -79,14 +89,16 @@ def test_register_maps_are_read_in_few_requests() -> None:
 def test_decoding_scales_and_word_orders() -> None:
     profile = ModbusProfile.model_validate(
         {
-            "model": "test", "source": "hand-made for the test", "word_order": "little",
+            "model": "test",
+            "source": "hand-made for the test",
+            "word_order": "little",
             "fields": [
                 {"field": "energy_kwh", "register": 0, "datatype": "uint32", "scale": 0.01},
                 {"field": "celsius", "register": 2, "datatype": "int16", "scale": 0.1},
                 {"field": "power_w", "register": 3, "datatype": "float32", "word_order": "big"},
             ],
         }
-    )  # fmt: skip
+    )
     [block] = plan_reads(profile)
     # 0x0001E240 = 123456 sent low word first; -45 as int16; 1.5 as float32 high word first.
     registers = [0xE240, 0x0001, 0xFFD3, *words(1.5)]

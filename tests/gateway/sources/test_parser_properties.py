@@ -33,13 +33,17 @@ def _outcome(call: Callable[[], Any]) -> tuple[Any, str]:
 
 EXAMPLES = 2000 if os.environ.get("CAMPUSWATCH_LONG_PROPERTIES") else 150
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
     | st.sampled_from(["nan", "inf", "-inf", "1e999", "ON", "off", "locked", "sos", " 4.5 "]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -61,26 +65,39 @@ def test_dlt645_frames_and_readings_never_raise_but_frame_errors(
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(words=st.lists(st.integers(0, 0xFFFF), min_size=64, max_size=64),
-       datatype=st.sampled_from(["int16", "uint16", "int32", "uint32", "float32"]),
-       word_order=st.sampled_from(["big", "little"]))  # fmt: skip
+@given(
+    words=st.lists(st.integers(0, 0xFFFF), min_size=64, max_size=64),
+    datatype=st.sampled_from(["int16", "uint16", "int32", "uint32", "float32"]),
+    word_order=st.sampled_from(["big", "little"]),
+)
 def test_modbus_blocks_decode_any_register_values(
     words: list[int], datatype: str, word_order: str
 ) -> None:
-    profile = ModbusProfile.model_validate({
-        "model": "m", "source": "test", "word_order": word_order,
-        "fields": [{"field": "energy_kwh", "register": 0, "datatype": datatype, "scale": 0.1},
-                   {"field": "power_w", "register": 10, "datatype": datatype}],
-    })  # fmt: skip
+    profile = ModbusProfile.model_validate(
+        {
+            "model": "m",
+            "source": "test",
+            "word_order": word_order,
+            "fields": [
+                {"field": "energy_kwh", "register": 0, "datatype": datatype, "scale": 0.1},
+                {"field": "power_w", "register": 10, "datatype": datatype},
+            ],
+        }
+    )
     for block in plan_reads(profile):
         values = decode_block(block, words[: block.count])
         assert all(isinstance(v, float) for v in values.values())
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(kind=st.sampled_from(sorted(MAPPINGS)), state=st.dictionaries(
-    st.sampled_from([k for m in MAPPINGS.values() for k in m]) | st.text(max_size=8),
-    json_values, max_size=8))  # fmt: skip
+@given(
+    kind=st.sampled_from(sorted(MAPPINGS)),
+    state=st.dictionaries(
+        st.sampled_from([k for m in MAPPINGS.values() for k in m]) | st.text(max_size=8),
+        json_values,
+        max_size=8,
+    ),
+)
 def test_zigbee2mqtt_states_map_or_say_why(kind: str, state: dict[str, Any]) -> None:
     values, problems = map_state(kind, state)
     types = KINDS[kind].types
@@ -98,9 +115,12 @@ def test_zigbee2mqtt_availability_is_known_or_refused(payload: bytes) -> None:
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(payload=st.binary(max_size=100) | json_values.map(orjson.dumps),
-       path=st.none() | st.sampled_from(["value", "ENERGY.Total", "0", "a.b.c", "state"]),
-       ftype=st.sampled_from([None, *FieldType]), invert=st.booleans())  # fmt: skip
+@given(
+    payload=st.binary(max_size=100) | json_values.map(orjson.dumps),
+    path=st.none() | st.sampled_from(["value", "ENERGY.Total", "0", "a.b.c", "state"]),
+    ftype=st.sampled_from([None, *FieldType]),
+    invert=st.booleans(),
+)
 def test_esphome_and_tasmota_payloads_convert_or_say_why(
     payload: bytes, path: str | None, ftype: FieldType | None, invert: bool
 ) -> None:

@@ -25,8 +25,11 @@ from ingest.broker.accounts import verify_password
 def _broker(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ingest.cli", "broker", *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,8 +61,9 @@ def test_concurrent_add_gateway_commands_keep_every_account(tmp_path: Path) -> N
     passwd, acl = tmp_path / "passwd", tmp_path / "acl"
     files = ["--passwd", str(passwd), "--acl", str(acl)]
     with ThreadPoolExecutor(20) as pool:
-        runs = list(pool.map(lambda i: _broker("add-gateway", "sunshine-kg", f"gw-{i}", *files),
-                             range(20)))  # fmt: skip
+        runs = list(
+            pool.map(lambda i: _broker("add-gateway", "sunshine-kg", f"gw-{i}", *files), range(20))
+        )
     assert [r.returncode for r in runs] == [0] * 20
     accounts = dict(line.split(":", 1) for line in passwd.read_text().splitlines())
     for i, run in enumerate(runs):
@@ -70,15 +74,19 @@ def test_concurrent_add_gateway_commands_keep_every_account(tmp_path: Path) -> N
 
 def test_the_campus_ca_vouches_for_its_own_hosts_only(tmp_path: Path) -> None:
     """Item 14: phones are told to trust ca.crt, so it carries Name Constraints."""
-    made = _broker("certs", "--dir", str(tmp_path), "--host", "watch.example-kg.cn",
-                   "--host", "192.168.1.10")  # fmt: skip
+    made = _broker(
+        "certs", "--dir", str(tmp_path), "--host", "watch.example-kg.cn", "--host", "192.168.1.10"
+    )
     assert made.returncode == 0, made.stderr
     ca = x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes())
     constraints = ca.extensions.get_extension_for_class(x509.NameConstraints)
     assert constraints.critical
-    ok = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
-                         str(tmp_path / "server.crt")], capture_output=True, text=True,
-                        check=False)  # fmt: skip
+    ok = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), str(tmp_path / "server.crt")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     # A certificate for another site, signed with the CA's own key, is not trusted.
     refused = _verify_forged(tmp_path, x509.DNSName("bank.example"))
@@ -100,9 +108,12 @@ def test_a_ca_for_names_only_vouches_for_no_address(tmp_path: Path) -> None:
 
 def test_a_ca_for_addresses_only_verifies_its_own_certificate(tmp_path: Path) -> None:
     assert _broker("certs", "--dir", str(tmp_path), "--host", "192.168.1.10").returncode == 0
-    ok = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"),
-                         str(tmp_path / "server.crt")], capture_output=True, text=True,
-                        check=False)  # fmt: skip
+    ok = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(tmp_path / "ca.crt"), str(tmp_path / "server.crt")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     refused = _verify_forged(tmp_path, x509.DNSName("bank.example"))
     assert refused.returncode != 0
@@ -118,13 +129,18 @@ def _verify_forged(folder: Path, name: x509.GeneralName) -> subprocess.Completed
     forged = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "forged")]))
-        .issuer_name(ca.subject).public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+        .issuer_name(ca.subject)
+        .public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([name]), False)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     (folder / "forged.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
-    return subprocess.run(["openssl", "verify", "-CAfile", str(folder / "ca.crt"),
-                           str(folder / "forged.crt")], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        ["openssl", "verify", "-CAfile", str(folder / "ca.crt"), str(folder / "forged.crt")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )

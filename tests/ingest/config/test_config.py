@@ -68,8 +68,15 @@ def test_the_example_rules_watch_every_device_the_example_gateways_ship() -> Non
                 unwatched.append(f"{path.stem}: {device.device} ({device.kind}, {tags})")
     assert unwatched == []
     watched = {r.id for r in rules}
-    assert {"freezer-warm", "sample-fridge-warm", "medicine-fridge-out", "panic",
-            "water-leak", "motion-after-hours", "battery-low"} <= watched  # fmt: skip
+    assert {
+        "freezer-warm",
+        "sample-fridge-warm",
+        "medicine-fridge-out",
+        "panic",
+        "water-leak",
+        "motion-after-hours",
+        "battery-low",
+    } <= watched
 
 
 @pytest.mark.parametrize(

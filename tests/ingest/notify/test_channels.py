@@ -222,8 +222,15 @@ def test_mqtt_channel_publishes_the_body_on_the_service_connection(
     listener.loop_start()
     assert subscribed.wait(10)
     config["channels"] = {"siren": {"type": "mqtt", "topic": topic, "qos": 1}}
-    config["rules"] = [{"id": "smoke", "kind": "smoke", "when": {"field": "smoke", "eq": True},
-                        "severity": "critical", "notify": ["siren"]}]  # fmt: skip
+    config["rules"] = [
+        {
+            "id": "smoke",
+            "kind": "smoke",
+            "when": {"field": "smoke", "eq": True},
+            "severity": "critical",
+            "notify": ["siren"],
+        }
+    ]
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     try:

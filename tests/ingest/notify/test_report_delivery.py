@@ -31,14 +31,26 @@ def _report_body(*pngs: bytes) -> dict[str, Any]:
         for p in pngs
     )
     return {
-        "alert_id": 0, "rule": "report:weekly-usage", "device": "", "gateway": "", "name": None,
-        "site": "sunshine-kg", "severity": "info", "state": "report",
-        "title": "用水用电周报 2026-W47", "message": "用电 812.4 kWh\nhttp://campus/r",
-        "value": None, "started_at": "2026-11-23T07:30:00+08:00", "tags": {},
-        "report": "weekly-usage", "period": "2026-W47", "url": "http://campus/r",
+        "alert_id": 0,
+        "rule": "report:weekly-usage",
+        "device": "",
+        "gateway": "",
+        "name": None,
+        "site": "sunshine-kg",
+        "severity": "info",
+        "state": "report",
+        "title": "用水用电周报 2026-W47",
+        "message": "用电 812.4 kWh\nhttp://campus/r",
+        "value": None,
+        "started_at": "2026-11-23T07:30:00+08:00",
+        "tags": {},
+        "report": "weekly-usage",
+        "period": "2026-W47",
+        "url": "http://campus/r",
         "html": f"<html><body><h1>周报</h1>{images}<table></table></body></html>",
-        "csv": "\ufeff设备,本周用量\nmeter-main,812.4\n", "csv_name": "weekly-usage-2026-W47.csv",
-    }  # fmt: skip
+        "csv": "\ufeff设备,本周用量\nmeter-main,812.4\n",
+        "csv_name": "weekly-usage-2026-W47.csv",
+    }
 
 
 def test_wecom_sends_the_figures_then_each_chart_as_an_image() -> None:
@@ -71,9 +83,14 @@ def test_wecom_skips_a_chart_over_2_mb_and_never_fails_for_a_chart() -> None:
 def test_email_carries_the_page_inline_and_the_table_attached() -> None:
     png = _png()
     with smtp_receiver() as receiver:
-        channel = EmailChannelConfig(type="email", host="127.0.0.1", port=receiver.port,
-                                     security="none", sender="cw@school.example",
-                                     to=["director@school.example"])  # fmt: skip
+        channel = EmailChannelConfig(
+            type="email",
+            host="127.0.0.1",
+            port=receiver.port,
+            security="none",
+            sender="cw@school.example",
+            to=["director@school.example"],
+        )
         EmailSender(channel, "zh").send(_report_body(png), 8)
     [(_, message)] = receiver.messages
     parts = {p.get_content_type(): p for p in message.walk()}

@@ -29,8 +29,12 @@ NOW_MS = BASE_TS + 3_600_000
 @pytest.mark.parametrize("text", ["fridge-nl\n", "fridge\r", "a\u2028b", "後門\u202e", "x\u200by"])
 def test_every_name_check_refuses_line_breaks_and_invisible_characters(text: str) -> None:
     assert check_text(text, "device") is not None
-    doc = {"v": 1, "gateway": "gw-a", "seq": 1,
-           "readings": [reading(text, "temperature", NOW_MS, celsius=4.0)]}  # fmt: skip
+    doc = {
+        "v": 1,
+        "gateway": "gw-a",
+        "seq": 1,
+        "readings": [reading(text, "temperature", NOW_MS, celsius=4.0)],
+    }
     parsed = parse_envelope(orjson.dumps(doc), "gw-a", NOW_MS)
     assert [p.code for p in parsed.rejected] == ["bad_device"]
     meta = {"v": 1, "gateway": "gw-a", "devices": [{"device": "ok", "kind": "door", "name": text}]}
@@ -70,8 +74,7 @@ def test_a_line_that_cannot_be_stored_or_booked_is_dead_lettered_alone(
     spool.open()
     metrics = Metrics()
     dirty = DirtyHours(tmp_path / "dirty-hours.json", {"temperature": ["temperature"]})
-    writer = InfluxWriter(client, spool, DeadLetterStore(tmp_path / "dead"), metrics,
-                          dirty=dirty)  # fmt: skip
+    writer = InfluxWriter(client, spool, DeadLetterStore(tmp_path / "dead"), metrics, dirty=dirty)
     good = [f"temperature,device=t{i} celsius=4.5 {BASE_TS + i}".encode() for i in range(200)]
     broken = f"temperature,device=fridge-nl\n,gateway=gw-a celsius=4.5 {BASE_TS}".encode()
     spool.append([b"\n".join(good[:100]), broken, b"\n".join(good[100:])])
@@ -81,8 +84,11 @@ def test_a_line_that_cannot_be_stored_or_booked_is_dead_lettered_alone(
     finally:
         writer.stop()
     assert count_points(client, "temperature", "celsius") == 200
-    letters = [orjson.loads(line) for f in (tmp_path / "dead").glob("*.jsonl")
-               for line in f.read_bytes().splitlines()]  # fmt: skip
+    letters = [
+        orjson.loads(line)
+        for f in (tmp_path / "dead").glob("*.jsonl")
+        for line in f.read_bytes().splitlines()
+    ]
     assert sorted(x["payload"] for x in letters) == sorted(
         part.decode() for part in broken.split(b"\n")
     )
@@ -95,14 +101,18 @@ def test_a_bad_name_in_one_envelope_holds_up_nobody(
 ) -> None:
     root = config["mqtt"]["topic_root"]
     now = int(time.time() * 1000)
-    bad = [reading("fridge-nl\n", "temperature", now, celsius=4.0),
-           reading("fridge-ok", "temperature", now, celsius=4.0)]  # fmt: skip
+    bad = [
+        reading("fridge-nl\n", "temperature", now, celsius=4.0),
+        reading("fridge-ok", "temperature", now, celsius=4.0),
+    ]
     publisher.publish(f"{root}/sunshine-kg/gw-a/readings", envelope("gw-a", 1, bad))
     others = [
-        (f"{root}/sunshine-kg/gw-b/readings",
-         envelope("gw-b", seq, [reading("fridge-b", "temperature", now - seq, celsius=5.0)]))
+        (
+            f"{root}/sunshine-kg/gw-b/readings",
+            envelope("gw-b", seq, [reading("fridge-b", "temperature", now - seq, celsius=5.0)]),
+        )
         for seq in range(1, 201)
-    ]  # fmt: skip
+    ]
     publisher.publish_many(others)
     wait_for(lambda: count_points(db, "temperature", "celsius") == 201, 30)
     assert service.metrics.rejected.labels("bad_device")._value.get() == 1
@@ -110,9 +120,12 @@ def test_a_bad_name_in_one_envelope_holds_up_nobody(
 
 
 def test_readings_older_than_the_retention_are_refused_at_the_door(
-    service: Any, config: dict[str, Any], publisher: Publisher, db: InfluxClient,
+    service: Any,
+    config: dict[str, Any],
+    publisher: Publisher,
+    db: InfluxClient,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     """Item 11: 4 envelopes of 2021 readings once delayed another gateway by 12 s and
     wrote 1,000 ERROR lines each; now they are refused before the spool, once each."""
     root = config["mqtt"]["topic_root"]

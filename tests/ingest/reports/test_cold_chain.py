@@ -48,21 +48,42 @@ def _write(client: InfluxClient) -> None:
     day = list(every(DAY_START, DAY_END, HALF_MIN))
     fridge = [(t, _fridge(t)) for t in day]
     fridge += [(local("2026-11-23 00:00") - HALF_MIN, 20.0), (DAY_END, 20.0)]  # other days
-    write(client, "temperature", "fridge-cold-1", "celsius", fridge,
-          {"class": "refrigerator", "building": "canteen"})  # fmt: skip
+    write(
+        client,
+        "temperature",
+        "fridge-cold-1",
+        "celsius",
+        fridge,
+        {"class": "refrigerator", "building": "canteen"},
+    )
     gap = (local("2026-11-23 14:00"), local("2026-11-23 16:00"))
     freezer = [(t, _freezer(t)) for t in day if not gap[0] <= t < gap[1]]
-    write(client, "temperature", "freezer-1", "celsius", freezer,
-          {"class": "freezer", "building": "canteen"})  # fmt: skip
+    write(
+        client,
+        "temperature",
+        "freezer-1",
+        "celsius",
+        freezer,
+        {"class": "freezer", "building": "canteen"},
+    )
     office = [(t, 30.0) for t in day]
     write(client, "temperature", "probe-office", "celsius", office, {"building": "main"})
 
 
 def _alert(store: AlertStore, device: str, fired: datetime) -> None:
     ms = int(fired.timestamp() * 1000)
-    alert = Alert(rule="fridge-warm", site=SITE, gateway=GATEWAY, device=device,
-                  kind="temperature", severity="critical", state="resolved", since_ms=ms - 60_000,
-                  started_ms=ms, title="冷藏温度过高")  # fmt: skip
+    alert = Alert(
+        rule="fridge-warm",
+        site=SITE,
+        gateway=GATEWAY,
+        device=device,
+        kind="temperature",
+        severity="critical",
+        state="resolved",
+        since_ms=ms - 60_000,
+        started_ms=ms,
+        title="冷藏温度过高",
+    )
     with store.transaction():
         store.save_alert(alert)
 
@@ -76,14 +97,32 @@ def day(
     _write(client)
     state = Path(tmp_path_factory.mktemp("cold"))
     registry = Registry(state / "registry.json", ManualClock(DAY_END.timestamp()))
-    announce(registry, [
-        DeviceInfo(device="fridge-cold-1", kind="temperature", name="冷藏柜 1", interval_s=30,
-                   tags={"class": "refrigerator", "building": "canteen"}),
-        DeviceInfo(device="freezer-1", kind="temperature", name="冷冻柜", interval_s=30,
-                   tags={"class": "freezer", "building": "canteen"}),
-        DeviceInfo(device="sample-1", kind="temperature", name="留样柜", interval_s=30,
-                   tags={"class": "sample_fridge"}),
-    ])  # fmt: skip
+    announce(
+        registry,
+        [
+            DeviceInfo(
+                device="fridge-cold-1",
+                kind="temperature",
+                name="冷藏柜 1",
+                interval_s=30,
+                tags={"class": "refrigerator", "building": "canteen"},
+            ),
+            DeviceInfo(
+                device="freezer-1",
+                kind="temperature",
+                name="冷冻柜",
+                interval_s=30,
+                tags={"class": "freezer", "building": "canteen"},
+            ),
+            DeviceInfo(
+                device="sample-1",
+                kind="temperature",
+                name="留样柜",
+                interval_s=30,
+                tags={"class": "sample_fridge"},
+            ),
+        ],
+    )
     alerts = AlertStore(state / "alerts.db", SITE)
     alerts.open()
     _alert(alerts, "fridge-cold-1", local("2026-11-23 10:15"))

@@ -81,8 +81,13 @@ def test_missed_runs_are_made_up_once_after_downtime(
         wecom = next(r.body for r in receiver.requests if r.path == "/wecom")
         assert "冷链温度记录 2026-11-23" in orjson.dumps(wecom).decode()
         # Then the day's chart as a WeCom image message: a PNG with its MD5.
-        chart = wait_for(lambda: next((r.body["image"] for r in receiver.requests
-                                       if r.body.get("msgtype") == "image"), None), 20)  # fmt: skip
+        chart = wait_for(
+            lambda: next(
+                (r.body["image"] for r in receiver.requests if r.body.get("msgtype") == "image"),
+                None,
+            ),
+            20,
+        )
         png = base64.b64decode(chart["base64"])
         assert png.startswith(b"\x89PNG")
         assert chart["md5"] == hashlib.md5(png).hexdigest()
@@ -126,9 +131,10 @@ def test_apscheduler_fires_the_job_and_delivers(
     """A real scheduler on the real clock; the job's trigger is every 2 s instead of 00:10."""
     service = _service(report_config)
     service.report_jobs.jobs = [
-        service.report_jobs.report("cold-chain", CronTrigger(second="*/2", timezone=TZ),
-                                   ("director",))
-    ]  # fmt: skip
+        service.report_jobs.report(
+            "cold-chain", CronTrigger(second="*/2", timezone=TZ), ("director",)
+        )
+    ]
     service.start()
     try:
         wait_for(receiver.bodies, 10)
@@ -168,8 +174,10 @@ def test_a_failed_monday_run_is_retried_until_it_is_sent(
         assert "the run due 2026-11-23 07:30 failed" in problem
         assert service.health()["status"] == "degraded"
         with TestClient(create_api(service)) as api:
-            asked = api.get("/api/reports/weekly-usage?week=2026-W47",
-                            headers={"Authorization": "Bearer viewer-token-1"})  # fmt: skip
+            asked = api.get(
+                "/api/reports/weekly-usage?week=2026-W47",
+                headers={"Authorization": "Bearer viewer-token-1"},
+            )
             assert asked.status_code == 503
             retry = service.report_jobs.retries["weekly-usage"]
             assert 30 <= retry.at - clock.time() <= 60  # the first retry after 30-60 s
@@ -185,8 +193,10 @@ def test_a_failed_monday_run_is_retried_until_it_is_sent(
             clock.advance(120)
             service.report_jobs.retry_due()
             wait_for(receiver.bodies, 20)
-            asked = api.get("/api/reports/weekly-usage?week=2026-W47",
-                            headers={"Authorization": "Bearer viewer-token-1"})  # fmt: skip
+            asked = api.get(
+                "/api/reports/weekly-usage?week=2026-W47",
+                headers={"Authorization": "Bearer viewer-token-1"},
+            )
             assert asked.status_code == 200
         [body] = receiver.bodies()
         assert body["period"] == "2026-W47"
@@ -219,8 +229,10 @@ def test_a_run_that_fails_all_day_is_given_up_and_stays_a_problem(
         service.report_jobs.retry_due()
         assert service.report_jobs.retries == {}
         [problem] = _problems(service)
-        assert ("the run due 2026-11-23 07:30 failed until the end of the day and was not sent"
-                in problem)  # fmt: skip
+        assert (
+            "the run due 2026-11-23 07:30 failed until the end of the day and was not sent"
+            in problem
+        )
         assert service.health()["status"] == "degraded"
         assert receiver.requests == []
     finally:
@@ -239,8 +251,9 @@ def test_the_daily_readings_are_delivered_once_after_downtime(
     hours = list(every(local("2026-11-22 23:00"), local("2026-11-24 00:00"), timedelta(hours=1)))
     for device, use in (("meter-main", 10.0), ("meter-kitchen", 4.0), ("meter-gym", 1.0)):
         tags = {"parent": "meter-main"} if device == "meter-kitchen" else {}
-        write(db, "electricity", device, "energy_kwh", counter(iter(hours), lambda _t, u=use: u),
-              tags)  # fmt: skip
+        write(
+            db, "electricity", device, "energy_kwh", counter(iter(hours), lambda _t, u=use: u), tags
+        )
     write(db, "water", "water-main", "volume_m3", [(local("2026-11-22 12:00"), 5.0)])  # silent
     clock = ManualClock(local("2026-11-24 09:00").timestamp())
     service = _service(report_config, clock)

@@ -24,18 +24,31 @@ from tests.ingest.web.console.web import log_in
 from tests.receivers import HttpReceiver, http_receiver
 
 TZ = ZoneInfo("Asia/Shanghai")
-PLACES = [("door-101", "后门", "教学楼", "101"), ("door-102", "侧门", "教学楼", "102"),
-          ("lock-103", "储藏室", "教学楼", "103"), ("door-gate", "大门", "门卫室", ""),
-          ("door-kitchen", "后厨门", "食堂", "")]  # fmt: skip
+PLACES = [
+    ("door-101", "后门", "教学楼", "101"),
+    ("door-102", "侧门", "教学楼", "102"),
+    ("lock-103", "储藏室", "教学楼", "103"),
+    ("door-gate", "大门", "门卫室", ""),
+    ("door-kitchen", "后厨门", "食堂", ""),
+]
 # Doors that report hourly (Zigbee contacts): silent after three hours without a word.
-DOORS = [{"device": d, "kind": "door", "name": n, "interval_s": 3600,
-          "tags": {"building": b, **({"room": r} if r else {})}}
-         for d, n, b, r in PLACES]  # fmt: skip
+DOORS = [
+    {
+        "device": d,
+        "kind": "door",
+        "name": n,
+        "interval_s": 3600,
+        "tags": {"building": b, **({"room": r} if r else {})},
+    }
+    for d, n, b, r in PLACES
+]
 LOCK_CHECK = {
     "notify": ["patrol"],
-    "at": [{"days": ["mon", "tue", "wed", "thu", "fri"], "time": "21:30"},
-           {"days": ["sat", "sun"], "time": "18:00"}],
-}  # fmt: skip
+    "at": [
+        {"days": ["mon", "tue", "wed", "thu", "fri"], "time": "21:30"},
+        {"days": ["sat", "sun"], "time": "18:00"},
+    ],
+}
 
 
 def local_ms(text: str) -> int:
@@ -77,8 +90,9 @@ def test_the_lock_check_lists_what_needs_a_look_and_catches_up_once(
             reading("door-kitchen", "door", now - 4 * 3_600_000, open=False, locked=True),
         ]
         publisher.publish(f"{root}/readings", envelope("gw-main", 1, readings))
-        wait_for(lambda: sum(d.last_seen_ms is not None for d in service.registry.devices()) == 5,
-                 10)  # fmt: skip
+        wait_for(
+            lambda: sum(d.last_seen_ms is not None for d in service.registry.devices()) == 5, 10
+        )
     finally:
         service.stop()
     assert receiver.bodies() == []  # 21:30 has not come yet
@@ -118,12 +132,18 @@ def test_an_all_clear_and_the_days_it_skips(
     try:
         meta = {"v": 1, "gateway": "gw-main", "devices": DOORS[3:4]}
         publisher.publish(f"{root}/meta", orjson.dumps(meta))
-        closed = [reading("door-gate", "door", local_ms("2026-10-01 17:00"), open=False,
-                          locked=True)]  # fmt: skip
+        closed = [
+            reading("door-gate", "door", local_ms("2026-10-01 17:00"), open=False, locked=True)
+        ]
         publisher.publish(f"{root}/readings", envelope("gw-main", 1, closed))
         # The meta and the reading may arrive in either order: wait for both.
-        wait_for(lambda: [d.last_seen_ms for d in service.registry.devices()]
-                 == [local_ms("2026-10-01 17:00")], 10)  # fmt: skip
+        wait_for(
+            lambda: (
+                [d.last_seen_ms for d in service.registry.devices()]
+                == [local_ms("2026-10-01 17:00")]
+            ),
+            10,
+        )
         jobs = {job.id: job for job in service.report_jobs.jobs}
         # A holiday counts as a Sunday: the 18:00 check runs, the weekday one does not.
         holiday = datetime.fromisoformat("2026-10-01 18:00").replace(tzinfo=TZ)
@@ -139,15 +159,26 @@ def test_an_all_clear_and_the_days_it_skips(
 @pytest.mark.parametrize(
     ("lock_check", "problem"),
     [
-        ({"notify": ["patrol"], "at": [{"days": ["mon"], "time": "21:30"},
-                                       {"days": ["fri", "mon"], "time": "21:30"}]},
-         "lock_check: at[1]: 21:30 on mon is already at[0]"),
-        ({"notify": ["nobody"], "at": [{"days": ["mon"], "time": "21:30"}]},
-         "lock_check.notify[0]: no channel named 'nobody'"),
-        ({"notify": ["patrol"], "at": [{"days": ["mon"], "time": "25:00"}]},
-         "lock_check.at[0].time: '25:00' is not a valid time of day"),
+        (
+            {
+                "notify": ["patrol"],
+                "at": [
+                    {"days": ["mon"], "time": "21:30"},
+                    {"days": ["fri", "mon"], "time": "21:30"},
+                ],
+            },
+            "lock_check: at[1]: 21:30 on mon is already at[0]",
+        ),
+        (
+            {"notify": ["nobody"], "at": [{"days": ["mon"], "time": "21:30"}]},
+            "lock_check.notify[0]: no channel named 'nobody'",
+        ),
+        (
+            {"notify": ["patrol"], "at": [{"days": ["mon"], "time": "25:00"}]},
+            "lock_check.at[0].time: '25:00' is not a valid time of day",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_lock_check_times_are_config_errors(
     tmp_path: Path, lock_check: dict[str, Any], problem: str
 ) -> None:

@@ -10,23 +10,38 @@ def _meter(
     device: str, kind: str, now: float | None, before: float | None, *hints: str
 ) -> MeterUsage:
     return MeterUsage(
-        device=device, kind=kind, name=None, unit="kWh" if kind == "electricity" else "m³",
-        building=None, consumption=now, previous=before, change_pct=None, average_4w=None,
-        night_baseline=None, daily=[None] * 7, anomalies=list(hints),
-    )  # fmt: skip
+        device=device,
+        kind=kind,
+        name=None,
+        unit="kWh" if kind == "electricity" else "m³",
+        building=None,
+        consumption=now,
+        previous=before,
+        change_pct=None,
+        average_4w=None,
+        night_baseline=None,
+        daily=[None] * 7,
+        anomalies=list(hints),
+    )
 
 
 def test_weekly_message_sums_kinds_and_lists_hints() -> None:
     report = WeeklyUsage(
-        week="2026-W47", start="", end="", complete=True, days=[], buildings=[],
+        week="2026-W47",
+        start="",
+        end="",
+        complete=True,
+        days=[],
+        buildings=[],
         meters=[
             _meter("m1", "electricity", 110.0, 100.0),
             _meter("m2", "electricity", 55.0, 50.0, "比上周增加 10%"),
             _meter("w1", "water", 3.0, None, "疑似漏水"),
             _meter("m3", "electricity", None, None, "本周没有收到读数"),
         ],
-        totals={"electricity_kwh": 165.0, "water_m3": 3.0, "cost": 120.5}, currency="CNY",
-    )  # fmt: skip
+        totals={"electricity_kwh": 165.0, "water_m3": 3.0, "cost": 120.5},
+        currency="CNY",
+    )
     title, text = weekly_message(report, "zh")
     assert title == "用水用电周报 2026-W47"
     assert text.splitlines() == [
@@ -44,13 +59,25 @@ def test_weekly_message_sums_kinds_and_lists_hints() -> None:
 def test_cold_chain_message_names_the_stores_out_of_range() -> None:
     def store(device: str, minutes: int, readings: int, alerts: int) -> ColdChainDevice:
         return ColdChainDevice.model_validate(
-            {"device": device, "name": f"{device} 柜", "building": None, "class": "refrigerator",
-             "limits": (0, 8), "min": 2.0 if readings else None, "max": 9.5 if readings else None,
-             "mean": 4.0, "minutes_out_of_range": minutes, "readings": readings, "alerts": alerts}
-        )  # fmt: skip
+            {
+                "device": device,
+                "name": f"{device} 柜",
+                "building": None,
+                "class": "refrigerator",
+                "limits": (0, 8),
+                "min": 2.0 if readings else None,
+                "max": 9.5 if readings else None,
+                "mean": 4.0,
+                "minutes_out_of_range": minutes,
+                "readings": readings,
+                "alerts": alerts,
+            }
+        )
 
-    day = ColdChainDay(date="2026-11-23", devices=[store("a", 12, 2880, 1), store("b", 0, 2880, 0),
-                                                   store("c", 0, 0, 0)])  # fmt: skip
+    day = ColdChainDay(
+        date="2026-11-23",
+        devices=[store("a", 12, 2880, 1), store("b", 0, 2880, 0), store("c", 0, 0, 0)],
+    )
     title, text = cold_chain_message(day, "zh")
     assert title == "冷链温度记录 2026-11-23"
     assert text.splitlines() == [

@@ -36,18 +36,36 @@ def fed(
 ) -> Iterator[tuple[TestClient, float]]:
     """A service that received a meter's last 90 minutes and a fridge's last 30."""
     root = config["mqtt"]["topic_root"]
-    meta = {"v": 1, "gateway": "gw-canteen", "devices": [
-        {"device": "meter-main", "kind": "electricity", "name": "总表", "interval_s": 60,
-         "tags": {"building": "main"}},
-        {"device": "fridge-cold-1", "kind": "temperature", "name": "冷藏柜 1", "interval_s": 30,
-         "tags": {"building": "canteen", "class": "refrigerator"}},
-    ]}  # fmt: skip
+    meta = {
+        "v": 1,
+        "gateway": "gw-canteen",
+        "devices": [
+            {
+                "device": "meter-main",
+                "kind": "electricity",
+                "name": "总表",
+                "interval_s": 60,
+                "tags": {"building": "main"},
+            },
+            {
+                "device": "fridge-cold-1",
+                "kind": "temperature",
+                "name": "冷藏柜 1",
+                "interval_s": 30,
+                "tags": {"building": "canteen", "class": "refrigerator"},
+            },
+        ],
+    }
     publisher.publish(f"{root}/sunshine-kg/gw-canteen/meta", orjson.dumps(meta), retain=True)
     now_ms = int(service.clock.time() * 1000) // MINUTE_MS * MINUTE_MS
-    meter = [reading("meter-main", "electricity", now_ms - i * MINUTE_MS, energy_kwh=100 - i * 0.1)
-             for i in range(90)]  # fmt: skip
-    fridge = [reading("fridge-cold-1", "temperature", now_ms - i * 30_000,
-                      celsius=9.4 if i == 5 else 4.0) for i in range(60)]  # fmt: skip
+    meter = [
+        reading("meter-main", "electricity", now_ms - i * MINUTE_MS, energy_kwh=100 - i * 0.1)
+        for i in range(90)
+    ]
+    fridge = [
+        reading("fridge-cold-1", "temperature", now_ms - i * 30_000, celsius=9.4 if i == 5 else 4.0)
+        for i in range(60)
+    ]
     publisher.publish(f"{root}/sunshine-kg/gw-canteen/readings", envelope("gw-canteen", 1, meter))
     publisher.publish(f"{root}/sunshine-kg/gw-canteen/readings", envelope("gw-canteen", 2, fridge))
     wait_for(lambda: count_points(service.influx, "electricity", "energy_kwh") == 90, 20)
@@ -77,20 +95,31 @@ def test_weekly_usage_json_csv_html(fed: tuple[TestClient, float]) -> None:
     assert main["name"] == "总表"
     assert main["unit"] == "kWh"
     assert main["consumption"] == pytest.approx(expected)
-    assert set(main) >= {"device", "kind", "name", "unit", "consumption", "previous",
-                         "change_pct", "night_baseline", "anomalies"}  # fmt: skip
+    assert set(main) >= {
+        "device",
+        "kind",
+        "name",
+        "unit",
+        "consumption",
+        "previous",
+        "change_pct",
+        "night_baseline",
+        "anomalies",
+    }
     assert doc["totals"]["electricity_kwh"] == pytest.approx(expected)
 
-    csv = api.get("/api/reports/weekly-usage", params={"week": week, "format": "csv"},
-                  headers=VIEWER)  # fmt: skip
+    csv = api.get(
+        "/api/reports/weekly-usage", params={"week": week, "format": "csv"}, headers=VIEWER
+    )
     assert csv.headers["content-type"].startswith("text/csv")
     assert "本周用量" in csv.text
     assert "总表" in csv.text
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        page = api.get("/api/reports/weekly-usage", params={"week": week, "format": "html"},
-                       headers=VIEWER)  # fmt: skip
+        page = api.get(
+            "/api/reports/weekly-usage", params={"week": week, "format": "html"}, headers=VIEWER
+        )
     assert not [w for w in caught if "missing from font" in str(w.message)], "Chinese glyphs"
     assert page.headers["content-type"].startswith("text/html")
     assert "总表" in page.text
@@ -110,11 +139,13 @@ def test_cold_chain_and_daily_readings(fed: tuple[TestClient, float]) -> None:
     assert fridge["limits"] == [0.0, 8.0]
     assert fridge["max"] == 9.4
     assert fridge["minutes_out_of_range"] == 1  # one reading held for its 30 s interval
-    page = api.get("/api/reports/cold-chain", params={"date": day, "format": "html"},
-                   headers=VIEWER)  # fmt: skip
+    page = api.get(
+        "/api/reports/cold-chain", params={"date": day, "format": "html"}, headers=VIEWER
+    )
     assert "冷藏柜 1" in page.text
-    daily = api.get("/api/reports/daily-readings", params={"date": day, "format": "csv"},
-                    headers=VIEWER)  # fmt: skip
+    daily = api.get(
+        "/api/reports/daily-readings", params={"date": day, "format": "csv"}, headers=VIEWER
+    )
     assert "总表" in daily.text
 
 
@@ -176,13 +207,22 @@ def test_cli_prints_the_report(
     path = tmp_path / "ingest.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     cli = [sys.executable, "-m", "ingest.cli", "report", "weekly-usage", "--config", str(path)]
-    table = subprocess.run([*cli, "--week", _this_week()], capture_output=True, text=True,
-                           timeout=60, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    table = subprocess.run(
+        [*cli, "--week", _this_week()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert table.returncode == 0, table.stderr
     assert "总表" in table.stdout
     assert "用水用电周报" in table.stdout
-    csv = subprocess.run([*cli, "--week", _this_week(), "--format", "csv"], capture_output=True,
-                         text=True, timeout=60)  # fmt: skip
+    csv = subprocess.run(
+        [*cli, "--week", _this_week(), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert csv.returncode == 0, csv.stderr
     assert csv.stdout.lstrip("\ufeff").startswith("设备,名称")
     bad = subprocess.run([*cli, "--week", "2026-W60"], capture_output=True, text=True, timeout=60)

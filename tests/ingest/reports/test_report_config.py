@@ -91,8 +91,10 @@ def test_check_exits_2_on_a_bad_reports_section(tmp_path: Path) -> None:
     path.write_text(BAD)
     result = subprocess.run(
         [sys.executable, "-m", "ingest.cli", "check", "--config", str(path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "reports.tariffs.electricity.bands[0]" in result.stderr
 

@@ -45,16 +45,20 @@ def week(influxd: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
         write(client, "water", device, "volume_m3", counter(iter(hours), lambda _t, u=use: u))
     clock = ManualClock(local("2026-11-25 09:00").timestamp())
     registry = Registry(Path(tmp_path_factory.mktemp("reg")) / "registry.json", clock)
-    announce(registry, [
-        _info("water-main", "main"),
-        _info("water-kitchen", "canteen", parent="water-main"),
-        _info("water-teaching", "teaching", parent="water-main"),
-        _info("water-lone", "gym", parent="no-such-meter"),  # a typo: counted as top-level
-    ])  # fmt: skip
+    announce(
+        registry,
+        [
+            _info("water-main", "main"),
+            _info("water-kitchen", "canteen", parent="water-main"),
+            _info("water-teaching", "teaching", parent="water-main"),
+            _info("water-lone", "gym", parent="no-such-meter"),  # a typo: counted as top-level
+        ],
+    )
     meter_hours = MeterHours(client, "Asia/Shanghai")
     meter_hours.refresh(int(START.timestamp()), int(END.timestamp()))
-    reports = UsageReports(MeterStore(client, registry), meter_hours, ReportsConfig(),
-                           "Asia/Shanghai", "zh", clock)  # fmt: skip
+    reports = UsageReports(
+        MeterStore(client, registry), meter_hours, ReportsConfig(), "Asia/Shanghai", "zh", clock
+    )
     yield reports.weekly("2026-W47")
     client.close()
 
@@ -86,9 +90,20 @@ def test_the_table_has_the_parent_and_the_rest(week: WeeklyUsage) -> None:
 
 
 def _usage(device: str, consumption: float | None, parent: str | None = None) -> MeterUsage:
-    return MeterUsage(device=device, kind="water", name=device, unit="m³", building=None,
-                      consumption=consumption, previous=None, change_pct=None, average_4w=None,
-                      night_baseline=None, daily=[None] * 7, parent=parent)  # fmt: skip
+    return MeterUsage(
+        device=device,
+        kind="water",
+        name=device,
+        unit="m³",
+        building=None,
+        consumption=consumption,
+        previous=None,
+        change_pct=None,
+        average_4w=None,
+        night_baseline=None,
+        daily=[None] * 7,
+        parent=parent,
+    )
 
 
 def _devices(meters: list[MeterUsage]) -> list[str]:

@@ -166,8 +166,14 @@ def test_smoke_fires_on_the_reading_itself(engine_at: Factory) -> None:
 
 def test_water_on_the_floor_is_critical_at_once_any_hour(engine_at: Factory) -> None:
     """The example config's rule: a leak fires on the reading, at 14:00 as at 03:00."""
-    leak = {"id": "water-leak", "kind": "leak", "when": {"field": "leak", "eq": True},
-            "severity": "critical", "notify": ["patrol"], "repeat": "30m"}  # fmt: skip
+    leak = {
+        "id": "water-leak",
+        "kind": "leak",
+        "when": {"field": "leak", "eq": True},
+        "severity": "critical",
+        "notify": ["patrol"],
+        "repeat": "30m",
+    }
     h = engine_at("2026-11-23 14:00", [leak])
     h.read("leak-kitchen", "leak", leak=False)
     h.read("leak-kitchen", "leak", leak=True)
@@ -355,8 +361,9 @@ def test_backlog_after_an_outage_does_not_fire_stale_alerts(engine_at: Factory) 
     # The door that closed again is dropped; the smoke, critical, is told once as late
     # with both times (SPEC §5); the door still open fires.
     assert [(n["device"], n["state"]) for n in h.notifications()] == [
-        ("smoke-1", "late"), ("door-102", "firing")
-    ]  # fmt: skip
+        ("smoke-1", "late"),
+        ("door-102", "firing"),
+    ]
     late, door = h.notifications()
     assert late["title"] == "【补报】烟雾报警"
     assert "发生于 11-23 21:00:01 至 11-23 21:10:01，网关恢复连接后补报" in late["message"]
@@ -375,9 +382,15 @@ def test_backlog_after_an_outage_does_not_fire_stale_alerts(engine_at: Factory) 
 
 
 def test_a_latched_panic_alert_waits_for_someone(engine_at: Factory) -> None:
-    panic = {"id": "panic", "kind": "panic", "when": {"field": "pressed", "eq": True},
-             "severity": "critical", "latch": True, "notify": ["patrol"],
-             "repeat": "5m"}  # fmt: skip
+    panic = {
+        "id": "panic",
+        "kind": "panic",
+        "when": {"field": "pressed", "eq": True},
+        "severity": "critical",
+        "latch": True,
+        "notify": ["patrol"],
+        "repeat": "5m",
+    }
     h = engine_at("2026-11-23 03:00", [panic])
     h.read("sos-gate", "panic", pressed=True)
     h.advance(60)
@@ -434,8 +447,14 @@ def test_backlog_drain_after_gateway_outage_raises_no_silence_alerts(engine_at: 
 
 
 def test_once_per_tells_a_flapping_battery_once_a_day(engine_at: Factory) -> None:
-    battery = {"id": "battery-low", "kind": "*", "severity": "info", "once_per": "1d",
-               "when": {"field": "battery_low", "eq": True}, "notify": ["patrol"]}  # fmt: skip
+    battery = {
+        "id": "battery-low",
+        "kind": "*",
+        "severity": "info",
+        "once_per": "1d",
+        "when": {"field": "battery_low", "eq": True},
+        "notify": ["patrol"],
+    }
     h = engine_at("2026-11-23 03:00", [battery])
     for hour in range(4):  # the cold of the night makes the battery look flat, hourly
         h.read("smoke-1", "smoke", smoke=False, battery_low=True)
@@ -451,8 +470,14 @@ def test_once_per_tells_a_flapping_battery_once_a_day(engine_at: Factory) -> Non
 
 
 def test_once_per_counts_an_alert_told_earlier_in_the_same_envelope(engine_at: Factory) -> None:
-    battery = {"id": "battery-low", "kind": "*", "severity": "info", "once_per": "1d",
-               "when": {"field": "battery_low", "eq": True}, "notify": ["patrol"]}  # fmt: skip
+    battery = {
+        "id": "battery-low",
+        "kind": "*",
+        "severity": "info",
+        "once_per": "1d",
+        "when": {"field": "battery_low", "eq": True},
+        "notify": ["patrol"],
+    }
     h = engine_at("2026-11-23 03:00", [battery])
     t = h.now_ms
     flaps = [

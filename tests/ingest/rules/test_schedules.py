@@ -130,8 +130,9 @@ def test_campus_ingest_calendar_prints_the_year(tmp_path: Path) -> None:
     lines = shown.stdout.splitlines()
     assert "2026-10-01 Thu  closed (放假)" in shown.stdout
     assert any(line.startswith("2026-10-10 Sat  make-up working day") for line in lines)
-    assert any(line.startswith("2026-07-06 Mon  closed") and "calendar.closed" in line
-               for line in lines)  # fmt: skip
+    assert any(
+        line.startswith("2026-07-06 Mon  closed") and "calendar.closed" in line for line in lines
+    )
     assert "covers 2004-" in lines[1]
     later = _cli("calendar", "--config", str(config), "2031")
     assert later.returncode == 0
@@ -142,5 +143,10 @@ def test_campus_ingest_calendar_prints_the_year(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ingest.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

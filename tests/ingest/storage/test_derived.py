@@ -78,8 +78,9 @@ def test_a_three_day_backlog_reaches_rollups_buckets_and_report_within_60_s(
     assert count_points(db, "electricity_5m", "energy_kwh") == len(stamps) + 1
 
     week = week_of(datetime.now(TZ).date(), TZ)
-    [meter] = [m for m in service.reports.usage.weekly(week.label).meters
-               if m.device == "meter-kitchen"]  # fmt: skip
+    [meter] = [
+        m for m in service.reports.usage.weekly(week.label).meters if m.device == "meter-kitchen"
+    ]
     in_week = [i for i, ts in enumerate(stamps) if ts >= week.start_s * 1000 and i > 0]
     assert meter.consumption == round(0.25 * len(in_week), 3)
 
@@ -90,27 +91,37 @@ def test_a_month_old_import_fills_the_gap_and_the_hour_after_it(
     root = config["mqtt"]["topic_root"]
     now_ms = int(time.time() * 1000)
     before_ms = _hour_ms(now_ms - 32 * 86_400_000)
-    _publish(publisher, root, "gw-water", [
-        reading("water-main", "water", before_ms, volume_m3=100.0),
-        reading("water-main", "water", now_ms - 60_000, volume_m3=200.0),
-    ])  # fmt: skip
+    _publish(
+        publisher,
+        root,
+        "gw-water",
+        [
+            reading("water-main", "water", before_ms, volume_m3=100.0),
+            reading("water-main", "water", now_ms - 60_000, volume_m3=200.0),
+        ],
+    )
     where = "\"device\" = 'water-main'"
     last_hour = f"{where} AND time >= {_hour_ms(now_ms - 60_000)}ms"
     # Across the gap, the whole 100 m³ counts in the hour of the later reading.
-    wait_for(lambda: _sum(db, f'SELECT sum("increase") FROM "water_usage_1h" WHERE {last_hour}')
-             == 100.0, 60)  # fmt: skip
+    wait_for(
+        lambda: (
+            _sum(db, f'SELECT sum("increase") FROM "water_usage_1h" WHERE {last_hour}') == 100.0
+        ),
+        60,
+    )
 
     day_ms = _hour_ms(now_ms - 30 * 86_400_000)  # the month-old readings, imported now
-    imported = [reading("water-main", "water", day_ms + i * HOUR_MS, volume_m3=110.0 + 10 * i)
-                for i in range(5)]  # 110 ... 150  # fmt: skip
+    imported = [
+        reading("water-main", "water", day_ms + i * HOUR_MS, volume_m3=110.0 + 10 * i)
+        for i in range(5)
+    ]  # 110 ... 150
     topic = f"{root}/sunshine-kg/gw-water/readings"
     publisher.publish(topic, envelope("gw-water", 2, imported))
     wait_for(lambda: count_points(db, "water", "volume_m3") == 7, 30)
     stored = time.monotonic()
-    wait_for(
-        lambda: _sum(db, f'SELECT sum("increase") FROM "water_usage_1h" WHERE {last_hour}') == 50.0,
-        60,
-    )  # fmt: skip  (200 - 150: the import changed the hour after the gap)
+    # 200 - 150: the import changed the hour after the gap.
+    query = f'SELECT sum("increase") FROM "water_usage_1h" WHERE {last_hour}'
+    wait_for(lambda: _sum(db, query) == 50.0, 60)
     old = f"{where} AND time >= {day_ms}ms AND time < {day_ms + 5 * HOUR_MS}ms"
     assert _sum(db, f'SELECT sum("increase") FROM "water_usage_1h" WHERE {old}') == 50.0
     wait_for(lambda: count_points(db, "water_1h", "volume_m3") == 7, 60)
@@ -125,18 +136,27 @@ def test_a_report_asked_for_before_the_rollups_ran_counts_the_backlog(
     root = config["mqtt"]["topic_root"]
     now_ms = int(time.time() * 1000)
     stamps = list(range(_hour_ms(now_ms - 2 * 86_400_000), now_ms, STEP_MS))
-    _publish(publisher, root, "gw-late", [
-        reading("meter-late", "electricity", ts, energy_kwh=10.0 + i) for i, ts in enumerate(stamps)
-    ])  # fmt: skip
+    _publish(
+        publisher,
+        root,
+        "gw-late",
+        [
+            reading("meter-late", "electricity", ts, energy_kwh=10.0 + i)
+            for i, ts in enumerate(stamps)
+        ],
+    )
     wait_for(lambda: count_points(db, "electricity", "energy_kwh") == len(stamps), 60)
     assert count_points(db, "electricity_usage_1h", "increase") == 0
     # Yesterday: never within the last two hours that any report recomputes anyway.
     yesterday = (datetime.now(TZ) - timedelta(days=1)).date().isoformat()
     [meter] = service.reports.usage.daily(yesterday).meters
-    assert meter.consumption == float(sum(
-        1 for i, ts in enumerate(stamps)
-        if i > 0 and datetime.fromtimestamp(ts / 1000, TZ).date().isoformat() == yesterday
-    ))  # fmt: skip
+    assert meter.consumption == float(
+        sum(
+            1
+            for i, ts in enumerate(stamps)
+            if i > 0 and datetime.fromtimestamp(ts / 1000, TZ).date().isoformat() == yesterday
+        )
+    )
     assert meter.consumption > 0
     today = datetime.now(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     # What the report recomputed is done: neither the job nor the next report repeats it.
@@ -147,14 +167,19 @@ def test_the_book_survives_a_restart_and_marks_only_what_was_recomputed(tmp_path
     path = tmp_path / "dirty-hours.json"
     book = DirtyHours(path, KEYS)
     assert not book.existed
-    book.track([
-        b"door,device=d1,site=s open=1i 7200000\ndoor,device=d2,site=s open=0i 10799999",
-        b"water,device=w1,site=s volume_m3=1.0 36000000",
-        b"smoke,device=s1,site=s smoke=1i 7200000",  # no derived series: not booked
-    ])  # fmt: skip
+    book.track(
+        [
+            b"door,device=d1,site=s open=1i 7200000\ndoor,device=d2,site=s open=0i 10799999",
+            b"water,device=w1,site=s volume_m3=1.0 36000000",
+            b"smoke,device=s1,site=s smoke=1i 7200000",  # no derived series: not booked
+        ]
+    )
     taken = book.take()
-    assert taken.runs == {"door": [(7200, 10800)], "water": [(36000, 39600)],
-                          "water_usage_1h": [(36000, 39600)]}  # fmt: skip
+    assert taken.runs == {
+        "door": [(7200, 10800)],
+        "water": [(36000, 39600)],
+        "water_usage_1h": [(36000, 39600)],
+    }
     # A batch stored while the door hours are recomputed books 02:00 again and 03:00.
     book.track([b"door,device=d1,site=s open=1i 7300000\ndoor,device=d1,site=s open=1i 10800000"])
     book.done("door", (7200, 10800), taken.generation)
@@ -171,8 +196,11 @@ def test_the_book_survives_a_restart_and_marks_only_what_was_recomputed(tmp_path
     # A book of the first version (raw names, pending and taking) books under the keys.
     path.write_bytes(b'{"pending": {"water": [10]}, "taking": {"door": [2]}}')
     old = DirtyHours(path, KEYS).take().runs
-    assert old == {"water": [(36000, 39600)], "water_usage_1h": [(36000, 39600)],
-                   "door": [(7200, 10800)]}  # fmt: skip
+    assert old == {
+        "water": [(36000, 39600)],
+        "water_usage_1h": [(36000, 39600)],
+        "door": [(7200, 10800)],
+    }
     # campus-ingest report reads the service's book but never writes its copy back.
     reader = DirtyHours(path, KEYS, writable=False)
     reader.done("door", (7200, 10800), reader.take().generation)

@@ -92,9 +92,15 @@ def _page(
     can_ack = person.may("guard") and alert.state == "firing"
     blocked = None if person.may("guard") else say("alert.viewer", lang)
     return pages(request).page(
-        request, "alert.html", person, status, can_ack=can_ack, ack_blocked=blocked,
-        **alert_context(service, alert), **extra,
-    )  # fmt: skip
+        request,
+        "alert.html",
+        person,
+        status,
+        can_ack=can_ack,
+        ack_blocked=blocked,
+        **alert_context(service, alert),
+        **extra,
+    )
 
 
 @router.post("/alerts/{alert_id}/ack")

@@ -40,10 +40,17 @@ def board(
     context = state.board(building or None)
     live, fragment = _live("main", building)
     return pages(request).page(
-        request, "board.html", person, title=say("nav.board", service.config.site.language),
-        fragment="_board.html", view="main", base_path="/", live_url=live,
-        fragment_url=fragment, **context,
-    )  # fmt: skip
+        request,
+        "board.html",
+        person,
+        title=say("nav.board", service.config.site.language),
+        fragment="_board.html",
+        view="main",
+        base_path="/",
+        live_url=live,
+        fragment_url=fragment,
+        **context,
+    )
 
 
 @router.get("/tonight", response_class=HTMLResponse)
@@ -54,10 +61,17 @@ def tonight(
     context = state.tonight()
     live, fragment = _live("tonight", None)
     return pages(request).page(
-        request, "board.html", person, title=say("nav.tonight", service.config.site.language),
-        fragment="_tonight.html", view="tonight", base_path="/tonight", live_url=live,
-        fragment_url=fragment, **context,
-    )  # fmt: skip
+        request,
+        "board.html",
+        person,
+        title=say("nav.tonight", service.config.site.language),
+        fragment="_tonight.html",
+        view="tonight",
+        base_path="/tonight",
+        live_url=live,
+        fragment_url=fragment,
+        **context,
+    )
 
 
 @router.get("/board/{view}", response_class=HTMLResponse)

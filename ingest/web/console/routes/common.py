@@ -31,9 +31,13 @@ def anonymous_page(
     response = pages(request).page(request, template, None, status, binding=anonymous_id, **context)
     if fresh:
         response.set_cookie(
-            ANON_COOKIE, anonymous_id, httponly=True, samesite="lax",
-            secure=secure_cookies(service), max_age=7 * 86_400,
-        )  # fmt: skip
+            ANON_COOKIE,
+            anonymous_id,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(service),
+            max_age=7 * 86_400,
+        )
     return response
 
 

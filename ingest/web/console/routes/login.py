@@ -34,10 +34,15 @@ def _form(
     status: int = 200,
 ) -> Response:
     return anonymous_page(
-        request, service, "login.html", status,
+        request,
+        service,
+        "login.html",
+        status,
         title=say("login.title", service.config.site.language),
-        error=error, login=login, next=safe_next(next_page),
-    )  # fmt: skip
+        error=error,
+        login=login,
+        next=safe_next(next_page),
+    )
 
 
 @router.post("/login")
@@ -53,24 +58,40 @@ def login(
     lang = service.config.site.language
     check_form(request, service, csrf, None)
     if not login.strip() or not password:
-        return _form(request, service, next, error=say("login.missing", lang), login=login,
-                     status=400)  # fmt: skip
+        return _form(
+            request, service, next, error=say("login.missing", lang), login=login, status=400
+        )
     address = request.client.host if request.client else ""
     wait = service.login_addresses.wait_s(address)
     if wait:  # before any hashing: one address cannot keep the hashing busy
-        return _form(request, service, next, error=say("login.wait", lang, seconds=wait),
-                     login=login, status=429)  # fmt: skip
+        return _form(
+            request,
+            service,
+            next,
+            error=say("login.wait", lang, seconds=wait),
+            login=login,
+            status=429,
+        )
     try:
         session = service.people.log_in(login, password)
     except LoginRefused as exc:
-        return _form(request, service, next, error=_why(exc, lang), login=login,
-                     status=401 if exc.reason == "wrong" else 429)  # fmt: skip
+        return _form(
+            request,
+            service,
+            next,
+            error=_why(exc, lang),
+            login=login,
+            status=401 if exc.reason == "wrong" else 429,
+        )
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, session.token, httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        session.token,
+        httponly=True,
+        samesite="lax",
         secure=secure_cookies(service),
         max_age=int(service.config.console.session_max.total_seconds()),
-    )  # fmt: skip
+    )
     return response
 
 

@@ -31,9 +31,16 @@ def _page(
     lang = service.config.site.language
     notice = say("people.saved", lang) if request.query_params.get("saved") else None
     return pages(request).page(
-        request, "people.html", admin, status, title=say("people.title", lang),
-        people=service.people.people(), roles=ROLES, notice=notice, error=error,
-    )  # fmt: skip
+        request,
+        "people.html",
+        admin,
+        status,
+        title=say("people.title", lang),
+        people=service.people.people(),
+        roles=ROLES,
+        notice=notice,
+        error=error,
+    )
 
 
 @router.get("/people", response_class=HTMLResponse)

@@ -129,8 +129,9 @@ def test_beyond_max_connections_requests_get_503(ingest: IngestProcess) -> None:
 
 
 def test_normal_requests_pass(ingest: IngestProcess) -> None:
-    answer = httpx.post(f"{ingest.api}/api/alerts/999/ack", json={"note": "ok"},
-                        headers={"Authorization": GUARD})  # fmt: skip
+    answer = httpx.post(
+        f"{ingest.api}/api/alerts/999/ack", json={"note": "ok"}, headers={"Authorization": GUARD}
+    )
     assert answer.status_code == 404  # read, authenticated, and no such alert
     assert httpx.get(f"{ingest.api}/api/health").status_code == 200
 

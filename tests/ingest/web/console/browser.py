@@ -12,9 +12,14 @@ from playwright.sync_api import Browser, BrowserContext, Playwright, Request, sy
 
 # Without the background-networking flags Chromium tries Google's hosts at every start.
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PHONE = {"width": 360, "height": 640}
 
 

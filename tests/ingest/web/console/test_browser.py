@@ -49,10 +49,26 @@ def console(
     process = IngestProcess(config, workdir)
     for login, (name, role, password) in PEOPLE.items():
         added = subprocess.run(
-            [sys.executable, "-m", "ingest.cli", "users", "add", "--config",
-             str(process.config_path), login, "--name", name, "--role", role],
-            input=password + "\n", capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "ingest.cli",
+                "users",
+                "add",
+                "--config",
+                str(process.config_path),
+                login,
+                "--name",
+                name,
+                "--role",
+                role,
+            ],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert added.returncode == 0, added.stderr
     process.start()
     yield process
@@ -85,8 +101,18 @@ def test_a_smoke_alarm_appears_live_and_is_acknowledged_on_the_board(
     console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
 ) -> None:
     config = console.config
-    meta(publisher, config, [{"device": "smoke-1", "kind": "smoke", "name": "厨房烟感",
-                              "tags": {"building": "canteen", "room": "kitchen"}}])  # fmt: skip
+    meta(
+        publisher,
+        config,
+        [
+            {
+                "device": "smoke-1",
+                "kind": "smoke",
+                "name": "厨房烟感",
+                "tags": {"building": "canteen", "room": "kitchen"},
+            }
+        ],
+    )
     with phone(browser) as (context, _requests):
         page = context.new_page()
         _log_in(page, console.api, "zhang")
@@ -138,10 +164,19 @@ def test_no_page_loads_anything_from_another_host_and_the_board_fits_a_phone(
     console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
 ) -> None:
     config = console.config
-    meta(publisher, config, [
-        {"device": f"door-{i}", "kind": "door", "name": LONG_NAME,
-         "tags": {"building": "main", "room": f"{100 + i}"}} for i in range(12)
-    ])  # fmt: skip
+    meta(
+        publisher,
+        config,
+        [
+            {
+                "device": f"door-{i}",
+                "kind": "door",
+                "name": LONG_NAME,
+                "tags": {"building": "main", "room": f"{100 + i}"},
+            }
+            for i in range(12)
+        ],
+    )
     smoke(publisher, config, 3, on=True, device="smoke-3")
     alert_id = _body_of(receiver, "smoke-3")["alert_id"]
     with phone(browser) as (context, requests):

@@ -120,9 +120,12 @@ def test_a_login_is_locked_after_repeated_failures(
 
 
 def test_a_viewer_cannot_acknowledge(
-    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any],
+    web: TestClient,
+    service: IngestService,
+    publisher: Publisher,
+    config: dict[str, Any],
     receiver: HttpReceiver,
-) -> None:  # fmt: skip
+) -> None:
     body = _firing(publisher, config, receiver)
     log_in(web, "li")
     page = web.get(f"/alerts/{body['alert_id']}")
@@ -131,9 +134,10 @@ def test_a_viewer_cannot_acknowledge(
     posted = web.post(f"/alerts/{body['alert_id']}/ack", data={"csrf": csrf_of(page.text)})
     assert posted.status_code == 403
     api = web.post(
-        f"/api/alerts/{body['alert_id']}/ack", json={"note": ""},
+        f"/api/alerts/{body['alert_id']}/ack",
+        json={"note": ""},
         headers={"X-CSRF-Token": page_csrf(page.text)},
-    )  # fmt: skip
+    )
     assert api.status_code == 403
     assert service.alert_store.alert(body["alert_id"]).state == "firing"  # type: ignore[union-attr]
 
@@ -181,9 +185,14 @@ def test_a_session_ends_when_the_person_is_disabled(
     )
     added = admin.post(
         "/people",
-        data={"csrf": csrf_of(people.text), "login": "zhao", "name": "赵阿姨", "role": "guard",
-              "password": "canteen pass 1"},
-    )  # fmt: skip
+        data={
+            "csrf": csrf_of(people.text),
+            "login": "zhao",
+            "name": "赵阿姨",
+            "role": "guard",
+            "password": "canteen pass 1",
+        },
+    )
     assert "赵阿姨" in added.text
     assert service.people.person("zhao") is not None
     viewer = TestClient(web.app)
@@ -196,9 +205,12 @@ def _link(body: dict[str, Any]) -> str:
 
 
 def test_an_ack_link_acknowledges_once_and_a_preview_changes_nothing(
-    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any],
+    web: TestClient,
+    service: IngestService,
+    publisher: Publisher,
+    config: dict[str, Any],
     receiver: HttpReceiver,
-) -> None:  # fmt: skip
+) -> None:
     body = _firing(publisher, config, receiver)
     alert_id, link = body["alert_id"], _link(body)
     assert link.startswith(f"/ack/{alert_id}/")
@@ -229,9 +241,12 @@ def test_an_ack_link_acknowledges_once_and_a_preview_changes_nothing(
 
 
 def test_bad_ack_links_get_their_page(
-    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any],
+    web: TestClient,
+    service: IngestService,
+    publisher: Publisher,
+    config: dict[str, Any],
     receiver: HttpReceiver,
-) -> None:  # fmt: skip
+) -> None:
     first, second = _firing(publisher, config, receiver, 1), _firing(publisher, config, receiver, 2)
     link = _link(first)
     forged = link[:-6] + "abcdef"

@@ -35,8 +35,12 @@ def _flood_logins(api: str, address: str, stop: threading.Event, answers: list[i
     with httpx.Client(base_url=api, transport=transport, timeout=30) as client:
         while not stop.is_set():
             form = client.get("/login")
-            data = {"csrf": csrf_of(form.text), "login": secrets.token_hex(4),
-                    "password": "a wrong password", "next": "/"}  # fmt: skip
+            data = {
+                "csrf": csrf_of(form.text),
+                "login": secrets.token_hex(4),
+                "password": "a wrong password",
+                "next": "/",
+            }
             answers.append(client.post("/login", data=data).status_code)
 
 
@@ -58,8 +62,9 @@ def test_a_login_and_api_flood_does_not_stop_a_smoke_alarm(
         threading.Thread(target=_flood_logins, args=(ingest.api, f"127.0.9.{i}", stop, answers))
         for i in range(1, 13)
     ]
-    threads += [threading.Thread(target=_flood_api, args=(ingest.api, stop, answers))
-                for _ in range(2)]  # fmt: skip
+    threads += [
+        threading.Thread(target=_flood_api, args=(ingest.api, stop, answers)) for _ in range(2)
+    ]
     try:
         for thread in threads:
             thread.start()

@@ -18,9 +18,12 @@ from ingest.people.store import LoginRefused, PeopleError, PeopleStore
 from tests.clock import ManualClock
 
 CONFIG = ConsoleConfig(
-    session_idle=timedelta(hours=1), session_max=timedelta(days=1), slow_after=3, lock_after=6,
+    session_idle=timedelta(hours=1),
+    session_max=timedelta(days=1),
+    slow_after=3,
+    lock_after=6,
     lockout=timedelta(minutes=15),
-)  # fmt: skip
+)
 
 
 @pytest.fixture
@@ -132,8 +135,12 @@ def _users(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ingest.cli", "users", *args, "--config", str(config)],
-        input=password, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        input=password,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_users_commands(tmp_path: Path, clock: ManualClock) -> None:
@@ -168,8 +175,9 @@ def test_concurrent_wrong_passwords_cannot_race_past_the_lock(tmp_path: Path) ->
     store.add("zhang", "张师傅", "guard", "correct horse")
     try:
         with ThreadPoolExecutor(20) as pool:
-            reasons = list(pool.map(lambda i: _refusal(store, "zhang", f"guess {i}").reason,
-                                    range(20)))  # fmt: skip
+            reasons = list(
+                pool.map(lambda i: _refusal(store, "zhang", f"guess {i}").reason, range(20))
+            )
     finally:
         store.close()
     assert reasons.count("wrong") <= 10
