@@ -126,7 +126,8 @@ class Recorder:
         if step.dropped:
             self.store.delete_alert(alert.id)
             return set()
-        record.id = alert.id  # set by an earlier step of this batch, if it was new
+        # Set when recorded, so maybe by an earlier step of this batch (never by deciding).
+        record.id, record.snapshot = alert.id, alert.snapshot
         self.store.save_alert(record)  # a new alert (id <= 0) is inserted: it gets its id
         if record.id != alert.id:
             given.append((alert, alert.id))
