@@ -4,9 +4,10 @@ condition only they show is told ``late``, never dropped (SPEC §5; issue 20).
 The engine merges a device's values in ``ts`` order, so an older reading changes no
 condition; but when it shows a critical condition that held for the rule's ``for`` before
 the newer reading, while the rule was active, and no recorded alert of the rule and device
-covers its time (checked in ``alerts.db`` and in the input's batch, so neither a
-redelivery nor a restart tells it twice), the alarm is recorded and told once as
-``late``, ended at the newer reading's time.
+covers its time (as the earlier steps of the same input left the alerts: their batch for
+those it changed, ``alerts.db`` for the rest; so neither a redelivery nor a restart tells
+it twice, and a pending alert the same input dropped covers nothing), the alarm is
+recorded and told once as ``late``, ended at the newer reading's time.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class LateReadings:
                 continue  # an alarm is on already, or this reading shows none
             if not self.active(rule.id) or dev.last_ts - ts < rule.hold_ms:
                 continue
-            if batch.covers(key, ts) or self.store.covered(key, ts):
+            covered, changed = batch.covers(key, ts)
+            if covered or self.store.covered(key, ts, besides=changed):
                 continue
             late = self.lifecycle.open(batch, rule.config, replace(dev, values=values), ts, now)
             self.metrics.told_out_of_order.inc()

@@ -16,7 +16,7 @@ from campuswatch.sqlitefile import open_durable
 from ingest.errors import IngestError
 from ingest.outbox import queue
 from ingest.rules.migrations import migrate_alerts, migrate_conditions
-from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent
+from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent, AlertKey
 from ingest.storage.statedb import StateDatabase
 
 _CONDITIONS = """
@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS ack_links_used (
 )
 
 _ALERT_COLUMNS = [f.name for f in fields(Alert)]
+# Alerts of one rule and device that began by a time and ended after it.
+_COVERING = (
+    "SELECT 1 FROM alerts WHERE rule = ? AND site = ? AND gateway = ? AND device = ?"
+    " AND since_ms <= ? AND (resolved_ms IS NULL OR resolved_ms >= ?)"
+)
 
 
 class AlertStoreError(IngestError):
@@ -132,14 +137,14 @@ class AlertStore(StateDatabase):
             ).fetchone()
         return row is not None
 
-    def covered(self, key: tuple[str, str, str, str], ts_ms: int) -> bool:
-        """Whether an alert of rule and device ``key`` began by ``ts_ms`` and ended after."""
+    def covered(self, key: AlertKey, ts_ms: int, besides: set[int] | None = None) -> bool:
+        """Whether an alert of rule and device ``key`` (other than those with the ids in
+        ``besides``) began by ``ts_ms`` and ended after."""
+        others = sorted(besides or ())
+        marks = ", ".join("?" for _ in others) or "0"  # placeholders only
+        query = f"{_COVERING} AND id NOT IN ({marks}) LIMIT 1"
         with self._lock:
-            row = self.db.execute(
-                "SELECT 1 FROM alerts WHERE rule = ? AND site = ? AND gateway = ? AND device = ?"
-                " AND since_ms <= ? AND (resolved_ms IS NULL OR resolved_ms >= ?) LIMIT 1",
-                (*key, ts_ms, ts_ms),
-            ).fetchone()
+            row = self.db.execute(query, (*key, ts_ms, ts_ms, *others)).fetchone()
         return row is not None
 
     def delete_alert(self, alert_id: int) -> None:

@@ -69,12 +69,18 @@ class Batch:
             for t in self.transitions
         )
 
-    def covers(self, key: AlertKey, ts_ms: int) -> bool:
-        """Whether an alert of ``key`` in this batch began by ``ts_ms`` and ended after."""
-        return any(
-            t.alert.key == key
+    def covers(self, key: AlertKey, ts_ms: int) -> tuple[bool, set[int]]:
+        """Whether an alert of ``key`` covers ``ts_ms`` (began by it and ended after) as
+        this batch left it, and the stored ids of the alerts of ``key`` it changed (the
+        store's rows of those are out of date: the caller asks the store for the rest)."""
+        last: dict[int, Transition] = {}  # the last step of each alert, by object
+        for step in self.transitions:
+            if step.alert.key == key:
+                last[id(step.alert)] = step
+        covered = any(
+            not t.dropped
             and t.record.since_ms <= ts_ms
             and (t.record.resolved_ms is None or t.record.resolved_ms >= ts_ms)
-            for t in self.transitions
-            if not t.dropped
+            for t in last.values()
         )
+        return covered, {t.alert.id for t in last.values() if t.alert.id > 0}

@@ -424,6 +424,33 @@ def test_english_messages(engine_at: Factory) -> None:
     assert note["message"] == "Smoke alarm: Canteen Kitchen, for under a minute"
 
 
+@pytest.mark.parametrize("one_envelope", [True, False])
+def test_a_late_alarm_after_a_dropped_pending_alert_is_told(
+    engine_at: Factory, one_envelope: bool
+) -> None:
+    h = engine_at("2026-11-23 10:00", [FRIDGE_RULE])
+    h.meta(
+        "gw-canteen",
+        {"device": "fridge-1", "kind": "temperature", "tags": {"class": "refrigerator"}},
+    )
+    start = h.now_ms
+    h.advance(3600)  # a buffer drained an hour later: every reading is backlog
+
+    def at(minutes: int, celsius: float) -> Reading:
+        return Reading("fridge-1", "temperature", start + minutes * 60_000, {"celsius": celsius})
+
+    first = [at(0, 9.5)]  # warm: a pending alert
+    rest = [at(4, 4.0), at(30, 4.0), at(10, 9.5)]  # cool again (dropped), then an older warm
+    if one_envelope:
+        h.envelope(first + rest, "gw-canteen")
+    else:
+        h.envelope(first, "gw-canteen")
+        h.envelope(rest, "gw-canteen")
+    # Warm from 10 min until the 30-minute reading: longer than the rule's 15 minutes,
+    # and the pending alert of the first warm reading (dropped) covers none of it.
+    assert h.sent() == [("canteen", "late")]
+
+
 def test_backlog_drain_after_gateway_outage_raises_no_silence_alerts(engine_at: Factory) -> None:
     rules = [
         {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
