@@ -133,6 +133,7 @@ class IngestService:
             self.ack_links,
             config.site.language,
             self.clock,
+            self.problems,
             int(config.snapshots.link_valid.total_seconds()),
         )
         self.engine = RuleEngine(

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from campuswatch.clock import Clock
 from campuswatch.protocol import DeviceRef
+from ingest.health import Problems
 from ingest.links import AckLinks, LinkKeyError, LinkSigner
 from ingest.outbox import Notification
 from ingest.registry import Registry
@@ -32,9 +33,11 @@ class NotificationLinks:
         ack_links: AckLinks,
         lang: str,
         clock: Clock,
+        problems: Problems,
         snapshot_link_valid_s: int = 86_400,
     ) -> None:
         self.registry = registry
+        self.problems = problems
         self.snapshot_link_valid_s = snapshot_link_valid_s
         self.snapshots = snapshots
         self.signer = signer
@@ -52,11 +55,23 @@ class NotificationLinks:
             except LinkKeyError as exc:
                 log.error("alert %d is told without its ack link: %s", alert.id, exc)
         if alert.kind == "camera":
-            try:
-                parts.update(self._snapshot(alert, notification.body["message"]))
-            except (LinkKeyError, SnapshotError, OSError) as exc:
-                log.error("alert %d is told without its snapshot link: %s", alert.id, exc)
+            parts.update(self._snapshot_parts(alert, notification.body["message"]))
         return notification.with_parts(**parts)
+
+    def _snapshot_parts(self, alert: Alert, message: str) -> dict[str, str]:
+        """The snapshot's parts, or none: whatever fails there, the ack link stays."""
+        try:
+            parts = self._snapshot(alert, message)
+        except (LinkKeyError, SnapshotError, OSError) as exc:
+            log.error("alert %d is told without its snapshot link: %s", alert.id, exc)
+            return {}
+        except Exception:  # optional, like every link: the alarm goes without it
+            log.exception("alert %d is told without its snapshot link", alert.id)
+            what = "the last camera alarm's snapshot link could not be made: see the log"
+            self.problems.report("snapshot links", what)
+            return {}
+        self.problems.clear("snapshot links")
+        return parts
 
     def _snapshot(self, alert: Alert, message: str) -> dict[str, str]:
         # The id the camera's last event reading named (its JPEG is published before it),

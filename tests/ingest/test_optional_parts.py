@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,9 @@ from fastapi.testclient import TestClient
 
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.outbox import Notification
 from ingest.rules import alert_text
+from ingest.rules.model import Alert
 from ingest.web.app import create_api
 from tests.harness import Publisher, envelope, reading, wait_for
 from tests.receivers import HttpReceiver, http_receiver
@@ -161,3 +164,37 @@ def test_a_state_command_run_by_another_user_refuses_with_exit_2() -> None:
     assert done.returncode == 2
     assert "belongs to root" in done.stdout
     assert "sudo -u root" in done.stdout
+
+
+def test_a_camera_alarm_whose_snapshot_lookup_fails_keeps_its_ack_link(
+    config: dict[str, Any],
+) -> None:
+    service = IngestService(IngestConfig.model_validate(config))
+    service.start()
+    try:
+
+        def broken(*_args: Any) -> None:
+            raise sqlite3.OperationalError("database disk image is malformed")
+
+        service.snapshots.latest = broken  # type: ignore[method-assign]
+        alert = Alert(
+            "person-at-gate",
+            "sunshine-kg",
+            "gw-a",
+            "cam-gate",
+            "camera",
+            "warning",
+            "firing",
+            0,
+            title="门口有人",
+            id=7,
+        )
+        plain = Notification({"state": "firing", "message": "门口有人"}, 7)
+        decorate = service.engine.recorder.decorate
+        assert decorate is not None
+        told = decorate(alert, plain)
+        assert told.body["ack_url"] is not None  # the snapshot failed, not the alarm's link
+        assert "snapshot_url" not in told.body
+        assert any(p.startswith("snapshot links:") for p in service.health()["problems"])
+    finally:
+        service.stop()
