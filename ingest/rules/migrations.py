@@ -30,7 +30,19 @@ def migrate_conditions(db: sqlite3.Connection, site: str, schema: str) -> None:
 
 
 def migrate_alerts(db: sqlite3.Connection) -> None:
-    """Give the alerts of a store made before version 4 the snapshot they named."""
+    """Give the alerts of a store made before version 4 the snapshot they named: a camera
+    alert's is the one its newest notification in the outbox carried."""
     columns = [row[1] for row in db.execute("PRAGMA table_info(alerts)")]
-    if columns and "snapshot" not in columns:
+    if not columns or "snapshot" in columns:
+        return
+    log.warning("alert database: recording each camera alert's snapshot (one-time upgrade)")
+    has_outbox = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").fetchone()
+    with transaction(db):
         db.execute("ALTER TABLE alerts ADD COLUMN snapshot TEXT")
+        if has_outbox:
+            db.execute(
+                "UPDATE alerts SET snapshot = (SELECT json_extract(o.body, '$.snapshot')"
+                " FROM outbox o WHERE o.alert_id = alerts.id"
+                " AND json_extract(o.body, '$.snapshot') IS NOT NULL ORDER BY o.id DESC LIMIT 1)"
+                " WHERE kind = 'camera'"
+            )

@@ -298,3 +298,46 @@ def test_a_site_the_service_does_not_serve_is_refused(
     )
     assert refused == 1
     assert service.registry.device("campus-x", "gw-gate", "door-1") is None
+
+
+def test_a_camera_alert_of_the_previous_version_keeps_the_snapshot_it_named(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "alerts.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL,
+                site TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL,
+                kind TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,
+                since_ms INTEGER NOT NULL, title TEXT NOT NULL, field TEXT, value REAL,
+                tags TEXT NOT NULL, name TEXT, started_ms INTEGER, acknowledged_by TEXT,
+                ack_note TEXT, acknowledged_ms INTEGER, resolved_ms INTEGER,
+                last_notified_ms INTEGER, escalated INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                alert_id INTEGER NOT NULL, channel TEXT NOT NULL, body TEXT NOT NULL,
+                created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_ms INTEGER NOT NULL, sent_ms INTEGER, failed_ms INTEGER,
+                last_error TEXT, priority INTEGER NOT NULL DEFAULT 1,
+                subject TEXT NOT NULL DEFAULT '');
+            INSERT INTO alerts (rule, site, gateway, device, kind, severity, state, since_ms,
+                title, tags) VALUES ('person', 's', 'gw-gate', 'cam-1', 'camera', 'warning',
+                'resolved', 1, 'x', '{}');
+            INSERT INTO alerts (rule, site, gateway, device, kind, severity, state, since_ms,
+                title, tags) VALUES ('door', 's', 'gw-gate', 'door-1', 'door', 'warning',
+                'resolved', 1, 'x', '{}');
+            INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms)
+                VALUES (1, 'patrol', '{"state": "firing", "snapshot": "snap-a"}', 1, 1),
+                       (1, 'patrol', '{"state": "resolved", "snapshot": "snap-b"}', 2, 2),
+                       (1, 'patrol', '{"state": "acknowledged"}', 3, 3),
+                       (2, 'patrol', '{"state": "firing"}', 1, 1);
+            """
+        )
+    store = AlertStore(path, "s")
+    store.open()
+    try:
+        camera, door = store.alert(1), store.alert(2)
+        assert camera is not None and door is not None
+        assert (camera.snapshot, door.snapshot) == ("snap-b", None)  # the newest it named
+    finally:
+        store.close()
