@@ -47,8 +47,10 @@ def write(path: Path, pairs: dict[str, str]) -> None:
     its owner, group and mode (the service's group must go on reading it)."""
     for key, value in pairs.items():
         if not _KEY.fullmatch(key) or _CONTROL.search(value):
-            print(f"{path}: {key}: a value is one line without control or invisible"
-                  " characters", file=sys.stderr)  # fmt: skip
+            print(
+                f"{path}: {key}: a value is one line without control or invisible characters",
+                file=sys.stderr,
+            )
             sys.exit(2)
     text = "".join(f'{key}="{value}"\n' for key, value in pairs.items())
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
@@ -65,14 +67,23 @@ def write(path: Path, pairs: dict[str, str]) -> None:
 def make(path: Path, args: argparse.Namespace) -> None:
     """A new settings file with fresh secrets."""
     secret = lambda: secrets.token_urlsafe(24)  # noqa: E731
-    write(path, {
-        "CAMPUSWATCH_SITE": args.site, "CAMPUSWATCH_SITE_NAME": args.name,
-        "CAMPUSWATCH_PUBLIC_URL": args.public_url, "CAMPUSWATCH_TLS_DIR": args.tls_dir,
-        "CAMPUSWATCH_API_TOKEN": secret(), "MQTT_HOST": "127.0.0.1", "MQTT_PORT": "8883",
-        "MQTT_PASSWORD": "", "INFLUX_URL": "http://127.0.0.1:8086",
-        "INFLUX_PASSWORD": secret(), "INFLUX_ADMIN_PASSWORD": secret(),
-        "GRAFANA_INFLUX_PASSWORD": secret(),
-    })  # fmt: skip
+    write(
+        path,
+        {
+            "CAMPUSWATCH_SITE": args.site,
+            "CAMPUSWATCH_SITE_NAME": args.name,
+            "CAMPUSWATCH_PUBLIC_URL": args.public_url,
+            "CAMPUSWATCH_TLS_DIR": args.tls_dir,
+            "CAMPUSWATCH_API_TOKEN": secret(),
+            "MQTT_HOST": "127.0.0.1",
+            "MQTT_PORT": "8883",
+            "MQTT_PASSWORD": "",
+            "INFLUX_URL": "http://127.0.0.1:8086",
+            "INFLUX_PASSWORD": secret(),
+            "INFLUX_ADMIN_PASSWORD": secret(),
+            "GRAFANA_INFLUX_PASSWORD": secret(),
+        },
+    )
 
 
 def main() -> None:

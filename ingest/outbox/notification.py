@@ -30,8 +30,8 @@ class Notification:
     report's), the alert it is about (0: none), its priority and its ``subject`` (a
     device: its messages go in the order they were queued).
 
-    Frozen, its body a read-only mapping: a part added later (a link) makes a new one
-    with :meth:`with_parts`, so what was queued is what is sent.
+    Frozen, its body a read-only copy: a part added later (a link) makes a new one with
+    :meth:`with_parts`, so what was queued is what is sent.
     """
 
     body: Mapping[str, Any]
@@ -40,8 +40,9 @@ class Notification:
     subject: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.body, MappingProxyType):
-            object.__setattr__(self, "body", MappingProxyType(dict(self.body)))
+        # A copy of its own (nested values too: an alert's tags are the live alert's).
+        body = orjson.loads(orjson.dumps(dict(self.body)))
+        object.__setattr__(self, "body", MappingProxyType(body))
 
     def with_parts(self, **parts: Any) -> Notification:
         """This notification with ``parts`` added to (or replacing keys of) its body."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from ingest.outbox.notification import Notification
@@ -87,16 +88,22 @@ class Outbox:
     def add(self, channel: str, notification: Notification, now_ms: int) -> None:
         """Queue ``notification`` for ``channel``, in the transaction that caused it. In a
         transaction run in memory (a full disk) it is kept for :meth:`take_unrecorded`."""
-        if self.database.in_memory:
-            with self._unrecorded_lock:
-                self._unrecorded.append((channel, notification))
-            return
         n = notification
-        self.database.writer().execute(
-            "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms,"
-            " priority, subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (n.alert_id, channel, n.to_json(), now_ms, now_ms, n.priority, n.subject),
-        )
+        with self.database.lock:  # held by the transaction's thread: another one waits
+            if self.database.in_memory:
+                with self._unrecorded_lock:
+                    self._unrecorded.append((channel, n))
+                return
+            self.database.writer().execute(
+                "INSERT INTO outbox (alert_id, channel, body, created_ms, next_attempt_ms,"
+                " priority, subject) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (n.alert_id, channel, n.to_json(), now_ms, now_ms, n.priority, n.subject),
+            )
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One transaction of the database the outbox is in: notifications added inside
+        it are queued together, or none of them."""
+        return self.database.transaction()
 
     def take_unrecorded(self) -> list[tuple[str, Notification]]:
         """The (channel, notification) pairs added by transactions run in memory."""
@@ -122,16 +129,6 @@ class Outbox:
                 (channel,),
             ).fetchone()
         return None if row[0] is None else int(row[0])
-
-    def notifications(self, alert_id: int) -> list[Notification]:
-        """An alert's notifications, newest first (one per channel it went to)."""
-        with self.database.lock:
-            rows = self.database.db.execute(
-                "SELECT body, alert_id, priority, subject FROM outbox WHERE alert_id = ?"
-                " ORDER BY id DESC",
-                (alert_id,),
-            ).fetchall()
-        return [Notification.from_row(*row) for row in rows]
 
     def mark_sent(self, ids: list[int], now_ms: int) -> None:
         """Record a delivery (of one message, or of one digest of several)."""

@@ -147,7 +147,7 @@ class ReportJobs:
             body = job.make(due)
             if body is not None:
                 notification = Notification(body, priority=REPORT)
-                with self.outbox.database.transaction():
+                with self.outbox.transaction():
                     for channel in job.channels:
                         self.outbox.add(channel, notification, now_ms(self.clock))
         except Exception as exc:  # any failure of a job is retried, never the end of it

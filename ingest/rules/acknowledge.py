@@ -54,7 +54,8 @@ class Acknowledgements:
         rule = compiled.config if compiled else None
         self.lifecycle.acknowledge(batch, alert, rule, by, note, now)
         track = self.book.tracks.get(alert.key)
-        if compiled and alert.key in self.book.alerts and track and not track.holds:
+        active = self.book.alerts.get(alert.key) is alert  # not an alert told late
+        if compiled and active and track and not track.holds:
             self.lifecycle.end(batch, alert, compiled.config, now)  # latched, and over
 
     def _told_late(self, alert_id: int) -> Alert | None:

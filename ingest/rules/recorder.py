@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 
 from campuswatch.signal import Signal
 from ingest.config.schema import IngestConfig
@@ -88,16 +89,25 @@ class Recorder:
             )
             channels = self._attempt(batch, in_memory=True)
             told = [(c, self._from_memory(n)) for c, n in self.outbox.take_unrecorded()]
-            self.unrecorded(told)
+            self._after(lambda: self.unrecorded(told))
         else:
             if batch.transitions:
                 self.problems.clear("alerts")
         for step in batch.transitions:
             _log(step)
         if channels:
-            self.wake(channels)
+            self._after(lambda: self.wake(channels))
         if batch.transitions:
             self.changed.emit()
+
+    @staticmethod
+    def _after(hook: Callable[[], None]) -> None:
+        """Run a hook of a recorded batch: a failure there is logged, never taken for a
+        failure to record (the alerts are recorded; the channels poll the outbox anyway)."""
+        try:
+            hook()
+        except Exception:
+            log.exception("after recording alerts: a delivery hook failed")
 
     def _attempt(self, batch: Batch, *, in_memory: bool) -> set[str]:
         """Write the batch; returns the channels it queued notifications for. On an error
@@ -187,4 +197,5 @@ class Recorder:
         a word about the disk."""
         note = say("unrecorded", self.lang)
         message = f"{notification.body['message']}\n{note}"
-        return notification.with_parts(alert_id=0, ack_url=None, message=message)
+        told = notification.with_parts(alert_id=0, ack_url=None, message=message)
+        return replace(told, alert_id=0)

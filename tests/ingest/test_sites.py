@@ -337,7 +337,8 @@ def test_a_camera_alert_of_the_previous_version_keeps_the_snapshot_it_named(
     store.open()
     try:
         camera, door = store.alert(1), store.alert(2)
-        assert camera is not None and door is not None
+        assert camera is not None
+        assert door is not None
         assert (camera.snapshot, door.snapshot) == ("snap-b", None)  # the newest it named
     finally:
         store.close()
