@@ -81,3 +81,34 @@ def test_two_older_alarm_readings_in_one_envelope_are_told_late_once(h: EngineHa
     ]
     h.envelope(older)
     assert h.sent() == [("patrol", "late")]
+
+
+def test_acknowledging_a_late_alarm_leaves_the_latched_alarm_of_its_device(
+    tmp_path: Path,
+) -> None:
+    h = EngineHarness(
+        tmp_path / "latched", "2026-11-23 21:00", rules=[{**SMOKE_RULE, "latch": True}]
+    )
+    try:
+        start = h.now_ms
+        h.advance(120)
+        h.read("smoke-1", "smoke", ts=start + 10_000, smoke=False)
+        h.read("smoke-1", "smoke", ts=start + 60_000, smoke=True)  # fires, latched
+        h.read("smoke-1", "smoke", ts=start + 90_000, smoke=False)  # over, waits for an ack
+        h.read("smoke-1", "smoke", ts=start + 20_000, smoke=True)  # older: told late
+        assert [b["state"] for b in h.notifications()] == ["firing", "late"]
+        [latched] = h.engine.book.alerts.values()
+        [late] = [a for a in h.alerts() if a.state == "resolved"]
+        h.engine.acknowledge(late.id, "值班室", "")
+        assert h.engine.book.by_id(latched.id) is latched  # still waiting for its own ack
+        h.engine.acknowledge(latched.id, "值班室", "")
+        assert [b["state"] for b in h.notifications()] == [
+            "firing",
+            "late",
+            "acknowledged",
+            "acknowledged",
+            "resolved",
+        ]
+        assert h.engine.book.alerts == {}
+    finally:
+        h.close()
