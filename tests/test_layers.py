@@ -1,6 +1,7 @@
 """The import contracts (``[tool.importlinter]`` in pyproject.toml) catch a wrong import:
-lint-imports runs on a copy of the code with one wrong import per contract of the service's
-shape, and names each broken contract."""
+lint-imports runs on a copy of the code as it is (every contract kept), then, for each
+contract, on a fresh copy with one import that crosses it, and must name that contract
+broken."""
 
 from __future__ import annotations
 
@@ -8,26 +9,39 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("campuswatch", "gateway", "ingest", "dashboards", "demo", "tests")
 
-# (module to change, wrong import, contract that must break)
-WRONG = [
-    ("ingest/outbox/queue.py", "import ingest.rules.engine", "ingest is layered: web -> app"),
-    (
+# contract (the start of its name) -> (module to change, the import that crosses it)
+WRONG = {
+    "gateway and ingest never import each other": ("gateway/app.py", "import ingest.app"),
+    "the core imports neither program": ("campuswatch/clock.py", "import gateway.app"),
+    "the dashboards import neither program": ("dashboards/build.py", "import ingest.app"),
+    "the product never imports the demo or the tests": ("ingest/app.py", "import tests.harness"),
+    "the central service runs without OpenCV": ("ingest/storage/influx.py", "import cv2"),
+    "ingest is layered": ("ingest/outbox/queue.py", "import ingest.rules.engine"),
+    "the API and the console are sibling routers": (
         "ingest/web/api/health.py",
         "import ingest.web.console.pages",
-        "the API and the console are sibling routers",
     ),
-    (
+    "notify delivers what the outbox holds": (
         "ingest/notify/dispatcher.py",
         "import ingest.rules.store",
-        "notify delivers what the outbox holds",
     ),
-    ("campuswatch/clock.py", "import ingest.app", "the core imports neither program"),
-]
+}
+
+
+def _copy(root: Path) -> Path:
+    for package in PACKAGES:
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / package, root / package, ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", root)
+    return root
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
@@ -38,19 +52,25 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_wrong_import_breaks_the_contract_it_crosses(tmp_path: Path) -> None:
-    copy = tmp_path / "campuswatch"
-    for package in PACKAGES:
-        shutil.copytree(
-            ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    shutil.copy(ROOT / "pyproject.toml", copy)
-    assert _lint(copy).returncode == 0  # the copy as it is keeps every contract
-    for module, line, _contract in WRONG:
-        path = copy / module
-        path.write_text(path.read_text() + f"\n{line}  # noqa\n")
+def test_every_contract_has_a_wrong_import_here() -> None:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    names = [c["name"] for c in contracts["contracts"]]
+    assert sorted(n for n in names if any(n.startswith(w) for w in WRONG)) == sorted(names)
+    assert len(names) == len(WRONG)
+
+
+def test_the_code_as_it_is_keeps_every_contract(tmp_path: Path) -> None:
+    result = _lint(_copy(tmp_path))
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("contract", list(WRONG))
+def test_a_wrong_import_breaks_the_contract_it_crosses(tmp_path: Path, contract: str) -> None:
+    copy = _copy(tmp_path)
+    module, line = WRONG[contract]
+    path = copy / module
+    path.write_text(path.read_text() + f"\n{line}  # noqa\n")
     result = _lint(copy)
     assert result.returncode != 0
     broken = result.stdout.split("Broken contracts", 1)[1]
-    for module, line, contract in WRONG:
-        assert contract in broken, f"{module}: {line} did not break {contract!r}"
+    assert contract in broken, f"{module}: {line} did not break {contract!r}"

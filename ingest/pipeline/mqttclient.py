@@ -15,9 +15,9 @@ and adds :meth:`BufferedClient.ack_many`, which queues the PUBACKs of a committe
 as one write instead of one write and one loop wake-up per message.
 
 Both rely on paho internals of the 2.x series: ``pyproject.toml`` pins ``paho-mqtt<3``,
-tests/ingest/pipeline/test_mqttclient.py fails when those internals change, the ingest
-tests exercise this class end to end, and ``bench_ingest`` measures what it buys (a
-plain paho subscriber beside this one).
+tests/ingest/pipeline/test_mqttclient.py checks their signatures and that paho still
+reads every packet through ``_sock_recv``, the ingest tests exercise this class end to
+end, and ``bench_ingest`` measures what it buys (a plain paho subscriber beside it).
 """
 
 from __future__ import annotations
