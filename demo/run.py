@@ -133,34 +133,29 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
 
 
 def _add_people(config: Path) -> list[tuple[str, str, str]]:
-    """The demo's guard and admin, with fresh passwords: (login, name, password)."""
+    """The demo's guard and admin, with fresh passwords: (login, name, password). A demo
+    directory run before has them already: they get a fresh password instead."""
     logins = []
     for login, name, role in DEMO_PEOPLE:
         password = secrets.token_urlsafe(9)
-        added = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ingest.cli",
-                "users",
-                "add",
-                "--config",
-                str(config),
-                login,
-                "--name",
-                name,
-                "--role",
-                role,
-            ],
-            input=password + "\n",
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        added = _users(config, password, "add", login, "--name", name, "--role", role)
+        if added.returncode != 0 and "exists already" in added.stderr:
+            added = _users(config, password, "passwd", login)
         if added.returncode != 0:
             raise ServiceError(f"cannot add the demo's {role}: {added.stderr.strip()}")
         logins.append((login, name, password))
     return logins
+
+
+def _users(config: Path, password: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``campus-ingest users ARGS`` with ``password`` on standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "users", *args, "--config", str(config)],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _seed_history(influx: InfluxServer) -> None:

@@ -9,8 +9,13 @@ import threading
 from pathlib import Path
 
 import httpx
+import yaml
 
+from campuswatch.clock import SystemClock
+from demo.run import _add_people
 from demo.services import free_port
+from ingest.config.console import ConsoleConfig
+from ingest.people.store import PeopleStore
 from tests.harness import wait_for
 from tests.ingest.web.console.web import csrf_of, log_in
 
@@ -99,3 +104,17 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
         log = (tmp_path / "gateways" / f"{gateway}.log").read_text()
         assert "uplink connected" in log
         assert re.search(r"stopped: \d+ reading\(s\) read, 0 waiting in the buffer", log), log
+
+
+def test_the_demo_people_get_fresh_passwords_when_the_demo_runs_again(tmp_path: Path) -> None:
+    config = tmp_path / "ingest.yaml"
+    config.write_text(yaml.safe_dump({"site": {"id": "s1"}, "state_dir": str(tmp_path / "s")}))
+    _add_people(config)
+    again = _add_people(config)  # the same demo directory: the logins exist
+    store = PeopleStore(tmp_path / "s" / "people.db", ConsoleConfig(), SystemClock())
+    store.open()
+    try:
+        for login, _name, password in again:
+            assert store.log_in(login, password).person.login == login
+    finally:
+        store.close()

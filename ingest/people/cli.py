@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     """The ``users`` command and its actions."""
     users = sub.add_parser("users", help="people who log in to the console")
     actions = users.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="add a person (or replace one with the same login)")
+    add = actions.add_parser("add", help="add a person (a login that exists is refused)")
     add.add_argument("login")
     add.add_argument("--name", required=True, help="display name, e.g. 张师傅")
     add.add_argument("--role", required=True, choices=ROLES)

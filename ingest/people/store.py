@@ -77,6 +77,10 @@ class PeopleError(IngestError):
     """A person cannot be added or changed as asked (the message says why)."""
 
 
+class PersonExists(PeopleError):
+    """Adding refuses a login that exists: changing a person is an explicit action."""
+
+
 class LoginRefused(IngestError):
     """A login attempt failed; ``reason`` is ``wrong`` (also for a disabled account: no
     password oracle), ``wait``, ``locked`` or ``busy`` (too many logins being checked)."""
@@ -161,7 +165,8 @@ class PeopleStore(DurableFile):
     # ------------------------------------------------------------------ people
 
     def add(self, login: str, name: str, role: str, password: str) -> Person:
-        """Add a person, or replace one with the same login (their sessions end)."""
+        """Add a person; a login that exists is refused (PersonExists) and nothing changes,
+        so a typo cannot replace the night guard's name and password."""
         check_login(login)
         if role not in ROLES:
             raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -169,15 +174,35 @@ class PeopleStore(DurableFile):
         digest = self._hash(check_password(password))
         now = now_ms(self.clock)
         with self._lock, transaction(self.db) as db:
+            exists = db.execute("SELECT 1 FROM people WHERE login = ?", (login,)).fetchone()
+            if exists:
+                raise PersonExists(
+                    f"the login {login!r} exists already: nothing was changed (change that"
+                    " person with 'users passwd' or on the people page)"
+                )
             db.execute(
-                "INSERT INTO people VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT(login) DO UPDATE"
-                " SET name = excluded.name, role = excluded.role,"
-                " password_hash = excluded.password_hash, disabled = 0,"
-                " changed_ms = excluded.changed_ms",
+                "INSERT INTO people VALUES (?, ?, ?, ?, 0, ?, ?)",
                 (login, person.name, role, digest, now, now),
             )
-            db.execute("DELETE FROM sessions WHERE login = ?", (login,))
-            self.sessions_changed += 1
+        return person
+
+    def change(self, login: str, name: str, role: str) -> Person:
+        """Change a person's name and role; a new role ends their sessions (it may be
+        lower than the one they logged in with)."""
+        if role not in ROLES:
+            raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        person = Person(login, check_name(name), role)
+        with self._lock, transaction(self.db) as db:
+            row = db.execute("SELECT role FROM people WHERE login = ?", (login,)).fetchone()
+            if row is None:
+                raise PeopleError(f"nobody has the login {login!r}")
+            db.execute(
+                "UPDATE people SET name = ?, role = ?, changed_ms = ? WHERE login = ?",
+                (person.name, role, now_ms(self.clock), login),
+            )
+            if row["role"] != role:
+                db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+                self.sessions_changed += 1
         return person
 
     def people(self) -> list[Person]:

@@ -150,6 +150,12 @@ WORDS = Catalogue(
         "people.enable": ("启用", "Enable"),
         "people.disabled": ("已停用", "disabled"),
         "people.saved": ("已保存。", "Saved."),
+        "people.exists": (
+            "登录名 {login} 已存在，未做任何更改。要修改此人，请在上方列表中操作。",
+            "The login {login} exists already; nothing was changed. Change that person in"
+            " the list above.",
+        ),
+        "people.change": ("修改姓名或角色", "Change name or role"),
         "role.viewer": ("查看", "viewer"),
         "role.guard": ("值班", "guard"),
         "role.admin": ("管理员", "admin"),

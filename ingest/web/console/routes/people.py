@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ingest.app import IngestService
 from ingest.people.principal import Principal
-from ingest.people.store import ROLES, PeopleError
+from ingest.people.store import ROLES, PeopleError, PersonExists
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
 from ingest.web.deps import AdminPersonDep, ServiceDep
@@ -64,10 +64,35 @@ def add(
     role: Text = "",
     password: Text = "",
 ) -> Response:
-    """Add a person (or replace one with the same login)."""
+    """Add a person; a login that exists is refused and nothing changes."""
     check_form(request, service, csrf, admin)
     try:
         service.people.add(login.strip(), name, role, password)
+    except PersonExists:
+        text = say("people.exists", service.config.site.language, login=login.strip())
+        return _page(request, service, admin, 409, text)
+    except PeopleError as exc:
+        return _page(request, service, admin, 400, str(exc))
+    return _saved()
+
+
+@router.post("/people/{login}/change")
+def change(
+    request: Request,
+    service: ServiceDep,
+    admin: AdminPersonDep,
+    login: Login,
+    csrf: Csrf = "",
+    name: Text = "",
+    role: Text = "",
+) -> Response:
+    """Change a person's name and role, explicitly (their sessions end); not one's own
+    role (an admin cannot lock themselves out of this page)."""
+    check_form(request, service, csrf, admin)
+    if login == admin.login and role != admin.role:
+        return _page(request, service, admin, 400, say("forbidden", service.config.site.language))
+    try:
+        service.people.change(login, name, role)
     except PeopleError as exc:
         return _page(request, service, admin, 400, str(exc))
     return _saved()

@@ -15,6 +15,7 @@ from markupsafe import escape
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.people.csrf import ANON_COOKIE
+from ingest.people.store import Person
 from ingest.web.app import create_api
 from tests.harness import Publisher, wait_for
 from tests.ingest.web.console.web import (
@@ -195,6 +196,19 @@ def test_a_session_ends_when_the_person_is_disabled(
     )
     assert "赵阿姨" in added.text
     assert service.people.person("zhao") is not None
+    # Adding a login that exists is refused, and changes nothing.
+    typo = {"login": "zhang", "name": "张三", "role": "admin", "password": "a typo pass"}
+    refused = admin.post("/people", data={"csrf": csrf_of(people.text), **typo})
+    assert refused.status_code == 409
+    assert "登录名 zhang 已存在，未做任何更改" in refused.text
+    assert service.people.person("zhang") == Person("zhang", "张师傅", "guard", disabled=True)
+    # Changing is its own, explicit form.
+    changed = admin.post(
+        "/people/zhao/change",
+        data={"csrf": csrf_of(people.text), "name": "赵阿姨（食堂）", "role": "viewer"},
+    )
+    assert changed.status_code == 200
+    assert service.people.person("zhao") == Person("zhao", "赵阿姨（食堂）", "viewer")
     viewer = TestClient(web.app)
     log_in(viewer, "li")
     assert viewer.get("/people").status_code == 403

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ingest.config.console import ConsoleConfig
-from ingest.people.store import LoginRefused, PeopleError, PeopleStore
+from ingest.people.store import LoginRefused, PeopleError, PeopleStore, Person, PersonExists
 from tests.clock import ManualClock
 
 CONFIG = ConsoleConfig(
@@ -130,6 +130,19 @@ def test_bad_people_are_refused(
         people.add(login, name, role, password)
 
 
+def test_adding_a_login_that_exists_changes_nothing(people: PeopleStore) -> None:
+    with pytest.raises(PersonExists, match="exists already"):
+        people.add("zhang", "张三", "viewer", "a typo's password")
+    assert people.person("zhang") == Person("zhang", "张师傅", "guard")
+    assert people.log_in("zhang", "correct horse")  # the night guard can still log in
+    session = people.log_in("zhang", "correct horse")
+    people.change("zhang", "张师傅（夜班）", "guard")  # a new name: still logged in
+    assert people.session(session.token) is not None
+    people.change("zhang", "张师傅（夜班）", "viewer")  # a lower role: logged out
+    assert people.session(session.token) is None
+    assert people.person("zhang") == Person("zhang", "张师傅（夜班）", "viewer")
+
+
 def _users(
     config: Path, *args: str, password: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -153,6 +166,12 @@ def test_users_commands(tmp_path: Path, clock: ManualClock) -> None:
     listed = _users(config, "list")
     assert "li" in listed.stdout
     assert "李老师" in listed.stdout
+    again = _users(
+        config, "add", "li", "--name", "李四", "--role", "admin", password="pipe pass 2\n"
+    )
+    assert again.returncode == 2
+    assert "exists already" in again.stderr
+    assert "李老师" in _users(config, "list").stdout  # unchanged
     assert _users(config, "passwd", "li", password="another one\n").returncode == 0
     store = PeopleStore(tmp_path / "state" / "people.db", CONFIG, clock)
     store.open()
