@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from campuswatch.configfile import load_env_file
 from ingest.config import load_config
@@ -107,3 +108,18 @@ def test_the_install_script_sources_nothing_and_shows_no_password() -> None:
     unit = (DEPLOY / "server" / "campus-ingest.service").read_text()
     assert "EnvironmentFile" not in unit
     assert unit.count("--env-file /etc/campuswatch/ingest.env") == 2
+
+
+def test_the_installed_config_carries_every_safety_rule_of_the_example() -> None:
+    """One source of truth: a campus installed with install.sh (or compose) gets the panic,
+    leak, lock-check and every other rule the example has, and the official calendar."""
+    example = yaml.safe_load(
+        (DEPLOY.parent / "firmware_configs" / "ingest.example.yaml").read_text()
+    )
+    installed = yaml.safe_load((DEPLOY / "server" / "ingest.yaml").read_text())
+    assert installed["rules"] == example["rules"]
+    assert installed["lock_check"] == example["lock_check"]
+    assert installed["calendar"]["official"] == example["calendar"]["official"] == "cn"
+    assert installed["schedules"] == example["schedules"]
+    assert set(example["channels"]) <= set(installed["channels"])  # every rule's audience
+    assert {"panic", "water-leak", "smoke"} <= {rule["id"] for rule in installed["rules"]}
