@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
+DEFAULT_ENV_FILE = "ingest.env"  # the install writes it beside ingest.yaml
+
 
 def _load_or_exit(path: Path) -> IngestConfig:
     try:
@@ -329,17 +331,18 @@ def _add_env_file(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(
                 "--env-file",
                 type=Path,
-                help="KEY=VALUE lines for the config's ${VAR}s (the install's"
-                " /etc/campuswatch/ingest.env)",
+                help="KEY=VALUE lines for the config's ${VAR}s (default: ingest.env beside"
+                " the config file, if there is one: the install's /etc/campuswatch/ingest.env)",
             )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``campus-ingest`` console script."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "env_file", None) is not None:
+    env_file = _env_file(args)
+    if env_file is not None:
         try:
-            load_env_file(args.env_file)
+            load_env_file(env_file)
         except ConfigError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
@@ -348,6 +351,17 @@ def main(argv: list[str] | None = None) -> int:
         os.umask(0o077)  # alerts, people, snapshots, dead letters: the service's user only
     result: int = args.func(args)
     return result
+
+
+def _env_file(args: argparse.Namespace) -> Path | None:
+    """The settings file to read: ``--env-file``, else ``ingest.env`` beside ``--config``
+    (so the commands an installed server documents work with or without the option)."""
+    given: Path | None = getattr(args, "env_file", None)
+    config = getattr(args, "config", None)
+    if given is not None or config is None:
+        return given
+    beside = Path(config).parent / DEFAULT_ENV_FILE
+    return beside if beside.is_file() else None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,53 @@ def test_the_installed_config_carries_every_safety_rule_of_the_example() -> None
     assert installed["schedules"] == example["schedules"]
     assert set(example["channels"]) <= set(installed["channels"])  # every rule's audience
     assert {"panic", "water-leak", "smoke"} <= {rule["id"] for rule in installed["rules"]}
+
+
+def test_the_users_command_the_install_prints_works_as_printed(tmp_path: Path) -> None:
+    """The next steps install.sh prints, run as printed (the service's user aside): the
+    settings come from --env-file, or from ingest.env beside the config without it."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    for part in ("ca.crt", "server.crt", "server.key"):
+        (tls / part).write_text("")
+    made = _envfile(
+        "make",
+        str(etc / "ingest.env"),
+        "--site",
+        "sunshine-kg",
+        "--name",
+        "阳光幼儿园",
+        "--public-url",
+        "https://watch.example-kg.cn:8443",
+        "--tls-dir",
+        str(tls),
+    )
+    assert made.returncode == 0, made.stderr
+    installed = (DEPLOY / "server" / "ingest.yaml").read_text()
+    state = f"state_dir: {tmp_path / 'state'}"  # not the real /var/lib/campuswatch
+    (etc / "ingest.yaml").write_text(installed.replace("state_dir: /var/lib/campuswatch", state))
+    script = (DEPLOY / "server" / "install.sh").read_text()
+    [printed] = [line.strip() for line in script.splitlines() if "$CLI users add" in line]
+    cli = f"{sys.executable} -m ingest.cli"
+    command = printed.removeprefix("sudo -u campuswatch ").replace("$CLI", cli)
+    command = command.replace("$ETC", str(etc))
+    added = subprocess.run(
+        shlex.split(command),
+        input="first admin pass\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    listed = subprocess.run(  # as the README writes it elsewhere: no --env-file
+        [*shlex.split(cli), "users", "list", "--config", str(etc / "ingest.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "管理员" in listed.stdout
