@@ -83,15 +83,7 @@ class NotificationLinks:
         snapshot = snapshot or self.snapshots.latest(camera)
         if snapshot is None:
             return {}
-        # Bound to the alert too: the picture (children at the gate) opens while the
-        # alert lasts and for LINK_AFTER_END_S after it, within the link's expiry.
-        url = self.signer.url(
-            snapshot_path(snapshot),
-            {"alert": str(alert.id)},
-            *snapshot_signed(snapshot),
-            str(alert.id),
-            valid_s=self.snapshot_link_valid_s,
-        )
+        url = signed_snapshot_url(self.signer, snapshot, alert.id, self.snapshot_link_valid_s)
         label = say("label.snapshot", self.lang)
         return {
             "snapshot": snapshot.id,
@@ -108,6 +100,17 @@ def snapshot_link_alive(alert: Alert | None, now_ms: int) -> bool:
     if alert is None:
         return False
     return alert.resolved_ms is None or now_ms - alert.resolved_ms < LINK_AFTER_END_S * 1000
+
+
+def signed_snapshot_url(
+    signer: LinkSigner, snapshot: StoredSnapshot, alert_id: int, valid_s: int
+) -> str:
+    """A link that opens ``snapshot`` without a login (a chat app, an ack-link page). Bound
+    to the alert too: the picture (children at the gate) opens while the alert lasts and
+    for LINK_AFTER_END_S after it, within the link's expiry."""
+    signed = snapshot_signed(snapshot)
+    alert = str(alert_id)
+    return signer.url(snapshot_path(snapshot), {"alert": alert}, *signed, alert, valid_s=valid_s)
 
 
 def snapshot_path(snapshot: StoredSnapshot) -> str:

@@ -3,6 +3,8 @@ the readings and the snapshot, the after-hours rule notifies with the snapshot's
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,13 @@ def test_person_at_the_gate_reaches_the_patrol_with_a_snapshot(
             assert latest.headers["x-snapshot-id"]
             missing = api.get("/api/cameras/cam-none/snapshots/latest", headers=VIEWER)
             assert missing.status_code == 404
+            # The ack link's page, opened without a login, shows the picture it is about.
+            page = api.get(urlsplit(body["ack_url"]).path)
+            assert page.status_code == 200
+            [src] = re.findall(r'<img class="snapshot" src="([^"]+)"', page.text)
+            picture = api.get(html.unescape(src))
+            assert picture.status_code == 200
+            assert picture.headers["x-snapshot-id"] == snapshot_id
         rows = wait_for(
             lambda: service.influx.query("SELECT persons, snapshot FROM camera WHERE persons >= 1"),
             20,

@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from campuswatch.clock import local_time
 from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
+from ingest.links import LinkKeyError
 from ingest.people.principal import Principal
 from ingest.rules.alert_text import format_value, location, severity_word
 from ingest.rules.errors import AlertConflict, AlertNotFound
-from ingest.rules.links import snapshot_path
+from ingest.rules.links import signed_snapshot_url, snapshot_path
 from ingest.rules.model import Alert
 from ingest.web.console.page_text import conflict_text, say
 from ingest.web.console.routes.common import pages
@@ -27,7 +28,9 @@ AlertId = Annotated[int, Path(ge=1, le=2**62)]
 Note = Annotated[str, Form(max_length=2000)]
 
 
-def alert_context(service: IngestService, alert: Alert) -> dict[str, Any]:
+def alert_context(
+    service: IngestService, alert: Alert, *, signed_snapshot: bool = False
+) -> dict[str, Any]:
     """What an alert's page shows (also the ack-link page)."""
     lang, tz = service.config.site.language, ZoneInfo(service.config.site.timezone)
 
@@ -46,19 +49,28 @@ def alert_context(service: IngestService, alert: Alert) -> dict[str, Any]:
         "severity": severity_word(alert.severity, lang),
         "value": format_value(alert),
         "events": events,
-        "snapshot_url": _snapshot_url(service, alert),
+        "snapshot_url": _snapshot_url(service, alert, signed_snapshot),
     }
 
 
-def _snapshot_url(service: IngestService, alert: Alert) -> str | None:
-    """The snapshot its notification named (else the camera's newest), for a logged-in
-    person (no signature needed)."""
+def _snapshot_url(service: IngestService, alert: Alert, signed: bool) -> str | None:
+    """The snapshot its notification named (else the camera's newest): its plain path for
+    a logged-in person, a link signed for this alert for a page opened without a login
+    (an ack link's)."""
     if alert.kind != "camera":
         return None
     camera = DeviceRef(alert.site, alert.gateway, alert.device)
     snapshot = service.snapshots.get(camera, alert.snapshot) if alert.snapshot else None
     snapshot = snapshot or service.snapshots.latest(camera)
-    return snapshot_path(snapshot) if snapshot else None
+    if snapshot is None:
+        return None
+    if not signed:
+        return snapshot_path(snapshot)
+    valid_s = int(service.config.snapshots.link_valid.total_seconds())
+    try:
+        return signed_snapshot_url(service.links, snapshot, alert.id, valid_s)
+    except LinkKeyError:  # an unusable link key (a health problem): the page goes without
+        return None
 
 
 def _not_found(request: Request, person: Principal, lang: str) -> HTMLResponse:
