@@ -98,11 +98,16 @@ class _Guarded:
         self.received = 0
         self.answered = False  # the response has started (by the app or by a refusal)
         self.refused = False
+        self.body_done = False  # the whole body has come: the deadline is over
 
     async def run(self, scope: Scope) -> None:
         await self.limits.app(scope, self.receive, self.send)
 
     async def receive(self) -> Message:
+        if self.body_done or self.answered:
+            # Only the client's going away is left to hear of (a live stream listens for
+            # it for hours): no deadline, or the stream would be cut at the body's.
+            return await self._receive()
         try:
             message = await asyncio.wait_for(self._receive(), self.limits.body_timeout_s)
         except TimeoutError:
@@ -110,6 +115,7 @@ class _Guarded:
             return await self._refuse(408, "body_timeout", detail)
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
+            self.body_done = not message.get("more_body", False)
             if self.received > self.limits.max_body:  # chunked, or a lying Content-Length
                 return await self._refuse(413, "body_too_large", self.limits.too_large())
         return message

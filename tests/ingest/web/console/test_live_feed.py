@@ -4,6 +4,7 @@ account in 30 s). Against the real web server: the stream ends before the next e
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,8 +22,8 @@ from tests.ingest.web.console.web import PEOPLE, log_in, meta, smoke
 Cut = Callable[[IngestService, httpx.Client], None]
 
 
-@pytest.fixture
-def served(config: dict[str, Any]) -> Iterator[tuple[IngestService, str]]:
+@contextlib.contextmanager
+def _serving(config: dict[str, Any]) -> Iterator[tuple[IngestService, str]]:
     config["rules"] = []
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
@@ -38,6 +39,12 @@ def served(config: dict[str, Any]) -> Iterator[tuple[IngestService, str]]:
         server.should_exit = True
         thread.join(15)
         service.stop()
+
+
+@pytest.fixture
+def served(config: dict[str, Any]) -> Iterator[tuple[IngestService, str]]:
+    with _serving(config) as both:
+        yield both
 
 
 def _disable(service: IngestService, _web: httpx.Client) -> None:
@@ -82,3 +89,27 @@ def test_the_stream_ends_when_the_session_does(
         assert ended.wait(5), "the stream went on after the session ended"
         assert time.monotonic() - started < 5
     assert sum(line.startswith("event: board") for line in lines) <= 2
+
+
+def test_the_stream_outlives_the_request_body_timeout(
+    config: dict[str, Any], publisher: Publisher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body timeout is for a request's body: a live stream (whose request has none)
+    once ended after it, every time, with an ASGI error in the log."""
+    config["api"]["body_timeout"] = "1s"
+    lines: list[str] = []
+    with _serving(config) as (_service, url), httpx.Client(base_url=url, timeout=30) as web:
+        assert log_in(web, "zhang").status_code == 303
+
+        def listen() -> None:
+            with contextlib.suppress(httpx.HTTPError), web.stream("GET", "/events") as stream:
+                for line in stream.iter_lines():
+                    lines.append(line)
+
+        meta(publisher, config, [{"device": "smoke-1", "kind": "smoke", "name": "厨房烟感"}])
+        threading.Thread(target=listen, daemon=True).start()
+        wait_for(lambda: any(line.startswith("event: hello") for line in lines), 10)
+        time.sleep(2.5)  # well past the body timeout
+        smoke(publisher, config, 1, on=False)
+        wait_for(lambda: any(line.startswith("event: board") for line in lines), 10)
+    assert "ASGI callable returned without completing" not in caplog.text
