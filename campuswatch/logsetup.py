@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from campuswatch.protocol.kinds import UNSAFE_TEXT_RE
 
@@ -18,21 +20,34 @@ def _escape(match: re.Match[str]) -> str:
 
 
 class OneLineFormatter(logging.Formatter):
-    """Formats the message with its control characters escaped; tracebacks stay as they
-    are (they come from our code, not from outside)."""
+    """Formats the message with its control characters escaped (tracebacks stay as they
+    are: they come from our code, not from outside) and its time as ISO 8601 with the
+    offset, in ``timezone`` (the campus's: the time the console shows), else the
+    machine's."""
+
+    def __init__(self, fmt: str, timezone: str | None = None) -> None:
+        super().__init__(fmt)
+        self.tz = ZoneInfo(timezone) if timezone else None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        when = datetime.fromtimestamp(record.created, self.tz)
+        return (when if self.tz else when.astimezone()).isoformat(timespec="milliseconds")
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
         record.message = _CONTROL.sub(_escape, record.message)
         return super().formatMessage(record)
 
 
-def configure_logging(level: str = "info") -> None:
-    """Log ``level`` and above to stderr with timestamps and logger names."""
+def configure_logging(level: str = "info", timezone: str | None = None) -> None:
+    """Log ``level`` and above to stderr with timestamps (in ``timezone``, with their
+    offset) and logger names."""
     handler = logging.StreamHandler()
-    handler.setFormatter(OneLineFormatter(FORMAT))
+    handler.setFormatter(OneLineFormatter(FORMAT, timezone))
     logging.basicConfig(level=level.upper(), handlers=[handler])
-    # paho and httpx are chatty at INFO; their problems surface through our own logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Libraries chatty at INFO (httpx: every request; matplotlib: font lookups while a
+    # report is drawn); their problems surface through our own logs.
+    for chatty in ("httpx", "matplotlib", "PIL"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # pymodbus logs every unanswered request as an error; the bus source reports a dead
     # meter once, with its device id, and counts every failed poll.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

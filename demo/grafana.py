@@ -61,5 +61,7 @@ def start_grafana(workdir: Path, influx_url: str) -> tuple[subprocess.Popen[byte
     if home is not None:
         command += ["--homepath", str(home)]
     with (workdir / "grafana.log").open("ab") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     return proc, f"http://127.0.0.1:{port}/d/campus-night-patrol (log {workdir}/grafana.log)"

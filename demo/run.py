@@ -49,6 +49,7 @@ def _start_gateways(workdir: Path, broker: MosquittoServer) -> list[subprocess.P
                     [sys.executable, "-m", "gateway.cli", "run", "--config", str(config)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    start_new_session=True,  # Ctrl-C is the demo's: it stops them in order
                 )
             )
     return processes
@@ -110,6 +111,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
                 [sys.executable, "-m", "ingest.cli", "run", "--config", str(config_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         _wait_for_api(api, ingest)
         gateways = _start_gateways(workdir, broker)

@@ -94,8 +94,14 @@ class ManagedProcess:
     def start(self, timeout: float = 30.0) -> None:
         """Start the server and wait until it accepts requests."""
         with self.log_path.open("ab") as logfile:
+            # A session of its own: a Ctrl-C meant for the demo (or a test run) must not
+            # take the broker away before the gateways have said they stopped.
             self.proc = subprocess.Popen(
-                self.command(), stdout=logfile, stderr=subprocess.STDOUT, cwd=self.workdir
+                self.command(),
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,
             )
         try:
             self.wait_ready(time.monotonic() + timeout)

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         devices = len(config.devices())
         print(f"{args.config}: ok ({len(config.sources)} source(s), {devices} device(s))")
         return 0
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.timezone)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

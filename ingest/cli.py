@@ -104,7 +104,7 @@ def _note_stop_signal(signum: int, _frame: FrameType | None) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
     config = _load_or_exit(args.config)
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.site.timezone)
     from ingest.app import IngestService  # noqa: PLC0415
     from ingest.web.server import make_server  # noqa: PLC0415 - keep `check` fast
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -54,11 +57,18 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
         "--dir",
         str(tmp_path),
         "--duration",
-        "50",
+        "150",  # a bound: the test stops it with Ctrl-C once it has seen what it needs
         "--port",
         str(free_port()),
     ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A session of its own, as a terminal's foreground group: Ctrl-C goes to all of it.
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
 
     def read() -> None:
@@ -68,13 +78,26 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
 
     reader = threading.Thread(target=read)
     reader.start()
+    stop_s = None
     try:
         _use_the_console(lines)
+        for scenario in (
+            r"ALERT #\d+ 门未(关闭|上锁): 后门 \(firing\)",
+            r"ALERT #\d+ 门口有人: 大门摄像头 \(firing\)",
+            r"(\d+)/\1 devices online",
+        ):
+            _wait_line(lines, scenario, 120)
+        pressed = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        proc.wait(60)
+        stop_s = time.monotonic() - pressed
     finally:
         stderr = proc.communicate(timeout=120)[1]
         reader.join()
     result = subprocess.CompletedProcess(command, proc.returncode, "".join(lines), stderr)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert stop_s is not None
+    assert stop_s < 20, f"the demo took {stop_s:.0f} s to stop after Ctrl-C"
     assert "token:" in result.stdout
     assert "deploy/grafana/provisioning" in result.stdout  # no Grafana here: where to look
     counts = [int(n) for n in re.findall(r"(\d+) points stored", result.stdout)]
