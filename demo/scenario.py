@@ -45,6 +45,16 @@ DEMO_REPORTS = {
     },
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+# The names people read for the demo campus's buildings and rooms (SPEC §4 places).
+PLACES = {
+    "gate": "大门",
+    "canteen": "食堂",
+    "canteen/kitchen": "厨房",
+    "main": "教学楼",
+    "main/101": "小一班教室",
+    "main/103": "储藏室",
+    "main/1F": "一楼",
+}
 
 
 def camera_sources(workdir: Path, devices: list[DeviceInfo]) -> list[dict[str, Any]]:
@@ -125,6 +135,7 @@ def write_ingest_config(
             "public_url": f"http://127.0.0.1:{api_port}",
         },
         "state_dir": str(workdir / "ingest"),
+        "places": PLACES,
         **alerting(patrol_url),
         "reports": DEMO_REPORTS,
     }

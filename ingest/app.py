@@ -9,6 +9,7 @@ from typing import Any
 
 from campuswatch.clock import Clock, SystemClock, now_ms
 from ingest.config import IngestConfig
+from ingest.config.places import Places
 from ingest.health import Problems
 from ingest.links import AckLinks, LinkSigner
 from ingest.metrics import Metrics
@@ -150,7 +151,8 @@ class IngestService:
         )
         self.alerts = AlertService(self.alert_store, self.engine)
         self.rules_timer = RulesTimer(
-            self.engine, EventExporter(self.alert_store, self.spool.append, config.site)
+            self.engine,
+            EventExporter(self.alert_store, self.spool.append, config.site, Places(config.places)),
         )
         self.handler.accepted.connect(self.engine.on_readings)
         self.handler.status_changed.connect(self.engine.on_status)
@@ -183,6 +185,7 @@ class IngestService:
                 self.clock,
                 config.site.language,
                 config.state_dir / "lock-check.json",
+                Places(config.places),
             )
             if config.lock_check
             else None

@@ -108,7 +108,7 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:
     # The scenario's alerts appear: room 101's back door and the canteen fridge.
     assert re.search(r"ALERT #\d+ 门未(关闭|上锁): 后门 \(firing\)", result.stdout), result.stdout
     # (the fridge's alert was acknowledged through its link above)
-    assert re.search(r"NOTIFY +温度超限: 温度超限：canteen kitchen 冷藏柜 1", result.stdout)
+    assert re.search(r"NOTIFY +温度超限: 温度超限：食堂 厨房 冷藏柜 1", result.stdout)
     # The gate camera (OpenCV on a drawn video) saw someone walk past: alert and snapshot.
     assert re.search(r"ALERT #\d+ 门口有人: 大门摄像头 \(firing\)", result.stdout), result.stdout
     snapshots = list((tmp_path / "ingest" / "snapshots").glob("*/*.jpg"))

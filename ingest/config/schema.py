@@ -20,6 +20,7 @@ from campuswatch.mqtttls import TlsConfig
 from ingest.config.base import Identifier, Name, Port, Role, Url, Weekday
 from ingest.config.channels import ChannelConfig
 from ingest.config.console import ConsoleConfig
+from ingest.config.places import PlaceKey, PlaceName
 from ingest.config.reports import LockCheckConfig, ReportsConfig
 from ingest.config.rules import RuleConfig
 from ingest.config.types import (
@@ -241,3 +242,5 @@ class IngestConfig(Strict):
     lock_check: LockCheckConfig | None = None
     console: ConsoleConfig = ConsoleConfig()
     watchdog: WatchdogConfig = WatchdogConfig()
+    # The names people read for buildings and rooms (SPEC §4 v3; config/places.py).
+    places: dict[PlaceKey, PlaceName] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ import orjson
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
 from campuswatch.protocol import DEFAULT_INTERVAL_S
+from ingest.config.places import Places
 from ingest.config.reports import LockCheckConfig
 from ingest.i18n import Catalogue
 from ingest.registry import OFFLINE_AFTER_INTERVALS, KnownDevice, Registry
@@ -65,9 +66,16 @@ class LockCheck:
     """Looks at every door and words the result."""
 
     def __init__(
-        self, registry: Registry, config: LockCheckConfig, clock: Clock, lang: str, path: Path
+        self,
+        registry: Registry,
+        config: LockCheckConfig,
+        clock: Clock,
+        lang: str,
+        path: Path,
+        places: Places | None = None,
     ) -> None:
         self.registry = registry
+        self.places = places or Places()
         self.clock = clock
         self.lang = lang
         self.path = path
@@ -112,15 +120,16 @@ class LockCheck:
             return title + WORDS.say("all_good", lang, n=result.doors), ""
         lines = [WORDS.say("count", lang, n=len(result.problems))]
         for building, doors in _by_building(result.problems):
-            where = building or WORDS.say("no_building", lang)
+            where = self.places.building(building) if building else WORDS.say("no_building", lang)
             listed = WORDS.say("sep", lang).join(self.door_line(d) for d in doors)
             lines.append(f"{where}{WORDS.say('colon', lang)}{listed}")
         return title + lines[0], "\n".join(lines[1:])
 
     def door_line(self, door: DoorProblem) -> str:
-        """``101 后门 未锁``."""
+        """``小一班教室 后门 未锁`` (the room as people read it)."""
         words = "、".join(WORDS.say(p, self.lang) for p in door.problems)
-        return " ".join(part for part in (door.room, door.name, words) if part)
+        room = self.places.room(door.building, door.room) if door.room else ""
+        return " ".join(part for part in (room, door.name, words) if part)
 
     def _wanted(self, dev: KnownDevice) -> bool:
         tags = dict(dev.info.tags) if dev.info else {}

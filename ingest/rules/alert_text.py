@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campuswatch.clock import local_time
+from ingest.config.places import Places
 from ingest.i18n import Catalogue
 from ingest.rules.model import Alert, EventState
 
@@ -146,10 +147,9 @@ def format_duration(ms: int, lang: str) -> str:
     return " ".join(parts[:2]) if parts else say("under_a_minute", lang)
 
 
-def location(alert: Alert) -> str:
-    """Building, room and device name: "教学楼 101 后门"."""
-    parts = [alert.tags.get("building"), alert.tags.get("room"), alert.name or alert.device]
-    return " ".join(p for p in parts if p)
+def location(alert: Alert, places: Places) -> str:
+    """Building, room and device name, as people read them: "主楼 小一班教室 后门"."""
+    return " ".join(p for p in (places.where(alert.tags), alert.name or alert.device) if p)
 
 
 def format_value(alert: Alert) -> str | None:
@@ -167,6 +167,7 @@ def render(
     note: str | None = None,
     *,
     timezone: str,
+    places: Places,
     ending: str | None = None,
 ) -> tuple[str, str]:
     """Title and message of a notification about ``alert`` entering ``state``.
@@ -175,7 +176,7 @@ def render(
     (``schedule_end``: the rule's hours are over; otherwise a ``note`` says why).
     """
     title = _prefix(state, note, ending, lang) + alert.title
-    parts = [location(alert)]
+    parts = [location(alert, places)]
     value = format_value(alert)
     if value is not None:
         parts.append(say("now", lang, value=value))
@@ -222,12 +223,16 @@ def notification_body(
     *,
     lang: str,
     timezone: str,
+    places: Places,
     now_ms: int,
     note: str | None = None,
     ending: str | None = None,
 ) -> dict[str, Any]:
-    """The SPEC §5 webhook body; every channel formats its message from it."""
-    title, message = render(alert, state, lang, now_ms, note, timezone=timezone, ending=ending)
+    """The SPEC §5 webhook body; every channel formats its message from it (its ``tags``
+    keep the ids: places are named in the message)."""
+    title, message = render(
+        alert, state, lang, now_ms, note, timezone=timezone, places=places, ending=ending
+    )
     return _body(alert, state, title, message, timezone)
 
 

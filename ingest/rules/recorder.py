@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from campuswatch.signal import Signal
+from ingest.config.places import Places
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
 from ingest.outbox import Notification, Outbox, priority
@@ -74,6 +75,7 @@ class Recorder:
         self.decorate = decorate
         self.lang = config.site.language
         self.timezone = config.site.timezone
+        self.places = Places(config.places)
 
     def apply(self, batch: Batch) -> None:
         """Record ``batch`` in one transaction, then wake its channels; in memory when
@@ -167,6 +169,7 @@ class Recorder:
                 state,
                 lang=self.lang,
                 timezone=self.timezone,
+                places=self.places,
                 now_ms=now_ms,
                 note=step.note,
                 ending=step.ending,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from campuswatch.backoff import Backoff
 from campuswatch.worker import Worker
+from ingest.config.places import Places
 from ingest.config.schema import SiteConfig
 from ingest.errors import IngestError
 from ingest.rules.alert_text import render
@@ -33,10 +34,15 @@ class EventExporter:
     """
 
     def __init__(
-        self, store: AlertStore, append: Callable[[list[bytes]], None], site: SiteConfig
+        self,
+        store: AlertStore,
+        append: Callable[[list[bytes]], None],
+        site: SiteConfig,
+        places: Places,
     ) -> None:
         self.store = store
         self.append = append
+        self.places = places
         self.lang = site.language
         self.timezone = site.timezone
 
@@ -48,7 +54,13 @@ class EventExporter:
         lines = []
         for _event_id, alert, event in rows:
             title, message = render(
-                alert, event.state, self.lang, event.ts_ms, event.note, timezone=self.timezone
+                alert,
+                event.state,
+                self.lang,
+                event.ts_ms,
+                event.note,
+                timezone=self.timezone,
+                places=self.places,
             )
             tags = {
                 "site": alert.site,

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingest.app import IngestService
+from ingest.config.places import Places
 from ingest.registry import KnownDevice
 from ingest.web.console import views
 from ingest.web.console.views import AlertCard, DeviceCard
@@ -20,35 +21,41 @@ class BoardState:
         self.lang = service.config.site.language
         self.tz = ZoneInfo(service.config.site.timezone)
         self.limits = service.config.reports.class_limits()
+        self.places = Places(service.config.places)
 
     def card(self, dev: KnownDevice) -> DeviceCard:
         """One device's card."""
         status = self.service.registry.gateway_status().get((dev.site, dev.gateway))
-        return views.device_card(dev, self.limits, status, self.lang)
+        return views.device_card(dev, self.limits, status, self.lang, self.places)
 
     def cards(self) -> list[DeviceCard]:
         """Every device's card."""
         statuses = self.service.registry.gateway_status()
         return [
-            views.device_card(dev, self.limits, statuses.get((dev.site, dev.gateway)), self.lang)
+            views.device_card(
+                dev, self.limits, statuses.get((dev.site, dev.gateway)), self.lang, self.places
+            )
             for dev in self.service.registry.devices()
         ]
 
     def alerts(self) -> list[AlertCard]:
         """The active alerts, in the board's order."""
         active = self.service.alerts.active()
-        return [views.alert_card(a, self.tz, self.lang) for a in views.alert_order(active)]
+        return [
+            views.alert_card(a, self.tz, self.lang, self.places) for a in views.alert_order(active)
+        ]
 
     def board(self, building: str | None) -> dict[str, Any]:
         """What ``_board.html`` shows (one building's devices, or all with the gateways)."""
         cards = self.cards()
         devices = [c for c in cards if c.kind != "gateway"]
-        names = sorted({c.building for c in devices if c.building})
+        ids = sorted({c.building for c in devices if c.building})
+        names = [(b, self.places.building(b)) for b in ids]  # (id for the link, name)
         shown = [c for c in devices if building is None or c.building == building]
         return {
             "alerts": self.alerts(),
             "gateways": [] if building else [c for c in cards if c.kind == "gateway"],
-            "buildings": views.group(shown, self.lang),
+            "buildings": views.group(shown, self.lang, self.places),
             "building_names": names,
             "building": building,
         }

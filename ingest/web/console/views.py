@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from campuswatch.clock import local_time
 from campuswatch.protocol import DEFAULT_INTERVAL_S
+from ingest.config.places import Places
 from ingest.config.reports import ClassLimitsConfig
 from ingest.registry import OFFLINE_AFTER_INTERVALS, KnownDevice
 from ingest.rules.alert_text import location
@@ -46,6 +47,7 @@ class DeviceCard:
     seen_ms: int | None
     badges: list[Badge] = field(default_factory=list)
     snapshot_url: str | None = None
+    place: str = ""  # building and room as people read them (shown where cards are mixed)
 
     @property
     def alarm(self) -> bool:
@@ -99,6 +101,7 @@ def device_card(
     limits: dict[str, ClassLimitsConfig],
     gateway_status: str | None,
     lang: str,
+    places: Places,
 ) -> DeviceCard:
     """The card of one device, with badges for what its kind reports."""
     info = dev.info
@@ -114,6 +117,7 @@ def device_card(
         room=tags.get("room", ""),
         interval_s=info.interval_s if info else DEFAULT_INTERVAL_S,
         seen_ms=dev.last_seen_ms,
+        place=places.where(tags),
     )
     card.badges = badges(dev.kind, dev.values, limits.get(tags.get("class", "")), lang)
     if dev.kind == "gateway":
@@ -239,22 +243,27 @@ def age(seen_ms: int | None, now_ms: int, lang: str) -> str:
     return say("age.s", lang, n=seconds) if seconds >= 5 else say("age.now", lang)
 
 
-def group(cards: Iterable[DeviceCard], lang: str) -> list[Building]:
-    """Cards by building and room (alarms first within a room, then by name)."""
+def group(cards: Iterable[DeviceCard], lang: str, places: Places) -> list[Building]:
+    """Cards by building and room, named as people read them (alarms first within a
+    room, then by name)."""
     by_place: dict[str, dict[str, list[DeviceCard]]] = {}
     for card in cards:
         by_place.setdefault(card.building, {}).setdefault(card.room, []).append(card)
     buildings = []
     for building in sorted(by_place, key=lambda b: (b == "", b)):
         rooms = [
-            Room(room, sorted(found, key=lambda c: (not c.alarm, c.kind, c.name)))
+            Room(
+                places.room(building, room) if room else "",
+                sorted(found, key=lambda c: (not c.alarm, c.kind, c.name)),
+            )
             for room, found in sorted(by_place[building].items(), key=lambda r: (r[0] == "", r[0]))
         ]
-        buildings.append(Building(building or say("no_building", lang), rooms))
+        name = places.building(building) if building else say("no_building", lang)
+        buildings.append(Building(name, rooms))
     return buildings
 
 
-def alert_card(alert: Alert, tz: ZoneInfo, lang: str) -> AlertCard:
+def alert_card(alert: Alert, tz: ZoneInfo, lang: str, places: Places) -> AlertCard:
     """The card of an active alert."""
     since = local_time(alert.since_ms, tz).strftime("%m-%d %H:%M")
     return AlertCard(
@@ -263,7 +272,7 @@ def alert_card(alert: Alert, tz: ZoneInfo, lang: str) -> AlertCard:
         severity=alert.severity,
         state=alert.state,
         title=alert.title,
-        place=location(alert),
+        place=location(alert, places),
         since=say("alerts.since", lang, time=since),
         since_ms=alert.since_ms,
         acknowledged_by=alert.acknowledged_by,

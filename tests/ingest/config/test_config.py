@@ -95,6 +95,19 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
     return [p.removeprefix(f"{path}: ") for p in info.value.problems]
 
 
+def test_places_are_names_of_buildings_and_rooms(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        """
+site: {id: s1}
+places: {main: 主楼, main/101: 小一班教室, "a/b/c": 三层, gate: "", hall: "大厅\\u202e"}
+""",
+    )
+    assert any(p.startswith("places.a/b/c") and "pattern" in p for p in problems), problems
+    assert any(p.startswith("places.gate") and "at least 1" in p for p in problems), problems
+    assert len(problems) == 3, problems
+
+
 def test_every_problem_is_reported_with_its_key_path(tmp_path: Path) -> None:
     problems = _problems(
         tmp_path,

@@ -22,6 +22,7 @@ from ingest.config.channels import (
     FeishuChannelConfig,
     WecomChannelConfig,
 )
+from ingest.config.places import Places
 from ingest.notify.channels import ChannelError, ChannelRefused
 from ingest.notify.email import EmailSender
 from ingest.notify.http import (
@@ -70,8 +71,13 @@ def sample_body(state: str = "firing") -> dict[str, Any]:
         id=7,
     )
     return notification_body(
-        alert, state, lang="zh", timezone="Asia/Shanghai", now_ms=1_795_459_200_000 + 900_000
-    )  # type: ignore[arg-type]
+        alert,
+        state,  # type: ignore[arg-type]
+        lang="zh",
+        timezone="Asia/Shanghai",
+        places=Places(),
+        now_ms=1_795_459_200_000 + 900_000,
+    )
 
 
 def test_webhook_posts_the_spec_body() -> None:

@@ -74,6 +74,7 @@ def test_the_lock_check_lists_what_needs_a_look_and_catches_up_once(
     config["channels"] = {"patrol": {"type": "webhook", "url": receiver.url()}}
     config["lock_check"] = LOCK_CHECK
     config["calendar"] = {"official": "cn"}
+    config["places"] = {"教学楼/101": "小一班教室"}  # room 101's name; 102 has none
     # Saturday 10 October 2026 is a make-up working day: the 21:30 check of weekdays.
     clock = ManualClock(local_ms("2026-10-10 21:00") / 1000)
     service = _service(config, clock)
@@ -103,7 +104,7 @@ def test_the_lock_check_lists_what_needs_a_look_and_catches_up_once(
         [body] = wait_for(receiver.bodies, 10)
         assert body["title"] == "【落锁检查 21:30】3 处未关好："
         assert body["message"].splitlines() == [
-            "教学楼：101 后门 未锁；102 侧门 开着、未锁",
+            "教学楼：小一班教室 后门 未锁；102 侧门 开着、未锁",
             "食堂：后厨门 无数据",
         ]
         assert body["state"] == "report"

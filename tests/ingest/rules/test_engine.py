@@ -100,6 +100,20 @@ def test_door_unlocked_at_1755_fires_at_1800_plus_hold(engine_at: Factory) -> No
     assert h.alerts()[0].started_ms == at("2026-11-23 18:05") * 1000
 
 
+def test_messages_name_places_as_people_read_them_and_keep_ids_in_tags(
+    engine_at: Factory,
+) -> None:
+    places = {"main": "主楼", "main/101": "小一班教室", "canteen": "食堂"}
+    h = engine_at("2026-11-23 22:00", [DOOR_RULE], places=places)
+    h.meta("gw-main", DOOR_101)  # building main, room 101, named 后门
+    h.read("door-101", "door", open=True)
+    h.advance(5 * 60)
+    [body] = h.notifications()
+    assert "主楼 小一班教室 后门" in body["message"]
+    assert "main" not in body["message"]
+    assert body["tags"] == {"building": "main", "room": "101"}  # ids for machines
+
+
 def test_holiday_counts_as_after_hours_and_make_up_saturday_as_school_day(
     engine_at: Factory,
 ) -> None:

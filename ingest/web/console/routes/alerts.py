@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from campuswatch.clock import local_time
 from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
+from ingest.config.places import Places
 from ingest.links import LinkKeyError
 from ingest.people.principal import Principal
 from ingest.rules.alert_text import format_value, location, severity_word
@@ -44,7 +45,7 @@ def alert_context(
     return {
         "title": say("alert.title", lang, id=alert.id),
         "alert": alert,
-        "place": location(alert),
+        "place": location(alert, Places(service.config.places)),
         "since": when(alert.since_ms),
         "severity": severity_word(alert.severity, lang),
         "value": format_value(alert),

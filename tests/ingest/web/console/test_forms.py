@@ -17,12 +17,13 @@ from ingest.config import IngestConfig
 from ingest.people.csrf import ANON_COOKIE
 from ingest.people.store import Person
 from ingest.web.app import create_api
-from tests.harness import Publisher, wait_for
+from tests.harness import Publisher, envelope, reading, wait_for
 from tests.ingest.web.console.web import (
     PEOPLE,
     alerting_config,
     csrf_of,
     log_in,
+    meta,
     page_csrf,
     smoke,
 )
@@ -292,3 +293,36 @@ def test_notifications_carry_the_ack_link_only_while_it_can_be_used(
     smoke(publisher, config, 2, on=False)
     resolved = wait_for(lambda: [b for b in receiver.bodies() if b["state"] == "resolved"], 10)
     assert resolved[0]["ack_url"] is None
+
+
+def test_places_read_in_chinese_on_the_board_and_tonight(
+    config: dict[str, Any], receiver: HttpReceiver, publisher: Publisher
+) -> None:
+    config["places"] = {"main": "教学楼", "main/101": "小一班教室"}
+    svc = IngestService(IngestConfig.model_validate(alerting_config(config, receiver)))
+    svc.start()
+    try:
+        assert svc.wait_ready()
+        svc.people.add("zhang", *PEOPLE["zhang"])
+        tags = {"building": "main", "room": "101"}
+        meta(
+            publisher,
+            config,
+            [{"device": "door-101", "kind": "door", "name": "后门", "tags": tags}],
+        )
+        root = config["mqtt"]["topic_root"]
+        now = int(time.time() * 1000)
+        door = envelope("gw-main", 1, [reading("door-101", "door", now, open=True, locked=False)])
+        publisher.publish(f"{root}/sunshine-kg/gw-main/readings", door)
+        wait_for(lambda: svc.registry.device("sunshine-kg", "gw-main", "door-101"), 10)
+        with TestClient(create_api(svc)) as web:
+            log_in(web, "zhang")
+            board = web.get("/").text
+            tonight = web.get("/tonight").text
+        assert '<a href="/?building=main" class="chip">教学楼</a>' in board  # the id in the link
+        assert "<h3>教学楼</h3>" in board
+        assert "<h4>小一班教室</h4>" in board
+        assert ">main<" not in board
+        assert '<span class="place">教学楼 小一班教室</span>' in tonight
+    finally:
+        svc.stop()
