@@ -15,7 +15,8 @@ from rich.table import Table
 
 from campuswatch.clock import SystemClock
 from ingest.config import IngestConfig
-from ingest.people.store import ROLES, PeopleError, PeopleStore
+from ingest.people.checks import PeopleError
+from ingest.people.store import ROLES, PeopleStore
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -28,7 +29,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("login")
     add.add_argument("--name", required=True, help="display name, e.g. 张师傅")
     add.add_argument("--role", required=True, choices=ROLES)
-    actions.add_parser("list", help="everyone, with role and whether disabled")
+    add.add_argument(
+        "--areas",
+        default="",
+        help="building ids, comma-separated: they acknowledge alerts there only (canteen,main)",
+    )
+    actions.add_parser("list", help="everyone, with role, areas and whether disabled")
     for name, help_text in (("passwd", "set a new password"), ("remove", "remove a person")):
         action = actions.add_parser(name, help=help_text)
         action.add_argument("login")
@@ -58,8 +64,10 @@ def run_users(config: IngestConfig, args: argparse.Namespace) -> int:
         if args.action == "list":
             _print_people(store)
         elif args.action == "add":
-            person = store.add(args.login, args.name, args.role, read_password())
-            print(f"added {person.login} ({person.name}, {person.role})")
+            areas = args.areas.split(",")
+            person = store.add(args.login, args.name, args.role, read_password(), areas)
+            where = f", areas {','.join(person.areas)}" if person.areas else ""
+            print(f"added {person.login} ({person.name}, {person.role}{where})")
         elif args.action == "passwd":
             store.set_password(args.login, read_password("New password: "))
             print(f"new password for {args.login}; their sessions have ended")
@@ -75,7 +83,8 @@ def run_users(config: IngestConfig, args: argparse.Namespace) -> int:
 
 
 def _print_people(store: PeopleStore) -> None:
-    table = Table("login", "name", "role", "state")
+    table = Table("login", "name", "role", "areas", "state")
     for person in store.people():
-        table.add_row(person.login, person.name, person.role, "disabled" if person.disabled else "")
+        state = "disabled" if person.disabled else ""
+        table.add_row(person.login, person.name, person.role, ",".join(person.areas), state)
     Console().print(table)

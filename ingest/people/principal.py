@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ingest.config import ApiTokenConfig
@@ -20,10 +21,15 @@ class Principal:
     role: Role
     login: str | None = None  # a person's login; None for a token
     session: str | None = None  # the session token, for a person logged in to the console
+    areas: tuple[str, ...] = ()  # buildings they acknowledge alerts in (none: everywhere)
 
     def may(self, role: str) -> bool:
         """True when this caller's role is ``role`` or higher."""
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    def in_areas(self, tags: Mapping[str, str]) -> bool:
+        """Whether a device with ``tags`` is in this caller's areas (SPEC §9 v3)."""
+        return not self.areas or tags.get("building") in self.areas
 
 
 def from_token(tokens: list[ApiTokenConfig], presented: str) -> Principal | None:
@@ -38,4 +44,4 @@ def from_token(tokens: list[ApiTokenConfig], presented: str) -> Principal | None
 def from_session(session: Session) -> Principal:
     """The principal of a logged-in person."""
     person = session.person
-    return Principal(person.name, person.role, person.login, session.token)
+    return Principal(person.name, person.role, person.login, session.token, person.areas)

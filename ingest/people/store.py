@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,20 +32,22 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from campuswatch.clock import Clock, now_ms
-from campuswatch.protocol.kinds import UNSAFE_TEXT
 from campuswatch.sqlitefile import DurableFile, open_durable, transaction
 from ingest.config.console import ConsoleConfig
 from ingest.errors import IngestError
+from ingest.people.checks import (
+    PeopleError,
+    check_areas,
+    check_login,
+    check_name,
+    check_password,
+)
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 Role = Literal["viewer", "guard", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "guard", "admin")
-LOGIN_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-NAME_RE = re.compile(f"[^{UNSAFE_TEXT}]{{1,64}}")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
 _SEEN_WRITE_MS = 60_000  # a session's last use is written at most once a minute
 HASHING_THREADS = 2
 HASHING_QUEUE = 16
@@ -55,7 +56,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
     login TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
     password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL,
+    areas TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY, login TEXT NOT NULL,
@@ -71,10 +73,6 @@ CREATE TABLE IF NOT EXISTS login_failures (
 
 class _Busy(Exception):
     """Too many hashes wait already."""
-
-
-class PeopleError(IngestError):
-    """A person cannot be added or changed as asked (the message says why)."""
 
 
 class PersonExists(PeopleError):
@@ -99,6 +97,8 @@ class Person:
     name: str
     role: Role
     disabled: bool = False
+    # Building ids (SPEC §9 v3): they acknowledge alerts there only; none: everywhere.
+    areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,26 +109,16 @@ class Session:
     person: Person
 
 
-def check_login(login: str) -> str:
-    """The login if it is 1-64 of A-Z a-z 0-9 _ . @ -, else PeopleError."""
-    if not LOGIN_RE.fullmatch(login):
-        raise PeopleError(f"login {login[:80]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
-    return login
+def _person(row: sqlite3.Row) -> Person:
+    areas = tuple(a for a in row["areas"].split(",") if a)
+    return Person(row["login"], row["name"], row["role"], bool(row["disabled"]), areas)
 
 
-def check_name(name: str) -> str:
-    """A display name: 1-64 characters, no control characters (trimmed)."""
-    name = name.strip()
-    if not NAME_RE.fullmatch(name):
-        raise PeopleError("the name must be 1 to 64 characters without control characters")
-    return name
-
-
-def check_password(password: str) -> str:
-    """A password of MIN_PASSWORD to MAX_PASSWORD characters."""
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise PeopleError(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
-    return password
+def _add_areas(db: sqlite3.Connection) -> None:
+    """Give the people of a database made before version 3 their (empty) areas."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(people)")]
+    if "areas" not in columns:
+        db.execute("ALTER TABLE people ADD COLUMN areas TEXT NOT NULL DEFAULT ''")
 
 
 def _hash_token(token: str) -> str:
@@ -158,19 +148,22 @@ class PeopleStore(DurableFile):
         """Open or create the database."""
         try:
             self._db = open_durable(self.path, _SCHEMA, rows=True)
+            _add_areas(self._db)
         except sqlite3.Error as exc:
             raise PeopleError(f"cannot open {self.path}: {exc}") from exc
         self._dummy = self._hash(secrets.token_hex(16))  # a flood at start finds it made
 
     # ------------------------------------------------------------------ people
 
-    def add(self, login: str, name: str, role: str, password: str) -> Person:
+    def add(
+        self, login: str, name: str, role: str, password: str, areas: Iterable[str] = ()
+    ) -> Person:
         """Add a person; a login that exists is refused (PersonExists) and nothing changes,
         so a typo cannot replace the night guard's name and password."""
         check_login(login)
         if role not in ROLES:
             raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        person = Person(login, check_name(name), role)
+        person = Person(login, check_name(name), role, areas=check_areas(areas))
         digest = self._hash(check_password(password))
         now = now_ms(self.clock)
         with self._lock, transaction(self.db) as db:
@@ -181,26 +174,27 @@ class PeopleStore(DurableFile):
                     " person with 'users passwd' or on the people page)"
                 )
             db.execute(
-                "INSERT INTO people VALUES (?, ?, ?, ?, 0, ?, ?)",
-                (login, person.name, role, digest, now, now),
+                "INSERT INTO people VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                (login, person.name, role, digest, now, now, ",".join(person.areas)),
             )
         return person
 
-    def change(self, login: str, name: str, role: str) -> Person:
-        """Change a person's name and role; a new role ends their sessions (it may be
-        lower than the one they logged in with)."""
+    def change(self, login: str, name: str, role: str, areas: Iterable[str] = ()) -> Person:
+        """Change a person's name, role and areas; a new role or new areas end their
+        sessions (they may allow less than what the person logged in with)."""
         if role not in ROLES:
             raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        person = Person(login, check_name(name), role)
+        person = Person(login, check_name(name), role, areas=check_areas(areas))
         with self._lock, transaction(self.db) as db:
-            row = db.execute("SELECT role FROM people WHERE login = ?", (login,)).fetchone()
+            row = db.execute("SELECT role, areas FROM people WHERE login = ?", (login,)).fetchone()
             if row is None:
                 raise PeopleError(f"nobody has the login {login!r}")
+            areas_text = ",".join(person.areas)
             db.execute(
-                "UPDATE people SET name = ?, role = ?, changed_ms = ? WHERE login = ?",
-                (person.name, role, now_ms(self.clock), login),
+                "UPDATE people SET name = ?, role = ?, areas = ?, changed_ms = ? WHERE login = ?",
+                (person.name, role, areas_text, now_ms(self.clock), login),
             )
-            if row["role"] != role:
+            if (row["role"], row["areas"]) != (role, areas_text):
                 db.execute("DELETE FROM sessions WHERE login = ?", (login,))
                 self.sessions_changed += 1
         return person
@@ -209,9 +203,9 @@ class PeopleStore(DurableFile):
         """Everyone, by login."""
         with self._lock:
             rows = self.db.execute(
-                "SELECT login, name, role, disabled FROM people ORDER BY login"
+                "SELECT login, name, role, disabled, areas FROM people ORDER BY login"
             ).fetchall()
-        return [Person(r["login"], r["name"], r["role"], bool(r["disabled"])) for r in rows]
+        return [_person(r) for r in rows]
 
     def person(self, login: str) -> Person | None:
         """One person by login."""
@@ -254,13 +248,14 @@ class PeopleStore(DurableFile):
         self._count_attempt(key, now)
         with self._lock:
             row = self.db.execute(
-                "SELECT login, name, role, disabled, password_hash FROM people WHERE login = ?",
+                "SELECT login, name, role, disabled, areas, password_hash FROM people"
+                " WHERE login = ?",
                 (login.strip(),),
             ).fetchone()
         right = self._verify(row["password_hash"] if row else self._dummy, password)
         if not right or row is None or row["disabled"]:  # one answer: no password oracle
             raise LoginRefused("wrong", "the login or the password is wrong")
-        person = Person(row["login"], row["name"], row["role"])
+        person = _person(row)
         renewed = self._renewed_hash(row["password_hash"], password)
         token = secrets.token_urlsafe(32)
         with self._lock, transaction(self.db) as db:
@@ -360,7 +355,8 @@ class PeopleStore(DurableFile):
         token_hash = _hash_token(token)
         with self._lock:
             row = self.db.execute(
-                "SELECT s.created_ms, s.seen_ms, p.login, p.name, p.role FROM sessions s"
+                "SELECT s.created_ms, s.seen_ms, p.login, p.name, p.role, p.disabled, p.areas"
+                " FROM sessions s"
                 " JOIN people p ON p.login = s.login WHERE s.token_hash = ? AND p.disabled = 0",
                 (token_hash,),
             ).fetchone()
@@ -373,7 +369,7 @@ class PeopleStore(DurableFile):
                 self.db.execute(
                     "UPDATE sessions SET seen_ms = ? WHERE token_hash = ?", (now, token_hash)
                 )
-        return Session(token, Person(row["login"], row["name"], row["role"]))
+        return Session(token, _person(row))
 
     def log_out(self, token: str) -> None:
         """End a session."""

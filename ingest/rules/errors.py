@@ -24,6 +24,10 @@ class AlertConflict(IngestError):
         self.by = by
 
 
+class AlertForbidden(IngestError):
+    """The alert is outside the person's areas: they may not acknowledge it."""
+
+
 class AckLinkUsed(AlertConflict):
     """The ack link was used before: a link acknowledges once."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from campuswatch.signal import Signal
 from ingest.rules.engine import RuleEngine
+from ingest.rules.errors import AlertForbidden
 from ingest.rules.model import Alert, AlertEvent
 from ingest.rules.store import AlertStore
 
@@ -43,8 +44,18 @@ class AlertService:
         return self._store.ack_link_used(nonce)
 
     def acknowledge(
-        self, alert_id: int, by: str, note: str, link_nonce: str | None = None
+        self,
+        alert_id: int,
+        by: str,
+        note: str,
+        link_nonce: str | None = None,
+        areas: tuple[str, ...] = (),
     ) -> Alert:
         """Acknowledge a firing alert on behalf of ``by`` (``link_nonce``: through that
-        ack link, which then works no more)."""
+        ack link, which then works no more). A person limited to ``areas`` acknowledges
+        alerts of devices there only: AlertForbidden otherwise, and nothing changes."""
+        if areas:
+            alert = self._store.alert(alert_id)
+            if alert is not None and alert.tags.get("building") not in areas:
+                raise AlertForbidden(f"alert {alert_id} is outside your areas ({', '.join(areas)})")
         return self._engine.acknowledge(alert_id, by, note, link_nonce)

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest.app import IngestService
-from ingest.rules.errors import AlertConflict, AlertNotFound
+from ingest.rules.errors import AlertConflict, AlertForbidden, AlertNotFound
 from ingest.web.api import alerts, cameras, devices, health, reports, session
 from ingest.web.console.app import connect_feed, install_console
 from ingest.web.deps import Viewer, has_credentials
@@ -88,6 +88,10 @@ def _add_refusals(api: FastAPI) -> None:
     @api.exception_handler(AlertConflict)
     def conflict(_request: Request, exc: AlertConflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @api.exception_handler(AlertForbidden)
+    def forbidden(_request: Request, exc: AlertForbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
 
 def _add_docs(api: FastAPI) -> None:

@@ -126,7 +126,8 @@ def acknowledge(
     body: Acknowledgement,
 ) -> Alert:
     """Acknowledge a firing alert; ``acknowledged_by`` is the token's name, or the display
-    name of the person logged in to the console. An unknown alert is 404, one that cannot
-    be acknowledged now 409 (see ``_add_refusals`` in ``web/app.py``)."""
-    record = alerts.acknowledge(alert_id, caller.name, body.note)
+    name of the person logged in to the console. An unknown alert is 404, one outside
+    a person's areas 403, one that cannot be acknowledged now 409 (see ``_add_refusals``
+    in ``web/app.py``)."""
+    record = alerts.acknowledge(alert_id, caller.name, body.note, areas=caller.areas)
     return _alert(record, ZoneInfo(service.config.site.timezone))

@@ -38,22 +38,22 @@ class BoardState:
             for dev in self.service.registry.devices()
         ]
 
-    def alerts(self) -> list[AlertCard]:
-        """The active alerts, in the board's order."""
+    def alerts(self, areas: tuple[str, ...] = ()) -> list[AlertCard]:
+        """The active alerts, in the board's order (``areas``' first)."""
         active = self.service.alerts.active()
-        return [
-            views.alert_card(a, self.tz, self.lang, self.places) for a in views.alert_order(active)
-        ]
+        ordered = views.alert_order(active, areas)
+        return [views.alert_card(a, self.tz, self.lang, self.places) for a in ordered]
 
-    def board(self, building: str | None) -> dict[str, Any]:
-        """What ``_board.html`` shows (one building's devices, or all with the gateways)."""
+    def board(self, building: str | None, areas: tuple[str, ...] = ()) -> dict[str, Any]:
+        """What ``_board.html`` shows (one building's devices, or all with the gateways;
+        the alerts of ``areas`` first)."""
         cards = self.cards()
         devices = [c for c in cards if c.kind != "gateway"]
         ids = sorted({c.building for c in devices if c.building})
         names = [(b, self.places.building(b)) for b in ids]  # (id for the link, name)
         shown = [c for c in devices if building is None or c.building == building]
         return {
-            "alerts": self.alerts(),
+            "alerts": self.alerts(areas),
             "gateways": [] if building else [c for c in cards if c.kind == "gateway"],
             "buildings": views.group(shown, self.lang, self.places),
             "building_names": names,

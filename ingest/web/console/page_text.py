@@ -111,6 +111,10 @@ WORDS = Catalogue(
             "此告警已由 {name} 确认。",
             "{name} has acknowledged this alert already.",
         ),
+        "alert.not_your_area": (
+            "此告警不在您负责的区域，不能由您确认。",
+            "This alert is outside your areas: you cannot acknowledge it.",
+        ),
         "alert.viewer": (
             "您的账号只能查看，不能确认告警。",
             "Your account can only view alerts, not acknowledge them.",
@@ -155,7 +159,13 @@ WORDS = Catalogue(
             "The login {login} exists already; nothing was changed. Change that person in"
             " the list above.",
         ),
-        "people.change": ("修改姓名或角色", "Change name or role"),
+        "people.change": ("修改姓名、角色或区域", "Change name, role or areas"),
+        "people.areas": (
+            "负责区域（楼栋编号，逗号分隔；空 = 全部）",
+            "Areas (building ids, comma-separated; empty: all)",
+        ),
+        "people.areas_hint": ("如：canteen", "e.g. canteen"),
+        "people.areas_of": ("负责：{areas}", "areas: {areas}"),
         "role.viewer": ("查看", "viewer"),
         "role.guard": ("值班", "guard"),
         "role.admin": ("管理员", "admin"),

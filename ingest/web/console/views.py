@@ -89,6 +89,7 @@ class AlertCard:
     since: str
     since_ms: int
     acknowledged_by: str | None
+    building: str = ""  # the id: a person's areas come first (the browser reorders too)
 
 
 def dom_id(prefix: str, *parts: str) -> str:
@@ -276,13 +277,16 @@ def alert_card(alert: Alert, tz: ZoneInfo, lang: str, places: Places) -> AlertCa
         since=say("alerts.since", lang, time=since),
         since_ms=alert.since_ms,
         acknowledged_by=alert.acknowledged_by,
+        building=alert.tags.get("building", ""),
     )
 
 
-def alert_order(alerts: Iterable[Alert]) -> list[Alert]:
-    """Active alerts as the board lists them: waiting for a person first, then by
-    severity, newest first."""
-    return sorted(
-        alerts,
-        key=lambda a: (a.state == "acknowledged", _SEVERITY_ORDER.get(a.severity, 3), -a.since_ms),
-    )
+def alert_order(alerts: Iterable[Alert], areas: tuple[str, ...] = ()) -> list[Alert]:
+    """Active alerts as the board lists them: those of the person's ``areas`` first
+    (SPEC §9 v3), then waiting for a person first, then by severity, newest first."""
+
+    def key(a: Alert) -> tuple[bool, bool, int, int]:
+        outside = bool(areas) and a.tags.get("building") not in areas
+        return (outside, a.state == "acknowledged", _SEVERITY_ORDER.get(a.severity, 3), -a.since_ms)
+
+    return sorted(alerts, key=key)

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from ingest.app import IngestService
 from ingest.links import AckLinkError, AckTicket
+from ingest.people.checks import PeopleError, check_name
 from ingest.people.principal import Principal
-from ingest.people.store import PeopleError, check_name
-from ingest.rules.errors import AckLinkUsed, AlertConflict, AlertNotFound
+from ingest.rules.errors import AckLinkUsed, AlertConflict, AlertForbidden, AlertNotFound
 from ingest.web.console.page_text import conflict_text, say
 from ingest.web.console.routes.alerts import alert_context
 from ingest.web.console.routes.common import anonymous_page, pages
@@ -114,8 +114,11 @@ def ack(
                 error=say("ack.bad_name", lang),
                 name=name[:64],
             )
+    areas = principal.areas if principal is not None else ()  # a link alone is the proof
     try:
-        service.alerts.acknowledge(alert_id, by, note, link_nonce=ticket.nonce)
+        service.alerts.acknowledge(alert_id, by, note, link_nonce=ticket.nonce, areas=areas)
+    except AlertForbidden:
+        return _refused(request, service, 403, "alert.not_your_area")
     except AckLinkUsed:
         return _refused(request, service, 409, "ack.used")
     except AlertNotFound:

@@ -16,7 +16,7 @@ from ingest.config.places import Places
 from ingest.links import LinkKeyError
 from ingest.people.principal import Principal
 from ingest.rules.alert_text import format_value, location, severity_word
-from ingest.rules.errors import AlertConflict, AlertNotFound
+from ingest.rules.errors import AlertConflict, AlertForbidden, AlertNotFound
 from ingest.rules.links import signed_snapshot_url, snapshot_path
 from ingest.rules.model import Alert
 from ingest.web.console.page_text import conflict_text, say
@@ -102,8 +102,13 @@ def _page(
     **extra: Any,
 ) -> HTMLResponse:
     lang = service.config.site.language
-    can_ack = person.may("guard") and alert.state == "firing"
-    blocked = None if person.may("guard") else say("alert.viewer", lang)
+    in_areas = person.in_areas(alert.tags)
+    can_ack = person.may("guard") and in_areas and alert.state == "firing"
+    blocked = None
+    if not person.may("guard"):
+        blocked = say("alert.viewer", lang)
+    elif not in_areas:
+        blocked = say("alert.not_your_area", lang)
     return pages(request).page(
         request,
         "alert.html",
@@ -136,7 +141,9 @@ def acknowledge(
     if not person.may("guard"):
         return _page(request, service, person, alert, 403, error=say("alert.viewer", lang))
     try:
-        service.alerts.acknowledge(alert_id, person.name, note)
+        service.alerts.acknowledge(alert_id, person.name, note, areas=person.areas)
+    except AlertForbidden:
+        return _page(request, service, person, alert, 403)
     except AlertNotFound:
         return _not_found(request, person, lang)
     except AlertConflict as exc:

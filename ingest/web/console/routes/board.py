@@ -37,7 +37,7 @@ def board(
     building: BuildingQuery = None,
 ) -> HTMLResponse:
     """Every device by building and room, the gateways, the active alerts first."""
-    context = state.board(building or None)
+    context = state.board(building or None, person.areas)
     live, fragment = _live("main", building)
     return pages(request).page(
         request,
@@ -78,7 +78,7 @@ def tonight(
 def fragment(
     request: Request,
     state: BoardDep,
-    _person: PersonDep,
+    person: PersonDep,
     view: str,
     building: BuildingQuery = None,
 ) -> HTMLResponse:
@@ -86,7 +86,7 @@ def fragment(
     name, context = (
         ("_tonight.html", state.tonight())
         if view == "tonight"
-        else ("_board.html", state.board(building or None))
+        else ("_board.html", state.board(building or None, person.areas))
     )
     return HTMLResponse(pages(request).fragment(name, **context), headers=SECURITY_HEADERS)
 

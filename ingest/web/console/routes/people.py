@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ingest.app import IngestService
+from ingest.config.places import Places
+from ingest.people.checks import PeopleError
 from ingest.people.principal import Principal
-from ingest.people.store import ROLES, PeopleError, PersonExists
+from ingest.people.store import ROLES, PersonExists
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
 from ingest.web.deps import AdminPersonDep, ServiceDep
@@ -29,6 +31,7 @@ def _page(
     error: str | None = None,
 ) -> HTMLResponse:
     lang = service.config.site.language
+    places = Places(service.config.places)
     notice = say("people.saved", lang) if request.query_params.get("saved") else None
     return pages(request).page(
         request,
@@ -38,6 +41,7 @@ def _page(
         title=say("people.title", lang),
         people=service.people.people(),
         roles=ROLES,
+        area_names=lambda areas: "、".join(places.building(a) for a in areas),
         notice=notice,
         error=error,
     )
@@ -47,6 +51,11 @@ def _page(
 def people(request: Request, service: ServiceDep, admin: AdminPersonDep) -> HTMLResponse:
     """Everyone who may log in, and the forms to change them."""
     return _page(request, service, admin)
+
+
+def _areas(text: str) -> list[str]:
+    """Building ids as typed in a form: separated by commas (，too) or spaces."""
+    return text.replace("，", ",").replace(" ", ",").split(",")
 
 
 def _saved() -> Response:
@@ -63,11 +72,12 @@ def add(
     name: Text = "",
     role: Text = "",
     password: Text = "",
+    areas: Text = "",
 ) -> Response:
     """Add a person; a login that exists is refused and nothing changes."""
     check_form(request, service, csrf, admin)
     try:
-        service.people.add(login.strip(), name, role, password)
+        service.people.add(login.strip(), name, role, password, _areas(areas))
     except PersonExists:
         text = say("people.exists", service.config.site.language, login=login.strip())
         return _page(request, service, admin, 409, text)
@@ -85,14 +95,15 @@ def change(
     csrf: Csrf = "",
     name: Text = "",
     role: Text = "",
+    areas: Text = "",
 ) -> Response:
-    """Change a person's name and role, explicitly (their sessions end); not one's own
-    role (an admin cannot lock themselves out of this page)."""
+    """Change a person's name, role and areas, explicitly (a new role or new areas end
+    their sessions); not one's own role (an admin cannot lock themselves out here)."""
     check_form(request, service, csrf, admin)
     if login == admin.login and role != admin.role:
         return _page(request, service, admin, 400, say("forbidden", service.config.site.language))
     try:
-        service.people.change(login, name, role)
+        service.people.change(login, name, role, _areas(areas))
     except PeopleError as exc:
         return _page(request, service, admin, 400, str(exc))
     return _saved()

@@ -89,11 +89,22 @@
         if (el) list.appendChild(el);
       });
       Array.prototype.slice.call(list.children).forEach(function (el) { if (!keep[el.id]) el.remove(); });
+      mineFirst(list);
       var none = document.getElementById("no-alerts");
       if (none) none.hidden = alerts.order.length > 0;
     }
     if (missing) resync();
     refreshAges();
+  }
+  // A person limited to areas sees their areas' alerts first (the feed's order is one
+  // for everyone: the browser moves them up, keeping their order).
+  function mineFirst(list) {
+    var areas = (document.body.dataset.areas || "").split(",").filter(Boolean);
+    if (!areas.length) return;
+    Array.prototype.slice.call(list.children)
+      .filter(function (el) { return areas.indexOf(el.dataset.building) >= 0; })
+      .reverse()
+      .forEach(function (el) { list.insertBefore(el, list.firstChild); });
   }
   function connect() {
     retry = null;

@@ -326,3 +326,47 @@ def test_places_read_in_chinese_on_the_board_and_tonight(
         assert '<span class="place">教学楼 小一班教室</span>' in tonight
     finally:
         svc.stop()
+
+
+def test_a_guard_limited_to_areas_acknowledges_there_only(
+    web: TestClient,
+    service: IngestService,
+    publisher: Publisher,
+    config: dict[str, Any],
+    receiver: HttpReceiver,
+) -> None:
+    """SPEC §9 v3: the canteen staff acknowledge their own alarms, not every door's; they
+    see every alert, theirs first; any other attempt is 403 and changes nothing."""
+    service.people.add("zhao", "赵阿姨", "guard", "canteen pass 1", ["canteen"])
+    devices = [
+        {"device": "smoke-1", "kind": "smoke", "name": "教学楼烟感", "tags": {"building": "main"}},
+        {"device": "smoke-2", "kind": "smoke", "name": "厨房烟感", "tags": {"building": "canteen"}},
+    ]
+    meta(publisher, config, devices)
+    wait_for(lambda: service.registry.device_info("sunshine-kg", "gw-main", "smoke-2"), 10)
+    canteen = _firing(publisher, config, receiver, 2)
+    main = _firing(publisher, config, receiver, 1)  # newer: first for everyone else
+    log_in(web, "zhao", "canteen pass 1")
+    board = web.get("/").text
+    assert board.index("厨房烟感") < board.index("教学楼烟感")  # theirs first
+    assert 'data-areas="canteen"' in board  # the browser keeps them first as alerts change
+    page = web.get(f"/alerts/{main['alert_id']}")
+    assert "不在您负责的区域" in page.text
+    assert f'action="/alerts/{main["alert_id"]}/ack"' not in page.text
+    refused = web.post(f"/alerts/{main['alert_id']}/ack", data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 403
+    api = web.post(
+        f"/api/alerts/{main['alert_id']}/ack",
+        json={"note": ""},
+        headers={"X-CSRF-Token": page_csrf(page.text)},
+    )
+    assert api.status_code == 403
+    link = urlsplit(main["ack_url"]).path
+    form = web.get(link)
+    by_link = web.post(link, data={"csrf": csrf_of(form.text), "name": "赵阿姨"})
+    assert by_link.status_code == 403  # logged in: the areas apply on a link too
+    assert service.alert_store.alert(main["alert_id"]).state == "firing"  # type: ignore[union-attr]
+    own = web.get(f"/alerts/{canteen['alert_id']}")
+    done = web.post(f"/alerts/{canteen['alert_id']}/ack", data={"csrf": csrf_of(own.text)})
+    assert done.status_code == 200
+    assert service.alert_store.alert(canteen["alert_id"]).acknowledged_by == "赵阿姨"  # type: ignore[union-attr]

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from ingest.config.console import ConsoleConfig
-from ingest.people.store import LoginRefused, PeopleError, PeopleStore, Person, PersonExists
+from ingest.people.checks import PeopleError
+from ingest.people.store import LoginRefused, PeopleStore, Person, PersonExists
 from tests.clock import ManualClock
 
 CONFIG = ConsoleConfig(
@@ -143,6 +144,13 @@ def test_adding_a_login_that_exists_changes_nothing(people: PeopleStore) -> None
     assert people.person("zhang") == Person("zhang", "张师傅（夜班）", "viewer")
 
 
+@pytest.mark.parametrize("areas", [["a\x00b"], ["x" * 65], [f"b{i}" for i in range(51)]])
+def test_bad_areas_are_refused(people: PeopleStore, areas: list[str]) -> None:
+    with pytest.raises(PeopleError, match="area"):
+        people.add("zhao", "赵阿姨", "guard", "long enough", areas)
+    assert people.person("zhao") is None
+
+
 def _users(
     config: Path, *args: str, password: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -172,6 +180,21 @@ def test_users_commands(tmp_path: Path, clock: ManualClock) -> None:
     assert again.returncode == 2
     assert "exists already" in again.stderr
     assert "李老师" in _users(config, "list").stdout  # unchanged
+    canteen = _users(
+        config,
+        "add",
+        "zhao",
+        "--name",
+        "赵阿姨",
+        "--role",
+        "guard",
+        "--areas",
+        "canteen, main",
+        password="canteen pass\n",
+    )
+    assert canteen.returncode == 0, canteen.stderr
+    assert "areas canteen,main" in canteen.stdout
+    assert "canteen,main" in _users(config, "list").stdout
     assert _users(config, "passwd", "li", password="another one\n").returncode == 0
     store = PeopleStore(tmp_path / "state" / "people.db", CONFIG, clock)
     store.open()
