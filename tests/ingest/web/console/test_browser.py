@@ -215,3 +215,37 @@ def test_the_board_shows_it_is_disconnected_and_catches_up_after_a_restart(
         expect(page.locator("#offline")).to_be_hidden(timeout=15_000)
         # The alarm raised while the console was cut off is on the board now.
         expect(page.locator("#alerts .alert", has_text="smoke-4")).to_be_visible(timeout=5000)
+
+
+def test_a_person_limited_to_areas_keeps_their_alerts_first_as_alerts_arrive(
+    console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
+) -> None:
+    cli = [sys.executable, "-m", "ingest.cli", "users", "add", "--config"]
+    areas = ["zhao", "--name", "赵阿姨", "--role", "guard", "--areas", "canteen"]
+    added = subprocess.run(
+        [*cli, str(console.config_path), *areas],
+        input="canteen pass 1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    devices = [
+        {"device": "smoke-c", "kind": "smoke", "name": "食堂烟感", "tags": {"building": "canteen"}},
+        {"device": "smoke-m", "kind": "smoke", "name": "主楼烟感", "tags": {"building": "main"}},
+    ]
+    meta(publisher, console.config, devices)
+    with phone(browser) as (context, _requests):
+        page = context.new_page()
+        page.goto(f"{console.api}/login")
+        page.fill("input[name=login]", "zhao")
+        page.fill("input[name=password]", "canteen pass 1")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{console.api}/")
+        _live(page)
+        smoke(publisher, console.config, 4, on=True, device="smoke-c")
+        expect(page.locator("#alerts .alert", has_text="食堂烟感")).to_be_visible(timeout=5000)
+        smoke(publisher, console.config, 5, on=True, device="smoke-m")  # newer: first for others
+        expect(page.locator("#alerts .alert", has_text="主楼烟感")).to_be_visible(timeout=5000)
+        expect(page.locator("#alerts .alert").first).to_contain_text("食堂烟感")
