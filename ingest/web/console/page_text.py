@@ -20,6 +20,10 @@ WORDS = Catalogue(
         "no_building": ("未分楼栋", "No building"),
         "no_room": ("", ""),
         "disconnected": ("连接已断开，正在重连…", "Disconnected, reconnecting…"),
+        "sound.enable": (
+            "🔔 点此开启告警提示音（浏览器需要点一下才能发声）",
+            "🔔 Tap to turn on the alarm sound (browsers need one tap before they play sound)",
+        ),
         "back": ("返回", "Back"),
         # Login
         "login.title": ("登录", "Log in"),

@@ -35,6 +35,52 @@
   refreshAges();
   setInterval(refreshAges, 5000);
 
+  // Alerts nobody can miss: a sound (once allowed: browsers need a tap first, asked once
+  // and remembered), a vibration, and the count of firing alerts in the page's title.
+  var sound = document.getElementById("alarm-sound");
+  var soundButton = document.getElementById("sound-on");
+  var soundOn = localStorage.getItem("sound") === "on";
+  function unlock() {
+    if (!sound) return;
+    sound.muted = true;
+    var played = sound.play();
+    if (played) played.then(function () { sound.pause(); sound.currentTime = 0; sound.muted = false; })
+      .catch(function () { sound.muted = false; });
+  }
+  if (soundButton) {
+    soundButton.hidden = soundOn;
+    soundButton.addEventListener("click", function () {
+      localStorage.setItem("sound", "on");
+      soundOn = true;
+      soundButton.hidden = true;
+      unlock();
+    });
+  }
+  if (soundOn) document.addEventListener("pointerdown", unlock, { once: true });
+  function alarm() {
+    if (soundOn && sound) {
+      sound.currentTime = 0;
+      var played = sound.play();
+      if (played) played.catch(function () {});
+    }
+    if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
+  }
+  var baseTitle = document.title;
+  var firing = {};
+  function urgent() {
+    return Array.prototype.slice.call(
+      document.querySelectorAll("#alerts .alert.st-firing.sev-critical, #alerts .alert.st-firing.sev-warning"));
+  }
+  function watchAlerts(tell) {
+    var now = {}, fresh = false;
+    urgent().forEach(function (el) { now[el.id] = true; if (!firing[el.id]) fresh = true; });
+    firing = now;
+    var n = document.querySelectorAll("#alerts .alert.st-firing").length;
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+    if (fresh && tell) alarm();
+  }
+  watchAlerts(false);
+
   var board = document.getElementById("board");
   if (!board || !window.EventSource) return;
   var banner = document.getElementById("offline");
@@ -45,7 +91,7 @@
       if (r.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return null; }
       return r.ok ? r.text() : null;
     }).then(function (html) {
-      if (html !== null && html !== undefined) { board.innerHTML = html; refreshAges(); }
+      if (html !== null && html !== undefined) { board.innerHTML = html; refreshAges(); watchAlerts(true); }
     }).catch(function () {});
   }
   function put(id, html) {
@@ -90,6 +136,7 @@
       });
       Array.prototype.slice.call(list.children).forEach(function (el) { if (!keep[el.id]) el.remove(); });
       mineFirst(list);
+      watchAlerts(true);
       var none = document.getElementById("no-alerts");
       if (none) none.hidden = alerts.order.length > 0;
     }

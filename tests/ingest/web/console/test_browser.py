@@ -249,3 +249,35 @@ def test_a_person_limited_to_areas_keeps_their_alerts_first_as_alerts_arrive(
         smoke(publisher, console.config, 5, on=True, device="smoke-m")  # newer: first for others
         expect(page.locator("#alerts .alert", has_text="主楼烟感")).to_be_visible(timeout=5000)
         expect(page.locator("#alerts .alert").first).to_contain_text("食堂烟感")
+
+
+def test_a_new_alarm_sounds_vibrates_and_counts_in_the_title(
+    console: IngestProcess, browser: Browser, publisher: Publisher
+) -> None:
+    devices = [{"device": "smoke-s", "kind": "smoke", "name": "礼堂烟感", "tags": {}}]
+    meta(publisher, console.config, devices)
+    with phone(browser) as (context, _requests):
+        context.add_init_script(
+            "window.__played = 0; window.__vibrated = 0;"
+            "HTMLMediaElement.prototype.play = function () {"
+            "  if (!this.muted) window.__played++; return Promise.resolve(); };"
+            "navigator.vibrate = function () { window.__vibrated++; return true; };"
+        )
+        page = context.new_page()
+        _log_in(page, console.api, "zhang")
+        _live(page)
+        ask = page.locator("#sound-on")
+        expect(ask).to_be_visible()  # asked once: browsers need a tap before sound
+        ask.click()
+        expect(ask).to_be_hidden()
+        assert page.evaluate("window.__played") == 0
+        smoke(publisher, console.config, 6, on=True, device="smoke-s")
+        expect(page.locator("#alerts .alert", has_text="礼堂烟感")).to_be_visible(timeout=5000)
+        wait_for(lambda: page.evaluate("window.__played") >= 1, 5)
+        assert page.evaluate("window.__vibrated") >= 1
+        firing = page.locator("#alerts .alert.st-firing").count()
+        assert page.title().startswith(f"({firing}) ")
+        page.reload()
+        _live(page)
+        expect(page.locator("#sound-on")).to_be_hidden()  # remembered
+        assert page.evaluate("window.__played") == 0  # nothing new: no sound on a reload
