@@ -205,7 +205,9 @@ def alerting(patrol_url: str) -> dict[str, Any]:
                 "active": {"outside": "school_hours"},
                 "severity": "warning",
                 "notify": ["patrol"],
-                "repeat": "10m",
+                # Once in 10 minutes, not when the person has gone: no flood in a chat.
+                "once_per": "10m",
+                "tell_resolved": False,
             },
             {
                 "id": "camera-tampered",

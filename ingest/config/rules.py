@@ -115,6 +115,9 @@ class _RuleBase(Strict):
     # Tell people at most once per this period per device (a flat battery that comes and
     # goes with the cold); the alerts in between are kept, shown, but not sent.
     once_per: Duration | None = None
+    # Tell when the condition is over (【已恢复】)? A person walking past a gate camera is
+    # over in seconds: its end is recorded but is noise in a chat.
+    tell_resolved: bool = True
 
     @model_validator(mode="after")
     def _quiet_or_loud(self) -> _RuleBase:

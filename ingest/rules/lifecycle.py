@@ -111,7 +111,7 @@ class Lifecycle:
         (``schedule_end``) when the rule's hours ended."""
         alert.state = "resolved"
         alert.resolved_ms = now_ms
-        audience = self._audience(alert, rule)
+        audience = self._audience(alert, rule) if rule is None or rule.tell_resolved else []
         batch.step(alert, ("resolved",), now_ms, audience, note=note, ending=ending)
 
     def late(

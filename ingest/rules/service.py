@@ -31,6 +31,10 @@ class AlertService:
         """Emitted after a commit that changed an alert (the live board listens)."""
         return self._engine.alerts_changed
 
+    def fired_between(self, start_ms: int, end_ms: int) -> list[Alert]:
+        """Alerts that fired in ``[start, end)``, oldest first."""
+        return self._store.fired_between(start_ms, end_ms)
+
     def alert(self, alert_id: int) -> Alert | None:
         """One alert, or None."""
         return self._store.alert(alert_id)

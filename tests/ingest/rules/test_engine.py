@@ -529,6 +529,34 @@ def test_once_per_counts_an_alert_told_earlier_in_the_same_envelope(engine_at: F
     assert [a.state for a in h.alerts()] == ["resolved", "firing"]
 
 
+def test_someone_walking_past_the_gate_camera_is_told_once_not_a_flood(
+    engine_at: Factory,
+) -> None:
+    """32 messages in 8 minutes of demo (16 fired, 16 【已恢复】): the shipped camera rule
+    tells a person at the gate once in 10 minutes and not when they have gone."""
+    rule = {
+        "id": "person-at-gate",
+        "title": "门口有人",
+        "kind": "camera",
+        "when": {"field": "persons", "ge": 1},
+        "severity": "warning",
+        "notify": ["patrol"],
+        "once_per": "10m",
+        "tell_resolved": False,
+    }
+    h = engine_at("2026-11-23 22:00", [rule])
+    for _ in range(16):  # someone walks past every 30 s
+        h.read("cam-gate", "camera", persons=1, tamper=False, online=True)
+        h.advance(6)
+        h.read("cam-gate", "camera", persons=0, tamper=False, online=True)
+        h.advance(24)
+    assert h.sent() == [("patrol", "firing")]
+    assert len(h.alerts()) == 16  # each one recorded, for the console
+    h.advance(10 * 60)
+    h.read("cam-gate", "camera", persons=1, tamper=False, online=True)
+    assert h.sent() == [("patrol", "firing"), ("patrol", "firing")]  # ten minutes on
+
+
 def test_devices_and_gateways_taken_out_of_service_stop_alerting(engine_at: Factory) -> None:
     rules = [
         {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},

@@ -370,3 +370,22 @@ def test_a_guard_limited_to_areas_acknowledges_there_only(
     done = web.post(f"/alerts/{canteen['alert_id']}/ack", data={"csrf": csrf_of(own.text)})
     assert done.status_code == 200
     assert service.alert_store.alert(canteen["alert_id"]).acknowledged_by == "赵阿姨"  # type: ignore[union-attr]
+
+
+def test_the_alert_log_says_what_happened_and_who_took_it(
+    web: TestClient, publisher: Publisher, config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    first, second = _firing(publisher, config, receiver, 7), _firing(publisher, config, receiver, 8)
+    log_in(web, "zhang")
+    page = web.get(f"/alerts/{first['alert_id']}")
+    web.post(f"/alerts/{first['alert_id']}/ack", data={"csrf": csrf_of(page.text)})
+    log = web.get("/history")
+    assert log.status_code == 200
+    assert '<a href="/history">告警记录</a>' in log.text
+    assert "的告警</h1>" in log.text  # today's, or last night's and today's
+    assert log.text.index(f'href="/alerts/{second["alert_id"]}"') < log.text.index(
+        f'href="/alerts/{first["alert_id"]}"'
+    )  # newest first
+    assert "张师傅 于" in log.text  # who acknowledged, and when
+    assert "无人确认" in log.text  # the other one
+    assert "仍未恢复" in log.text
