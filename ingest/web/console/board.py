@@ -10,6 +10,7 @@ from ingest.app import IngestService
 from ingest.config.places import Places
 from ingest.registry import KnownDevice
 from ingest.web.console import views
+from ingest.web.console.page_text import say
 from ingest.web.console.views import AlertCard, DeviceCard
 
 
@@ -44,6 +45,28 @@ class BoardState:
         ordered = views.alert_order(active, areas)
         return [views.alert_card(a, self.tz, self.lang, self.places) for a in ordered]
 
+    def summary(self, cards: list[DeviceCard] | None = None) -> dict[str, Any]:
+        """The line at the top and what needs a person: "1 处门未关好 · 2 条告警待处理 ·
+        网关全部在线", then each device in alarm or a door open or unlocked."""
+        cards = self.cards() if cards is None else cards
+        devices = [c for c in cards if c.kind != "gateway"]
+        doors = [c for c in devices if c.kind == "door" and any(b.tone != "ok" for b in c.badges)]
+        attention = [c for c in devices if c.alarm or c in doors]
+        offline = sum(1 for c in cards if c.kind == "gateway" and c.alarm)
+        waiting = sum(1 for a in self.service.alerts.active() if a.state != "acknowledged")
+        lang = self.lang
+        parts = [say("summary.doors", lang, n=len(doors))] if doors else []
+        parts.append(
+            say("summary.alerts", lang, n=waiting) if waiting else say("summary.no_alerts", lang)
+        )
+        parts.append(
+            say("summary.gateways_off", lang, n=offline)
+            if offline
+            else say("summary.gateways_ok", lang)
+        )
+        calm = not doors and not waiting and not offline and not attention
+        return {"line": " · ".join(parts), "attention": attention, "calm": calm}
+
     def board(self, building: str | None, areas: tuple[str, ...] = ()) -> dict[str, Any]:
         """What ``_board.html`` shows (one building's devices, or all with the gateways;
         the alerts of ``areas`` first)."""
@@ -53,6 +76,7 @@ class BoardState:
         names = [(b, self.places.building(b)) for b in ids]  # (id for the link, name)
         shown = [c for c in devices if building is None or c.building == building]
         return {
+            "summary": self.summary(cards),
             "alerts": self.alerts(areas),
             "gateways": [] if building else [c for c in cards if c.kind == "gateway"],
             "buildings": views.group(shown, self.lang, self.places),

@@ -7,7 +7,8 @@ from what it sent last (a reading that changes nothing shown becomes only a "las
 time, sent every few seconds), and queues one server-sent event for all open consoles:
 
 - ``board``: ``{"devices": {id: {"html", "building"}}, "seen": {id: ms}, "alerts": {"order":
-  [ids], "put": {id: html}}, "now": ms}`` (only the parts that changed);
+  [ids], "put": {id: html}}, "summary": html, "now": ms}`` (only the parts that changed;
+  the summary line with devices or alerts);
 - ``hello`` when a console connects, ``resync`` when it fell too far behind.
 """
 
@@ -27,6 +28,7 @@ from campuswatch.protocol import DeviceRef, Reading, Status
 from campuswatch.worker import Worker
 from ingest.web.console.board import BoardState
 from ingest.web.console.pages import Pages
+from ingest.web.console.views import DeviceCard, dom_id
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,9 @@ class BoardFeed:
         self._alerts_dirty = False
         self._seen: dict[str, int] = {}
         self._sent: dict[str, object] = {}  # dom id -> what was last sent of it
+        # Every device's card as last rendered (for the summary line, without rendering
+        # every card twice a second); filled when the first console opens.
+        self._cards: dict[str, DeviceCard] = {}
         self._seen_at = 0.0
         self._worker = Worker("board-feed", self._flush)
         self.events_sent = 0
@@ -137,13 +142,18 @@ class BoardFeed:
             subscribers = list(self._subscribers)
         if not subscribers:
             self._sent.clear()  # a console that connects later loads the whole board
+            self._cards.clear()
             return FLUSH_S
+        if not self._cards:
+            self._cards = {c.dom_id: c for c in self.board.cards()}
         message: dict[str, Any] = {}
         devices = self._devices(dirty, gateways)
         if devices:
             message["devices"] = devices
         if alerts_dirty:
             message["alerts"] = self._alerts()
+        if devices or alerts_dirty:
+            message["summary"] = self._summary()
         seen = self._due_seen()
         if seen:
             message["seen"] = seen
@@ -165,8 +175,10 @@ class BoardFeed:
         for site, gateway, device in keys:
             dev = registry.device(site, gateway, device)
             if dev is None:
+                self._cards.pop(dom_id("d-", site, gateway, device), None)
                 continue
             card = self.board.card(dev)
+            self._cards[card.dom_id] = card
             shown = card.shown()
             if self._sent.get(card.dom_id) != shown:
                 self._sent[card.dom_id] = shown
@@ -183,6 +195,11 @@ class BoardFeed:
         self._seen_at = now
         seen, self._seen = self._seen, {}
         return seen
+
+    def _summary(self) -> str:
+        """The board's top line and what needs a person, as they are now."""
+        summary = self.board.summary(list(self._cards.values()))
+        return self.pages.fragment("_summary.html", summary=summary)
 
     def _alerts(self) -> dict[str, Any]:
         cards = self.board.alerts()

@@ -21,8 +21,8 @@ WORDS = Catalogue(
         "no_room": ("", ""),
         "disconnected": ("连接已断开，正在重连…", "Disconnected, reconnecting…"),
         "sound.enable": (
-            "🔔 点此开启告警提示音（浏览器需要点一下才能发声）",
-            "🔔 Tap to turn on the alarm sound (browsers need one tap before they play sound)",
+            "点此开启告警提示音（浏览器需要点一下才能发声）",
+            "Tap to turn on the alarm sound (browsers need one tap before they play sound)",
         ),
         "back": ("返回", "Back"),
         # Login
@@ -104,6 +104,12 @@ WORDS = Catalogue(
         "alert.ack": ("确认收到，我来处理", "Acknowledge: I am on it"),
         "alert.acked": ("已确认收到，谢谢。", "Acknowledged, thank you."),
         "nav.history": ("告警记录", "Alert log"),
+        "summary.doors": ("{n} 处门未关好", "{n} door(s) open or unlocked"),
+        "summary.alerts": ("{n} 条告警待处理", "{n} alert(s) waiting"),
+        "summary.no_alerts": ("无待处理告警", "no alert waiting"),
+        "summary.gateways_ok": ("网关全部在线", "every gateway online"),
+        "summary.gateways_off": ("{n} 个网关离线", "{n} gateway(s) offline"),
+        "summary.attention": ("需要有人去看", "Needs a person"),
         "history.today": ("今天的告警", "Today's alerts"),
         "history.night": ("昨晚和今天的告警", "Last night's and today's alerts"),
         "history.none": ("这段时间没有告警。", "No alerts in this time."),

@@ -117,6 +117,14 @@
       var card = document.getElementById(id);
       if (card) card.dataset.seen = seen[id];
     });
+    if (msg.summary && board.dataset.view !== "tonight") {
+      var summary = document.getElementById("summary");
+      if (summary) {
+        var holder = document.createElement("div");
+        holder.innerHTML = msg.summary;
+        summary.replaceWith(holder.firstElementChild);
+      }
+    }
     var alerts = msg.alerts;
     var list = document.getElementById("alerts");
     if (alerts && list) {

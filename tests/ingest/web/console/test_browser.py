@@ -18,12 +18,20 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from demo.services import InfluxServer, MosquittoServer
-from tests.harness import SMOKE_RULE, IngestProcess, Publisher, config_dict, wait_for
+from tests.harness import (
+    SMOKE_RULE,
+    IngestProcess,
+    Publisher,
+    config_dict,
+    envelope,
+    reading,
+    wait_for,
+)
 from tests.ingest.web.console.browser import chromium, phone
 from tests.ingest.web.console.web import PEOPLE, meta, smoke
 from tests.receivers import HttpReceiver, http_receiver
 
-ARTEFACTS = Path(__file__).resolve().parents[3] / "var" / "artefacts"
+ARTEFACTS = Path(__file__).resolve().parents[4] / "var" / "artefacts"
 GUARD = {"Authorization": "Bearer guard-token-1"}
 LONG_NAME = "一年级（三）班教室后门门磁，靠近楼梯间" * 3  # 60 characters, no spaces
 
@@ -281,3 +289,41 @@ def test_a_new_alarm_sounds_vibrates_and_counts_in_the_title(
         _live(page)
         expect(page.locator("#sound-on")).to_be_hidden()  # remembered
         assert page.evaluate("window.__played") == 0  # nothing new: no sound on a reload
+
+
+def test_what_needs_a_person_is_on_the_first_screen_of_a_phone(
+    console: IngestProcess, browser: Browser, publisher: Publisher
+) -> None:
+    """The open back door's card was 1,975 px down a 360 px board: the summary line and
+    what needs a person come first, and follow the live state."""
+    rooms = [
+        {
+            "device": f"door-{i}",
+            "kind": "door",
+            "name": f"{100 + i} 教室门",
+            "tags": {"building": "main", "room": f"{100 + i}"},
+        }
+        for i in range(20)
+    ]
+    back = {"device": "door-back", "kind": "door", "name": "后门", "tags": {"building": "zz"}}
+    meta(publisher, console.config, [*rooms, back])
+    root = f"{console.config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
+    now = int(time.time() * 1000)
+    closed = [reading(d["device"], "door", now, open=False, locked=True) for d in rooms]
+    publisher.publish(root, envelope("gw-main", 20, closed))
+    with phone(browser) as (context, _requests):
+        page = context.new_page()
+        _log_in(page, console.api, "zhang")
+        _live(page)
+        summary = page.locator("#summary")
+        expect(summary).to_be_visible()
+        opened = [reading("door-back", "door", int(time.time() * 1000), open=True, locked=False)]
+        publisher.publish(root, envelope("gw-main", 21, opened))
+        item = page.locator("#summary .attention li", has_text="后门")
+        expect(item).to_be_visible(timeout=5000)  # live, without a reload
+        expect(summary.locator(".line")).to_contain_text("1 处门未关好")
+        box = item.bounding_box()
+        assert box is not None
+        assert box["y"] + box["height"] <= 640, f"below the first screen: {box}"
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTEFACTS / "console-summary-360x640.png"))
