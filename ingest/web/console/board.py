@@ -86,15 +86,16 @@ class BoardState:
 
     def tonight(self) -> dict[str, Any]:
         """What ``_tonight.html`` shows: every door that is open or unlocked."""
+        every = [dev for dev in self.service.registry.devices() if dev.kind == "door"]
         doors = [
             self.card(dev)
-            for dev in self.service.registry.devices()
-            if dev.kind == "door"
-            and (dev.values.get("open") is True or dev.values.get("locked") is False)
+            for dev in every
+            if dev.values.get("open") is True or dev.values.get("locked") is False
         ]
         doors.sort(key=lambda c: (c.building, c.room, c.name))
         return {
             "doors": doors,
+            "fine": len(every) - len(doors),
             "building_names": [],
             "building": None,
             "lock_check": self.lock_check(),

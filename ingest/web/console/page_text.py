@@ -12,7 +12,7 @@ WORDS = Catalogue(
         "app": ("校园值班台", "Campus watch"),
         # Navigation and common words
         "nav.board": ("总览", "Board"),
-        "nav.tonight": ("今晚门窗", "Tonight"),
+        "nav.tonight": ("今晚门锁", "Doors tonight"),
         "nav.people": ("人员", "People"),
         "nav.logout": ("退出", "Log out"),
         "nav.theme": ("切换明暗", "Light / dark"),
@@ -57,6 +57,8 @@ WORDS = Catalogue(
         "devices.none": ("还没有设备上报。", "No device has reported yet."),
         "tonight.title": ("今晚未关或未锁的门", "Doors open or unlocked tonight"),
         "tonight.none": ("所有门都已关闭上锁。", "Every door is closed and locked."),
+        "tonight.fine": ("另有 {n} 扇门已关好上锁。", "{n} other door(s) closed and locked."),
+        "tonight.no_doors": ("还没有门的数据。", "No door has reported yet."),
         "age.never": ("从未上报", "never reported"),
         "age.now": ("刚刚", "just now"),
         "age.s": ("{n} 秒前", "{n} s ago"),

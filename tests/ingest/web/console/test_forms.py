@@ -305,16 +305,19 @@ def test_places_read_in_chinese_on_the_board_and_tonight(
         assert svc.wait_ready()
         svc.people.add("zhang", *PEOPLE["zhang"])
         tags = {"building": "main", "room": "101"}
-        meta(
-            publisher,
-            config,
-            [{"device": "door-101", "kind": "door", "name": "后门", "tags": tags}],
-        )
+        doors = [
+            {"device": "door-101", "kind": "door", "name": "后门", "tags": tags},
+            {"device": "door-102", "kind": "door", "name": "前门", "tags": tags},
+        ]
+        meta(publisher, config, doors)
         root = config["mqtt"]["topic_root"]
         now = int(time.time() * 1000)
-        door = envelope("gw-main", 1, [reading("door-101", "door", now, open=True, locked=False)])
-        publisher.publish(f"{root}/sunshine-kg/gw-main/readings", door)
-        wait_for(lambda: svc.registry.device("sunshine-kg", "gw-main", "door-101"), 10)
+        readings = [
+            reading("door-101", "door", now, open=True, locked=False),
+            reading("door-102", "door", now, open=False, locked=True),
+        ]
+        publisher.publish(f"{root}/sunshine-kg/gw-main/readings", envelope("gw-main", 1, readings))
+        wait_for(lambda: svc.registry.device("sunshine-kg", "gw-main", "door-102"), 10)
         with TestClient(create_api(svc)) as web:
             log_in(web, "zhang")
             board = web.get("/").text
@@ -324,6 +327,9 @@ def test_places_read_in_chinese_on_the_board_and_tonight(
         assert "<h4>小一班教室</h4>" in board
         assert ">main<" not in board
         assert '<span class="place">教学楼 小一班教室</span>' in tonight
+        assert "另有 1 扇门已关好上锁。" in tonight  # the doors that are fine, counted
+        assert 'href="/?building=main#d-' in tonight  # each door leads to its place
+        assert "今晚门锁" in tonight
     finally:
         svc.stop()
 
@@ -348,7 +354,8 @@ def test_a_guard_limited_to_areas_acknowledges_there_only(
     main = _firing(publisher, config, receiver, 1)  # newer: first for everyone else
     log_in(web, "zhao", "canteen pass 1")
     board = web.get("/").text
-    assert board.index("厨房烟感") < board.index("教学楼烟感")  # theirs first
+    alerts = board[board.index('id="alerts"') :]
+    assert alerts.index("厨房烟感") < alerts.index("教学楼烟感")  # theirs first
     assert 'data-areas="canteen"' in board  # the browser keeps them first as alerts change
     page = web.get(f"/alerts/{main['alert_id']}")
     assert "不在您负责的区域" in page.text
