@@ -81,8 +81,13 @@ WORDS = Catalogue(
         "sep": ("：", ": "),
         "comma": ("，", ", "),
         "now": ("当前 {value}", "now {value}"),
+        "now_of": ("当前{label} {value}", "{label} now {value}"),
         "for": ("已持续 {duration}", "for {duration}"),
         "lasted": ("共持续 {duration}", "lasted {duration}"),
+        "just_began": ("刚刚发生", "for under a minute"),
+        "brief": ("持续不到 1 分钟", "lasted under a minute"),
+        "field.persons": ("人数", "persons"),
+        "field.motion": ("有人活动", "motion"),
         "acknowledged_by": ("已由 {name} 确认", "acknowledged by {name}"),
         "under_a_minute": ("不到 1 分钟", "under a minute"),
         "unit.d": ("天", "d"),
@@ -179,13 +184,21 @@ def render(
     parts = [location(alert, places)]
     value = format_value(alert)
     if value is not None:
-        parts.append(say("now", lang, value=value))
+        label = f"field.{alert.field}"
+        if alert.field not in _UNITS and label in WORDS:  # "当前 1" says nothing
+            parts.append(say("now_of", lang, label=say(label, lang), value=value))
+        else:
+            parts.append(say("now", lang, value=value))
     if state == "late":
         start, end = (clock_time(ms, timezone) for ms in (alert.since_ms, alert.resolved_ms))
         parts.append(say("late_span", lang, start=start, end=end))
     else:
-        duration = format_duration(now_ms - alert.since_ms, lang)
-        parts.append(say("lasted" if state == "resolved" else "for", lang, duration=duration))
+        lasted = now_ms - alert.since_ms
+        if lasted < 60_000:  # not "已持续 不到 1 分钟"
+            parts.append(say("brief" if state == "resolved" else "just_began", lang))
+        else:
+            duration = format_duration(lasted, lang)
+            parts.append(say("lasted" if state == "resolved" else "for", lang, duration=duration))
     sep = say("sep", lang)
     if state == "acknowledged" and alert.acknowledged_by:
         ack = say("acknowledged_by", lang, name=alert.acknowledged_by)

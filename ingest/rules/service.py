@@ -43,6 +43,15 @@ class AlertService:
         """An alert's history, oldest first."""
         return self._store.events(alert_id)
 
+    def waits_for_ack(self, alert: Alert) -> bool:
+        """Whether ``alert`` can be acknowledged now: firing, or told late and not yet
+        acknowledged (it is over, but someone should take note)."""
+        if alert.state == "firing":
+            return True
+        if alert.state != "resolved" or alert.acknowledged_by is not None:
+            return False
+        return any(e.state == "late" for e in self._store.events(alert.id))
+
     def link_used(self, nonce: str) -> bool:
         """Whether the ack link with this nonce acknowledged its alert already."""
         return self._store.ack_link_used(nonce)

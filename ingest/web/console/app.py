@@ -39,8 +39,8 @@ def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
     @app.exception_handler(Forbidden)
     def forbidden(request: Request, _exc: Forbidden) -> HTMLResponse:
         principal = session_principal(request, service)
-        text = say("forbidden", lang)
-        return pages.message(request, principal, 403, text, text, back="/")
+        title, text = say("forbidden.title", lang), say("forbidden", lang)
+        return pages.message(request, principal, 403, title, text, back="/")
 
     @app.exception_handler(BadForm)
     def bad_form(request: Request, _exc: BadForm) -> HTMLResponse:

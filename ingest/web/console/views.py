@@ -180,7 +180,7 @@ def _temperature(
     high = limits.max is not None and celsius > limits.max
     if not (low or high):
         return [Badge(text, "ok")]
-    span = f"{_g(limits.min)}…{_g(limits.max)} ℃"
+    span = f"{_g(limits.min)}～{_g(limits.max)} ℃"
     return [Badge(text, "alarm"), Badge(say("temp.out", lang, limits=span), "alarm")]
 
 

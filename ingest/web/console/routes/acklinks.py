@@ -7,15 +7,18 @@ The link is the proof: signed, bound to its alert, expiring, used once."""
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
+from campuswatch.clock import local_time
 from ingest.app import IngestService
 from ingest.links import AckLinkError, AckTicket
 from ingest.people.checks import PeopleError, check_name
 from ingest.people.principal import Principal
 from ingest.rules.errors import AckLinkUsed, AlertConflict, AlertForbidden, AlertNotFound
+from ingest.rules.model import Alert
 from ingest.web.console.page_text import conflict_text, say
 from ingest.web.console.routes.alerts import alert_context
 from ingest.web.console.routes.common import anonymous_page, pages
@@ -59,6 +62,7 @@ def _form(
     context = alert_context(service, alert, signed_snapshot=principal is None) | {
         "action": f"/ack/{alert_id}/{token}",
         "name": principal.name if principal else "",
+        "over": _over(service, alert),
     }
     context.update(extra)
     if principal is not None:
@@ -73,8 +77,29 @@ def ack_page(request: Request, service: ServiceDep, alert_id: AlertId, token: To
     if isinstance(ticket, AckLinkError):
         return _refused(request, service, _STATUS[ticket.reason], f"ack.{ticket.reason}")
     if service.alerts.link_used(ticket.nonce):
-        return _refused(request, service, 409, "ack.used")
+        return _used(request, service, alert_id)
     return _form(request, service, alert_id, token, session_principal(request, service))
+
+
+def _used(request: Request, service: IngestService, alert_id: int) -> HTMLResponse:
+    """A used link: who took the alert and when (not an error: it is taken care of)."""
+    lang = service.config.site.language
+    alert = service.alerts.alert(alert_id)
+    if alert is None or alert.acknowledged_by is None or alert.acknowledged_ms is None:
+        return _refused(request, service, 409, "ack.used")
+    when = local_time(alert.acknowledged_ms, ZoneInfo(service.config.site.timezone))
+    text = say("ack.used_by", lang, name=alert.acknowledged_by, time=when.strftime("%H:%M"))
+    principal = session_principal(request, service)
+    title = say("ack.title", lang)
+    return pages(request).message(request, principal, 409, title, text, tone="ok", back="/")
+
+
+def _over(service: IngestService, alert: Alert) -> str | None:
+    """Why the page shows no form: the alert is over (and was not told late)."""
+    if service.alerts.waits_for_ack(alert) or alert.resolved_ms is None:
+        return None
+    when = local_time(alert.resolved_ms, ZoneInfo(service.config.site.timezone))
+    return say("ack.over", service.config.site.language, time=when.strftime("%H:%M"))
 
 
 @router.post("/ack/{alert_id}/{token}", response_class=HTMLResponse)
@@ -120,7 +145,7 @@ def ack(
     except AlertForbidden:
         return _refused(request, service, 403, "alert.not_your_area")
     except AckLinkUsed:
-        return _refused(request, service, 409, "ack.used")
+        return _used(request, service, alert_id)
     except AlertNotFound:
         return _refused(request, service, 404, "not_found")
     except AlertConflict as exc:

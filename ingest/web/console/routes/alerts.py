@@ -19,7 +19,7 @@ from ingest.rules.alert_text import format_value, location, severity_word
 from ingest.rules.errors import AlertConflict, AlertForbidden, AlertNotFound
 from ingest.rules.links import signed_snapshot_url, snapshot_path
 from ingest.rules.model import Alert
-from ingest.web.console.page_text import conflict_text, say
+from ingest.web.console.page_text import WORDS, conflict_text, say
 from ingest.web.console.routes.common import pages
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
@@ -51,7 +51,26 @@ def alert_context(
         "value": format_value(alert),
         "events": events,
         "snapshot_url": _snapshot_url(service, alert, signed_snapshot),
+        "what": _what(alert, lang),
+        "other_tags": {k: v for k, v in alert.tags.items() if k not in _SHOWN_TAGS},
+        "note_hint": _words(f"alert.note.{alert.kind}", "alert.note", lang),
     }
+
+
+_SHOWN_TAGS = frozenset({"building", "room", "class"})  # said in words on the page
+
+
+def _words(key: str, fallback: str, lang: str) -> str:
+    return say(key if key in WORDS else fallback, lang)
+
+
+def _what(alert: Alert, lang: str) -> str:
+    """What the device is, in words: 冷藏柜, 门, 烟感 (never an id)."""
+    klass = alert.tags.get("class", "")
+    if f"class.{klass}" in WORDS:
+        return say(f"class.{klass}", lang)
+    kind = f"kind.{alert.kind}"
+    return say(kind, lang) if kind in WORDS else alert.kind
 
 
 def _snapshot_url(service: IngestService, alert: Alert, signed: bool) -> str | None:
@@ -75,8 +94,8 @@ def _snapshot_url(service: IngestService, alert: Alert, signed: bool) -> str | N
 
 
 def _not_found(request: Request, person: Principal, lang: str) -> HTMLResponse:
-    text = say("not_found", lang)
-    return pages(request).message(request, person, 404, text, text, back="/")
+    title, text = say("not_found.title", lang), say("not_found", lang)
+    return pages(request).message(request, person, 404, title, text, back="/")
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -87,9 +106,7 @@ def alert_page(
     alert = service.alerts.alert(alert_id)
     lang = service.config.site.language
     if alert is None:
-        return pages(request).message(
-            request, person, 404, say("not_found", lang), say("not_found", lang), back="/"
-        )
+        return _not_found(request, person, lang)
     return _page(request, service, person, alert, notice=say("alert.acked", lang) if done else None)
 
 
@@ -135,9 +152,7 @@ def acknowledge(
     lang = service.config.site.language
     alert = service.alerts.alert(alert_id)
     if alert is None:
-        return pages(request).message(
-            request, person, 404, say("not_found", lang), say("not_found", lang), back="/"
-        )
+        return _not_found(request, person, lang)
     if not person.may("guard"):
         return _page(request, service, person, alert, 403, error=say("alert.viewer", lang))
     try:

@@ -276,10 +276,13 @@ def test_bad_ack_links_get_their_page(
     assert expired.status_code == 410
     assert "过期" in expired.text
     # An alert that is over cannot be acknowledged: the link says so and changes nothing.
+    form = web.get(_link(second))  # while it fires: the form (and this browser's token)
     smoke(publisher, config, 9, on=False, device="smoke-2")
     wait_for(lambda: service.alert_store.alert(second["alert_id"]).state == "resolved", 10)  # type: ignore[union-attr]
     page = web.get(_link(second))
-    late = web.post(_link(second), data={"csrf": csrf_of(page.text), "name": "张三"})
+    assert "已经恢复" in page.text
+    assert 'name="note"' not in page.text  # no form for an alert that is over
+    late = web.post(_link(second), data={"csrf": csrf_of(form.text), "name": "张三"})
     assert late.status_code == 409
     assert "已经恢复" in late.text
     assert service.alert_store.alert(second["alert_id"]).acknowledged_by is None  # type: ignore[union-attr]
@@ -396,3 +399,25 @@ def test_the_alert_log_says_what_happened_and_who_took_it(
     assert "张师傅 于" in log.text  # who acknowledged, and when
     assert "无人确认" in log.text  # the other one
     assert "仍未恢复" in log.text
+
+
+def test_pages_say_things_once_and_in_words(
+    web: TestClient, publisher: Publisher, config: dict[str, Any], receiver: HttpReceiver
+) -> None:
+    body = _firing(publisher, config, receiver, 11)
+    link = _link(body)
+    form = web.get(link)
+    assert "备注（如：已到现场，是油烟）" in form.text  # a hint for a smoke alarm
+    assert "烟感" in form.text  # what the device is, in words
+    done = web.post(link, data={"csrf": csrf_of(form.text), "name": "老陈"})
+    assert done.status_code == 200
+    used = web.get(link)
+    assert used.status_code == 409
+    assert "老陈（链接填写） 已于" in used.text  # who took it and when, not an error
+    assert '<section class="panel message ok">' in used.text  # calm, not red
+    log_in(web, "zhang")
+    page = web.get(f"/alerts/{body['alert_id']}").text
+    assert page.count("老陈（链接填写） 已确认") == 1  # not "已确认 · … 已确认"
+    forbidden = web.get("/people")
+    assert forbidden.status_code == 403
+    assert forbidden.text.count("您的账号无权这样做。") == 1
