@@ -31,6 +31,10 @@ class AlertService:
         """Emitted after a commit that changed an alert (the live board listens)."""
         return self._engine.alerts_changed
 
+    def of_device(self, site: str, gateway: str, device: str, limit: int = 20) -> list[Alert]:
+        """A device's alerts, newest first."""
+        return self._store.device_alerts(site, gateway, device, limit)
+
     def fired_between(self, start_ms: int, end_ms: int) -> list[Alert]:
         """Alerts that fired in ``[start, end)``, oldest first."""
         return self._store.fired_between(start_ms, end_ms)

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     snapshot TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
+CREATE INDEX IF NOT EXISTS alerts_device ON alerts(site, gateway, device);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     alert_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, state TEXT NOT NULL,
@@ -173,6 +174,16 @@ class AlertStore(StateDatabase):
         with self._lock:
             rows = self.db.execute(f"{query} ORDER BY id DESC LIMIT ?", [*params, limit])
             return [_alert_from_row(r) for r in rows.fetchall()]
+
+    def device_alerts(self, site: str, gateway: str, device: str, limit: int) -> list[Alert]:
+        """A device's alerts, newest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM alerts WHERE site = ? AND gateway = ? AND device = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (site, gateway, device, limit),
+            ).fetchall()
+        return [_alert_from_row(r) for r in rows]
 
     def fired_between(self, start_ms: int, end_ms: int) -> list[Alert]:
         """Alerts that fired in ``[start, end)``, oldest first (reports count them)."""

@@ -14,7 +14,15 @@ from ingest.web.console.board import BoardState
 from ingest.web.console.feed import BoardFeed
 from ingest.web.console.page_text import say
 from ingest.web.console.pages import Pages
-from ingest.web.console.routes import acklinks, alerts, board, history, login, people
+from ingest.web.console.routes import (
+    acklinks,
+    alerts,
+    board,
+    devices,
+    history,
+    login,
+    people,
+)
 from ingest.web.deps import Forbidden, LoginRequired, session_principal
 from ingest.web.forms import BadForm
 
@@ -27,7 +35,7 @@ def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
     feed = BoardFeed(state, pages)
     app.state.pages, app.state.board, app.state.feed = pages, state, feed
     app.mount("/static", StaticFiles(packages=[("ingest.web.console", "static")]), name="static")
-    for module in (login, board, alerts, history, acklinks, people):
+    for module in (login, board, alerts, history, devices, acklinks, people):
         app.include_router(module.router)
     lang = service.config.site.language
 

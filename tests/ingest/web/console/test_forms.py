@@ -17,7 +17,7 @@ from ingest.config import IngestConfig
 from ingest.people.csrf import ANON_COOKIE
 from ingest.people.store import Person
 from ingest.web.app import create_api
-from tests.harness import Publisher, envelope, reading, wait_for
+from tests.harness import Publisher, count_points, envelope, reading, wait_for
 from tests.ingest.web.console.web import (
     PEOPLE,
     alerting_config,
@@ -331,7 +331,7 @@ def test_places_read_in_chinese_on_the_board_and_tonight(
         assert ">main<" not in board
         assert '<span class="place">教学楼 小一班教室</span>' in tonight
         assert "另有 1 扇门已关好上锁。" in tonight  # the doors that are fine, counted
-        assert 'href="/?building=main#d-' in tonight  # each door leads to its place
+        assert 'href="/device?site=sunshine-kg&amp;gateway=gw-main&amp;device=door-101"' in tonight
         assert "今晚门锁" in tonight
     finally:
         svc.stop()
@@ -421,3 +421,59 @@ def test_pages_say_things_once_and_in_words(
     forbidden = web.get("/people")
     assert forbidden.status_code == 403
     assert forbidden.text.count("您的账号无权这样做。") == 1
+
+
+def test_a_device_page_shows_its_state_its_last_day_from_influxdb_and_its_alerts(
+    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any]
+) -> None:
+    fridge = {
+        "device": "fridge-'1\"",  # quotes: bound into InfluxQL, never pasted
+        "kind": "temperature",
+        "name": "冷藏柜 1",
+        "tags": {"building": "canteen", "class": "refrigerator"},
+    }
+    meta(publisher, config, [fridge])
+    root = config["mqtt"]["topic_root"]
+    now = int(time.time() * 1000)
+    hours = [
+        reading(fridge["device"], "temperature", now - h * 1_800_000, celsius=3.0 + h % 4)
+        for h in range(12, -1, -1)
+    ]
+    publisher.publish(f"{root}/sunshine-kg/gw-main/readings", envelope("gw-main", 1, hours))
+    wait_for(lambda: count_points(service.influx, "temperature", "celsius") >= 13, 20)
+    log_in(web, "li")  # a viewer may look
+    query = {"site": "sunshine-kg", "gateway": "gw-main", "device": fridge["device"]}
+    page = web.get("/device", params=query)
+    assert page.status_code == 200
+    assert "<h1>冷藏柜 1</h1>" in page.text
+    assert "3.0 ℃" in page.text  # the latest reading
+    assert "最近 24 小时" in page.text
+    svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+    assert svg.count(",") >= 12  # a point a half hour, from InfluxDB
+    assert svg.count('class="limit"') == 2  # 0 and 8 ℃, the refrigerator's limits
+    week = web.get("/device", params={**query, "span": "week"})
+    assert "最近 7 天" in week.text
+    assert "<svg" in week.text
+    missing = web.get("/device", params={**query, "device": "no-such"})
+    assert missing.status_code == 404
+    assert web.get("/", follow_redirects=False).status_code == 200
+    assert (
+        'href="/device?site=sunshine-kg&amp;gateway=gw-main&amp;device=fridge' in web.get("/").text
+    )
+
+
+def test_a_device_page_opens_when_influxdb_cannot_be_read(
+    web: TestClient, service: IngestService, publisher: Publisher, config: dict[str, Any]
+) -> None:
+    meta(publisher, config, [{"device": "fridge-2", "kind": "temperature", "name": "冷藏柜 2"}])
+    root = config["mqtt"]["topic_root"]
+    one = [reading("fridge-2", "temperature", int(time.time() * 1000), celsius=4.0)]
+    publisher.publish(f"{root}/sunshine-kg/gw-main/readings", envelope("gw-main", 1, one))
+    wait_for(lambda: service.registry.device("sunshine-kg", "gw-main", "fridge-2"), 10)
+    service.influx.database = "no_such_database"  # every query fails
+    log_in(web, "zhang")
+    page = web.get(
+        "/device", params={"site": "sunshine-kg", "gateway": "gw-main", "device": "fridge-2"}
+    )
+    assert page.status_code == 200
+    assert "暂时读不到历史数据" in page.text  # the page, without its chart
