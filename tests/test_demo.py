@@ -46,6 +46,15 @@ def _use_the_console(lines: list[str]) -> None:
         done = browser.post(link, data={"csrf": csrf_of(page.text), "note": "演示确认"})
         assert done.status_code == 200
         assert "已确认" in done.text
+        # Last week's report as a console page: the seeded leak hinted before the table.
+        listing = browser.get("/reports").text
+        week = re.search(r'href="(/reports/weekly-usage/[^"]+)"', listing)
+        assert week
+        weekly = browser.get(week.group(1), timeout=60).text
+        assert "总水表" in weekly
+        assert weekly.index("疑似漏水") < weekly.index("<table")
+        assert " 元" in weekly
+        assert "data:image/png;base64," in weekly
 
 
 def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:

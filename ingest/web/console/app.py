@@ -22,6 +22,7 @@ from ingest.web.console.routes import (
     history,
     login,
     people,
+    reports,
 )
 from ingest.web.deps import Forbidden, LoginRequired, session_principal
 from ingest.web.forms import BadForm
@@ -35,7 +36,7 @@ def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
     feed = BoardFeed(state, pages)
     app.state.pages, app.state.board, app.state.feed = pages, state, feed
     app.mount("/static", StaticFiles(packages=[("ingest.web.console", "static")]), name="static")
-    for module in (login, board, alerts, history, devices, acklinks, people):
+    for module in (login, board, alerts, history, devices, reports, acklinks, people):
         app.include_router(module.router)
     lang = service.config.site.language
 

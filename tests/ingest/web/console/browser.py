@@ -21,6 +21,7 @@ ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 640}
+DESK = {"width": 1280, "height": 800}
 
 
 @contextmanager
@@ -48,9 +49,13 @@ class Recorder:
 
 
 @contextmanager
-def phone(browser: Browser) -> Iterator[tuple[BrowserContext, Recorder]]:
-    """A fresh browser profile with a phone's screen, recording its requests."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+def phone(browser: Browser, *, desk: bool = False) -> Iterator[tuple[BrowserContext, Recorder]]:
+    """A fresh browser profile with a phone's screen (or the duty-room PC's: ``desk``),
+    recording its requests."""
+    if desk:
+        context = browser.new_context(viewport=DESK)
+    else:
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     recorder = Recorder()
     context.on("request", recorder)
     try:

@@ -327,3 +327,37 @@ def test_what_needs_a_person_is_on_the_first_screen_of_a_phone(
         assert box["y"] + box["height"] <= 640, f"below the first screen: {box}"
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTEFACTS / "console-summary-360x640.png"))
+
+
+@pytest.mark.parametrize(("login", "desk"), [("zhang", False), ("li", True), ("wang", False)])
+def test_every_page_of_every_role_fits_its_screen(
+    console: IngestProcess, browser: Browser, publisher: Publisher, login: str, desk: bool
+) -> None:
+    """The guard and the admin on a 360 px phone, the viewer on the duty-room PC: every page
+    without sideways scrolling, each saved as a screenshot (var/artefacts)."""
+    tags = {"building": "canteen", "class": "refrigerator"}
+    fridge = {"device": "fridge-1", "kind": "temperature", "name": "冷藏柜 1", "tags": tags}
+    meta(publisher, console.config, [fridge])
+    root = f"{console.config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
+    one = [reading("fridge-1", "temperature", int(time.time() * 1000), celsius=4.5)]
+    publisher.publish(root, envelope("gw-main", 30, one))
+    day = time.strftime("%Y-%m-%d", time.localtime(time.time() - 86_400))
+    device = "/device?site=sunshine-kg&gateway=gw-main&device=fridge-1"
+    reports = ["/reports", f"/reports/cold-chain/{day}", f"/reports/daily-readings/{day}"]
+    paths = ["/", "/tonight", "/history", *reports, device]
+    if login == "wang":
+        paths.append("/people")
+    screen = "1280x800" if desk else "360x640"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with phone(browser, desk=desk) as (context, _requests):
+        page = context.new_page()
+        _log_in(page, console.api, login)
+        for path in paths:
+            response = page.goto(f"{console.api}{path}")
+            assert response is not None
+            assert response.status == 200, path
+            page.wait_for_load_state("networkidle")
+            wide = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert wide, f"{path} scrolls sideways at {screen} for {login}"
+            name = path.strip("/").split("?")[0].replace("/", "-") or "board"
+            page.screenshot(path=str(ARTEFACTS / f"{login}-{name}-{screen}.png"), full_page=True)
