@@ -6,6 +6,7 @@ Run with ``python -m tests.bench.bench_console`` (``make bench`` runs it too). A
 - the board's first load, logged in: time per request and bytes sent, beside the time of
   ``/api/health`` on the same connection (the floor of any request);
 - one live update: the size of the server-sent event that carries one door opening;
+- a device's page (its day read from InfluxDB) and each report page, time and bytes;
 - the service's CPU while 1,000 readings/s flow (temperatures that change what the board
   shows), without consoles and with 20 open consoles, as % of one core.
 
@@ -181,6 +182,35 @@ def first_load(api: str, runs: int = 20) -> tuple[float, float, int]:
     return statistics.median(board), statistics.median(health), size
 
 
+def pages_load(api: str, paths: list[str], runs: int = 5) -> list[tuple[str, float, int]]:
+    """Median ms and bytes of each console page in ``paths``, logged in."""
+    found = []
+    with httpx.Client(base_url=api, timeout=60) as client:
+        assert log_in(client, "guard", PASSWORD).status_code == 303
+        for path in paths:
+            times, size = [], 0
+            for _ in range(runs):
+                started = time.perf_counter()
+                answer = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+                assert answer.status_code == 200, (path, answer.status_code)
+                size = len(answer.content)
+            found.append((path, statistics.median(times), size))
+    return found
+
+
+def _console_pages() -> list[str]:
+    yesterday = time.strftime("%Y-%m-%d", time.localtime(time.time() - 86_400))
+    last_week = time.strftime("%G-W%V", time.localtime(time.time() - 7 * 86_400))
+    return [
+        "/device?site=sunshine-kg&gateway=gw0&device=d0-1",
+        "/reports",
+        f"/reports/weekly-usage/{last_week}",
+        f"/reports/daily-readings/{yesterday}",
+        f"/reports/cold-chain/{yesterday}",
+    ]
+
+
 def one_update(api: str, publisher: Publisher, root: str) -> int:
     """Bytes of the event that brings one door's opening to an open board."""
     console = Console(api)
@@ -271,6 +301,7 @@ def main() -> None:
                 30,
             )
             board_ms, health_ms, size = first_load(ingest.api)
+            page_times = pages_load(ingest.api, _console_pages())
             update = one_update(ingest.api, publisher, root)
             assert ingest.proc is not None
             pid = ingest.proc.pid
@@ -287,6 +318,8 @@ def main() -> None:
         f"{board_ms:.1f} ms, {size / 1024:.0f} KB (goals < 150 ms, < 200 KB)"
     )
     print(f"one live update (a door opens): {update} bytes (goal < 2 KB)")
+    for path, ms, size in page_times:
+        print(f"console page {path}: {ms:.1f} ms, {size / 1024:.0f} KB")
     print(
         f"service CPU at 1,000 readings/s: {alone:.1f} % of a core without consoles, "
         f"{watched:.1f} % with 20 open ({watched - alone:+.1f}, goal < +10);"
