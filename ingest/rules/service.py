@@ -35,9 +35,9 @@ class AlertService:
         """A device's alerts, newest first."""
         return self._store.device_alerts(site, gateway, device, limit)
 
-    def fired_between(self, start_ms: int, end_ms: int) -> list[Alert]:
-        """Alerts that fired in ``[start, end)``, oldest first."""
-        return self._store.fired_between(start_ms, end_ms)
+    def fired_between(self, start_ms: int, end_ms: int, limit: int = -1) -> list[Alert]:
+        """Alerts that fired in ``[start, end)``, oldest first (the newest ``limit``)."""
+        return self._store.fired_between(start_ms, end_ms, limit)
 
     def alert(self, alert_id: int) -> Alert | None:
         """One alert, or None."""

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
 CREATE INDEX IF NOT EXISTS alerts_device ON alerts(site, gateway, device);
+CREATE INDEX IF NOT EXISTS alerts_started ON alerts(started_ms);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     alert_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, state TEXT NOT NULL,
@@ -185,12 +186,14 @@ class AlertStore(StateDatabase):
             ).fetchall()
         return [_alert_from_row(r) for r in rows]
 
-    def fired_between(self, start_ms: int, end_ms: int) -> list[Alert]:
-        """Alerts that fired in ``[start, end)``, oldest first (reports count them)."""
+    def fired_between(self, start_ms: int, end_ms: int, limit: int = -1) -> list[Alert]:
+        """Alerts that fired in ``[start, end)``, oldest first (reports count them); with
+        ``limit``, the newest ``limit`` of them."""
         with self._lock:
             rows = self.db.execute(
-                "SELECT * FROM alerts WHERE started_ms >= ? AND started_ms < ? ORDER BY id",
-                (start_ms, end_ms),
+                "SELECT * FROM (SELECT * FROM alerts WHERE started_ms >= ? AND started_ms < ?"
+                " ORDER BY id DESC LIMIT ?) ORDER BY id",
+                (start_ms, end_ms, limit),
             ).fetchall()
         return [_alert_from_row(r) for r in rows]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.config.places import Places
 from ingest.registry import KnownDevice
@@ -50,10 +51,10 @@ class BoardState:
         网关全部在线", then each device in alarm or a door open or unlocked."""
         cards = self.cards() if cards is None else cards
         devices = [c for c in cards if c.kind != "gateway"]
-        doors = [c for c in devices if c.kind == "door" and any(b.tone != "ok" for b in c.badges)]
-        attention = [c for c in devices if c.alarm or c in doors]
+        doors = [c for c in devices if c.door_open]
+        attention = [c for c in devices if c.alarm or c.door_open]
         offline = sum(1 for c in cards if c.kind == "gateway" and c.alarm)
-        waiting = sum(1 for a in self.service.alerts.active() if a.state != "acknowledged")
+        waiting = sum(1 for a in self.service.alerts.active() if a.state == "firing")
         lang = self.lang
         parts = [say("summary.doors", lang, n=len(doors))] if doors else []
         parts.append(
@@ -86,16 +87,17 @@ class BoardState:
 
     def tonight(self) -> dict[str, Any]:
         """What ``_tonight.html`` shows: every door that is open or unlocked."""
-        every = [dev for dev in self.service.registry.devices() if dev.kind == "door"]
-        doors = [
-            self.card(dev)
-            for dev in every
-            if dev.values.get("open") is True or dev.values.get("locked") is False
-        ]
-        doors.sort(key=lambda c: (c.building, c.room, c.name))
+        cards = [self.card(dev) for dev in self.service.registry.devices() if dev.kind == "door"]
+        doors = sorted(
+            (c for c in cards if c.door_open), key=lambda c: (c.building, c.room, c.name)
+        )
+        now = now_ms(self.service.clock)
+        # Fine: heard from lately and closed and locked as far as it reports (a silent door
+        # is no news: the lock check lists it).
+        fine = sum(1 for c in cards if not c.door_open and not views.silent(c, now))
         return {
             "doors": doors,
-            "fine": len(every) - len(doors),
+            "fine": fine,
             "building_names": [],
             "building": None,
             "lock_check": self.lock_check(),

@@ -48,6 +48,7 @@ class DeviceCard:
     badges: list[Badge] = field(default_factory=list)
     snapshot_url: str | None = None
     place: str = ""  # building and room as people read them (shown where cards are mixed)
+    door_open: bool = False  # a door open or unlocked (what the summary counts)
 
     @property
     def alarm(self) -> bool:
@@ -119,6 +120,8 @@ def device_card(
         interval_s=info.interval_s if info else DEFAULT_INTERVAL_S,
         seen_ms=dev.last_seen_ms,
         place=places.where(tags),
+        door_open=dev.kind == "door"
+        and (dev.values.get("open") is True or dev.values.get("locked") is False),
     )
     card.badges = badges(dev.kind, dev.values, limits.get(tags.get("class", "")), lang)
     if dev.kind == "gateway":

@@ -62,7 +62,7 @@ def _form(
     context = alert_context(service, alert, signed_snapshot=principal is None) | {
         "action": f"/ack/{alert_id}/{token}",
         "name": principal.name if principal else "",
-        "over": _over(service, alert),
+        "over": _over(service, alert) or _not_theirs(service, alert, principal),
     }
     context.update(extra)
     if principal is not None:
@@ -92,6 +92,13 @@ def _used(request: Request, service: IngestService, alert_id: int) -> HTMLRespon
     principal = session_principal(request, service)
     title = say("ack.title", lang)
     return pages(request).message(request, principal, 409, title, text, tone="ok", back="/")
+
+
+def _not_theirs(service: IngestService, alert: Alert, principal: Principal | None) -> str | None:
+    """Why a logged-in person limited to areas gets no form (they would get a 403)."""
+    if principal is None or principal.in_areas(alert.tags):
+        return None
+    return say("alert.not_your_area", service.config.site.language)
 
 
 def _over(service: IngestService, alert: Alert) -> str | None:

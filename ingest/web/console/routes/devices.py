@@ -17,7 +17,7 @@ from ingest.app import IngestService
 from ingest.config.places import Places
 from ingest.errors import IngestError
 from ingest.registry import KnownDevice
-from ingest.storage.influx import quote_ident
+from ingest.storage.influx import quote_ident, quote_string
 from ingest.web.console.chart import line_chart
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
@@ -60,7 +60,7 @@ def device_page(
         for a in alerts.of_device(site, gateway, device)
     ]
     tags = dev.info.tags if dev.info else {}
-    limits = board.limits.get(tags.get("class", ""))
+    limits = board.limits.get(tags.get("class", "")) if dev.kind == "temperature" else None
     bounds = (limits.min, limits.max) if limits else (None, None)
     card = board.card(dev)
     return pages(request).page(
@@ -97,15 +97,19 @@ def _chart(
     length, step = _SPANS[span]
     end = now_ms(service.clock)
     start = end - int(length.total_seconds() * 1000)
-    # Identifiers from CHARTED and the protocol's kinds, quoted; values bound, not pasted.
+    # Identifiers from CHARTED and the protocol's kinds, values as string literals: all
+    # quoted (InfluxDB 3 takes no bound parameters on /query).
+    where = " AND ".join(
+        f"{quote_ident(tag)} = {quote_string(value)}"
+        for tag, value in (("site", dev.site), ("gateway", dev.gateway), ("device", dev.device))
+    )
     query = (
         f"SELECT mean({quote_ident(field)}) AS v FROM {quote_ident(dev.kind)}"  # noqa: S608
-        " WHERE site = $site AND gateway = $gateway AND device = $device"
-        f" AND time >= {start}ms AND time <= {end}ms GROUP BY time({step}) fill(none)"
+        f" WHERE {where} AND time >= {start}ms AND time <= {end}ms"
+        f" GROUP BY time({step}) fill(none)"
     )
-    params = {"site": dev.site, "gateway": dev.gateway, "device": dev.device}
     try:
-        rows = service.influx.query(query, params)
+        rows = service.influx.query(query)
     except (IngestError, OSError) as exc:  # the page opens anyway, without its chart
         log.warning("device page: cannot read the history of %s: %s", dev.device, exc)
         return {"svg": "", "error": True}

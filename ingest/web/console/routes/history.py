@@ -19,6 +19,7 @@ from ingest.web.deps import AlertsDep, PersonDep, ServiceDep
 
 router = APIRouter(include_in_schema=False)
 NIGHT_STARTS = time(18, 0)  # before noon, the log starts at 18:00 of the day before
+HISTORY_LIMIT = 300  # the newest; a storm's thousand are on the board and in the API
 
 
 def window_start(now: datetime) -> tuple[datetime, str]:
@@ -38,7 +39,7 @@ def history(
     lang, tz = service.config.site.language, ZoneInfo(service.config.site.timezone)
     now = now_ms(service.clock)
     start, which = window_start(local_time(now, tz))
-    fired = alerts.fired_between(int(start.timestamp() * 1000), now + 1)
+    fired = alerts.fired_between(int(start.timestamp() * 1000), now + 1, HISTORY_LIMIT)
     places = Places(service.config.places)
     rows = [_row(a, tz, lang, places) for a in reversed(fired)]
     return pages(request).page(

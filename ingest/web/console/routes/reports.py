@@ -42,7 +42,13 @@ def report_list(request: Request, service: ServiceDep, person: PersonDep) -> HTM
     groups = [
         (
             say("report.weekly", lang),
-            [(f"/reports/weekly-usage/{w.label}", w.label) for w in weeks],
+            [
+                (
+                    f"/reports/weekly-usage/{w.label}",
+                    reports.week_label(w.label, w.start.isoformat(), w.end.isoformat(), lang),
+                )
+                for w in weeks
+            ],
         ),
         (
             say("report.daily", lang),

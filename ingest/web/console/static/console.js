@@ -56,12 +56,21 @@
       unlock();
     });
   }
-  if (soundOn) document.addEventListener("pointerdown", unlock, { once: true });
+  function askAgain() { if (soundButton) soundButton.hidden = false; }
+  if (soundOn && sound) {
+    // The choice is remembered, the browser's leave to play is not always: try silently,
+    // and ask for the tap again when the browser refuses (or at the first tap anywhere).
+    document.addEventListener("pointerdown", unlock, { once: true });
+    sound.volume = 0;
+    var probe = sound.play();
+    if (probe) probe.then(function () { sound.pause(); sound.currentTime = 0; sound.volume = 1; })
+      .catch(function () { sound.volume = 1; askAgain(); });
+  }
   function alarm() {
     if (soundOn && sound) {
       sound.currentTime = 0;
       var played = sound.play();
-      if (played) played.catch(function () {});
+      if (played) played.catch(askAgain);
     }
     if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
   }

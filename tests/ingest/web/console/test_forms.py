@@ -311,13 +311,14 @@ def test_places_read_in_chinese_on_the_board_and_tonight(
         doors = [
             {"device": "door-101", "kind": "door", "name": "后门", "tags": tags},
             {"device": "door-102", "kind": "door", "name": "前门", "tags": tags},
+            {"device": "door-103", "kind": "door", "name": "侧门", "tags": tags},  # silent
         ]
         meta(publisher, config, doors)
         root = config["mqtt"]["topic_root"]
         now = int(time.time() * 1000)
         readings = [
             reading("door-101", "door", now, open=True, locked=False),
-            reading("door-102", "door", now, open=False, locked=True),
+            reading("door-102", "door", now, open=False, locked=True, tamper=True),
         ]
         publisher.publish(f"{root}/sunshine-kg/gw-main/readings", envelope("gw-main", 1, readings))
         wait_for(lambda: svc.registry.device("sunshine-kg", "gw-main", "door-102"), 10)
@@ -330,7 +331,8 @@ def test_places_read_in_chinese_on_the_board_and_tonight(
         assert "<h4>小一班教室</h4>" in board
         assert ">main<" not in board
         assert '<span class="place">教学楼 小一班教室</span>' in tonight
-        assert "另有 1 扇门已关好上锁。" in tonight  # the doors that are fine, counted
+        assert "另有 1 扇门已关好上锁。" in tonight  # fine: closed, locked and heard from
+        assert "1 处门未关好" in board  # a tamper flag is not a door left open
         assert 'href="/device?site=sunshine-kg&amp;gateway=gw-main&amp;device=door-101"' in tonight
         assert "今晚门锁" in tonight
     finally:
@@ -365,16 +367,20 @@ def test_a_guard_limited_to_areas_acknowledges_there_only(
     assert f'action="/alerts/{main["alert_id"]}/ack"' not in page.text
     refused = web.post(f"/alerts/{main['alert_id']}/ack", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 403
+    assert "不在您负责的区域" in refused.text  # refused for the area, not for the form
     api = web.post(
         f"/api/alerts/{main['alert_id']}/ack",
         json={"note": ""},
         headers={"X-CSRF-Token": page_csrf(page.text)},
     )
     assert api.status_code == 403
+    assert "outside your areas" in api.json()["detail"]
     link = urlsplit(main["ack_url"]).path
     form = web.get(link)
-    by_link = web.post(link, data={"csrf": csrf_of(form.text), "name": "赵阿姨"})
+    assert "不在您负责的区域" in form.text  # no form to fill in for nothing
+    by_link = web.post(link, data={"csrf": csrf_of(page.text), "name": "赵阿姨"})
     assert by_link.status_code == 403  # logged in: the areas apply on a link too
+    assert "不在您负责的区域" in by_link.text
     assert service.alert_store.alert(main["alert_id"]).state == "firing"  # type: ignore[union-attr]
     own = web.get(f"/alerts/{canteen['alert_id']}")
     done = web.post(f"/alerts/{canteen['alert_id']}/ack", data={"csrf": csrf_of(own.text)})
