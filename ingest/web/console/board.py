@@ -14,6 +14,8 @@ from ingest.web.console import views
 from ingest.web.console.page_text import say
 from ingest.web.console.views import AlertCard, DeviceCard
 
+ATTENTION_SHOWN = 5  # a storm of alarms is listed below, not in the summary
+
 
 class BoardState:
     """Reads the registry and the alert store into cards."""
@@ -66,7 +68,9 @@ class BoardState:
             else say("summary.gateways_ok", lang)
         )
         calm = not doors and not waiting and not offline and not attention
-        return {"line": " · ".join(parts), "attention": attention, "calm": calm}
+        shown = attention[:ATTENTION_SHOWN]  # the rest are on the board below
+        more = len(attention) - len(shown)
+        return {"line": " · ".join(parts), "attention": shown, "more": more, "calm": calm}
 
     def board(self, building: str | None, areas: tuple[str, ...] = ()) -> dict[str, Any]:
         """What ``_board.html`` shows (one building's devices, or all with the gateways;

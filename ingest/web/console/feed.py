@@ -153,7 +153,9 @@ class BoardFeed:
         if alerts_dirty:
             message["alerts"] = self._alerts()
         if devices or alerts_dirty:
-            message["summary"] = self._summary()
+            summary = self._summary()
+            if self._sent.get("summary") != summary:  # most readings change no count
+                self._sent["summary"] = message["summary"] = summary
         seen = self._due_seen()
         if seen:
             message["seen"] = seen

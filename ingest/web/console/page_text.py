@@ -195,6 +195,7 @@ WORDS = Catalogue(
         "summary.gateways_ok": ("网关全部在线", "every gateway online"),
         "summary.gateways_off": ("{n} 个网关离线", "{n} gateway(s) offline"),
         "summary.attention": ("需要有人去看", "Needs a person"),
+        "summary.more": ("另有 {n} 处，见下方", "{n} more below"),
         "history.today": ("今天的告警", "Today's alerts"),
         "history.night": ("昨晚和今天的告警", "Last night's and today's alerts"),
         "history.none": ("这段时间没有告警。", "No alerts in this time."),
