@@ -52,6 +52,7 @@ class IngestService:
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
         self.problems = Problems()
+        self.places = Places(config.places)  # the names people read (SPEC §4)
         self._build_pipeline(config)
         self._build_alerts(config)
         self._build_people_and_reports(config)
@@ -152,7 +153,7 @@ class IngestService:
         self.alerts = AlertService(self.alert_store, self.engine)
         self.rules_timer = RulesTimer(
             self.engine,
-            EventExporter(self.alert_store, self.spool.append, config.site, Places(config.places)),
+            EventExporter(self.alert_store, self.spool.append, config.site, self.places),
         )
         self.handler.accepted.connect(self.engine.on_readings)
         self.handler.status_changed.connect(self.engine.on_status)
@@ -185,7 +186,7 @@ class IngestService:
                 self.clock,
                 config.site.language,
                 config.state_dir / "lock-check.json",
-                Places(config.places),
+                self.places,
             )
             if config.lock_check
             else None

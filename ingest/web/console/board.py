@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from campuswatch.clock import now_ms
 from ingest.app import IngestService
-from ingest.config.places import Places
 from ingest.registry import KnownDevice
 from ingest.web.console import views
 from ingest.web.console.page_text import say
@@ -25,7 +24,7 @@ class BoardState:
         self.lang = service.config.site.language
         self.tz = ZoneInfo(service.config.site.timezone)
         self.limits = service.config.reports.class_limits()
-        self.places = Places(service.config.places)
+        self.places = service.places
 
     def card(self, dev: KnownDevice) -> DeviceCard:
         """One device's card."""
@@ -48,15 +47,14 @@ class BoardState:
         ordered = views.alert_order(active, areas)
         return [views.alert_card(a, self.tz, self.lang, self.places) for a in ordered]
 
-    def summary(self, cards: list[DeviceCard] | None = None) -> dict[str, Any]:
+    def summary(self, cards: list[DeviceCard], alerts: list[AlertCard]) -> dict[str, Any]:
         """The line at the top and what needs a person: "1 处门未关好 · 2 条告警待处理 ·
         网关全部在线", then each device in alarm or a door open or unlocked."""
-        cards = self.cards() if cards is None else cards
         devices = [c for c in cards if c.kind != "gateway"]
         doors = [c for c in devices if c.door_open]
         attention = [c for c in devices if c.alarm or c.door_open]
         offline = sum(1 for c in cards if c.kind == "gateway" and c.alarm)
-        waiting = sum(1 for a in self.service.alerts.active() if a.state == "firing")
+        waiting = sum(1 for a in alerts if a.state == "firing")
         lang = self.lang
         parts = [say("summary.doors", lang, n=len(doors))] if doors else []
         parts.append(
@@ -80,9 +78,10 @@ class BoardState:
         ids = sorted({c.building for c in devices if c.building})
         names = [(b, self.places.building(b)) for b in ids]  # (id for the link, name)
         shown = [c for c in devices if building is None or c.building == building]
+        alerts = self.alerts(areas)
         return {
-            "summary": self.summary(cards),
-            "alerts": self.alerts(areas),
+            "summary": self.summary(cards, alerts),
+            "alerts": alerts,
             "gateways": [] if building else [c for c in cards if c.kind == "gateway"],
             "buildings": views.group(shown, self.lang, self.places),
             "building_names": names,

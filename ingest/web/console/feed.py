@@ -28,7 +28,7 @@ from campuswatch.protocol import DeviceRef, Reading, Status
 from campuswatch.worker import Worker
 from ingest.web.console.board import BoardState
 from ingest.web.console.pages import Pages
-from ingest.web.console.views import DeviceCard, dom_id
+from ingest.web.console.views import AlertCard, DeviceCard, dom_id
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class BoardFeed:
         # Every device's card as last rendered (for the summary line, without rendering
         # every card twice a second); filled when the first console opens.
         self._cards: dict[str, DeviceCard] = {}
+        self._alert_cards: list[AlertCard] | None = None  # as of the last alert change
         self._seen_at = 0.0
         self._worker = Worker("board-feed", self._flush)
         self.events_sent = 0
@@ -143,6 +144,7 @@ class BoardFeed:
         if not subscribers:
             self._sent.clear()  # a console that connects later loads the whole board
             self._cards.clear()
+            self._alert_cards = None
             return FLUSH_S
         if not self._cards:
             self._cards = {c.dom_id: c for c in self.board.cards()}
@@ -150,8 +152,10 @@ class BoardFeed:
         devices = self._devices(dirty, gateways)
         if devices:
             message["devices"] = devices
+        if alerts_dirty or self._alert_cards is None:
+            self._alert_cards = self.board.alerts()
         if alerts_dirty:
-            message["alerts"] = self._alerts()
+            message["alerts"] = self._alerts(self._alert_cards)
         if devices or alerts_dirty:
             summary = self._summary()
             if self._sent.get("summary") != summary:  # most readings change no count
@@ -200,11 +204,11 @@ class BoardFeed:
 
     def _summary(self) -> str:
         """The board's top line and what needs a person, as they are now."""
-        summary = self.board.summary(list(self._cards.values()))
+        assert self._alert_cards is not None
+        summary = self.board.summary(list(self._cards.values()), self._alert_cards)
         return self.pages.fragment("_summary.html", summary=summary)
 
-    def _alerts(self) -> dict[str, Any]:
-        cards = self.board.alerts()
+    def _alerts(self, cards: list[AlertCard]) -> dict[str, Any]:
         put = {}
         for card in cards:
             html = self.pages.fragment("_alert_card.html", a=card)

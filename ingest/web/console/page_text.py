@@ -287,6 +287,16 @@ def say(key: str, lang: str, /, **values: object) -> str:
     return WORDS.say(key, lang, **values)
 
 
+def word(prefix: str, key: str | None, lang: str, fallback: str | None = None) -> str:
+    """``prefix.key`` in words (``class.refrigerator``: 冷藏柜), else ``fallback``'s words;
+    when none is known, ``key`` itself (or nothing when a fallback was given, so the
+    caller chooses what to show)."""
+    for candidate in (f"{prefix}.{key}" if key else None, fallback):
+        if candidate and candidate in WORDS:
+            return WORDS.say(candidate, lang)
+    return "" if fallback else (key or "")
+
+
 class Conflict(Protocol):
     """An alert that cannot be acknowledged (the engine's AlertConflict)."""
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from ingest.config.places import Places
 from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
-from ingest.web.console.page_text import WORDS, say
+from ingest.web.console.page_text import say, word
 
 
 @dataclass
@@ -58,11 +58,6 @@ def number(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
-def _word(prefix: str, key: str | None, lang: str) -> str:
-    full = f"{prefix}.{key}"
-    return say(full, lang) if key and full in WORDS else (key or "")
-
-
 def weekly_page(
     report: WeeklyUsage, places: Places, lang: str, charts: dict[str, bytes]
 ) -> ReportPage:
@@ -81,7 +76,7 @@ def weekly_page(
         change = "" if m.change_pct is None else f"{m.change_pct:+.0f}%"
         page.rows.append(
             [
-                f"{m.name or m.device}（{_word('kind', m.kind, lang)}）",
+                f"{m.name or m.device}（{word('kind', m.kind, lang)}）",
                 places.building(m.building) if m.building else "",
                 f"{number(m.consumption)} {m.unit}".strip(),
                 f"{number(m.previous)} {m.unit}".strip(),
@@ -116,7 +111,7 @@ def daily_page(report: DailyReadings, places: Places, lang: str) -> ReportPage:
     for m in report.meters:
         page.rows.append(
             [
-                f"{m.name or m.device}（{_word('kind', m.kind, lang)}）",
+                f"{m.name or m.device}（{word('kind', m.kind, lang)}）",
                 places.building(m.building) if m.building else "",
                 number(m.start_reading, 2),
                 number(m.end_reading, 2),
@@ -147,7 +142,7 @@ def cold_chain_page(
             page.hints.append(say(key, lang, name=name, n=d.minutes_out_of_range, limits=limits))
         page.rows.append(
             [
-                f"{name}（{_word('class', d.class_, lang)}）",
+                f"{name}（{word('class', d.class_, lang)}）",
                 places.building(d.building) if d.building else "",
                 limits,
                 f"{number(d.min)}～{number(d.max)} ℃" if d.min is not None else "",

@@ -12,14 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from campuswatch.clock import local_time
 from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
-from ingest.config.places import Places
 from ingest.links import LinkKeyError
 from ingest.people.principal import Principal
 from ingest.rules.alert_text import format_value, location, severity_word
 from ingest.rules.errors import AlertConflict, AlertForbidden, AlertNotFound
 from ingest.rules.links import signed_snapshot_url, snapshot_path
 from ingest.rules.model import Alert
-from ingest.web.console.page_text import WORDS, conflict_text, say
+from ingest.web.console.page_text import conflict_text, say, word
 from ingest.web.console.routes.common import pages
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
@@ -45,7 +44,7 @@ def alert_context(
     return {
         "title": say("alert.title", lang, id=alert.id),
         "alert": alert,
-        "place": location(alert, Places(service.config.places)),
+        "place": location(alert, service.places),
         "since": when(alert.since_ms),
         "severity": severity_word(alert.severity, lang),
         "value": format_value(alert),
@@ -53,24 +52,18 @@ def alert_context(
         "snapshot_url": _snapshot_url(service, alert, signed_snapshot),
         "what": _what(alert, lang),
         "other_tags": {k: v for k, v in alert.tags.items() if k not in _SHOWN_TAGS},
-        "note_hint": _words(f"alert.note.{alert.kind}", "alert.note", lang),
+        "note_hint": word("alert.note", alert.kind, lang, fallback="alert.note"),
     }
 
 
 _SHOWN_TAGS = frozenset({"building", "room", "class"})  # said in words on the page
 
 
-def _words(key: str, fallback: str, lang: str) -> str:
-    return say(key if key in WORDS else fallback, lang)
-
-
 def _what(alert: Alert, lang: str) -> str:
-    """What the device is, in words: 冷藏柜, 门, 烟感 (never an id)."""
-    klass = alert.tags.get("class", "")
-    if f"class.{klass}" in WORDS:
-        return say(f"class.{klass}", lang)
-    kind = f"kind.{alert.kind}"
-    return say(kind, lang) if kind in WORDS else alert.kind
+    """What the device is, in words: 冷藏柜, 门, 烟感 (its class, else its kind)."""
+    return word("class", alert.tags.get("class"), lang, fallback=f"kind.{alert.kind}") or (
+        alert.kind
+    )
 
 
 def _snapshot_url(service: IngestService, alert: Alert, signed: bool) -> str | None:

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse
 
 from campuswatch.clock import local_time, now_ms
 from ingest.app import IngestService
-from ingest.config.places import Places
 from ingest.errors import IngestError
 from ingest.registry import KnownDevice
 from ingest.storage.influx import quote_ident, quote_string
@@ -69,7 +68,7 @@ def device_page(
         person,
         title=card.name,
         c=card,
-        place=Places(service.config.places).where(tags),
+        place=service.places.where(tags),
         history=history,
         chart=_chart(service, dev, span, tz, bounds),
         span=span,

@@ -40,7 +40,7 @@ def history(
     now = now_ms(service.clock)
     start, which = window_start(local_time(now, tz))
     fired = alerts.fired_between(int(start.timestamp() * 1000), now + 1, HISTORY_LIMIT)
-    places = Places(service.config.places)
+    places = service.places
     rows = [_row(a, tz, lang, places) for a in reversed(fired)]
     return pages(request).page(
         request, "history.html", person, title=say(f"history.{which}", lang), rows=rows

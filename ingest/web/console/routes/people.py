@@ -8,7 +8,6 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ingest.app import IngestService
-from ingest.config.places import Places
 from ingest.people.checks import PeopleError
 from ingest.people.principal import Principal
 from ingest.people.store import ROLES, PersonExists
@@ -31,7 +30,7 @@ def _page(
     error: str | None = None,
 ) -> HTMLResponse:
     lang = service.config.site.language
-    places = Places(service.config.places)
+    places = service.places
     notice = say("people.saved", lang) if request.query_params.get("saved") else None
     return pages(request).page(
         request,

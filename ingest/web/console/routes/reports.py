@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
 from ingest.app import IngestService
-from ingest.config.places import Places
 from ingest.errors import StorageError
 from ingest.reports.periods import PeriodError, week_of
 from ingest.reports.report_text import title
@@ -88,7 +87,7 @@ def report_page(
 def _page(service: IngestService, name: ReportName, period: str, lang: str) -> reports.ReportPage:
     from ingest.reports.charts import cold_chain_chart, weekly_chart  # noqa: PLC0415 (slow)
 
-    places = Places(service.config.places)
+    places = service.places
     made = service.reports
     if name == "weekly-usage":
         weekly = made.usage.weekly(period)
