@@ -361,3 +361,20 @@ def test_every_page_of_every_role_fits_its_screen(
             assert wide, f"{path} scrolls sideways at {screen} for {login}"
             name = path.strip("/").split("?")[0].replace("/", "-") or "board"
             page.screenshot(path=str(ARTEFACTS / f"{login}-{name}-{screen}.png"), full_page=True)
+
+
+def test_the_console_asks_for_the_sound_tap_again_when_the_browser_refuses(
+    console: IngestProcess, browser: Browser
+) -> None:
+    """The choice is remembered, a browser's leave to play is not always: after a reload
+    that the browser does not let play, the page asks for the tap again."""
+    with phone(browser) as (context, _requests):
+        context.add_init_script(
+            "localStorage.setItem('sound', 'on');"
+            "HTMLMediaElement.prototype.play = function () {"
+            "  return this.muted ? Promise.resolve()"
+            "    : Promise.reject(new DOMException('no gesture', 'NotAllowedError')); };"
+        )
+        page = context.new_page()
+        _log_in(page, console.api, "zhang")
+        expect(page.locator("#sound-on")).to_be_visible()
