@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from campuswatch.clock import SystemClock
@@ -55,6 +56,14 @@ def _use_the_console(lines: list[str]) -> None:
         assert weekly.index("疑似漏水") < weekly.index("<table")
         assert " 元" in weekly
         assert "data:image/png;base64," in weekly
+        # 食堂电表 is behind 总电表 (its parent tag): the total counts the main meter once.
+        usage = browser.get("/api/reports/weekly-usage", timeout=60).json()
+        meters = {m["device"]: m for m in usage["meters"]}
+        main, canteen = meters["meter-main"], meters["meter-canteen"]
+        assert canteen["parent"] == "meter-main"
+        assert main["consumption"] > canteen["consumption"] > 0
+        assert usage["totals"]["electricity_kwh"] == pytest.approx(main["consumption"])
+        assert main["sub_meters"] == pytest.approx(canteen["consumption"])
 
 
 def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:

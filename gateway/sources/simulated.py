@@ -27,6 +27,11 @@ _SET_POINTS = {"refrigerator": 4.0, "sample_fridge": 3.0, "freezer": -20.0, "med
 _ROOM_C = 20.0
 _WARM_ROOM_C = 18.0  # where a fridge without its compressor drifts to
 _SMOKE_CHANCE = 1e-6  # per reading: a false alarm every few weeks per detector
+# Electricity load (night base, day peak) in W. A meter with a ``parent`` tag is a
+# sub-meter (the canteen's); one without is the campus's main meter, which sees every
+# building, the canteen included: its lowest load at any hour is above a sub-meter's
+# highest (the load varies ±20 %), so the main meter never counts less than its children.
+_SUB_METER_W, _MAIN_METER_W = (1500.0, 12000.0), (3000.0, 20000.0)
 
 
 @dataclass
@@ -112,7 +117,8 @@ class SimulatedDevice:
         return base + (peak - base) * day * (0.8 + 0.4 * self.rng.random())
 
     def _electricity(self, ts: float, hour: float, school_day: bool) -> dict[str, FieldValue]:
-        power_w = self._load(hour, 1500, 12000, school_day)
+        base, peak = _SUB_METER_W if "parent" in self.info.tags else _MAIN_METER_W
+        power_w = self._load(hour, base, peak, school_day)
         last = self.state.get("ts", ts)
         energy = self.state.get("energy", 10_000.0) + power_w * (ts - last) / 3_600_000
         self.state.update(ts=ts, energy=energy)
@@ -188,7 +194,9 @@ def sample_campus() -> dict[str, list[DeviceInfo]]:
             dev("fridge-cold-1", "temperature", "冷藏柜 1", **kitchen, **{"class": "refrigerator"}),
             dev("freezer-1", "temperature", "冷冻柜 1", **kitchen, **{"class": "freezer"}),
             dev("sample-fridge", "temperature", "留样柜", **kitchen, **{"class": "sample_fridge"}),
-            dev("meter-canteen", "electricity", "食堂电表", building="canteen"),
+            dev(
+                "meter-canteen", "electricity", "食堂电表", building="canteen", parent="meter-main"
+            ),
             dev("door-kitchen-back", "door", "厨房后门", **kitchen),
             dev("leak-kitchen", "leak", "厨房漏水", **kitchen),
         ],

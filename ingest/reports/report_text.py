@@ -40,6 +40,12 @@ _TEXT = {
         "sub-meters {children:g} {unit}, unmetered {rest:g} {unit} ({pct:.0f}%): losses, a leak"
         " or a load without a sub-meter?",
     ),
+    "unmetered_rose": (
+        "未计量 {rest:g} {unit}（{pct:.0f}%），前 4 周平均 {usual:.0f}%："
+        "可能有漏损或新增的用户",
+        "unmetered {rest:g} {unit} ({pct:.0f}%), {usual:.0f}% in the 4 weeks before: a loss, a"
+        " leak or a new load?",
+    ),
     "unmetered_negative": (
         "分表合计 {children:g} {unit} 超过总表 {parent:g} {unit}：请检查表计与 parent 标签",
         "sub-meters {children:g} {unit} exceed this meter's {parent:g} {unit}: check the meters"

@@ -197,7 +197,7 @@ class UsageReports:
             if len(known) < len(children):  # a child sent nothing: the rest is unknown
                 continue
             parent.unmetered = round(parent.consumption - parent.sub_meters, 3) + 0.0
-            hint = _unmetered_hint(parent, self.lang)
+            hint = _unmetered_hint(parent, _usual_share(parent, children), self.lang)
             if hint:
                 parent.anomalies.append(hint)
 
@@ -383,16 +383,34 @@ def sub_meters(meters: list[M]) -> list[tuple[M, list[M]]]:
     return list(found.values())
 
 
-def _unmetered_hint(parent: MeterUsage, lang: str) -> str | None:
-    """A hint when the unmetered rest is more than 5 % (and more than noise), or negative."""
+def _usual_share(parent: MeterUsage, children: list[MeterUsage]) -> float | None:
+    """The unmetered share of the 4 weeks before, when the parent and every child have one."""
+    averages = [c.average_4w for c in children]
+    if not parent.average_4w or any(a is None for a in averages):
+        return None
+    return (parent.average_4w - sum(a for a in averages if a is not None)) / parent.average_4w
+
+
+def _unmetered_hint(parent: MeterUsage, usual: float | None, lang: str) -> str | None:
+    """A hint when the unmetered rest is negative, or more than 5 % (and more than noise)
+    and, when the weeks before are known, 5 points more than their share: a campus's
+    unmetered building is no news every week, a rise in it is (a leak, a new load)."""
     rest, children, use = parent.unmetered or 0.0, parent.sub_meters or 0.0, parent.consumption
     assert use is not None
     floor = NIGHT_FLOOR[parent.kind] * 24
     if rest < -max(0.02 * use, floor):
         return say("unmetered_negative", lang, children=children, parent=use, unit=parent.unit)
-    if rest > max(UNMETERED_SHARE * use, floor):
-        pct = rest / use * 100
-        return say("unmetered", lang, children=children, rest=rest, unit=parent.unit, pct=pct)
+    share = rest / use if use else 0.0
+    if rest <= max(UNMETERED_SHARE * use, floor):
+        return None
+    if usual is None:
+        return say(
+            "unmetered", lang, children=children, rest=rest, unit=parent.unit, pct=share * 100
+        )
+    if share > usual + UNMETERED_SHARE:
+        return say(
+            "unmetered_rose", lang, rest=rest, unit=parent.unit, pct=share * 100, usual=usual * 100
+        )
     return None
 
 

@@ -6,7 +6,7 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.config import SimulatedSourceConfig
-from gateway.sources.simulated import SimulatedSource, fail_time
+from gateway.sources.simulated import SimulatedSource, fail_time, sample_campus
 from tests.clock import ManualClock
 from tests.gateway.harness import Collector
 
@@ -97,3 +97,27 @@ def test_scenarios_fail_after_a_delay_or_at_a_time_of_day() -> None:
     fridge = [r["values"]["celsius"] for r in got.of("fridge-1")]
     assert fridge[-1] > 15  # the compressor stopped 10 minutes in
     assert got.of("smoke-1")[-1]["values"]["smoke"] is True
+
+
+def test_the_main_meter_counts_more_than_the_canteen_behind_it_every_hour() -> None:
+    # The sample campus's 食堂电表 is behind 总电表 (its parent tag): every hour the main
+    # meter's use must include the canteen's, or the report's unmetered rest goes negative.
+    devices = {d.device: d for ds in sample_campus().values() for d in ds}
+    assert devices["meter-canteen"].tags["parent"] == "meter-main"
+    meters = [
+        {"device": d, "kind": "electricity", "tags": dict(devices[d].tags)}
+        for d in ("meter-main", "meter-canteen")
+    ]
+    config = SimulatedSourceConfig.model_validate(
+        {"type": "simulated", "seed": 3, "every_s": 300, "devices": meters}
+    )
+    clock = ManualClock(MONDAY_0900)
+    got = _run(SimulatedSource(config, "Asia/Shanghai", clock), clock, 7 * 86_400, 300)
+    main, canteen = (
+        [r["values"]["energy_kwh"] for r in got.of(d)][::12]
+        for d in ("meter-main", "meter-canteen")
+    )
+    hours = list(zip(zip(main, main[1:]), zip(canteen, canteen[1:]), strict=False))
+    assert len(hours) > 160
+    for (m0, m1), (c0, c1) in hours:
+        assert m1 - m0 > c1 - c0 > 0

@@ -89,7 +89,9 @@ def test_the_table_has_the_parent_and_the_rest(week: WeeklyUsage) -> None:
     assert rows["water-main"]["未计量"] == pytest.approx(50.4)
 
 
-def _usage(device: str, consumption: float | None, parent: str | None = None) -> MeterUsage:
+def _usage(
+    device: str, consumption: float | None, parent: str | None = None, usual: float | None = None
+) -> MeterUsage:
     return MeterUsage(
         device=device,
         kind="water",
@@ -99,7 +101,7 @@ def _usage(device: str, consumption: float | None, parent: str | None = None) ->
         consumption=consumption,
         previous=None,
         change_pct=None,
-        average_4w=None,
+        average_4w=usual,
         night_baseline=None,
         daily=[None] * 7,
         parent=parent,
@@ -132,3 +134,26 @@ def test_a_meter_behind_a_loop_keeps_its_parent() -> None:
     meters = [_usage("m", 1.0, "a"), _usage("a", 2.0, "b"), _usage("b", 3.0, "a")]
     assert _devices(top_level(meters)) == ["a", "b"]  # m is inside a, whatever a's loop is
     assert [(p.device, _devices(c)) for p, c in sub_meters(meters)] == [("a", ["m"])]
+
+
+def _hints(family: list[MeterUsage]) -> list[str]:
+    reports = UsageReports.__new__(UsageReports)
+    reports.lang = "zh"
+    reports._sub_meters(family)
+    return family[0].anomalies
+
+
+def test_an_unmetered_building_is_no_news_every_week() -> None:
+    # A main meter with the canteen behind it: the teaching building (about 40 %) has no
+    # sub-meter. The weeks before had the same share: no hint.
+    assert _hints([_usage("main", 100.0, usual=95.0), _usage("canteen", 60.0, "main", 58.0)]) == []
+
+
+def test_a_rise_in_the_unmetered_share_is_a_hint() -> None:
+    hints = _hints([_usage("main", 100.0, usual=95.0), _usage("canteen", 40.0, "main", 58.0)])
+    assert hints == ["未计量 60 m³（60%），前 4 周平均 39%：可能有漏损或新增的用户"]
+
+
+def test_without_weeks_before_a_large_rest_is_a_hint() -> None:
+    hints = _hints([_usage("main", 100.0), _usage("canteen", 60.0, "main", 58.0)])
+    assert hints == ["分表合计 60 m³，未计量 40 m³（40%）：可能有漏损或未装分表的用户"]
