@@ -177,6 +177,7 @@ class IngestService:
             self.rollups.meter_hours,
             self.clock,
             self.links,
+            self.places,
             self.dirty,
         )
         self.lock_check = (

@@ -27,3 +27,31 @@ class Catalogue:
         zh, en = self._texts[key]
         text = zh if lang == "zh" else en
         return text.format(**values) if values else text
+
+    def word(self, prefix: str, key: str | None, lang: str, fallback: str | None = None) -> str:
+        """``prefix.key`` in words (``class.refrigerator``: 冷藏柜), else ``fallback``'s words;
+        when none is known, ``key`` itself (or nothing when a fallback was given, so the
+        caller chooses what to show)."""
+        for candidate in (f"{prefix}.{key}" if key else None, fallback):
+            if candidate and candidate in self._texts:
+                return self.say(candidate, lang)
+        return "" if fallback else (key or "")
+
+
+# What devices are, in words: pages, reports and messages say 冷藏柜 and 门, never ids.
+DEVICE_WORDS = {
+    "class.refrigerator": ("冷藏柜", "refrigerator"),
+    "class.freezer": ("冷冻柜", "freezer"),
+    "class.sample_fridge": ("留样柜", "food-sample fridge"),
+    "class.medicine_fridge": ("药品冰箱", "medicine fridge"),
+    "kind.door": ("门", "door"),
+    "kind.smoke": ("烟感", "smoke detector"),
+    "kind.temperature": ("温度", "temperature"),
+    "kind.leak": ("漏水", "leak sensor"),
+    "kind.panic": ("一键报警", "panic button"),
+    "kind.motion": ("人体感应", "motion sensor"),
+    "kind.camera": ("摄像头", "camera"),
+    "kind.electricity": ("电表", "electricity meter"),
+    "kind.water": ("水表", "water meter"),
+    "kind.gateway": ("网关", "gateway"),
+}

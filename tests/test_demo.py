@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 from campuswatch.clock import SystemClock
 from demo.run import _add_people
@@ -21,7 +22,10 @@ from demo.services import free_port
 from ingest.config.console import ConsoleConfig
 from ingest.people.store import PeopleStore
 from tests.harness import wait_for
+from tests.ingest.web.console.browser import chromium, phone
 from tests.ingest.web.console.web import csrf_of, log_in
+
+ARTEFACTS = Path(__file__).resolve().parents[1] / "var" / "artefacts"
 
 
 def _wait_line(lines: list[str], pattern: str, timeout: float) -> re.Match[str]:
@@ -56,6 +60,7 @@ def _use_the_console(lines: list[str]) -> None:
         assert weekly.index("疑似漏水") < weekly.index("<table")
         assert " 元" in weekly
         assert "data:image/png;base64," in weekly
+        _look_at_the_weekly_report(console, login, password, week.group(1))
         # 食堂电表 is behind 总电表 (its parent tag): the total counts the main meter once.
         usage = browser.get("/api/reports/weekly-usage", timeout=60).json()
         meters = {m["device"]: m for m in usage["meters"]}
@@ -64,6 +69,31 @@ def _use_the_console(lines: list[str]) -> None:
         assert main["consumption"] > canteen["consumption"] > 0
         assert usage["totals"]["electricity_kwh"] == pytest.approx(main["consumption"])
         assert main["sub_meters"] == pytest.approx(canteen["consumption"])
+
+
+def _look_at_the_weekly_report(console: str, login: str, password: str, path: str) -> None:
+    """The weekly report with weeks of data, in Chromium on a 360 px phone: the console's
+    page and the page its message links to, neither scrolling sideways (screenshots in
+    var/artefacts for the docs)."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser, phone(browser) as (context, _requests):
+        page = context.new_page()
+        page.goto(f"{console}/login")
+        page.fill("input[name=login]", login)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{console}/")
+        week = path.rsplit("/", 1)[1]
+        message = f"/api/reports/weekly-usage?week={week}&format=html"
+        for url, name in ((path, "console"), (message, "message")):
+            response = page.goto(f"{console}{url}", timeout=60_000)
+            assert response is not None
+            assert response.status == 200, url
+            expect(page.locator("h1")).to_contain_text("一周一反馈")
+            wide = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert wide, f"{url} scrolls sideways on a 360 px phone"
+            shot = ARTEFACTS / f"demo-weekly-{name}-360x640.png"
+            page.screenshot(path=str(shot), full_page=True)
 
 
 def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter
 
 from ingest.reports.cold_chain import Curve, Curves
 from ingest.reports.models import ColdChainDay, ColdChainDevice, WeeklyUsage
+from ingest.reports.report_text import title
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ CJK_FONTS = (
     "PingFang SC",
 )
 MAX_BARS = 30
+# Phone first: drawn 5 inches wide, a phone shows it about 330 px wide, so a point of font
+# is about 0.9 px there; 13 pt reads as the page's small print. 160 dpi keeps it sharp on
+# a phone's 2x screen and on the duty-room PC (the pages cap it at 640 px).
+WIDTH_IN, DPI, FONT_PT = 5.0, 160, 13
 
 
 @cache
@@ -63,46 +68,62 @@ def _configure() -> None:
     # Names come from devices: "$…$" in one must be text, not mathtext (which fails on
     # anything it cannot parse and would take the whole report down).
     mpl.rcParams["text.parse_math"] = False
+    mpl.rcParams["font.size"] = FONT_PT
+    mpl.rcParams["legend.fontsize"] = FONT_PT - 2
+
+
+def weekly_charts(report: WeeklyUsage, lang: str) -> dict[str, bytes]:
+    """The weekly page's charts by their title: one per kind of meter that counted use."""
+    labels = (title("this_week", lang), title("last_week", lang), title("per_day", lang))
+    return {
+        title(kind, lang): weekly_chart(report, kind, title(kind, lang), labels)
+        for kind in ("electricity", "water")
+        if any(m.kind == kind and m.consumption is not None for m in report.meters)
+    }
 
 
 def weekly_chart(report: WeeklyUsage, kind: str, title: str, labels: tuple[str, str, str]) -> bytes:
-    """Bars of this week vs last per meter (the biggest 30) and a line of each day's use."""
+    """This week against last per meter as bars across (names readable on a phone, the
+    biggest 30), then each day's use of the biggest 10 as lines."""
     meters = [m for m in report.meters if m.kind == kind and m.consumption is not None]
     meters.sort(key=lambda m: m.consumption or 0.0, reverse=True)
     meters = meters[:MAX_BARS]
+    unit = meters[0].unit if meters else ""
     _configure()
-    figure = Figure(figsize=(10, 7), dpi=100, layout="constrained")
-    bars, days = figure.subplots(2, 1)
+    bars_in = 1.2 + 0.6 * len(meters)
+    figure = Figure(figsize=(WIDTH_IN, bars_in + 3.6), dpi=DPI, layout="constrained")
+    bars, days = figure.subplots(2, 1, height_ratios=[bars_in, 3.6])
     names = [m.name or m.device for m in meters]
-    positions = range(len(meters))
-    bars.bar(
-        [p - 0.2 for p in positions], [m.consumption or 0 for m in meters], 0.4, label=labels[0]
-    )
-    bars.bar(
-        [p + 0.2 for p in positions],
+    rows = range(len(meters))
+    bars.barh([r - 0.2 for r in rows], [m.consumption or 0 for m in meters], 0.4, label=labels[0])
+    bars.barh(
+        [r + 0.2 for r in rows],
         [m.previous or 0 for m in meters],
         0.4,
         label=labels[1],
         color="#bbbbbb",
     )
-    bars.set_xticks(list(positions), names, rotation=45, ha="right", fontsize=8)
-    bars.set_title(title)
-    bars.set_ylabel(meters[0].unit if meters else "")
-    bars.legend()
+    bars.set_yticks(list(rows), names)
+    bars.invert_yaxis()  # the biggest on top
+    bars.set_title(title, pad=30)  # room for the legend between title and bars
+    bars.set_xlabel(unit)
+    bars.legend(ncols=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     for meter in meters[:10]:
         days.plot(
-            [d[5:] for d in report.days],
+            [d[5:].replace("-", "/") for d in report.days],
             [v or 0 for v in meter.daily],
             marker="o",
             label=meter.name or meter.device,
         )
     days.set_title(labels[2])
-    days.set_ylabel(meters[0].unit if meters else "")
-    days.legend(fontsize=7, ncols=2)
+    days.set_ylabel(unit)
+    days.tick_params(axis="x", labelrotation=45)
+    days.legend(ncols=2)
     days.grid(alpha=0.3)
-    for ax in (bars, days):
-        ax.set_ylim(bottom=0)  # use is never negative: no axis below zero, no "-0"
-        ax.yaxis.set_major_formatter(FuncFormatter(_number))
+    bars.set_xlim(left=0)  # use is never negative: no axis below zero, no "-0"
+    days.set_ylim(bottom=0)
+    bars.xaxis.set_major_formatter(FuncFormatter(_number))
+    days.yaxis.set_major_formatter(FuncFormatter(_number))
     return _png(figure)
 
 
@@ -121,7 +142,8 @@ def cold_chain_figure(
     dots, the limits dashed; the axis covers every reading and both limits."""
     classes = sorted({d.class_ for d in report.devices}) or ["-"]
     _configure()
-    figure = Figure(figsize=(10, 3 * len(classes)), dpi=100, layout="constrained")
+    figure = Figure(figsize=(WIDTH_IN, 3.6 * len(classes)), dpi=DPI, layout="constrained")
+    figure.suptitle(title)  # the chart also travels alone, as a chat group's image
     axes = figure.subplots(len(classes), 1, squeeze=False)[:, 0]
     for ax, klass in zip(axes, classes, strict=True):
         devices = [d for d in report.devices if d.class_ == klass]
@@ -133,14 +155,14 @@ def cold_chain_figure(
         for limit in limits:
             ax.axhline(limit, color="#d62728", linestyle="--", linewidth=0.8)
         _cover(ax, devices, curves, limits)
-        ax.set_title(f"{title} · {class_titles.get(klass, klass)}")
+        ax.set_title(class_titles.get(klass, klass))
         ax.set_xlim(0, 24)
-        ax.set_xticks(range(0, 25, 3))
+        ax.set_xticks(range(0, 25, 6), [f"{h}:00" for h in range(0, 25, 6)])
         ax.set_ylabel("°C")
         ax.yaxis.set_major_formatter(FuncFormatter(_number))
         ax.grid(alpha=0.3)
         if any(not line.get_label().startswith("_") for line in ax.lines):  # not the limits
-            ax.legend(fontsize=7, ncols=3)
+            ax.legend(ncols=2)
     return figure
 
 

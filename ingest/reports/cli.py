@@ -9,12 +9,13 @@ from rich.table import Table
 
 from campuswatch.clock import SystemClock
 from ingest.config import IngestConfig
+from ingest.config.places import Places
 from ingest.errors import StorageError
 from ingest.links import LinkSigner
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.periods import PeriodError
-from ingest.reports.report_text import title
+from ingest.reports.report_text import say
 from ingest.reports.service import ReportName, Reports
 from ingest.rules.store import AlertStore
 from ingest.storage.dirty import DirtyHours
@@ -23,7 +24,11 @@ from ingest.storage.meter_hours import MeterHours
 from ingest.storage.rollups import derived_keys
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-_TITLE_KEYS = {"weekly-usage": "weekly", "daily-readings": "daily", "cold-chain": "cold_chain"}
+_TITLE_KEYS = {
+    "weekly-usage": "report.weekly",
+    "daily-readings": "report.daily",
+    "cold-chain": "report.cold_chain",
+}
 
 
 def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
@@ -38,7 +43,15 @@ def _reports(config: IngestConfig) -> tuple[Reports, AlertStore]:
     # Read only: the service saves its book; this process must never write its old copy.
     dirty = DirtyHours(config.state_dir / "dirty-hours.json", derived_keys(), writable=False)
     reports = Reports(
-        config, influx, registry, alerts, meter_hours, clock, LinkSigner(config, clock), dirty
+        config,
+        influx,
+        registry,
+        alerts,
+        meter_hours,
+        clock,
+        LinkSigner(config, clock),
+        Places(config.places),
+        dirty,
     )
     return reports, alerts
 
@@ -58,7 +71,7 @@ def run_report(config: IngestConfig, name: ReportName, period: str, fmt: str) ->
     try:
         if fmt == "table":
             header, rows = _table(reports, name, period)
-            table = Table(title=f"{title(_TITLE_KEYS[name], reports.lang)} {period}")
+            table = Table(title=f"{say(_TITLE_KEYS[name], reports.lang)} {period}")
             for column in header:
                 table.add_column(column, overflow="fold")
             for row in rows:

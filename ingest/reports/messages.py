@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ingest.reports.models import ColdChainDay, DailyReadings, MeterUsage, WeeklyUsage
+from ingest.reports.pages import cold_chain_heading, daily_heading, weekly_heading
 from ingest.reports.report_text import say, title
 from ingest.reports.usage import top_level
 
@@ -38,7 +39,7 @@ def weekly_message(report: WeeklyUsage, lang: str) -> tuple[str, str]:
     if hints:
         lines.append(say("hints", lang, count=len(hints)))
         lines.extend(f"· {m.name or m.device}: {a}" for m, a in hints[:MAX_LINES])
-    return f"{title('weekly', lang)} {report.week}", "\n".join(lines)
+    return weekly_heading(report, lang), "\n".join(lines)
 
 
 def cold_chain_message(report: ColdChainDay, lang: str) -> tuple[str, str]:
@@ -59,7 +60,7 @@ def cold_chain_message(report: ColdChainDay, lang: str) -> tuple[str, str]:
         for d in out[:MAX_LINES]
     )
     lines.extend(say("cold_silent", lang, name=d.name or d.device) for d in silent[:MAX_LINES])
-    return f"{title('cold_chain', lang)} {report.date}", "\n".join(lines)
+    return cold_chain_heading(report, lang), "\n".join(lines)
 
 
 def daily_message(report: DailyReadings, lang: str) -> tuple[str, str]:
@@ -86,4 +87,4 @@ def daily_message(report: DailyReadings, lang: str) -> tuple[str, str]:
         lines.extend(
             say("daily_hint", lang, name=m.name or m.device, text=a) for m, a in hints[:MAX_LINES]
         )
-    return f"{title('daily', lang)} {report.date}", "\n".join(lines)
+    return daily_heading(report, lang), "\n".join(lines)

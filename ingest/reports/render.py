@@ -1,15 +1,15 @@
-"""Reports as CSV (for spreadsheets) and as a self-contained HTML page with PNG charts."""
+"""Reports as CSV (for spreadsheets, ids kept) and a report page as a self-contained HTML
+document with its PNG charts inline (what a report message links to)."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from ingest.reports.cold_chain import Curves
 from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
+from ingest.reports.pages import ReportPage
 from ingest.reports.report_text import say, title
 
 WEEKLY_COLUMNS = {
@@ -220,60 +220,60 @@ def cold_chain_csv(report: ColdChainDay, lang: str) -> str:
     return _csv(COLD_COLUMNS[lang], cold_rows(report))
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+def table_csv(report: WeeklyUsage | DailyReadings | ColdChainDay, lang: str) -> str:
+    """Any report's table as CSV."""
+    if isinstance(report, WeeklyUsage):
+        return weekly_csv(report, lang)
+    if isinstance(report, DailyReadings):
+        return daily_csv(report, lang)
+    return cold_chain_csv(report, lang)
+
+
+# A phone page on its own (a message's link opens it without the console): the table
+# becomes one card per row on a narrow screen, each cell labelled.
+_STYLE = (
+    "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;"
+    "margin:0 auto;max-width:60em;padding:12px;color:#222;line-height:1.5}"
+    "h1{font-size:1.3em}.hints{background:#fff4e0;border:1px solid #e0a030;border-radius:8px;"
+    "padding:4px 12px}.hints h2{font-size:1em;margin:6px 0}"
+    "img{width:100%;max-width:640px;height:auto;display:block}"
+    "table{width:100%;border-collapse:collapse;font-size:15px}"
+    "th,td{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left}th{background:#f3f3f3}"
+    "@media (max-width:640px){thead{display:none}table,tbody,tr,td{display:block;width:100%}"
+    "tr{border:1px solid #ddd;border-radius:8px;margin:8px 0;padding:4px 0}"
+    "td{border:0;padding:2px 10px;box-sizing:border-box}"
+    "td::before{content:attr(data-label) '：';color:#666}td:empty{display:none}}"
+)
+
+
+def page_html(page: ReportPage, site: str) -> str:
+    """A report page as one self-contained HTML document (charts inline)."""
+    parts = [f"<h1>{escape(page.heading)}</h1><p>{escape(site)}</p>"]
+    parts += [f"<p>{escape(line)}</p>" for line in page.summary]
+    if page.hints:
+        items = "".join(f"<li>{escape(hint)}</li>" for hint in page.hints)
+        parts.append(
+            f'<div class="hints"><h2>{escape(page.hints_title)}</h2><ul>{items}</ul></div>'
+        )
+    parts += [f'<img src="{escape(src)}" alt="{escape(alt)}">' for src, alt in page.charts]
+    parts.append(_table(page) if page.rows else f"<p>{escape(page.empty)}</p>")
+    return (
+        f'<!DOCTYPE html><html lang="{say("html_lang", page.lang)}"><head>'
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{escape(page.heading)}</title><style>{_STYLE}</style></head>"
+        f"<body>{''.join(parts)}</body></html>"
+    )
+
+
+def _table(page: ReportPage) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in page.header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
-        for row in rows
+        "<tr>"
+        + "".join(
+            f'<td data-label="{escape(label)}">{escape(cell)}</td>'
+            for label, cell in zip(page.header, row, strict=True)
+        )
+        + "</tr>"
+        for row in page.rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode()
-    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _page(heading: str, site: str, parts: Iterable[str], lang: str) -> str:
-    return (
-        f'<!DOCTYPE html><html lang="{say("html_lang", lang)}"><head>'
-        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-        f"<title>{escape(heading)}</title><style>"
-        "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;"
-        "margin:1.5em;color:#222}table{border-collapse:collapse;font-size:14px;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
-        "img{max-width:100%}</style></head><body>"
-        f"<h1>{escape(heading)}</h1><p>{escape(site)}</p>{''.join(parts)}</body></html>"
-    )
-
-
-def weekly_html(report: WeeklyUsage, site: str, lang: str) -> str:
-    """The weekly report page: totals, charts per kind, the meter table."""
-    from ingest.reports.charts import weekly_chart  # noqa: PLC0415 (matplotlib is slow to load)
-
-    heading = f"{title('weekly', lang)} {report.week}"
-    totals = totals_line(report, lang)
-    parts = [f"<p>{escape(report.start[:10])} – {escape(report.end[:10])} · {escape(totals)}</p>"]
-    labels = (title("this_week", lang), title("last_week", lang), title("per_day", lang))
-    for kind in ("electricity", "water"):
-        if any(m.kind == kind and m.consumption is not None for m in report.meters):
-            chart_title = f"{title(kind, lang)} {report.week}"
-            parts.append(_img(weekly_chart(report, kind, chart_title, labels), chart_title))
-    parts.append(_table(WEEKLY_COLUMNS[lang], weekly_rows(report)))
-    return _page(heading, site, parts, lang)
-
-
-def daily_html(report: DailyReadings, site: str, lang: str) -> str:
-    """The daily readings page."""
-    heading = f"{title('daily', lang)} {report.date}"
-    return _page(heading, site, [_table(DAILY_COLUMNS[lang], daily_rows(report))], lang)
-
-
-def cold_chain_html(report: ColdChainDay, curves: Curves, site: str, lang: str) -> str:
-    """The cold-chain page: temperature curves per class and the table."""
-    from ingest.reports.charts import cold_chain_chart  # noqa: PLC0415
-
-    heading = f"{title('cold_chain', lang)} {report.date}"
-    classes = {d.class_: title(d.class_, lang) for d in report.devices}
-    chart = _img(cold_chain_chart(report, curves, title("cold_chain", lang), classes), heading)
-    return _page(heading, site, [chart, _table(COLD_COLUMNS[lang], cold_rows(report))], lang)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.i18n import Catalogue
+from ingest.i18n import DEVICE_WORDS, Catalogue
 
 _TEXT = {
     "no_data": ("本周没有收到读数", "sent no readings this week"),
@@ -41,8 +41,7 @@ _TEXT = {
         " or a load without a sub-meter?",
     ),
     "unmetered_rose": (
-        "未计量 {rest:g} {unit}（{pct:.0f}%），前 4 周平均 {usual:.0f}%："
-        "可能有漏损或新增的用户",
+        "未计量 {rest:g} {unit}（{pct:.0f}%），前 4 周平均 {usual:.0f}%：可能有漏损或新增的用户",
         "unmetered {rest:g} {unit} ({pct:.0f}%), {usual:.0f}% in the 4 weeks before: a loss, a"
         " leak or a new load?",
     ),
@@ -70,9 +69,6 @@ _TEXT = {
     "cost": ("费用 {value:.2f} {currency}", "cost {value:.2f} {currency}"),
     "html_lang": ("zh-CN", "en"),
     # Titles of reports, columns groups and classes.
-    "title.weekly": ("用水用电周报", "Weekly water & electricity usage"),
-    "title.daily": ("每日抄表记录", "Daily meter readings"),
-    "title.cold_chain": ("冷链温度记录", "Cold-chain temperature log"),
     "title.electricity": ("用电", "Electricity"),
     "title.water": ("用水", "Water"),
     "title.this_week": ("本周", "this week"),
@@ -85,6 +81,48 @@ _TEXT = {
     "title.sample_fridge": ("留样", "food samples"),
     "title.medicine_fridge": ("药品", "medicine"),
     "title.per_day": ("每日用量（用量最大的 10 块表）", "Use per day (the 10 biggest meters)"),
+    # The report pages (console and message), see pages.py.
+    "report.weekly": ("一周一反馈", "Weekly usage"),
+    "report.daily": ("每日抄表", "Daily readings"),
+    "report.cold_chain": ("冷链记录", "Cold-chain log"),
+    "report.week": ("{year}年第{n}周（{span}）", "{year} week {n} ({span})"),
+    "report.span_month": ("{m}月{d1}日–{d2}日", "{m}/{d1}–{d2}"),
+    "report.span": ("{m1}月{d1}日–{m2}月{d2}日", "{m1}/{d1}–{m2}/{d2}"),
+    "report.day": ("{month}月{day}日", "{year}-{month}-{day}"),
+    "report.money": ("{value} 元", "CNY {value}"),
+    "report.total.electricity_kwh": ("用电", "Electricity"),
+    "report.total.water_m3": ("用水", "Water"),
+    "report.meters": ("共 {n} 块表", "{n} meters"),
+    "report.minutes": ("{n} 分钟", "{n} min"),
+    "report.hints": ("需要注意", "Worth a look"),
+    "report.out_brief": (
+        "{name}：超出 {limits} 共 {n} 分钟，每次都短于告警所需的持续时间，未报警",
+        "{name}: outside {limits} for {n} min in all, each time shorter than an alarm needs",
+    ),
+    "report.out_alarmed": (
+        "{name}：超出 {limits} 共 {n} 分钟，已报警",
+        "{name}: outside {limits} for {n} min, alarmed",
+    ),
+    "report.cold_summary": (
+        "{n} 台冷柜，{fine} 台全天正常",
+        "{n} cold stores, {fine} fine all day",
+    ),
+    "report.none": ("这段时间没有数据。", "No data for this time."),
+    "report.col.meter": ("表", "Meter"),
+    "report.col.place": ("位置", "Place"),
+    "report.col.use": ("用量", "Use"),
+    "report.col.previous": ("上周", "Last week"),
+    "report.col.change": ("变化", "Change"),
+    "report.col.cost": ("费用", "Cost"),
+    "report.col.parent": ("上级表", "Behind"),
+    "report.col.start": ("日初读数", "Start"),
+    "report.col.end": ("日末读数", "End"),
+    "report.col.store": ("冷柜", "Cold store"),
+    "report.col.range": ("应在", "Range"),
+    "report.col.min_max": ("最低～最高", "Min–max"),
+    "report.col.out": ("超出范围", "Out of range"),
+    "report.col.alerts": ("告警", "Alerts"),
+    **DEVICE_WORDS,
 }
 WORDS = Catalogue(_TEXT)
 

@@ -8,12 +8,16 @@ from typing import Literal
 
 from campuswatch.clock import Clock
 from ingest.config import IngestConfig
+from ingest.config.places import Places
 from ingest.links import LinkSigner
 from ingest.registry import Registry
-from ingest.reports import render
-from ingest.reports.cold_chain import ColdChainReports
+from ingest.reports import pages, render
+from ingest.reports.cold_chain import ColdChainReports, Curves
 from ingest.reports.messages import cold_chain_message, daily_message, weekly_message
 from ingest.reports.meters import MeterStore
+from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
+from ingest.reports.pages import ReportPage
+from ingest.reports.report_text import title
 from ingest.reports.usage import UsageReports
 from ingest.rules.store import AlertStore
 from ingest.storage.dirty import DirtyHours
@@ -59,9 +63,11 @@ class Reports:
         meter_hours: MeterHours,
         clock: Clock,
         links: LinkSigner,
+        places: Places,
         dirty: DirtyHours | None = None,
     ) -> None:
         self.config = config
+        self.places = places
         self.lang = config.site.language
         timezone = config.site.timezone
         self.usage = UsageReports(
@@ -80,41 +86,43 @@ class Reports:
 
     def render(self, name: ReportName, period: str, fmt: Format) -> Rendered:
         """Report ``name`` of ``period`` (a week or a date) in ``fmt``."""
+        if fmt == "html":
+            return Rendered(render.page_html(self.page(name, period), self._site), MEDIA_TYPES[fmt])
+        report: WeeklyUsage | DailyReadings | ColdChainDay
         if name == "weekly-usage":
-            body = self._weekly(period, fmt)
+            report = self.usage.weekly(period)
         elif name == "daily-readings":
-            body = self._daily(period, fmt)
+            report = self.usage.daily(period)
         else:
-            body = self._cold_chain(period, fmt)
+            report = self.cold_chain.day(period)
+        body = render.table_csv(report, self.lang) if fmt == "csv" else report.model_dump_json()
         return Rendered(body, MEDIA_TYPES[fmt])
+
+    def page(self, name: ReportName, period: str) -> ReportPage:
+        """Report ``name`` of ``period`` as a page people read, its charts drawn."""
+        if name == "weekly-usage":
+            return self._weekly_page(self.usage.weekly(period))
+        if name == "daily-readings":
+            return pages.daily_page(self.usage.daily(period), self.places, self.lang)
+        return self._cold_chain_page(*self.cold_chain.day_with_curves(period))
 
     @property
     def _site(self) -> str:
         return self.config.site.name or self.config.site.id
 
-    def _weekly(self, week: str, fmt: Format) -> str:
-        report = self.usage.weekly(week)
-        if fmt == "csv":
-            return render.weekly_csv(report, self.lang)
-        if fmt == "html":
-            return render.weekly_html(report, self._site, self.lang)
-        return report.model_dump_json()
+    def _weekly_page(self, weekly: WeeklyUsage) -> ReportPage:
+        from ingest.reports.charts import weekly_charts  # noqa: PLC0415 (matplotlib: slow)
 
-    def _daily(self, day: str, fmt: Format) -> str:
-        report = self.usage.daily(day)
-        if fmt == "csv":
-            return render.daily_csv(report, self.lang)
-        if fmt == "html":
-            return render.daily_html(report, self._site, self.lang)
-        return report.model_dump_json()
+        return pages.weekly_page(weekly, self.places, self.lang, weekly_charts(weekly, self.lang))
 
-    def _cold_chain(self, day: str, fmt: Format) -> str:
-        report, curves = self.cold_chain.day_with_curves(day)
-        if fmt == "csv":
-            return render.cold_chain_csv(report, self.lang)
-        if fmt == "html":
-            return render.cold_chain_html(report, curves, self._site, self.lang)
-        return report.model_dump_json()
+    def _cold_chain_page(self, day: ColdChainDay, curves: Curves) -> ReportPage:
+        from ingest.reports.charts import cold_chain_chart  # noqa: PLC0415
+
+        lang = self.lang
+        classes = {d.class_: title(d.class_, lang) for d in day.devices}
+        heading = pages.cold_chain_heading(day, lang)
+        chart = cold_chain_chart(day, curves, heading, classes) if day.devices else None
+        return pages.cold_chain_page(day, self.places, lang, chart)
 
     def delivery(self, name: ReportName, period: str) -> Delivery:
         """What a scheduled report sends: made once, then worded and rendered."""
@@ -123,21 +131,21 @@ class Reports:
             weekly = self.usage.weekly(period)
             return Delivery(
                 *weekly_message(weekly, lang),
-                render.weekly_html(weekly, site, lang),
-                render.weekly_csv(weekly, lang),
+                render.page_html(self._weekly_page(weekly), site),
+                render.table_csv(weekly, lang),
             )
         if name == "daily-readings":
             daily = self.usage.daily(period)
             return Delivery(
                 *daily_message(daily, lang),
-                render.daily_html(daily, site, lang),
-                render.daily_csv(daily, lang),
+                render.page_html(pages.daily_page(daily, self.places, lang), site),
+                render.table_csv(daily, lang),
             )
         day, curves = self.cold_chain.day_with_curves(period)
         return Delivery(
             *cold_chain_message(day, lang),
-            render.cold_chain_html(day, curves, site, lang),
-            render.cold_chain_csv(day, lang),
+            render.page_html(self._cold_chain_page(day, curves), site),
+            render.table_csv(day, lang),
         )
 
     # ------------------------------------------------------------------ links

@@ -246,7 +246,7 @@ class UsageReports:
         if usage.consumption is None:
             return [say("no_data", lang)]
         found.extend(
-            say("gap", lang, start=_short(g.start), end=_short(g.end), hours=g.hours)
+            say("gap", lang, start=_short(g.start, lang), end=_short(g.end, lang), hours=g.hours)
             for g in usage.gaps
         )
         if usage.resets:
@@ -296,7 +296,7 @@ class UsageReports:
                 best_start, best_len = run_start, run_len
         if best_len < LEAK_HOURS:
             return []
-        start = _short(datetime.fromtimestamp(best_start, self.tz).isoformat())
+        start = _short(datetime.fromtimestamp(best_start, self.tz).isoformat(), self.lang)
         return [say("leak", self.lang, hours=best_len, start=start)]
 
     # ------------------------------------------------------------------ daily
@@ -468,6 +468,8 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _short(iso: str) -> str:
-    """``2026-11-18T03:00:00+08:00`` → ``11-18 03:00``."""
+def _short(iso: str, lang: str) -> str:
+    """``2026-11-18T03:00:00+08:00`` → ``11月18日 03:00`` (``11-18 03:00`` in English)."""
+    if lang == "zh":
+        return f"{int(iso[5:7])}月{int(iso[8:10])}日 {iso[11:16]}"
     return f"{iso[5:10]} {iso[11:16]}"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from campuswatch.protocol import DeviceInfo
 from demo.services import InfluxServer
+from ingest.config.places import Places
 from ingest.config.reports import ReportsConfig
 from ingest.registry import Registry
 from ingest.reports.cold_chain import ColdChainReports
@@ -183,8 +184,15 @@ def run(server: InfluxServer, tmp: Path, weeks: int) -> None:
     alerts.close()
 
     from ingest.reports import render  # noqa: PLC0415
+    from ingest.reports.charts import weekly_charts  # noqa: PLC0415
+    from ingest.reports.pages import weekly_page  # noqa: PLC0415
 
-    html_s = median_s(lambda: render.weekly_html(report, "bench", "zh"))
+    def page() -> str:
+        return render.page_html(
+            weekly_page(report, Places(), "zh", weekly_charts(report, "zh")), ""
+        )
+
+    html_s = median_s(page)
     print(f"weekly HTML page with its charts: {html_s:.2f} s")
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ingest.i18n import Catalogue
+from ingest.i18n import DEVICE_WORDS, Catalogue
 
 WORDS = Catalogue(
     {
+        **DEVICE_WORDS,
         "html_lang": ("zh-CN", "en"),
         "app": ("校园值班台", "Campus watch"),
         # Navigation and common words
@@ -118,46 +119,6 @@ WORDS = Catalogue(
         "nav.history": ("告警记录", "Alert log"),
         "nav.reports": ("报表", "Reports"),
         "reports.title": ("报表", "Reports"),
-        "report.weekly": ("一周一反馈", "Weekly usage"),
-        "report.daily": ("每日抄表", "Daily readings"),
-        "report.cold_chain": ("冷链记录", "Cold-chain log"),
-        "report.week": ("{year}年第{n}周（{span}）", "{year} week {n} ({span})"),
-        "report.span_month": ("{m}月{d1}日–{d2}日", "{m}/{d1}–{d2}"),
-        "report.span": ("{m1}月{d1}日–{m2}月{d2}日", "{m1}/{d1}–{m2}/{d2}"),
-        "report.day": ("{month}月{day}日", "{year}-{month}-{day}"),
-        "report.money": ("{value} 元", "CNY {value}"),
-        "report.total.electricity_kwh": ("用电", "Electricity"),
-        "report.total.water_m3": ("用水", "Water"),
-        "report.meters": ("共 {n} 块表", "{n} meters"),
-        "report.minutes": ("{n} 分钟", "{n} min"),
-        "report.hints": ("需要注意", "Worth a look"),
-        "report.out_brief": (
-            "{name}：超出 {limits} 共 {n} 分钟，每次都短于告警所需的持续时间，未报警",
-            "{name}: outside {limits} for {n} min in all, each time shorter than an alarm needs",
-        ),
-        "report.out_alarmed": (
-            "{name}：超出 {limits} 共 {n} 分钟，已报警",
-            "{name}: outside {limits} for {n} min, alarmed",
-        ),
-        "report.cold_summary": (
-            "{n} 台冷柜，{fine} 台全天正常",
-            "{n} cold stores, {fine} fine all day",
-        ),
-        "report.none": ("这段时间没有数据。", "No data for this time."),
-        "report.col.meter": ("表", "Meter"),
-        "report.col.place": ("位置", "Place"),
-        "report.col.use": ("用量", "Use"),
-        "report.col.previous": ("上周", "Last week"),
-        "report.col.change": ("变化", "Change"),
-        "report.col.cost": ("费用", "Cost"),
-        "report.col.parent": ("上级表", "Behind"),
-        "report.col.start": ("日初读数", "Start"),
-        "report.col.end": ("日末读数", "End"),
-        "report.col.store": ("冷柜", "Cold store"),
-        "report.col.range": ("应在", "Range"),
-        "report.col.min_max": ("最低～最高", "Min–max"),
-        "report.col.out": ("超出范围", "Out of range"),
-        "report.col.alerts": ("告警", "Alerts"),
         "device.unknown": ("找不到这个设备。", "No such device."),
         "device.now": ("现在", "Now"),
         "device.seen": ("最近数据", "Last heard"),
@@ -175,20 +136,6 @@ WORDS = Catalogue(
         "device.alerts": ("这个设备的告警", "This device's alerts"),
         "device.no_alerts": ("没有告警。", "No alerts."),
         "alert.what": ("设备类型", "Device"),
-        "class.refrigerator": ("冷藏柜", "refrigerator"),
-        "class.freezer": ("冷冻柜", "freezer"),
-        "class.sample_fridge": ("留样柜", "food-sample fridge"),
-        "class.medicine_fridge": ("药品冰箱", "medicine fridge"),
-        "kind.door": ("门", "door"),
-        "kind.smoke": ("烟感", "smoke detector"),
-        "kind.temperature": ("温度", "temperature"),
-        "kind.leak": ("漏水", "leak sensor"),
-        "kind.panic": ("一键报警", "panic button"),
-        "kind.motion": ("人体感应", "motion sensor"),
-        "kind.camera": ("摄像头", "camera"),
-        "kind.electricity": ("电表", "electricity meter"),
-        "kind.water": ("水表", "water meter"),
-        "kind.gateway": ("网关", "gateway"),
         "summary.doors": ("{n} 处门未关好", "{n} door(s) open or unlocked"),
         "summary.alerts": ("{n} 条告警待处理", "{n} alert(s) waiting"),
         "summary.no_alerts": ("无待处理告警", "no alert waiting"),
@@ -288,13 +235,8 @@ def say(key: str, lang: str, /, **values: object) -> str:
 
 
 def word(prefix: str, key: str | None, lang: str, fallback: str | None = None) -> str:
-    """``prefix.key`` in words (``class.refrigerator``: 冷藏柜), else ``fallback``'s words;
-    when none is known, ``key`` itself (or nothing when a fallback was given, so the
-    caller chooses what to show)."""
-    for candidate in (f"{prefix}.{key}" if key else None, fallback):
-        if candidate and candidate in WORDS:
-            return WORDS.say(candidate, lang)
-    return "" if fallback else (key or "")
+    """``prefix.key`` in words (see :meth:`Catalogue.word`)."""
+    return WORDS.word(prefix, key, lang, fallback)
 
 
 class Conflict(Protocol):

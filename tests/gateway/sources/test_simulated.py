@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from gateway.config import SimulatedSourceConfig
@@ -117,7 +118,7 @@ def test_the_main_meter_counts_more_than_the_canteen_behind_it_every_hour() -> N
         [r["values"]["energy_kwh"] for r in got.of(d)][::12]
         for d in ("meter-main", "meter-canteen")
     )
-    hours = list(zip(zip(main, main[1:]), zip(canteen, canteen[1:]), strict=False))
+    hours = list(zip(pairwise(main), pairwise(canteen), strict=True))
     assert len(hours) > 160
     for (m0, m1), (c0, c1) in hours:
         assert m1 - m0 > c1 - c0 > 0

@@ -25,6 +25,8 @@ from tests.harness import wait_for
 from tests.ingest.reports.data import TZ, announce, counter, every, local, write
 from tests.receivers import HttpReceiver, http_receiver
 
+FIVE_MIN = timedelta(minutes=5)
+
 
 @pytest.fixture
 def receiver() -> Iterator[HttpReceiver]:
@@ -67,19 +69,28 @@ def test_missed_runs_are_made_up_once_after_downtime(
         weekly_usage=local("2026-11-16 07:30"),
         cold_chain=local("2026-11-22 00:10"),
     )
+    # Monday's fridge, every 5 minutes: the cold-chain message carries its chart.
+    db = InfluxClient(report_config["influx"]["url"], report_config["influx"]["database"])
+    db.create_database()
+    fridge = [
+        (t, 4.0) for t in every(local("2026-11-23 00:00"), local("2026-11-24 00:00"), FIVE_MIN)
+    ]
+    write(db, "temperature", "fridge-cold-1", "celsius", fridge, {"class": "refrigerator"})
     clock = ManualClock(local("2026-11-24 09:00").timestamp())
     service = _service(report_config, clock)
+    info = DeviceInfo(device="fridge-cold-1", kind="temperature", interval_s=300)
+    announce(service.registry, [info.model_copy(update={"tags": {"class": "refrigerator"}})])
     service.start()
     try:
         wait_for(lambda: len(receiver.bodies()) >= 2, 20)
         weekly = next(r.body for r in receiver.requests if r.path == "/director")
-        assert weekly["title"] == "用水用电周报 2026-W47"
+        assert weekly["title"] == "一周一反馈 2026年第47周（11月16日–22日）"
         assert weekly["state"] == "report"
         assert weekly["period"] == "2026-W47"
         assert weekly["url"].startswith("http://campus.example:8000/api/reports/weekly-usage?")
         assert weekly["url"] in weekly["message"]
         wecom = next(r.body for r in receiver.requests if r.path == "/wecom")
-        assert "冷链温度记录 2026-11-23" in orjson.dumps(wecom).decode()
+        assert "冷链记录 11月23日" in orjson.dumps(wecom).decode()
         # Then the day's chart as a WeCom image message: a PNG with its MD5.
         chart = wait_for(
             lambda: next(
@@ -101,6 +112,7 @@ def test_missed_runs_are_made_up_once_after_downtime(
             assert api.get(path.replace("2026-W47", "2026-W46")).status_code == 401
     finally:
         service.stop()
+        db.close()
     assert len(receiver.requests) == 3  # the weekly report, the cold-chain log and its chart
     again = _service(report_config, clock)
     assert again.report_jobs.missed() == []  # made up once, not again at the next start
@@ -143,7 +155,7 @@ def test_apscheduler_fires_the_job_and_delivers(
     body = receiver.bodies()[0]
     yesterday = datetime.now(TZ).date() - timedelta(days=1)
     assert body["period"] == yesterday.isoformat()
-    assert body["title"].startswith("冷链温度记录")
+    assert body["title"].startswith("冷链记录")
 
 
 def _problems(service: IngestService) -> list[str]:
@@ -269,7 +281,7 @@ def test_the_daily_readings_are_delivered_once_after_downtime(
         db.close()
     [body] = receiver.bodies()
     text = orjson.dumps(body).decode()
-    assert "每日抄表记录 2026-11-23" in text
+    assert "每日抄表 11月23日" in text
     assert "用电 264 kWh" in text  # meter-main 240 + meter-gym 24; the kitchen is behind main
     assert "· meter-main 240 kWh" in text
     assert "· water-main：当日没有收到读数" in text

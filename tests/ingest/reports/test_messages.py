@@ -28,8 +28,8 @@ def _meter(
 def test_weekly_message_sums_kinds_and_lists_hints() -> None:
     report = WeeklyUsage(
         week="2026-W47",
-        start="",
-        end="",
+        start="2026-11-16T00:00:00+08:00",
+        end="2026-11-23T00:00:00+08:00",
         complete=True,
         days=[],
         buildings=[],
@@ -43,7 +43,7 @@ def test_weekly_message_sums_kinds_and_lists_hints() -> None:
         currency="CNY",
     )
     title, text = weekly_message(report, "zh")
-    assert title == "用水用电周报 2026-W47"
+    assert title == "一周一反馈 2026年第47周（11月16日–22日）"
     assert text.splitlines() == [
         "用电 165.0 kWh（上周 150.0，+10.0%）",
         "用水 3.0 m³",
@@ -79,7 +79,7 @@ def test_cold_chain_message_names_the_stores_out_of_range() -> None:
         devices=[store("a", 12, 2880, 1), store("b", 0, 2880, 0), store("c", 0, 0, 0)],
     )
     title, text = cold_chain_message(day, "zh")
-    assert title == "冷链温度记录 2026-11-23"
+    assert title == "冷链记录 11月23日"
     assert text.splitlines() == [
         "3 台冷藏/冷冻设备，1 台有超限，告警 1 次",
         "· a 柜：超限 12 分钟，最低 2.0°C，最高 9.5°C",

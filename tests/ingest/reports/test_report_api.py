@@ -31,6 +31,12 @@ MINUTE_MS = 60_000
 
 
 @pytest.fixture
+def config(config: dict[str, Any]) -> dict[str, Any]:
+    """The shared test config with the campus's place names (SPEC §4)."""
+    return {**config, "places": {"main": "教学楼", "canteen": "食堂"}}
+
+
+@pytest.fixture
 def fed(
     service: IngestService, publisher: Publisher, config: dict[str, Any]
 ) -> Iterator[tuple[TestClient, float]]:
@@ -122,7 +128,13 @@ def test_weekly_usage_json_csv_html(fed: tuple[TestClient, float]) -> None:
         )
     assert not [w for w in caught if "missing from font" in str(w.message)], "Chinese glyphs"
     assert page.headers["content-type"].startswith("text/html")
-    assert "总表" in page.text
+    # The page a report message links to reads as the console's: places and kinds in
+    # words, the week the Chinese way, each cell labelled for a phone's stacked table.
+    assert "总表（电表）" in page.text
+    assert '<td data-label="位置">教学楼</td>' in page.text
+    assert re.search(r"<h1>一周一反馈 \d{4}年第\d+周（\d+月\d+日–(\d+月)?\d+日）</h1>", page.text)
+    assert ">main<" not in page.text
+    assert "electricity" not in page.text
     png = base64.b64decode(re.search(r"data:image/png;base64,([^\"]+)", page.text)[1])  # type: ignore[index]
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000
@@ -142,7 +154,9 @@ def test_cold_chain_and_daily_readings(fed: tuple[TestClient, float]) -> None:
     page = api.get(
         "/api/reports/cold-chain", params={"date": day, "format": "html"}, headers=VIEWER
     )
-    assert "冷藏柜 1" in page.text
+    assert "冷藏柜 1（冷藏柜）" in page.text
+    assert '<td data-label="位置">食堂</td>' in page.text
+    assert "refrigerator" not in page.text
     daily = api.get(
         "/api/reports/daily-readings", params={"date": day, "format": "csv"}, headers=VIEWER
     )
@@ -216,7 +230,7 @@ def test_cli_prints_the_report(
     )
     assert table.returncode == 0, table.stderr
     assert "总表" in table.stdout
-    assert "用水用电周报" in table.stdout
+    assert "一周一反馈" in table.stdout
     csv = subprocess.run(
         [*cli, "--week", _this_week(), "--format", "csv"],
         capture_output=True,

@@ -15,11 +15,13 @@ import pytest
 
 from campuswatch.protocol import DeviceInfo
 from demo.services import InfluxServer
+from ingest.config.places import Places
 from ingest.config.reports import ReportsConfig
 from ingest.registry import Registry
 from ingest.reports import render
 from ingest.reports.meters import MeterStore
 from ingest.reports.models import MeterUsage, WeeklyUsage
+from ingest.reports.pages import weekly_page
 from ingest.reports.usage import UsageReports, sub_meters, top_level
 from ingest.storage.influx import InfluxClient
 from ingest.storage.meter_hours import MeterHours
@@ -157,3 +159,14 @@ def test_a_rise_in_the_unmetered_share_is_a_hint() -> None:
 def test_without_weeks_before_a_large_rest_is_a_hint() -> None:
     hints = _hints([_usage("main", 100.0), _usage("canteen", 60.0, "main", 58.0)])
     assert hints == ["分表合计 60 m³，未计量 40 m³（40%）：可能有漏损或未装分表的用户"]
+
+
+def test_the_page_lists_each_meter_before_the_meters_behind_it(week: WeeklyUsage) -> None:
+    assert week.meters[0].device != "water-main"  # the report orders them otherwise
+    page = weekly_page(week, Places({"canteen": "食堂"}), "zh", {})
+    meters = [row[0].split("（")[0] for row in page.rows]
+    assert meters.index("water-main") + 1 == meters.index("water-kitchen")
+    assert meters.index("water-kitchen") + 1 == meters.index("water-teaching")
+    kitchen = next(row for row in page.rows if row[0].startswith("water-kitchen"))
+    assert kitchen[1] == "食堂"
+    assert kitchen[-1] == "water-main"  # no name: its id

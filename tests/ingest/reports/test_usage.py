@@ -185,7 +185,7 @@ def test_gap_is_reported_and_its_use_counted_after(week: WeeklyUsage) -> None:
         ("2026-11-17T02:00:00+08:00", "2026-11-17T06:00:00+08:00", 4)
     ]
     assert gym.anomalies == [
-        "11-17 02:00 至 11-17 06:00 无数据（4 小时），这段用量计入恢复后的第一小时"
+        "11月17日 02:00 至 11月17日 06:00 无数据（4 小时），这段用量计入恢复后的第一小时"
     ]
     assert gym.night_baseline == pytest.approx(3.0)
     # Per day: peak 10 h x 3 x 1.0 + valley 8 h x 3 x 0.3 + 6 h x 3 x 0.6 = 48.0; on Tuesday the
@@ -200,7 +200,7 @@ def test_leak_night_load_and_jump(week: WeeklyUsage) -> None:
     assert kitchen.change_pct == pytest.approx(140.0)
     assert kitchen.night_baseline == pytest.approx(0.02)
     text = " | ".join(kitchen.anomalies)
-    assert "连续 168 小时用水从未停止（11-16 00:00 起）：疑似漏水" in text
+    assert "连续 168 小时用水从未停止（11月16日 00:00 起）：疑似漏水" in text
     assert "比上周增加 140%" in text
     assert "夜间基础用量 0.02 m³/小时，而前 4 周夜间为 0" in text
     assert kitchen.cost == pytest.approx(3.36 * 4.0)

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.reports.pages import day_label, money, week_label
 from ingest.web.app import create_api
-from ingest.web.console.reports import day_label, money, week_label
 from tests.ingest.web.console.web import PEOPLE, log_in
 
 

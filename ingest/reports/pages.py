@@ -1,18 +1,26 @@
-"""The console's report pages (SPEC §9 v3): the weekly usage, the daily readings and the
-cold-chain log as phone pages: a summary first (hints before numbers), charts that fit,
-tables a phone shows as stacked cards; weeks and dates the Chinese way, money in 元,
-places and classes in words. (The scheduled messages and ``/api/reports`` keep their
-formats; CSV keeps ids.)"""
+"""The reports as pages people read (SPEC §9 v3), one model for the console's report pages
+and the HTML a report message links to: a summary first (hints before numbers), charts
+that fit, tables a phone shows as stacked cards; weeks and dates the Chinese way, money
+in 元, places and classes in words. (JSON and CSV keep ids.)"""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from ingest.config.places import Places
-from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
-from ingest.web.console.page_text import say, word
+from ingest.reports.models import (
+    ColdChainDay,
+    DailyReading,
+    DailyReadings,
+    MeterUsage,
+    WeeklyUsage,
+)
+from ingest.reports.report_text import WORDS, say
+
+M = TypeVar("M", MeterUsage, DailyReading)
 
 
 @dataclass
@@ -20,11 +28,22 @@ class ReportPage:
     """What ``report.html`` shows."""
 
     heading: str
-    summary: list[str]
+    lang: str
+    summary: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)  # what needs a look, first
     charts: list[tuple[str, str]] = field(default_factory=list)  # (data URI, alt)
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+
+    @property
+    def hints_title(self) -> str:
+        """The heading over the hints."""
+        return say("report.hints", self.lang)
+
+    @property
+    def empty(self) -> str:
+        """What the page says when it has no rows."""
+        return say("report.none", self.lang)
 
 
 def week_label(week: str, start: str, end: str, lang: str) -> str:
@@ -48,6 +67,22 @@ def _span(first: date, last: date, lang: str) -> str:
     return say("report.span", lang, m1=first.month, d1=first.day, m2=last.month, d2=last.day)
 
 
+def weekly_heading(report: WeeklyUsage, lang: str) -> str:
+    """``一周一反馈 2026年第48周（11月23日–29日）``."""
+    label = week_label(report.week, report.start, report.end, lang)
+    return f"{say('report.weekly', lang)} {label}"
+
+
+def daily_heading(report: DailyReadings, lang: str) -> str:
+    """``每日抄表 11月23日``."""
+    return f"{say('report.daily', lang)} {day_label(report.date, lang)}"
+
+
+def cold_chain_heading(report: ColdChainDay, lang: str) -> str:
+    """``冷链记录 11月23日``."""
+    return f"{say('report.cold_chain', lang)} {day_label(report.date, lang)}"
+
+
 def money(value: float | None, lang: str) -> str:
     """``1,434.12 元``."""
     return "" if value is None else say("report.money", lang, value=f"{value:,.2f}")
@@ -62,21 +97,21 @@ def weekly_page(
     report: WeeklyUsage, places: Places, lang: str, charts: dict[str, bytes]
 ) -> ReportPage:
     """The weekly usage: totals (a sub-meter is not counted twice), hints, charts, meters."""
-    label = week_label(report.week, report.start, report.end, lang)
     columns = ("meter", "place", "use", "previous", "change", "cost", "parent")
     page = ReportPage(
-        heading=f"{say('report.weekly', lang)} {label}",
+        heading=weekly_heading(report, lang),
+        lang=lang,
         summary=[_totals(report, lang)],
         hints=[f"{m.name or m.device}：{hint}" for m in report.meters for hint in m.anomalies],
         charts=[(_png(png), alt) for alt, png in charts.items()],
         header=[say(f"report.col.{c}", lang) for c in columns],
     )
     names = {m.device: m.name or m.device for m in report.meters}
-    for m in report.meters:
-        change = "" if m.change_pct is None else f"{m.change_pct:+.0f}%"
+    for m in _parents_first(report.meters):
+        change = "" if m.change_pct is None else f"{m.change_pct:+.1f}%"
         page.rows.append(
             [
-                f"{m.name or m.device}（{word('kind', m.kind, lang)}）",
+                f"{m.name or m.device}（{WORDS.word('kind', m.kind, lang)}）",
                 places.building(m.building) if m.building else "",
                 f"{number(m.consumption)} {m.unit}".strip(),
                 f"{number(m.previous)} {m.unit}".strip(),
@@ -86,6 +121,32 @@ def weekly_page(
             ]
         )
     return page
+
+
+def _parents_first(meters: list[M]) -> list[M]:
+    """Each meter followed by the meters behind it (a loop of parents keeps its order)."""
+    present = {m.device for m in meters}
+    children: dict[str, list[M]] = {}
+    for m in meters:
+        if m.parent in present and m.parent != m.device:
+            children.setdefault(m.parent, []).append(m)
+    ordered: list[M] = []
+    seen: set[int] = set()
+
+    def add(meter: M) -> None:
+        if id(meter) in seen:
+            return
+        seen.add(id(meter))
+        ordered.append(meter)
+        for child in children.get(meter.device, []):
+            add(child)
+
+    for m in meters:
+        if m.parent not in present:
+            add(m)
+    for m in meters:  # what a loop of parents left out
+        add(m)
+    return ordered
 
 
 def _totals(report: WeeklyUsage, lang: str) -> str:
@@ -103,15 +164,16 @@ def daily_page(report: DailyReadings, places: Places, lang: str) -> ReportPage:
     """Yesterday's meter readings: start, end and use of each meter."""
     columns = ("meter", "place", "start", "end", "use")
     page = ReportPage(
-        heading=f"{say('report.daily', lang)} {day_label(report.date, lang)}",
+        heading=daily_heading(report, lang),
+        lang=lang,
         summary=[say("report.meters", lang, n=len(report.meters))],
         hints=[f"{m.name or m.device}：{hint}" for m in report.meters for hint in m.anomalies],
         header=[say(f"report.col.{c}", lang) for c in columns],
     )
-    for m in report.meters:
+    for m in _parents_first(report.meters):
         page.rows.append(
             [
-                f"{m.name or m.device}（{word('kind', m.kind, lang)}）",
+                f"{m.name or m.device}（{WORDS.word('kind', m.kind, lang)}）",
                 places.building(m.building) if m.building else "",
                 number(m.start_reading, 2),
                 number(m.end_reading, 2),
@@ -128,7 +190,8 @@ def cold_chain_page(
     long enough for an alarm), the curves, then the numbers."""
     columns = ("store", "place", "range", "min_max", "out", "alerts")
     page = ReportPage(
-        heading=f"{say('report.cold_chain', lang)} {day_label(report.date, lang)}",
+        heading=cold_chain_heading(report, lang),
+        lang=lang,
         summary=[],
         charts=[(_png(chart), say("report.cold_chain", lang))] if chart else [],
         header=[say(f"report.col.{c}", lang) for c in columns],
@@ -142,7 +205,7 @@ def cold_chain_page(
             page.hints.append(say(key, lang, name=name, n=d.minutes_out_of_range, limits=limits))
         page.rows.append(
             [
-                f"{name}（{word('class', d.class_, lang)}）",
+                f"{name}（{WORDS.word('class', d.class_, lang)}）",
                 places.building(d.building) if d.building else "",
                 limits,
                 f"{number(d.min)}～{number(d.max)} ℃" if d.min is not None else "",
