@@ -180,8 +180,10 @@ class PeopleStore(DurableFile):
         return person
 
     def change(self, login: str, name: str, role: str, areas: Iterable[str] = ()) -> Person:
-        """Change a person's name, role and areas; a new role or new areas end their
-        sessions (they may allow less than what the person logged in with)."""
+        """Change a person's name, role and areas. A new role ends their sessions (it may
+        allow less than what they logged in with); areas are read with the session at
+        every request, so new ones apply at once and nobody is logged out (an admin
+        giving themselves an area stays in), while live streams check again."""
         if role not in ROLES:
             raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         person = Person(login, check_name(name), role, areas=check_areas(areas))
@@ -194,8 +196,9 @@ class PeopleStore(DurableFile):
                 "UPDATE people SET name = ?, role = ?, areas = ?, changed_ms = ? WHERE login = ?",
                 (person.name, role, areas_text, now_ms(self.clock), login),
             )
-            if (row["role"], row["areas"]) != (role, areas_text):
+            if row["role"] != role:
                 db.execute("DELETE FROM sessions WHERE login = ?", (login,))
+            if (row["role"], row["areas"]) != (role, areas_text):
                 self.sessions_changed += 1
         return person
 

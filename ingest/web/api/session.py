@@ -16,9 +16,10 @@ class Caller(BaseModel):
     name: str
     role: str
     login: str | None
+    areas: list[str]  # buildings they acknowledge alerts in; none: everywhere
 
 
 @router.get("/api/session")
 def whoami(caller: Viewer) -> Caller:
-    """The caller's name and role; 401 when not logged in."""
-    return Caller(name=caller.name, role=caller.role, login=caller.login)
+    """The caller's name, role and areas; 401 when not logged in."""
+    return Caller(name=caller.name, role=caller.role, login=caller.login, areas=list(caller.areas))

@@ -96,8 +96,8 @@ def change(
     role: Text = "",
     areas: Text = "",
 ) -> Response:
-    """Change a person's name, role and areas, explicitly (a new role or new areas end
-    their sessions); not one's own role (an admin cannot lock themselves out here)."""
+    """Change a person's name, role and areas, explicitly (a new role ends their
+    sessions); not one's own role (an admin cannot lock themselves out here)."""
     check_form(request, service, csrf, admin)
     if login == admin.login and role != admin.role:
         return _page(request, service, admin, 400, say("forbidden", service.config.site.language))

@@ -72,7 +72,12 @@ def test_login_logout_and_the_board_needs_a_session(web: TestClient) -> None:
     board = web.get("/")
     assert board.status_code == 200
     assert "张师傅" in board.text
-    assert web.get("/api/session").json() == {"name": "张师傅", "role": "guard", "login": "zhang"}
+    assert web.get("/api/session").json() == {
+        "name": "张师傅",
+        "role": "guard",
+        "login": "zhang",
+        "areas": [],
+    }
     out = web.post("/logout", data={"csrf": csrf_of(board.text)}, follow_redirects=False)
     assert out.status_code == 303
     assert web.get("/api/session").status_code == 401
@@ -213,6 +218,11 @@ def test_a_session_ends_when_the_person_is_disabled(
     viewer = TestClient(web.app)
     log_in(viewer, "li")
     assert viewer.get("/people").status_code == 403
+    # An admin giving themselves an area stays logged in, and has it at once.
+    people = admin.get("/people")
+    mine = {"csrf": csrf_of(people.text), "name": "王园长", "role": "admin", "areas": "canteen"}
+    assert admin.post("/people/wang/change", data=mine).status_code == 200
+    assert admin.get("/api/session").json()["areas"] == ["canteen"]
 
 
 def _link(body: dict[str, Any]) -> str:

@@ -137,7 +137,7 @@ def test_adding_a_login_that_exists_changes_nothing(people: PeopleStore) -> None
     assert people.person("zhang") == Person("zhang", "张师傅", "guard")
     assert people.log_in("zhang", "correct horse")  # the night guard can still log in
     session = people.log_in("zhang", "correct horse")
-    people.change("zhang", "张师傅（夜班）", "guard")  # a new name: still logged in
+    people.change("zhang", "张师傅（夜班）", "guard", ["gate"])  # new name, areas: still in
     assert people.session(session.token) is not None
     people.change("zhang", "张师傅（夜班）", "viewer")  # a lower role: logged out
     assert people.session(session.token) is None
