@@ -62,7 +62,8 @@ def _use_the_console(lines: list[str]) -> None:
         assert "data:image/png;base64," in weekly
         _look_at_the_weekly_report(console, login, password, week.group(1))
         # 食堂电表 is behind 总电表 (its parent tag): the total counts the main meter once.
-        usage = browser.get("/api/reports/weekly-usage", timeout=60).json()
+        shown = week.group(1).rsplit("/", 1)[1]  # the week the page showed (last week)
+        usage = browser.get("/api/reports/weekly-usage", params={"week": shown}, timeout=60).json()
         meters = {m["device"]: m for m in usage["meters"]}
         main, canteen = meters["meter-main"], meters["meter-canteen"]
         assert canteen["parent"] == "meter-main"

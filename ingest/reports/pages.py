@@ -19,6 +19,7 @@ from ingest.reports.models import (
     WeeklyUsage,
 )
 from ingest.reports.report_text import WORDS, say
+from ingest.reports.usage import parents_of
 
 M = TypeVar("M", MeterUsage, DailyReading)
 
@@ -124,28 +125,24 @@ def weekly_page(
 
 
 def _parents_first(meters: list[M]) -> list[M]:
-    """Each meter followed by the meters behind it (a loop of parents keeps its order)."""
-    present = {m.device for m in meters}
-    children: dict[str, list[M]] = {}
+    """Each meter followed by the meters behind it, as the totals see them (same site and
+    kind; a parent naming no such meter, or in a loop, leaves a meter top-level)."""
+    parents = parents_of(meters)
+    children: dict[int, list[M]] = {}
     for m in meters:
-        if m.parent in present and m.parent != m.device:
-            children.setdefault(m.parent, []).append(m)
+        parent = parents.get(id(m))
+        if parent is not None:
+            children.setdefault(id(parent), []).append(m)
     ordered: list[M] = []
-    seen: set[int] = set()
 
     def add(meter: M) -> None:
-        if id(meter) in seen:
-            return
-        seen.add(id(meter))
         ordered.append(meter)
-        for child in children.get(meter.device, []):
+        for child in children.get(id(meter), []):
             add(child)
 
     for m in meters:
-        if m.parent not in present:
+        if id(m) not in parents:
             add(m)
-    for m in meters:  # what a loop of parents left out
-        add(m)
     return ordered
 
 

@@ -10,7 +10,7 @@ from html import escape
 
 from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
 from ingest.reports.pages import ReportPage
-from ingest.reports.report_text import say, title
+from ingest.reports.report_text import say
 
 WEEKLY_COLUMNS = {
     "zh": [
@@ -106,15 +106,6 @@ COLD_COLUMNS = {
         "alerts",
     ],
 }
-
-
-def totals_line(report: WeeklyUsage, lang: str) -> str:
-    """``用电 1515.3 kWh · 用水 77.6 m³ · 费用 1434.12 CNY``."""
-    units = {"electricity_kwh": "kWh", "water_m3": "m³", "cost": report.currency or ""}
-    return " · ".join(
-        f"{title(key, lang)} {value:g} {units.get(key, '')}".rstrip()
-        for key, value in report.totals.items()
-    )
 
 
 # A text cell starting with one of these is a formula to spreadsheet programs (a device

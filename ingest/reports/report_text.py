@@ -41,9 +41,9 @@ _TEXT = {
         " or a load without a sub-meter?",
     ),
     "unmetered_rose": (
-        "未计量 {rest:g} {unit}（{pct:.0f}%），前 4 周平均 {usual:.0f}%：可能有漏损或新增的用户",
-        "unmetered {rest:g} {unit} ({pct:.0f}%), {usual:.0f}% in the 4 weeks before: a loss, a"
-        " leak or a new load?",
+        "未计量 {rest:g} {unit}（{pct:.0f}%），前 4 周最少时 {usual:.0f}%：可能有漏损或新增的用户",
+        "unmetered {rest:g} {unit} ({pct:.0f}%), at least {usual:.0f}% in the 4 weeks before:"
+        " a loss, a leak or a new load?",
     ),
     "unmetered_negative": (
         "分表合计 {children:g} {unit} 超过总表 {parent:g} {unit}：请检查表计与 parent 标签",
@@ -73,13 +73,6 @@ _TEXT = {
     "title.water": ("用水", "Water"),
     "title.this_week": ("本周", "this week"),
     "title.last_week": ("上周", "last week"),
-    "title.electricity_kwh": ("用电", "electricity"),
-    "title.water_m3": ("用水", "water"),
-    "title.cost": ("费用", "cost"),
-    "title.refrigerator": ("冷藏", "refrigerator"),
-    "title.freezer": ("冷冻", "freezer"),
-    "title.sample_fridge": ("留样", "food samples"),
-    "title.medicine_fridge": ("药品", "medicine"),
     "title.per_day": ("每日用量（用量最大的 10 块表）", "Use per day (the 10 biggest meters)"),
     # The report pages (console and message), see pages.py.
     "report.weekly": ("一周一反馈", "Weekly usage"),

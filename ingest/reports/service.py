@@ -17,7 +17,7 @@ from ingest.reports.messages import cold_chain_message, daily_message, weekly_me
 from ingest.reports.meters import MeterStore
 from ingest.reports.models import ColdChainDay, DailyReadings, WeeklyUsage
 from ingest.reports.pages import ReportPage
-from ingest.reports.report_text import title
+from ingest.reports.report_text import WORDS
 from ingest.reports.usage import UsageReports
 from ingest.rules.store import AlertStore
 from ingest.storage.dirty import DirtyHours
@@ -119,7 +119,7 @@ class Reports:
         from ingest.reports.charts import cold_chain_chart  # noqa: PLC0415
 
         lang = self.lang
-        classes = {d.class_: title(d.class_, lang) for d in day.devices}
+        classes = {d.class_: WORDS.word("class", d.class_, lang) for d in day.devices}
         heading = pages.cold_chain_heading(day, lang)
         chart = cold_chain_chart(day, curves, heading, classes) if day.devices else None
         return pages.cold_chain_page(day, self.places, lang, chart)

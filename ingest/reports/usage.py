@@ -109,11 +109,12 @@ class UsageReports:
         self._catch_up(weeks[-1].start_s, period.end_s)
         slots = self._slots(weeks)
         now_s = int(self.clock.time())
-        meters = [
+        built = [
             self._meter_usage(m, slots, period, now_s)
             for m in self.store.load(weeks[-1].start_s, period.end_s)
         ]
-        self._sub_meters(meters)
+        meters = [usage for usage, _ in built]
+        self._sub_meters(meters, {id(usage): before for usage, before in built})
         return WeeklyUsage(
             week=period.label,
             start=period.start.isoformat(),
@@ -159,7 +160,8 @@ class UsageReports:
 
     def _meter_usage(
         self, meter: Meter, slots: dict[int, HourSlot], period: Period, now_s: int
-    ) -> MeterUsage:
+    ) -> tuple[MeterUsage, list[float | None]]:
+        """The meter's week, and its use in each of the weeks before (None: no data)."""
         sums = _Sums.of(meter, slots, self._hour_prices(meter.kind))
         use = [round(w, 3) if sums.has_data[i] else None for i, w in enumerate(sums.weekly)]
         history = [u for u in use[1:] if u is not None]
@@ -185,10 +187,14 @@ class UsageReports:
         )
         baselines = [_mean(night[w]) for w in range(1, HISTORY_WEEKS + 1) if w in night]
         usage.anomalies = self._anomalies(meter, usage, baselines, period)
-        return usage
+        return usage, use[1:]
 
-    def _sub_meters(self, meters: list[MeterUsage]) -> None:
-        """Give each parent meter its children's use and the unmetered rest."""
+    def _sub_meters(
+        self, meters: list[MeterUsage], before: dict[int, list[float | None]] | None = None
+    ) -> None:
+        """Give each parent meter its children's use and the unmetered rest; ``before``:
+        each meter's use in the weeks before, by ``id(meter)``."""
+        before = before or {}
         for parent, children in sub_meters(meters):
             known = [c.consumption for c in children if c.consumption is not None]
             if parent.consumption is None or not known:
@@ -197,7 +203,10 @@ class UsageReports:
             if len(known) < len(children):  # a child sent nothing: the rest is unknown
                 continue
             parent.unmetered = round(parent.consumption - parent.sub_meters, 3) + 0.0
-            hint = _unmetered_hint(parent, _usual_share(parent, children), self.lang)
+            usual = _usual_share(
+                before.get(id(parent), []), [before.get(id(c), []) for c in children]
+            )
+            hint = _unmetered_hint(parent, usual, self.lang)
             if hint:
                 parent.anomalies.append(hint)
 
@@ -355,7 +364,7 @@ class Metered(Protocol):
 M = TypeVar("M", bound=Metered)
 
 
-def _parents(meters: list[M]) -> dict[int, M]:
+def parents_of(meters: list[M]) -> dict[int, M]:
     """id(meter) -> the meter it is behind: ``parent`` names a meter of the same kind and
     site; one naming no such meter, or in a loop of parents, is top-level."""
     by_id = {(m.site, m.kind, m.device): m for m in meters}
@@ -375,7 +384,7 @@ def _parents(meters: list[M]) -> dict[int, M]:
 def sub_meters(meters: list[M]) -> list[tuple[M, list[M]]]:
     """Each parent meter with the meters directly behind it."""
     found: dict[int, tuple[M, list[M]]] = {}
-    parents = _parents(meters)
+    parents = parents_of(meters)
     for m in meters:
         parent = parents.get(id(m))
         if parent is not None:
@@ -383,12 +392,16 @@ def sub_meters(meters: list[M]) -> list[tuple[M, list[M]]]:
     return list(found.values())
 
 
-def _usual_share(parent: MeterUsage, children: list[MeterUsage]) -> float | None:
-    """The unmetered share of the 4 weeks before, when the parent and every child have one."""
-    averages = [c.average_4w for c in children]
-    if not parent.average_4w or any(a is None for a in averages):
-        return None
-    return (parent.average_4w - sum(a for a in averages if a is not None)) / parent.average_4w
+def _usual_share(parent: list[float | None], children: list[list[float | None]]) -> float | None:
+    """The lowest unmetered share of the weeks before in which the parent and every child
+    have data (None: no such week). The lowest, not the mean: a leak that began two weeks
+    ago must not become part of what is usual."""
+    shares = []
+    for week, use in enumerate(parent):
+        kids = [c[week] if week < len(c) else None for c in children]
+        if use and all(k is not None for k in kids):
+            shares.append((use - sum(k for k in kids if k is not None)) / use)
+    return min(shares) if shares else None
 
 
 def _unmetered_hint(parent: MeterUsage, usual: float | None, lang: str) -> str | None:
@@ -418,7 +431,7 @@ def top_level(meters: Iterable[M]) -> list[M]:
     """The meters whose use no meter above them counts: what totals add up, so nothing
     counts twice (and a sub-meter counts when every meter above it sent nothing)."""
     meters = list(meters)
-    parents = _parents(meters)
+    parents = parents_of(meters)
 
     def counted_above(m: M) -> bool:
         parent = parents.get(id(m))

@@ -91,9 +91,7 @@ def test_the_table_has_the_parent_and_the_rest(week: WeeklyUsage) -> None:
     assert rows["water-main"]["未计量"] == pytest.approx(50.4)
 
 
-def _usage(
-    device: str, consumption: float | None, parent: str | None = None, usual: float | None = None
-) -> MeterUsage:
+def _usage(device: str, consumption: float | None, parent: str | None = None) -> MeterUsage:
     return MeterUsage(
         device=device,
         kind="water",
@@ -103,7 +101,7 @@ def _usage(
         consumption=consumption,
         previous=None,
         change_pct=None,
-        average_4w=usual,
+        average_4w=None,
         night_baseline=None,
         daily=[None] * 7,
         parent=parent,
@@ -138,27 +136,42 @@ def test_a_meter_behind_a_loop_keeps_its_parent() -> None:
     assert [(p.device, _devices(c)) for p, c in sub_meters(meters)] == [("a", ["m"])]
 
 
-def _hints(family: list[MeterUsage]) -> list[str]:
+def _hints(family: list[MeterUsage], before: list[list[float | None]] | None = None) -> list[str]:
+    """The parent's hints; ``before``: each meter's use in the weeks before (in order)."""
     reports = UsageReports.__new__(UsageReports)
     reports.lang = "zh"
-    reports._sub_meters(family)
+    weeks = {id(m): b for m, b in zip(family, before or [], strict=False)}
+    reports._sub_meters(family, weeks)
     return family[0].anomalies
 
 
 def test_an_unmetered_building_is_no_news_every_week() -> None:
     # A main meter with the canteen behind it: the teaching building (about 40 %) has no
     # sub-meter. The weeks before had the same share: no hint.
-    assert _hints([_usage("main", 100.0, usual=95.0), _usage("canteen", 60.0, "main", 58.0)]) == []
+    family = [_usage("main", 100.0), _usage("canteen", 60.0, "main")]
+    assert _hints(family, [[95.0, 100.0], [58.0, 61.0]]) == []
 
 
-def test_a_rise_in_the_unmetered_share_is_a_hint() -> None:
-    hints = _hints([_usage("main", 100.0, usual=95.0), _usage("canteen", 40.0, "main", 58.0)])
-    assert hints == ["未计量 60 m³（60%），前 4 周平均 39%：可能有漏损或新增的用户"]
+def test_a_rise_in_the_unmetered_share_is_a_hint_until_it_is_gone() -> None:
+    # A leak from two weeks ago is not taken for usual: the lowest share of the weeks
+    # before is (39 %), not their mean.
+    family = [_usage("main", 100.0), _usage("canteen", 40.0, "main")]
+    hints = _hints(family, [[100.0, 95.0, None], [40.0, 58.0, 60.0]])
+    assert hints == ["未计量 60 m³（60%），前 4 周最少时 39%：可能有漏损或新增的用户"]
 
 
 def test_without_weeks_before_a_large_rest_is_a_hint() -> None:
-    hints = _hints([_usage("main", 100.0), _usage("canteen", 60.0, "main", 58.0)])
+    assert _hints([_usage("main", 100.0), _usage("canteen", 60.0, "main")]) == [
+        "分表合计 60 m³，未计量 40 m³（40%）：可能有漏损或未装分表的用户"
+    ]
+    # A child with no weeks before (new): nothing usual is known either.
+    hints = _hints([_usage("main", 100.0), _usage("canteen", 60.0, "main")], [[95.0], [None]])
     assert hints == ["分表合计 60 m³，未计量 40 m³（40%）：可能有漏损或未装分表的用户"]
+
+
+def test_children_above_their_parent_are_a_hint_whatever_the_weeks_before() -> None:
+    hints = _hints([_usage("main", 50.0), _usage("canteen", 60.0, "main")], [[95.0], [58.0]])
+    assert hints == ["分表合计 60 m³ 超过总表 50 m³：请检查表计与 parent 标签"]
 
 
 def test_the_page_lists_each_meter_before_the_meters_behind_it(week: WeeklyUsage) -> None:
@@ -170,3 +183,39 @@ def test_the_page_lists_each_meter_before_the_meters_behind_it(week: WeeklyUsage
     kitchen = next(row for row in page.rows if row[0].startswith("water-kitchen"))
     assert kitchen[1] == "食堂"
     assert kitchen[-1] == "water-main"  # no name: its id
+
+
+def test_the_page_keeps_sites_kinds_and_loops_apart() -> None:
+    # Ordered as the totals count: a parent of another site or kind, a loop or itself
+    # leaves a meter top-level, where it was.
+    meters = [
+        _usage("main", 10.0).model_copy(update={"site": "a"}),
+        _usage("loop-a", 1.0, "loop-b"),
+        _usage("loop-b", 1.0, "loop-a"),
+        _usage("self", 1.0, "self"),
+        _usage("main", 20.0).model_copy(update={"site": "b"}),
+        _usage("kitchen", 5.0, "main").model_copy(update={"site": "b"}),
+    ]
+    page = weekly_page(_week(meters), Places(), "zh", {})
+    rows = [(row[0].split("（")[0], row[2]) for row in page.rows]
+    assert rows == [
+        ("main", "10.0 m³"),
+        ("loop-a", "1.0 m³"),
+        ("loop-b", "1.0 m³"),
+        ("self", "1.0 m³"),
+        ("main", "20.0 m³"),
+        ("kitchen", "5.0 m³"),
+    ]
+
+
+def _week(meters: list[MeterUsage]) -> WeeklyUsage:
+    return WeeklyUsage(
+        week="2026-W47",
+        start="2026-11-16T00:00:00+08:00",
+        end="2026-11-23T00:00:00+08:00",
+        complete=True,
+        days=[],
+        buildings=[],
+        meters=meters,
+        totals={},
+    )

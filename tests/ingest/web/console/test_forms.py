@@ -393,6 +393,12 @@ def test_a_guard_limited_to_areas_acknowledges_there_only(
     assert "不在您负责的区域" in by_link.text
     assert service.alert_store.alert(main["alert_id"]).state == "firing"  # type: ignore[union-attr]
     own = web.get(f"/alerts/{canteen['alert_id']}")
+    # Moved to the gate while logged in: the same session may no longer acknowledge the
+    # kitchen's alarm (areas are read at every request), and may again once moved back.
+    service.people.change("zhao", "赵阿姨", "guard", ["gate"])
+    moved = web.post(f"/alerts/{canteen['alert_id']}/ack", data={"csrf": csrf_of(own.text)})
+    assert moved.status_code == 403
+    service.people.change("zhao", "赵阿姨", "guard", ["canteen"])
     done = web.post(f"/alerts/{canteen['alert_id']}/ack", data={"csrf": csrf_of(own.text)})
     assert done.status_code == 200
     assert service.alert_store.alert(canteen["alert_id"]).acknowledged_by == "赵阿姨"  # type: ignore[union-attr]

@@ -138,7 +138,9 @@ def test_adding_a_login_that_exists_changes_nothing(people: PeopleStore) -> None
     assert people.log_in("zhang", "correct horse")  # the night guard can still log in
     session = people.log_in("zhang", "correct horse")
     people.change("zhang", "张师傅（夜班）", "guard", ["gate"])  # new name, areas: still in
-    assert people.session(session.token) is not None
+    still = people.session(session.token)
+    assert still is not None
+    assert still.person.areas == ("gate",)  # at once, in the same session
     people.change("zhang", "张师傅（夜班）", "viewer")  # a lower role: logged out
     assert people.session(session.token) is None
     assert people.person("zhang") == Person("zhang", "张师傅（夜班）", "viewer")
