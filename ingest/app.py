@@ -10,6 +10,7 @@ from typing import Any
 from campuswatch.clock import Clock, SystemClock, now_ms
 from ingest.config import IngestConfig
 from ingest.config.places import Places
+from ingest.duty.service import DutyService
 from ingest.health import Problems
 from ingest.links import AckLinks, LinkSigner
 from ingest.metrics import Metrics
@@ -53,6 +54,9 @@ class IngestService:
         self.metrics = Metrics()
         self.problems = Problems()
         self.places = Places(config.places)  # the names people read (SPEC §4)
+        self.people = PeopleStore(config.state_dir / "people.db", config.console, self.clock)
+        # The duty books; their roster routes ``on_duty`` notifications (SPEC §11).
+        self.duty = DutyService(config, self.people, self.clock)
         self._build_pipeline(config)
         self._build_alerts(config)
         self._build_people_and_reports(config)
@@ -149,6 +153,7 @@ class IngestService:
             self.problems,
             unrecorded=self.dispatcher.send_from_memory,
             decorate=links,
+            route=self.duty.route,
         )
         self.alerts = AlertService(self.alert_store, self.engine)
         self.rules_timer = RulesTimer(
@@ -202,7 +207,6 @@ class IngestService:
             self.problems,
         )
         console = config.console
-        self.people = PeopleStore(config.state_dir / "people.db", console, self.clock)
         self.login_addresses = AddressLimiter(self.clock, console.logins_per_address)
         self.csrf = Csrf(self.links, int(console.session_idle.total_seconds()))
 
@@ -263,6 +267,7 @@ class IngestService:
         self.config.state_dir.chmod(0o700)
         self.links.open()
         self.people.open()
+        self.duty.open()
         self.registry.load()
         self.snapshots.open()
         self.spool.open()
@@ -313,6 +318,7 @@ class IngestService:
         self.spool.close()
         self.snapshots.close()
         self.dead_letters.close()
+        self.duty.close()
         self.people.close()
         self.influx.close()
         log.info("ingest stopped")

@@ -1,7 +1,8 @@
 """``campus-ingest backup DIR`` and ``restore DIR``: the service's state and its readings.
 
-A backup holds ``state_dir`` (the alert database with its outbox, the people, the snapshot
-index as consistent SQLite online backups; the snapshots, the registry, the link key, the
+A backup holds ``state_dir`` (the alert database with its outbox, the people, the duty
+books, the snapshot index as consistent SQLite online backups; the snapshots, the
+registry, the link key, the
 report jobs' state and the spool as files) and, when InfluxDB's backup port is given, the
 readings (``influxd backup -portable``). ``restore`` puts them back into a stopped service's
 empty ``state_dir`` (``--force`` replaces a state that is there) and, with the port, into
@@ -20,8 +21,8 @@ from pathlib import Path
 from ingest.config import IngestConfig
 from ingest.errors import IngestError
 
-SQLITE_FILES = ("alerts.db", "people.db", "snapshots/index.db")
-_SKIP = {"alerts.db", "people.db", "index.db"}  # with their -wal/-shm files
+SQLITE_FILES = ("alerts.db", "people.db", "duty.db", "snapshots/index.db")
+_SKIP = {"alerts.db", "people.db", "duty.db", "index.db"}  # with their -wal/-shm files
 MANIFEST = "campuswatch-backup.json"
 
 

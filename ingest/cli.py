@@ -18,6 +18,7 @@ from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
 from ingest.broker.cli import add_parser as add_broker_parser
 from ingest.config import IngestConfig, load_config
+from ingest.duty.cli import add_parser as add_duty_parser
 from ingest.people.cli import add_parser as add_users_parser
 from ingest.stateowner import WrongUser, become_state_owner
 
@@ -185,6 +186,13 @@ def cmd_users(args: argparse.Namespace) -> int:
     return run_users(config, args)
 
 
+def cmd_duty(args: argparse.Namespace) -> int:
+    """``duty verify``."""
+    from ingest.duty.cli import run_duty  # noqa: PLC0415
+
+    return run_duty(_load_or_exit(Path(args.config)), args)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """Back up (or restore) the service's state and, with --influx-rpc, its readings."""
     from ingest.backup import BackupError, backup, restore  # noqa: PLC0415
@@ -312,10 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dashboards_parser(sub)
     _add_report_parser(sub)
     add_users_parser(sub)
+    add_duty_parser(sub)
     add_broker_parser(sub)
     _add_backup_parsers(sub)
     _add_links_parser(sub)
     sub.choices["users"].set_defaults(func=cmd_users)
+    sub.choices["duty"].set_defaults(func=cmd_duty)
     _add_env_file(parser)
     return parser
 

@@ -9,10 +9,13 @@ from campuswatch.protocol import GATEWAY_HEALTH_FIELDS, KINDS, FieldType
 from ingest.config.rules import AllOfConfig, AnyOfConfig, ConditionConfig, ConditionRuleConfig
 from ingest.config.schema import UNION_TAGS, IngestConfig
 
+ON_DUTY = "on_duty"  # SPEC §4: the people on duty now, through their own contacts
+
 
 def check_references(config: IngestConfig) -> list[str]:
     """Problems a schema cannot see: unknown channels and schedules, repeated ids."""
     problems: list[str] = []
+    known = set(config.channels) | ({ON_DUTY} if config.duty and config.duty.shifts else set())
     seen: set[str] = set()
     for i, rule in enumerate(config.rules):
         where = f"rules[{i}]({rule.id})"
@@ -20,18 +23,19 @@ def check_references(config: IngestConfig) -> list[str]:
             problems.append(f"{where}.id: rule id {rule.id!r} is used twice")
         seen.add(rule.id)
         for j, name in enumerate(rule.notify):
-            if name not in config.channels:
-                problems.append(f"{where}.notify[{j}]: no channel named {name!r}")
+            if name not in known:
+                problems.append(f"{where}.notify[{j}]: {_unknown(name)}")
         if rule.escalate:
             for j, name in enumerate(rule.escalate.notify):
-                if name not in config.channels:
-                    problems.append(f"{where}.escalate.notify[{j}]: no channel named {name!r}")
+                if name not in known:
+                    problems.append(f"{where}.escalate.notify[{j}]: {_unknown(name)}")
         if rule.active and rule.active.schedule not in config.schedules:
             key = "during" if rule.active.during else "outside"
             problems.append(f"{where}.active.{key}: no schedule named {rule.active.schedule!r}")
         if isinstance(rule, ConditionRuleConfig):
             problems.extend(f"{where}.when{p}" for p in condition_problems(rule.kind, rule.when))
-    problems.extend(_report_problems(config))
+    problems.extend(_report_problems(config, known))
+    problems.extend(_duty_problems(config))
     names = [t.name for t in config.api.tokens]
     tokens = [t.token for t in config.api.tokens]
     if len(set(tokens)) != len(tokens):
@@ -41,7 +45,32 @@ def check_references(config: IngestConfig) -> list[str]:
     return problems
 
 
-def _report_problems(config: IngestConfig) -> list[str]:
+def _unknown(name: str) -> str:
+    if name == ON_DUTY:
+        return "on_duty needs duty.shifts (who is on duty when)"
+    return f"no channel named {name!r}"
+
+
+def _duty_problems(config: IngestConfig) -> list[str]:
+    """Fallback and contact channels that do not exist or cannot carry that contact."""
+    duty = config.duty
+    if duty is None:
+        return []
+    problems = [
+        f"duty.fallback[{j}]: no channel named {name!r}"
+        for j, name in enumerate(duty.fallback)
+        if name not in config.channels
+    ]
+    for kind, name in duty.contacts.model_dump().items():
+        channel = config.channels.get(name) if name else None
+        if name and channel is None:
+            problems.append(f"duty.contacts.{kind}: no channel named {name!r}")
+        elif channel is not None and channel.type != kind:
+            problems.append(f"duty.contacts.{kind}: channel {name!r} is {channel.type}, not {kind}")
+    return problems
+
+
+def _report_problems(config: IngestConfig, known: set[str]) -> list[str]:
     reports = config.reports
     jobs: list[tuple[str, list[str]]] = [
         ("reports.weekly_usage", reports.weekly_usage.notify),
@@ -50,10 +79,10 @@ def _report_problems(config: IngestConfig) -> list[str]:
     if config.lock_check is not None:
         jobs.append(("lock_check", config.lock_check.notify))
     return [
-        f"{key}.notify[{j}]: no channel named {name!r}"
+        f"{key}.notify[{j}]: {_unknown(name)}"
         for key, notify in jobs
         for j, name in enumerate(notify)
-        if name not in config.channels
+        if name not in known
     ]
 
 

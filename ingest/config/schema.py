@@ -20,6 +20,7 @@ from campuswatch.mqtttls import TlsConfig
 from ingest.config.base import Identifier, Name, Port, Role, Url, Weekday
 from ingest.config.channels import ChannelConfig
 from ingest.config.console import ConsoleConfig
+from ingest.config.duty import DutyConfig
 from ingest.config.places import PlaceKey, PlaceName
 from ingest.config.reports import LockCheckConfig, ReportsConfig
 from ingest.config.rules import RuleConfig
@@ -244,3 +245,5 @@ class IngestConfig(Strict):
     watchdog: WatchdogConfig = WatchdogConfig()
     # The names people read for buildings and rooms (SPEC §4 v3; config/places.py).
     places: dict[PlaceKey, PlaceName] = Field(default_factory=dict)
+    # The duty books: roster, rounds, handover, repairs, samples, visitors (SPEC §11 v3).
+    duty: DutyConfig | None = None

@@ -66,6 +66,7 @@ class Digest:
             "url": self.console_url,
             "started_at": local_time(now_ms, self.tz).isoformat("T", "seconds"),
             "alert_ids": sorted({b.get("alert_id", 0) for b in bodies} - {0}),
+            **_recipients(bodies),
         }
 
     def _lines(self, bodies: list[Mapping[str, Any]]) -> list[tuple[str, int]]:
@@ -92,3 +93,22 @@ def _one(body: Mapping[str, Any]) -> str:
     if head and title.endswith(head):
         return title.removesuffix(head) + message  # "【已恢复】" + "烟雾报警：…"
     return f"{title} — {message}"
+
+
+def _recipients(bodies: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Everyone any of the notifications was for (the people on duty, see
+    ingest/duty/routing.py): their mentions, and their addresses with ``to_channel`` when
+    some notification was for the channel's own recipients."""
+    parts: dict[str, Any] = {}
+    mention: dict[str, list[str]] = {}
+    for body in bodies:
+        for key, values in (body.get("mention") or {}).items():
+            mention.setdefault(key, [])
+            mention[key] += [v for v in values if v not in mention[key]]
+    if mention:
+        parts["mention"] = mention
+    addresses = [a for body in bodies for a in body.get("to") or []]
+    if addresses:
+        parts["to"] = list(dict.fromkeys(addresses))
+        parts["to_channel"] = any(not body.get("to") for body in bodies)
+    return parts

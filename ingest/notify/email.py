@@ -15,6 +15,16 @@ from ingest.notify.channels import ChannelError, ChannelRefused
 from ingest.rules.alert_text import say, severity_word
 
 
+def recipients(body: dict[str, Any], configured: list[str]) -> list[str]:
+    """The body's ``to`` (the people on duty: see ingest/duty/routing.py), else the
+    channel's own recipients (both for a digest whose ``to_channel`` says so)."""
+    to = body.get("to")
+    if not (isinstance(to, list) and to and all(isinstance(a, str) for a in to)):
+        return list(configured)
+    also = configured if body.get("to_channel") else []  # a digest of both kinds
+    return list(dict.fromkeys([*to, *also]))
+
+
 class EmailSender:
     """Sends one message per notification to the configured recipients."""
 
@@ -33,7 +43,7 @@ class EmailSender:
         message = EmailMessage(policy=SMTP)
         message["Subject"] = body["title"]
         message["From"] = self.channel.sender
-        message["To"] = ", ".join(self.channel.to)
+        message["To"] = ", ".join(recipients(body, self.channel.to))
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = make_msgid(f"campuswatch.{delivery_id}")
         lang = self.lang

@@ -52,6 +52,18 @@ _MARKDOWN = str.maketrans(
 )
 
 
+def mentions(body: dict[str, Any], key: str) -> list[str]:
+    """Whom the notification must @-mention (``mention.mobiles`` or ``mention.userids``,
+    added for the people on duty: see ingest/duty/routing.py)."""
+    mention = body.get("mention")
+    values = mention.get(key, []) if isinstance(mention, dict) else []
+    return [v for v in values if isinstance(v, str)]
+
+
+def _merged(*lists: list[str]) -> list[str]:
+    return list(dict.fromkeys(v for values in lists for v in values))
+
+
 def escape_markdown(text: str) -> str:
     """``text`` shown as itself in a WeCom or DingTalk Markdown message."""
     return text.translate(_MARKDOWN).replace("://", "：//")
@@ -129,9 +141,16 @@ class WecomSender(HttpSender):
         self.lang = lang
 
     def payload(self, body: dict[str, Any]) -> dict[str, Any]:
-        """WeCom message JSON."""
-        if self.mobiles:
-            text = {"content": _plain(body, self.lang), "mentioned_mobile_list": self.mobiles}
+        """WeCom message JSON; mentions (the channel's, and the people on duty's user ids)
+        need the text type: the robot's markdown cannot @-mention."""
+        mobiles = _merged(self.mobiles, mentions(body, "mobiles"))
+        userids = mentions(body, "userids")
+        if mobiles or userids:
+            text: dict[str, Any] = {"content": _plain(body, self.lang)}
+            if mobiles:
+                text["mentioned_mobile_list"] = mobiles
+            if userids:
+                text["mentioned_list"] = userids
             return {"msgtype": "text", "text": text}
         return {"msgtype": "markdown", "markdown": {"content": _markdown(body, self.lang)}}
 
@@ -181,12 +200,13 @@ class DingtalkSender(HttpSender):
     def payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """DingTalk message JSON (a mention must also appear in the text)."""
         text = _markdown(body, self.lang)
-        if self.mobiles:
-            text += "\n\n" + " ".join(f"@{m}" for m in self.mobiles)
+        mobiles = _merged(self.mobiles, mentions(body, "mobiles"))
+        if mobiles:
+            text += "\n\n" + " ".join(f"@{m}" for m in mobiles)
         return {
             "msgtype": "markdown",
             "markdown": {"title": escape_markdown(body["title"]), "text": text},
-            "at": {"atMobiles": self.mobiles, "isAtAll": False},
+            "at": {"atMobiles": mobiles, "isAtAll": False},
         }
 
 

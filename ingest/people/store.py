@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -42,6 +43,8 @@ from ingest.people.checks import (
     check_name,
     check_password,
 )
+from ingest.people.contacts import SCHEMA as CONTACTS_SCHEMA
+from ingest.people.contacts import Contacts
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -147,7 +150,7 @@ class PeopleStore(DurableFile):
     def open(self) -> None:
         """Open or create the database."""
         try:
-            self._db = open_durable(self.path, _SCHEMA, rows=True)
+            self._db = open_durable(self.path, _SCHEMA + CONTACTS_SCHEMA, rows=True)
             _add_areas(self._db)
         except sqlite3.Error as exc:
             raise PeopleError(f"cannot open {self.path}: {exc}") from exc
@@ -156,7 +159,13 @@ class PeopleStore(DurableFile):
     # ------------------------------------------------------------------ people
 
     def add(
-        self, login: str, name: str, role: str, password: str, areas: Iterable[str] = ()
+        self,
+        login: str,
+        name: str,
+        role: str,
+        password: str,
+        areas: Iterable[str] = (),
+        contacts: Contacts | None = None,
     ) -> Person:
         """Add a person; a login that exists is refused (PersonExists) and nothing changes,
         so a typo cannot replace the night guard's name and password."""
@@ -177,13 +186,17 @@ class PeopleStore(DurableFile):
                 "INSERT INTO people VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
                 (login, person.name, role, digest, now, now, ",".join(person.areas)),
             )
+            if contacts is not None:
+                db.execute(
+                    "INSERT INTO contacts VALUES (?, ?, ?, ?, ?)", (login, *contacts.as_row())
+                )
         return person
 
     def change(self, login: str, name: str, role: str, areas: Iterable[str] = ()) -> Person:
         """Change a person's name, role and areas. A new role ends their sessions (it may
         allow less than what they logged in with); areas are read with the session at
         every request, so new ones apply at once and nobody is logged out (an admin
-        giving themselves an area stays in), while live streams check again."""
+        giving themselves an area stays in)."""
         if role not in ROLES:
             raise PeopleError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         person = Person(login, check_name(name), role, areas=check_areas(areas))
@@ -223,11 +236,34 @@ class PeopleStore(DurableFile):
         """Disable (sessions end at once) or enable a person."""
         self._change(login, "disabled = ?", int(disabled))
 
+    def set_contacts(self, login: str, contacts: Contacts) -> None:
+        """Replace a person's contacts (sessions stay: nothing they may do changed)."""
+        with self._lock, transaction(self.db) as db:
+            if db.execute("SELECT 1 FROM people WHERE login = ?", (login,)).fetchone() is None:
+                raise PeopleError(f"nobody has the login {login!r}")
+            db.execute(
+                "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?)",
+                (login, *contacts.as_row()),
+            )
+
+    def contacts(self, logins: list[str]) -> dict[str, Contacts]:
+        """The contacts of these people (those without any are left out)."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM contacts WHERE login IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(logins).decode(),),
+            ).fetchall()
+        return {
+            r["login"]: Contacts(r["phone"], r["email"], r["wecom_userid"], r["dingtalk_mobile"])
+            for r in rows
+        }
+
     def remove(self, login: str) -> None:
-        """Remove a person and their sessions."""
+        """Remove a person, their sessions and contacts."""
         with self._lock, transaction(self.db) as db:
             if db.execute("DELETE FROM people WHERE login = ?", (login,)).rowcount == 0:
                 raise PeopleError(f"nobody has the login {login!r}")
+            db.execute("DELETE FROM contacts WHERE login = ?", (login,))
             db.execute("DELETE FROM sessions WHERE login = ?", (login,))
             self.sessions_changed += 1
 

@@ -50,7 +50,7 @@ from ingest.rules.late import LateReadings
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
 from ingest.rules.quiet import QuietChecks
-from ingest.rules.recorder import Decorate, Recorder, Unrecorded
+from ingest.rules.recorder import Decorate, Recorder, Route, Unrecorded
 from ingest.rules.schedules import ScheduleBook
 from ingest.rules.skew import ClockSkew
 from ingest.rules.state import (
@@ -87,8 +87,9 @@ class RuleEngine:
         *,
         unrecorded: Unrecorded | None = None,
         decorate: Decorate | None = None,
+        route: Route | None = None,
     ) -> None:
-        """``wake``, ``unrecorded`` and ``decorate``: see :class:`Recorder`."""
+        """``wake``, ``unrecorded``, ``decorate`` and ``route``: see :class:`Recorder`."""
         self.config = config
         self.registry = registry
         self.store = store
@@ -110,6 +111,7 @@ class RuleEngine:
             changed=self.alerts_changed,
             unrecorded=unrecorded,
             decorate=decorate,
+            route=route,
         )
         self.skew = ClockSkew(self.problems, metrics)
         self.late = LateReadings(self.book, store, self.lifecycle, metrics, self._active)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from campuswatch.signal import Signal
 from ingest.config.places import Places
@@ -30,6 +31,15 @@ log = logging.getLogger(__name__)
 Decorate = Callable[[Alert, Notification], Notification]
 """Adds to a notification before it is queued (its ack and snapshot links)."""
 Unrecorded = Callable[[list[tuple[str, Notification]]], None]
+# Turns a step's channel names into channels and parts for their senders (``on_duty``
+# becomes the people on duty now: see ingest/duty/routing.py).
+Route = Callable[[Sequence[str]], list[tuple[str, dict[str, Any]]]]
+
+
+def _as_is(channels: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    return [(channel, {}) for channel in channels]
+
+
 """Delivers notifications that could not be written to the outbox (a full disk)."""
 
 
@@ -63,9 +73,11 @@ class Recorder:
         changed: Signal[[]],
         unrecorded: Unrecorded | None = None,
         decorate: Decorate | None = None,
+        route: Route | None = None,
     ) -> None:
         """``wake``: told which channels have new notifications, after the commit;
-        ``changed``: emitted after a commit that changed an alert (the live board)."""
+        ``changed``: emitted after a commit that changed an alert (the live board);
+        ``route``: the channels a step's channel names stand for."""
         self.store = store
         self.outbox = outbox
         self.problems = problems
@@ -73,6 +85,7 @@ class Recorder:
         self.changed = changed
         self.unrecorded = unrecorded or (lambda _notifications: None)
         self.decorate = decorate
+        self.route = route or _as_is
         self.lang = config.site.language
         self.timezone = config.site.timezone
         self.places = Places(config.places)
@@ -154,9 +167,21 @@ class Recorder:
         if snapshot and snapshot != record.snapshot:  # the console's alert page shows it
             record.snapshot = alert.snapshot = snapshot
             self.store.save_alert(record)
-        for channel in step.channels:
-            self.outbox.add(channel, notification, step.now_ms)
-        return set(step.channels)
+        routed = self._routed(step.channels)
+        for channel, parts in routed:
+            told = notification.with_parts(**parts) if parts else notification
+            self.outbox.add(channel, told, step.now_ms)
+        return {channel for channel, _ in routed}
+
+    def _routed(self, channels: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+        """The step's channels routed; a routing failure must not stop the alarm: the
+        names that are channels are told as they are (``on_duty`` cannot be)."""
+        try:
+            return self.route(channels)
+        except Exception:
+            log.exception("routing %s failed: told without on_duty", list(channels))
+            self.problems.report("routing", "on_duty could not be resolved: see the log")
+            return _as_is([c for c in channels if c != "on_duty"])
 
     def _notification(self, alert: Alert, state: EventState, step: Transition) -> Notification:
         """The notification of ``alert``'s step. Its optional parts (links, wording) must

@@ -26,6 +26,7 @@ from tests.harness import (
 )
 from tests.ingest.web.console.web import log_in
 
+ADMIN = {"Authorization": "Bearer admin-token-1"}
 GUARD = {"Authorization": "Bearer guard-token-1"}
 
 
@@ -46,6 +47,7 @@ def test_a_backup_brings_back_people_alerts_and_readings(
     config: dict[str, Any] = config_dict(tmp_path / "state", broker, influxd)
     config["channels"] = {"patrol": {"type": "log"}}
     config["rules"] = [SMOKE_RULE]
+    config["duty"] = {"shifts": {"night": {"from": "19:00", "to": "07:00"}}}
     ingest = IngestProcess(config, tmp_path)
     added = _cli(
         ingest.config_path,
@@ -67,6 +69,9 @@ def test_a_backup_brings_back_people_alerts_and_readings(
     db = InfluxClient(influxd.url, config["influx"]["database"])
     wait_for(lambda: count_points(db, "temperature", "celsius") == 30, 20)
     wait_for(lambda: httpx.get(f"{ingest.api}/api/alerts", headers=GUARD).json(), 10)
+    night = {"date": "2026-12-07", "shift": "night", "people": ["zhang"]}
+    put = httpx.put(f"{ingest.api}/api/duty/roster", json=[night], headers=ADMIN)
+    assert put.status_code == 200, put.text
     state = tmp_path / "state"
     assert state.stat().st_mode & 0o777 == 0o700
     exposed = [p for p in state.rglob("*") if p.is_file() and p.stat().st_mode & 0o077]
@@ -90,6 +95,9 @@ def test_a_backup_brings_back_people_alerts_and_readings(
         with httpx.Client(base_url=ingest.api) as browser:
             assert log_in(browser, "zhang", "guard password 1").status_code == 303
         assert count_points(db, "temperature", "celsius") == 30
+        days = {"from": "2026-12-07", "to": "2026-12-07"}
+        kept = httpx.get(f"{ingest.api}/api/duty/roster", params=days, headers=GUARD).json()
+        assert kept == [night]  # the duty books came back
     finally:
         ingest.stop()
         db.close()

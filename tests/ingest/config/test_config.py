@@ -170,6 +170,29 @@ rules:
     ]
 
 
+def test_on_duty_needs_shifts_and_contacts_need_their_kind_of_channel(tmp_path: Path) -> None:
+    rule = "{id: smoke, kind: smoke, when: {field: smoke, eq: true}, notify: [on_duty]}"
+    without = _problems(tmp_path, f"site: {{id: s}}\nrules: [{rule}]\n")
+    assert without == ["rules[0](smoke).notify[0]: on_duty needs duty.shifts (who is on duty when)"]
+    problems = _problems(
+        tmp_path,
+        f"""
+site: {{id: s}}
+channels: {{patrol: {{type: log}}}}
+rules: [{rule}]
+duty:
+  shifts: {{night: {{from: "19:00", to: "07:00"}}}}
+  fallback: [guardroom]
+  contacts: {{wecom: patrol, email: nobody}}
+""",
+    )
+    assert problems == [
+        "duty.fallback[0]: no channel named 'guardroom'",
+        "duty.contacts.email: no channel named 'nobody'",
+        "duty.contacts.wecom: channel 'patrol' is log, not wecom",
+    ]
+
+
 def test_conditions_on_fields_a_kind_does_not_have_are_refused(tmp_path: Path) -> None:
     problems = _problems(
         tmp_path,

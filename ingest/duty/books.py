@@ -1,0 +1,192 @@
+"""The duty books in ``state_dir/duty.db``: append-only, hash-chained records (SPEC §11).
+
+A record is never changed or removed: what it says is fixed when it is written, with who
+wrote it and when; a correction is an addendum, a record of its own naming the record and
+the reason. Each book is a chain: a record's ``hash`` is SHA-256 over the previous
+record's hash and its own canonical JSON, so a row edited in the database (a changed
+time, a removed visit) breaks the chain from there on, which :meth:`DutyBooks.verify`
+(``campus-ingest duty verify``) finds. The chain shows tampering; it cannot stop someone
+who rewrites the whole file (a copy in the backups can).
+
+Retention (visitors' personal data, SPEC §11) is the one exception to "never removed":
+records past their keeping time are cut from the *start* of a chain, and the first kept
+record's ``prev`` is the cut's last hash, kept in ``cuts`` so the rest still verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from campuswatch.sqlitefile import DurableFile, open_durable, transaction
+from ingest.errors import IngestError
+
+GENESIS = "0" * 64
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    book TEXT NOT NULL, id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL,
+    body TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
+    PRIMARY KEY (book, id)
+);
+CREATE INDEX IF NOT EXISTS records_at ON records(book, at_ms);
+CREATE TABLE IF NOT EXISTS cuts (book TEXT PRIMARY KEY, last_hash TEXT NOT NULL);
+"""
+
+
+class DutyError(IngestError):
+    """The duty books cannot do what was asked (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One saved record of a book."""
+
+    book: str
+    id: int
+    at_ms: int
+    by: str
+    body: dict[str, Any]
+    hash: str
+
+    def as_json(self) -> dict[str, Any]:
+        """What the API answers: the body with its id, who and when."""
+        return {**self.body, "id": self.id, "at": self.at_ms, "by": self.by}
+
+
+def chain_hash(prev: str, book: str, rid: int, at_ms: int, by: str, body: str) -> str:
+    """The hash a record must carry after ``prev``."""
+    canonical = orjson.dumps([prev, book, rid, at_ms, by, body])
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _record(row: sqlite3.Row) -> Record:
+    body = orjson.loads(row["body"])
+    return Record(row["book"], row["id"], row["at_ms"], row["by"], body, row["hash"])
+
+
+class DutyBooks(DurableFile):
+    """Every duty book; thread-safe."""
+
+    closed_error = DutyError
+    what = "the duty books"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(threading.Lock())
+
+    def open(self) -> None:
+        """Open or create the file."""
+        try:
+            self._db = open_durable(self.path, _SCHEMA, rows=True)
+        except (sqlite3.Error, OSError) as exc:
+            raise DutyError(f"cannot open {self.path}: {exc}") from exc
+
+    def append(self, book: str, at_ms: int, by: str, body: dict[str, Any]) -> Record:
+        """Save a new record at the end of ``book``'s chain; it gets the next id."""
+        with self._lock, transaction(self.db) as db:
+            return self._append(db, book, at_ms, by, body)
+
+    def append_many(
+        self, book: str, at_ms: int, by: str, bodies: list[dict[str, Any]]
+    ) -> list[Record]:
+        """Save several records of one book in one transaction (all or none)."""
+        with self._lock, transaction(self.db) as db:
+            return [self._append(db, book, at_ms, by, body) for body in bodies]
+
+    def _append(
+        self, db: sqlite3.Connection, book: str, at_ms: int, by: str, body: dict[str, Any]
+    ) -> Record:
+        last = db.execute(
+            "SELECT id, hash FROM records WHERE book = ? ORDER BY id DESC LIMIT 1", (book,)
+        ).fetchone()
+        if last is None:
+            cut = db.execute("SELECT last_hash FROM cuts WHERE book = ?", (book,)).fetchone()
+            rid, prev = 1, cut["last_hash"] if cut else GENESIS
+        else:
+            rid, prev = last["id"] + 1, last["hash"]
+        text = orjson.dumps(body).decode()
+        digest = chain_hash(prev, book, rid, at_ms, by, text)
+        db.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (book, rid, at_ms, by, text, prev, digest),
+        )
+        return Record(book, rid, at_ms, by, orjson.loads(text), digest)
+
+    def get(self, book: str, rid: int) -> Record | None:
+        """One record by id."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT * FROM records WHERE book = ? AND id = ?", (book, rid)
+            ).fetchone()
+        return _record(row) if row else None
+
+    def between(self, book: str, start_ms: int, end_ms: int, limit: int = 5000) -> list[Record]:
+        """Records saved in [start_ms, end_ms), oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM records WHERE book = ? AND at_ms >= ? AND at_ms < ?"
+                " ORDER BY id LIMIT ?",
+                (book, start_ms, end_ms, limit),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def all(self, book: str) -> list[Record]:
+        """Every record of ``book``, oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM records WHERE book = ? ORDER BY id", (book,)
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def cut_before(self, book: str, before_ms: int) -> int:
+        """Remove the records of ``book`` saved before ``before_ms`` from the start of its
+        chain (retention); the rest still verifies. Returns how many went."""
+        with self._lock, transaction(self.db) as db:
+            last = db.execute(
+                "SELECT id, hash FROM records WHERE book = ? AND at_ms < ? ORDER BY id DESC"
+                " LIMIT 1",
+                (book, before_ms),
+            ).fetchone()
+            if last is None:
+                return 0
+            gone = db.execute(
+                "DELETE FROM records WHERE book = ? AND id <= ?", (book, last["id"])
+            ).rowcount
+            db.execute("INSERT OR REPLACE INTO cuts VALUES (?, ?)", (book, last["hash"]))
+        return gone
+
+    def verify(self) -> list[str]:
+        """Every break of a chain, as ``book #id: why`` (empty: every book is intact)."""
+        problems: list[str] = []
+        with self._lock:
+            books = [r[0] for r in self.db.execute("SELECT DISTINCT book FROM records")]
+            cuts = {r[0]: r[1] for r in self.db.execute("SELECT book, last_hash FROM cuts")}
+            for book in books:
+                rows = self.db.execute(
+                    "SELECT * FROM records WHERE book = ? ORDER BY id", (book,)
+                ).fetchall()
+                problems.extend(_check_chain(book, rows, cuts.get(book, GENESIS)))
+        return problems
+
+
+def _check_chain(book: str, rows: list[sqlite3.Row], start: str) -> list[str]:
+    problems: list[str] = []
+    prev = start
+    expected_id = rows[0]["id"] if rows and start != GENESIS else 1
+    for row in rows:
+        rid = row["id"]
+        if rid != expected_id:
+            problems.append(f"{book} #{rid}: records #{expected_id}–#{rid - 1} are missing")
+        if row["prev"] != prev:
+            problems.append(f"{book} #{rid}: does not follow the record before it")
+        digest = chain_hash(row["prev"], book, rid, row["at_ms"], row["by"], row["body"])
+        if digest != row["hash"]:
+            problems.append(f"{book} #{rid}: changed after it was saved")
+        prev, expected_id = row["hash"], rid + 1
+    return problems
