@@ -28,6 +28,7 @@ class ShiftConfig(Strict):
 
     from_: ClockTime = Field(alias="from")
     to: ClockTime
+    name: Text | None = None  # as people say it (default: 白班, 夜班 for day, night)
 
     @model_validator(mode="after")
     def _not_empty(self) -> ShiftConfig:

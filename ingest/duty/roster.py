@@ -9,7 +9,7 @@ from the book at start and updated as it writes, so "who is on duty" costs no qu
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -54,21 +54,21 @@ class RosterRefused(DutyError):
     """A roster change that cannot be saved (the message names the entry and why)."""
 
 
-# login -> display name, or None when nobody has that login (or they are disabled)
-NameOf = Callable[[str], str | None]
+# Everyone on duty may be: login -> display name (people who are disabled left out).
+Names = Callable[[], dict[str, str]]
 
 
 class Roster:
     """The roster of one site; thread-safe."""
 
     def __init__(
-        self, books: DutyBooks, config: DutyConfig, timezone: str, clock: Clock, name_of: NameOf
+        self, books: DutyBooks, config: DutyConfig, timezone: str, clock: Clock, names: Names
     ) -> None:
         self.books = books
         self.config = config
         self.tz = ZoneInfo(timezone)
         self.clock = clock
-        self.name_of = name_of
+        self.names = names
         self._lock = threading.Lock()
         self._entries: dict[tuple[date, str], list[str]] = {}
 
@@ -85,12 +85,13 @@ class Roster:
         """Replace the entries listed and keep the others (SPEC: ``PUT /api/duty/roster``);
         all or nothing: one unknown shift or login refuses the whole change. Returns what
         was saved (one entry per day and shift, the last given)."""
+        names = self.names()
         for i, entry in enumerate(entries):
             if entry.shift not in self.config.shifts:
                 known = ", ".join(self.config.shifts) or "none configured"
                 raise RosterRefused(f"[{i}].shift: no shift {entry.shift!r} (shifts: {known})")
             for login in entry.people:
-                if self.name_of(login) is None:
+                if login not in names:
                     raise RosterRefused(f"[{i}].people: nobody who may log in is {login!r}")
         saved = _last_of_each(entries)
         self.books.append_many(
@@ -122,10 +123,9 @@ class Roster:
         shift, start, end = found
         with self._lock:
             logins = list(self._entries.get((start.date(), shift), []))
+        names = self.names()
         people = [
-            OnDutyPerson(login=login, name=name)
-            for login in logins
-            if (name := self.name_of(login)) is not None
+            OnDutyPerson(login=login, name=names[login]) for login in logins if login in names
         ]
         since, until = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
         return DutyNow(shift=shift, since=since, until=until, people=people)
@@ -135,16 +135,14 @@ class Roster:
         moment = datetime.fromtimestamp(self.clock.time(), self.tz)
         current = self._shift_at(moment)
         start = current[1].date() if current else moment.date()
+        names = self.names()
         empty = []
         for entry in self.entries(start, moment.date() + timedelta(days=days)):
             begins = self._start(entry.date, entry.shift)
             ends = begins + self.config.shifts[entry.shift].length()
-            if ends > moment and not self._on_shift(entry.people):
+            if ends > moment and not any(login in names for login in entry.people):
                 empty.append((entry.date, entry.shift))
         return empty
-
-    def _on_shift(self, logins: Iterable[str]) -> bool:
-        return any(self.name_of(login) is not None for login in logins)
 
     def _start(self, day: date, shift: str) -> datetime:
         return datetime.combine(day, self.config.shifts[shift].from_, self.tz)

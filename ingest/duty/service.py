@@ -20,7 +20,7 @@ class DutyService:
         self.config = config.duty or DutyConfig()
         self.people = people
         self.books = DutyBooks(config.state_dir / "duty.db")
-        self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._name_of)
+        self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
 
     def open(self) -> None:
@@ -36,6 +36,6 @@ class DutyService:
         """``channels`` with ``on_duty`` turned into the people on duty now."""
         return self.router.route(channels)
 
-    def _name_of(self, login: str) -> str | None:
-        person = self.people.person(login)
-        return person.name if person is not None and not person.disabled else None
+    def _names(self) -> dict[str, str]:
+        """Who may be on duty: everyone who may log in, by login."""
+        return {p.login: p.name for p in self.people.people() if not p.disabled}

@@ -3,6 +3,7 @@ the gateways, the active alerts, and tonight's doors."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.registry import KnownDevice
 from ingest.web.console import views
-from ingest.web.console.page_text import say
+from ingest.web.console.page_text import say, word
 from ingest.web.console.views import AlertCard, DeviceCard
 
 ATTENTION_SHOWN = 5  # a storm of alarms is listed below, not in the summary
@@ -65,10 +66,39 @@ class BoardState:
             if offline
             else say("summary.gateways_ok", lang)
         )
-        calm = not doors and not waiting and not offline and not attention
+        duty = self.duty()
+        calm = not doors and not waiting and not offline and not attention and not duty["warn"]
         shown = attention[:ATTENTION_SHOWN]  # the rest are on the board below
         more = len(attention) - len(shown)
-        return {"line": " · ".join(parts), "attention": shown, "more": more, "calm": calm}
+        line = " · ".join(parts)
+        return {"line": line, "attention": shown, "more": more, "calm": calm, "duty": duty}
+
+    def duty(self) -> dict[str, Any]:
+        """Who is on duty now, or that nobody is, and the empty shifts ahead (SPEC §11);
+        nothing when the site keeps no roster."""
+        duty = self.service.duty
+        if not duty.config.shifts:
+            return {"line": "", "warn": False, "ahead": ""}
+        now = duty.roster.now()
+        empty = duty.roster.empty_ahead()
+        ahead = [e for e in empty if (e[1], e[0]) != (now.shift, self._shift_day(now.since))]
+        ahead_line = say("duty.empty_ahead", self.lang, n=len(ahead)) if ahead else ""
+        if now.shift is None:
+            return {"line": say("duty.no_shift", self.lang), "warn": False, "ahead": ahead_line}
+        named = duty.config.shifts[now.shift].name
+        shift = named or word("shift", now.shift, self.lang)
+        until = datetime.fromtimestamp((now.until or 0) / 1000, self.tz).strftime("%H:%M")
+        if not now.people:
+            line = say("duty.nobody", self.lang, shift=shift)
+            return {"line": line, "warn": True, "ahead": ahead_line}
+        names = "、".join(p.name for p in now.people)
+        line = say("duty.on", self.lang, names=names, shift=shift, until=until)
+        return {"line": line, "warn": bool(ahead), "ahead": ahead_line}
+
+    def _shift_day(self, since_ms: int | None) -> date | None:
+        if since_ms is None:
+            return None
+        return datetime.fromtimestamp(since_ms / 1000, self.tz).date()
 
     def board(self, building: str | None, areas: tuple[str, ...] = ()) -> dict[str, Any]:
         """What ``_board.html`` shows (one building's devices, or all with the gateways;

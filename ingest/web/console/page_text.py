@@ -141,6 +141,21 @@ WORDS = Catalogue(
         "summary.no_alerts": ("无待处理告警", "no alert waiting"),
         "summary.gateways_ok": ("网关全部在线", "every gateway online"),
         "summary.gateways_off": ("{n} 个网关离线", "{n} gateway(s) offline"),
+        "duty.on": (
+            "值班：{names}（{shift}，到 {until}）",
+            "On duty: {names} ({shift}, until {until})",
+        ),
+        "duty.nobody": (
+            "{shift}没有人值班：报警只发给备用渠道，请排班",
+            "Nobody is on duty ({shift}): alarms go to the fallback only; fill the roster",
+        ),
+        "duty.no_shift": ("现在不在任何班次内", "No shift covers now"),
+        "duty.empty_ahead": (
+            "未来 14 天有 {n} 个班次没人值班",
+            "{n} shift(s) in the next 14 days have nobody",
+        ),
+        "shift.day": ("白班", "day shift"),
+        "shift.night": ("夜班", "night shift"),
         "summary.attention": ("需要有人去看", "Needs a person"),
         "summary.more": ("另有 {n} 处，见下方", "{n} more below"),
         "history.today": ("今天的告警", "Today's alerts"),

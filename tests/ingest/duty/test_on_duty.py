@@ -5,6 +5,7 @@ Real broker, database, HTTP and SMTP receivers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from ingest.people.contacts import Contacts
 from ingest.web.app import create_api
 from tests.harness import SMOKE_RULE, Publisher, wait_for
 from tests.ingest.reports.data import TZ
-from tests.ingest.web.console.web import smoke
+from tests.ingest.web.console.web import log_in, smoke
 from tests.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 
 ADMIN = {"Authorization": "Bearer admin-token-1"}
@@ -135,3 +136,20 @@ def test_the_roster_refuses_what_it_cannot_keep(duty_service: IngestService) -> 
             {"date": "2026-12-07", "shift": "night", "people": []},
         ]
     assert duty_service.duty.books.all("roster") == []  # nothing of a refused change kept
+
+
+def test_the_board_says_who_is_on_duty_and_warns_of_an_empty_shift(
+    duty_service: IngestService,
+) -> None:
+    with TestClient(create_api(duty_service)) as api:
+        log_in(api, "zhang", "guard password 1")
+        nobody = api.get("/").text
+        assert re.search(r'<p class="duty warn" id="on-duty">(白班|夜班)没有人值班', nobody)
+        assert "未来 14 天有" in nobody  # and the shifts ahead are empty too
+        shift = _current(api)
+        saved = api.put("/api/duty/roster", json=[{**shift, "people": ["zhang"]}], headers=ADMIN)
+        assert saved.status_code == 200
+        board = api.get("/").text
+        assert re.search(
+            r'<p class="duty warn" id="on-duty">值班：张师傅（(白班|夜班)，到 (07|19):00）', board
+        )

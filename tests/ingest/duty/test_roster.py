@@ -31,7 +31,7 @@ def books(tmp_path: Path) -> Iterator[DutyBooks]:
 
 
 def _roster(books: DutyBooks, clock: ManualClock) -> Roster:
-    return Roster(books, CONFIG, "Asia/Shanghai", clock, NAMES.get)
+    return Roster(books, CONFIG, "Asia/Shanghai", clock, lambda: NAMES)
 
 
 def test_the_night_shift_covers_the_morning_after(books: DutyBooks) -> None:
@@ -65,7 +65,7 @@ def test_the_roster_is_read_back_and_the_last_change_wins(books: DutyBooks) -> N
 def test_empty_shifts_ahead_are_found(books: DutyBooks) -> None:
     clock = ManualClock(local("2026-12-07 20:00").timestamp())
     names = dict(NAMES)
-    roster = Roster(books, CONFIG, "Asia/Shanghai", clock, names.get)
+    roster = Roster(books, CONFIG, "Asia/Shanghai", clock, lambda: names)
     filled = [
         RosterEntry(date=date(2026, 12, d), shift=s, people=["zhang"])
         for d in range(7, 22)
