@@ -55,9 +55,11 @@ class IngestService:
         self.problems = Problems()
         self.places = Places(config.places)  # the names people read (SPEC §4)
         self.people = PeopleStore(config.state_dir / "people.db", config.console, self.clock)
-        # The duty books; their roster routes ``on_duty`` notifications (SPEC §11).
-        self.duty = DutyService(config, self.people, self.clock)
         self._build_pipeline(config)
+        # The duty books; their roster routes ``on_duty`` notifications (SPEC §11).
+        self.duty = DutyService(
+            config, self.people, self.registry, self.influx, self.snapshots, self.clock
+        )
         self._build_alerts(config)
         self._build_people_and_reports(config)
         self._build_watchdog(config)

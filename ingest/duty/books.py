@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,14 @@ CREATE TABLE IF NOT EXISTS cuts (book TEXT PRIMARY KEY, last_hash TEXT NOT NULL)
 
 class DutyError(IngestError):
     """The duty books cannot do what was asked (the message says why)."""
+
+
+class AlreadyDone(DutyError):
+    """A follow-up that may be made once was made already (``earlier`` says by whom)."""
+
+    def __init__(self, earlier: Record) -> None:
+        super().__init__(f"already done by {earlier.by}")
+        self.earlier = earlier
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,34 @@ class DutyBooks(DurableFile):
         with self._lock, transaction(self.db) as db:
             return [self._append(db, book, at_ms, by, body) for body in bodies]
 
+    def follow_up(
+        self,
+        book: str,
+        of: Record,
+        at_ms: int,
+        by: str,
+        body: dict[str, Any],
+        *,
+        once: bool = False,
+        check: Callable[[list[Record]], None] | None = None,
+    ) -> Record:
+        """Save a record of ``book`` about record ``of`` (a sign-out, a confirmation, a
+        state, an addendum): ``once`` refuses a second one (AlreadyDone); ``check`` sees
+        the earlier ones and may refuse. Checked and saved in one transaction, so two at
+        once cannot both pass."""
+        with self._lock, transaction(self.db) as db:
+            rows = db.execute(
+                "SELECT * FROM records WHERE book = ? AND json_extract(body, '$.of') = ?"
+                " ORDER BY id",
+                (book, of.id),
+            ).fetchall()
+            earlier = [_record(r) for r in rows]
+            if once and earlier:
+                raise AlreadyDone(earlier[0])
+            if check is not None:
+                check(earlier)
+            return self._append(db, book, at_ms, by, {"of": of.id, **body})
+
     def _append(
         self, db: sqlite3.Connection, book: str, at_ms: int, by: str, body: dict[str, Any]
     ) -> Record:
@@ -133,6 +170,17 @@ class DutyBooks(DurableFile):
                 "SELECT * FROM records WHERE book = ? AND at_ms >= ? AND at_ms < ?"
                 " ORDER BY id LIMIT ?",
                 (book, start_ms, end_ms, limit),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def about(self, book: str, rid: int) -> list[Record]:
+        """The records of ``book`` (a follow-up book such as ``visitors.out``) whose ``of``
+        names record ``rid``, oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM records WHERE book = ? AND json_extract(body, '$.of') = ?"
+                " ORDER BY id",
+                (book, rid),
             ).fetchall()
         return [_record(r) for r in rows]
 

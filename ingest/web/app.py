@@ -14,7 +14,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest.app import IngestService
 from ingest.rules.errors import AlertConflict, AlertForbidden, AlertNotFound
-from ingest.web.api import alerts, cameras, devices, duty, health, reports, session
+from ingest.web.api import (
+    alerts,
+    cameras,
+    devices,
+    duty,
+    duty_records,
+    health,
+    reports,
+    session,
+)
 from ingest.web.console.app import connect_feed, install_console
 from ingest.web.deps import Viewer, has_credentials
 from ingest.web.limits import RequestLimits
@@ -55,6 +64,7 @@ def create_api(service: IngestService) -> FastAPI:
         (reports, "reports"),
         (cameras, "cameras"),
         (duty, "duty"),
+        (duty_records, "duty"),
     ):
         api.include_router(module.router, tags=[tag])
     feed = install_console(api, service)
