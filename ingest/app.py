@@ -55,10 +55,17 @@ class IngestService:
         self.problems = Problems()
         self.places = Places(config.places)  # the names people read (SPEC §4)
         self.people = PeopleStore(config.state_dir / "people.db", config.console, self.clock)
+        self.links = LinkSigner(config, self.clock, self.problems)
         self._build_pipeline(config)
         # The duty books; their roster routes ``on_duty`` notifications (SPEC §11).
         self.duty = DutyService(
-            config, self.people, self.registry, self.influx, self.snapshots, self.clock
+            config,
+            self.people,
+            self.registry,
+            self.influx,
+            self.snapshots,
+            self.links,
+            self.clock,
         )
         self._build_alerts(config)
         self._build_people_and_reports(config)
@@ -127,7 +134,6 @@ class IngestService:
         """Signed links, the channels that tell people, and the rules engine that fills
         their queue; the engine listens to the handler's readings, status and meta."""
         console = config.console
-        self.links = LinkSigner(config, self.clock, self.problems)
         self.ack_links = AckLinks(self.links, int(console.ack_link_valid.total_seconds()))
         self.alert_store = AlertStore(config.state_dir / "alerts.db", config.site.id)
         senders = make_senders(config.channels, self.consumer, config.site.language)
@@ -275,6 +281,7 @@ class IngestService:
         self.spool.open()
         self.alert_store.open()
         self.engine.load()
+        self.duty.start(self.engine.on_round)
         self.dispatcher.start()
         self.rules_timer.start()
         self.writer.start()
@@ -311,6 +318,7 @@ class IngestService:
         self.watchdog.stop()
         self.consumer.stop()
         self.report_jobs.stop()
+        self.duty.stop()
         self.rules_timer.stop()  # exports the last alert events into the spool
         self.dispatcher.stop()
         self.alert_store.close()

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from campuswatch.configfile import load_model
 from campuswatch.protocol import GATEWAY_HEALTH_FIELDS, KINDS, FieldType
-from ingest.config.rules import AllOfConfig, AnyOfConfig, ConditionConfig, ConditionRuleConfig
+from ingest.config.rules import (
+    AllOfConfig,
+    AnyOfConfig,
+    ConditionConfig,
+    ConditionRuleConfig,
+    RoundMissedRuleConfig,
+)
 from ingest.config.schema import UNION_TAGS, IngestConfig
 
 ON_DUTY = "on_duty"  # SPEC §4: the people on duty now, through their own contacts
@@ -16,6 +22,7 @@ def check_references(config: IngestConfig) -> list[str]:
     """Problems a schema cannot see: unknown channels and schedules, repeated ids."""
     problems: list[str] = []
     known = set(config.channels) | ({ON_DUTY} if config.duty and config.duty.shifts else set())
+    rounds = {r.id for r in config.duty.rounds} if config.duty else set()
     seen: set[str] = set()
     for i, rule in enumerate(config.rules):
         where = f"rules[{i}]({rule.id})"
@@ -34,6 +41,8 @@ def check_references(config: IngestConfig) -> list[str]:
             problems.append(f"{where}.active.{key}: no schedule named {rule.active.schedule!r}")
         if isinstance(rule, ConditionRuleConfig):
             problems.extend(f"{where}.when{p}" for p in condition_problems(rule.kind, rule.when))
+        if isinstance(rule, RoundMissedRuleConfig) and rule.round_missed not in rounds:
+            problems.append(f"{where}.round_missed: no duty round {rule.round_missed!r}")
     problems.extend(_report_problems(config, known))
     problems.extend(_duty_problems(config))
     names = [t.name for t in config.api.tokens]

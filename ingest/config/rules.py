@@ -9,7 +9,7 @@ from pydantic import Discriminator, Field, StringConstraints, Tag, model_validat
 from campuswatch.configfile import Strict
 from campuswatch.durations import Duration
 from campuswatch.protocol import Kind
-from ingest.config.base import Name, Severity
+from ingest.config.base import Identifier, Name, Severity
 from ingest.config.types import SilentFor
 
 Comparator = Literal["eq", "ne", "gt", "ge", "lt", "le"]
@@ -155,10 +155,19 @@ class GatewayOfflineRuleConfig(_RuleBase):
     gateway_offline: Duration
 
 
+class RoundMissedRuleConfig(_RuleBase):
+    """Fires when a window of the duty round ``round_missed`` closed with checkpoints not
+    visited (SPEC §11); ends when a later window of that round is walked in full."""
+
+    round_missed: Identifier
+
+
 def _rule_form(value: Any) -> str:
     if isinstance(value, dict):
         if "gateway_offline" in value:
             return "gateway_offline"
+        if "round_missed" in value:
+            return "round_missed"
         if "silent_for" in value:
             return "silent"
     return "condition"
@@ -167,6 +176,7 @@ def _rule_form(value: Any) -> str:
 RuleConfig = Annotated[
     Annotated[ConditionRuleConfig, Tag("condition")]
     | Annotated[SilentRuleConfig, Tag("silent")]
-    | Annotated[GatewayOfflineRuleConfig, Tag("gateway_offline")],
+    | Annotated[GatewayOfflineRuleConfig, Tag("gateway_offline")]
+    | Annotated[RoundMissedRuleConfig, Tag("round_missed")],
     Discriminator(_rule_form),
 ]

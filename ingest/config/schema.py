@@ -217,7 +217,7 @@ class WatchdogConfig(Strict):
 
 # Names pydantic puts into error locations for union members (not keys of the file).
 UNION_TAGS = frozenset(
-    {"condition", "silent", "gateway_offline", "compare", "any", "all"}
+    {"condition", "silent", "gateway_offline", "round_missed", "compare", "any", "all"}
     | {"webhook", "wecom", "dingtalk", "feishu", "email", "mqtt", "log"}
 )
 

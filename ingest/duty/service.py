@@ -3,20 +3,28 @@ food samples and the visitors."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
-from campuswatch.clock import Clock
+from campuswatch.clock import Clock, now_ms
+from campuswatch.worker import Worker
 from ingest.config import IngestConfig
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import DutyBooks
 from ingest.duty.roster import Roster
+from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
 from ingest.duty.samples import FoodSamples
 from ingest.duty.visitors import Visitors
+from ingest.links import LinkSigner
 from ingest.people.store import PeopleStore
 from ingest.registry import Registry
 from ingest.storage.influx import InfluxClient
 from ingest.storage.snapshots import SnapshotStore
+
+log = logging.getLogger(__name__)
+TICK_S = 30.0
+FORGET_EVERY_MS = 3600_000
 
 
 class DutyService:
@@ -29,15 +37,23 @@ class DutyService:
         registry: Registry,
         influx: InfluxClient,
         snapshots: SnapshotStore,
+        links: LinkSigner,
         clock: Clock,
     ) -> None:
         self.config = config.duty or DutyConfig()
         self.people = people
+        self.clock = clock
         self.books = DutyBooks(config.state_dir / "duty.db")
         limits = config.reports.class_limits()
         self.samples = FoodSamples(self.books, self.config, registry, influx, limits, clock)
         folder = config.state_dir / "duty" / "visitors"
         self.visitors = Visitors(self.books, self.config, snapshots, folder, clock)
+        state = config.state_dir / "duty" / "rounds.json"
+        tz = config.site.timezone
+        self.rounds = Rounds(self.books, self.config, links, tz, clock, state)
+        self._timer = Worker("duty", self._tick)
+        self._on_round: Report | None = None
+        self._forgot_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
 
@@ -46,9 +62,31 @@ class DutyService:
         self.books.open()
         self.roster.load()
 
+    def start(self, on_round: Report) -> None:
+        """Check the rounds' windows and the visitors' keeping time from now on."""
+        self._on_round = on_round
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop checking."""
+        self._timer.stop()
+
     def close(self) -> None:
         """Close the books."""
         self.books.close()
+
+    def _tick(self) -> float:
+        """Every 30 s: windows that closed; every hour: visitors past their keeping time
+        (a failure is logged by the worker and tried again)."""
+        if self._on_round is not None:
+            self.rounds.check_closed(self._on_round)
+        now = now_ms(self.clock)
+        if now - self._forgot_ms >= FORGET_EVERY_MS:
+            self._forgot_ms = now
+            gone = self.visitors.forget_old()
+            if gone:
+                log.info("duty: %d visitor record(s) past duty.visitor_keep deleted", gone)
+        return TICK_S
 
     def route(self, channels: Sequence[str]) -> Routed:
         """``channels`` with ``on_duty`` turned into the people on duty now."""

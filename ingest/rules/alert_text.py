@@ -40,6 +40,7 @@ WORDS = Catalogue(
         "title.camera": ("摄像头报警", "Camera alarm"),
         "title.silent": ("设备无数据", "Device silent"),
         "title.gateway_offline": ("网关离线", "Gateway offline"),
+        "title.round_missed": ("巡逻漏检", "Round missed"),
         "title.any": ("设备报警", "Device alarm"),
         # Prefixes of the title by lifecycle step.
         "prefix.repeat": ("【仍未处理】", "[still open] "),

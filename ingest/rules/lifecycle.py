@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ingest.config.rules import ConditionRuleConfig, GatewayOfflineRuleConfig, SilentRuleConfig
+from ingest.config.rules import (
+    ConditionRuleConfig,
+    GatewayOfflineRuleConfig,
+    RoundMissedRuleConfig,
+    SilentRuleConfig,
+)
 from ingest.rules.alert_text import default_title
 from ingest.rules.alerts import AlertBook
 from ingest.rules.conditions import first_field
@@ -20,7 +25,11 @@ if TYPE_CHECKING:
     from ingest.metrics import Metrics
     from ingest.rules.store import AlertStore
 
-_TITLE_KEYS = {SilentRuleConfig: "silent", GatewayOfflineRuleConfig: "gateway_offline"}
+_TITLE_KEYS = {
+    SilentRuleConfig: "silent",
+    GatewayOfflineRuleConfig: "gateway_offline",
+    RoundMissedRuleConfig: "round_missed",
+}
 
 
 class Lifecycle:

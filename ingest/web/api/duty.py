@@ -1,4 +1,4 @@
-"""The duty books' API (SPEC §11): who is on duty now and the roster; more books follow."""
+"""The duty API (SPEC §11): who is on duty now, the roster, checkpoints and rounds."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, HTTPException, Query, status
+from pydantic import BaseModel
 
 from ingest.duty.roster import DutyNow, RosterEntry, RosterRefused
+from ingest.duty.rounds import RoundWindow
 from ingest.web.deps import Admin, ServiceDep, Viewer
 
 router = APIRouter()
@@ -50,3 +52,32 @@ def put_roster(
         return service.duty.roster.put(entries, caller.name)
     except RosterRefused as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+class Checkpoint(BaseModel):
+    """A checkpoint with the signed link its QR code holds."""
+
+    id: str
+    name: str
+    place: str
+    url: str
+
+
+@router.get("/api/duty/checkpoints")
+def checkpoints(service: ServiceDep, _caller: Admin) -> list[Checkpoint]:
+    """Every checkpoint and its link (admins: whoever has a link may record visits)."""
+    rounds = service.duty.rounds
+    return [
+        Checkpoint(id=c.id, name=c.name, place=c.place, url=rounds.url(c.id))
+        for c in service.duty.config.checkpoints
+    ]
+
+
+@router.get("/api/duty/rounds")
+def rounds(
+    service: ServiceDep, _caller: Viewer, day: Annotated[date | None, Query(alias="date")] = None
+) -> list[RoundWindow]:
+    """Every round window due on ``date`` (site time; default today): its visits, when it
+    was done, and what was missed once it closed."""
+    tz = ZoneInfo(service.config.site.timezone)
+    return service.duty.rounds.day(day or datetime.fromtimestamp(service.clock.time(), tz).date())

@@ -19,6 +19,7 @@ from ingest.web.console.routes import (
     alerts,
     board,
     devices,
+    duty,
     history,
     login,
     people,
@@ -36,7 +37,7 @@ def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
     feed = BoardFeed(state, pages)
     app.state.pages, app.state.board, app.state.feed = pages, state, feed
     app.mount("/static", StaticFiles(packages=[("ingest.web.console", "static")]), name="static")
-    for module in (login, board, alerts, history, devices, reports, acklinks, people):
+    for module in (login, board, alerts, history, devices, reports, acklinks, people, duty):
         app.include_router(module.router)
     lang = service.config.site.language
 
