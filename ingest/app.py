@@ -169,6 +169,7 @@ class IngestService:
             EventExporter(self.alert_store, self.spool.append, config.site, self.places),
         )
         self.handler.accepted.connect(self.engine.on_readings)
+        self.handler.accepted.connect(self.duty.workorders.on_readings)
         self.handler.status_changed.connect(self.engine.on_status)
         self.handler.meta_changed.connect(self.engine.on_meta)
 

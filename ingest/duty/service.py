@@ -16,15 +16,17 @@ from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
 from ingest.duty.samples import FoodSamples
 from ingest.duty.visitors import Visitors
+from ingest.duty.workorders import WorkOrders
 from ingest.links import LinkSigner
 from ingest.people.store import PeopleStore
 from ingest.registry import Registry
+from ingest.rules.model import Alert
 from ingest.storage.influx import InfluxClient
 from ingest.storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
 TICK_S = 30.0
-FORGET_EVERY_MS = 3600_000
+HOURLY_MS = 3600_000
 
 
 class DutyService:
@@ -51,9 +53,11 @@ class DutyService:
         state = config.state_dir / "duty" / "rounds.json"
         tz = config.site.timezone
         self.rounds = Rounds(self.books, self.config, links, tz, clock, state)
+        self.workorders = WorkOrders(self.books, self.config, self._known, self._device_name, clock)
+        self.registry = registry
         self._timer = Worker("duty", self._tick)
         self._on_round: Report | None = None
-        self._forgot_ms = 0
+        self._hourly_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
 
@@ -61,6 +65,7 @@ class DutyService:
         """Open the books and read the roster."""
         self.books.open()
         self.roster.load()
+        self.workorders.load()
 
     def start(self, on_round: Report) -> None:
         """Check the rounds' windows and the visitors' keeping time from now on."""
@@ -81,15 +86,32 @@ class DutyService:
         if self._on_round is not None:
             self.rounds.check_closed(self._on_round)
         now = now_ms(self.clock)
-        if now - self._forgot_ms >= FORGET_EVERY_MS:
-            self._forgot_ms = now
+        if now - self._hourly_ms >= HOURLY_MS:
+            self._hourly_ms = now
             gone = self.visitors.forget_old()
             if gone:
                 log.info("duty: %d visitor record(s) past duty.visitor_keep deleted", gone)
+            statuses = self.registry.gateway_status()
+            for dev in self.registry.devices():
+                if statuses.get((dev.site, dev.gateway)) == "online":  # else its own alert
+                    self.workorders.silent((dev.site, dev.gateway, dev.device), dev.last_seen_ms)
         return TICK_S
 
-    def route(self, channels: Sequence[str]) -> Routed:
-        """``channels`` with ``on_duty`` turned into the people on duty now."""
+    def _known(self, device: str) -> tuple[str, str, str] | None:
+        found = next((d for d in self.registry.devices() if d.device == device), None)
+        return (found.site, found.gateway, found.device) if found else None
+
+    def _device_name(self, key: tuple[str, str, str]) -> str:
+        info = self.registry.device_info(*key)
+        return info.name if info and info.name else key[2]
+
+    def route(self, channels: Sequence[str], alert: Alert) -> Routed:
+        """``channels`` with ``on_duty`` turned into the people on duty now; nobody for
+        a device muted by its work order (the alert is still recorded and shown)."""
+        until = self.workorders.muted((alert.site, alert.gateway, alert.device))
+        if until is not None:
+            log.info("alert %d: %s is muted for repair: not notified", alert.id, alert.device)
+            return []
         return self.router.route(channels)
 
     def _names(self) -> dict[str, str]:

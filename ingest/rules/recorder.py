@@ -33,10 +33,13 @@ Decorate = Callable[[Alert, Notification], Notification]
 Unrecorded = Callable[[list[tuple[str, Notification]]], None]
 # Turns a step's channel names into channels and parts for their senders (``on_duty``
 # becomes the people on duty now: see ingest/duty/routing.py).
-Route = Callable[[Sequence[str]], list[tuple[str, dict[str, Any]]]]
+# ``alert``: whose notification it is (a device under repair may be muted).
+Route = Callable[[Sequence[str], Alert], list[tuple[str, dict[str, Any]]]]
 
 
-def _as_is(channels: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+def _as_is(
+    channels: Sequence[str], _alert: Alert | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     return [(channel, {}) for channel in channels]
 
 
@@ -167,17 +170,17 @@ class Recorder:
         if snapshot and snapshot != record.snapshot:  # the console's alert page shows it
             record.snapshot = alert.snapshot = snapshot
             self.store.save_alert(record)
-        routed = self._routed(step.channels)
+        routed = self._routed(step.channels, record)
         for channel, parts in routed:
             told = notification.with_parts(**parts) if parts else notification
             self.outbox.add(channel, told, step.now_ms)
         return {channel for channel, _ in routed}
 
-    def _routed(self, channels: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    def _routed(self, channels: Sequence[str], alert: Alert) -> list[tuple[str, dict[str, Any]]]:
         """The step's channels routed; a routing failure must not stop the alarm: the
         names that are channels are told as they are (``on_duty`` cannot be)."""
         try:
-            return self.route(channels)
+            return self.route(channels, alert)
         except Exception:
             log.exception("routing %s failed: told without on_duty", list(channels))
             self.problems.report("routing", "on_duty could not be resolved: see the log")

@@ -1,6 +1,6 @@
-"""The duty record books' API (SPEC §11): food samples and visitors, and an addendum to any
-saved record. A saved record is never changed: PUT, PATCH and DELETE on one get 405 (the
-router answers so: only GET and the POSTs below exist for a record's path)."""
+"""The duty record books' API (SPEC §11): food samples, visitors, work orders, and an
+addendum to any saved record. A saved record is never changed: PUT, PATCH and DELETE on
+one get 405 (the router answers so: only GET and the POSTs below exist for its path)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ingest.app import IngestService
 from ingest.duty.books import Record
 from ingest.duty.samples import SampleIn, SampleRefused
 from ingest.duty.visitors import SignedOutAlready, VisitorIn
+from ingest.duty.workorders import StateIn, WorkOrderIn, WorkOrderRefused
 from ingest.web.deps import Guard, ServiceDep, Viewer
 
 router = APIRouter()
@@ -134,6 +135,63 @@ def visitor(service: ServiceDep, caller: Viewer, rid: RecordId) -> dict[str, Any
     """One visitor."""
     record = _found(service.duty.books.get("visitors", rid), "visitors", rid)
     return _visitor(service, record, caller.may("admin"))
+
+
+# ---------------------------------------------------------------------- work orders
+
+
+def _order(service: IngestService, record: Record) -> dict[str, Any]:
+    view = service.duty.workorders.view(record)
+    return {**view, "addenda": _addenda(service, "workorders", record.id)}
+
+
+@router.post("/api/duty/workorders", status_code=201)
+def open_order(service: ServiceDep, caller: Guard, order: WorkOrderIn) -> dict[str, Any]:
+    """A repair to do (``mute_until``: its device's notifications stop until then)."""
+    try:
+        return _order(service, service.duty.workorders.open(order, caller.name))
+    except WorkOrderRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+@router.post("/api/duty/workorders/{rid}/state", status_code=201)
+def move_order(
+    service: ServiceDep, caller: Guard, rid: RecordId, change: StateIn
+) -> dict[str, Any]:
+    """open → in_progress → done (done is final: 409 after it)."""
+    record = _found(service.duty.books.get("workorders", rid), "workorders", rid)
+    try:
+        service.duty.workorders.move(rid, change, caller.name)
+    except WorkOrderRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _order(service, record)
+
+
+@router.get("/api/duty/workorders")
+def orders(
+    service: ServiceDep,
+    _caller: Viewer,
+    start: Annotated[Ms, Query(alias="from")] = None,
+    end: Annotated[Ms, Query(alias="to")] = None,
+    state: Literal["open", "in_progress", "done", "all"] | None = None,
+) -> list[dict[str, Any]]:
+    """Orders opened in [from, to) (default: the last 7 days), by default those not done;
+    without ``from``, every order not done, however old."""
+    books = service.duty.books
+    if start is None and state in (None, "open", "in_progress"):
+        records = books.all("workorders")
+    else:
+        records = books.between("workorders", *_window(service, start, end))
+    views = [_order(service, r) for r in records]
+    if state is None:
+        return [v for v in views if v["state"] != "done"]
+    return views if state == "all" else [v for v in views if v["state"] == state]
+
+
+@router.get("/api/duty/workorders/{rid}")
+def order(service: ServiceDep, _caller: Viewer, rid: RecordId) -> dict[str, Any]:
+    """One work order with its changes."""
+    return _order(service, _found(service.duty.books.get("workorders", rid), "workorders", rid))
 
 
 # ---------------------------------------------------------------------- addenda
