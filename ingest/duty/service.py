@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from campuswatch.clock import Clock, now_ms
 from campuswatch.worker import Worker
 from ingest.config import IngestConfig
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import DutyBooks
+from ingest.duty.handover import Handovers
 from ingest.duty.roster import Roster
 from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
@@ -20,7 +22,9 @@ from ingest.duty.workorders import WorkOrders
 from ingest.links import LinkSigner
 from ingest.people.store import PeopleStore
 from ingest.registry import Registry
+from ingest.reports.lock_check import LockCheck
 from ingest.rules.model import Alert
+from ingest.rules.store import AlertStore
 from ingest.storage.influx import InfluxClient
 from ingest.storage.snapshots import SnapshotStore
 
@@ -55,11 +59,28 @@ class DutyService:
         self.rounds = Rounds(self.books, self.config, links, tz, clock, state)
         self.workorders = WorkOrders(self.books, self.config, self._known, self._device_name, clock)
         self.registry = registry
+        self.handovers: Handovers  # see attach()
         self._timer = Worker("duty", self._tick)
         self._on_round: Report | None = None
         self._hourly_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
+
+    def attach(self, alerts: AlertStore, lock_check: LockCheck | None, timezone: str) -> None:
+        """The handover book, which reads the alerts and the lock check (made after the
+        books: the alert engine routes through the roster)."""
+        self.handovers = Handovers(
+            self.books,
+            self.roster,
+            self.rounds,
+            self.visitors,
+            self.workorders,
+            alerts,
+            lock_check,
+            self._offline,
+            timezone,
+            self.clock,
+        )
 
     def open(self) -> None:
         """Open the books and read the roster."""
@@ -96,6 +117,19 @@ class DutyService:
                 if statuses.get((dev.site, dev.gateway)) == "online":  # else its own alert
                     self.workorders.silent((dev.site, dev.gateway, dev.device), dev.last_seen_ms)
         return TICK_S
+
+    def _offline(self) -> list[dict[str, Any]]:
+        """Devices not heard from lately (their gateway online or not)."""
+        return [
+            {
+                "device": r["device"],
+                "name": r["name"],
+                "gateway": r["gateway"],
+                "last_seen": r["last_seen_ms"],
+            }
+            for r in self.registry.device_rows()
+            if not r["online"]
+        ]
 
     def _known(self, device: str) -> tuple[str, str, str] | None:
         found = next((d for d in self.registry.devices() if d.device == device), None)

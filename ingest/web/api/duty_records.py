@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.duty.books import Record
+from ingest.duty.handover import ConfirmIn, HandoverIn, HandoverRefused
 from ingest.duty.samples import SampleIn, SampleRefused
 from ingest.duty.visitors import SignedOutAlready, VisitorIn
 from ingest.duty.workorders import StateIn, WorkOrderIn, WorkOrderRefused
@@ -192,6 +193,57 @@ def orders(
 def order(service: ServiceDep, _caller: Viewer, rid: RecordId) -> dict[str, Any]:
     """One work order with its changes."""
     return _order(service, _found(service.duty.books.get("workorders", rid), "workorders", rid))
+
+
+# ---------------------------------------------------------------------- handovers
+
+
+def _handover(service: IngestService, record: Record) -> dict[str, Any]:
+    view = service.duty.handovers.view(record)
+    return {**view, "addenda": _addenda(service, "handovers", record.id)}
+
+
+@router.get("/api/duty/handover/draft")
+def handover_draft(service: ServiceDep, _caller: Viewer) -> dict[str, Any]:
+    """What the current shift saw, to hand over."""
+    return service.duty.handovers.draft()
+
+
+@router.post("/api/duty/handovers", status_code=201)
+def hand_over(service: ServiceDep, caller: Guard, handover: HandoverIn) -> dict[str, Any]:
+    """The outgoing person hands over: the draft is frozen into the record."""
+    return _handover(service, service.duty.handovers.save(handover, caller.name))
+
+
+@router.post("/api/duty/handovers/{rid}/confirm", status_code=201)
+def confirm_handover(
+    service: ServiceDep, caller: Guard, rid: RecordId, confirmation: ConfirmIn
+) -> dict[str, Any]:
+    """Another guard or admin takes over (the author, or a second confirmation: 409)."""
+    record = _found(service.duty.books.get("handovers", rid), "handovers", rid)
+    try:
+        service.duty.handovers.confirm(rid, confirmation, caller.name)
+    except HandoverRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return _handover(service, record)
+
+
+@router.get("/api/duty/handovers")
+def handovers(
+    service: ServiceDep,
+    _caller: Viewer,
+    start: Annotated[Ms, Query(alias="from")] = None,
+    end: Annotated[Ms, Query(alias="to")] = None,
+) -> list[dict[str, Any]]:
+    """Handovers saved in [from, to) (default: the last 7 days)."""
+    first, last = _window(service, start, end)
+    return [_handover(service, r) for r in service.duty.books.between("handovers", first, last)]
+
+
+@router.get("/api/duty/handovers/{rid}")
+def handover(service: ServiceDep, _caller: Viewer, rid: RecordId) -> dict[str, Any]:
+    """One handover, its draft as it was handed over."""
+    return _handover(service, _found(service.duty.books.get("handovers", rid), "handovers", rid))
 
 
 # ---------------------------------------------------------------------- addenda
