@@ -18,8 +18,13 @@ from ingest.web.console.routes import (
     acklinks,
     alerts,
     board,
+    checkpoints,
     devices,
-    duty,
+    duty_canteen,
+    duty_gate,
+    duty_hub,
+    duty_repairs,
+    duty_roster,
     history,
     login,
     people,
@@ -37,7 +42,22 @@ def install_console(app: FastAPI, service: IngestService) -> BoardFeed:
     feed = BoardFeed(state, pages)
     app.state.pages, app.state.board, app.state.feed = pages, state, feed
     app.mount("/static", StaticFiles(packages=[("ingest.web.console", "static")]), name="static")
-    for module in (login, board, alerts, history, devices, reports, acklinks, people, duty):
+    for module in (
+        login,
+        board,
+        alerts,
+        history,
+        devices,
+        reports,
+        acklinks,
+        people,
+        checkpoints,
+        duty_hub,
+        duty_canteen,
+        duty_gate,
+        duty_repairs,
+        duty_roster,
+    ):
         app.include_router(module.router)
     lang = service.config.site.language
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Protocol
 
 from ingest.i18n import DEVICE_WORDS, Catalogue
+from ingest.web.console.duty_text import DUTY_WORDS
 
 WORDS = Catalogue(
     {
         **DEVICE_WORDS,
+        **DUTY_WORDS,
         "html_lang": ("zh-CN", "en"),
         "app": ("校园值班台", "Campus watch"),
         # Navigation and common words

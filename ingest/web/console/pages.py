@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from importlib import resources
 from typing import Any
 
 from fastapi import Request
@@ -15,7 +17,17 @@ from ingest.web.console import views
 from ingest.web.console.page_text import WORDS, say
 from ingest.web.forms import csrf_binding
 
-ASSET_VERSION = "1"
+
+def _asset_version() -> str:
+    """A digest of the script and style sheet: a browser fetches them again when they
+    changed (an upgrade), never serving a new page with an old script."""
+    digest = hashlib.sha256()
+    for name in ("console.js", "console.css"):
+        digest.update((resources.files("ingest.web.console") / "static" / name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+ASSET_VERSION = _asset_version()
 # Pages load nothing from another host, run no inline script and cannot be framed.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

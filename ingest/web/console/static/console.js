@@ -10,6 +10,10 @@
     root.dataset.theme = root.dataset.theme === "light" ? "dark" : "light";
     localStorage.setItem("theme", root.dataset.theme);
   });
+  // Printable pages (handover ledger, labels): no inline script under the page's CSP.
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
 
   var words = JSON.parse(document.body.dataset.words || "{}");
   var offset = Number(document.body.dataset.now || Date.now()) - Date.now();

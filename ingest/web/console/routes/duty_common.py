@@ -1,0 +1,54 @@
+"""What the duty pages share: local times as people read them, a guard check, and the
+page that says a form was refused and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from ingest.app import IngestService
+from ingest.people.principal import Principal
+from ingest.web.console.page_text import say
+from ingest.web.console.routes.common import pages
+from ingest.web.deps import Forbidden
+
+
+def when(service: IngestService, ms: int | None) -> str:
+    """``12月7日 21:05`` in the site's time (empty for None)."""
+    if ms is None:
+        return ""
+    local = datetime.fromtimestamp(ms / 1000, ZoneInfo(service.config.site.timezone))
+    if service.config.site.language == "zh":
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return local.strftime("%m-%d %H:%M")
+
+
+def guard_only(person: Principal) -> None:
+    """Records are written by guards and admins (SPEC §11): a viewer gets 403."""
+    if not person.may("guard"):
+        raise Forbidden
+
+
+def refused(
+    request: Request, service: IngestService, person: Principal, back: str, why: str
+) -> HTMLResponse:
+    """A form that could not be saved: 400 with the reason, a way back."""
+    title = say("form.refused", service.config.site.language)
+    return pages(request).message(request, person, 400, title, why, back=back)
+
+
+def saved(back: str) -> RedirectResponse:
+    """After a saved form: back to its page (a reload does not post it again)."""
+    separator = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{separator}saved=1", status_code=303)
+
+
+def why(exc: ValidationError) -> str:
+    """A form's first problem: the field and why (``dishes.0.grams: greater than 0``)."""
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}"
