@@ -24,6 +24,19 @@ DUTY_WORDS = {
     "duty.by_at": ("{by} · {at}", "{by} · {at}"),
     "duty.nothing": ("没有记录。", "Nothing recorded."),
     "duty.print": ("打印", "Print"),
+    # people's contacts (on_duty)
+    "people.contacts": ("联系方式（值班通知用）", "Contacts (for on-duty messages)"),
+    "people.contacts_save": ("保存联系方式", "Save contacts"),
+    "people.phone": ("手机号", "Phone"),
+    "people.email": ("电子邮箱", "E-mail"),
+    "people.wecom_userid": (
+        "企业微信账号（群机器人 @ 提醒）",
+        "WeCom user id (the robot @-mentions)",
+    ),
+    "people.dingtalk_mobile": (
+        "钉钉手机号（群机器人 @ 提醒）",
+        "DingTalk mobile (the robot @-mentions)",
+    ),
     # handover
     "handover.draft": ("本班情况（提交时固定）", "This shift (fixed when handed over)"),
     "handover.open": ("未处理的告警（移交下一班）", "Alerts not acknowledged (carried over)"),

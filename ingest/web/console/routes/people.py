@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ingest.app import IngestService
 from ingest.people.checks import PeopleError
+from ingest.people.contacts import Contacts
 from ingest.people.principal import Principal
 from ingest.people.store import ROLES, PersonExists
 from ingest.web.console.page_text import say
@@ -31,6 +32,7 @@ def _page(
 ) -> HTMLResponse:
     lang = service.config.site.language
     places = service.places
+    people = service.people.people()
     notice = say("people.saved", lang) if request.query_params.get("saved") else None
     return pages(request).page(
         request,
@@ -38,7 +40,8 @@ def _page(
         admin,
         status,
         title=say("people.title", lang),
-        people=service.people.people(),
+        people=people,
+        contacts=service.people.contacts([p.login for p in people]),
         roles=ROLES,
         area_names=lambda areas: "、".join(places.building(a) for a in areas),
         notice=notice,
@@ -72,11 +75,19 @@ def add(
     role: Text = "",
     password: Text = "",
     areas: Text = "",
+    phone: Text = "",
+    email: Text = "",
+    wecom_userid: Text = "",
+    dingtalk_mobile: Text = "",
 ) -> Response:
-    """Add a person; a login that exists is refused and nothing changes."""
+    """Add a person (with their contacts); a login that exists is refused and nothing
+    changes."""
     check_form(request, service, csrf, admin)
     try:
-        service.people.add(login.strip(), name, role, password, _areas(areas))
+        contacts = Contacts.checked(
+            phone=phone, email=email, wecom_userid=wecom_userid, dingtalk_mobile=dingtalk_mobile
+        )
+        service.people.add(login.strip(), name, role, password, _areas(areas), contacts)
     except PersonExists:
         text = say("people.exists", service.config.site.language, login=login.strip())
         return _page(request, service, admin, 409, text)
@@ -103,6 +114,30 @@ def change(
         return _page(request, service, admin, 400, say("forbidden", service.config.site.language))
     try:
         service.people.change(login, name, role, _areas(areas))
+    except PeopleError as exc:
+        return _page(request, service, admin, 400, str(exc))
+    return _saved()
+
+
+@router.post("/people/{login}/contacts")
+def set_contacts(
+    request: Request,
+    service: ServiceDep,
+    admin: AdminPersonDep,
+    login: Login,
+    csrf: Csrf = "",
+    phone: Text = "",
+    email: Text = "",
+    wecom_userid: Text = "",
+    dingtalk_mobile: Text = "",
+) -> Response:
+    """Where ``on_duty`` reaches the person (SPEC §11)."""
+    check_form(request, service, csrf, admin)
+    try:
+        contacts = Contacts.checked(
+            phone=phone, email=email, wecom_userid=wecom_userid, dingtalk_mobile=dingtalk_mobile
+        )
+        service.people.set_contacts(login, contacts)
     except PeopleError as exc:
         return _page(request, service, admin, 400, str(exc))
     return _saved()
