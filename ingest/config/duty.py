@@ -68,6 +68,7 @@ class RoundConfig(Strict):
     """A round due at times of day, to be walked within ``within``."""
 
     id: Identifier
+    name: Text | None = None  # as people say it (夜间巡逻); default: the id
     at: list[ClockTime] = Field(min_length=1, max_length=48)
     within: Duration = timedelta(minutes=45)
     checkpoints: list[Identifier] = Field(min_length=1, max_length=100)

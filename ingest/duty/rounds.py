@@ -48,6 +48,7 @@ class RoundWindow(BaseModel):
     """``GET /api/duty/rounds`` (SPEC §11): one window of one round."""
 
     round: str
+    name: str  # the round as people say it
     due_at: int
     done_at: int | None
     visits: list[Visit]
@@ -128,7 +129,7 @@ class Rounds:
             return
         due = datetime.fromtimestamp(window.due_at / 1000, self.tz).strftime("%H:%M")
         names = "、".join(self.checkpoints[c].name for c in window.missed)
-        what = f"{window.round} {due}" + (f"（漏：{names}）" if names else "")
+        what = f"{window.name} {due}" + (f"（漏：{names}）" if names else "")
         log.info("round %s due %s closed; missed: %s", window.round, due, window.missed or "none")
         report(window.round, what, window.missed)
 
@@ -146,7 +147,14 @@ class Rounds:
             first.setdefault(v.checkpoint, v.at)
         done = max(first.values()) if len(first) == len(set(config.checkpoints)) else None
         missed = [c for c in config.checkpoints if c not in first] if now > close else []
-        return RoundWindow(round=config.id, due_at=due, done_at=done, visits=mine, missed=missed)
+        return RoundWindow(
+            round=config.id,
+            name=config.name or config.id,
+            due_at=due,
+            done_at=done,
+            visits=mine,
+            missed=missed,
+        )
 
     def _visits(self, start: int, end: int) -> list[Visit]:
         """Visits in [start, end), each flagged when too fast after that person's last."""

@@ -127,7 +127,7 @@ class FoodSamples:
         return None
 
     def _temperatures(self, device: str, start_ms: int, end_ms: int) -> dict[str, Any]:
-        """min, max and minutes out of range over [start, end) (None when unknown)."""
+        """min, max and minutes out of range over [start, end] (None when unknown)."""
         found = self._fridge(device)
         nothing: dict[str, Any] = {"min": None, "max": None, "out_of_range_minutes": None}
         # SPEC §11: the fridge's min, max and minutes out of range (None: not known)
@@ -139,7 +139,7 @@ class FoodSamples:
             rows = self.influx.query(
                 "SELECT celsius FROM temperature"  # noqa: S608 (a quoted literal, numbers)
                 f" WHERE device = {quote_string(device)}"
-                f" AND time >= {start_ms}ms AND time < {end_ms}ms"
+                f" AND time >= {start_ms}ms AND time <= {end_ms}ms"
             )
         except StorageError as exc:
             log.warning("sample fridge %s: temperatures cannot be read: %s", device, exc)

@@ -137,6 +137,7 @@ def ledger_page(
 def _shown(service: IngestService, draft: dict[str, Any]) -> dict[str, Any]:
     """The draft with times and places as people read them."""
     places = service.places
+    names = {c.id: c.name for c in service.duty.config.checkpoints}
 
     def alert(a: dict[str, Any]) -> dict[str, Any]:
         where = places.where({k: a[k] for k in ("building", "room") if a.get(k)})
@@ -156,7 +157,12 @@ def _shown(service: IngestService, draft: dict[str, Any]) -> dict[str, Any]:
         "open": [alert(a) for a in alerts["open"]],
         "acknowledged": [alert(a) for a in alerts["acknowledged"]],
         "rounds": [
-            {**w, "due_text": when(service, w["due_at"]), "done_text": when(service, w["done_at"])}
+            {
+                **w,
+                "due_text": when(service, w["due_at"]),
+                "done_text": when(service, w["done_at"]),
+                "missed_names": [names.get(c, c) for c in w["missed"]],
+            }
             for w in draft["rounds"]
         ],
         "visitors": [{**v, "in_text": when(service, v["in_at"])} for v in draft["visitors_in"]],

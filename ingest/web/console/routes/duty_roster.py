@@ -154,11 +154,13 @@ def rounds_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
     """Today's windows, and each day of this month: rounds walked in full."""
     today = _today(service)
     rounds = service.duty.rounds
+    names = {c.id: c.name for c in service.duty.config.checkpoints}
     windows = [
         {
             **w.model_dump(),
             "due_text": when(service, w.due_at),
             "done_text": when(service, w.done_at),
+            "missed_names": [names.get(c, c) for c in w.missed],
         }
         for w in rounds.day(today)
     ]
@@ -168,7 +170,6 @@ def rounds_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
         done = sum(1 for w in rounds.day(day) if w.done_at)
         month.append((day.day, done, done >= LEAST_PER_DAY))
         day += timedelta(days=1)
-    names = {c.id: c.name for c in service.duty.config.checkpoints}
     lang = service.config.site.language
     return pages(request).page(
         request,
