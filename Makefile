@@ -54,6 +54,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_reports
 	$(PY) -m tests.bench.bench_camera
 	$(PY) -m tests.bench.bench_console
+	$(PY) -m tests.bench.bench_duty
 	$(PY) -m tests.bench.bench_hostile
 	$(PY) -m tests.bench.bench_derived
 	CAMPUSWATCH_LONG_PROPERTIES=1 $(PY) -m pytest -q tests/ingest/test_whole_path_properties.py \
