@@ -19,6 +19,7 @@ from ingest.web.api import (
     cameras,
     devices,
     duty,
+    duty_ledgers,
     duty_records,
     health,
     reports,
@@ -65,6 +66,7 @@ def create_api(service: IngestService) -> FastAPI:
         (cameras, "cameras"),
         (duty, "duty"),
         (duty_records, "duty"),
+        (duty_ledgers, "duty"),
     ):
         api.include_router(module.router, tags=[tag])
     feed = install_console(api, service)

@@ -24,6 +24,7 @@ DUTY_WORDS = {
     "duty.by_at": ("{by} · {at}", "{by} · {at}"),
     "duty.nothing": ("没有记录。", "Nothing recorded."),
     "duty.print": ("打印", "Print"),
+    "duty.csv": ("{month} 全月导出（CSV 表格）", "{month} as CSV"),
     # people's contacts (on_duty)
     "people.contacts": ("联系方式（值班通知用）", "Contacts (for on-duty messages)"),
     "people.contacts_save": ("保存联系方式", "Save contacts"),

@@ -107,3 +107,37 @@ def test_a_handover_carries_what_the_shift_saw(
         == 405
     )
     assert service.duty.books.verify() == []
+
+
+def test_a_month_of_handovers_and_repairs_as_csv(shift: tuple[IngestService, TestClient]) -> None:
+    service, api = shift
+    books = service.duty.books
+    december = int(datetime(2026, 12, 3, 8, tzinfo=TZ).timestamp() * 1000)
+    november = int(datetime(2026, 11, 30, 8, tzinfo=TZ).timestamp() * 1000)
+    for at in (november, december):
+        books.append(
+            "handovers", at, "张师傅", {"note": '=HYPERLINK("x")', "draft": {"shift": "night"}}
+        )
+    order = {
+        "title": "修灯",
+        "device": None,
+        "note": "",
+        "mute_until": None,
+        "key": None,
+        "problem": None,
+    }
+    books.append("workorders", december, "张师傅", order)
+    month = {"month": "2026-12", "format": "csv"}
+    ledger = api.get("/api/duty/handovers", params=month, headers=VIEWER)
+    assert ledger.headers["content-type"].startswith("text/csv")
+    assert 'filename="handovers-2026-12.csv"' in ledger.headers["content-disposition"]
+    lines = ledger.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("编号,交班时间,交班人,班次")
+    assert len(lines) == 2  # November's is not in December
+    assert "2026-12-03 08:00,张师傅,night,\"'=HYPERLINK" in lines[1]  # a formula shown as text
+    repairs = api.get("/api/duty/workorders", params=month, headers=VIEWER).text
+    assert "修灯" in repairs
+    assert (
+        api.get("/api/duty/workorders", params={"month": "2026-13"}, headers=VIEWER).status_code
+        == 422
+    )

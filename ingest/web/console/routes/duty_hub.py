@@ -76,6 +76,7 @@ def handover_page(request: Request, service: ServiceDep, person: PersonDep) -> H
             for h in recent
         ],
         saved=request.query_params.get("saved"),
+        month=f"{_today(service):%Y-%m}",
     )
 
 
