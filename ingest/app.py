@@ -206,7 +206,7 @@ class IngestService:
             if config.lock_check
             else None
         )
-        self.duty.attach(self.alert_store, self.lock_check, config.site.timezone)
+        self.duty.attach(self.alert_store, self.lock_check, self.outbox, self.dispatcher.wake)
         self.report_jobs = ReportJobs(
             config,
             self.reports,

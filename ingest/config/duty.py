@@ -87,6 +87,7 @@ class DutyConfig(Strict):
     sample_keep: Duration = timedelta(hours=48)
     visitor_camera: Identifier | None = None  # the gate camera's device id
     visitor_keep: Duration = timedelta(days=90)
+    remind_at: ClockTime = time(18, 0)  # the day before a shift, its people are reminded
 
     @model_validator(mode="after")
     def _consistent(self) -> DutyConfig:

@@ -47,7 +47,7 @@ class OnDutyRouter:
         if ON_DUTY not in names:
             return list(routed.items())
         try:
-            reached = self._people(routed, plain)
+            reached = self._reach([p.login for p in self.now().people], routed, plain)
         except Exception:  # the roster or the people file failed: the fallback is told
             log.exception("on_duty: the people on duty could not be read")
             reached = False
@@ -57,9 +57,17 @@ class OnDutyRouter:
                 routed.setdefault(name, {})
         return list(routed.items())
 
-    def _people(self, routed: dict[str, dict[str, Any]], plain: list[str]) -> bool:
+    def to_people(self, logins: list[str]) -> Routed:
+        """The channels that reach these people through their own contacts (a reminder of
+        their shift); empty when none of them has a usable contact."""
+        routed: dict[str, dict[str, Any]] = {}
+        self._reach(logins, routed, [])
+        return list(routed.items())
+
+    def _reach(
+        self, people: list[str], routed: dict[str, dict[str, Any]], plain: list[str]
+    ) -> bool:
         """Add each person's contact to ``routed``; whether anyone is reached."""
-        people = [p.login for p in self.now().people]
         by_login = self.contacts(people) if people else {}
         wanted = self.config.contacts
         reached = False

@@ -4,7 +4,7 @@ food samples and the visitors."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from campuswatch.clock import Clock, now_ms
@@ -13,6 +13,7 @@ from ingest.config import IngestConfig
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import DutyBooks
 from ingest.duty.handover import Handovers
+from ingest.duty.reminders import Reminders
 from ingest.duty.roster import Roster
 from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
@@ -20,6 +21,7 @@ from ingest.duty.samples import FoodSamples
 from ingest.duty.visitors import Visitors
 from ingest.duty.workorders import WorkOrders
 from ingest.links import LinkSigner
+from ingest.outbox import Outbox
 from ingest.people.store import PeopleStore
 from ingest.registry import Registry
 from ingest.reports.lock_check import LockCheck
@@ -57,6 +59,7 @@ class DutyService:
         state = config.state_dir / "duty" / "rounds.json"
         tz = config.site.timezone
         self.rounds = Rounds(self.books, self.config, links, tz, clock, state)
+        self.timezone = tz
         self.workorders = WorkOrders(self.books, self.config, self._known, self._device_name, clock)
         self.registry = registry
         self.handovers: Handovers  # see attach()
@@ -65,10 +68,24 @@ class DutyService:
         self._hourly_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
+        reminded = config.state_dir / "duty" / "reminders.json"
+        self.reminders = Reminders(
+            self.config, self.roster, self.router.to_people, config.site.id, tz, clock, reminded
+        )
+        self._outbox: Outbox | None = None
+        self._wake: Callable[[set[str]], None] = lambda _channels: None
 
-    def attach(self, alerts: AlertStore, lock_check: LockCheck | None, timezone: str) -> None:
-        """The handover book, which reads the alerts and the lock check (made after the
-        books: the alert engine routes through the roster)."""
+    def attach(
+        self,
+        alerts: AlertStore,
+        lock_check: LockCheck | None,
+        outbox: Outbox,
+        wake: Callable[[set[str]], None],
+    ) -> None:
+        """The handover book, which reads the alerts and the lock check, and the outbox
+        reminders go through (made after the books: the alert engine routes through the
+        roster)."""
+        self._outbox, self._wake = outbox, wake
         self.handovers = Handovers(
             self.books,
             self.roster,
@@ -78,7 +95,7 @@ class DutyService:
             alerts,
             lock_check,
             self._offline,
-            timezone,
+            self.timezone,
             self.clock,
         )
 
@@ -106,6 +123,8 @@ class DutyService:
         (a failure is logged by the worker and tried again)."""
         if self._on_round is not None:
             self.rounds.check_closed(self._on_round)
+        if self._outbox is not None and self.config.shifts:
+            self.reminders.due(self._outbox, self._wake)
         now = now_ms(self.clock)
         if now - self._hourly_ms >= HOURLY_MS:
             self._hourly_ms = now

@@ -6,8 +6,9 @@ Real broker, database, HTTP and SMTP receivers."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -15,10 +16,12 @@ from fastapi.testclient import TestClient
 
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.duty.roster import RosterEntry
 from ingest.people.contacts import Contacts
 from ingest.web.app import create_api
+from tests.clock import ManualClock
 from tests.harness import SMOKE_RULE, Publisher, wait_for
-from tests.ingest.reports.data import TZ
+from tests.ingest.reports.data import TZ, local
 from tests.ingest.web.console.web import log_in, smoke
 from tests.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 
@@ -153,3 +156,41 @@ def test_the_board_says_who_is_on_duty_and_warns_of_an_empty_shift(
         assert re.search(
             r'<p class="duty warn" id="on-duty">值班：张师傅（(白班|夜班)，到 (07|19):00）', board
         )
+
+
+def test_tomorrows_people_are_reminded_once_the_evening_before(
+    config: dict[str, Any], receivers: tuple[HttpReceiver, SmtpReceiver]
+) -> None:
+    http, _mail = receivers
+    config["channels"] = {"group": {"type": "wecom", "url": http.url("/wecom")}}
+    config["duty"] = {"shifts": SHIFTS, "contacts": {"wecom": "group"}}
+    clock = ManualClock(local("2026-12-07 17:59").timestamp())
+    service = IngestService(IngestConfig.model_validate(config), clock)
+    service.start()
+    try:
+        service.people.add("zhang", "张师傅", "guard", "guard password 1")
+        service.people.add("li", "李师傅", "guard", "guard password 2")  # no contact
+        service.people.set_contacts("zhang", Contacts.checked(wecom_userid="zhangsan"))
+        tomorrow = date(2026, 12, 8)
+        service.duty.roster.put(
+            [RosterEntry(date=tomorrow, shift="night", people=["zhang", "li"])], "王主任"
+        )
+        remind = service.duty.reminders
+        assert remind.due(service.outbox, service.dispatcher.wake) == 0  # not 18:00 yet
+        clock.advance(120)
+        assert remind.due(service.outbox, service.dispatcher.wake) == 1  # li has no contact
+        body = wait_for(lambda: next(iter(_to(http, "/wecom")), None), 10)
+        assert body["text"]["mentioned_list"] == ["zhangsan"]
+        assert "明天（12月8日）夜班 19:00–07:00 由您值班" in body["text"]["content"]
+        assert remind.due(service.outbox, service.dispatcher.wake) == 0  # once a day
+    finally:
+        service.stop()
+    again = IngestService(IngestConfig.model_validate(config), clock)
+    again.start()
+    try:
+        assert again.duty.roster.entries(tomorrow, tomorrow)[1].people == ["zhang", "li"]
+        assert again.duty.reminders.due(again.outbox, lambda _c: None) == 0  # not after a restart
+        time.sleep(1)  # the duty timer's first tick has run: it queued nothing either
+        assert len(_to(http, "/wecom")) == 1
+    finally:
+        again.stop()
