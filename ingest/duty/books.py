@@ -118,11 +118,13 @@ class DutyBooks(DurableFile):
         *,
         once: bool = False,
         check: Callable[[list[Record]], None] | None = None,
+        also: tuple[str, dict[str, Any]] | None = None,
     ) -> Record:
         """Save a record of ``book`` about record ``of`` (a sign-out, a confirmation, a
         state, an addendum): ``once`` refuses a second one (AlreadyDone); ``check`` sees
-        the earlier ones and may refuse. Checked and saved in one transaction, so two at
-        once cannot both pass."""
+        the earlier ones and may refuse; ``also`` is a record of another book that goes
+        with it (an approved swap's roster change). Checked and saved in one
+        transaction, so two at once cannot both pass."""
         with self._lock, transaction(self.db) as db:
             rows = db.execute(
                 "SELECT * FROM records WHERE book = ? AND json_extract(body, '$.of') = ?"
@@ -134,7 +136,10 @@ class DutyBooks(DurableFile):
                 raise AlreadyDone(earlier[0])
             if check is not None:
                 check(earlier)
-            return self._append(db, book, at_ms, by, {"of": of.id, **body})
+            saved = self._append(db, book, at_ms, by, {"of": of.id, **body})
+            if also is not None:
+                self._append(db, also[0], at_ms, by, also[1])
+            return saved
 
     def _append(
         self, db: sqlite3.Connection, book: str, at_ms: int, by: str, body: dict[str, Any]

@@ -85,6 +85,15 @@ class Roster:
         """Replace the entries listed and keep the others (SPEC: ``PUT /api/duty/roster``);
         all or nothing: one unknown shift or login refuses the whole change. Returns what
         was saved (one entry per day and shift, the last given)."""
+        self.check(entries)
+        saved = _last_of_each(entries)
+        bodies = [e.model_dump(mode="json") for e in saved]
+        self.books.append_many(BOOK, now_ms(self.clock), by, bodies)
+        self.remember(saved)
+        return saved
+
+    def check(self, entries: list[RosterEntry]) -> None:
+        """RosterRefused for an unknown shift or a login nobody has (the entry and why)."""
         names = self.names()
         for i, entry in enumerate(entries):
             if entry.shift not in self.config.shifts:
@@ -93,14 +102,12 @@ class Roster:
             for login in entry.people:
                 if login not in names:
                     raise RosterRefused(f"[{i}].people: nobody who may log in is {login!r}")
-        saved = _last_of_each(entries)
-        self.books.append_many(
-            BOOK, now_ms(self.clock), by, [e.model_dump(mode="json") for e in saved]
-        )
+
+    def remember(self, entries: list[RosterEntry]) -> None:
+        """Entries saved in the roster's book (here or with another record) now apply."""
         with self._lock:
-            for entry in saved:
+            for entry in entries:
                 self._entries[(entry.date, entry.shift)] = list(entry.people)
-        return saved
 
     def entries(self, first: date, last: date) -> list[RosterEntry]:
         """Every shift of the days ``first``..``last``, empty ones included."""

@@ -18,6 +18,7 @@ from ingest.duty.roster import Roster
 from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
 from ingest.duty.samples import FoodSamples
+from ingest.duty.swaps import Swaps
 from ingest.duty.visitors import Visitors
 from ingest.duty.workorders import WorkOrders
 from ingest.links import LinkSigner
@@ -68,6 +69,7 @@ class DutyService:
         self._hourly_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
+        self.swaps = Swaps(self.books, self.roster, clock)
         reminded = config.state_dir / "duty" / "reminders.json"
         self.reminders = Reminders(
             self.config, self.roster, self.router.to_people, config.site.id, tz, clock, reminded

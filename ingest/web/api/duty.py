@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
 from ingest.duty.roster import DutyNow, RosterEntry, RosterRefused
 from ingest.duty.rounds import RoundWindow
-from ingest.web.deps import Admin, ServiceDep, Viewer
+from ingest.duty.swaps import SwapIn, SwapRefused
+from ingest.people.principal import Principal
+from ingest.web.deps import Admin, Guard, ServiceDep, Viewer
 
 router = APIRouter()
 MAX_DAYS = 62  # a roster page asks for two months at most
@@ -81,3 +83,47 @@ def rounds(
     was done, and what was missed once it closed."""
     tz = ZoneInfo(service.config.site.timezone)
     return service.duty.rounds.day(day or datetime.fromtimestamp(service.clock.time(), tz).date())
+
+
+@router.post("/api/duty/swaps", status_code=201)
+def ask_swap(service: ServiceDep, caller: Guard, swap: SwapIn) -> dict[str, Any]:
+    """Give my shift of ``date`` to ``taker`` (they consent, then an admin approves)."""
+    login = _login(caller)
+    try:
+        record = service.duty.swaps.ask(swap, login)
+    except SwapRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+    return service.duty.swaps.view(record)
+
+
+@router.post("/api/duty/swaps/{rid}/{step}", status_code=201)
+def swap_step(
+    service: ServiceDep,
+    caller: Guard,
+    rid: Annotated[int, Path(ge=1)],
+    step: Literal["consent", "approve", "refuse"],
+) -> dict[str, Any]:
+    """The taker consents, an admin approves (the roster changes), or either refuses."""
+    swaps = service.duty.swaps
+    try:
+        swaps.step(rid, step, _login(caller), caller.may("admin"), caller.name)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except (SwapRefused, RosterRefused) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    record = service.duty.books.get("swaps", rid)
+    assert record is not None
+    return swaps.view(record)
+
+
+@router.get("/api/duty/swaps")
+def swaps(service: ServiceDep, _caller: Viewer) -> list[dict[str, Any]]:
+    """The last 50 swap requests and where each stands."""
+    return [service.duty.swaps.view(r) for r in service.duty.books.all("swaps")[-50:]]
+
+
+def _login(caller: Principal) -> str:
+    """A swap is between people: a bearer token (no login) cannot ask or consent."""
+    if caller.login is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "swaps are made by people logged in")
+    return caller.login

@@ -120,6 +120,20 @@ DUTY_WORDS = {
         "Import (date,shift,login,... per line)",
     ),
     "roster.import": ("导入", "Import"),
+    # swaps
+    "swap.open": ("换班申请", "Swap requests"),
+    "swap.line": (
+        "{giver} 请 {taker} 代 {date} {shift}",
+        "{giver} asks {taker} to take {date} {shift}",
+    ),
+    "swap.state.asked": ("等对方同意", "waiting for the taker"),
+    "swap.state.consented": ("等管理员批准", "waiting for an admin"),
+    "swap.step.consent": ("同意代班", "I take it"),
+    "swap.step.approve": ("批准", "Approve"),
+    "swap.step.refuse": ("拒绝", "Refuse"),
+    "swap.ask": ("申请换班", "Ask for a swap"),
+    "swap.my_shift": ("我的班次", "My shift"),
+    "swap.taker": ("请谁代班", "Who takes it"),
     # rounds
     "rounds.today": ("今天的巡查", "Today's rounds"),
     "rounds.month": (

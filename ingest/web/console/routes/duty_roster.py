@@ -7,19 +7,20 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from ingest.app import IngestService
 from ingest.duty.roster import RosterEntry, RosterRefused
+from ingest.duty.swaps import SwapIn, SwapRefused
 from ingest.people.principal import Principal
 from ingest.web.console.page_text import say, word
 from ingest.web.console.routes.common import pages
-from ingest.web.console.routes.duty_common import refused, saved, when, why
+from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
 from ingest.web.deps import AdminPersonDep, PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -58,6 +59,14 @@ def roster_page(
     ]
     days = [first + timedelta(days=i) for i in range(DAYS)]
     cells = {(e.date, e.shift): e.people for e in entries}
+    mine = [
+        (e.date, e.shift) for e in entries if person.login in e.people and e.date >= _today(service)
+    ]
+    open_swaps = [
+        v
+        for v in (duty.swaps.view(r) for r in duty.books.all("swaps")[-50:])
+        if v["state"] in ("asked", "consented")
+    ]
     return pages(request).page(
         request,
         "roster.html",
@@ -71,8 +80,52 @@ def roster_page(
         cells=cells,
         names=names,
         logins=sorted(names),
+        mine=mine,
+        swaps=open_swaps,
         saved=request.query_params.get("saved"),
     )
+
+
+@router.post("/duty/swaps")
+def ask_swap(
+    request: Request,
+    service: ServiceDep,
+    person: PersonDep,
+    csrf: Csrf = "",
+    shift: Annotated[str, Form(max_length=80)] = "",
+    taker: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Ask another person to take one of my shifts (``shift``: ``2026-12-07|night``)."""
+    check_form(request, service, csrf, person)
+    guard_only(person)
+    day, _, name = shift.partition("|")
+    try:
+        swap = SwapIn.model_validate({"date": day, "shift": name, "taker": taker})
+        service.duty.swaps.ask(swap, person.login or "")
+    except ValidationError as exc:
+        return refused(request, service, person, "/duty/roster", why(exc))
+    except SwapRefused as exc:
+        return refused(request, service, person, "/duty/roster", str(exc))
+    return saved("/duty/roster")
+
+
+@router.post("/duty/swaps/{rid}/{step}")
+def swap_step(
+    request: Request,
+    service: ServiceDep,
+    person: PersonDep,
+    rid: Annotated[int, Path(ge=1)],
+    step: Literal["consent", "approve", "refuse"],
+    csrf: Csrf = "",
+) -> Response:
+    """Consent (the taker), approve (an admin: the roster changes) or refuse."""
+    check_form(request, service, csrf, person)
+    guard_only(person)
+    try:
+        service.duty.swaps.step(rid, step, person.login or "", person.may("admin"), person.name)
+    except (LookupError, SwapRefused, RosterRefused) as exc:
+        return refused(request, service, person, "/duty/roster", str(exc))
+    return saved("/duty/roster")
 
 
 @router.post("/duty/roster")
