@@ -31,7 +31,11 @@ log = logging.getLogger(__name__)
 
 BOOK = "visits"
 TOO_FAST_MS = 20_000  # two checkpoints scanned closer than this by one person
+SENSED_MS = 5 * 60_000  # a sensor's sighting this close to a scan confirms it
 Report = Callable[[str, str, list[str]], None]  # (round id, what to say, missed ids)
+# places -> for each place with motion sensors or door contacts, when they saw someone
+# (motion, a door opened) in [start, end]; a place without such sensors is left out.
+Sightings = Callable[[set[str], int, int], dict[str, list[int]]]
 
 
 class Visit(BaseModel):
@@ -42,6 +46,9 @@ class Visit(BaseModel):
     by: str
     note: str
     too_fast: bool = False
+    # Whether the place's own motion sensors or door contacts saw someone within
+    # SENSED_MS of the scan (None: the place has none, or they cannot be read now).
+    sensed: bool | None = None
 
 
 class RoundWindow(BaseModel):
@@ -66,6 +73,7 @@ class Rounds:
         timezone: str,
         clock: Clock,
         state: Path,
+        sightings: Sightings | None = None,
     ) -> None:
         self.books = books
         self.config = config
@@ -74,6 +82,7 @@ class Rounds:
         self.clock = clock
         self.state = state  # when windows were last checked (JSON)
         self.checkpoints = {c.id: c for c in config.checkpoints}
+        self.sightings = sightings
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -97,13 +106,16 @@ class Rounds:
 
     # ------------------------------------------------------------------ windows
 
-    def day(self, day: date) -> list[RoundWindow]:
-        """Every window due on ``day`` (site time), in order."""
+    def day(self, day: date, *, sense: bool = False) -> list[RoundWindow]:
+        """Every window due on ``day`` (site time), in order; ``sense``: mark each visit
+        confirmed or not by its place's sensors (a query of InfluxDB)."""
         now = now_ms(self.clock)
         windows = [self._window(r, day, at) for r in self.config.rounds for at in r.at]
         start = min((w[1] for w in windows), default=0)
         end = max((w[2] for w in windows), default=0)
         visits = self._visits(start, end + 1)
+        if sense and self.sightings is not None and visits:
+            self._sense(visits, start - SENSED_MS, end + SENSED_MS)
         made = [self._judge(r, due, close, visits, now) for r, due, close in windows]
         return sorted(made, key=lambda w: (w.due_at, w.round))
 
@@ -169,6 +181,20 @@ class Rounds:
             if visit.at >= start:
                 visits.append(visit)
         return visits
+
+    def _sense(self, visits: list[Visit], start: int, end: int) -> None:
+        """Mark each visit seen or not by its place's own sensors (one query a day)."""
+        assert self.sightings is not None
+        places = {
+            v.checkpoint: self.checkpoints[v.checkpoint].place
+            for v in visits
+            if v.checkpoint in self.checkpoints
+        }
+        seen = self.sightings(set(places.values()), start, end)
+        for visit in visits:
+            times = seen.get(places.get(visit.checkpoint, ""))
+            if times is not None:
+                visit.sensed = any(abs(t - visit.at) <= SENSED_MS for t in times)
 
     def _last_checked(self) -> int | None:
         try:

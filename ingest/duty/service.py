@@ -18,6 +18,7 @@ from ingest.duty.roster import Roster
 from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
 from ingest.duty.samples import FoodSamples
+from ingest.duty.sightings import PlaceSightings
 from ingest.duty.swaps import Swaps
 from ingest.duty.visitors import Visitors
 from ingest.duty.workorders import WorkOrders
@@ -59,7 +60,8 @@ class DutyService:
         self.visitors = Visitors(self.books, self.config, snapshots, folder, clock)
         state = config.state_dir / "duty" / "rounds.json"
         tz = config.site.timezone
-        self.rounds = Rounds(self.books, self.config, links, tz, clock, state)
+        sightings = PlaceSightings(registry, influx)
+        self.rounds = Rounds(self.books, self.config, links, tz, clock, state, sightings)
         self.timezone = tz
         self.workorders = WorkOrders(self.books, self.config, self._known, self._device_name, clock)
         self.registry = registry

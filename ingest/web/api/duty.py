@@ -82,7 +82,8 @@ def rounds(
     """Every round window due on ``date`` (site time; default today): its visits, when it
     was done, and what was missed once it closed."""
     tz = ZoneInfo(service.config.site.timezone)
-    return service.duty.rounds.day(day or datetime.fromtimestamp(service.clock.time(), tz).date())
+    today = datetime.fromtimestamp(service.clock.time(), tz).date()
+    return service.duty.rounds.day(day or today, sense=True)
 
 
 @router.post("/api/duty/swaps", status_code=201)

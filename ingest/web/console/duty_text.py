@@ -141,4 +141,6 @@ DUTY_WORDS = {
         "Rounds per day in {month} (at least 5 a day)",
     ),
     "rounds.too_fast": ("扫码过快", "scanned too fast"),
+    "rounds.sensed": ("现场传感器已确认", "seen by the place's sensors"),
+    "rounds.not_sensed": ("现场传感器未见人", "not seen by the place's sensors"),
 }

@@ -17,9 +17,9 @@ from ingest.config import IngestConfig
 from ingest.links import rotate_key
 from ingest.web.app import create_api
 from tests.clock import ManualClock
-from tests.harness import wait_for
+from tests.harness import Publisher, count_points, envelope, reading, wait_for
 from tests.ingest.reports.data import local
-from tests.ingest.web.console.web import PEOPLE, csrf_of, log_in
+from tests.ingest.web.console.web import PEOPLE, csrf_of, log_in, meta
 from tests.receivers import HttpReceiver, http_receiver
 
 ADMIN = {"Authorization": "Bearer admin-token-1"}
@@ -87,9 +87,22 @@ def _scan(web: TestClient, url: str, note: str = "") -> str:
 
 
 def test_a_night_of_rounds(
-    night: tuple[IngestService, TestClient, ManualClock], receiver: HttpReceiver
+    night: tuple[IngestService, TestClient, ManualClock],
+    receiver: HttpReceiver,
+    publisher: Publisher,
+    config: dict[str, Any],
 ) -> None:
     service, web, clock = night
+    # The gate's corridor has a motion sensor: it sees the guard at 21:04.
+    meta(
+        publisher, config, [{"device": "pir-gate", "kind": "motion", "tags": {"building": "gate"}}]
+    )
+    seen = int(local("2026-12-07 21:04").timestamp() * 1000)
+    root = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-main/readings"
+    publisher.publish(
+        root, envelope("gw-main", 1, [reading("pir-gate", "motion", seen, motion=True)])
+    )
+    wait_for(lambda: count_points(service.influx, "motion", "motion") == 1, 10)
     links = _links(web)
     assert links["gate"].startswith("http://campus.example/duty/checkpoints/gate?sig=")
     service.duty.rounds.check_closed(service.engine.on_round)  # the first check: from now on
@@ -119,6 +132,8 @@ def test_a_night_of_rounds(
     second = web.get("/api/duty/rounds", params={"date": "2026-12-07"}, headers=VIEWER).json()[1]
     assert second["done_at"] == int(local("2026-12-07 23:30:05").timestamp() * 1000)
     assert [v["too_fast"] for v in second["visits"]] == [False, True]  # 5 s apart: flagged
+    # At 23:30 the gate's sensor saw nobody; the kitchen has no sensor to ask.
+    assert [v["sensed"] for v in second["visits"]] == [False, None]
     assert len([b for b in receiver.bodies() if b["state"] == "firing"]) == 1  # told once
 
 

@@ -215,7 +215,7 @@ def rounds_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
             "done_text": when(service, w.done_at),
             "missed_names": [names.get(c, c) for c in w.missed],
         }
-        for w in rounds.day(today)
+        for w in rounds.day(today, sense=True)
     ]
     month = []
     day = today.replace(day=1)
