@@ -66,6 +66,7 @@ class IngestService:
             self.snapshots,
             self.links,
             self.clock,
+            self.problems,
         )
         self._build_alerts(config)
         self._build_people_and_reports(config)

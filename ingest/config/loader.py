@@ -43,7 +43,7 @@ def check_references(config: IngestConfig) -> list[str]:
             problems.extend(f"{where}.when{p}" for p in condition_problems(rule.kind, rule.when))
         if isinstance(rule, RoundMissedRuleConfig) and rule.round_missed not in rounds:
             problems.append(f"{where}.round_missed: no duty round {rule.round_missed!r}")
-    problems.extend(_report_problems(config, known))
+    problems.extend(_report_problems(config, set(config.channels)))
     problems.extend(_duty_problems(config))
     names = [t.name for t in config.api.tokens]
     tokens = [t.token for t in config.api.tokens]
@@ -54,10 +54,19 @@ def check_references(config: IngestConfig) -> list[str]:
     return problems
 
 
-def _unknown(name: str) -> str:
+def _unknown(name: str, *, report: bool = False) -> str:
     if name == ON_DUTY:
+        if report:
+            return "on_duty is for alert rules: a report or a check goes to channels"
         return "on_duty needs duty.shifts (who is on duty when)"
     return f"no channel named {name!r}"
+
+
+def _uses_on_duty(config: IngestConfig) -> bool:
+    return any(
+        ON_DUTY in rule.notify or (rule.escalate is not None and ON_DUTY in rule.escalate.notify)
+        for rule in config.rules
+    )
 
 
 def _duty_problems(config: IngestConfig) -> list[str]:
@@ -70,6 +79,12 @@ def _duty_problems(config: IngestConfig) -> list[str]:
         for j, name in enumerate(duty.fallback)
         if name not in config.channels
     ]
+    if not duty.fallback and _uses_on_duty(config):
+        # An empty shift must not leave an alarm with nobody to tell.
+        problems.append(
+            "duty.fallback: rules notify on_duty, so a channel for when nobody on"
+            " duty can be reached is needed (e.g. the guard room's group)"
+        )
     for kind, name in duty.contacts.model_dump().items():
         channel = config.channels.get(name) if name else None
         if name and channel is None:
@@ -88,7 +103,7 @@ def _report_problems(config: IngestConfig, known: set[str]) -> list[str]:
     if config.lock_check is not None:
         jobs.append(("lock_check", config.lock_check.notify))
     return [
-        f"{key}.notify[{j}]: {_unknown(name)}"
+        f"{key}.notify[{j}]: {_unknown(name, report=True)}"
         for key, notify in jobs
         for j, name in enumerate(notify)
         if name not in known

@@ -8,9 +8,12 @@ time, a removed visit) breaks the chain from there on, which :meth:`DutyBooks.ve
 (``campus-ingest duty verify``) finds. The chain shows tampering; it cannot stop someone
 who rewrites the whole file (a copy in the backups can).
 
-Retention (visitors' personal data, SPEC §11) is the one exception to "never removed":
-records past their keeping time are cut from the *start* of a chain, and the first kept
-record's ``prev`` is the cut's last hash, kept in ``cuts`` so the rest still verifies.
+Each book's head (``heads``: its first id and the hash before it, its last id and hash)
+is written with every record, so records removed from the end are found too, and ids are
+never given twice. Retention (visitors' personal data, SPEC §11) is the one exception to
+"never removed": records past their keeping time are cut from the *start* of a chain, and
+the head keeps the last cut hash, so the rest still verifies. (Whoever rewrites the heads
+with the records can hide a change: the backups keep older copies to compare.)
 """
 
 from __future__ import annotations
@@ -33,11 +36,17 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     book TEXT NOT NULL, id INTEGER NOT NULL, at_ms INTEGER NOT NULL, by TEXT NOT NULL,
     body TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
+    of INTEGER,  -- the record a follow-up is about (its body's "of")
     PRIMARY KEY (book, id)
 );
 CREATE INDEX IF NOT EXISTS records_at ON records(book, at_ms);
-CREATE TABLE IF NOT EXISTS cuts (book TEXT PRIMARY KEY, last_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_of ON records(book, of) WHERE of IS NOT NULL;
+CREATE TABLE IF NOT EXISTS heads (
+    book TEXT PRIMARY KEY, first_id INTEGER NOT NULL, first_prev TEXT NOT NULL,
+    last_id INTEGER NOT NULL, last_hash TEXT NOT NULL
+);
 """
+Also = Callable[[list["Record"]], tuple[str, dict[str, Any]] | None]
 
 
 class DutyError(IngestError):
@@ -118,18 +127,16 @@ class DutyBooks(DurableFile):
         *,
         once: bool = False,
         check: Callable[[list[Record]], None] | None = None,
-        also: tuple[str, dict[str, Any]] | None = None,
+        also: Also | None = None,
     ) -> Record:
         """Save a record of ``book`` about record ``of`` (a sign-out, a confirmation, a
         state, an addendum): ``once`` refuses a second one (AlreadyDone); ``check`` sees
-        the earlier ones and may refuse; ``also`` is a record of another book that goes
-        with it (an approved swap's roster change). Checked and saved in one
-        transaction, so two at once cannot both pass."""
+        the earlier ones and may refuse; ``also`` makes, from the earlier ones, a record
+        of another book that goes with it (an approved swap's roster change). Checked
+        and saved in one transaction, so two at once cannot both pass."""
         with self._lock, transaction(self.db) as db:
             rows = db.execute(
-                "SELECT * FROM records WHERE book = ? AND json_extract(body, '$.of') = ?"
-                " ORDER BY id",
-                (book, of.id),
+                "SELECT * FROM records WHERE book = ? AND of = ? ORDER BY id", (book, of.id)
             ).fetchall()
             earlier = [_record(r) for r in rows]
             if once and earlier:
@@ -137,27 +144,29 @@ class DutyBooks(DurableFile):
             if check is not None:
                 check(earlier)
             saved = self._append(db, book, at_ms, by, {"of": of.id, **body})
-            if also is not None:
-                self._append(db, also[0], at_ms, by, also[1])
+            extra = also(earlier) if also is not None else None
+            if extra is not None:
+                self._append(db, extra[0], at_ms, by, extra[1])
             return saved
 
     def _append(
         self, db: sqlite3.Connection, book: str, at_ms: int, by: str, body: dict[str, Any]
     ) -> Record:
-        last = db.execute(
-            "SELECT id, hash FROM records WHERE book = ? ORDER BY id DESC LIMIT 1", (book,)
-        ).fetchone()
-        if last is None:
-            cut = db.execute("SELECT last_hash FROM cuts WHERE book = ?", (book,)).fetchone()
-            rid, prev = 1, cut["last_hash"] if cut else GENESIS
-        else:
-            rid, prev = last["id"] + 1, last["hash"]
+        head = db.execute("SELECT * FROM heads WHERE book = ?", (book,)).fetchone()
+        rid, prev = (head["last_id"] + 1, head["last_hash"]) if head else (1, GENESIS)
         text = orjson.dumps(body).decode()
         digest = chain_hash(prev, book, rid, at_ms, by, text)
+        of = body.get("of") if isinstance(body.get("of"), int) else None
         db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (book, rid, at_ms, by, text, prev, digest),
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (book, rid, at_ms, by, text, prev, digest, of),
         )
+        if head is None:
+            db.execute("INSERT INTO heads VALUES (?, 1, ?, ?, ?)", (book, GENESIS, rid, digest))
+        else:
+            db.execute(
+                "UPDATE heads SET last_id = ?, last_hash = ? WHERE book = ?", (rid, digest, book)
+            )
         return Record(book, rid, at_ms, by, orjson.loads(text), digest)
 
     def get(self, book: str, rid: int) -> Record | None:
@@ -183,11 +192,28 @@ class DutyBooks(DurableFile):
         names record ``rid``, oldest first."""
         with self._lock:
             rows = self.db.execute(
-                "SELECT * FROM records WHERE book = ? AND json_extract(body, '$.of') = ?"
-                " ORDER BY id",
-                (book, rid),
+                "SELECT * FROM records WHERE book = ? AND of = ? ORDER BY id", (book, rid)
             ).fetchall()
         return [_record(r) for r in rows]
+
+    def without(self, book: str, follow: str) -> list[Record]:
+        """The records of ``book`` that no record of ``follow`` is about (visitors not
+        signed out), oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM records r WHERE r.book = ? AND NOT EXISTS"
+                " (SELECT 1 FROM records f WHERE f.book = ? AND f.of = r.id) ORDER BY r.id",
+                (book, follow),
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def last(self, book: str, count: int) -> list[Record]:
+        """The newest ``count`` records of ``book``, oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM records WHERE book = ? ORDER BY id DESC LIMIT ?", (book, count)
+            ).fetchall()
+        return [_record(r) for r in reversed(rows)]
 
     def all(self, book: str) -> list[Record]:
         """Every record of ``book``, oldest first."""
@@ -211,35 +237,43 @@ class DutyBooks(DurableFile):
             gone = db.execute(
                 "DELETE FROM records WHERE book = ? AND id <= ?", (book, last["id"])
             ).rowcount
-            db.execute("INSERT OR REPLACE INTO cuts VALUES (?, ?)", (book, last["hash"]))
+            db.execute(
+                "UPDATE heads SET first_id = ?, first_prev = ? WHERE book = ?",
+                (last["id"] + 1, last["hash"], book),
+            )
         return gone
 
     def verify(self) -> list[str]:
         """Every break of a chain, as ``book #id: why`` (empty: every book is intact)."""
         problems: list[str] = []
         with self._lock:
-            books = [r[0] for r in self.db.execute("SELECT DISTINCT book FROM records")]
-            cuts = {r[0]: r[1] for r in self.db.execute("SELECT book, last_hash FROM cuts")}
-            for book in books:
+            heads = self.db.execute("SELECT * FROM heads").fetchall()
+            for head in heads:
                 rows = self.db.execute(
-                    "SELECT * FROM records WHERE book = ? ORDER BY id", (book,)
+                    "SELECT * FROM records WHERE book = ? ORDER BY id", (head["book"],)
                 ).fetchall()
-                problems.extend(_check_chain(book, rows, cuts.get(book, GENESIS)))
+                problems.extend(_check_chain(head, rows))
+            known = {h["book"] for h in heads}
+            for (book,) in self.db.execute("SELECT DISTINCT book FROM records"):
+                if book not in known:
+                    problems.append(f"{book}: records without the book's head")
         return problems
 
 
-def _check_chain(book: str, rows: list[sqlite3.Row], start: str) -> list[str]:
+def _check_chain(head: sqlite3.Row, rows: list[sqlite3.Row]) -> list[str]:
+    book = head["book"]
     problems: list[str] = []
-    prev = start
-    expected_id = rows[0]["id"] if rows and start != GENESIS else 1
+    prev, expected = head["first_prev"], head["first_id"]
     for row in rows:
         rid = row["id"]
-        if rid != expected_id:
-            problems.append(f"{book} #{rid}: records #{expected_id}–#{rid - 1} are missing")
+        if rid != expected:
+            problems.append(f"{book} #{rid}: records #{expected}–#{rid - 1} are missing")
         if row["prev"] != prev:
             problems.append(f"{book} #{rid}: does not follow the record before it")
         digest = chain_hash(row["prev"], book, rid, row["at_ms"], row["by"], row["body"])
         if digest != row["hash"]:
             problems.append(f"{book} #{rid}: changed after it was saved")
-        prev, expected_id = row["hash"], rid + 1
+        prev, expected = row["hash"], rid + 1
+    if expected <= head["last_id"] or prev != head["last_hash"]:
+        problems.append(f"{book}: records #{expected}–#{head['last_id']} are missing at the end")
     return problems

@@ -124,17 +124,25 @@ class Handovers:
             "devices_offline": self.offline(),
         }
 
-    def save(self, handover: HandoverIn, by: str) -> Record:
-        """The outgoing person hands over: the draft frozen with their note."""
-        body = {"note": handover.note, "draft": self.draft()}
+    def save(self, handover: HandoverIn, by: str, login: str | None) -> Record:
+        """The outgoing person hands over: the draft frozen with their note. Visitors are
+        kept without name or phone (those go with the visitor book's retention)."""
+        draft = self.draft()
+        draft["visitors_in"] = [
+            {"id": v["id"], "visiting": v["visiting"], "in_at": v["in_at"]}
+            for v in draft["visitors_in"]
+        ]
+        body = {"note": handover.note, "draft": draft, "login": login}
         return self.books.append(BOOK, now_ms(self.clock), by, body)
 
-    def confirm(self, rid: int, confirmation: ConfirmIn, by: str) -> Record:
-        """Another guard or admin takes over (not the author; once)."""
+    def confirm(self, rid: int, confirmation: ConfirmIn, by: str, login: str | None) -> Record:
+        """Another guard or admin takes over (not the author, known by login, else by
+        name; once)."""
         record = self.books.get(BOOK, rid)
         if record is None:
             raise LookupError(f"no handover {rid}")
-        if record.by == by:
+        author = record.body.get("login")
+        if (author is not None and author == login) or (author is None and record.by == by):
             raise HandoverRefused(f"handover {rid} is {by}'s own: another person confirms it")
         try:
             return self.books.follow_up(

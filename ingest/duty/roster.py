@@ -70,6 +70,9 @@ class Roster:
         self.clock = clock
         self.names = names
         self._lock = threading.Lock()
+        # Held across a change's write and its taking effect here, so two changes at
+        # once apply in the order they were saved (see writing()).
+        self._write = threading.RLock()
         self._entries: dict[tuple[date, str], list[str]] = {}
 
     def load(self) -> None:
@@ -85,12 +88,18 @@ class Roster:
         """Replace the entries listed and keep the others (SPEC: ``PUT /api/duty/roster``);
         all or nothing: one unknown shift or login refuses the whole change. Returns what
         was saved (one entry per day and shift, the last given)."""
-        self.check(entries)
-        saved = _last_of_each(entries)
-        bodies = [e.model_dump(mode="json") for e in saved]
-        self.books.append_many(BOOK, now_ms(self.clock), by, bodies)
-        self.remember(saved)
+        with self._write:
+            self.check(entries)
+            saved = _last_of_each(entries)
+            bodies = [e.model_dump(mode="json") for e in saved]
+            self.books.append_many(BOOK, now_ms(self.clock), by, bodies)
+            self.remember(saved)
         return saved
+
+    def writing(self) -> threading.RLock:
+        """Hold while a change is decided from the roster, saved and remembered (a swap's
+        approval): no other change comes in between."""
+        return self._write
 
     def check(self, entries: list[RosterEntry]) -> None:
         """RosterRefused for an unknown shift or a login nobody has (the entry and why)."""

@@ -18,6 +18,7 @@ from ingest.config.channels import ChannelConfig, EmailChannelConfig
 from ingest.config.duty import DutyConfig
 from ingest.config.loader import ON_DUTY
 from ingest.duty.roster import DutyNow
+from ingest.health import Problems
 from ingest.people.contacts import Contacts
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,13 @@ class OnDutyRouter:
         channels: dict[str, ChannelConfig],
         now: Callable[[], DutyNow],
         contacts: Callable[[list[str]], dict[str, Contacts]],
+        problems: Problems,
     ) -> None:
         self.config = config
         self.channels = channels
         self.now = now
         self.contacts = contacts
+        self.problems = problems
 
     def route(self, names: Sequence[str]) -> Routed:
         """``names`` with ``on_duty`` replaced; others pass unchanged (empty parts)."""
@@ -51,8 +54,15 @@ class OnDutyRouter:
         except Exception:  # the roster or the people file failed: the fallback is told
             log.exception("on_duty: the people on duty could not be read")
             reached = False
-        if not reached:
+        if reached:
+            self.problems.clear("on_duty")
+        else:
             log.warning("on_duty: nobody on duty can be reached now; told %s", self.config.fallback)
+            self.problems.report(
+                "on_duty",
+                "nobody on duty could be reached (an empty shift, or no contact):"
+                " alarms went to duty.fallback",
+            )
             for name in self.config.fallback:
                 routed.setdefault(name, {})
         return list(routed.items())

@@ -22,6 +22,7 @@ from ingest.duty.sightings import PlaceSightings
 from ingest.duty.swaps import Swaps
 from ingest.duty.visitors import Visitors
 from ingest.duty.workorders import WorkOrders
+from ingest.health import Problems
 from ingest.links import LinkSigner
 from ingest.outbox import Outbox
 from ingest.people.store import PeopleStore
@@ -49,6 +50,7 @@ class DutyService:
         snapshots: SnapshotStore,
         links: LinkSigner,
         clock: Clock,
+        problems: Problems,
     ) -> None:
         self.config = config.duty or DutyConfig()
         self.people = people
@@ -70,7 +72,9 @@ class DutyService:
         self._on_round: Report | None = None
         self._hourly_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
-        self.router = OnDutyRouter(self.config, config.channels, self.roster.now, people.contacts)
+        self.router = OnDutyRouter(
+            self.config, config.channels, self.roster.now, people.contacts, problems
+        )
         self.swaps = Swaps(self.books, self.roster, clock)
         reminded = config.state_dir / "duty" / "reminders.json"
         self.reminders = Reminders(
@@ -123,23 +127,30 @@ class DutyService:
         self.books.close()
 
     def _tick(self) -> float:
-        """Every 30 s: windows that closed; every hour: visitors past their keeping time
-        (a failure is logged by the worker and tried again)."""
+        """Every 30 s: windows that closed, tomorrow's reminders; every hour: visitors past
+        their keeping time and devices silent for a day. Each on its own: one that fails
+        (logged) does not keep the others from running."""
         if self._on_round is not None:
-            self.rounds.check_closed(self._on_round)
+            _attempt("round windows", self.rounds.check_closed, self._on_round)
         if self._outbox is not None and self.config.shifts:
-            self.reminders.due(self._outbox, self._wake)
+            _attempt("reminders", self.reminders.due, self._outbox, self._wake)
         now = now_ms(self.clock)
         if now - self._hourly_ms >= HOURLY_MS:
             self._hourly_ms = now
-            gone = self.visitors.forget_old()
-            if gone:
-                log.info("duty: %d visitor record(s) past duty.visitor_keep deleted", gone)
-            statuses = self.registry.gateway_status()
-            for dev in self.registry.devices():
-                if statuses.get((dev.site, dev.gateway)) == "online":  # else its own alert
-                    self.workorders.silent((dev.site, dev.gateway, dev.device), dev.last_seen_ms)
+            _attempt("visitor retention", self._forget_visitors)
+            _attempt("silent devices", self._silent_devices)
         return TICK_S
+
+    def _forget_visitors(self) -> None:
+        gone = self.visitors.forget_old()
+        if gone:
+            log.info("duty: %d visitor record(s) past duty.visitor_keep deleted", gone)
+
+    def _silent_devices(self) -> None:
+        statuses = self.registry.gateway_status()
+        for dev in self.registry.devices():
+            if statuses.get((dev.site, dev.gateway)) == "online":  # else its own alert
+                self.workorders.silent((dev.site, dev.gateway, dev.device), dev.last_seen_ms)
 
     def _offline(self) -> list[dict[str, Any]]:
         """Devices not heard from lately (their gateway online or not)."""
@@ -154,9 +165,10 @@ class DutyService:
             if not r["online"]
         ]
 
-    def _known(self, device: str) -> tuple[str, str, str] | None:
-        found = next((d for d in self.registry.devices() if d.device == device), None)
-        return (found.site, found.gateway, found.device) if found else None
+    def _known(self, device: str) -> list[tuple[str, str, str]]:
+        return [
+            (d.site, d.gateway, d.device) for d in self.registry.devices() if d.device == device
+        ]
 
     def _device_name(self, key: tuple[str, str, str]) -> str:
         info = self.registry.device_info(*key)
@@ -165,7 +177,11 @@ class DutyService:
     def route(self, channels: Sequence[str], alert: Alert) -> Routed:
         """``channels`` with ``on_duty`` turned into the people on duty now; nobody for
         a device muted by its work order (the alert is still recorded and shown)."""
-        until = self.workorders.muted((alert.site, alert.gateway, alert.device))
+        try:
+            until = self.workorders.muted((alert.site, alert.gateway, alert.device))
+        except Exception:  # a mute that cannot be read mutes nothing
+            log.exception("alert %d: its device's repair mute could not be read", alert.id)
+            until = None
         if until is not None:
             log.info("alert %d: %s is muted for repair: not notified", alert.id, alert.device)
             return []
@@ -174,3 +190,11 @@ class DutyService:
     def _names(self) -> dict[str, str]:
         """Who may be on duty: everyone who may log in, by login."""
         return {p.login: p.name for p in self.people.people() if not p.disabled}
+
+
+def _attempt(what: str, task: Callable[..., object], *args: object) -> None:
+    """Run one duty task; a failure is logged and tried again at the next tick."""
+    try:
+        task(*args)
+    except Exception:
+        log.exception("duty timer: %s failed; trying again at the next tick", what)

@@ -73,19 +73,25 @@ class Swaps:
             if step == "refuse" and not (is_admin or login in (body["giver"], body["taker"])):
                 raise SwapRefused(f"only the two people or an admin refuse swap {rid}")
 
-        entry = self._after(body) if step == "approve" else None
-        also = ("roster", entry.model_dump(mode="json")) if entry else None
-        saved = self.books.follow_up(
-            STEPS,
-            record,
-            now_ms(self.clock),
-            by,
-            {"step": step, "login": login},
-            check=allowed,
-            also=also,
-        )
-        if entry is not None:  # the approval and the roster change were one transaction
-            self.roster.remember([entry])
+        made: list[RosterEntry] = []
+
+        def roster_change(_earlier: list[Record]) -> tuple[str, dict[str, Any]] | None:
+            if step != "approve":
+                return None
+            made.append(self._after(body))  # decided in the approval's transaction
+            return ("roster", made[0].model_dump(mode="json"))
+
+        with self.roster.writing():
+            saved = self.books.follow_up(
+                STEPS,
+                record,
+                now_ms(self.clock),
+                by,
+                {"step": step, "login": login},
+                check=allowed,
+                also=roster_change,
+            )
+            self.roster.remember(made)
         return saved
 
     def view(self, record: Record) -> dict[str, Any]:

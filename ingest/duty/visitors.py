@@ -101,8 +101,7 @@ class Visitors:
 
     def still_in(self) -> list[Record]:
         """Visitors not signed out (the board in the evening, the handover)."""
-        gone = {r.body["of"] for r in self.books.all(OUT)}
-        return [r for r in self.books.all(BOOK) if r.id not in gone]
+        return self.books.without(BOOK, OUT)
 
     def picture_path(self, rid: int) -> Path:
         """Where the picture of visitor ``rid`` is kept."""
@@ -112,7 +111,7 @@ class Visitors:
         """Delete visitors (and pictures) older than ``visitor_keep``; how many went."""
         before = now_ms(self.clock) - int(self.config.visitor_keep.total_seconds() * 1000)
         old = [r.id for r in self.books.all(BOOK) if r.at_ms < before]
-        gone = self.books.cut_before(BOOK, before) + self.books.cut_before(OUT, before)
+        gone = sum(self.books.cut_before(b, before) for b in (BOOK, OUT, f"{BOOK}.addenda"))
         for rid in old:
             self.picture_path(rid).unlink(missing_ok=True)
         return gone

@@ -30,6 +30,7 @@ BOOK, STATES = "workorders", "workorders.state"
 SERVICE = "系统"  # who the service's own orders are by
 MAX_MUTE_MS = 7 * 86_400_000
 SILENT_MS = 86_400_000
+BATTERY_MARGIN = 10  # a battery counts as healthy again this many points above the limit
 State = Literal["open", "in_progress", "done"]
 NEXT: dict[str, tuple[str, ...]] = {"open": ("in_progress", "done"), "in_progress": ("done",)}
 Text = Annotated[
@@ -40,7 +41,7 @@ Text = Annotated[
 ]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 DeviceKey = tuple[str, str, str]  # (site, gateway, device)
-Known = Callable[[str], DeviceKey | None]  # a device id -> its key, if the site has it
+Known = Callable[[str], list[DeviceKey]]  # a device id -> the devices with it (gateways)
 NameOf = Callable[[DeviceKey], str]  # what people call a device
 
 
@@ -50,6 +51,7 @@ class WorkOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Text
     device: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    gateway: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     note: Note = ""
     mute_until: Annotated[int, Field(gt=0)] | None = None
 
@@ -73,7 +75,12 @@ def problems_of(values: dict[str, FieldValue], low_pct: float) -> dict[str, bool
         found["battery_low"] = bool(values["battery_low"])
     battery = values.get("battery")
     if isinstance(battery, int | float) and not isinstance(battery, bool):
-        found["battery_low"] = found.get("battery_low", False) or battery < low_pct
+        # Between the limit and the margin above it a reading says nothing: a battery
+        # hovering at the limit opens one order, not one per reading.
+        if battery < low_pct:
+            found["battery_low"] = True
+        elif battery >= low_pct + BATTERY_MARGIN and not found.get("battery_low"):
+            found["battery_low"] = False
     for flag in ("fault", "tamper"):
         if isinstance(values.get(flag), bool):
             found[flag] = bool(values[flag])
@@ -117,9 +124,15 @@ class WorkOrders:
         now = now_ms(self.clock)
         key = None
         if order.device is not None:
-            key = self.known(order.device)
-            if key is None:
+            found = [k for k in self.known(order.device) if order.gateway in (None, k[1])]
+            if not found:
                 raise WorkOrderRefused(f"device: no device {order.device!r}")
+            if len(found) > 1:
+                gateways = ", ".join(k[1] for k in found)
+                raise WorkOrderRefused(
+                    f"device: {order.device!r} is on gateways {gateways}: name the gateway"
+                )
+            key = found[0]
         if order.mute_until is not None and not now < order.mute_until <= now + MAX_MUTE_MS:
             raise WorkOrderRefused("mute_until: must be in the next 7 days")
         if order.mute_until is not None and key is None:
@@ -162,6 +175,12 @@ class WorkOrders:
         """The duty timer: a device unheard for a day gets an order, heard again closes it."""
         quiet = since_ms is not None and now_ms(self.clock) - since_ms > SILENT_MS
         self._health(key, {"silent": quiet})
+
+    def muted_now(self) -> list[tuple[DeviceKey, int]]:
+        """Every device muted for repair now, with until when (the board shows them)."""
+        now = now_ms(self.clock)
+        with self._lock:
+            return [(key, until) for key, until in self._muted.items() if until > now]
 
     def muted(self, key: DeviceKey) -> int | None:
         """Until when the device's notifications are muted (None: they are not)."""

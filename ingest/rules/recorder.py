@@ -31,10 +31,11 @@ log = logging.getLogger(__name__)
 Decorate = Callable[[Alert, Notification], Notification]
 """Adds to a notification before it is queued (its ack and snapshot links)."""
 Unrecorded = Callable[[list[tuple[str, Notification]]], None]
-# Turns a step's channel names into channels and parts for their senders (``on_duty``
-# becomes the people on duty now: see ingest/duty/routing.py).
-# ``alert``: whose notification it is (a device under repair may be muted).
+"""Delivers the notifications of a batch that could only be recorded in memory."""
 Route = Callable[[Sequence[str], Alert], list[tuple[str, dict[str, Any]]]]
+"""Turns a step's channel names into channels and parts for their senders (``on_duty``
+becomes the people on duty now, a device under repair is told to nobody: see
+ingest/duty/service.py)."""
 
 
 def _as_is(
@@ -177,14 +178,17 @@ class Recorder:
         return {channel for channel, _ in routed}
 
     def _routed(self, channels: Sequence[str], alert: Alert) -> list[tuple[str, dict[str, Any]]]:
-        """The step's channels routed; a routing failure must not stop the alarm: the
-        names that are channels are told as they are (``on_duty`` cannot be)."""
+        """The step's channels routed. The route hook falls back itself (duty.fallback);
+        should it still fail, the alarm must not stop: the names that are channels are
+        told as they are (``on_duty`` cannot be), and health says so."""
         try:
-            return self.route(channels, alert)
+            routed = self.route(channels, alert)
         except Exception:
             log.exception("routing %s failed: told without on_duty", list(channels))
             self.problems.report("routing", "on_duty could not be resolved: see the log")
             return _as_is([c for c in channels if c != "on_duty"])
+        self.problems.clear("routing")
+        return routed
 
     def _notification(self, alert: Alert, state: EventState, step: Transition) -> Notification:
         """The notification of ``alert``'s step. Its optional parts (links, wording) must

@@ -130,7 +130,7 @@ def handover_draft(service: ServiceDep, _caller: Viewer) -> dict[str, Any]:
 @router.post("/api/duty/handovers", status_code=201)
 def hand_over(service: ServiceDep, caller: Guard, handover: HandoverIn) -> dict[str, Any]:
     """The outgoing person hands over: the draft is frozen into the record."""
-    return _handover(service, service.duty.handovers.save(handover, caller.name))
+    return _handover(service, service.duty.handovers.save(handover, caller.name, caller.login))
 
 
 @router.post("/api/duty/handovers/{rid}/confirm", status_code=201)
@@ -140,7 +140,7 @@ def confirm_handover(
     """Another guard or admin takes over (the author, or a second confirmation: 409)."""
     record = found(service.duty.books.get("handovers", rid), "handovers", rid)
     try:
-        service.duty.handovers.confirm(rid, confirmation, caller.name)
+        service.duty.handovers.confirm(rid, confirmation, caller.name, caller.login)
     except HandoverRefused as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return _handover(service, record)

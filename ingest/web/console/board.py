@@ -77,23 +77,35 @@ class BoardState:
         """Who is on duty now, or that nobody is, and the empty shifts ahead (SPEC §11);
         nothing when the site keeps no roster."""
         duty = self.service.duty
+        muted = self._muted()
         if not duty.config.shifts:
-            return {"line": "", "warn": False, "ahead": ""}
+            return {"line": "", "warn": False, "ahead": "", "muted": muted}
         now = duty.roster.now()
         empty = duty.roster.empty_ahead()
         ahead = [e for e in empty if (e[1], e[0]) != (now.shift, self._shift_day(now.since))]
         ahead_line = say("duty.empty_ahead", self.lang, n=len(ahead)) if ahead else ""
         if now.shift is None:
-            return {"line": say("duty.no_shift", self.lang), "warn": False, "ahead": ahead_line}
+            line = say("duty.no_shift", self.lang)
+            return {"line": line, "warn": False, "ahead": ahead_line, "muted": muted}
         named = duty.config.shifts[now.shift].name
         shift = named or word("shift", now.shift, self.lang)
         until = datetime.fromtimestamp((now.until or 0) / 1000, self.tz).strftime("%H:%M")
         if not now.people:
             line = say("duty.nobody", self.lang, shift=shift)
-            return {"line": line, "warn": True, "ahead": ahead_line}
+            return {"line": line, "warn": True, "ahead": ahead_line, "muted": muted}
         names = "、".join(p.name for p in now.people)
         line = say("duty.on", self.lang, names=names, shift=shift, until=until)
-        return {"line": line, "warn": bool(ahead), "ahead": ahead_line}
+        return {"line": line, "warn": bool(ahead), "ahead": ahead_line, "muted": muted}
+
+    def _muted(self) -> str:
+        """``维修静音：厨房烟感（至 12-08 10:00）`` for devices muted by a repair order."""
+        found = []
+        for (site, gateway, device), until in self.service.duty.workorders.muted_now():
+            info = self.service.registry.device_info(site, gateway, device)
+            name = info.name if info and info.name else device
+            when = datetime.fromtimestamp(until / 1000, self.tz).strftime("%m-%d %H:%M")
+            found.append(say("duty.muted_one", self.lang, name=name, until=when))
+        return say("duty.muted", self.lang, devices="、".join(found)) if found else ""
 
     def _shift_day(self, since_ms: int | None) -> date | None:
         if since_ms is None:

@@ -191,6 +191,18 @@ duty:
         "duty.contacts.email: no channel named 'nobody'",
         "duty.contacts.wecom: channel 'patrol' is log, not wecom",
     ]
+    no_fallback = _problems(
+        tmp_path,
+        f"""
+site: {{id: s}}
+channels: {{patrol: {{type: log}}}}
+rules: [{rule}]
+duty: {{shifts: {{night: {{from: "19:00", to: "07:00"}}}}}}
+lock_check: {{at: [{{days: [mon], time: "21:30"}}], notify: [on_duty]}}
+""",
+    )
+    assert [p.split(":")[0] for p in no_fallback] == ["lock_check.notify[0]", "duty.fallback"]
+    assert "on_duty is for alert rules" in no_fallback[0]
 
 
 def test_conditions_on_fields_a_kind_does_not_have_are_refused(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def test_records_get_ids_per_book_and_verify(books: DutyBooks) -> None:
         ('UPDATE records SET body = \'{"name":"别人"}\' WHERE id = 3', "visitors #3: changed"),
         ("UPDATE records SET at_ms = 1 WHERE id = 2", "visitors #2: changed"),
         ("DELETE FROM records WHERE book = 'visitors' AND id = 3", "records #3–#3 are missing"),
+        ("DELETE FROM records WHERE book = 'visitors' AND id = 5", "#5–#5 are missing at the end"),
     ],
 )
 def test_an_edit_of_the_file_is_found(
@@ -85,3 +86,11 @@ def test_campus_ingest_duty_verify_names_each_break(books: DutyBooks, tmp_path: 
     broken = _verify(config)
     assert broken.returncode == 1
     assert "samples #1: changed after it was saved" in broken.stderr
+
+
+def test_ids_are_never_given_twice_after_a_whole_book_was_cut(books: DutyBooks) -> None:
+    _fill(books)
+    assert books.cut_before("visitors", 10_000) == 5  # every visitor past its keeping
+    again = books.append("visitors", 20_000, "张师傅", {"name": "新访客"})
+    assert again.id == 6  # not #1: an old sign-out or addendum cannot name it
+    assert books.verify() == []

@@ -91,6 +91,8 @@ def test_a_handover_carries_what_the_shift_saw(
     api.post(f"/api/alerts/{first.id}/ack", json={"note": ""}, headers=ADMIN)
     kept = api.get(f"/api/duty/handovers/{record['id']}", headers=VIEWER).json()
     assert [a["device"] for a in kept["draft"]["alerts"]["open"]] == ["smoke-1"]  # as handed over
+    # The visitor is kept without name or phone: those go with the visitor book's retention.
+    assert [set(v) for v in kept["draft"]["visitors_in"]] == [{"id", "visiting", "in_at"}]
 
     confirm = f"/api/duty/handovers/{record['id']}/confirm"
     own = api.post(confirm, json={}, headers=GUARD)

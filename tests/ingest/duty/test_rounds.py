@@ -157,6 +157,11 @@ def test_a_forged_or_rotated_link_records_nothing(
         assert refused.status_code == 403
         assert "未记录任何内容" in refused.text
     assert web.post(good, data={"csrf": "forged", "note": "x"}).status_code == 403
+    log_in(web, "li")  # a viewer reads the place, records no visit
+    viewer = web.get(good)
+    assert viewer.status_code == 200
+    assert web.post(good, data={"csrf": csrf_of(viewer.text), "note": "x"}).status_code == 403
+    log_in(web, "zhang")
     rotate_key(service.config.state_dir / "links.key")  # campus-ingest links rotate
     assert web.get(good).status_code == 403  # the old prints no longer work
     fresh = urlsplit(_links(web)["kitchen"])

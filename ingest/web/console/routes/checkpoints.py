@@ -17,6 +17,7 @@ from ingest.web.console import views
 from ingest.web.console.board import BoardState
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
+from ingest.web.console.routes.duty_common import guard_only
 from ingest.web.deps import AdminPersonDep, BoardDep, PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -108,6 +109,7 @@ def visit(
     if found is None or sig is None:
         return _refused(request, service, person)
     check_form(request, service, csrf, person)
+    guard_only(person)
     service.duty.rounds.visit(found, person.name, note.strip())
     return _page(request, service, board, person, found, sig, done=True)
 

@@ -35,6 +35,9 @@ def visitors_page(request: Request, service: ServiceDep, person: PersonDep) -> H
     now = now_ms(service.clock)
     recent = duty.books.between(BOOK, now - SHOWN_DAYS * 86_400_000, now + 1)
     views = [_visitor(service, duty.visitors.view(r, admin=admin)) for r in reversed(recent)]
+    inside = [
+        _visitor(service, duty.visitors.view(r, admin=admin)) for r in duty.visitors.still_in()
+    ]
     lang = service.config.site.language
     days = int(duty.config.visitor_keep.total_seconds() // 86_400)
     return pages(request).page(
@@ -42,7 +45,7 @@ def visitors_page(request: Request, service: ServiceDep, person: PersonDep) -> H
         "visitors.html",
         person,
         title=say("duty.visitors", lang),
-        inside=[v for v in views if v["out_at"] is None],
+        inside=inside[::-1],  # however long ago they came
         left=[v for v in views if v["out_at"] is not None],
         privacy=say("visitor.privacy", lang, days=days),
         saved=request.query_params.get("saved"),

@@ -32,8 +32,10 @@ def hub(request: Request, service: ServiceDep, board: BoardDep, person: PersonDe
     duty, lang = service.duty, service.config.site.language
     draft = duty.handovers.draft()
     today = duty.rounds.day(_today(service))
-    now = service.clock.time() * 1000
-    kept = [s for s in duty.books.all(SAMPLES) if s.body["taken_at"] + _keep_ms(service) > now]
+    now = int(service.clock.time() * 1000)
+    keep = _keep_ms(service)
+    recent = duty.books.between(SAMPLES, now - 2 * keep, now + 1)
+    kept = [s for s in recent if s.body["taken_at"] + keep > now]
     lines = {
         "handover": say("duty.hub.open_alerts", lang, n=len(draft["alerts"]["open"])),
         "visitors": say("duty.hub.visitors_in", lang, n=len(draft["visitors_in"])),
@@ -60,7 +62,7 @@ def hub(request: Request, service: ServiceDep, board: BoardDep, person: PersonDe
 def handover_page(request: Request, service: ServiceDep, person: PersonDep) -> HTMLResponse:
     """This shift's draft, the form to hand over, and the recent handovers."""
     duty = service.duty
-    recent = [duty.handovers.view(r) for r in duty.books.all("handovers")[-RECENT:]][::-1]
+    recent = [duty.handovers.view(r) for r in duty.books.last("handovers", RECENT)][::-1]
     return pages(request).page(
         request,
         "handover.html",
@@ -87,7 +89,7 @@ def hand_over(
     """Hand over: the draft is frozen with the note."""
     check_form(request, service, csrf, person)
     guard_only(person)
-    service.duty.handovers.save(HandoverIn(note=note), person.name)
+    service.duty.handovers.save(HandoverIn(note=note), person.name, person.login)
     return saved("/duty/handover")
 
 
@@ -104,7 +106,7 @@ def take_over(
     check_form(request, service, csrf, person)
     guard_only(person)
     try:
-        service.duty.handovers.confirm(rid, ConfirmIn(note=note), person.name)
+        service.duty.handovers.confirm(rid, ConfirmIn(note=note), person.name, person.login)
     except (HandoverRefused, LookupError) as exc:
         return refused(request, service, person, "/duty/handover", str(exc))
     return saved("/duty/handover")

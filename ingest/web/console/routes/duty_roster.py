@@ -137,7 +137,12 @@ async def save_roster(request: Request, service: ServiceDep, admin: AdminPersonD
     for key, value in form.multi_items():
         if not key.startswith("cell."):
             continue
-        _, day, shift = key.split(".", 2)
+        parts = key.split(".")
+        if len(parts) != 3:  # not a cell this page made
+            return refused(
+                request, service, admin, "/duty/roster", f"{key[:80]}: not a roster cell"
+            )
+        _, day, shift = parts
         logins = [x.strip() for x in str(value).replace("，", ",").split(",") if x.strip()]
         entries.append({"date": day, "shift": shift, "people": logins})
     back = f"/duty/roster?from={form.get('from', '')}"
