@@ -114,9 +114,7 @@ def test_the_person_on_duty_is_told_and_the_fallback_when_nobody_is(
         smoke(publisher, config, 2, on=True, device="smoke-2")
         guardroom = wait_for(lambda: next(iter(_to(http, "/guardroom")), None), 15)
         assert guardroom["device"] == "smoke-2"
-        assert any(
-            p.startswith("on_duty: nobody on duty") for p in duty_service.problems.current()
-        )
+        assert any(p.startswith("on_duty: nobody on duty") for p in duty_service.problems.current())
         assert len(_to(http, "/wecom")) == 1
         assert len(mail.messages) == 1
 
