@@ -14,8 +14,10 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -114,6 +116,7 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
                 start_new_session=True,
             )
         _wait_for_api(api, ingest)
+        _put_guard_on_duty(api, token)
         gateways = _start_gateways(workdir, broker)
         grafana, grafana_line = start_grafana(workdir, influx.url)
         if grafana is not None:
@@ -132,6 +135,17 @@ def run_demo(workdir: Path, *, duration_s: float | None = None, api_port: int = 
         broker.stop()
         inbox.stop()
     return 0
+
+
+def _put_guard_on_duty(api: str, token: str) -> None:
+    """The demo's guard on yesterday's night shift and today's two (the board says so)."""
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    shifts = [(today - timedelta(days=1), "night"), (today, "day"), (today, "night")]
+    roster = [
+        {"date": day.isoformat(), "shift": shift, "people": ["guard"]} for day, shift in shifts
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    httpx.put(f"{api}/api/duty/roster", json=roster, headers=headers, timeout=10).raise_for_status()
 
 
 def _add_people(config: Path) -> list[tuple[str, str, str]]:

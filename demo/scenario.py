@@ -138,6 +138,7 @@ def write_ingest_config(
         "places": PLACES,
         **alerting(patrol_url),
         "reports": DEMO_REPORTS,
+        "duty": DEMO_DUTY,
     }
     path = workdir / "ingest.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
@@ -222,8 +223,32 @@ def alerting(patrol_url: str) -> dict[str, Any]:
             },
             {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
             {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
+            {"id": "round-missed", "round_missed": "night-round", "notify": ["patrol"]},
         ],
     }
+
+
+# The duty books of the demo campus (SPEC §11): two shifts, three checkpoints walked three
+# times a night, the gate camera for visitors; the demo puts its guard on today's shifts.
+DEMO_DUTY: dict[str, Any] = {
+    "shifts": {"day": {"from": "07:00", "to": "19:00"}, "night": {"from": "19:00", "to": "07:00"}},
+    "fallback": ["patrol"],
+    "checkpoints": [
+        {"id": "gate", "name": "大门", "place": "gate"},
+        {"id": "kitchen", "name": "厨房", "place": "canteen/kitchen"},
+        {"id": "main-1f", "name": "教学楼一楼", "place": "main/1F"},
+    ],
+    "rounds": [
+        {
+            "id": "night-round",
+            "name": "夜间巡逻",
+            "at": ["21:00", "23:30", "05:30"],
+            "within": "45m",
+            "checkpoints": ["gate", "kitchen", "main-1f"],
+        }
+    ],
+    "visitor_camera": "cam-gate",
+}
 
 
 # People of the demo (campus-ingest users add): a guard and an administrator.

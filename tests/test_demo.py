@@ -45,6 +45,8 @@ def _use_the_console(lines: list[str]) -> None:
         assert log_in(browser, login, password).status_code == 303
         board = browser.get("/").text
         assert "待处理告警" in board
+        assert "值班：值班 张师傅" in board  # the demo put its guard on today's shifts
+        assert browser.get("/duty/rounds").status_code == 200
         assert 'class="alert sev-' in board
         page = browser.get(link)
         assert page.status_code == 200

@@ -120,6 +120,7 @@ def test_the_installed_config_carries_every_safety_rule_of_the_example() -> None
     installed = yaml.safe_load((DEPLOY / "server" / "ingest.yaml").read_text())
     assert installed["rules"] == example["rules"]
     assert installed["lock_check"] == example["lock_check"]
+    assert installed["duty"] == example["duty"]
     assert installed["calendar"]["official"] == example["calendar"]["official"] == "cn"
     assert installed["schedules"] == example["schedules"]
     assert set(example["channels"]) <= set(installed["channels"])  # every rule's audience
