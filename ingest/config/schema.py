@@ -126,6 +126,8 @@ class ApiConfig(Strict):
     # address's beyond max_connections_per_address (behind a reverse proxy every client
     # has the proxy's address: raise it to max_connections and limit per client there).
     max_body_kb: Annotated[int, Field(ge=1, le=65536)] = 64
+    # A phone's photo of a repair (POST /duty/workorders, logged in only) may be this big.
+    max_upload_kb: Annotated[int, Field(ge=64, le=65536)] = 12288
     header_timeout: Duration = timedelta(seconds=10)
     body_timeout: Duration = timedelta(seconds=30)
     max_connections: Annotated[int, Field(ge=8)] = 256

@@ -13,6 +13,7 @@ from ingest.config import IngestConfig
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import DutyBooks
 from ingest.duty.handover import Handovers
+from ingest.duty.photos import RepairPhotos
 from ingest.duty.reminders import Reminders
 from ingest.duty.roster import Roster
 from ingest.duty.rounds import Report, Rounds
@@ -76,6 +77,7 @@ class DutyService:
             self.config, config.channels, self.roster.now, people.contacts, problems
         )
         self.swaps = Swaps(self.books, self.roster, clock)
+        self.photos = RepairPhotos(config.state_dir / "duty" / "photos")
         reminded = config.state_dir / "duty" / "reminders.json"
         self.reminders = Reminders(
             self.config, self.roster, self.router.to_people, config.site.id, tz, clock, reminded

@@ -54,6 +54,7 @@ class WorkOrderIn(BaseModel):
     gateway: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     note: Note = ""
     mute_until: Annotated[int, Field(gt=0)] | None = None
+    photo: bool = False  # a photo was taken (kept beside the order: see photos.py)
 
 
 class StateIn(BaseModel):

@@ -79,6 +79,8 @@ def create_api(service: IngestService) -> FastAPI:
         body_timeout_s=limits.body_timeout.total_seconds(),
         authenticated=lambda headers: has_credentials(service, headers),
         refused=lambda reason: service.metrics.http_refused.labels(reason).inc(),
+        uploads=frozenset({"/duty/workorders"}),
+        max_upload=limits.max_upload_kb << 10,
     )
 
     @api.get("/metrics", include_in_schema=False)

@@ -45,9 +45,14 @@ class RequestLimits:
         body_timeout_s: float,
         authenticated: Callable[[Headers], bool],
         refused: Callable[[str], None],
+        uploads: frozenset[str] = frozenset(),
+        max_upload: int = 0,
     ) -> None:
         self.app = app
         self.max_body = max_body
+        # Paths a logged-in person may POST a photo to, up to ``max_upload`` bytes.
+        self.uploads = uploads
+        self.max_upload = max_upload
         self.body_timeout_s = body_timeout_s
         self.authenticated = authenticated  # a valid bearer token or session cookie
         self.refused = refused  # counts a refusal by reason
@@ -58,7 +63,14 @@ class RequestLimits:
             return
         headers = Headers(scope=scope)
         length = headers.get("content-length", "0")
-        if not (length.isascii() and length.isdigit()) or int(length) > self.max_body:
+        limit = self.max_body
+        if (
+            scope["path"] in self.uploads
+            and scope["method"] == "POST"
+            and self.authenticated(headers)
+        ):
+            limit = self.max_upload
+        if not (length.isascii() and length.isdigit()) or int(length) > limit:
             await self.refuse(send, 413, "body_too_large", self.too_large())
             return
         writes = scope["method"] not in _SAFE_METHODS
@@ -66,11 +78,14 @@ class RequestLimits:
             detail = "missing or unknown bearer token (or session)"
             await self.refuse(send, 401, "unauthenticated_body", detail)
             return
-        await _Guarded(self, receive, send).run(scope)
+        await _Guarded(self, receive, send, limit).run(scope)
 
     def too_large(self) -> str:
         """Why a body is refused as too large."""
-        return f"the request body is larger than {self.max_body} bytes (api.max_body_kb)"
+        return (
+            f"the request body is larger than {self.max_body} bytes (api.max_body_kb; a"
+            f" repair's photo, logged in: {self.max_upload} bytes, api.max_upload_kb)"
+        )
 
     async def refuse(self, send: Send, status: int, reason: str, detail: str) -> None:
         """Answer ``status`` with ``detail`` (the FastAPI error shape) and count it."""
@@ -91,8 +106,9 @@ class _Guarded:
     """One request: its body counted and timed as the app reads it; once refused, what
     the app still sends is dropped (the client has its answer)."""
 
-    def __init__(self, limits: RequestLimits, receive: Receive, send: Send) -> None:
+    def __init__(self, limits: RequestLimits, receive: Receive, send: Send, limit: int) -> None:
         self.limits = limits
+        self.limit = limit  # bytes this request's body may have
         self._receive = receive
         self._send = send
         self.received = 0
@@ -116,7 +132,7 @@ class _Guarded:
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             self.body_done = not message.get("more_body", False)
-            if self.received > self.limits.max_body:  # chunked, or a lying Content-Length
+            if self.received > self.limit:  # chunked, or a lying Content-Length
                 return await self._refuse(413, "body_too_large", self.limits.too_large())
         return message
 

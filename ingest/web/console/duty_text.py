@@ -102,6 +102,7 @@ DUTY_WORDS = {
     "order.device": ("设备（可选）", "Device (optional)"),
     "order.mute": ("维修期间静音（小时，最多 168）", "Mute while repaired (hours, at most 168)"),
     "order.add": ("报修", "Report a repair"),
+    "order.photo": ("拍照（可选）", "Photo (optional)"),
     "order.state.open": ("待处理", "open"),
     "order.state.in_progress": ("维修中", "in progress"),
     "order.state.done": ("已完成", "done"),

@@ -7,14 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 
 from campuswatch.clock import now_ms
 from ingest.app import IngestService
+from ingest.duty.photos import PhotoRefused, clean_jpeg
 from ingest.duty.workorders import BOOK, StateIn, WorkOrderIn, WorkOrderRefused
 from ingest.web.console.page_text import say
+from ingest.web.console.pages import SECURITY_HEADERS
 from ingest.web.console.routes.common import pages
 from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
 from ingest.web.deps import PersonDep, ServiceDep
@@ -53,7 +55,7 @@ def orders_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
 
 
 @router.post("/duty/workorders")
-def report(
+async def report(
     request: Request,
     service: ServiceDep,
     person: PersonDep,
@@ -62,10 +64,17 @@ def report(
     device: Text = "",
     note: Text = "",
     mute_hours: Annotated[str, Form(max_length=8)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """A person reports a repair."""
+    """A person reports a repair, with a photo from the phone if they took one."""
     check_form(request, service, csrf, person)
     guard_only(person)
+    jpeg = None
+    if photo is not None and photo.filename:
+        try:
+            jpeg = clean_jpeg(await photo.read())
+        except PhotoRefused as exc:
+            return refused(request, service, person, "/duty/workorders", f"photo: {exc}")
     mute = None
     if mute_hours.strip():
         if not mute_hours.strip().isdigit():
@@ -80,12 +89,26 @@ def report(
         "mute_until": mute,
     }
     try:
-        service.duty.workorders.open(WorkOrderIn.model_validate(body), person.name)
+        order = service.duty.workorders.open(
+            WorkOrderIn.model_validate({**body, "photo": jpeg is not None}), person.name
+        )
     except ValidationError as exc:
         return refused(request, service, person, "/duty/workorders", why(exc))
     except WorkOrderRefused as exc:
         return refused(request, service, person, "/duty/workorders", str(exc))
+    if jpeg is not None:
+        service.duty.photos.save(order.id, jpeg)
     return saved("/duty/workorders")
+
+
+@router.get("/duty/workorders/{rid}/photo")
+def photo_of(service: ServiceDep, person: PersonDep, rid: RecordId) -> Response:
+    """A repair's photo (people logged in only)."""
+    del person  # the dependency is the check
+    path = service.duty.photos.path(rid)
+    if not path.is_file():
+        return Response(status_code=404, headers=SECURITY_HEADERS)
+    return FileResponse(path, media_type="image/jpeg", headers=SECURITY_HEADERS)
 
 
 @router.post("/duty/workorders/{rid}/state")

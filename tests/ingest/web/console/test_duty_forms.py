@@ -4,6 +4,7 @@ typed as text, and lets a viewer read but not write."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from ingest.app import IngestService
 from ingest.config import IngestConfig
@@ -156,3 +158,44 @@ def test_people_get_their_contacts_on_the_people_page(
 def _days(first: str) -> tuple[date, date]:
     start = date.fromisoformat(first)
     return start, start + timedelta(days=6)
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    image = Image.effect_noise((width, height), 64).convert("RGB")  # a photo's bytes
+    out = io.BytesIO()
+    info = Image.Exif()
+    info[0x010F] = "PhoneMaker"  # Make
+    info[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0)}  # GPS
+    image.save(out, "JPEG", exif=info.tobytes())
+    return out.getvalue()
+
+
+def test_a_repair_with_a_photo_from_the_phone(web: tuple[IngestService, TestClient]) -> None:
+    service, client = web
+    log_in(client, "zhang")
+    token = csrf_of(client.get("/duty/workorders").text)
+    fields = {"csrf": token, "title": "门锁坏了", "device": "", "note": "", "mute_hours": ""}
+    shot = _jpeg(4000, 3000)
+    assert len(shot) > 64 << 10  # more than any other form may send (api.max_body_kb)
+    photo = {"photo": ("IMG_0001.jpg", shot, "image/jpeg")}
+    done = client.post("/duty/workorders", data=fields, files=photo, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    [order] = service.duty.books.all("workorders")
+    assert order.body["photo"] is True
+    kept = Image.open(service.duty.photos.path(order.id))
+    assert max(kept.size) == 1600  # shrunk
+    assert not kept.getexif()  # where and with what it was taken is not kept
+    page = client.get("/duty/workorders").text
+    assert f'src="/duty/workorders/{order.id}/photo"' in page
+    assert client.get(f"/duty/workorders/{order.id}/photo").headers["content-type"] == "image/jpeg"
+    bad = {"photo": ("x.jpg", b"<html>not a photo</html>", "image/jpeg")}
+    refused = client.post("/duty/workorders", data=fields, files=bad, follow_redirects=False)
+    assert refused.status_code == 400
+    assert "photo: not a photo this service can read" in refused.text
+    assert len(service.duty.books.all("workorders")) == 1  # nothing kept of a refused one
+    big = client.post("/duty/visitors", data={"csrf": token}, files=photo, follow_redirects=False)
+    assert big.status_code == 413  # only a repair's form takes a photo
+    anonymous = TestClient(client.app)
+    assert anonymous.get(
+        f"/duty/workorders/{order.id}/photo", follow_redirects=False
+    ).status_code in (303, 401)
