@@ -224,6 +224,7 @@ def alerting(patrol_url: str) -> dict[str, Any]:
             {"id": "sensor-silent", "kind": "*", "silent_for": "3x", "notify": ["patrol"]},
             {"id": "gateway-offline", "gateway_offline": "2m", "notify": ["patrol"]},
             {"id": "round-missed", "round_missed": "night-round", "notify": ["patrol"]},
+            {"id": "sample-excursion", "sample_excursion": True, "notify": ["canteen"]},
         ],
     }
 

@@ -284,7 +284,7 @@ class IngestService:
         self.spool.open()
         self.alert_store.open()
         self.engine.load()
-        self.duty.start(self.engine.on_round)
+        self.duty.start(self.engine.on_round, self.engine.on_sample)
         self.dispatcher.start()
         self.rules_timer.start()
         self.writer.start()

@@ -162,12 +162,22 @@ class RoundMissedRuleConfig(_RuleBase):
     round_missed: Identifier
 
 
+class SampleExcursionRuleConfig(_RuleBase):
+    """Fires when a sample fridge's kept food samples were out of its class's range
+    (SPEC §11: an excursion marks the samples and alerts the canteen); ends when the
+    fridge reads in range again."""
+
+    sample_excursion: Literal[True]
+
+
 def _rule_form(value: Any) -> str:
     if isinstance(value, dict):
         if "gateway_offline" in value:
             return "gateway_offline"
         if "round_missed" in value:
             return "round_missed"
+        if "sample_excursion" in value:
+            return "sample_excursion"
         if "silent_for" in value:
             return "silent"
     return "condition"
@@ -177,6 +187,7 @@ RuleConfig = Annotated[
     Annotated[ConditionRuleConfig, Tag("condition")]
     | Annotated[SilentRuleConfig, Tag("silent")]
     | Annotated[GatewayOfflineRuleConfig, Tag("gateway_offline")]
-    | Annotated[RoundMissedRuleConfig, Tag("round_missed")],
+    | Annotated[RoundMissedRuleConfig, Tag("round_missed")]
+    | Annotated[SampleExcursionRuleConfig, Tag("sample_excursion")],
     Discriminator(_rule_form),
 ]

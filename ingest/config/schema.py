@@ -219,7 +219,16 @@ class WatchdogConfig(Strict):
 
 # Names pydantic puts into error locations for union members (not keys of the file).
 UNION_TAGS = frozenset(
-    {"condition", "silent", "gateway_offline", "round_missed", "compare", "any", "all"}
+    {
+        "condition",
+        "silent",
+        "gateway_offline",
+        "round_missed",
+        "sample_excursion",
+        "compare",
+        "any",
+        "all",
+    }
     | {"webhook", "wecom", "dingtalk", "feishu", "email", "mqtt", "log"}
 )
 

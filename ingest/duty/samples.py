@@ -12,6 +12,8 @@ silent fridge adds no invented minutes).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -19,15 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from campuswatch.clock import Clock, now_ms
 from ingest.config.duty import DutyConfig
 from ingest.config.reports import ClassLimitsConfig
-from ingest.duty.books import DutyBooks, DutyError, Record
+from ingest.duty.books import AlreadyDone, DutyBooks, DutyError, Record
 from ingest.errors import StorageError
 from ingest.registry import Registry
-from ingest.reports.cold_chain import minutes_out_of_range
+from ingest.reports.cold_chain import minutes_out_of_range, out_of_limits
 from ingest.storage.influx import InfluxClient, quote_string
 
 log = logging.getLogger(__name__)
 
-BOOK = "samples"
+BOOK, EXCURSIONS = "samples", "samples.excursion"
+SERVICE = "系统"
 HOLD_INTERVALS = 3
 FUTURE_SLACK_MS = 5 * 60_000  # a phone's clock may be a little ahead
 Text = Annotated[
@@ -54,6 +57,20 @@ class SampleIn(BaseModel):
     dishes: Annotated[list[Dish], Field(min_length=1, max_length=40)]
     fridge: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     taken_at: Annotated[int, Field(gt=0)]
+
+
+@dataclass(frozen=True, slots=True)
+class Fridge:
+    """A sample's fridge as the registry knows it."""
+
+    key: tuple[str, str, str]  # (site, gateway, device)
+    klass: str
+    interval_s: int
+    in_range: bool  # its latest reading is inside its class's limits
+
+
+# (fridge, which samples, out of range or back in range): the engine's on_sample
+ExcursionReport = Callable[[tuple[str, str, str], str, bool], None]
 
 
 class SampleRefused(DutyError):
@@ -106,7 +123,55 @@ class FoodSamples:
             "device": body["fridge"],
             **self._temperatures(body["fridge"], body["taken_at"], end),
         }
-        return {**record.as_json(), "discard_after": discard_after, "fridge": fridge}
+        marked = self.books.about(EXCURSIONS, record.id)
+        excursion = (
+            {**marked[0].body, "at": marked[0].at_ms, "by": marked[0].by} if marked else None
+        )
+        return {
+            **record.as_json(),
+            "discard_after": discard_after,
+            "fridge": fridge,
+            "excursion": excursion,
+        }
+
+    def watch(self, report: ExcursionReport) -> None:
+        """Mark each kept sample whose fridge went out of range (once, a record of its
+        own) and tell ``report`` of its fridge; a fridge reading in range again is told
+        so (its alert ends)."""
+        now = now_ms(self.clock)
+        keep_ms = int(self.config.sample_keep.total_seconds() * 1000)
+        kept: dict[str, list[Record]] = {}
+        for record in self.books.between(BOOK, now - keep_ms - 86_400_000, now + 1):
+            if record.body["taken_at"] + keep_ms > now:
+                kept.setdefault(record.body["fridge"], []).append(record)
+        for device, samples in kept.items():
+            found = self._fridge(device)
+            if found is None:
+                continue
+            newly = [s for s in samples if self._mark(s, now)]
+            if newly:
+                meals = "、".join(sorted({s.body["meal"] for s in newly}))
+                report(found.key, f"{len(newly)} 份留样受影响（{meals}）", True)
+            elif found.in_range:
+                report(found.key, "", False)
+
+    def _mark(self, sample: Record, now: int) -> bool:
+        """Mark ``sample`` if its fridge was out of range in its time and it is not yet."""
+        if self.books.about(EXCURSIONS, sample.id):
+            return False
+        keep_ms = int(self.config.sample_keep.total_seconds() * 1000)
+        end = min(now, sample.body["taken_at"] + keep_ms)
+        found = self._temperatures(sample.body["fridge"], sample.body["taken_at"], end)
+        if not found["out_of_range_minutes"]:
+            return False
+        body = {k: found[k] for k in ("min", "max", "out_of_range_minutes")}
+        try:
+            self.books.follow_up(EXCURSIONS, sample, now, SERVICE, body, once=True)
+        except AlreadyDone:  # marked meanwhile
+            return False
+        minutes = body["out_of_range_minutes"]
+        log.warning("food sample %d: its fridge was out of range %s min", sample.id, minutes)
+        return True
 
     def get(self, rid: int) -> dict[str, Any] | None:
         """One sample."""
@@ -117,13 +182,19 @@ class FoodSamples:
         """Samples saved in [start, end)."""
         return [self.view(r) for r in self.books.between(BOOK, start_ms, end_ms)]
 
-    def _fridge(self, device: str) -> tuple[str, int] | None:
-        """(class, interval) of the temperature device ``device``, if the site has one."""
+    def _fridge(self, device: str) -> Fridge | None:
+        """The temperature device ``device``, if the site has one."""
         for known in self.registry.devices():
             if known.device == device and known.kind == "temperature":
                 info = known.info
                 klass = info.tags.get("class", "sample_fridge") if info else "sample_fridge"
-                return klass, info.interval_s if info else 60
+                limits = self.limits.get(klass) or self.limits["sample_fridge"]
+                celsius = known.values.get("celsius")
+                inside = isinstance(celsius, int | float) and not out_of_limits(
+                    float(celsius), limits
+                )
+                key = (known.site, known.gateway, known.device)
+                return Fridge(key, klass, info.interval_s if info else 60, inside)
         return None
 
     def _temperatures(self, device: str, start_ms: int, end_ms: int) -> dict[str, Any]:
@@ -133,7 +204,7 @@ class FoodSamples:
         # SPEC §11: the fridge's min, max and minutes out of range (None: not known)
         if found is None or end_ms <= start_ms:
             return nothing
-        klass, interval_s = found
+        klass, interval_s = found.klass, found.interval_s
         limits = self.limits.get(klass) or self.limits["sample_fridge"]
         try:
             rows = self.influx.query(

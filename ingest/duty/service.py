@@ -18,7 +18,7 @@ from ingest.duty.reminders import Reminders
 from ingest.duty.roster import Roster
 from ingest.duty.rounds import Report, Rounds
 from ingest.duty.routing import OnDutyRouter, Routed
-from ingest.duty.samples import FoodSamples
+from ingest.duty.samples import ExcursionReport, FoodSamples
 from ingest.duty.sightings import PlaceSightings
 from ingest.duty.swaps import Swaps
 from ingest.duty.visitors import Visitors
@@ -37,6 +37,7 @@ from ingest.storage.snapshots import SnapshotStore
 log = logging.getLogger(__name__)
 TICK_S = 30.0
 HOURLY_MS = 3600_000
+SAMPLES_EVERY_MS = 5 * 60_000
 
 
 class DutyService:
@@ -71,6 +72,8 @@ class DutyService:
         self.handovers: Handovers  # see attach()
         self._timer = Worker("duty", self._tick)
         self._on_round: Report | None = None
+        self._on_sample: ExcursionReport | None = None
+        self._samples_ms = 0
         self._hourly_ms = 0
         self.roster = Roster(self.books, self.config, config.site.timezone, clock, self._names)
         self.router = OnDutyRouter(
@@ -115,9 +118,10 @@ class DutyService:
         self.roster.load()
         self.workorders.load()
 
-    def start(self, on_round: Report) -> None:
-        """Check the rounds' windows and the visitors' keeping time from now on."""
-        self._on_round = on_round
+    def start(self, on_round: Report, on_sample: ExcursionReport) -> None:
+        """Check the rounds' windows, the sample fridges and the visitors' keeping time
+        from now on (the engine hears of missed rounds and sample excursions)."""
+        self._on_round, self._on_sample = on_round, on_sample
         self._timer.start()
 
     def stop(self) -> None:
@@ -129,14 +133,17 @@ class DutyService:
         self.books.close()
 
     def _tick(self) -> float:
-        """Every 30 s: windows that closed, tomorrow's reminders; every hour: visitors past
-        their keeping time and devices silent for a day. Each on its own: one that fails
-        (logged) does not keep the others from running."""
+        """Every 30 s: windows that closed, tomorrow's reminders; every 5 minutes: sample
+        fridges; every hour: visitors past their keeping time and devices silent a day.
+        Each on its own: one that fails (logged) does not keep the others from running."""
         if self._on_round is not None:
             _attempt("round windows", self.rounds.check_closed, self._on_round)
         if self._outbox is not None and self.config.shifts:
             _attempt("reminders", self.reminders.due, self._outbox, self._wake)
         now = now_ms(self.clock)
+        if self._on_sample is not None and now - self._samples_ms >= SAMPLES_EVERY_MS:
+            self._samples_ms = now
+            _attempt("sample fridges", self.samples.watch, self._on_sample)
         if now - self._hourly_ms >= HOURLY_MS:
             self._hourly_ms = now
             _attempt("visitor retention", self._forget_visitors)

@@ -60,7 +60,7 @@ def minutes_out_of_range(
     out_ms = 0
     for i, (ts, celsius) in enumerate(points):
         following = points[i + 1][0] if i + 1 < len(points) else end_ms
-        if _outside(celsius, limits):
+        if out_of_limits(celsius, limits):
             out_ms += min(following - ts, hold_ms)
     return int(out_ms / 60_000 + 0.5)  # half a minute rounds up
 
@@ -77,11 +77,12 @@ def _curve(points: list[tuple[int, float]], start_s: int, limits: ClassLimitsCon
         mean=[sum(v) / len(v) for _, v in ordered],
         low=[min(v) for _, v in ordered],
         high=[max(v) for _, v in ordered],
-        outside=[((ts / 1000 - start_s) / 3600, c) for ts, c in points if _outside(c, limits)],
+        outside=[((ts / 1000 - start_s) / 3600, c) for ts, c in points if out_of_limits(c, limits)],
     )
 
 
-def _outside(celsius: float, limits: ClassLimitsConfig) -> bool:
+def out_of_limits(celsius: float, limits: ClassLimitsConfig) -> bool:
+    """Whether a reading is outside a class's limits (a limit not given is no limit)."""
     return (limits.min is not None and celsius < limits.min) or (
         limits.max is not None and celsius > limits.max
     )

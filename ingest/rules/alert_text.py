@@ -41,6 +41,7 @@ WORDS = Catalogue(
         "title.silent": ("设备无数据", "Device silent"),
         "title.gateway_offline": ("网关离线", "Gateway offline"),
         "title.round_missed": ("巡逻漏检", "Round missed"),
+        "title.sample_excursion": ("留样柜温度超出范围", "Food samples out of range"),
         "title.any": ("设备报警", "Device alarm"),
         # Prefixes of the title by lifecycle step.
         "prefix.repeat": ("【仍未处理】", "[still open] "),

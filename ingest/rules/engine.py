@@ -35,7 +35,12 @@ from collections.abc import Callable
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import DeviceRef, Reading, Status
 from campuswatch.signal import Signal
-from ingest.config.rules import GatewayOfflineRuleConfig, RoundMissedRuleConfig, SilentRuleConfig
+from ingest.config.rules import (
+    GatewayOfflineRuleConfig,
+    RoundMissedRuleConfig,
+    SampleExcursionRuleConfig,
+    SilentRuleConfig,
+)
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
 from ingest.metrics import Metrics
@@ -45,13 +50,13 @@ from ingest.rules.acknowledge import Acknowledgements
 from ingest.rules.alert_text import clock_time, say
 from ingest.rules.alerts import AlertBook
 from ingest.rules.devices import DeviceBook
+from ingest.rules.duty_events import DutyEvents
 from ingest.rules.errors import clean_note
 from ingest.rules.late import LateReadings
 from ingest.rules.lifecycle import Lifecycle
 from ingest.rules.model import Alert
 from ingest.rules.quiet import QuietChecks
 from ingest.rules.recorder import Decorate, Recorder, Route, Unrecorded
-from ingest.rules.rounds import RoundChecks
 from ingest.rules.schedules import ScheduleBook
 from ingest.rules.skew import ClockSkew
 from ingest.rules.state import (
@@ -122,8 +127,12 @@ class RuleEngine:
         condition_rules = [r for r in rules if r.predicate is not None]
         silent_rules = [r for r in rules if isinstance(r.config, SilentRuleConfig)]
         gateway_rules = [r for r in rules if isinstance(r.config, GatewayOfflineRuleConfig)]
-        round_rules = [r for r in rules if isinstance(r.config, RoundMissedRuleConfig)]
-        self.rounds = RoundChecks(self.book, self.lifecycle, round_rules, config.site.id)
+        duty_rules = [
+            r
+            for r in rules
+            if isinstance(r.config, RoundMissedRuleConfig | SampleExcursionRuleConfig)
+        ]
+        self.duty_events = DutyEvents(self.book, self.lifecycle, duty_rules, config.site.id)
         self.devices = DeviceBook(registry, condition_rules, silent_rules)
         self.gateways = GatewayBook()
         self.quiet = QuietChecks(
@@ -185,10 +194,16 @@ class RuleEngine:
             self._run(lambda batch: self._rematch(batch, site, gateway, removed, gone, now))
 
     def on_round(self, round_id: str, name: str, missed: list[str]) -> None:
-        """A window of a duty round closed (see RoundChecks)."""
+        """A window of a duty round closed (see DutyEvents)."""
         with self._lock:
             now = now_ms(self.clock)
-            self._run(lambda batch: self.rounds.report(batch, round_id, name, missed, now))
+            self._run(lambda batch: self.duty_events.report(batch, round_id, name, missed, now))
+
+    def on_sample(self, fridge: tuple[str, str, str], name: str, out: bool) -> None:
+        """A sample fridge's kept samples were out of range, or it is back (DutyEvents)."""
+        with self._lock:
+            now = now_ms(self.clock)
+            self._run(lambda batch: self.duty_events.sample(batch, fridge, name, out, now))
 
     def acknowledge(
         self, alert_id: int, by: str, note: str, link_nonce: str | None = None

@@ -11,6 +11,7 @@ from ingest.config.rules import (
     ConditionRuleConfig,
     GatewayOfflineRuleConfig,
     RoundMissedRuleConfig,
+    SampleExcursionRuleConfig,
     SilentRuleConfig,
 )
 from ingest.rules.alert_text import default_title
@@ -29,6 +30,7 @@ _TITLE_KEYS = {
     SilentRuleConfig: "silent",
     GatewayOfflineRuleConfig: "gateway_offline",
     RoundMissedRuleConfig: "round_missed",
+    SampleExcursionRuleConfig: "sample_excursion",
 }
 
 

@@ -17,6 +17,7 @@ from ingest.config import IngestConfig
 from ingest.web.app import create_api
 from tests.harness import Publisher, count_points, envelope, reading, wait_for
 from tests.ingest.web.console.web import meta
+from tests.receivers import HttpReceiver, http_receiver
 
 ADMIN = {"Authorization": "Bearer admin-token-1"}
 GUARD = {"Authorization": "Bearer guard-token-1"}
@@ -33,8 +34,18 @@ JPEG = b"\xff\xd8\xff\xe0" + b"gate" * 100 + b"\xff\xd9"
 
 
 @pytest.fixture
-def books(config: dict[str, Any]) -> Iterator[tuple[IngestService, TestClient]]:
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver() as rx:
+        yield rx
+
+
+@pytest.fixture
+def books(
+    config: dict[str, Any], receiver: HttpReceiver
+) -> Iterator[tuple[IngestService, TestClient]]:
     config["duty"] = {"visitor_camera": "cam-gate"}
+    config["channels"] = {"canteen": {"type": "webhook", "url": receiver.url()}}
+    config["rules"] = [{"id": "sample-warm", "sample_excursion": True, "notify": ["canteen"]}]
     service = IngestService(IngestConfig.model_validate(config))
     service.start()
     assert service.wait_ready()
@@ -48,7 +59,10 @@ def _dish(grams: int, name: str = "番茄炒蛋") -> dict[str, Any]:
 
 
 def test_a_sample_carries_its_fridge_log(
-    books: tuple[IngestService, TestClient], publisher: Publisher, config: dict[str, Any]
+    books: tuple[IngestService, TestClient],
+    publisher: Publisher,
+    config: dict[str, Any],
+    receiver: HttpReceiver,
 ) -> None:
     service, api = books
     meta(publisher, config, [FRIDGE])
@@ -85,6 +99,25 @@ def test_a_sample_carries_its_fridge_log(
     )
     listed = api.get("/api/duty/samples", headers=VIEWER).json()
     assert [s["id"] for s in listed] == [sample["id"]]
+    # The duty timer's check: the sample is marked for good, the canteen is alerted.
+    service.duty.samples.watch(service.engine.on_sample)
+    marked = api.get(f"/api/duty/samples/{sample['id']}", headers=VIEWER).json()["excursion"]
+    assert (marked["out_of_range_minutes"], marked["max"], marked["by"]) == (5, 9.0, "系统")
+    told = wait_for(lambda: next(iter(receiver.bodies()), None), 10)
+    assert (told["rule"], told["device"], told["title"]) == (
+        "sample-warm",
+        "sample-fridge",
+        "留样柜温度超出范围",
+    )
+    assert "1 份留样受影响（lunch）" in told["message"]
+    assert [a.device for a in service.alerts.active()] == ["sample-fridge"]
+    # The next check: marked once only; the fridge's last reading (3.5 °C) is in range,
+    # so its alert ends.
+    service.duty.samples.watch(service.engine.on_sample)
+    assert len(service.duty.books.all("samples.excursion")) == 1
+    wait_for(lambda: not service.alerts.active(), 10)
+    ended = wait_for(lambda: len(receiver.bodies()) >= 2 and receiver.bodies(), 10)
+    assert [b["state"] for b in ended] == ["firing", "resolved"]
 
 
 @pytest.mark.parametrize(

@@ -121,5 +121,5 @@ def _sample(service: IngestService, view: dict[str, Any], now: int) -> dict[str,
         "countdown": countdown,
         "kept": left > 0,
         "fridge_text": fridge,
-        "excursion": bool(log["out_of_range_minutes"]),
+        "excursion": bool(view["excursion"] or log["out_of_range_minutes"]),
     }
