@@ -49,6 +49,10 @@ class Visit(BaseModel):
     # Whether the place's own motion sensors or door contacts saw someone within
     # SENSED_MS of the scan (None: the place has none, or they cannot be read now).
     sensed: bool | None = None
+    # Doors found open or unlocked at the scan ("lock it now"), and those of them the
+    # lock sensor now says are closed and locked.
+    to_lock: list[str] = []
+    locked: list[str] = []
 
 
 class RoundWindow(BaseModel):
@@ -74,6 +78,7 @@ class Rounds:
         clock: Clock,
         state: Path,
         sightings: Sightings | None = None,
+        secure: Callable[[str], bool] = lambda _device: False,
     ) -> None:
         self.books = books
         self.config = config
@@ -83,6 +88,7 @@ class Rounds:
         self.state = state  # when windows were last checked (JSON)
         self.checkpoints = {c.id: c for c in config.checkpoints}
         self.sightings = sightings
+        self.secure = secure  # a door device closed and locked now, by its sensor
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -99,9 +105,9 @@ class Rounds:
             return None
         return found
 
-    def visit(self, checkpoint: CheckpointConfig, by: str, note: str) -> Record:
-        """Record a visit of ``checkpoint`` now."""
-        body = {"checkpoint": checkpoint.id, "note": note}
+    def visit(self, checkpoint: CheckpointConfig, by: str, note: str, to_lock: list[str]) -> Record:
+        """Record a visit of ``checkpoint`` now, with the doors found to lock there."""
+        body = {"checkpoint": checkpoint.id, "note": note, "to_lock": to_lock}
         return self.books.append(BOOK, now_ms(self.clock), by, body)
 
     # ------------------------------------------------------------------ windows
@@ -173,7 +179,15 @@ class Rounds:
         visits: list[Visit] = []
         last: dict[str, Visit] = {}
         for r in self.books.between(BOOK, start - TOO_FAST_MS, end):
-            visit = Visit(checkpoint=r.body["checkpoint"], at=r.at_ms, by=r.by, note=r.body["note"])
+            to_lock = list(r.body.get("to_lock", []))
+            visit = Visit(
+                checkpoint=r.body["checkpoint"],
+                at=r.at_ms,
+                by=r.by,
+                note=r.body["note"],
+                to_lock=to_lock,
+                locked=[d for d in to_lock if self.secure(d)],
+            )
             before = last.get(r.by)
             if before and before.checkpoint != visit.checkpoint:
                 visit.too_fast = visit.at - before.at < TOO_FAST_MS

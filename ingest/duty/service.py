@@ -65,7 +65,9 @@ class DutyService:
         state = config.state_dir / "duty" / "rounds.json"
         tz = config.site.timezone
         sightings = PlaceSightings(registry, influx)
-        self.rounds = Rounds(self.books, self.config, links, tz, clock, state, sightings)
+        self.rounds = Rounds(
+            self.books, self.config, links, tz, clock, state, sightings, self._secure
+        )
         self.timezone = tz
         self.workorders = WorkOrders(self.books, self.config, self._known, self._device_name, clock)
         self.registry = registry
@@ -173,6 +175,15 @@ class DutyService:
             for r in self.registry.device_rows()
             if not r["online"]
         ]
+
+    def _secure(self, device: str) -> bool:
+        """Whether the door ``device`` says it is closed and locked now (as far as it
+        reports: a lock without a contact says locked, a contact without a lock closed)."""
+        for dev in self.registry.devices():
+            if dev.device == device and dev.kind == "door":
+                values = dev.values
+                return values.get("open") is not True and values.get("locked") is not False
+        return False
 
     def _known(self, device: str) -> list[tuple[str, str, str]]:
         return [

@@ -145,6 +145,8 @@ DUTY_WORDS = {
         "Rounds per day in {month} (at least 5 a day)",
     ),
     "rounds.too_fast": ("扫码过快", "scanned too fast"),
+    "rounds.locked": ("{name} 已锁好（传感器确认）", "{name} locked (the sensor says so)"),
+    "rounds.unlocked": ("{name} 仍未锁好", "{name} still not locked"),
     "rounds.sensed": ("现场传感器已确认", "seen by the place's sensors"),
     "rounds.not_sensed": ("现场传感器未见人", "not seen by the place's sensors"),
 }

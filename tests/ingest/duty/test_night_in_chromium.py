@@ -222,6 +222,8 @@ def _night(
         assert "夜间巡逻 21:00（漏：厨房）" in missed["text"]["content"]
         guard.goto(f"{api}/duty/rounds")
         expect(guard.locator(".ledger").first).to_contain_text("夜间巡逻")
+        # The gate found unlocked at the scan, and locked since: the sensor confirms it.
+        expect(guard.locator(".ledger").first).to_contain_text("大门 已锁好（传感器确认）")
         expect(guard.locator(".bad").first).to_contain_text("漏：厨房")
         _shot(guard, "rounds-360x640")
 

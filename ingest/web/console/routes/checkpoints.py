@@ -18,6 +18,7 @@ from ingest.web.console.board import BoardState
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
 from ingest.web.console.routes.duty_common import guard_only
+from ingest.web.console.views import DeviceCard
 from ingest.web.deps import AdminPersonDep, BoardDep, PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -43,11 +44,7 @@ def _page(
 ) -> HTMLResponse:
     lang = service.config.site.language
     place = checkpoint.place
-    cards = [
-        c
-        for c in board.cards()
-        if c.kind != "gateway" and _in_place({"building": c.building, "room": c.room}, place)
-    ]
+    cards = _cards(board, place)
     active = [a for a in service.alerts.active() if _in_place(a.tags, place)]
     alerts = [views.alert_card(a, board.tz, lang, board.places) for a in active]
     unlocked = [c for c in cards if c.door_open]
@@ -64,6 +61,15 @@ def _page(
         sig=sig,
         done=done and say("checkpoint.recorded", lang),
     )
+
+
+def _cards(board: BoardState, place: str) -> list[DeviceCard]:
+    """The devices of a place, as the board shows them."""
+    return [
+        c
+        for c in board.cards()
+        if c.kind != "gateway" and _in_place({"building": c.building, "room": c.room}, place)
+    ]
 
 
 def _place_tags(place: str) -> dict[str, str]:
@@ -110,7 +116,8 @@ def visit(
         return _refused(request, service, person)
     check_form(request, service, csrf, person)
     guard_only(person)
-    service.duty.rounds.visit(found, person.name, note.strip())
+    to_lock = [c.device for c in _cards(board, found.place) if c.door_open]
+    service.duty.rounds.visit(found, person.name, note.strip(), to_lock)
     return _page(request, service, board, person, found, sig, done=True)
 
 

@@ -237,5 +237,10 @@ def rounds_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
         windows=windows,
         month=month,
         month_title=say("rounds.month", lang, month=f"{today:%Y-%m}"),
+        door_names={
+            d.device: d.info.name if d.info and d.info.name else d.device
+            for d in service.registry.devices()
+            if d.kind == "door"
+        },
         names=names,
     )
