@@ -29,7 +29,7 @@ from ingest.storage.influx import InfluxClient, quote_string
 
 log = logging.getLogger(__name__)
 
-BOOK, EXCURSIONS = "samples", "samples.excursion"
+BOOK, EXCURSIONS, DISCARDS = "samples", "samples.excursion", "samples.discard"
 SERVICE = "系统"
 HOLD_INTERVALS = 3
 FUTURE_SLACK_MS = 5 * 60_000  # a phone's clock may be a little ahead
@@ -113,6 +113,19 @@ class FoodSamples:
         saved = self.books.append(BOOK, now, by, sample.model_dump())
         return self.view(saved)
 
+    def discard(self, rid: int, by: str) -> Record:
+        """Record who threw sample ``rid`` away (once, and not before ``discard_after``)."""
+        record = self.books.get(BOOK, rid)
+        if record is None:
+            raise LookupError(f"no sample {rid}")
+        keep_ms = int(self.config.sample_keep.total_seconds() * 1000)
+        if now_ms(self.clock) < record.body["taken_at"] + keep_ms:
+            raise SampleRefused(f"sample {rid} must be kept until its 48 hours are over")
+        try:
+            return self.books.follow_up(DISCARDS, record, now_ms(self.clock), by, {}, once=True)
+        except AlreadyDone as exc:
+            raise SampleRefused(f"sample {rid} was discarded already by {exc.earlier.by}") from exc
+
     def view(self, record: Record) -> dict[str, Any]:
         """A saved sample with when it may be discarded and its fridge's temperatures."""
         body = record.body
@@ -127,11 +140,14 @@ class FoodSamples:
         excursion = (
             {**marked[0].body, "at": marked[0].at_ms, "by": marked[0].by} if marked else None
         )
+        thrown = self.books.about(DISCARDS, record.id)
         return {
             **record.as_json(),
             "discard_after": discard_after,
             "fridge": fridge,
             "excursion": excursion,
+            "discarded_by": thrown[0].by if thrown else None,
+            "discarded_at": thrown[0].at_ms if thrown else None,
         }
 
     def watch(self, report: ExcursionReport) -> None:

@@ -68,6 +68,19 @@ def sample(service: ServiceDep, _caller: Viewer, rid: RecordId) -> dict[str, Any
     return {**service.duty.samples.view(record), "addenda": addenda(service, "samples", rid)}
 
 
+@router.post("/api/duty/samples/{rid}/discard", status_code=201)
+def discard_sample(service: ServiceDep, caller: Guard, rid: RecordId) -> dict[str, Any]:
+    """Record who threw a sample away (after its keeping time; once)."""
+    found(service.duty.books.get("samples", rid), "samples", rid)
+    try:
+        service.duty.samples.discard(rid, caller.name)
+    except SampleRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    record = service.duty.books.get("samples", rid)
+    assert record is not None
+    return {**service.duty.samples.view(record), "addenda": addenda(service, "samples", rid)}
+
+
 # ---------------------------------------------------------------------- visitors
 
 

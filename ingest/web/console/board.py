@@ -15,6 +15,7 @@ from ingest.web.console.page_text import say, word
 from ingest.web.console.views import AlertCard, DeviceCard
 
 ATTENTION_SHOWN = 5  # a storm of alarms is listed below, not in the summary
+EVENING = 17  # from this hour the board asks about visitors not signed out
 
 
 class BoardState:
@@ -77,25 +78,32 @@ class BoardState:
         """Who is on duty now, or that nobody is, and the empty shifts ahead (SPEC §11);
         nothing when the site keeps no roster."""
         duty = self.service.duty
-        muted = self._muted()
+        notes = " · ".join(part for part in (self._muted(), self._visitors()) if part)
         if not duty.config.shifts:
-            return {"line": "", "warn": False, "ahead": "", "muted": muted}
+            return {"line": "", "warn": False, "ahead": "", "notes": notes}
         now = duty.roster.now()
         empty = duty.roster.empty_ahead()
         ahead = [e for e in empty if (e[1], e[0]) != (now.shift, self._shift_day(now.since))]
         ahead_line = say("duty.empty_ahead", self.lang, n=len(ahead)) if ahead else ""
         if now.shift is None:
             line = say("duty.no_shift", self.lang)
-            return {"line": line, "warn": False, "ahead": ahead_line, "muted": muted}
+            return {"line": line, "warn": False, "ahead": ahead_line, "notes": notes}
         named = duty.config.shifts[now.shift].name
         shift = named or word("shift", now.shift, self.lang)
         until = datetime.fromtimestamp((now.until or 0) / 1000, self.tz).strftime("%H:%M")
         if not now.people:
             line = say("duty.nobody", self.lang, shift=shift)
-            return {"line": line, "warn": True, "ahead": ahead_line, "muted": muted}
+            return {"line": line, "warn": True, "ahead": ahead_line, "notes": notes}
         names = "、".join(p.name for p in now.people)
         line = say("duty.on", self.lang, names=names, shift=shift, until=until)
-        return {"line": line, "warn": bool(ahead), "ahead": ahead_line, "muted": muted}
+        return {"line": line, "warn": bool(ahead), "ahead": ahead_line, "notes": notes}
+
+    def _visitors(self) -> str:
+        """In the evening (from EVENING), the visitors not signed out: who is still in?"""
+        if datetime.fromtimestamp(self.service.clock.time(), self.tz).hour < EVENING:
+            return ""
+        inside = self.service.duty.visitors.still_in()
+        return say("duty.visitors_in", self.lang, n=len(inside)) if inside else ""
 
     def _muted(self) -> str:
         """``维修静音：厨房烟感（至 12-08 10:00）`` for devices muted by a repair order."""

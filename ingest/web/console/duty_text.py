@@ -20,6 +20,7 @@ DUTY_WORDS = {
     "duty.hub.rounds_today": ("今天巡查 {done}/{total} 次完成", "{done}/{total} rounds done today"),
     "duty.saved": ("已保存。", "Saved."),
     "duty.muted": ("维修中，不通知：{devices}", "Muted for repair: {devices}"),
+    "duty.visitors_in": ("{n} 位访客还没登记离开", "{n} visitor(s) not signed out"),
     "duty.muted_one": ("{name}（至 {until}）", "{name} (until {until})"),
     "form.refused": ("没有保存", "Not saved"),
     "duty.note": ("备注", "Note"),
@@ -82,6 +83,8 @@ DUTY_WORDS = {
     ),
     "sample.fridge_unknown": ("柜温暂无数据", "no fridge readings yet"),
     "sample.label": ("标签", "Label"),
+    "sample.discard": ("已处理（倒掉）", "Discarded"),
+    "sample.discarded": ("{by} 于 {at} 处理", "discarded by {by} at {at}"),
     "sample.no_fridge": ("没有留样柜（class: sample_fridge 的温度设备）。", "No sample fridge."),
     # visitors
     "visitor.name": ("访客姓名", "Visitor"),

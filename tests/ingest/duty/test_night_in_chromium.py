@@ -298,6 +298,8 @@ def _night(
         expect(guard.locator(".ledger").first).to_contain_text("138****5678")
         expect(guard.locator("img.thumb")).to_have_count(1)
         _shot(guard, "visitors-360x640")
+        guard.goto(f"{api}/")  # in the evening the board asks who is still in
+        expect(guard.locator("#duty-notes")).to_contain_text("1 位访客还没登记离开")
 
         # Handover: the night's events are in the draft; the admin takes over.
         guard.goto(f"{api}/duty/handover")

@@ -116,6 +116,17 @@ def test_a_sample_carries_its_fridge_log(
     service.duty.samples.watch(service.engine.on_sample)
     assert len(service.duty.books.all("samples.excursion")) == 1
     wait_for(lambda: not service.alerts.active(), 10)
+    early = api.post(f"/api/duty/samples/{sample['id']}/discard", headers=GUARD)
+    assert early.status_code == 409
+    assert "must be kept until its 48 hours are over" in early.text
+    old = api.post(
+        "/api/duty/samples", json={**body, "taken_at": now - 49 * 3600_000}, headers=GUARD
+    ).json()
+    thrown = api.post(f"/api/duty/samples/{old['id']}/discard", headers=GUARD)
+    assert thrown.status_code == 201
+    assert thrown.json()["discarded_by"] == "值班室"
+    twice = api.post(f"/api/duty/samples/{old['id']}/discard", headers=GUARD)
+    assert twice.status_code == 409
     ended = wait_for(lambda: len(receiver.bodies()) >= 2 and receiver.bodies(), 10)
     assert [b["state"] for b in ended] == ["firing", "resolved"]
 

@@ -107,6 +107,7 @@ def test_a_night_of_rounds(
     assert links["gate"].startswith("http://campus.example/duty/checkpoints/gate?sig=")
     service.duty.rounds.check_closed(service.engine.on_round)  # the first check: from now on
     log_in(web, "zhang")
+    _scan(web, links["kitchen"])  # 20:50: outside any round: recorded, counts for none
     clock.advance(15 * 60)  # 21:05: the 21:00 round, only the gate is walked
     assert "已记录本次巡查" in _scan(web, links["gate"], "门已锁好")
     clock.advance(45 * 60)  # 21:50: its window (21:00-21:45) has closed

@@ -80,6 +80,24 @@ async def add_samples(request: Request, service: ServiceDep, person: PersonDep) 
     return saved("/duty/samples")
 
 
+@router.post("/duty/samples/{rid}/discard")
+def discard(
+    request: Request,
+    service: ServiceDep,
+    person: PersonDep,
+    rid: Annotated[int, Path(ge=1)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Record who threw a sample away (after its 48 hours)."""
+    check_form(request, service, csrf, person)
+    guard_only(person)
+    try:
+        service.duty.samples.discard(rid, person.name)
+    except (SampleRefused, LookupError) as exc:
+        return refused(request, service, person, "/duty/samples", str(exc))
+    return saved("/duty/samples")
+
+
 @router.get("/duty/samples/{rid}/label", response_class=HTMLResponse)
 def label(
     request: Request, service: ServiceDep, person: PersonDep, rid: Annotated[int, Path(ge=1)]
@@ -122,4 +140,12 @@ def _sample(service: IngestService, view: dict[str, Any], now: int) -> dict[str,
         "kept": left > 0,
         "fridge_text": fridge,
         "excursion": bool(view["excursion"] or log["out_of_range_minutes"]),
+        "discarded_text": say(
+            "sample.discarded",
+            lang,
+            by=view["discarded_by"],
+            at=when(service, view["discarded_at"]),
+        )
+        if view["discarded_by"]
+        else "",
     }
