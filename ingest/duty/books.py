@@ -247,16 +247,26 @@ class DutyBooks(DurableFile):
         """Every break of a chain, as ``book #id: why`` (empty: every book is intact)."""
         problems: list[str] = []
         with self._lock:
-            heads = self.db.execute("SELECT * FROM heads").fetchall()
-            for head in heads:
-                rows = self.db.execute(
-                    "SELECT * FROM records WHERE book = ? ORDER BY id", (head["book"],)
-                ).fetchall()
-                problems.extend(_check_chain(head, rows))
-            known = {h["book"] for h in heads}
-            for (book,) in self.db.execute("SELECT DISTINCT book FROM records"):
-                if book not in known:
-                    problems.append(f"{book}: records without the book's head")
+            # One read transaction: what another process appends meanwhile is not half seen.
+            self.db.execute("BEGIN")
+            try:
+                problems = self._verify()
+            finally:
+                self.db.execute("COMMIT")
+        return problems
+
+    def _verify(self) -> list[str]:
+        problems: list[str] = []
+        heads = self.db.execute("SELECT * FROM heads").fetchall()
+        for head in heads:
+            rows = self.db.execute(
+                "SELECT * FROM records WHERE book = ? ORDER BY id", (head["book"],)
+            ).fetchall()
+            problems.extend(_check_chain(head, rows))
+        known = {h["book"] for h in heads}
+        for (book,) in self.db.execute("SELECT DISTINCT book FROM records"):
+            if book not in known:
+                problems.append(f"{book}: records without the book's head")
         return problems
 
 

@@ -8,14 +8,14 @@ import io
 import warnings
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from campuswatch.atomicfile import write_atomic
 from ingest.duty.books import DutyError
 
 LONGEST_PX = 1600  # enough to see a broken lock; a phone's 12 MP photo is 5-10 times that
 MAX_PIXELS = 50_000_000  # a picture claiming more is refused before it is decoded
-FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO"})
+FORMATS = ("JPEG", "PNG", "WEBP")  # a phone's multi-picture JPEG opens as JPEG
 
 
 class PhotoRefused(DutyError):
@@ -44,13 +44,12 @@ def clean_jpeg(data: bytes) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in FORMATS:
-                    raise PhotoRefused(f"a photo must be JPEG, PNG or WebP, not {image.format}")
+            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise PhotoRefused(f"a photo of {image.width}×{image.height} is too big")
                 image.thumbnail((LONGEST_PX, LONGEST_PX))
-                clean = image.convert("RGB")
+                # Upright as the phone held it (the orientation is in the EXIF dropped).
+                clean = (ImageOps.exif_transpose(image) or image).convert("RGB")
     except (
         UnidentifiedImageError,
         OSError,

@@ -78,7 +78,7 @@ class Rounds:
         clock: Clock,
         state: Path,
         sightings: Sightings | None = None,
-        secure: Callable[[str], bool] = lambda _device: False,
+        secure: Callable[[str, int], bool] = lambda _device, _since: False,
     ) -> None:
         self.books = books
         self.config = config
@@ -88,7 +88,7 @@ class Rounds:
         self.state = state  # when windows were last checked (JSON)
         self.checkpoints = {c.id: c for c in config.checkpoints}
         self.sightings = sightings
-        self.secure = secure  # a door device closed and locked now, by its sensor
+        self.secure = secure  # a door closed and locked by its sensor, in a reading since
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -186,7 +186,7 @@ class Rounds:
                 by=r.by,
                 note=r.body["note"],
                 to_lock=to_lock,
-                locked=[d for d in to_lock if self.secure(d)],
+                locked=[d for d in to_lock if self.secure(d, r.at_ms)],
             )
             before = last.get(r.by)
             if before and before.checkpoint != visit.checkpoint:

@@ -150,24 +150,28 @@ class FoodSamples:
             "discarded_at": thrown[0].at_ms if thrown else None,
         }
 
-    def watch(self, report: ExcursionReport) -> None:
+    def watch(self, report: ExcursionReport, alerting: Callable[[], set[str]]) -> None:
         """Mark each kept sample whose fridge went out of range (once, a record of its
-        own) and tell ``report`` of its fridge; a fridge reading in range again is told
-        so (its alert ends)."""
+        own) and tell ``report``: out of range when samples were newly hit, or when the
+        fridge is out again with samples hit before still kept; back in range when it
+        reads inside its limits (``alerting``: the fridges whose alert is firing, checked
+        even when their samples are gone, so an alert always ends)."""
         now = now_ms(self.clock)
         keep_ms = int(self.config.sample_keep.total_seconds() * 1000)
         kept: dict[str, list[Record]] = {}
         for record in self.books.between(BOOK, now - keep_ms - 86_400_000, now + 1):
             if record.body["taken_at"] + keep_ms > now:
                 kept.setdefault(record.body["fridge"], []).append(record)
-        for device, samples in kept.items():
+        for device in sorted(set(kept) | alerting()):
             found = self._fridge(device)
             if found is None:
                 continue
+            samples = kept.get(device, [])
             newly = [s for s in samples if self._mark(s, now)]
-            if newly:
-                meals = "、".join(sorted({s.body["meal"] for s in newly}))
-                report(found.key, f"{len(newly)} 份留样受影响（{meals}）", True)
+            hit = newly or [s for s in samples if self.books.about(EXCURSIONS, s.id)]
+            if newly or (hit and not found.in_range):
+                meals = "、".join(sorted({s.body["meal"] for s in hit}))
+                report(found.key, f"{len(hit)} 份留样受影响（{meals}）", True)
             elif found.in_range:
                 report(found.key, "", False)
 

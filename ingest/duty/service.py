@@ -11,6 +11,7 @@ from campuswatch.clock import Clock, now_ms
 from campuswatch.worker import Worker
 from ingest.config import IngestConfig
 from ingest.config.duty import DutyConfig
+from ingest.config.rules import SampleExcursionRuleConfig
 from ingest.duty.books import DutyBooks
 from ingest.duty.handover import Handovers
 from ingest.duty.photos import RepairPhotos
@@ -88,6 +89,11 @@ class DutyService:
             self.config, self.roster, self.router.to_people, config.site.id, tz, clock, reminded
         )
         self._outbox: Outbox | None = None
+        self._alerts: AlertStore | None = None
+        # The rules the duty books raise sample excursions for (see samples.watch).
+        self._sample_rules = {
+            r.id for r in config.rules if isinstance(r, SampleExcursionRuleConfig)
+        }
         self._wake: Callable[[set[str]], None] = lambda _channels: None
 
     def attach(
@@ -101,6 +107,7 @@ class DutyService:
         reminders go through (made after the books: the alert engine routes through the
         roster)."""
         self._outbox, self._wake = outbox, wake
+        self._alerts = alerts
         self.handovers = Handovers(
             self.books,
             self.roster,
@@ -145,7 +152,7 @@ class DutyService:
         now = now_ms(self.clock)
         if self._on_sample is not None and now - self._samples_ms >= SAMPLES_EVERY_MS:
             self._samples_ms = now
-            _attempt("sample fridges", self.samples.watch, self._on_sample)
+            _attempt("sample fridges", self.samples.watch, self._on_sample, self._sample_alerts)
         if now - self._hourly_ms >= HOURLY_MS:
             self._hourly_ms = now
             _attempt("visitor retention", self._forget_visitors)
@@ -176,12 +183,21 @@ class DutyService:
             if not r["online"]
         ]
 
-    def _secure(self, device: str) -> bool:
-        """Whether the door ``device`` says it is closed and locked now (as far as it
-        reports: a lock without a contact says locked, a contact without a lock closed)."""
+    def _sample_alerts(self) -> set[str]:
+        """The fridges whose sample_excursion alert is active."""
+        if self._alerts is None or not self._sample_rules:
+            return set()
+        return {a.device for a in self._alerts.active_alerts() if a.rule in self._sample_rules}
+
+    def _secure(self, device: str, since_ms: int) -> bool:
+        """Whether the door ``device`` said, in a reading since ``since_ms``, that it is
+        closed and locked (as far as it reports: a lock without a contact says locked, a
+        contact without a lock closed)."""
         for dev in self.registry.devices():
             if dev.device == device and dev.kind == "door":
-                values = dev.values
+                values, seen = dev.values, dev.last_seen_ms
+                if seen is None or seen < since_ms or not {"open", "locked"} & set(values):
+                    return False
                 return values.get("open") is not True and values.get("locked") is not False
         return False
 

@@ -318,6 +318,8 @@ class RuleEngine:
                     self._end_because(batch, alert, rule, now, "reason.gateway_removed")
             elif alert.device in removed:
                 self._end_because(batch, alert, rule, now, "reason.device_removed")
+            elif rule in self.duty_events.rules:
+                continue  # the duty books decide these (a meta republish changes nothing)
             elif not self.devices.watches(self.devices.get(*key[1:], alert.kind), rule):
                 self._end_because(batch, alert, rule, now, "reason.no_longer_matches")
         for device in removed:

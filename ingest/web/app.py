@@ -26,7 +26,7 @@ from ingest.web.api import (
     session,
 )
 from ingest.web.console.app import connect_feed, install_console
-from ingest.web.deps import Viewer, has_credentials
+from ingest.web.deps import Viewer, has_credentials, may_upload
 from ingest.web.limits import RequestLimits
 
 DOCS_ASSETS = "/docs-assets"
@@ -81,6 +81,7 @@ def create_api(service: IngestService) -> FastAPI:
         refused=lambda reason: service.metrics.http_refused.labels(reason).inc(),
         uploads=frozenset({"/duty/workorders"}),
         max_upload=limits.max_upload_kb << 10,
+        uploader=lambda headers: may_upload(service, headers),
     )
 
     @api.get("/metrics", include_in_schema=False)

@@ -14,6 +14,7 @@ from starlette.datastructures import Headers
 
 from ingest.app import IngestService
 from ingest.people.principal import Principal, from_session, from_token
+from ingest.people.store import Session
 from ingest.rules.service import AlertService
 
 if TYPE_CHECKING:  # the console's parts: the API (which uses this module) never loads them
@@ -152,13 +153,24 @@ def has_credentials(service: IngestService, headers: Headers) -> bool:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         return from_token(service.config.api.tokens, token.strip()) is not None
+    return _session_of(service, headers) is not None
+
+
+def may_upload(service: IngestService, headers: Headers) -> bool:
+    """Whether ``headers`` carry the session of a guard or admin (who may send a repair's
+    photo: a bigger body than any other request; checked before it is read)."""
+    session = _session_of(service, headers)
+    return session is not None and from_session(session).may("guard")
+
+
+def _session_of(service: IngestService, headers: Headers) -> Session | None:
     cookies = SimpleCookie()
     try:
         cookies.load(headers.get("cookie", ""))
     except CookieError:
-        return False
+        return None
     morsel = cookies.get(SESSION_COOKIE)
-    return morsel is not None and service.people.session(morsel.value) is not None
+    return service.people.session(morsel.value) if morsel is not None else None
 
 
 def require_role(role: str) -> object:

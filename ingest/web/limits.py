@@ -47,12 +47,15 @@ class RequestLimits:
         refused: Callable[[str], None],
         uploads: frozenset[str] = frozenset(),
         max_upload: int = 0,
+        uploader: Callable[[Headers], bool] = lambda _headers: False,
     ) -> None:
         self.app = app
         self.max_body = max_body
-        # Paths a logged-in person may POST a photo to, up to ``max_upload`` bytes.
+        # Paths a guard or admin (``uploader``: their session) may POST a photo to, up to
+        # ``max_upload`` bytes.
         self.uploads = uploads
         self.max_upload = max_upload
+        self.uploader = uploader
         self.body_timeout_s = body_timeout_s
         self.authenticated = authenticated  # a valid bearer token or session cookie
         self.refused = refused  # counts a refusal by reason
@@ -64,11 +67,7 @@ class RequestLimits:
         headers = Headers(scope=scope)
         length = headers.get("content-length", "0")
         limit = self.max_body
-        if (
-            scope["path"] in self.uploads
-            and scope["method"] == "POST"
-            and self.authenticated(headers)
-        ):
+        if scope["path"] in self.uploads and scope["method"] == "POST" and self.uploader(headers):
             limit = self.max_upload
         if not (length.isascii() and length.isdigit()) or int(length) > limit:
             await self.refuse(send, 413, "body_too_large", self.too_large())

@@ -100,7 +100,7 @@ def test_a_sample_carries_its_fridge_log(
     listed = api.get("/api/duty/samples", headers=VIEWER).json()
     assert [s["id"] for s in listed] == [sample["id"]]
     # The duty timer's check: the sample is marked for good, the canteen is alerted.
-    service.duty.samples.watch(service.engine.on_sample)
+    service.duty.samples.watch(service.engine.on_sample, set)
     marked = api.get(f"/api/duty/samples/{sample['id']}", headers=VIEWER).json()["excursion"]
     assert (marked["out_of_range_minutes"], marked["max"], marked["by"]) == (5, 9.0, "系统")
     told = wait_for(lambda: next(iter(receiver.bodies()), None), 10)
@@ -111,9 +111,11 @@ def test_a_sample_carries_its_fridge_log(
     )
     assert "1 份留样受影响（lunch）" in told["message"]
     assert [a.device for a in service.alerts.active()] == ["sample-fridge"]
+    service.engine.on_meta("sunshine-kg", "gw-main", set())  # a gateway's meta again
+    assert [a.device for a in service.alerts.active()] == ["sample-fridge"]  # still firing
     # The next check: marked once only; the fridge's last reading (3.5 °C) is in range,
     # so its alert ends.
-    service.duty.samples.watch(service.engine.on_sample)
+    service.duty.samples.watch(service.engine.on_sample, set)
     assert len(service.duty.books.all("samples.excursion")) == 1
     wait_for(lambda: not service.alerts.active(), 10)
     early = api.post(f"/api/duty/samples/{sample['id']}/discard", headers=GUARD)
@@ -129,6 +131,13 @@ def test_a_sample_carries_its_fridge_log(
     assert twice.status_code == 409
     ended = wait_for(lambda: len(receiver.bodies()) >= 2 and receiver.bodies(), 10)
     assert [b["state"] for b in ended] == ["firing", "resolved"]
+    # Out of range again with the samples hit before still kept: the canteen is told again.
+    warm = [reading("sample-fridge", "temperature", now + 30 * MINUTE, celsius=9.5)]
+    publisher.publish(root, envelope("gw-main", 2, warm))
+    fridge = ("sunshine-kg", "gw-main", "sample-fridge")
+    wait_for(lambda: service.registry.device(*fridge).values.get("celsius") == 9.5, 10)  # type: ignore[union-attr]
+    service.duty.samples.watch(service.engine.on_sample, set)
+    assert [a.device for a in service.alerts.active()] == ["sample-fridge"]
 
 
 @pytest.mark.parametrize(

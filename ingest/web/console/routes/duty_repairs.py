@@ -55,7 +55,7 @@ def orders_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
 
 
 @router.post("/duty/workorders")
-async def report(
+def report(
     request: Request,
     service: ServiceDep,
     person: PersonDep,
@@ -72,7 +72,7 @@ async def report(
     jpeg = None
     if photo is not None and photo.filename:
         try:
-            jpeg = clean_jpeg(await photo.read())
+            jpeg = clean_jpeg(photo.file.read())  # in the thread pool: a sync route
         except PhotoRefused as exc:
             return refused(request, service, person, "/duty/workorders", f"photo: {exc}")
     mute = None

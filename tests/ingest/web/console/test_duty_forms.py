@@ -195,6 +195,10 @@ def test_a_repair_with_a_photo_from_the_phone(web: tuple[IngestService, TestClie
     assert len(service.duty.books.all("workorders")) == 1  # nothing kept of a refused one
     big = client.post("/duty/visitors", data={"csrf": token}, files=photo, follow_redirects=False)
     assert big.status_code == 413  # only a repair's form takes a photo
+    log_in(client, "li")  # a viewer may not send one: refused before it is read
+    viewer = client.post("/duty/workorders", data=fields, files=photo, follow_redirects=False)
+    assert viewer.status_code == 413
+    log_in(client, "zhang")
     anonymous = TestClient(client.app)
     assert anonymous.get(
         f"/duty/workorders/{order.id}/photo", follow_redirects=False
