@@ -4,15 +4,17 @@ page that says a form was refused and why."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ingest.app import IngestService
 from ingest.people.principal import Principal
 from ingest.web.console.page_text import say
+from ingest.web.console.pages import SECURITY_HEADERS
 from ingest.web.console.routes.common import pages
 from ingest.web.deps import Forbidden
 
@@ -52,3 +54,10 @@ def why(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(p) for p in error["loc"])
     return f"{where}: {error['msg']}"
+
+
+def jpeg_file(path: Path) -> Response:
+    """A kept picture (a visitor's, a repair's) for a page, or 404."""
+    if not path.is_file():
+        return Response(status_code=404, headers=SECURITY_HEADERS)
+    return FileResponse(path, media_type="image/jpeg", headers=SECURITY_HEADERS)

@@ -7,16 +7,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.duty.visitors import BOOK, SignedOutAlready, VisitorIn
 from ingest.web.console.page_text import say
-from ingest.web.console.pages import SECURITY_HEADERS
 from ingest.web.console.routes.common import pages
-from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
+from ingest.web.console.routes.duty_common import (
+    guard_only,
+    jpeg_file,
+    refused,
+    saved,
+    when,
+    why,
+)
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -93,10 +99,7 @@ def sign_out(
 def picture(service: ServiceDep, person: PersonDep, rid: RecordId) -> Response:
     """The gate camera's picture of a visitor's arrival (people logged in only)."""
     del person  # the dependency is the check
-    path = service.duty.visitors.picture_path(rid)
-    if not path.is_file():
-        return Response(status_code=404, headers=SECURITY_HEADERS)
-    return FileResponse(path, media_type="image/jpeg", headers=SECURITY_HEADERS)
+    return jpeg_file(service.duty.visitors.picture_path(rid))
 
 
 def _visitor(service: IngestService, view: dict[str, Any]) -> dict[str, Any]:

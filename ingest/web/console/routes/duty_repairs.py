@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from campuswatch.clock import now_ms
@@ -16,9 +16,15 @@ from ingest.app import IngestService
 from ingest.duty.photos import PhotoRefused, clean_jpeg
 from ingest.duty.workorders import BOOK, StateIn, WorkOrderIn, WorkOrderRefused
 from ingest.web.console.page_text import say
-from ingest.web.console.pages import SECURITY_HEADERS
 from ingest.web.console.routes.common import pages
-from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
+from ingest.web.console.routes.duty_common import (
+    guard_only,
+    jpeg_file,
+    refused,
+    saved,
+    when,
+    why,
+)
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -105,10 +111,7 @@ def report(
 def photo_of(service: ServiceDep, person: PersonDep, rid: RecordId) -> Response:
     """A repair's photo (people logged in only)."""
     del person  # the dependency is the check
-    path = service.duty.photos.path(rid)
-    if not path.is_file():
-        return Response(status_code=404, headers=SECURITY_HEADERS)
-    return FileResponse(path, media_type="image/jpeg", headers=SECURITY_HEADERS)
+    return jpeg_file(service.duty.photos.path(rid))
 
 
 @router.post("/duty/workorders/{rid}/state")
