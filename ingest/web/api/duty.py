@@ -53,7 +53,7 @@ def put_roster(
     try:
         return service.duty.roster.put(entries, caller.name)
     except RosterRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 class Checkpoint(BaseModel):
@@ -93,7 +93,7 @@ def ask_swap(service: ServiceDep, caller: Guard, swap: SwapIn) -> dict[str, Any]
     try:
         record = service.duty.swaps.ask(swap, login)
     except SwapRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return service.duty.swaps.view(record)
 
 

@@ -45,7 +45,7 @@ def open_order(service: ServiceDep, caller: Guard, order: WorkOrderIn) -> dict[s
     try:
         return _order(service, service.duty.workorders.open(order, caller.name))
     except WorkOrderRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 @router.post("/api/duty/workorders/{rid}/state", status_code=201)

@@ -43,7 +43,7 @@ def add_sample(service: ServiceDep, caller: Guard, sample: SampleIn) -> dict[str
     try:
         return {**service.duty.samples.record(sample, caller.name), "addenda": []}
     except SampleRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 @router.get("/api/duty/samples")
