@@ -8,14 +8,19 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from campuswatch.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+# Field types both programs' configs use.
+Port = Annotated[int, Field(ge=1, le=65535)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
 
 
 class Strict(BaseModel):

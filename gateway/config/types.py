@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from campuswatch.durations import parse_clock_time, parse_duration
 from campuswatch.protocol import ID_PATTERN
@@ -15,7 +15,6 @@ from campuswatch.protocol.messages import Text64
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 DeviceId = Text64
-Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 # An MQTT topic (or a part of one) of a local broker: no wildcards, no control characters.

@@ -9,9 +9,9 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from campuswatch.configfile import Strict
+from campuswatch.configfile import Port, Strict
 from campuswatch.mqtttls import TlsConfig
-from gateway.config.types import Identifier, Port
+from gateway.config.types import Identifier
 
 
 class IdentityConfig(Strict):

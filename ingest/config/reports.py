@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from campuswatch.configfile import Strict
+from campuswatch.configfile import Strict, Url
 from campuswatch.durations import ClockTime, Duration
-from ingest.config.base import Name, Url, Weekday
+from ingest.config.base import Name, Weekday
 
 Price = Annotated[float, Field(ge=0, le=1000)]
 

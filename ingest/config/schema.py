@@ -14,10 +14,10 @@ from pydantic import (
     model_validator,
 )
 
-from campuswatch.configfile import Strict
+from campuswatch.configfile import Port, Strict, Url
 from campuswatch.durations import ClockTime, Duration
 from campuswatch.mqtttls import TlsConfig
-from ingest.config.base import Identifier, Name, Port, Role, Url, Weekday
+from ingest.config.base import Identifier, Name, Role, Weekday
 from ingest.config.channels import ChannelConfig
 from ingest.config.console import ConsoleConfig
 from ingest.config.duty import DutyConfig

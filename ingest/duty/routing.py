@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ingest.config.channels import ChannelConfig, EmailChannelConfig
+from campuswatch.notify.config import EmailChannelConfig
+from ingest.config.channels import ChannelConfig
 from ingest.config.duty import DutyConfig
 from ingest.config.loader import ON_DUTY
 from ingest.duty.roster import DutyNow

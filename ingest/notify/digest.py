@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campuswatch.clock import local_time
-from ingest.i18n import Catalogue
+from campuswatch.i18n import Catalogue
 from ingest.outbox import OutboxItem
 
 MAX_LINES = 10

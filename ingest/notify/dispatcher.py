@@ -28,11 +28,11 @@ from typing import Any
 
 from campuswatch.backoff import Backoff
 from campuswatch.clock import Clock, now_ms
+from campuswatch.notify.ratelimit import RateLimit
+from campuswatch.notify.sender import ChannelError, ChannelRefused, Sender
 from campuswatch.worker import Worker
 from ingest.metrics import Metrics
-from ingest.notify.channels import ChannelError, ChannelRefused, Sender
 from ingest.notify.digest import Digest
-from ingest.notify.ratelimit import RateLimit
 from ingest.outbox import Notification, Outbox, OutboxItem
 
 log = logging.getLogger(__name__)

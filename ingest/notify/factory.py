@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from ingest.config.channels import (
-    ChannelConfig,
-    EmailChannelConfig,
-    LogChannelConfig,
-    MqttChannelConfig,
-)
-from ingest.notify.channels import LogSender, Sender
-from ingest.notify.email import EmailSender
-from ingest.notify.http import make_http_sender
+from campuswatch.notify.config import EmailChannelConfig
+from campuswatch.notify.email import EmailSender
+from campuswatch.notify.http import make_http_sender
+from campuswatch.notify.sender import LogSender, Sender
+from ingest.config.channels import ChannelConfig, LogChannelConfig, MqttChannelConfig
 from ingest.notify.mqtt import Broker, MqttSender
 
 

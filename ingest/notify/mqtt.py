@@ -10,9 +10,9 @@ from typing import Any, Protocol
 import orjson
 import paho.mqtt.client as mqtt
 
+from campuswatch.notify.attachments import without_attachments
+from campuswatch.notify.sender import ChannelError
 from ingest.config.channels import MqttChannelConfig
-from ingest.notify.attachments import without_attachments
-from ingest.notify.channels import ChannelError
 
 _PUBLISH_TIMEOUT_S = 10.0
 

@@ -20,10 +20,10 @@ import orjson
 
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
+from campuswatch.i18n import Catalogue
 from campuswatch.protocol import DEFAULT_INTERVAL_S
 from ingest.config.places import Places
 from ingest.config.reports import LockCheckConfig
-from ingest.i18n import Catalogue
 from ingest.registry import OFFLINE_AFTER_INTERVALS, KnownDevice, Registry
 from ingest.rules.conditions import compile_where
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.i18n import DEVICE_WORDS, Catalogue
+from campuswatch.i18n import DEVICE_WORDS, Catalogue
 
 _TEXT = {
     "no_data": ("本周没有收到读数", "sent no readings this week"),

@@ -11,8 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from campuswatch.clock import local_time
+from campuswatch.i18n import Catalogue
 from ingest.config.places import Places
-from ingest.i18n import Catalogue
 from ingest.rules.model import Alert, EventState
 
 WORDS = Catalogue(
@@ -95,17 +95,6 @@ WORDS = Catalogue(
         "unit.d": ("天", "d"),
         "unit.h": ("小时", "h"),
         "unit.min": ("分钟", "min"),
-        # Labels the channels put beside the message.
-        "label.severity": ("级别", "Severity"),
-        "label.since": ("开始", "Since"),
-        "label.device": ("设备", "Device"),
-        "label.rule": ("规则", "Rule"),
-        "label.snapshot": ("快照", "snapshot"),
-        "label.ack": ("手机确认", "Acknowledge"),
-        "label.open": ("打开", "open"),
-        "severity.info": ("提示", "info"),
-        "severity.warning": ("警告", "warning"),
-        "severity.critical": ("紧急", "critical"),
     }
 )
 _UNITS = {
@@ -125,12 +114,6 @@ _UNITS = {
 def say(key: str, lang: str, /, **values: object) -> str:
     """Alert text ``key`` in ``lang`` with ``values`` filled in."""
     return WORDS.say(key, lang, **values)
-
-
-def severity_word(severity: str, lang: str) -> str:
-    """``critical`` → ``紧急``."""
-    key = f"severity.{severity}"
-    return say(key, lang) if key in WORDS else severity
 
 
 def default_title(kind: str, field: str | None, lang: str) -> str:

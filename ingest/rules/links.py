@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import quote
 
 from campuswatch.clock import Clock
+from campuswatch.notify.words import say
 from campuswatch.protocol import DeviceRef
 from ingest.health import Problems
 from ingest.links import AckLinks, LinkKeyError, LinkSigner
 from ingest.outbox import Notification
 from ingest.registry import Registry
-from ingest.rules.alert_text import say
 from ingest.rules.model import ACKABLE_STATES, Alert
 from ingest.storage.snapshots import SnapshotError, SnapshotStore, StoredSnapshot
 

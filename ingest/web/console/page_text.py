@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ingest.i18n import DEVICE_WORDS, Catalogue
+from campuswatch.i18n import DEVICE_WORDS, Catalogue
 from ingest.web.console.duty_text import DUTY_WORDS
 
 WORDS = Catalogue(

@@ -13,19 +13,14 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from demo.services import MosquittoServer, free_port
-from ingest.app import IngestService
-from ingest.config import IngestConfig
-from ingest.config.channels import (
+from campuswatch.notify.config import (
     DingtalkChannelConfig,
     EmailChannelConfig,
     FeishuChannelConfig,
     WecomChannelConfig,
 )
-from ingest.config.places import Places
-from ingest.notify.channels import ChannelError, ChannelRefused
-from ingest.notify.email import EmailSender
-from ingest.notify.http import (
+from campuswatch.notify.email import EmailSender
+from campuswatch.notify.http import (
     DingtalkSender,
     FeishuSender,
     HttpSender,
@@ -33,6 +28,11 @@ from ingest.notify.http import (
     dingtalk_sign,
     feishu_sign,
 )
+from campuswatch.notify.sender import ChannelError, ChannelRefused
+from demo.services import MosquittoServer, free_port
+from ingest.app import IngestService
+from ingest.config import IngestConfig
+from ingest.config.places import Places
 from ingest.rules.alert_text import notification_body
 from ingest.rules.model import Alert
 from tests.harness import Publisher, envelope, reading, unique, wait_for

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from campuswatch.clock import now_ms
+from campuswatch.notify.http import HttpSender
 from ingest.metrics import Metrics
 from ingest.notify.dispatcher import MAX_REFUSALS, Dispatcher
-from ingest.notify.http import HttpSender
 from ingest.outbox import Notification, Outbox
 from ingest.rules.store import AlertStore
 from tests.clock import ManualClock

@@ -11,9 +11,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from ingest.config.channels import EmailChannelConfig, WecomChannelConfig
-from ingest.notify.email import EmailSender
-from ingest.notify.http import WECOM_IMAGE_MAX, HttpSender, WecomSender
+from campuswatch.notify.config import EmailChannelConfig, WecomChannelConfig
+from campuswatch.notify.email import EmailSender
+from campuswatch.notify.http import WECOM_IMAGE_MAX, HttpSender, WecomSender
 from tests.receivers import http_receiver, smtp_receiver
 
 

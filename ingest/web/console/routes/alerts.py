@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from campuswatch.clock import local_time
+from campuswatch.notify.words import severity_word
 from campuswatch.protocol import DeviceRef
 from ingest.app import IngestService
 from ingest.links import LinkKeyError
 from ingest.people.principal import Principal
-from ingest.rules.alert_text import format_value, location, severity_word
+from ingest.rules.alert_text import format_value, location
 from ingest.rules.errors import AlertConflict, AlertForbidden, AlertNotFound
 from ingest.rules.links import signed_snapshot_url, snapshot_path
 from ingest.rules.model import Alert

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from ingest.errors import IngestError
+from campuswatch.errors import CampuswatchError
 
 log = logging.getLogger(__name__)
 
 
-class ChannelError(IngestError):
+class ChannelError(CampuswatchError):
     """Delivery failed for now (network, timeout, 5xx, rate limit): retry later."""
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import httpx
 
-from ingest.config.channels import (
+from campuswatch.notify.attachments import images, page, without_attachments
+from campuswatch.notify.config import (
     DingtalkChannelConfig,
     FeishuChannelConfig,
     WebhookChannelConfig,
     WecomChannelConfig,
 )
-from ingest.notify.attachments import images, page, without_attachments
-from ingest.notify.channels import ChannelError, ChannelRefused, Sender
-from ingest.rules.alert_text import say, severity_word
+from campuswatch.notify.sender import ChannelError, ChannelRefused, Sender
+from campuswatch.notify.words import say, severity_word
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from ingest.config.channels import EmailChannelConfig
-from ingest.notify.attachments import page, with_cids
-from ingest.notify.channels import ChannelError, ChannelRefused
-from ingest.rules.alert_text import say, severity_word
+from campuswatch.notify.attachments import page, with_cids
+from campuswatch.notify.config import EmailChannelConfig
+from campuswatch.notify.sender import ChannelError, ChannelRefused
+from campuswatch.notify.words import say, severity_word
 
 
 def recipients(body: dict[str, Any], configured: list[str]) -> list[str]:
