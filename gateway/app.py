@@ -12,6 +12,7 @@ from campuswatch.protocol import DeviceInfo
 from campuswatch.worker import Worker
 from gateway.buffer import Buffer
 from gateway.config import GatewayConfig, ModbusProfile
+from gateway.edge import EdgeAlarms
 from gateway.errors import BufferFailure
 from gateway.snapshot_queue import SnapshotQueue
 from gateway.sources.base import RawReading, Source, make_reading
@@ -63,12 +64,32 @@ class GatewayApp:
             )
             for i, source in enumerate(config.sources)
         ]
+        self.edge = self._edge(config)
         self._pending: list[RawReading] = []
         self._pending_lock = threading.Lock()
         self._committer = Worker("buffer-commit", self._commit)
         self._health = Worker("health", self._report_health)
         self._started = 0.0
         self.readings_read = 0
+
+    def _edge(self, config: GatewayConfig) -> EdgeAlarms | None:
+        """The edge alarms (SPEC §12), when configured."""
+        if config.edge is None:
+            return None
+        names = {d.device: d.name or d.device for d in config.devices()}
+        buffer = config.buffer.path
+        path = config.edge.path or buffer.with_name(buffer.name + ".edge")
+        identity = config.gateway
+        return EdgeAlarms(
+            config.edge,
+            identity.site,
+            identity.id,
+            names,
+            lambda: self.uplink.down_since,
+            self.clock,
+            path,
+            config.timezone,
+        )
 
     def device_infos(self) -> list[DeviceInfo]:
         """The meta message's device list, the gateway's own health device included."""
@@ -77,7 +98,10 @@ class GatewayApp:
         return [own, *(d.info() for d in self.config.devices())]
 
     def emit(self, reading: RawReading) -> None:
-        """Take a reading from a source (any thread); it is committed within 20 ms."""
+        """Take a reading from a source (any thread); it is committed within 20 ms (and an
+        alarm is told by the gateway itself while the uplink is down: see edge.py)."""
+        if self.edge is not None:
+            self.edge.observe(reading)
         with self._pending_lock:
             self._pending.append(reading)
             self.readings_read += 1
@@ -93,6 +117,8 @@ class GatewayApp:
         self.buffer.open()
         self.snapshots.open()
         self.uplink.start()
+        if self.edge is not None:
+            self.edge.start()
         self._committer.start()
         for source in self.sources:
             source.start(self.emit)
@@ -113,6 +139,8 @@ class GatewayApp:
         self._committer.stop()
         self._commit()
         self.uplink.stop()
+        if self.edge is not None:
+            self.edge.stop()
         depth = self.buffer.depth
         self.buffer.close()
         self.snapshots.close()
@@ -148,6 +176,9 @@ class GatewayApp:
             "read_errors": float(sum(s.get("errors", 0) for s in stats)),
             "devices_unavailable": float(sum(s.get("unavailable", 0) for s in stats)),
         }
+        if self.edge is not None:
+            values["edge_pending"] = float(self.edge.pending())
+            values["edge_told"] = float(self.edge.told)
         with contextlib.suppress(OSError, ValueError):  # not every board has a thermal zone
             values["cpu_temp_c"] = int(_CPU_TEMP.read_text()) / 1000
         gateway = self.config.gateway.id

@@ -64,6 +64,9 @@ class Uplink:
         self._root = settings.topic_root
         self._wake = threading.Condition()
         self._connected = threading.Event()
+        # Since when the central broker is out of reach (None while connected): the edge
+        # alarms act once it has been long enough (SPEC §12). Unreached since start too.
+        self.down_since: float | None = clock.time()
         self._acks: AckSlots[Envelope | Snapshot] = AckSlots()
         self._snapshots_inflight: set[str] = set()
         self._prefer_live = False
@@ -150,6 +153,8 @@ class Uplink:
             return True
         finally:
             self._connected.clear()
+            if self.down_since is None:
+                self.down_since = self.clock.time()
             client.disconnect()
             client.loop_stop()
 
@@ -160,12 +165,15 @@ class Uplink:
             log.error("central broker refused the connection: %s", reason)
             return
         log.info("uplink connected to %s:%s", self.settings.host, self.settings.port)
+        self.down_since = None
         self._connected.set()
         self.notify()
 
     def _lost(self) -> None:
         if self._connected.is_set() and not self._stopping:
             log.warning("uplink: connection lost")
+        if self.down_since is None:
+            self.down_since = self.clock.time()
         self._connected.clear()
         self.notify()
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from campuswatch.configfile import Strict
 from campuswatch.durations import Duration
+from gateway.config.edge import EdgeConfig
 from gateway.config.sources import DeviceConfig, SourceConfig
 from gateway.config.uplink import BufferConfig, IdentityConfig, UplinkConfig
 
@@ -28,6 +29,8 @@ class GatewayConfig(Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Health readings (kind gateway): uptime, buffer depth, drops, errors, CPU temperature.
     health_interval: Duration = timedelta(seconds=60)
+    # SPEC §12: alarms the gateway tells itself while the central broker is out of reach.
+    edge: EdgeConfig | None = None
 
     def devices(self) -> list[DeviceConfig]:
         """Every device of every source."""

@@ -14,7 +14,10 @@ from campuswatch.protocol import DeviceInfo, Kind
 from gateway.config.types import DeviceId, FailAt, FieldName, TopicText
 from gateway.config.uplink import BrokerConfig
 
-UNION_TAGS = frozenset({"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "simulated", "camera"})
+UNION_TAGS = frozenset(
+    {"modbus_rtu", "dlt645", "zigbee2mqtt", "mqtt_json", "simulated", "camera"}
+    | {"webhook", "wecom", "dingtalk", "feishu", "email"}  # edge.channels
+)
 
 
 class DeviceConfig(Strict):

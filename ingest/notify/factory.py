@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from campuswatch.notify.config import EmailChannelConfig
-from campuswatch.notify.email import EmailSender
-from campuswatch.notify.http import make_http_sender
+from campuswatch.notify.factory import people_sender
 from campuswatch.notify.sender import LogSender, Sender
 from ingest.config.channels import ChannelConfig, LogChannelConfig, MqttChannelConfig
 from ingest.notify.mqtt import Broker, MqttSender
@@ -12,13 +10,11 @@ from ingest.notify.mqtt import Broker, MqttSender
 
 def make_sender(name: str, channel: ChannelConfig, broker: Broker, lang: str) -> Sender:
     """The sender of one configured channel (``broker``: the service's MQTT connection)."""
-    if isinstance(channel, EmailChannelConfig):
-        return EmailSender(channel, lang)
     if isinstance(channel, MqttChannelConfig):
         return MqttSender(channel, broker)
     if isinstance(channel, LogChannelConfig):
         return LogSender(name)
-    return make_http_sender(channel, lang)
+    return people_sender(channel, lang)
 
 
 def make_senders(

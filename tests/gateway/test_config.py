@@ -166,3 +166,22 @@ def test_camera_settings_are_checked(tmp_path: Path) -> None:
     doc["sources"][1]["devices"] = [{"device": "cam/back", "url": 0}]
     result = _check(tmp_path, doc)
     assert f"{path}: sources[1].devices[0].device: a camera's id goes into" in result.stderr
+
+
+def test_edge_settings_are_checked(tmp_path: Path) -> None:
+    doc = gateway_config(tmp_path, 1883, "campus", [simulated(1, 1.0)])
+    doc["edge"] = {
+        "after": "30s",
+        "kinds": ["smoke", "door"],
+        "channels": {"guard-room": {"type": "wecom", "url": "not a url"}},
+        "siren": {"topic": "zigbee2mqtt/siren/#"},
+    }
+    result = _check(tmp_path, doc)
+    assert result.returncode == 2
+    for problem in ("edge.kinds[1]", "edge.channels.guard-room.url", "edge.siren.topic"):
+        assert problem in result.stderr, result.stderr
+    doc["edge"] = {
+        "channels": {"guard-room": {"type": "webhook", "url": "http://192.0.2.10/hook"}},
+        "siren": {"topic": "zigbee2mqtt/siren-gate/set", "payload": '{"warning": {}}'},
+    }
+    assert _check(tmp_path, doc).returncode == 0

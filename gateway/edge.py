@@ -1,0 +1,333 @@
+"""Alarms a gateway tells on its own (SPEC §12): while the central broker has been out of
+reach for ``edge.after``, a smoke, leak or panic alarm that turned on while it was out of
+reach is told at once through the gateway's own channels (the server's senders, from the
+core) and the local siren sounds; one that turned on in the first seconds of the cut is
+told as soon as ``after`` has passed. An alarm the server heard of (on before the cut, or
+read while the uplink was up) is the server's to tell. Each alarm is told once, until its
+field goes false again; the alarms on, and whether told, are kept in the queue's file, so
+a reboot during the outage does not tell again.
+
+Each notification waits in ``<buffer>.edge`` (SQLite, fsync'd) until its channel takes it,
+so a reboot during the outage neither loses nor repeats one (one in flight when the power
+went may be sent twice; receivers can tell by ``X-Campuswatch-Delivery``). Channels are
+rate-limited as the server's robots are; a channel that refuses a message (4xx) gets it no
+more after a few tries, so the others are not held up. The readings themselves go to the
+buffer as always and reach the server when the uplink is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from campuswatch.backoff import Backoff
+from campuswatch.clock import Clock, now_ms
+from campuswatch.i18n import Catalogue
+from campuswatch.notify.factory import people_sender
+from campuswatch.notify.ratelimit import RateLimit
+from campuswatch.notify.sender import ChannelError, ChannelRefused, Sender
+from campuswatch.sqlitefile import open_durable, transaction
+from campuswatch.worker import Worker
+from gateway.config.edge import ALARM_FIELDS, EdgeConfig
+
+log = logging.getLogger(__name__)
+
+MAX_REFUSALS = 5
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, body TEXT NOT NULL,
+    due_ms INTEGER NOT NULL, refusals INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS alarms (
+    device TEXT PRIMARY KEY, kind TEXT NOT NULL, on_ms INTEGER NOT NULL,
+    while_down INTEGER NOT NULL, told INTEGER NOT NULL
+);
+"""
+WORDS = Catalogue(
+    {
+        "title.smoke": ("烟雾报警（网关直接通知）", "Smoke alarm (told by the gateway)"),
+        "title.leak": ("漏水报警（网关直接通知）", "Water leak (told by the gateway)"),
+        "title.panic": ("一键报警（网关直接通知）", "Panic button (told by the gateway)"),
+        "message": (
+            "{name}：{time} 报警。网关 {gateway} 连不上中心服务器，由网关直接通知；恢复连接后"
+            "中心会补记此告警。",
+            "{name}: alarm at {time}. Gateway {gateway} cannot reach the central server and"
+            " tells you itself; the server records the alarm when it is back.",
+        ),
+    }
+)
+DownSince = Callable[[], float | None]  # since when the uplink is down (None: it is up)
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """A device's alarm that is on."""
+
+    kind: str
+    on_ms: int  # the reading that turned it on
+    while_down: bool  # it turned on while the uplink was down (the server did not hear)
+    told: bool
+
+
+class EdgeAlarms:
+    """Watches readings, tells the edge channels and sounds the siren while cut off."""
+
+    def __init__(
+        self,
+        config: EdgeConfig,
+        site: str,
+        gateway: str,
+        names: dict[str, str],
+        down_since: DownSince,
+        clock: Clock,
+        path: Path,
+        timezone: str,
+    ) -> None:
+        self.config = config
+        self.site, self.gateway, self.names = site, gateway, names
+        self.down_since = down_since
+        self.clock = clock
+        self.path = path
+        self.tz = ZoneInfo(timezone)
+        self.senders: dict[str, Sender] = {
+            name: people_sender(channel, config.language)
+            for name, channel in config.channels.items()
+        }
+        self._limits = {
+            n: RateLimit(s.per_minute, clock) for n, s in self.senders.items() if s.per_minute
+        }
+        self._backoff = Backoff(1.0, 60.0)
+        self._lock = threading.Lock()
+        # Devices whose alarm is on: when, of what kind, whether it turned on while the
+        # uplink was down, whether it was told.
+        self._on: dict[str, Alarm] = {}
+        self._db: sqlite3.Connection | None = None
+        self._worker = Worker("edge-alarms", self._deliver)
+        self.told = 0  # alarms told since start (health)
+
+    def start(self) -> None:
+        """Open the queue (what waited before a reboot goes out) and start delivering."""
+        self._db = open_durable(self.path, _SCHEMA, rows=True)
+        rows = self._db.execute("SELECT * FROM alarms").fetchall()
+        self._on = {
+            r["device"]: Alarm(r["kind"], r["on_ms"], bool(r["while_down"]), bool(r["told"]))
+            for r in rows
+        }
+        self._worker.start()
+
+    def stop(self) -> None:
+        """Stop delivering; what waits stays for the next start."""
+        self._worker.stop()
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+        for sender in self.senders.values():
+            sender.close()
+
+    def pending(self) -> int:
+        """Notifications waiting for their channel (health)."""
+        with self._lock:
+            if self._db is None:
+                return 0
+            return int(self._db.execute("SELECT count(*) FROM pending").fetchone()[0])
+
+    def observe(self, reading: dict[str, Any]) -> None:
+        """A reading on its way to the buffer: an alarm turned on while cut off is told."""
+        kind = reading.get("kind")
+        if kind not in self.config.kinds:
+            return
+        value = reading.get("values", {}).get(ALARM_FIELDS[kind])
+        if not isinstance(value, bool):
+            return
+        device = reading["device"]
+        alarm = self._on.get(device)
+        if not value:
+            if alarm is not None:  # over: a later alarm is a new one
+                self._set(device, None)
+            return
+        down = self.down_since() is not None
+        if alarm is None:
+            self._set(device, Alarm(kind, int(reading["ts"]), down, False))
+        elif alarm.while_down and not alarm.told and not down:  # read while up: the server has it
+            self._set(device, replace(alarm, while_down=False))
+        self._tell_due()
+
+    def _tell_due(self) -> None:
+        """Tell every alarm that turned on while cut off, once ``after`` has passed."""
+        if not self._cut_off():
+            return
+        for device, alarm in list(self._on.items()):
+            if alarm.while_down and not alarm.told:
+                self._tell(device, alarm)
+
+    def _cut_off(self) -> bool:
+        since = self.down_since()
+        return since is not None and self.clock.time() - since >= self.config.after.total_seconds()
+
+    def _set(self, device: str, alarm: Alarm | None) -> None:
+        """Remember a device's alarm (None: off), in memory and in the file."""
+        with self._lock:
+            if alarm is None:
+                self._on.pop(device, None)
+            else:
+                self._on[device] = alarm
+            if self._db is not None:
+                with transaction(self._db) as db:
+                    if alarm is None:
+                        db.execute("DELETE FROM alarms WHERE device = ?", (device,))
+                    else:
+                        db.execute(
+                            "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)",
+                            (
+                                device,
+                                alarm.kind,
+                                alarm.on_ms,
+                                int(alarm.while_down),
+                                int(alarm.told),
+                            ),
+                        )
+
+    def _tell(self, device: str, alarm: Alarm) -> None:
+        """Queue the alarm for every channel and remember it was told (one transaction)."""
+        text = orjson.dumps(self._body(device, alarm.kind, alarm.on_ms)).decode()
+        with self._lock:
+            current = self._on.get(device)
+            if self._db is None or current is None or current.told:
+                return
+            told = replace(current, told=True)
+            with transaction(self._db) as db:
+                for channel in self.senders:
+                    db.execute(
+                        "INSERT INTO pending (channel, body, due_ms) VALUES (?, ?, ?)",
+                        (channel, text, now_ms(self.clock)),
+                    )
+                db.execute(
+                    "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, 1, 1)",
+                    (device, told.kind, told.on_ms),
+                )
+            self._on[device] = told
+            self.told += 1
+        log.warning("edge alarm: %s on %s told by the gateway (uplink down)", alarm.kind, device)
+        self._worker.wake()
+        if self.config.siren is not None:
+            threading.Thread(target=self._sound, name="edge-siren", daemon=True).start()
+
+    def _body(self, device: str, kind: str, ts: int) -> dict[str, Any]:
+        lang = self.config.language
+        at = datetime.fromtimestamp(ts / 1000, self.tz)
+        name = self.names.get(device, device)
+        message = WORDS.say(
+            "message", lang, name=name, time=at.strftime("%H:%M:%S"), gateway=self.gateway
+        )
+        return {
+            "alert_id": 0,
+            "rule": f"edge:{kind}",
+            "device": device,
+            "kind": kind,
+            "gateway": self.gateway,
+            "site": self.site,
+            "name": name,
+            "ts": ts,
+            "severity": "critical",
+            "state": "edge",
+            "edge": True,
+            "title": WORDS.say(f"title.{kind}", lang),
+            "message": message,
+            "value": None,
+            "started_at": at.isoformat(),
+            "tags": {},
+        }
+
+    def _deliver(self) -> float:
+        """Tell what became due (``after`` passed with an alarm on and no new reading of
+        it), send what is due on each channel; the seconds until the next look."""
+        self._tell_due()
+        waits = [self._deliver_one(channel) for channel in self.senders]
+        return min([*waits, 1.0])
+
+    def _deliver_one(self, channel: str) -> float:
+        limit = self._limits.get(channel)
+        if limit is not None and limit.wait_s() > 0:
+            return limit.wait_s()
+        with self._lock:
+            if self._db is None:
+                return 1.0
+            row = self._db.execute(
+                "SELECT * FROM pending WHERE channel = ? ORDER BY due_ms, id LIMIT 1", (channel,)
+            ).fetchone()
+        if row is None:
+            return 5.0
+        wait = float(row["due_ms"] - now_ms(self.clock)) / 1000
+        if wait > 0:
+            return wait
+        if limit is not None:
+            limit.take()
+        try:
+            self.senders[channel].send(orjson.loads(row["body"]), row["id"])
+        except ChannelRefused as exc:
+            return self._refused(row, exc)
+        except ChannelError as exc:
+            delay = self._backoff.next_delay()
+            log.warning("edge alarm to %s failed, again in %.0f s: %s", channel, delay, exc)
+            self._update(
+                "UPDATE pending SET due_ms = ? WHERE id = ?",
+                now_ms(self.clock) + int(delay * 1000),
+                row["id"],
+            )
+            return delay
+        self._backoff.reset()
+        self._update("DELETE FROM pending WHERE id = ?", row["id"])
+        log.info("edge alarm %d delivered to %s", row["id"], channel)
+        return 0.0
+
+    def _refused(self, row: sqlite3.Row, exc: ChannelRefused) -> float:
+        if row["refusals"] + 1 >= MAX_REFUSALS:
+            log.error("edge alarm %d refused by %s, given up: %s", row["id"], row["channel"], exc)
+            self._update("DELETE FROM pending WHERE id = ?", row["id"])
+        else:
+            self._update(
+                "UPDATE pending SET refusals = refusals + 1, due_ms = ? WHERE id = ?",
+                now_ms(self.clock) + 5000,
+                row["id"],
+            )
+        return 0.5
+
+    def _update(self, sql: str, *args: object) -> None:
+        with self._lock:
+            if self._db is not None:
+                with transaction(self._db) as db:
+                    db.execute(sql, args)
+
+    def _sound(self) -> None:
+        """Publish the siren's payload on the local broker (QoS 1; a few tries)."""
+        siren = self.config.siren
+        assert siren is not None
+        for attempt in range(3):
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="")
+            if siren.username:
+                client.username_pw_set(siren.username, siren.password)
+            try:
+                client.connect(siren.host, siren.port, keepalive=10)
+                client.loop_start()
+                client.publish(siren.topic, siren.payload, qos=1).wait_for_publish(5)
+                log.warning("edge alarm: siren %s sounded", siren.topic)
+                return
+            except (OSError, ValueError, RuntimeError) as exc:
+                log.error("edge siren %s (try %d): %s", siren.topic, attempt + 1, exc)
+            finally:
+                client.loop_stop()
+                client.disconnect()
+            time.sleep(2.0)  # the siren is best effort: three tries, then the log says
