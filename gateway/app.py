@@ -100,11 +100,11 @@ class GatewayApp:
     def emit(self, reading: RawReading) -> None:
         """Take a reading from a source (any thread); it is committed within 20 ms (and an
         alarm is told by the gateway itself while the uplink is down: see edge.py)."""
-        if self.edge is not None:
-            self.edge.observe(reading)
         with self._pending_lock:
             self._pending.append(reading)
             self.readings_read += 1
+        if self.edge is not None:
+            self.edge.observe(reading)  # never raises: see edge.py
 
     def store_snapshot(self, device: str, snapshot_id: str, jpeg: bytes) -> None:
         """Commit a camera snapshot (before the reading naming it) and wake the uplink."""

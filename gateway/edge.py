@@ -1,11 +1,12 @@
 """Alarms a gateway tells on its own (SPEC §12): while the central broker has been out of
-reach for ``edge.after``, a smoke, leak or panic alarm that turned on while it was out of
-reach is told at once through the gateway's own channels (the server's senders, from the
-core) and the local siren sounds; one that turned on in the first seconds of the cut is
-told as soon as ``after`` has passed. An alarm the server heard of (on before the cut, or
-read while the uplink was up) is the server's to tell. Each alarm is told once, until its
-field goes false again; the alarms on, and whether told, are kept in the queue's file, so
-a reboot during the outage does not tell again.
+reach for ``edge.after``, a smoke, leak or panic alarm that turned on since it was last
+reached is told at once through the gateway's own channels (the server's senders, from
+the core) and the local siren sounds; one that turned on in the first seconds of the cut
+is told as soon as ``after`` has passed, even if it is over by then (a panic button's
+press). An alarm that turned on while the broker still acknowledged is the server's to
+tell. Each alarm is told once, until its field goes false again; the alarms on, and
+whether told, are kept in the queue's file, so a reboot during the outage does not tell
+again.
 
 Each notification waits in ``<buffer>.edge`` (SQLite, fsync'd) until its channel takes it,
 so a reboot during the outage neither loses nor repeats one (one in flight when the power
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS pending (
 );
 CREATE TABLE IF NOT EXISTS alarms (
     device TEXT PRIMARY KEY, kind TEXT NOT NULL, on_ms INTEGER NOT NULL,
-    while_down INTEGER NOT NULL, told INTEGER NOT NULL
+    told INTEGER NOT NULL, over INTEGER NOT NULL
 );
 """
 WORDS = Catalogue(
@@ -71,14 +72,24 @@ WORDS = Catalogue(
 DownSince = Callable[[], float | None]  # since when the uplink is down (None: it is up)
 
 
+def _write_alarm(db: sqlite3.Connection, device: str, alarm: Alarm | None) -> None:
+    if alarm is None:
+        db.execute("DELETE FROM alarms WHERE device = ?", (device,))
+    else:
+        db.execute(
+            "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)",
+            (device, alarm.kind, alarm.on_ms, int(alarm.told), int(alarm.over)),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Alarm:
-    """A device's alarm that is on."""
+    """A device's alarm: on, or over but not yet told."""
 
     kind: str
     on_ms: int  # the reading that turned it on
-    while_down: bool  # it turned on while the uplink was down (the server did not hear)
     told: bool
+    over: bool = False  # its field is false again (kept until told: a panic press)
 
 
 class EdgeAlarms:
@@ -108,11 +119,9 @@ class EdgeAlarms:
         self._limits = {
             n: RateLimit(s.per_minute, clock) for n, s in self.senders.items() if s.per_minute
         }
-        self._backoff = Backoff(1.0, 60.0)
+        self._backoffs = {name: Backoff(1.0, 60.0) for name in self.senders}
         self._lock = threading.Lock()
-        # Devices whose alarm is on: when, of what kind, whether it turned on while the
-        # uplink was down, whether it was told.
-        self._on: dict[str, Alarm] = {}
+        self._on: dict[str, Alarm] = {}  # by device
         self._db: sqlite3.Connection | None = None
         self._worker = Worker("edge-alarms", self._deliver)
         self.told = 0  # alarms told since start (health)
@@ -122,7 +131,7 @@ class EdgeAlarms:
         self._db = open_durable(self.path, _SCHEMA, rows=True)
         rows = self._db.execute("SELECT * FROM alarms").fetchall()
         self._on = {
-            r["device"]: Alarm(r["kind"], r["on_ms"], bool(r["while_down"]), bool(r["told"]))
+            r["device"]: Alarm(r["kind"], r["on_ms"], bool(r["told"]), bool(r["over"]))
             for r in rows
         }
         self._worker.start()
@@ -145,7 +154,16 @@ class EdgeAlarms:
             return int(self._db.execute("SELECT count(*) FROM pending").fetchone()[0])
 
     def observe(self, reading: dict[str, Any]) -> None:
-        """A reading on its way to the buffer: an alarm turned on while cut off is told."""
+        """A reading on its way to the buffer: an alarm turned on while cut off is told.
+        Never raises (the reading must reach the buffer whatever happens here)."""
+        try:
+            self._observe(reading)
+        except Exception:
+            log.exception(
+                "edge alarms: a reading of %s could not be looked at", reading.get("device")
+            )
+
+    def _observe(self, reading: dict[str, Any]) -> None:
         kind = reading.get("kind")
         if kind not in self.config.kinds:
             return
@@ -153,72 +171,64 @@ class EdgeAlarms:
         if not isinstance(value, bool):
             return
         device = reading["device"]
-        alarm = self._on.get(device)
-        if not value:
-            if alarm is not None:  # over: a later alarm is a new one
-                self._set(device, None)
-            return
-        down = self.down_since() is not None
-        if alarm is None:
-            self._set(device, Alarm(kind, int(reading["ts"]), down, False))
-        elif alarm.while_down and not alarm.told and not down:  # read while up: the server has it
-            self._set(device, replace(alarm, while_down=False))
+        with self._lock:
+            current = self._on.get(device)
+            if value:
+                turned_on = current is None or current.over
+                new = Alarm(kind, int(reading["ts"]), told=False) if turned_on else current
+            elif current is None or current.over:
+                new = current  # off stays off; an alarm over but untold waits to be told
+            else:  # over: forgotten, unless it is still to be told (a press in a cut)
+                new = replace(current, over=True) if self._to_tell(current) else None
+            self._store(device, new)
         self._tell_due()
 
-    def _tell_due(self) -> None:
-        """Tell every alarm that turned on while cut off, once ``after`` has passed."""
-        if not self._cut_off():
-            return
-        for device, alarm in list(self._on.items()):
-            if alarm.while_down and not alarm.told:
-                self._tell(device, alarm)
-
-    def _cut_off(self) -> bool:
+    def _to_tell(self, alarm: Alarm) -> bool:
+        """Whether ``alarm`` turned on since the broker last acknowledged and is untold."""
         since = self.down_since()
-        return since is not None and self.clock.time() - since >= self.config.after.total_seconds()
+        return not alarm.told and since is not None and alarm.on_ms >= since * 1000
 
-    def _set(self, device: str, alarm: Alarm | None) -> None:
-        """Remember a device's alarm (None: off), in memory and in the file."""
+    def _tell_due(self) -> None:
+        """Once the cut has lasted ``after``, tell every alarm that turned on during it."""
+        since = self.down_since()
+        if since is None or self.clock.time() - since < self.config.after.total_seconds():
+            return
         with self._lock:
-            if alarm is None:
-                self._on.pop(device, None)
-            else:
-                self._on[device] = alarm
-            if self._db is not None:
-                with transaction(self._db) as db:
-                    if alarm is None:
-                        db.execute("DELETE FROM alarms WHERE device = ?", (device,))
-                    else:
-                        db.execute(
-                            "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)",
-                            (
-                                device,
-                                alarm.kind,
-                                alarm.on_ms,
-                                int(alarm.while_down),
-                                int(alarm.told),
-                            ),
-                        )
+            due = [(d, a) for d, a in self._on.items() if self._to_tell(a)]
+        for device, alarm in due:
+            self._tell(device, alarm)
+
+    def _store(
+        self, device: str, alarm: Alarm | None, db: sqlite3.Connection | None = None
+    ) -> None:
+        """Remember a device's alarm (None: forget it), in memory and in the file (in
+        ``db``'s transaction when given); the caller holds the lock."""
+        if self._on.get(device) == alarm:
+            return
+        if alarm is None:
+            del self._on[device]
+        else:
+            self._on[device] = alarm
+        if db is None and self._db is not None:
+            with transaction(self._db) as own:
+                _write_alarm(own, device, alarm)
+        elif db is not None:
+            _write_alarm(db, device, alarm)
 
     def _tell(self, device: str, alarm: Alarm) -> None:
         """Queue the alarm for every channel and remember it was told (one transaction)."""
         text = orjson.dumps(self._body(device, alarm.kind, alarm.on_ms)).decode()
         with self._lock:
             current = self._on.get(device)
-            if self._db is None or current is None or current.told:
+            if self._db is None or current != alarm:  # changed meanwhile
                 return
-            told = replace(current, told=True)
-            with transaction(self._db) as db:
+            with transaction(self._db) as db:  # queued and known as told: both or neither
                 for channel in self.senders:
                     db.execute(
                         "INSERT INTO pending (channel, body, due_ms) VALUES (?, ?, ?)",
                         (channel, text, now_ms(self.clock)),
                     )
-                db.execute(
-                    "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, 1, 1)",
-                    (device, told.kind, told.on_ms),
-                )
-            self._on[device] = told
+                self._store(device, None if alarm.over else replace(alarm, told=True), db)
             self.told += 1
         log.warning("edge alarm: %s on %s told by the gateway (uplink down)", alarm.kind, device)
         self._worker.wake()
@@ -280,7 +290,7 @@ class EdgeAlarms:
         except ChannelRefused as exc:
             return self._refused(row, exc)
         except ChannelError as exc:
-            delay = self._backoff.next_delay()
+            delay = self._backoffs[channel].next_delay()
             log.warning("edge alarm to %s failed, again in %.0f s: %s", channel, delay, exc)
             self._update(
                 "UPDATE pending SET due_ms = ? WHERE id = ?",
@@ -288,7 +298,10 @@ class EdgeAlarms:
                 row["id"],
             )
             return delay
-        self._backoff.reset()
+        except Exception as exc:  # a sender's bug must not hold every other channel
+            log.exception("edge alarm %d to %s: unexpected failure", row["id"], channel)
+            return self._refused(row, ChannelRefused(str(exc)))
+        self._backoffs[channel].reset()
         self._update("DELETE FROM pending WHERE id = ?", row["id"])
         log.info("edge alarm %d delivered to %s", row["id"], channel)
         return 0.0
@@ -322,9 +335,12 @@ class EdgeAlarms:
             try:
                 client.connect(siren.host, siren.port, keepalive=10)
                 client.loop_start()
-                client.publish(siren.topic, siren.payload, qos=1).wait_for_publish(5)
-                log.warning("edge alarm: siren %s sounded", siren.topic)
-                return
+                info = client.publish(siren.topic, siren.payload, qos=1)
+                info.wait_for_publish(5)
+                if info.is_published():
+                    log.warning("edge alarm: siren %s sounded", siren.topic)
+                    return
+                log.error("edge siren %s (try %d): not acknowledged", siren.topic, attempt + 1)
             except (OSError, ValueError, RuntimeError) as exc:
                 log.error("edge siren %s (try %d): %s", siren.topic, attempt + 1, exc)
             finally:

@@ -64,9 +64,13 @@ class Uplink:
         self._root = settings.topic_root
         self._wake = threading.Condition()
         self._connected = threading.Event()
-        # Since when the central broker is out of reach (None while connected): the edge
-        # alarms act once it has been long enough (SPEC §12). Unreached since start too.
+        # Since when the central broker is out of reach (None while it acknowledges what
+        # the gateway publishes): the edge alarms act once it has been long enough
+        # (SPEC §12). Unreached since start too. A lost link counts from the broker's last
+        # acknowledgement, as a pulled cable is noticed only a keepalive later; a link that
+        # connects and drops again before acknowledging anything stays down.
         self.down_since: float | None = clock.time()
+        self._last_ack = clock.time()
         self._acks: AckSlots[Envelope | Snapshot] = AckSlots()
         self._snapshots_inflight: set[str] = set()
         self._prefer_live = False
@@ -154,7 +158,7 @@ class Uplink:
         finally:
             self._connected.clear()
             if self.down_since is None:
-                self.down_since = self.clock.time()
+                self.down_since = self._last_ack
             client.disconnect()
             client.loop_stop()
 
@@ -165,7 +169,6 @@ class Uplink:
             log.error("central broker refused the connection: %s", reason)
             return
         log.info("uplink connected to %s:%s", self.settings.host, self.settings.port)
-        self.down_since = None
         self._connected.set()
         self.notify()
 
@@ -173,7 +176,7 @@ class Uplink:
         if self._connected.is_set() and not self._stopping:
             log.warning("uplink: connection lost")
         if self.down_since is None:
-            self.down_since = self.clock.time()
+            self.down_since = self._last_ack
         self._connected.clear()
         self.notify()
 
@@ -271,6 +274,8 @@ class Uplink:
             self.buffer.acknowledge(item)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
+        self._last_ack = self.clock.time()
+        self.down_since = None  # the broker acknowledges: reached
         item = self._acks.acknowledged(mid)
         if item is not None:
             self._acknowledge(item)

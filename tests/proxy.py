@@ -66,7 +66,7 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
-                self._open += [client, upstream]
+                self._open = [s for s in self._open if s.fileno() != -1] + [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -78,6 +78,7 @@ class TcpProxy:
         for sock in (source, sink):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        source.close()  # each direction's thread closes the socket it read
 
 
 @contextmanager
