@@ -6,17 +6,14 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from campuswatch.configfile import Strict
 from campuswatch.durations import ClockTime, Duration
-from ingest.config.base import Identifier, Name
+from ingest.config.base import Identifier, Line64, Name
 from ingest.config.places import PlaceKey
 
 DAY_MIN = 24 * 60
-Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
 
 
 def _minute(at: time) -> int:
@@ -28,7 +25,7 @@ class ShiftConfig(Strict):
 
     from_: ClockTime = Field(alias="from")
     to: ClockTime
-    name: Text | None = None  # as people say it (default: 白班, 夜班 for day, night)
+    name: Line64 | None = None  # as people say it (default: 白班, 夜班 for day, night)
 
     @model_validator(mode="after")
     def _not_empty(self) -> ShiftConfig:
@@ -60,7 +57,7 @@ class CheckpointConfig(Strict):
     """A place a round visits; its QR code holds a signed link."""
 
     id: Identifier
-    name: Text
+    name: Line64
     place: PlaceKey
 
 
@@ -68,7 +65,7 @@ class RoundConfig(Strict):
     """A round due at times of day, to be walked within ``within``."""
 
     id: Identifier
-    name: Text | None = None  # as people say it (夜间巡逻); default: the id
+    name: Line64 | None = None  # as people say it (夜间巡逻); default: the id
     at: list[ClockTime] = Field(min_length=1, max_length=48)
     within: Duration = timedelta(minutes=45)
     checkpoints: list[Identifier] = Field(min_length=1, max_length=100)

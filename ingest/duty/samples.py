@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from campuswatch.clock import Clock, now_ms
+from ingest.config.base import Line64
 from ingest.config.duty import DutyConfig
 from ingest.config.reports import ClassLimitsConfig
 from ingest.duty.books import AlreadyDone, DutyBooks, DutyError, Record
@@ -33,19 +34,13 @@ BOOK, EXCURSIONS, DISCARDS = "samples", "samples.excursion", "samples.discard"
 SERVICE = "系统"
 HOLD_INTERVALS = 3
 FUTURE_SLACK_MS = 5 * 60_000  # a phone's clock may be a little ahead
-Text = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
 
 
 class Dish(BaseModel):
     """One dish of a meal's sample."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Text
+    name: Line64
     grams: Annotated[int, Field(gt=0, le=5000)]
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from campuswatch.clock import Clock, now_ms
+from ingest.config.base import Line64
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import AlreadyDone, DutyBooks, DutyError, Record
 from ingest.people.contacts import mask_phone
@@ -26,12 +27,6 @@ log = logging.getLogger(__name__)
 
 BOOK, OUT = "visitors", "visitors.out"
 PICTURE_AGE_MS = 10 * 60_000  # an older picture is not of this visitor
-Text = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
 
 
@@ -39,10 +34,10 @@ class VisitorIn(BaseModel):
     """``POST /api/duty/visitors``."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Text
+    name: Line64
     phone: Phone | None = None
-    visiting: Text
-    approved_by: Text
+    visiting: Line64
+    approved_by: Line64
 
 
 class SignedOutAlready(DutyError):

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import FieldValue, Reading
+from ingest.config.base import Line200
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import DutyBooks, DutyError, Record
 
@@ -33,12 +34,6 @@ SILENT_MS = 86_400_000
 BATTERY_MARGIN = 10  # a battery counts as healthy again this many points above the limit
 State = Literal["open", "in_progress", "done"]
 NEXT: dict[str, tuple[str, ...]] = {"open": ("in_progress", "done"), "in_progress": ("done",)}
-Text = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 DeviceKey = tuple[str, str, str]  # (site, gateway, device)
 Known = Callable[[str], list[DeviceKey]]  # a device id -> the devices with it (gateways)
@@ -49,7 +44,7 @@ class WorkOrderIn(BaseModel):
     """``POST /api/duty/workorders``."""
 
     model_config = ConfigDict(extra="forbid")
-    title: Text
+    title: Line200
     device: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     gateway: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     note: Note = ""

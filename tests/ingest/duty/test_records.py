@@ -149,6 +149,7 @@ def test_a_sample_carries_its_fridge_log(
         ({"taken_at": int(time.time() * 1000) + 3600_000}, "in the future"),
         ({"fridge": "no-such-fridge"}, "no temperature device 'no-such-fridge'"),
         ({"dishes": [{"name": "<b>汤</b>\n", "grams": 200}], "extra": 1}, "extra"),
+        ({"dishes": [{"name": "汤\u202e饭米", "grams": 200}]}, "U+202E"),
     ],
 )
 def test_a_bad_sample_is_refused_and_nothing_is_kept(
@@ -199,6 +200,18 @@ def test_a_visitor_signs_in_with_the_gate_picture_and_out_once(
     assert "signed out already by 值班室" in again.text
     assert service.duty.visitors.still_in() == []
     assert api.post("/api/duty/visitors/999/out", headers=GUARD).status_code == 404
+
+
+def test_a_visitor_name_with_a_newline_or_bidi_mark_is_refused(
+    books: tuple[IngestService, TestClient],
+) -> None:
+    service, api = books
+    for name, why in (("张\u202e三", "U+202E"), ("张三\n王五", "U+000A")):
+        visitor = {"name": name, "visiting": "食堂", "approved_by": "李园长"}
+        refused = api.post("/api/duty/visitors", json=visitor, headers=GUARD)
+        assert refused.status_code == 422
+        assert why in refused.text
+    assert service.duty.books.all("visitors") == []
 
 
 def test_saved_records_are_never_changed_only_added_to(
