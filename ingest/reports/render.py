@@ -122,7 +122,8 @@ def csv_cell(value: object) -> object:
     return value
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV a spreadsheet opens as UTF-8, formulas shown as text."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -198,17 +199,17 @@ def cold_rows(report: ColdChainDay) -> list[list[object]]:
 
 def weekly_csv(report: WeeklyUsage, lang: str) -> str:
     """The weekly report as CSV."""
-    return _csv(WEEKLY_COLUMNS[lang], weekly_rows(report))
+    return csv_text(WEEKLY_COLUMNS[lang], weekly_rows(report))
 
 
 def daily_csv(report: DailyReadings, lang: str) -> str:
     """The daily readings as CSV."""
-    return _csv(DAILY_COLUMNS[lang], daily_rows(report))
+    return csv_text(DAILY_COLUMNS[lang], daily_rows(report))
 
 
 def cold_chain_csv(report: ColdChainDay, lang: str) -> str:
     """The cold-chain log as CSV."""
-    return _csv(COLD_COLUMNS[lang], cold_rows(report))
+    return csv_text(COLD_COLUMNS[lang], cold_rows(report))
 
 
 def table_csv(report: WeeklyUsage | DailyReadings | ColdChainDay, lang: str) -> str:

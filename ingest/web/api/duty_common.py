@@ -3,8 +3,6 @@ records found or 404, a record's addenda, and CSV a spreadsheet opens."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -14,7 +12,7 @@ from fastapi import HTTPException, Path, Query, Response, status
 from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.duty.books import Record
-from ingest.reports.render import csv_cell
+from ingest.reports.render import csv_text
 
 RecordId = Annotated[int, Path(ge=1)]
 Ms = Annotated[int | None, Query(ge=0, description="epoch milliseconds")]
@@ -85,14 +83,10 @@ def first_day(service: IngestService, records: list[Record]) -> str:
 
 
 def csv_response(header: list[str], rows: list[list[Any]], filename: str) -> Response:
-    """A CSV a spreadsheet opens as UTF-8, formulas shown as text (see render.csv_cell)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    """A CSV download (see render.csv_text)."""
     disposition = f'attachment; filename="{filename}"'
     return Response(
-        "\ufeff" + out.getvalue(),
+        csv_text(header, rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": disposition},
     )
