@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from campuswatch.clock import Clock, SystemClock, now_ms
 from ingest.config import IngestConfig
@@ -335,6 +336,10 @@ class IngestService:
         self.people.close()
         self.influx.close()
         log.info("ingest stopped")
+
+    def site_now(self) -> datetime:
+        """Now in the site's time zone, by the service's clock."""
+        return datetime.fromtimestamp(self.clock.time(), ZoneInfo(self.config.site.timezone))
 
     def health(self) -> dict[str, Any]:
         """The ``/api/health`` document."""

@@ -24,6 +24,12 @@ PlaceName = Annotated[
 ]
 
 
+def in_place(tags: Mapping[str, str], place: str) -> bool:
+    """Whether a device's tags put it in ``place`` (``BUILDING`` or ``BUILDING/ROOM``)."""
+    building, _, room = place.partition("/")
+    return tags.get("building") == building and (not room or tags.get("room") == room)
+
+
 class Places:
     """Names of buildings and rooms, by id."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from ingest.config.places import in_place
 from ingest.errors import StorageError
 from ingest.registry import Registry
 from ingest.storage.influx import InfluxClient, quote_string
@@ -28,7 +29,7 @@ class PlaceSightings:
             if dev.kind not in WITNESSES or dev.info is None:
                 continue
             tags = dev.info.tags
-            found = {p for p in places if _at(tags, p)}
+            found = {p for p in places if in_place(tags, p)}
             if found:
                 where[dev.device] = found
                 kinds[dev.device] = dev.kind
@@ -64,8 +65,3 @@ class PlaceSightings:
             if row.get(field) is True:
                 for place in where.get(str(row.get("device")), set()):
                     seen[place].append(int(row["time"]))
-
-
-def _at(tags: dict[str, str], place: str) -> bool:
-    building, _, room = place.partition("/")
-    return tags.get("building") == building and (not room or tags.get("room") == room)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from pydantic import BaseModel
@@ -35,8 +34,7 @@ def roster(
 ) -> list[RosterEntry]:
     """Every shift of the days ``from``..``to`` (default: today and the 13 days after),
     empty ones included."""
-    today = datetime.fromtimestamp(service.clock.time(), ZoneInfo(service.config.site.timezone))
-    first = first or today.date()
+    first = first or service.site_now().date()
     last = last or first + timedelta(days=13)
     if last < first or (last - first).days >= MAX_DAYS:
         raise HTTPException(422, f"'to' must be on or after 'from', at most {MAX_DAYS} days on")
@@ -81,9 +79,7 @@ def rounds(
 ) -> list[RoundWindow]:
     """Every round window due on ``date`` (site time; default today): its visits, when it
     was done, and what was missed once it closed."""
-    tz = ZoneInfo(service.config.site.timezone)
-    today = datetime.fromtimestamp(service.clock.time(), tz).date()
-    return service.duty.rounds.day(day or today, sense=True)
+    return service.duty.rounds.day(day or service.site_now().date(), sense=True)
 
 
 @router.post("/api/duty/swaps", status_code=201)

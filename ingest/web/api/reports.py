@@ -7,7 +7,7 @@ opens exactly the report and period it was made for.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -30,8 +30,7 @@ DateQuery = Annotated[str | None, Query(description="YYYY-MM-DD (default: yester
 
 
 def _yesterday(service: IngestService) -> date:
-    tz = ZoneInfo(service.config.site.timezone)
-    return datetime.fromtimestamp(service.clock.time(), tz).date() - timedelta(days=1)
+    return service.site_now().date() - timedelta(days=1)
 
 
 def _serve(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from ingest.app import IngestService
 from ingest.config.duty import CheckpointConfig
+from ingest.config.places import in_place
 from ingest.people.principal import Principal
 from ingest.web.console import views
 from ingest.web.console.board import BoardState
@@ -28,11 +29,6 @@ Sig = Annotated[str | None, Query(max_length=200)]
 Note = Annotated[str, Form(max_length=500)]
 
 
-def _in_place(tags: dict[str, str], place: str) -> bool:
-    building, _, room = place.partition("/")
-    return tags.get("building") == building and (not room or tags.get("room") == room)
-
-
 def _page(
     request: Request,
     service: IngestService,
@@ -45,7 +41,7 @@ def _page(
     lang = service.config.site.language
     place = checkpoint.place
     cards = _cards(board, place)
-    active = [a for a in service.alerts.active() if _in_place(a.tags, place)]
+    active = [a for a in service.alerts.active() if in_place(a.tags, place)]
     alerts = [views.alert_card(a, board.tz, lang, board.places) for a in active]
     unlocked = [c for c in cards if c.door_open]
     return pages(request).page(
@@ -68,7 +64,7 @@ def _cards(board: BoardState, place: str) -> list[DeviceCard]:
     return [
         c
         for c in board.cards()
-        if c.kind != "gateway" and _in_place({"building": c.building, "room": c.room}, place)
+        if c.kind != "gateway" and in_place({"building": c.building, "room": c.room}, place)
     ]
 
 

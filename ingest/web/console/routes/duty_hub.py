@@ -3,9 +3,7 @@ the draft of this shift, handing over, taking over, the printable ledger page.""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -31,7 +29,7 @@ def hub(request: Request, service: ServiceDep, board: BoardDep, person: PersonDe
     """Who is on duty and what waits in each book."""
     duty, lang = service.duty, service.config.site.language
     draft = duty.handovers.draft()
-    today = duty.rounds.day(_today(service))
+    today = duty.rounds.day(service.site_now().date())
     now = int(service.clock.time() * 1000)
     keep = _keep_ms(service)
     recent = duty.books.between(SAMPLES, now - 2 * keep, now + 1)
@@ -78,7 +76,7 @@ def handover_page(request: Request, service: ServiceDep, person: PersonDep) -> H
             for h in recent
         ],
         saved=request.query_params.get("saved"),
-        month=f"{_today(service):%Y-%m}",
+        month=f"{service.site_now():%Y-%m}",
     )
 
 
@@ -170,11 +168,6 @@ def _shown(service: IngestService, draft: dict[str, Any]) -> dict[str, Any]:
         ],
         "visitors": [{**v, "in_text": when(service, v["in_at"])} for v in draft["visitors_in"]],
     }
-
-
-def _today(service: IngestService) -> date:
-    tz = ZoneInfo(service.config.site.timezone)
-    return datetime.fromtimestamp(service.clock.time(), tz).date()
 
 
 def _keep_ms(service: IngestService) -> int:

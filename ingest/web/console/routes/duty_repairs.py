@@ -3,9 +3,7 @@ while it is repaired), move it on, see what the service opened from device healt
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -56,7 +54,7 @@ def orders_page(request: Request, service: ServiceDep, person: PersonDep) -> HTM
         done=[v for v in views if v["state"] == "done"][:DONE_SHOWN],
         devices=devices,
         saved=request.query_params.get("saved"),
-        month=_month(service),
+        month=f"{service.site_now():%Y-%m}",
     )
 
 
@@ -135,11 +133,6 @@ def move(
     except (WorkOrderRefused, LookupError) as exc:
         return refused(request, service, person, "/duty/workorders", str(exc))
     return saved("/duty/workorders")
-
-
-def _month(service: IngestService) -> str:
-    tz = ZoneInfo(service.config.site.timezone)
-    return f"{datetime.fromtimestamp(service.clock.time(), tz):%Y-%m}"
 
 
 def _order(service: IngestService, view: dict[str, Any]) -> dict[str, Any]:

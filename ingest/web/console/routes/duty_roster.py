@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -31,12 +30,6 @@ MAX_IMPORT = 20_000  # characters of an import
 LEAST_PER_DAY = 5  # GB/T 29315-2022: key areas of a kindergarten patrolled 5 times a day
 
 
-def _today(service: IngestService) -> date:
-    return datetime.fromtimestamp(
-        service.clock.time(), ZoneInfo(service.config.site.timezone)
-    ).date()
-
-
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -49,7 +42,8 @@ def roster_page(
     start: Annotated[date | None, Query(alias="from")] = None,
 ) -> HTMLResponse:
     """Two weeks of shifts from ``from`` (default: this week's Monday)."""
-    first = start or _monday(_today(service))
+    today = service.site_now().date()
+    first = start or _monday(today)
     duty, lang = service.duty, service.config.site.language
     names = {p.login: p.name for p in service.people.people()}
     entries = duty.roster.entries(first, first + timedelta(days=DAYS - 1))
@@ -59,9 +53,7 @@ def roster_page(
     ]
     days = [first + timedelta(days=i) for i in range(DAYS)]
     cells = {(e.date, e.shift): e.people for e in entries}
-    mine = [
-        (e.date, e.shift) for e in entries if person.login in e.people and e.date >= _today(service)
-    ]
+    mine = [(e.date, e.shift) for e in entries if person.login in e.people and e.date >= today]
     open_swaps = [
         v
         for v in (duty.swaps.view(r) for r in duty.books.all("swaps")[-50:])
@@ -210,7 +202,7 @@ def _put(
 @router.get("/duty/rounds", response_class=HTMLResponse)
 def rounds_page(request: Request, service: ServiceDep, person: PersonDep) -> HTMLResponse:
     """Today's windows, and each day of this month: rounds walked in full."""
-    today = _today(service)
+    today = service.site_now().date()
     rounds = service.duty.rounds
     names = {c.id: c.name for c in service.duty.config.checkpoints}
     windows = [

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
-from ingest.app import IngestService
 from ingest.errors import StorageError
 from ingest.reports import pages as reports
 from ingest.reports.periods import PeriodError, week_of
@@ -26,16 +25,11 @@ router = APIRouter(include_in_schema=False)
 PeriodPath = Annotated[str, Path(max_length=16)]
 
 
-def _today(service: IngestService) -> date:
-    tz = ZoneInfo(service.config.site.timezone)
-    return datetime.fromtimestamp(service.clock.time(), tz).date()
-
-
 @router.get("/reports", response_class=HTMLResponse)
 def report_list(request: Request, service: ServiceDep, person: PersonDep) -> HTMLResponse:
     """Each report with its latest periods."""
     lang, tz = service.config.site.language, ZoneInfo(service.config.site.timezone)
-    today = _today(service)
+    today = service.site_now().date()
     weeks = [week_of(today - timedelta(days=7 * n), tz) for n in (1, 0, 2)]
     days = [today - timedelta(days=n) for n in (1, 2, 3)]
     groups = [
