@@ -100,7 +100,7 @@ class BoardState:
 
     def _visitors(self) -> str:
         """In the evening (from EVENING), the visitors not signed out: who is still in?"""
-        if datetime.fromtimestamp(self.service.clock.time(), self.tz).hour < EVENING:
+        if self.service.site_now().hour < EVENING:
             return ""
         inside = self.service.duty.visitors.still_in()
         return say("duty.visitors_in", self.lang, n=len(inside)) if inside else ""
