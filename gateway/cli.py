@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     except GatewayError as exc:
         log.error("cannot start: %s", exc)
         return EXIT_RUNTIME
-    stop.wait()
+    # The kernel may hand the signal to any of the gateway's threads; its Python handler
+    # then runs only once the main thread wakes, which an untimed wait never does.
+    while not stop.wait(1.0):
+        pass
     log.info("stopping")
     app.stop()
     return 0
