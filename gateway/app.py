@@ -43,6 +43,7 @@ class GatewayApp:
             config.buffer.path.with_name(config.buffer.path.name + ".snapshots"),
             int(config.buffer.snapshot_mb * 2**20),
         )
+        self.edge = self._edge(config)
         self.uplink = Uplink(
             config.uplink,
             config.gateway,
@@ -50,6 +51,7 @@ class GatewayApp:
             self.device_infos,
             self.clock,
             self.snapshots,
+            self.edge,
         )
         gateway = config.gateway
         self.sources: list[Source] = [
@@ -64,7 +66,6 @@ class GatewayApp:
             )
             for i, source in enumerate(config.sources)
         ]
-        self.edge = self._edge(config)
         self._pending: list[RawReading] = []
         self._pending_lock = threading.Lock()
         self._committer = Worker("buffer-commit", self._commit)
@@ -116,9 +117,9 @@ class GatewayApp:
         self._started = self.clock.time()
         self.buffer.open()
         self.snapshots.open()
-        self.uplink.start()
         if self.edge is not None:
-            self.edge.start()
+            self.edge.start()  # before the uplink: what it told goes out first
+        self.uplink.start()
         self._committer.start()
         for source in self.sources:
             source.start(self.emit)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,8 +29,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from campuswatch.backoff import Backoff
 from campuswatch.clock import Clock, now_ms
@@ -39,9 +36,11 @@ from campuswatch.i18n import Catalogue
 from campuswatch.notify.factory import people_sender
 from campuswatch.notify.ratelimit import RateLimit
 from campuswatch.notify.sender import ChannelError, ChannelRefused, Sender
+from campuswatch.protocol import ALARM_FIELDS, EdgeTold
 from campuswatch.sqlitefile import open_durable, transaction
 from campuswatch.worker import Worker
-from gateway.config.edge import ALARM_FIELDS, EdgeConfig
+from gateway.config.edge import EdgeConfig
+from gateway.siren import sound
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,7 @@ CREATE TABLE IF NOT EXISTS alarms (
     device TEXT PRIMARY KEY, kind TEXT NOT NULL, on_ms INTEGER NOT NULL,
     told INTEGER NOT NULL, over INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS told (id INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL);
 """
 WORDS = Catalogue(
     {
@@ -80,6 +80,15 @@ def _write_alarm(db: sqlite3.Connection, device: str, alarm: Alarm | None) -> No
             "INSERT OR REPLACE INTO alarms VALUES (?, ?, ?, ?, ?)",
             (device, alarm.kind, alarm.on_ms, int(alarm.told), int(alarm.over)),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ToldRecord:
+    """An alarm the gateway told, for the server (an ``EdgeTold`` payload), kept until the
+    central broker takes it."""
+
+    id: int
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,7 @@ class EdgeAlarms:
         self._db: sqlite3.Connection | None = None
         self._worker = Worker("edge-alarms", self._deliver)
         self.told = 0  # alarms told since start (health)
+        self.has_unsent = False  # told records the server has not heard of (uplink reads it)
 
     def start(self) -> None:
         """Open the queue (what waited before a reboot goes out) and start delivering."""
@@ -134,6 +144,7 @@ class EdgeAlarms:
             r["device"]: Alarm(r["kind"], r["on_ms"], bool(r["told"]), bool(r["over"]))
             for r in rows
         }
+        self.has_unsent = bool(self._db.execute("SELECT 1 FROM told LIMIT 1").fetchone())
         self._worker.start()
 
     def stop(self) -> None:
@@ -152,6 +163,19 @@ class EdgeAlarms:
             if self._db is None:
                 return 0
             return int(self._db.execute("SELECT count(*) FROM pending").fetchone()[0])
+
+    def unsent(self) -> list[ToldRecord]:
+        """The alarms told that the central broker has not taken yet, oldest first."""
+        with self._lock:
+            if self._db is None:
+                return []
+            rows = self._db.execute("SELECT id, body FROM told ORDER BY id").fetchall()
+            self.has_unsent = bool(rows)
+        return [ToldRecord(r["id"], bytes(r["body"])) for r in rows]
+
+    def sent(self, record: ToldRecord) -> None:
+        """The central broker took ``record`` (its PUBACK came)."""
+        self._update("DELETE FROM told WHERE id = ?", record.id)
 
     def observe(self, reading: dict[str, Any]) -> None:
         """A reading on its way to the buffer: an alarm turned on while cut off is told.
@@ -216,24 +240,37 @@ class EdgeAlarms:
             _write_alarm(db, device, alarm)
 
     def _tell(self, device: str, alarm: Alarm) -> None:
-        """Queue the alarm for every channel and remember it was told (one transaction)."""
+        """Queue the alarm for every channel and for the server, and remember it was told
+        (one transaction)."""
         text = orjson.dumps(self._body(device, alarm.kind, alarm.on_ms)).decode()
+        told = EdgeTold(
+            gateway=self.gateway,
+            device=device,
+            kind=alarm.kind,  # type: ignore[arg-type]  # one of edge.kinds
+            field=ALARM_FIELDS[alarm.kind],
+            ts=alarm.on_ms,
+            told_ts=now_ms(self.clock),
+            channels=list(self.senders),
+        )
         with self._lock:
             current = self._on.get(device)
             if self._db is None or current != alarm:  # changed meanwhile
                 return
-            with transaction(self._db) as db:  # queued and known as told: both or neither
+            with transaction(self._db) as db:  # queued and known as told: all or nothing
                 for channel in self.senders:
                     db.execute(
                         "INSERT INTO pending (channel, body, due_ms) VALUES (?, ?, ?)",
-                        (channel, text, now_ms(self.clock)),
+                        (channel, text, told.told_ts),
                     )
+                db.execute("INSERT INTO told (body) VALUES (?)", (told.model_dump_json().encode(),))
                 self._store(device, None if alarm.over else replace(alarm, told=True), db)
             self.told += 1
+            self.has_unsent = True
         log.warning("edge alarm: %s on %s told by the gateway (uplink down)", alarm.kind, device)
         self._worker.wake()
         if self.config.siren is not None:
-            threading.Thread(target=self._sound, name="edge-siren", daemon=True).start()
+            siren = self.config.siren
+            threading.Thread(target=sound, args=(siren,), name="edge-siren", daemon=True).start()
 
     def _body(self, device: str, kind: str, ts: int) -> dict[str, Any]:
         lang = self.config.language
@@ -286,7 +323,8 @@ class EdgeAlarms:
         if limit is not None:
             limit.take()
         try:
-            self.senders[channel].send(orjson.loads(row["body"]), row["id"])
+            delivery = f"{self.site}.{self.gateway}.edge-{row['id']}"  # not a server outbox id
+            self.senders[channel].send(orjson.loads(row["body"]), delivery)
         except ChannelRefused as exc:
             return self._refused(row, exc)
         except ChannelError as exc:
@@ -323,27 +361,3 @@ class EdgeAlarms:
             if self._db is not None:
                 with transaction(self._db) as db:
                     db.execute(sql, args)
-
-    def _sound(self) -> None:
-        """Publish the siren's payload on the local broker (QoS 1; a few tries)."""
-        siren = self.config.siren
-        assert siren is not None
-        for attempt in range(3):
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="")
-            if siren.username:
-                client.username_pw_set(siren.username, siren.password)
-            try:
-                client.connect(siren.host, siren.port, keepalive=10)
-                client.loop_start()
-                info = client.publish(siren.topic, siren.payload, qos=1)
-                info.wait_for_publish(5)
-                if info.is_published():
-                    log.warning("edge alarm: siren %s sounded", siren.topic)
-                    return
-                log.error("edge siren %s (try %d): not acknowledged", siren.topic, attempt + 1)
-            except (OSError, ValueError, RuntimeError) as exc:
-                log.error("edge siren %s (try %d): %s", siren.topic, attempt + 1, exc)
-            finally:
-                client.loop_stop()
-                client.disconnect()
-            time.sleep(2.0)  # the siren is best effort: three tries, then the log says

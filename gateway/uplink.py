@@ -3,10 +3,11 @@
 One connection at a time, made afresh after every loss with capped exponential backoff
 and jitter (a fresh client carries no half-sent state of the old one). On connect: the
 retained ``online`` status (the last will is the retained ``offline``), the retained
-meta, then every unacknowledged envelope in ``seq`` order, then new envelopes while at
-most ``max_inflight`` wait for their PUBACK. Camera snapshots waiting in the snapshot
-queue go out before the next envelope (they are few and the reading naming one follows
-it). On stop: the retained ``stopped`` status.
+meta, the alarms the gateway told on its own while cut off (SPEC §12: the server must know
+of them before their readings arrive), then every unacknowledged envelope in ``seq``
+order, then new envelopes while at most ``max_inflight`` wait for their PUBACK. Camera
+snapshots waiting in the snapshot queue go out before the next envelope (they are few and
+the reading naming one follows it). On stop: the retained ``stopped`` status.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import (
     DeviceInfo,
     Meta,
+    edge_topic,
     meta_topic,
     readings_topic,
     snapshot_topic,
@@ -33,6 +35,7 @@ from campuswatch.protocol import (
 from campuswatch.worker import Worker
 from gateway.buffer import Buffer, Envelope
 from gateway.config import IdentityConfig, UplinkConfig
+from gateway.edge import EdgeAlarms, ToldRecord
 from gateway.pubacks import AckSlots
 from gateway.snapshot_queue import Snapshot, SnapshotQueue
 
@@ -53,11 +56,14 @@ class Uplink:
         devices: Callable[[], list[DeviceInfo]],
         clock: Clock,
         snapshots: SnapshotQueue | None = None,
+        told: EdgeAlarms | None = None,
     ) -> None:
+        """``told``: the edge alarms, whose told records go out before any envelope."""
         self.settings = settings
         self.identity = identity
         self.buffer = buffer
         self.snapshots = snapshots
+        self.told = told
         self.devices = devices
         self.clock = clock
         self.publish_errors = 0
@@ -71,8 +77,9 @@ class Uplink:
         # connects and drops again before acknowledging anything stays down.
         self.down_since: float | None = clock.time()
         self._last_ack = clock.time()
-        self._acks: AckSlots[Envelope | Snapshot] = AckSlots()
+        self._acks: AckSlots[Envelope | Snapshot | ToldRecord] = AckSlots()
         self._snapshots_inflight: set[str] = set()
+        self._told_inflight: set[int] = set()
         self._prefer_live = False
         self._client: mqtt.Client | None = None
         self._reconnect = Backoff(base=1.0, cap=15.0)
@@ -142,6 +149,7 @@ class Uplink:
         client = self._client = self._make_client()
         self._acks.clear()
         self._snapshots_inflight.clear()
+        self._told_inflight.clear()
         client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
         client.loop_start()
         try:
@@ -210,6 +218,7 @@ class Uplink:
     def _pump(self, client: mqtt.Client) -> None:
         """Publish until the connection drops or the gateway stops."""
         self.buffer.mark_backlog()
+        self._publish_told(client)
         for waiting in self.buffer.unacknowledged():
             self._publish(client, waiting)
         while self._connected.is_set() and not self._stopping:
@@ -234,6 +243,8 @@ class Uplink:
         """Publish the next snapshot or envelope if the window has room; False if none went out."""
         if self._acks.waiting >= self.settings.max_inflight:
             return False
+        if self.told is not None and self.told.has_unsent and self._publish_told(client):
+            return True
         if self.snapshots is not None:
             snapshot = self.snapshots.next(self._snapshots_inflight)
             if snapshot is not None:
@@ -248,8 +259,27 @@ class Uplink:
         self._publish(client, envelope)
         return True
 
-    def _publish(self, client: mqtt.Client, item: Envelope | Snapshot) -> None:
-        if isinstance(item, Snapshot):
+    def _publish_told(self, client: mqtt.Client) -> bool:
+        """Publish the told records not yet out; whether any went. They only spare the
+        server a second message: trouble reading them never holds up the readings."""
+        if self.told is None:
+            return False
+        try:
+            unsent = self.told.unsent()
+        except Exception:
+            log.exception("uplink: the alarms told by the gateway cannot be read")
+            return False
+        records = [r for r in unsent if r.id not in self._told_inflight]
+        for record in records:
+            self._told_inflight.add(record.id)
+            self._publish(client, record)
+        return bool(records)
+
+    def _publish(self, client: mqtt.Client, item: Envelope | Snapshot | ToldRecord) -> None:
+        if isinstance(item, ToldRecord):
+            info = client.publish(self._topic(edge_topic), item.body, qos=1)
+            what = f"told alarm {item.id}"
+        elif isinstance(item, Snapshot):
             site, gateway = self.identity.site, self.identity.id
             topic = snapshot_topic(self._root, site, gateway, item.device, item.id)
             info = client.publish(topic, item.body, qos=1)
@@ -265,8 +295,15 @@ class Uplink:
         if self._acks.published(info.mid, item):
             self._acknowledge(item)
 
-    def _acknowledge(self, item: Envelope | Snapshot) -> None:
-        if isinstance(item, Snapshot):
+    def _acknowledge(self, item: Envelope | Snapshot | ToldRecord) -> None:
+        if isinstance(item, ToldRecord):
+            assert self.told is not None
+            self._told_inflight.discard(item.id)
+            try:
+                self.told.sent(item)
+            except Exception:  # sent again after the next connect: the server ignores it
+                log.exception("uplink: told alarm %d cannot be marked as sent", item.id)
+        elif isinstance(item, Snapshot):
             assert self.snapshots is not None
             self.snapshots.acknowledge(item.id)
             self._snapshots_inflight.discard(item.id)

@@ -174,6 +174,7 @@ class IngestService:
         self.handler.accepted.connect(self.duty.workorders.on_readings)
         self.handler.status_changed.connect(self.engine.on_status)
         self.handler.meta_changed.connect(self.engine.on_meta)
+        self.handler.edge_told.connect(self.engine.on_edge)
 
     def _build_people_and_reports(self, config: IngestConfig) -> None:
         """People and their sessions, reports and their schedule."""

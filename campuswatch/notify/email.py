@@ -38,7 +38,7 @@ class EmailSender:
             cafile=str(channel.ca_file) if channel.ca_file else None
         )
 
-    def compose(self, body: dict[str, Any], delivery_id: int) -> EmailMessage:
+    def compose(self, body: dict[str, Any], delivery_id: str) -> EmailMessage:
         """The message: the title as subject (RFC 2047 encoded), the details as text."""
         message = EmailMessage(policy=SMTP)
         message["Subject"] = body["title"]
@@ -62,7 +62,7 @@ class EmailSender:
         return message
 
     @staticmethod
-    def _add_report(message: EmailMessage, body: dict[str, Any], delivery_id: int) -> None:
+    def _add_report(message: EmailMessage, body: dict[str, Any], delivery_id: str) -> None:
         """A report's page inline (charts as related parts) and its table attached."""
         html = page(body)
         if html is not None:
@@ -78,7 +78,7 @@ class EmailSender:
                 body["csv"].encode("utf-8"), maintype="text", subtype="csv", filename=name
             )
 
-    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+    def send(self, body: dict[str, Any], delivery_id: str) -> None:
         """Connect, authenticate if configured, send, disconnect."""
         c = self.channel
         timeout = c.timeout.total_seconds()

@@ -87,17 +87,17 @@ class HttpSender:
         """The URL to post to (robots add signatures)."""
         return self.url
 
-    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+    def send(self, body: dict[str, Any], delivery_id: str) -> None:
         """POST the payload; translate transport and API errors."""
         self.post(self.payload(body), delivery_id)
 
-    def post(self, document: dict[str, Any], delivery_id: int) -> None:
+    def post(self, document: dict[str, Any], delivery_id: str) -> None:
         """POST one JSON document and check the answer."""
         try:
             response = self._client.post(
                 self.target(),
                 json=document,
-                headers={"X-Campuswatch-Delivery": str(delivery_id)},
+                headers={"X-Campuswatch-Delivery": delivery_id},
             )
         except httpx.HTTPError as exc:
             raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
@@ -154,7 +154,7 @@ class WecomSender(HttpSender):
             return {"msgtype": "text", "text": text}
         return {"msgtype": "markdown", "markdown": {"content": _markdown(body, self.lang)}}
 
-    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+    def send(self, body: dict[str, Any], delivery_id: str) -> None:
         """The message, then a report's charts as ``image`` messages (base64 + MD5).
 
         The charts are a bonus: the figures and the link are already delivered, so a

@@ -36,7 +36,7 @@ class Sender(Protocol):
         """Whether a storm is sent as one digest."""
         ...
 
-    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+    def send(self, body: dict[str, Any], delivery_id: str) -> None:
         """Deliver or raise ChannelError / ChannelRefused."""
         ...
 
@@ -54,9 +54,9 @@ class LogSender:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+    def send(self, body: dict[str, Any], delivery_id: str) -> None:
         """Log the title and message."""
-        log.warning("[%s #%d] %s — %s", self.name, delivery_id, body["title"], body["message"])
+        log.warning("[%s #%s] %s — %s", self.name, delivery_id, body["title"], body["message"])
 
     def close(self) -> None:
         """Nothing to release."""

@@ -2,10 +2,12 @@
 
 Both programs use it: the gateway builds messages with the pydantic models
 (``messages``), the ingest validates what arrives with :func:`parse_envelope`
-(``readings``), :func:`parse_meta` and :func:`parse_status`; ``kinds`` says what each kind
-of reading carries and ``topics`` where messages go.
+(``readings``), :func:`parse_meta`, :func:`parse_status` and :func:`parse_edge`; ``kinds``
+says what each kind of reading carries, ``topics`` where messages go and ``edge`` what a
+gateway told on its own while cut off (SPEC §12).
 """
 
+from campuswatch.protocol.edge import ALARM_FIELDS, EDGE_KINDS, EdgeTold, edge_topic, parse_edge
 from campuswatch.protocol.kinds import (
     DEFAULT_INTERVAL_S,
     GATEWAY_HEALTH_FIELDS,
@@ -44,7 +46,9 @@ from campuswatch.protocol.topics import (
 )
 
 __all__ = [
+    "ALARM_FIELDS",
     "DEFAULT_INTERVAL_S",
+    "EDGE_KINDS",
     "GATEWAY_HEALTH_FIELDS",
     "ID_PATTERN",
     "KINDS",
@@ -54,6 +58,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "DeviceInfo",
     "DeviceRef",
+    "EdgeTold",
     "FieldType",
     "FieldValue",
     "Kind",
@@ -68,7 +73,9 @@ __all__ = [
     "Status",
     "Topic",
     "check_text",
+    "edge_topic",
     "meta_topic",
+    "parse_edge",
     "parse_envelope",
     "parse_meta",
     "parse_status",

@@ -12,12 +12,7 @@ from pydantic import Field, StringConstraints
 from campuswatch.configfile import Port, Strict
 from campuswatch.durations import Duration
 from campuswatch.notify.config import PeopleChannelConfig
-
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")]
-EdgeKind = Literal["smoke", "leak", "panic"]
-EDGE_KINDS: tuple[EdgeKind, ...] = ("smoke", "leak", "panic")
-# The field of each kind that says "alarm".
-ALARM_FIELDS: dict[str, str] = {"smoke": "smoke", "leak": "leak", "panic": "pressed"}
+from campuswatch.protocol.edge import EDGE_KINDS, ChannelName, EdgeKind
 
 
 class SirenConfig(Strict):
@@ -36,7 +31,7 @@ class EdgeConfig(Strict):
 
     after: Duration = timedelta(seconds=30)
     kinds: list[EdgeKind] = Field(default_factory=lambda: list(EDGE_KINDS))
-    channels: dict[Name, PeopleChannelConfig] = Field(min_length=1)
+    channels: dict[ChannelName, PeopleChannelConfig] = Field(min_length=1)
     siren: SirenConfig | None = None
     language: Literal["zh", "en"] = "zh"
     # Where the notifications wait until their channel takes them (a reboot loses none);

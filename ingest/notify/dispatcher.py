@@ -140,7 +140,7 @@ class Dispatcher:
         if limit is not None:
             limit.take()
         try:
-            self.senders[channel].send(notification.payload(), 0)
+            self.senders[channel].send(notification.payload(), "memory")
         except ChannelError as exc:  # refused or not: it is an alarm, keep trying
             delay = self._backoffs[channel].next_delay()
             log.warning(
@@ -160,7 +160,7 @@ class Dispatcher:
     def _deliver(self, channel: str, items: list[OutboxItem], body: dict[str, Any]) -> None:
         ids = [item.id for item in items]
         try:
-            self.senders[channel].send(body, ids[0])
+            self.senders[channel].send(body, str(ids[0]))
         except ChannelRefused as exc:
             if max(item.attempts for item in items) + 1 >= MAX_REFUSALS:
                 log.error(

@@ -40,7 +40,7 @@ class MqttSender:
         self.channel = channel
         self._broker = broker
 
-    def send(self, body: dict[str, Any], delivery_id: int) -> None:
+    def send(self, body: dict[str, Any], delivery_id: str) -> None:
         """Publish and wait for the broker's acknowledgement (QoS 1/2)."""
         broker, c = self._broker, self.channel
         deadline = time.monotonic() + _PUBLISH_TIMEOUT_S

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 # The priority of a notification (lower goes first).
-_URGENT_STATES = frozenset({"firing", "late", "escalated", "repeat"})
+_URGENT_STATES = frozenset({"firing", "late", "edge", "escalated", "repeat"})
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 LATER = 3  # acknowledged, resolved: news, not alarms
 REPORT = 4  # scheduled reports

@@ -38,7 +38,7 @@ from ingest.registry import Registry
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("readings", "meta", "status")
+CHANNELS = ("readings", "meta", "status", "edge")
 
 
 @dataclass(slots=True)

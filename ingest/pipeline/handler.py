@@ -16,10 +16,12 @@ from campuswatch.protocol import (
     KINDS,
     MIN_TS_MS,
     DeviceRef,
+    EdgeTold,
     ParsedEnvelope,
     Problem,
     Reading,
     Status,
+    parse_edge,
     parse_envelope,
     parse_meta,
     parse_status,
@@ -85,6 +87,8 @@ class MessageHandler:
         # (site, gateway, devices removed, whether the gateway itself is gone) after a
         # gateway's device list changed or its retained meta was cleared.
         self.meta_changed: Signal[[str, str, set[str], bool]] = Signal("gateway meta")
+        # (site, gateway, record) of every alarm a gateway told on its own (SPEC §12).
+        self.edge_told: Signal[[str, str, EdgeTold]] = Signal("told by a gateway")
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Handle one message; never raises for bad input."""
@@ -107,6 +111,8 @@ class MessageHandler:
             return self._meta(topic, parsed.site, parsed.gateway, payload)
         if channel == "status":
             return self._status(topic, parsed.site, parsed.gateway, payload)
+        if channel == "edge":
+            return self._edge(topic, parsed.site, parsed.gateway, payload)
         return self._reject(topic, payload, "bad_topic", f"unknown channel {channel!r}")
 
     def _snapshot(
@@ -249,4 +255,17 @@ class MessageHandler:
             return self._reject(topic, payload, status.code, status.detail)
         self.registry.update_status(site, gateway, status)
         self.status_changed.emit(site, gateway, status)
+        return Outcome()
+
+    def _edge(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
+        told = parse_edge(payload, gateway)
+        if isinstance(told, Problem):
+            return self._reject(topic, payload[:4096], told.code, told.detail)
+        log.warning(
+            "gateway %s told %s alarm of %s on its own (uplink was down)",
+            gateway,
+            told.kind,
+            told.device,
+        )
+        self.edge_told.emit(site, gateway, told)
         return Outcome()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ingest.rules.alerts import AlertBook
 from ingest.rules.errors import AckLinkUsed, AlertNotFound, check_ackable
 from ingest.rules.lifecycle import Lifecycle
-from ingest.rules.model import Alert
+from ingest.rules.model import Alert, told_when_over
 from ingest.rules.state import CompiledRule
 from ingest.rules.store import AlertStore
 from ingest.rules.transitions import Batch
@@ -63,5 +63,5 @@ class Acknowledgements:
         stored = self.store.alert(alert_id)
         if stored is None:
             raise AlertNotFound(f"no alert with id {alert_id}")
-        late = any(e.state == "late" for e in self.store.events(alert_id))
+        late = told_when_over(stored, self.store.events(alert_id))
         return stored if late and stored.acknowledged_by is None else None

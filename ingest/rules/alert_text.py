@@ -51,11 +51,18 @@ WORDS = Catalogue(
         "prefix.ended": ("【已结束】", "[ended] "),
         "prefix.schedule_end": ("【时段结束】", "[hours over] "),
         "prefix.late": ("【补报】", "[late] "),
+        "prefix.edge": ("【网关已报】", "[told by the gateway] "),
         # A critical condition that began and ended inside a gateway's backlog (SPEC §5).
         "late_span": (
             "发生于 {start} 至 {end}，网关恢复连接后补报",
             "happened from {start} to {end}, reported when the gateway reconnected",
         ),
+        # An alarm the gateway told its own channels of while cut off (SPEC §12).
+        "edge_told": (
+            "网关 {gateway} 连不上中心时已于 {time} 直接通知，中心现补记",
+            "gateway {gateway} told its own channels at {time} while cut off from the server",
+        ),
+        "edge_span": ("发生于 {start} 至 {end}", "happened from {start} to {end}"),
         "still_at": (
             "{time} 时段结束时仍未恢复",
             "still so at {time}, when the rule's hours ended",
@@ -174,9 +181,10 @@ def render(
             parts.append(say("now_of", lang, label=say(label, lang), value=value))
         else:
             parts.append(say("now", lang, value=value))
-    if state == "late":
+    over = state in ("late", "edge") and alert.state == "resolved"
+    if over:  # told once it was over: when it happened
         start, end = (clock_time(ms, timezone) for ms in (alert.since_ms, alert.resolved_ms))
-        parts.append(say("late_span", lang, start=start, end=end))
+        parts.append(say(f"{state}_span", lang, start=start, end=end))
     else:
         lasted = now_ms - alert.since_ms
         if lasted < 60_000:  # not "已持续 不到 1 分钟"
@@ -190,6 +198,9 @@ def render(
         parts.append(f"{ack}{sep}{note}" if note else ack)
     elif state == "resolved" and note:
         parts.append(say("ended_because", lang, reason=note))
+    if state == "edge":
+        told = clock_time(alert.edge_told_ms, timezone)
+        parts.append(say("edge_told", lang, gateway=alert.gateway, time=told))
     return title, f"{alert.title}{sep}{say('comma', lang).join(parts)}"
 
 
@@ -258,4 +269,15 @@ def _body(
         "value": alert.value,
         "started_at": iso_time(alert.since_ms, timezone),
         "tags": alert.tags,
-    } | ({"ended_at": iso_time(alert.resolved_ms, timezone)} if state == "late" else {})
+        "notified_by": alert.notified_by,
+    } | _told_parts(alert, state, timezone)
+
+
+def _told_parts(alert: Alert, state: EventState, timezone: str) -> dict[str, Any]:
+    """When the condition ended (told once over) and when the gateway told it (edge)."""
+    parts: dict[str, Any] = {}
+    if state in ("late", "edge") and alert.state == "resolved":
+        parts["ended_at"] = iso_time(alert.resolved_ms, timezone)
+    if state == "edge":
+        parts["edge_told_at"] = iso_time(alert.edge_told_ms, timezone)
+    return parts

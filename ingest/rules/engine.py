@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable
 
 from campuswatch.clock import Clock, now_ms
-from campuswatch.protocol import DeviceRef, Reading, Status
+from campuswatch.protocol import DeviceRef, EdgeTold, Reading, Status
 from campuswatch.signal import Signal
 from ingest.config.rules import (
     GatewayOfflineRuleConfig,
@@ -75,6 +75,7 @@ log = logging.getLogger(__name__)
 
 STALE_MS = 120_000
 SETTLE_MS = 15_000
+EDGE_TOLD_KEPT_MS = 30 * 86_400_000  # a gateway's buffer never holds readings longer
 
 
 class RuleEngine:
@@ -156,6 +157,7 @@ class RuleEngine:
                 dev.values = dict(known.values)
             for (site, gateway), status in self.registry.gateway_status().items():
                 self.gateways.restore(site, gateway, status, now)
+            self.store.forget_edge_told(now - EDGE_TOLD_KEPT_MS)
             self._run(lambda batch: self._resolve_orphans(batch, orphans, now))
             self._run(lambda batch: self._refresh_schedules(batch, now))
             log.info(
@@ -184,6 +186,13 @@ class RuleEngine:
             gw = self.gateways.heard(site, gateway, now)
             gw.status, gw.status_ms = status.state, now
             self._run(lambda batch: self.quiet.check_gateways(batch, now))
+
+    def on_edge(self, site: str, gateway: str, told: EdgeTold) -> None:
+        """A gateway told an alarm on its own while cut off (SPEC §12): recorded, so the
+        alert its readings raise is told once as ``edge`` (the gateway sends these before
+        the readings it buffered)."""
+        with self._lock:
+            self._run(lambda batch: batch.edge_told.append((site, told)))
 
     def on_meta(self, site: str, gateway: str, removed: set[str], gone: bool = False) -> None:
         """A gateway's device list changed (a MetaListener): end the alerts of devices it

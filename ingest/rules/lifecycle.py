@@ -17,7 +17,7 @@ from ingest.config.rules import (
 from ingest.rules.alert_text import default_title
 from ingest.rules.alerts import AlertBook
 from ingest.rules.conditions import first_field
-from ingest.rules.model import Alert
+from ingest.rules.model import Alert, EventState
 from ingest.rules.state import WatchedDevice, as_number
 from ingest.rules.transitions import Batch
 
@@ -75,14 +75,18 @@ class Lifecycle:
 
     def fire(self, batch: Batch, alert: Alert, rule: RuleConfig, now_ms: int) -> None:
         """The condition held long enough: notify (unless ``once_per`` says this device's
-        alert of this rule was told recently: then it fires untold)."""
+        alert of this rule was told recently: then it fires untold); as ``edge`` when the
+        gateway told it already while cut off from the server (SPEC §12)."""
         alert.state = "firing"
         alert.started_ms = alert.last_notified_ms = now_ms
         self.metrics.alerts_fired.labels(alert.rule, alert.severity).inc()
+        if self._teller(alert, now_ms, "firing") == "edge":
+            batch.step(alert, ("edge",), now_ms, rule.notify)
+            return
         if rule.once_per:
             since = now_ms - int(rule.once_per.total_seconds() * 1000)
             if batch.told_since(alert, since) or self.store.told_since(alert, since):
-                alert.last_notified_ms = None  # untold: its end is not told either
+                alert.last_notified_ms = alert.notified_by = None  # untold: its end too
                 batch.step(alert, ("firing",), now_ms, note="once_per")
                 return
         batch.step(alert, ("firing",), now_ms, rule.notify)
@@ -129,12 +133,25 @@ class Lifecycle:
         self, batch: Batch, alert: Alert, rule: RuleConfig, ended_ms: int, now_ms: int
     ) -> None:
         """A critical condition that began and ended inside a backlog: told once, as
-        ``late`` with both times, and recorded as resolved at its end (SPEC §5)."""
+        ``late`` with both times (``edge`` when the gateway told it while cut off), and
+        recorded as resolved at its end (SPEC §5, §12)."""
         alert.state = "resolved"
         alert.started_ms = alert.last_notified_ms = now_ms
         alert.resolved_ms = ended_ms
         self.metrics.alerts_fired.labels(alert.rule, alert.severity).inc()
-        batch.step(alert, ("late", "resolved"), now_ms, rule.notify)
+        told = self._teller(alert, ended_ms, "late")
+        batch.step(alert, (told, "resolved"), now_ms, rule.notify)
+
+    def _teller(self, alert: Alert, end_ms: int, state: EventState) -> EventState:
+        """The step that tells the alert: ``edge`` if its gateway told its alarm on its
+        own while the condition held (by ``end_ms``), else ``state``; the alert records
+        who told it first, and when the gateway did."""
+        told_ms = self.store.edge_told(alert, end_ms) if alert.field else None
+        if told_ms is None:
+            alert.notified_by = "server"
+            return state
+        alert.notified_by, alert.edge_told_ms = "gateway", told_ms
+        return "edge"
 
     def end(
         self,

@@ -46,3 +46,16 @@ def migrate_alerts(db: sqlite3.Connection) -> None:
                 " AND json_extract(o.body, '$.snapshot') IS NOT NULL ORDER BY o.id DESC LIMIT 1)"
                 " WHERE kind = 'camera'"
             )
+
+
+def migrate_notified_by(db: sqlite3.Connection) -> None:
+    """Give the alerts of a store made before version 5 who told them (SPEC §12): the
+    server, for those it told."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(alerts)")]
+    if not columns or "notified_by" in columns:
+        return
+    log.warning("alert database: recording who told each alert (one-time upgrade)")
+    with transaction(db):
+        db.execute("ALTER TABLE alerts ADD COLUMN notified_by TEXT")
+        db.execute("ALTER TABLE alerts ADD COLUMN edge_told_ms INTEGER")
+        db.execute("UPDATE alerts SET notified_by = 'server' WHERE started_ms IS NOT NULL")

@@ -52,8 +52,8 @@ def _log(step: Transition) -> None:
     if step.dropped:
         return
     alert, first = step.record, step.events[0]
-    if first in ("firing", "late"):
-        words = "fired" if first == "firing" else "told late"
+    if first in ("firing", "late", "edge"):
+        words = {"firing": "fired", "late": "told late", "edge": "told after the gateway"}[first]
         log.warning(
             "alert %d %s: %s %s on %s", alert.id, words, alert.rule, alert.title, alert.device
         )
@@ -137,6 +137,8 @@ class Recorder:
         try:
             for nonce, alert_id, used_ms in batch.links_used:
                 self.store.use_ack_link(nonce, alert_id, used_ms)
+            for site, told in batch.edge_told:
+                self.store.save_edge_told(site, told)
             for key, state in batch.conditions.items():
                 self.store.save_condition(*key, state)
             for step in batch.transitions:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from campuswatch.signal import Signal
 from ingest.rules.engine import RuleEngine
 from ingest.rules.errors import AlertForbidden
-from ingest.rules.model import Alert, AlertEvent
+from ingest.rules.model import Alert, AlertEvent, told_when_over
 from ingest.rules.store import AlertStore
 
 
@@ -54,7 +54,7 @@ class AlertService:
             return True
         if alert.state != "resolved" or alert.acknowledged_by is not None:
             return False
-        return any(e.state == "late" for e in self._store.events(alert.id))
+        return told_when_over(alert, self._store.events(alert.id))
 
     def link_used(self, nonce: str) -> bool:
         """Whether the ack link with this nonce acknowledged its alert already."""

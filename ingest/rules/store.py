@@ -12,10 +12,11 @@ from typing import Any
 
 import orjson
 
+from campuswatch.protocol import EdgeTold
 from campuswatch.sqlitefile import open_durable
 from ingest.errors import IngestError
 from ingest.outbox import queue
-from ingest.rules.migrations import migrate_alerts, migrate_conditions
+from ingest.rules.migrations import migrate_alerts, migrate_conditions, migrate_notified_by
 from ingest.rules.model import ACTIVE_STATES, Alert, AlertEvent, AlertKey
 from ingest.storage.statedb import StateDatabase
 
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     title TEXT NOT NULL, field TEXT, value REAL, tags TEXT NOT NULL, name TEXT,
     started_ms INTEGER, acknowledged_by TEXT, ack_note TEXT, acknowledged_ms INTEGER,
     resolved_ms INTEGER, last_notified_ms INTEGER, escalated INTEGER NOT NULL DEFAULT 0,
-    snapshot TEXT
+    snapshot TEXT, notified_by TEXT, edge_told_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
 CREATE INDEX IF NOT EXISTS alerts_device ON alerts(site, gateway, device);
@@ -51,6 +52,11 @@ CREATE INDEX IF NOT EXISTS events_alert ON events(alert_id);
 CREATE INDEX IF NOT EXISTS events_unexported ON events(exported) WHERE exported = 0;
 CREATE TABLE IF NOT EXISTS ack_links_used (
     nonce TEXT PRIMARY KEY, alert_id INTEGER NOT NULL, used_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edge_told (
+    site TEXT NOT NULL, gateway TEXT NOT NULL, device TEXT NOT NULL, field TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL, told_ms INTEGER NOT NULL,
+    PRIMARY KEY (site, gateway, device, field, ts_ms)
 );
 """
 )
@@ -101,6 +107,7 @@ class AlertStore(StateDatabase):
             db = open_durable(self.path, "", rows=True)
             migrate_conditions(db, self.site, _CONDITIONS)
             migrate_alerts(db)
+            migrate_notified_by(db)
             queue.migrate(db)
             db.executescript(_SCHEMA + queue.SCHEMA)
         except sqlite3.Error as exc:
@@ -279,6 +286,32 @@ class AlertStore(StateDatabase):
             )
             for r in rows
         }
+
+    # ------------------------------------------------------------------ told by gateways
+
+    def save_edge_told(self, site: str, told: EdgeTold) -> None:
+        """Remember an alarm a gateway told on its own (once: it may come again)."""
+        with self._lock:
+            self.writer().execute(
+                "INSERT OR IGNORE INTO edge_told VALUES (?, ?, ?, ?, ?, ?)",
+                (site, told.gateway, told.device, told.field, told.ts, told.told_ts),
+            )
+
+    def edge_told(self, alert: Alert, end_ms: int) -> int | None:
+        """When the gateway told an alarm of ``alert``'s device and field that turned on
+        while its condition held (by ``end_ms``), if it did."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT min(told_ms) FROM edge_told WHERE site = ? AND gateway = ?"
+                " AND device = ? AND field = ? AND ts_ms >= ? AND ts_ms <= ?",
+                (alert.site, alert.gateway, alert.device, alert.field, alert.since_ms, end_ms),
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def forget_edge_told(self, before_ms: int) -> None:
+        """Forget what gateways told before ``before_ms`` (their readings came long ago)."""
+        with self.transaction():
+            self.writer().execute("DELETE FROM edge_told WHERE told_ms < ?", (before_ms,))
 
     # ------------------------------------------------------------------ ack links
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from campuswatch.protocol import EdgeTold
 from ingest.rules.model import Alert, AlertKey, EventState
 from ingest.rules.store import ConditionState
 
@@ -34,9 +35,10 @@ class Batch:
     transitions: list[Transition] = field(default_factory=list)
     conditions: dict[AlertKey, ConditionState] = field(default_factory=dict)
     links_used: list[tuple[str, int, int]] = field(default_factory=list)  # nonce, alert, ms
+    edge_told: list[tuple[str, EdgeTold]] = field(default_factory=list)  # site, record
 
     def __bool__(self) -> bool:
-        return bool(self.transitions or self.conditions or self.links_used)
+        return bool(self.transitions or self.conditions or self.links_used or self.edge_told)
 
     def step(
         self,

@@ -1,8 +1,10 @@
 """Edge alarms (SPEC §12) with real processes: ``campus-gateway run`` publishes through a TCP
-proxy the test cuts; a real HTTP receiver is the gateway's own channel; the siren topic is
-on a real local broker. With the uplink up the gateway stays quiet; cut off for
-``edge.after``, a smoke alarm is told at once and the siren sounds; a restart while cut off
-neither loses nor repeats the notification."""
+proxy the test cuts; a real HTTP receiver is the gateway's own channel and the server's; the
+siren topic is on a real local broker. With the uplink up the gateway stays quiet (the
+server tells, ``firing``); cut off for ``edge.after``, a smoke alarm is told at once and the
+siren sounds, and when the link is back the server records it and tells it once as
+``edge``, ``notified_by: "gateway"``; a restart while cut off neither loses nor repeats the
+notification."""
 
 from __future__ import annotations
 
@@ -10,17 +12,22 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from demo.services import MosquittoServer
+from demo.services import InfluxServer, MosquittoServer
+from ingest.app import IngestService
+from ingest.config import IngestConfig
+from ingest.web.app import create_api
 from tests.gateway.harness import GatewayProcess, gateway_config
-from tests.harness import Publisher, unique, wait_for
+from tests.harness import SMOKE_RULE, VIEWER_AUTH, Publisher, config_dict, unique, wait_for
 from tests.proxy import TcpProxy, tcp_proxy
 from tests.receivers import HttpReceiver, http_receiver
 
@@ -77,6 +84,7 @@ def _gateway(
     receiver: HttpReceiver,
     fail: dict[str, str] | None = None,
     source: dict[str, Any] | None = None,
+    root: str | None = None,
 ) -> GatewayProcess:
     """The gateway: two simulated smoke detectors failing as ``fail`` says, or ``source``."""
     smoke = [{"device": d, "kind": "smoke", "name": f"{d} 烟感"} for d in ("smoke-a", "smoke-b")]
@@ -91,15 +99,34 @@ def _gateway(
             "payload": '{"warning": {"mode": "emergency"}}',
         },
     }
-    config = gateway_config(tmp_path, proxy.port, unique("t"), [source], edge=edge)
+    config = gateway_config(tmp_path, proxy.port, root or unique("t"), [source], edge=edge)
     config["uplink"]["keepalive_s"] = 5
     return GatewayProcess(config, tmp_path)
 
 
-def _edge_bodies(receiver: HttpReceiver) -> list[dict[str, Any]]:
+def _edge_bodies(receiver: HttpReceiver, path: str = "/edge") -> list[dict[str, Any]]:
     return [
-        r.body for r in receiver.requests if r.path == "/edge" and r.headers["x-accepted"] == "yes"
+        r.body for r in receiver.requests if r.path == path and r.headers["x-accepted"] == "yes"
     ]
+
+
+@pytest.fixture
+def server(
+    tmp_path: Path,
+    brokers: tuple[MosquittoServer, MosquittoServer],
+    influxd: InfluxServer,
+    receiver: HttpReceiver,
+) -> Iterator[IngestService]:
+    """The central service on the central broker (not behind the proxy: the gateway's link
+    is what is cut), telling its webhook ``/server``."""
+    channels = {"guard": {"type": "webhook", "url": receiver.url("/server")}}
+    rule = {**SMOKE_RULE, "notify": ["guard"]}
+    doc = config_dict(tmp_path / "state", brokers[0], influxd, channels=channels, rules=[rule])
+    service = IngestService(IngestConfig.model_validate(doc))
+    service.start()
+    assert service.wait_ready()
+    yield service
+    service.stop()
 
 
 def test_the_gateway_tells_an_alarm_itself_only_while_cut_off(
@@ -107,9 +134,12 @@ def test_the_gateway_tells_an_alarm_itself_only_while_cut_off(
     brokers: tuple[MosquittoServer, MosquittoServer],
     proxy: TcpProxy,
     receiver: HttpReceiver,
+    server: IngestService,
 ) -> None:
     siren = Siren(brokers[1].port)
-    gateway = _gateway(tmp_path, proxy, brokers[1], receiver, {"smoke-a": "3s", "smoke-b": "12s"})
+    fail = {"smoke-a": "3s", "smoke-b": "12s"}
+    root = server.config.mqtt.topic_root
+    gateway = _gateway(tmp_path, proxy, brokers[1], receiver, fail, root=root)
     gateway.start()
     try:
         wait_for(lambda: "uplink connected" in gateway.log_text(), 20)
@@ -131,11 +161,36 @@ def test_the_gateway_tells_an_alarm_itself_only_while_cut_off(
         assert siren.payloads[0] == b'{"warning": {"mode": "emergency"}}'
         time.sleep(2)
         assert [b["device"] for b in _edge_bodies(receiver)] == ["smoke-b"]  # told once
+        told_at = body["ts"]
         proxy.restore()
         wait_for(lambda: gateway.log_text().count("uplink connected") >= 2, 30)
+        # The server: smoke-a (while up) told as firing; smoke-b once, as edge.
+        told = wait_for(lambda: len(_edge_bodies(receiver, "/server")) >= 2, 30)
+        assert told
+        time.sleep(2)
+        by_server = {(b["device"], b["state"]) for b in _edge_bodies(receiver, "/server")}
+        assert by_server == {("smoke-a", "firing"), ("smoke-b", "edge")}
+        assert len(_edge_bodies(receiver, "/server")) == 2
+        [edge] = [b for b in _edge_bodies(receiver, "/server") if b["state"] == "edge"]
+        assert edge["notified_by"] == "gateway"
+        assert "网关 gw-canteen 连不上中心时已于" in edge["message"]
+        _check_api(server, told_at)
     finally:
         gateway.stop()
         siren.close()
+
+
+def _check_api(server: IngestService, on_ms: int) -> None:
+    """``GET /api/alerts`` says who told each alert first."""
+    with TestClient(create_api(server)) as api:
+        got = api.get("/api/alerts?state=all", headers=VIEWER_AUTH).json()
+    alerts = {a["device"]: a for a in got}
+    assert alerts["smoke-a"]["notified_by"] == "server"
+    assert alerts["smoke-a"]["edge_told_at"] is None
+    assert alerts["smoke-b"]["notified_by"] == "gateway"
+    told_at = datetime.fromisoformat(alerts["smoke-b"]["edge_told_at"]).timestamp() * 1000
+    assert on_ms <= told_at < on_ms + 10_000  # the gateway told it within `after` and a tick
+    assert alerts["smoke-b"]["state"] == "firing"  # still on: repeats and acks go on
 
 
 def test_a_restart_while_cut_off_neither_loses_nor_repeats_it(

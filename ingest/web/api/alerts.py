@@ -36,6 +36,10 @@ class Alert(BaseModel):
     resolved_at: datetime | None
     value: float | None
     tags: dict[str, str]
+    # Who told people first: "server", or "gateway" when the gateway did on its own
+    # while cut off (SPEC §12, then ``edge_told_at`` says when); null while untold.
+    notified_by: Literal["server", "gateway"] | None
+    edge_told_at: datetime | None
 
 
 class Event(BaseModel):
@@ -82,6 +86,8 @@ def _alert(record: AlertRecord, tz: ZoneInfo) -> Alert:
         resolved_at=_time(record.resolved_ms, tz),
         value=record.value,
         tags=record.tags,
+        notified_by=record.notified_by,
+        edge_told_at=_time(record.edge_told_ms, tz),
     )
 
 

@@ -138,6 +138,11 @@ WORDS = Catalogue(
         "device.alerts": ("这个设备的告警", "This device's alerts"),
         "device.no_alerts": ("没有告警。", "No alerts."),
         "alert.what": ("设备类型", "Device"),
+        "alert.told": ("通知", "Told"),
+        "alert.told_by_gateway": (
+            "中心连不上时，网关 {gateway} 已于 {time} 直接通知值班人员",
+            "gateway {gateway} told its own channels at {time} while cut off from the server",
+        ),
         "summary.doors": ("{n} 处门未关好", "{n} door(s) open or unlocked"),
         "summary.alerts": ("{n} 条告警待处理", "{n} alert(s) waiting"),
         "summary.no_alerts": ("无待处理告警", "no alert waiting"),
@@ -210,6 +215,7 @@ WORDS = Catalogue(
         "state.repeat": ("再次提醒", "reminded"),
         "state.escalated": ("已升级", "escalated"),
         "state.late": ("迟到告警", "late"),
+        "state.edge": ("网关已直接通知", "told by the gateway"),
         # Ack links
         "ack.title": ("确认告警", "Acknowledge an alert"),
         "ack.name": ("您的姓名", "Your name"),

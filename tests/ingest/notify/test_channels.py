@@ -83,7 +83,7 @@ def sample_body(state: str = "firing") -> dict[str, Any]:
 def test_webhook_posts_the_spec_body() -> None:
     with http_receiver() as receiver:
         sender = HttpSender(receiver.url())
-        sender.send(sample_body(), delivery_id=41)
+        sender.send(sample_body(), delivery_id="41")
         sender.close()
     [request] = receiver.requests
     assert set(request.body) >= SPEC_KEYS
@@ -95,12 +95,12 @@ def test_webhook_posts_the_spec_body() -> None:
 def test_wecom_markdown_and_mentions() -> None:
     with http_receiver() as receiver:
         plain = WecomSender(WecomChannelConfig(type="wecom", url=receiver.url()), "zh")
-        plain.send(sample_body(), 1)
+        plain.send(sample_body(), "1")
         mention = WecomSender(
             WecomChannelConfig(type="wecom", url=receiver.url(), mentioned_mobiles=["13800000000"]),
             "zh",
         )
-        mention.send(sample_body(), 2)
+        mention.send(sample_body(), "2")
     first, second = (r.body for r in receiver.requests)
     assert first["msgtype"] == "markdown"
     assert first["markdown"]["content"].startswith("### 温度超限\n温度超限：食堂 冷库 冷藏柜1")
@@ -119,7 +119,7 @@ def test_dingtalk_signs_the_request() -> None:
     with http_receiver() as receiver:
         url = receiver.url("/robot/send") + "?access_token=abc"
         channel = DingtalkChannelConfig(type="dingtalk", url=url, secret=secret, at_mobiles=["139"])
-        DingtalkSender(channel, "zh").send(sample_body(), 1)
+        DingtalkSender(channel, "zh").send(sample_body(), "1")
     [request] = receiver.requests
     assert request.query["access_token"] == "abc"
     # The receiver checks the signature the way DingTalk does.
@@ -134,7 +134,7 @@ def test_feishu_signs_the_body() -> None:
     with http_receiver() as receiver:
         receiver.answer = {"code": 0, "msg": "success"}
         channel = FeishuChannelConfig(type="feishu", url=receiver.url(), secret="feishu-secret")
-        FeishuSender(channel, "zh").send(sample_body("resolved"), 1)
+        FeishuSender(channel, "zh").send(sample_body("resolved"), "1")
     [request] = receiver.requests
     body = request.body
     assert body["msg_type"] == "text"
@@ -159,13 +159,13 @@ def test_http_failures_are_classified(
     with http_receiver() as receiver:
         receiver.status, receiver.answer = status, answer
         with pytest.raises(error) as caught:
-            HttpSender(receiver.url()).send(sample_body(), 1)
+            HttpSender(receiver.url()).send(sample_body(), "1")
     assert (type(caught.value) is ChannelRefused) == (error is ChannelRefused)
 
 
 def test_unreachable_webhook_is_a_retryable_error() -> None:
     with pytest.raises(ChannelError) as caught:
-        HttpSender(f"http://127.0.0.1:{free_port()}/hook").send(sample_body(), 1)
+        HttpSender(f"http://127.0.0.1:{free_port()}/hook").send(sample_body(), "1")
     assert type(caught.value) is ChannelError
 
 
@@ -183,7 +183,7 @@ def test_email_plain_with_chinese_subject() -> None:
             sender="campuswatch@school.example",
             to=["director@school.example", "patrol@school.example"],
         )
-        EmailSender(channel, "zh").send(sample_body(), 3)
+        EmailSender(channel, "zh").send(sample_body(), "3")
     [(envelope, message)] = receiver.messages
     assert envelope.rcpt_tos == ["director@school.example", "patrol@school.example"]
     assert _subject(message) == "温度超限"
@@ -205,11 +205,11 @@ def test_email_over_starttls(tmp_path: Path) -> None:
             to=["director@school.example"],
             ca_file=cert,
         )
-        EmailSender(channel, "zh").send(sample_body("escalated"), 4)
+        EmailSender(channel, "zh").send(sample_body("escalated"), "4")
         # Without trusting the certificate the send fails, and is retried later.
         untrusted = channel.model_copy(update={"ca_file": None})
         with pytest.raises(ChannelError):
-            EmailSender(untrusted, "zh").send(sample_body(), 5)
+            EmailSender(untrusted, "zh").send(sample_body(), "5")
     [(_envelope, message)] = receiver.messages
     assert _subject(message) == "【升级】温度超限"
 

@@ -57,7 +57,7 @@ def test_wecom_sends_the_figures_then_each_chart_as_an_image() -> None:
     first, second = _png(), _png((3, 2))
     with http_receiver() as receiver:
         sender = WecomSender(WecomChannelConfig(type="wecom", url=receiver.url()), "zh")
-        sender.send(_report_body(first, second), 5)
+        sender.send(_report_body(first, second), "5")
         sender.close()
     markdown, *images = (r.body for r in receiver.requests)
     assert markdown["msgtype"] == "markdown"
@@ -72,10 +72,10 @@ def test_wecom_skips_a_chart_over_2_mb_and_never_fails_for_a_chart() -> None:
     too_big = b"\x89PNG" + b"\0" * WECOM_IMAGE_MAX
     with http_receiver() as receiver:
         sender = WecomSender(WecomChannelConfig(type="wecom", url=receiver.url()), "zh")
-        sender.send(_report_body(too_big), 6)
+        sender.send(_report_body(too_big), "6")
         assert [r.body["msgtype"] for r in receiver.requests] == ["markdown"]
         receiver.answer_by_msgtype["image"] = {"errcode": 40009, "errmsg": "invalid image size"}
-        sender.send(_report_body(_png()), 7)  # the image is refused: logged, not raised
+        sender.send(_report_body(_png()), "7")  # the image is refused: logged, not raised
         sender.close()
     assert [r.body["msgtype"] for r in receiver.requests] == ["markdown", "markdown", "image"]
 
@@ -91,7 +91,7 @@ def test_email_carries_the_page_inline_and_the_table_attached() -> None:
             sender="cw@school.example",
             to=["director@school.example"],
         )
-        EmailSender(channel, "zh").send(_report_body(png), 8)
+        EmailSender(channel, "zh").send(_report_body(png), "8")
     [(_, message)] = receiver.messages
     parts = {p.get_content_type(): p for p in message.walk()}
     assert "用电 812.4 kWh" in parts["text/plain"].get_payload(decode=True).decode()
@@ -109,7 +109,7 @@ def test_email_carries_the_page_inline_and_the_table_attached() -> None:
 def test_a_webhook_gets_the_body_without_the_page() -> None:
     with http_receiver() as receiver:
         sender = HttpSender(receiver.url())
-        sender.send(_report_body(_png()), 9)
+        sender.send(_report_body(_png()), "9")
         sender.close()
     [request] = receiver.requests
     assert request.body["period"] == "2026-W47"

@@ -100,3 +100,43 @@ def test_bad_messages_are_dead_lettered_and_valid_readings_stored(
     assert "readings[2].open: open must be a boolean" in mixed_letter["detail"]
     assert any("payload_base64" in x for x in letters)
     assert service.health()["mqtt"]
+
+
+def test_bad_records_of_alarms_told_by_a_gateway_are_refused_and_a_good_one_kept(
+    service: IngestService, publisher: Publisher, config: dict[str, Any]
+) -> None:
+    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-gate/edge"
+    good = {
+        "v": 1,
+        "gateway": "gw-gate",
+        "device": "smoke-1",
+        "kind": "smoke",
+        "field": "smoke",
+        "ts": BASE_TS,
+        "told_ts": BASE_TS + 30_000,
+        "channels": ["guard-room"],
+    }
+    bad = [
+        b"{",
+        good | {"gateway": "gw-other"},  # another gateway's topic
+        good | {"kind": "door", "field": "open"},  # not an edge kind
+        good | {"field": "fault"},  # not the alarm field
+        good | {"channels": ["guard room\n"]},
+        good | {"ts": 5},
+        good | {"said": "hello"},
+    ]
+    payloads = [p if isinstance(p, bytes) else orjson.dumps(p) for p in bad]
+    publisher.publish_many([(topic, p) for p in [*payloads, orjson.dumps(good)]])
+
+    store = service.alert_store
+    wait_for(lambda: store.db.execute("SELECT count(*) FROM edge_told").fetchone()[0] == 1, 10)
+    row = store.db.execute("SELECT * FROM edge_told").fetchone()
+    assert (row["gateway"], row["device"], row["ts_ms"]) == ("gw-gate", "smoke-1", BASE_TS)
+    rejected = service.metrics.rejected
+    assert rejected.labels("bad_edge")._value.get() == 6
+    assert rejected.labels("gateway_mismatch")._value.get() == 1
+    letters = wait_for(lambda: len(_dead_letters(service.config.state_dir)) == 7 or None, 10)
+    assert letters
+    details = " | ".join(x["detail"] for x in _dead_letters(service.config.state_dir))
+    assert "field of a smoke alarm is 'smoke'" in details
+    assert "kind: Input should be 'smoke', 'leak' or 'panic'" in details

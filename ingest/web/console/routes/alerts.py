@@ -3,6 +3,7 @@ with a note (guard and admin; ``acknowledged_by`` is the person's display name).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,15 @@ def alert_context(
         "what": _what(alert, lang),
         "other_tags": {k: v for k, v in alert.tags.items() if k not in _SHOWN_TAGS},
         "note_hint": word("alert.note", alert.kind, lang, fallback="alert.note"),
+        "told_by": _told_by(alert, lang, when),
     }
+
+
+def _told_by(alert: Alert, lang: str, when: Callable[[int], str]) -> str | None:
+    """Who told people first, when it was the gateway on its own (SPEC §12)."""
+    if alert.notified_by != "gateway" or alert.edge_told_ms is None:
+        return None
+    return say("alert.told_by_gateway", lang, gateway=alert.gateway, time=when(alert.edge_told_ms))
 
 
 _SHOWN_TAGS = frozenset({"building", "room", "class"})  # said in words on the page

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -166,6 +167,42 @@ def test_an_ack_link_from_a_webhook_works_once_without_logging_in(
     alert_id = _body_of(receiver, "smoke-2")["alert_id"]
     answer = httpx.get(f"{console.api}/api/alerts/{alert_id}", headers=GUARD).json()
     assert answer["acknowledged_by"] == "保安 老陈（链接填写）"
+
+
+def test_an_alarm_the_gateway_told_says_so_on_its_page_and_is_acknowledged_there(
+    console: IngestProcess, browser: Browser, publisher: Publisher, receiver: HttpReceiver
+) -> None:
+    root = console.config["mqtt"]["topic_root"]
+    on = int(time.time() * 1000) - 40_000  # 40 s ago, during a cut of the gateway's link
+    told = {
+        "gateway": "gw-main",
+        "device": "smoke-e",
+        "kind": "smoke",
+        "field": "smoke",
+        "ts": on,
+        "told_ts": on + 30_000,
+        "channels": ["guard-room"],
+    }
+    # As the gateway sends them when its link is back: what it told, then its readings.
+    publisher.publish(f"{root}/sunshine-kg/gw-main/edge", orjson.dumps(told))
+    payload = envelope("gw-main", 7, [reading("smoke-e", "smoke", on, smoke=True)])
+    publisher.publish(f"{root}/sunshine-kg/gw-main/readings", payload)
+    body = _body_of(receiver, "smoke-e")
+    assert (body["state"], body["notified_by"]) == ("edge", "gateway")
+    assert body["ack_url"]  # it waits for a person as any firing alarm does
+    with phone(browser) as (context, _requests):
+        page = context.new_page()
+        _log_in(page, console.api, "zhang")
+        page.goto(f"{console.api}/alerts/{body['alert_id']}")
+        facts = page.locator("dl.facts")
+        expect(facts).to_contain_text("中心连不上时，网关 gw-main 已于")
+        expect(facts).to_contain_text("直接通知值班人员")
+        expect(page.locator("ol.history")).to_contain_text("网关已直接通知")
+        page.fill("textarea[name=note]", "已到现场")
+        page.click("button.primary")
+        expect(page.locator(".notice")).to_contain_text("已确认")
+    answer = httpx.get(f"{console.api}/api/alerts/{body['alert_id']}", headers=GUARD).json()
+    assert (answer["notified_by"], answer["acknowledged_by"]) == ("gateway", "张师傅")
 
 
 def test_no_page_loads_anything_from_another_host_and_the_board_fits_a_phone(
