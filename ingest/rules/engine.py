@@ -266,6 +266,8 @@ class RuleEngine:
         key = (rule.id, dev.site, dev.gateway, dev.device)
         assert rule.predicate is not None
         holds = rule.predicate(dev.values)
+        before = self.book.tracks.get(key)
+        settling = backlog or (before is not None and now < before.settle_until_ms)
         changed = self.book.condition(key, holds, ts)
         if changed is not None:
             batch.conditions[key] = changed
@@ -278,11 +280,14 @@ class RuleEngine:
                 alert.value = as_number(dev.values.get(alert.field or ""))
             self._hold(batch, rule, dev, track, now)
         elif alert is not None:
-            if alert.state == "pending" and backlog and self._worth_telling_late(rule, alert, ts):
+            # Held back by a backlog (this reading's, or one still settling): a critical
+            # alarm that came and went meanwhile is told late, never dropped.
+            held = alert.state == "pending" and settling
+            if held and self._worth_telling_late(rule, alert, ts):
                 self.lifecycle.late(batch, alert, rule.config, ts, now)
                 self.book.remove(alert)
                 return
-            if alert.state == "pending" and backlog:
+            if held:
                 self.metrics.stale_suppressed.inc()
             if not (alert.state == "firing" and rule.latch):
                 self.lifecycle.end(batch, alert, rule.config, now)  # latched: waits for an ack

@@ -112,3 +112,12 @@ def test_acknowledging_a_late_alarm_leaves_the_latched_alarm_of_its_device(
         assert h.engine.book.alerts == {}
     finally:
         h.close()
+
+
+def test_an_alarm_over_before_its_backlog_settled_is_told_late(h: EngineHarness) -> None:
+    # A two-minute cut drains: the alarm's start is backlog (over 2 min old, so it waits
+    # for the backlog to settle), its end 100 s old is not. Told late, never dropped.
+    h.read("smoke-1", "smoke", ts=h.now_ms - 130_000, smoke=True)
+    h.read("smoke-1", "smoke", ts=h.now_ms - 100_000, smoke=False)
+    h.advance(30)
+    assert h.sent() == [("patrol", "late")]
