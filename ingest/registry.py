@@ -4,7 +4,9 @@ Fed from the live MQTT stream; read by the storage path (series tags from meta),
 (``/api/devices``), the rules engine and the reports. Gateways are keyed by (site,
 gateway) and devices by (site, gateway, device): two campuses may both have a ``gw-gate``.
 Saved to ``state_dir/registry.json`` so device tags survive a restart even before the
-retained meta messages arrive again.
+retained meta messages arrive again; each gateway's last ``seq`` also to ``seqs.json``
+before every acknowledgement, so a restart never takes the envelopes acknowledged since
+the last full save for missing ones.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class Registry:
         self._dirty = False  # last values or seq changed: saved every few seconds
         self._meta_dirty = False  # meta or status changed: saved before acknowledging
         self._last_save = 0.0
+        self._seqs_dirty = False  # a last seq changed since seqs.json was written
+        self.seqs_path = path.with_name("seqs.json")
         self.meta_version = 0  # bumped on every meta change, so readers can refresh caches
 
     # ------------------------------------------------------------------ updates
@@ -136,12 +140,12 @@ class Registry:
             last = state.last_seq
             if last is not None and abs(seq - last) > MAX_SEQ_JUMP:
                 state.last_seq = seq  # count from here on
-                self._dirty = True
+                self._dirty = self._seqs_dirty = True
                 return SeqCheck(reset=True)
             if last is not None and seq <= last:
                 return SeqCheck(repeat=True)
             state.last_seq = seq
-            self._dirty = True
+            self._dirty = self._seqs_dirty = True
             return SeqCheck(missing=0 if last is None else seq - last - 1)
 
     def _device(self, site: str, gateway: str, device: str, kind: str) -> KnownDevice | None:
@@ -283,8 +287,37 @@ class Registry:
                 self._dirty, self._meta_dirty = True, self._meta_dirty or meta_dirty
             raise
 
+    def save_seqs(self) -> None:
+        """Write each gateway's last ``seq`` (small, so before every acknowledgement; not
+        fsync'd: it outlives a crash of the process, a power cut may cost a false gap)."""
+        with self._lock:
+            if not self._seqs_dirty:
+                return
+            doc = [[g.site, g.gateway, g.last_seq] for g in self._gateways.values()]
+            self._seqs_dirty = False
+        try:
+            write_atomic(self.seqs_path, orjson.dumps(doc), durable=False)
+        except OSError:
+            self._seqs_dirty = True
+            raise
+
     def load(self) -> None:
         """Load the saved registry, if any; an unreadable file is logged and ignored."""
+        self._load_registry()
+        self._load_seqs()
+
+    def _load_seqs(self) -> None:
+        """The last ``seq`` of each gateway, newer than the registry's own."""
+        try:
+            for site, gateway, last_seq in orjson.loads(self.seqs_path.read_bytes()):
+                if last_seq is None or isinstance(last_seq, int):
+                    self._gateway(site, gateway).last_seq = last_seq
+        except FileNotFoundError:
+            return
+        except (OSError, orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            log.warning("%s unreadable, the registry's seqs are used: %s", self.seqs_path, exc)
+
+    def _load_registry(self) -> None:
         if not self.path.exists():
             return
         try:

@@ -266,6 +266,7 @@ class MqttConsumer:
         self.intake.store([item.outcome.record for item in batch if item.outcome.record])
         self.metrics.spool_bytes.set(self.intake.spool.pending_bytes())
         try:  # the registry is a cache (meta is retained at the broker): never hold acks
+            self.registry.save_seqs()  # what is acknowledged is never taken for missing
             self.registry.save_if_needed()
         except OSError as exc:
             self.problems.report("registry", f"cannot be saved ({exc}): kept in memory")
