@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import threading
 from pathlib import Path
+
+_cleaned: set[Path] = set()  # paths whose dead writers' temporaries are gone
+_cleaned_lock = threading.Lock()
 
 
 def write_atomic(
@@ -38,6 +43,31 @@ def write_atomic(
         raise
     if durable:
         fsync_directory(path.parent)
+    _remove_leftovers(path)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Once per path and process: remove the temporaries of writers that died before
+    their rename (a crash or power cut leaves them; nothing ever reads them)."""
+    with _cleaned_lock:
+        if path in _cleaned:
+            return
+        _cleaned.add(path)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = leftover.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's: alive
+        return True
+    return True
 
 
 def fsync_directory(directory: Path) -> None:
