@@ -133,6 +133,10 @@ class Uplink:
             clean_session=True,  # unacknowledged envelopes are republished from the buffer
         )
         client.max_inflight_messages_set(s.max_inflight + 5)
+        # Within one session's connect wait paho retries on its own: every second or two,
+        # not after its default 1, 2, 4, 8 s, so a broker back from a restart is used at
+        # once (the session's own capped, jittered backoff spaces longer outages).
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
         if s.username:
             client.username_pw_set(s.username, s.password)
         if s.tls:
