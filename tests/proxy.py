@@ -1,6 +1,8 @@
-"""A TCP proxy a test controls, for network cuts between a gateway and its broker: while
+"""A TCP proxy a test controls, for network faults between a gateway and its broker: while
 ``cut``, every connection through it is closed and new ones are refused at once (as a
-pulled cable looks to the client after its keepalive), until ``restore``."""
+pulled cable looks to the client after its keepalive), until ``restore``; while
+``stalled``, connections stay open but nothing flows either way (a link that hangs), until
+``resume``; ``reset`` closes the open connections once (a NAT that forgot them)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ class TcpProxy:
         self.target_port = target_port
         self.port = free_port()
         self._cut = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self._server = socket.create_server(("127.0.0.1", self.port))
@@ -31,6 +35,10 @@ class TcpProxy:
     def cut(self) -> None:
         """Close every connection through the proxy and refuse new ones."""
         self._cut.set()
+        self.reset()
+
+    def reset(self) -> None:
+        """Close every connection through the proxy (new ones are let through)."""
         with self._lock:
             sockets, self._open = self._open, []
         for sock in sockets:
@@ -42,9 +50,18 @@ class TcpProxy:
         """Let connections through again."""
         self._cut.clear()
 
+    def stall(self) -> None:
+        """Hold every byte, both ways, on every connection (open ones stay open)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Let the held bytes flow again."""
+        self._flowing.set()
+
     def close(self) -> None:
         """Stop the proxy."""
         self._stop.set()
+        self._flowing.set()
         self.cut()
         self._thread.join(5)
         self._server.close()
@@ -70,10 +87,10 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         for sock in (source, sink):
             with contextlib.suppress(OSError):
