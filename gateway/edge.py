@@ -242,16 +242,9 @@ class EdgeAlarms:
     def _tell(self, device: str, alarm: Alarm) -> None:
         """Queue the alarm for every channel and for the server, and remember it was told
         (one transaction)."""
+        now = now_ms(self.clock)
         text = orjson.dumps(self._body(device, alarm.kind, alarm.on_ms)).decode()
-        told = EdgeTold(
-            gateway=self.gateway,
-            device=device,
-            kind=alarm.kind,  # type: ignore[arg-type]  # one of edge.kinds
-            field=ALARM_FIELDS[alarm.kind],
-            ts=alarm.on_ms,
-            told_ts=now_ms(self.clock),
-            channels=list(self.senders),
-        )
+        record = self._record(device, alarm, now)
         with self._lock:
             current = self._on.get(device)
             if self._db is None or current != alarm:  # changed meanwhile
@@ -260,17 +253,37 @@ class EdgeAlarms:
                 for channel in self.senders:
                     db.execute(
                         "INSERT INTO pending (channel, body, due_ms) VALUES (?, ?, ?)",
-                        (channel, text, told.told_ts),
+                        (channel, text, now),
                     )
-                db.execute("INSERT INTO told (body) VALUES (?)", (told.model_dump_json().encode(),))
+                if record is not None:
+                    db.execute("INSERT INTO told (body) VALUES (?)", (record,))
                 self._store(device, None if alarm.over else replace(alarm, told=True), db)
             self.told += 1
-            self.has_unsent = True
+            self.has_unsent = self.has_unsent or record is not None
         log.warning("edge alarm: %s on %s told by the gateway (uplink down)", alarm.kind, device)
         self._worker.wake()
         if self.config.siren is not None:
             siren = self.config.siren
             threading.Thread(target=sound, args=(siren,), name="edge-siren", daemon=True).start()
+
+    def _record(self, device: str, alarm: Alarm, now: int) -> bytes | None:
+        """What the server is told of it once the uplink is back (None when the gateway's
+        clock is not to be believed, before 2020: the people are told all the same, and
+        the server tells it again when the readings come)."""
+        try:
+            told = EdgeTold(
+                gateway=self.gateway,
+                device=device,
+                kind=alarm.kind,  # type: ignore[arg-type]  # one of edge.kinds
+                field=ALARM_FIELDS[alarm.kind],
+                ts=alarm.on_ms,
+                told_ts=now,
+                channels=list(self.senders),
+            )
+        except ValueError as exc:
+            log.error("edge alarm of %s: no record for the server: %s", device, exc)
+            return None
+        return told.model_dump_json().encode()
 
     def _body(self, device: str, kind: str, ts: int) -> dict[str, Any]:
         lang = self.config.language
@@ -301,7 +314,10 @@ class EdgeAlarms:
     def _deliver(self) -> float:
         """Tell what became due (``after`` passed with an alarm on and no new reading of
         it), send what is due on each channel; the seconds until the next look."""
-        self._tell_due()
+        try:
+            self._tell_due()
+        except Exception:  # what waits is sent all the same
+            log.exception("edge alarms: what became due could not be queued")
         waits = [self._deliver_one(channel) for channel in self.senders]
         return min([*waits, 1.0])
 

@@ -294,7 +294,7 @@ class Uplink:
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             self.publish_errors += 1
             log.warning("uplink: publish of %s failed: %s", what, mqtt.error_string(info.rc))
-            return  # it stays in the buffer and goes out after the reconnect
+            return  # it stays where it waits and goes out after the reconnect
         # The PUBACK may have come before publish() returned: then the slot holds it.
         if self._acks.published(info.mid, item):
             self._acknowledge(item)
@@ -302,11 +302,12 @@ class Uplink:
     def _acknowledge(self, item: Envelope | Snapshot | ToldRecord) -> None:
         if isinstance(item, ToldRecord):
             assert self.told is not None
-            self._told_inflight.discard(item.id)
             try:
                 self.told.sent(item)
-            except Exception:  # sent again after the next connect: the server ignores it
+            except Exception:  # stays in flight: sent again after the next connect
                 log.exception("uplink: told alarm %d cannot be marked as sent", item.id)
+            else:
+                self._told_inflight.discard(item.id)
         elif isinstance(item, Snapshot):
             assert self.snapshots is not None
             self.snapshots.acknowledge(item.id)

@@ -122,7 +122,7 @@ class Registry:
             removed = set(state.tracked) | set(state.devices) if state else set()
             for device in removed:
                 self._devices.pop((site, gateway, device), None)
-            self._meta_dirty = True
+            self._meta_dirty = self._seqs_dirty = True
             self.meta_version += 1
             return removed
 
@@ -310,8 +310,9 @@ class Registry:
         """The last ``seq`` of each gateway, newer than the registry's own."""
         try:
             for site, gateway, last_seq in orjson.loads(self.seqs_path.read_bytes()):
-                if last_seq is None or isinstance(last_seq, int):
-                    self._gateway(site, gateway).last_seq = last_seq
+                state = self._gateways.get((site, gateway))  # a gateway forgotten stays so
+                if state is not None and (last_seq is None or isinstance(last_seq, int)):
+                    state.last_seq = last_seq
         except FileNotFoundError:
             return
         except (OSError, orjson.JSONDecodeError, TypeError, ValueError) as exc:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from campuswatch.protocol.kinds import ID_PATTERN, MIN_TS_MS, Problem
+from campuswatch.protocol.kinds import ID_PATTERN, MAX_FUTURE_MS, MIN_TS_MS, Problem
 from campuswatch.protocol.messages import Text64
 
 EdgeKind = Literal["smoke", "leak", "panic"]
@@ -47,8 +47,9 @@ def edge_topic(root: str, site: str, gateway: str) -> str:
     return f"{root}/{site}/{gateway}/edge"
 
 
-def parse_edge(payload: bytes, topic_gateway: str) -> EdgeTold | Problem:
-    """Validate an ``edge`` payload from the gateway of its topic."""
+def parse_edge(payload: bytes, topic_gateway: str, now_ms: int) -> EdgeTold | Problem:
+    """Validate an ``edge`` payload from the gateway of its topic; its times may not be
+    more than a day ahead of ``now_ms`` (as readings' may not)."""
     try:
         told = EdgeTold.model_validate_json(payload)
     except ValidationError as exc:
@@ -58,4 +59,6 @@ def parse_edge(payload: bytes, topic_gateway: str) -> EdgeTold | Problem:
     if told.gateway != topic_gateway:
         detail = f"gateway {told.gateway!r} does not match topic gateway {topic_gateway!r}"
         return Problem("gateway_mismatch", detail)
+    if max(told.ts, told.told_ts) > now_ms + MAX_FUTURE_MS:
+        return Problem("bad_edge", "ts or told_ts more than a day ahead of the server's clock")
     return told

@@ -21,6 +21,7 @@ the service stops before they are delivered (there was nowhere to keep them).
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections import deque
 from functools import partial
@@ -70,7 +71,7 @@ class Dispatcher:
         self._workers = {
             name: Worker(f"notify-{name}", partial(self._deliver_next, name)) for name in senders
         }
-        self._memory: dict[str, deque[Notification]] = {name: deque() for name in senders}
+        self._memory: dict[str, deque[tuple[str, Notification]]] = {n: deque() for n in senders}
         self._memory_lock = threading.Lock()
 
     def start(self) -> None:
@@ -94,8 +95,9 @@ class Dispatcher:
         """Deliver these (channel, notification) before the outbox: they are nowhere else."""
         with self._memory_lock:
             for channel, notification in notifications:
-                if channel in self._memory:
-                    self._memory[channel].append(notification)
+                if channel in self._memory:  # an id of its own: receivers de-duplicate by it
+                    delivery = f"memory-{secrets.token_hex(8)}"
+                    self._memory[channel].append((delivery, notification))
         self.wake({channel for channel, _ in notifications})
 
     def wake(self, channels: set[str]) -> None:
@@ -113,7 +115,7 @@ class Dispatcher:
         if unrecorded is not None:
             if limit is not None and (wait_s := limit.wait_s()) > 0:
                 return min(wait_s, _POLL_S)
-            return self._deliver_from_memory(channel, unrecorded, limit)
+            return self._deliver_from_memory(channel, *unrecorded, limit)
         now = now_ms(self.clock)
         due = self.outbox.due(channel, now, COALESCE_AFTER + 1)
         if not due:
@@ -135,12 +137,12 @@ class Dispatcher:
         return 0.0
 
     def _deliver_from_memory(
-        self, channel: str, notification: Notification, limit: RateLimit | None
+        self, channel: str, delivery: str, notification: Notification, limit: RateLimit | None
     ) -> float:
         if limit is not None:
             limit.take()
         try:
-            self.senders[channel].send(notification.payload(), "memory")
+            self.senders[channel].send(notification.payload(), delivery)
         except ChannelError as exc:  # refused or not: it is an alarm, keep trying
             delay = self._backoffs[channel].next_delay()
             log.warning(

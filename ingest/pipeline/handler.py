@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from campuswatch.clock import Clock, now_ms
+from campuswatch.notify.ratelimit import RateLimit
 from campuswatch.protocol import (
     KINDS,
     MIN_TS_MS,
@@ -42,6 +43,8 @@ from ingest.storage.snapshots import (
 )
 
 log = logging.getLogger(__name__)
+
+EDGE_PER_MIN = 240  # records of alarms a gateway told on its own (a whole building's, and more)
 
 
 @dataclass(slots=True)
@@ -79,6 +82,7 @@ class MessageHandler:
         # A margin of an hour, so a reading at the edge is not refused by InfluxDB later.
         self.keep_ms = keep_days * 86_400_000 - 3_600_000 if keep_days else 0
         self._refused_log = QuietLog(log)
+        self._edge_limits: dict[tuple[str, str], RateLimit] = {}
         # (site, gateway, readings) of every accepted envelope, in arrival order, after the
         # registry has them; a failing listener never stops storage.
         self.accepted: Signal[[str, str, list[Reading]]] = Signal("accepted readings")
@@ -258,9 +262,17 @@ class MessageHandler:
         return Outcome()
 
     def _edge(self, topic: str, site: str, gateway: str, payload: bytes) -> Outcome:
-        told = parse_edge(payload, gateway)
+        told = parse_edge(payload, gateway, now_ms(self.clock))
         if isinstance(told, Problem):
             return self._reject(topic, payload[:4096], told.code, told.detail)
+        if self.registry.device(site, gateway, told.device) is None:
+            detail = f"device {told.device!r} is not one of gateway {gateway!r}'s (its meta)"
+            return self._reject(topic, payload[:4096], "unknown_device", detail)
+        limit = self._edge_limits.setdefault((site, gateway), RateLimit(EDGE_PER_MIN, self.clock))
+        if limit.wait_s() > 0:  # a gateway tells once per alarm: a flood is not alarms
+            detail = f"more than {EDGE_PER_MIN} a minute from gateway {gateway!r}"
+            return self._reject(topic, payload[:4096], "edge_flood", detail)
+        limit.take()
         log.warning(
             "gateway %s told %s alarm of %s on its own (uplink was down)",
             gateway,

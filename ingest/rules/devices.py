@@ -35,6 +35,14 @@ class DeviceBook:
         self._devices[(site, gateway, device)] = fresh
         return fresh
 
+    def restore(self, now_ms: int) -> None:
+        """After a restart: every device the registry knows, as it was last heard."""
+        for known in self.registry.devices():
+            dev = self.get(known.site, known.gateway, known.device, known.kind)
+            seen = known.last_seen_ms
+            dev.last_ts = min(seen, now_ms) if seen is not None else None  # never ahead
+            dev.values = dict(known.values)
+
     def find(self, key: tuple[str, str, str]) -> WatchedDevice | None:
         """A device seen before (refreshed like :meth:`get`), or None."""
         dev = self._devices.get(key)

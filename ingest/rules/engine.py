@@ -1,29 +1,21 @@
 """The rules engine: live readings, gateway status and acknowledgements in, alert
 transitions out.
 
-Driven by the MQTT stream (``on_readings`` / ``on_status`` run on the consumer's network
-thread, before storage, so an InfluxDB outage never delays an alert), by people
-(``acknowledge``) and by ``tick``, called about twice a second, for hold times, schedule
-boundaries, silence, repeat and escalation. Each input is decided on the live alerts of
-the :class:`AlertBook` into one :class:`Batch` of transitions, which the
-:class:`Recorder` applies in one transaction.
+Driven by the MQTT stream (``on_readings`` and ``on_status`` on the consumer's network
+thread, before storage: an InfluxDB outage never delays an alert), by people
+(``acknowledge``) and by ``tick`` (about twice a second: hold times, schedules, silence,
+repeat, escalation). Each input is decided on the :class:`AlertBook` into one
+:class:`Batch`, which the :class:`Recorder` applies in one transaction. Rule time never
+runs ahead of the service's clock (``skew.py``).
 
-Rule time never runs ahead of the service's clock (``skew.py``): a gateway clock that
-jumped ahead and was corrected cannot mute the alarms after it.
-
-Ordering and backlogs: each device's values are merged in reading-``ts`` order and a
-reading older than one already seen never changes a condition, so redeliveries and late
-envelopes cannot move an alert backwards. But an older reading that shows a critical
-condition no alert covered (an envelope delivered after a later one, as in a broker
-failover) is told ``late`` (SPEC §5, ``late.py``): a real alarm is never dropped for its
-order.
-
-A reading that arrives more than ``STALE_MS`` after its ``ts`` is backlog (a gateway
-draining its buffer after an outage): it updates the condition, but an alert it starts
-waits until ``SETTLE_MS`` after the device's last backlog reading before firing. So a
-condition that began and ended during the outage (a door opened and closed again) is
-dropped without a notification and counted, while one that is still true once the
-backlog has caught up fires, with ``started_at`` at the time it really began.
+Order and backlogs: each device's values merge in reading-``ts`` order, so redeliveries
+and late envelopes never move an alert backwards; an older reading showing a critical
+condition no alert covered is told ``late`` (``late.py``). A reading more than
+``STALE_MS`` old is backlog (a gateway draining its buffer): an alert it starts waits
+until ``SETTLE_MS`` after the device's last backlog reading. A condition that began and
+ended meanwhile is dropped and counted (a door opened and closed), told ``late`` when
+critical; one still true then fires, ``started_at`` when it really began. An alarm the
+gateway told on its own while cut off is told ``edge`` (``edge.py``, SPEC §12).
 """
 
 from __future__ import annotations
@@ -35,12 +27,6 @@ from collections.abc import Callable
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import DeviceRef, EdgeTold, Reading, Status
 from campuswatch.signal import Signal
-from ingest.config.rules import (
-    GatewayOfflineRuleConfig,
-    RoundMissedRuleConfig,
-    SampleExcursionRuleConfig,
-    SilentRuleConfig,
-)
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems
 from ingest.metrics import Metrics
@@ -51,6 +37,7 @@ from ingest.rules.alert_text import clock_time, say
 from ingest.rules.alerts import AlertBook
 from ingest.rules.devices import DeviceBook
 from ingest.rules.duty_events import DutyEvents
+from ingest.rules.edge import EdgeRecords
 from ingest.rules.errors import clean_note
 from ingest.rules.late import LateReadings
 from ingest.rules.lifecycle import Lifecycle
@@ -62,6 +49,7 @@ from ingest.rules.skew import ClockSkew
 from ingest.rules.state import (
     CompiledRule,
     GatewayBook,
+    RuleSets,
     Track,
     WatchedDevice,
     as_number,
@@ -75,7 +63,6 @@ log = logging.getLogger(__name__)
 
 STALE_MS = 120_000
 SETTLE_MS = 15_000
-EDGE_TOLD_KEPT_MS = 30 * 86_400_000  # a gateway's buffer never holds readings longer
 
 
 class RuleEngine:
@@ -123,21 +110,14 @@ class RuleEngine:
         self.skew = ClockSkew(self.problems, metrics)
         self.late = LateReadings(self.book, store, self.lifecycle, metrics, self._active)
         self.acks = Acknowledgements(self.book, store, self.lifecycle, self._rules)
+        self.edge = EdgeRecords(self.book, store)
         self._lock = threading.RLock()
-        rules = list(self._rules.values())
-        condition_rules = [r for r in rules if r.predicate is not None]
-        silent_rules = [r for r in rules if isinstance(r.config, SilentRuleConfig)]
-        gateway_rules = [r for r in rules if isinstance(r.config, GatewayOfflineRuleConfig)]
-        duty_rules = [
-            r
-            for r in rules
-            if isinstance(r.config, RoundMissedRuleConfig | SampleExcursionRuleConfig)
-        ]
-        self.duty_events = DutyEvents(self.book, self.lifecycle, duty_rules, config.site.id)
-        self.devices = DeviceBook(registry, condition_rules, silent_rules)
+        rules = RuleSets.of(self._rules.values())
+        self.duty_events = DutyEvents(self.book, self.lifecycle, rules.duty, config.site.id)
+        self.devices = DeviceBook(registry, rules.condition, rules.silent)
         self.gateways = GatewayBook()
         self.quiet = QuietChecks(
-            self.book, self.lifecycle, self.devices, self.gateways, gateway_rules, self._active
+            self.book, self.lifecycle, self.devices, self.gateways, rules.gateway, self._active
         )
         # When each rule's active period began (None: not active now; absent: not known
         # yet, so the first refresh decides).
@@ -150,14 +130,10 @@ class RuleEngine:
         with self._lock:
             now = self.quiet.started_ms = now_ms(self.clock)
             orphans = self.book.load(self.store)
-            for known in self.registry.devices():
-                dev = self.devices.get(known.site, known.gateway, known.device, known.kind)
-                seen = known.last_seen_ms
-                dev.last_ts = min(seen, now) if seen is not None else None  # never ahead
-                dev.values = dict(known.values)
+            self.devices.restore(now)
             for (site, gateway), status in self.registry.gateway_status().items():
                 self.gateways.restore(site, gateway, status, now)
-            self.store.forget_edge_told(now - EDGE_TOLD_KEPT_MS)
+            self.edge.prune(now)
             self._run(lambda batch: self._resolve_orphans(batch, orphans, now))
             self._run(lambda batch: self._refresh_schedules(batch, now))
             log.info(
@@ -188,11 +164,11 @@ class RuleEngine:
             self._run(lambda batch: self.quiet.check_gateways(batch, now))
 
     def on_edge(self, site: str, gateway: str, told: EdgeTold) -> None:
-        """A gateway told an alarm on its own while cut off (SPEC §12): recorded, so the
-        alert its readings raise is told once as ``edge`` (the gateway sends these before
-        the readings it buffered)."""
+        """A gateway told an alarm on its own while cut off (SPEC §12; see edge.py)."""
         with self._lock:
-            self._run(lambda batch: batch.edge_told.append((site, told)))
+            now = now_ms(self.clock)
+            self.edge.prune(now)
+            self._run(lambda batch: self.edge.record(batch, site, gateway, told, now))
 
     def on_meta(self, site: str, gateway: str, removed: set[str], gone: bool = False) -> None:
         """A gateway's device list changed (a MetaListener): end the alerts of devices it
@@ -280,22 +256,22 @@ class RuleEngine:
                 alert.value = as_number(dev.values.get(alert.field or ""))
             self._hold(batch, rule, dev, track, now)
         elif alert is not None:
-            # Held back by a backlog (this reading's, or one still settling): a critical
-            # alarm that came and went meanwhile is told late, never dropped.
-            held = alert.state == "pending" and settling
-            if held and self._worth_telling_late(rule, alert, ts):
+            self._cleared(batch, rule, alert, ts, now, settling)
+
+    def _cleared(
+        self, batch: Batch, rule: CompiledRule, alert: Alert, ts: int, now: int, settling: bool
+    ) -> None:
+        """The condition of ``alert`` is over as of reading ``ts``. One held back by a
+        backlog (this reading's, or one still settling) is dropped and counted, unless
+        critical and held for the rule's ``for``: then told late, never dropped."""
+        if alert.state == "pending" and settling:
+            if rule.config.severity == "critical" and ts - alert.since_ms >= rule.hold_ms:
                 self.lifecycle.late(batch, alert, rule.config, ts, now)
                 self.book.remove(alert)
                 return
-            if held:
-                self.metrics.stale_suppressed.inc()
-            if not (alert.state == "firing" and rule.latch):
-                self.lifecycle.end(batch, alert, rule.config, now)  # latched: waits for an ack
-
-    @staticmethod
-    def _worth_telling_late(rule: CompiledRule, alert: Alert, ended_ms: int) -> bool:
-        """A critical condition that held for the rule's ``for`` inside a backlog."""
-        return rule.config.severity == "critical" and ended_ms - alert.since_ms >= rule.hold_ms
+            self.metrics.stale_suppressed.inc()
+        if not (alert.state == "firing" and rule.latch):
+            self.lifecycle.end(batch, alert, rule.config, now)  # latched: waits for an ack
 
     def _hold(
         self, batch: Batch, rule: CompiledRule, dev: WatchedDevice, track: Track, now: int

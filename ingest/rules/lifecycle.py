@@ -80,7 +80,7 @@ class Lifecycle:
         alert.state = "firing"
         alert.started_ms = alert.last_notified_ms = now_ms
         self.metrics.alerts_fired.labels(alert.rule, alert.severity).inc()
-        if self._teller(alert, now_ms, "firing") == "edge":
+        if self._teller(alert, None, "firing") == "edge":
             batch.step(alert, ("edge",), now_ms, rule.notify)
             return
         if rule.once_per:
@@ -142,9 +142,10 @@ class Lifecycle:
         told = self._teller(alert, ended_ms, "late")
         batch.step(alert, (told, "resolved"), now_ms, rule.notify)
 
-    def _teller(self, alert: Alert, end_ms: int, state: EventState) -> EventState:
+    def _teller(self, alert: Alert, end_ms: int | None, state: EventState) -> EventState:
         """The step that tells the alert: ``edge`` if its gateway told its alarm on its
-        own while the condition held (by ``end_ms``), else ``state``; the alert records
+        own while the condition held (by ``end_ms``; None: it still holds, and a gateway
+        clock ahead of ours may have stamped it later), else ``state``; the alert records
         who told it first, and when the gateway did."""
         told_ms = self.store.edge_told(alert, end_ms) if alert.field else None
         if told_ms is None:

@@ -52,7 +52,9 @@ def _log(step: Transition) -> None:
     if step.dropped:
         return
     alert, first = step.record, step.events[0]
-    if first in ("firing", "late", "edge"):
+    if first == "edge" and not step.channels:
+        log.info("alert %d: its gateway told it on its own too", alert.id)
+    elif first in ("firing", "late", "edge"):
         words = {"firing": "fired", "late": "told late", "edge": "told after the gateway"}[first]
         log.warning(
             "alert %d %s: %s %s on %s", alert.id, words, alert.rule, alert.title, alert.device

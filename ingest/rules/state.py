@@ -3,12 +3,19 @@ tracks and gateways."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from campuswatch.protocol import FieldValue
-from ingest.config.rules import ConditionRuleConfig, RuleConfig, SilentRuleConfig
+from ingest.config.rules import (
+    ConditionRuleConfig,
+    GatewayOfflineRuleConfig,
+    RoundMissedRuleConfig,
+    RuleConfig,
+    SampleExcursionRuleConfig,
+    SilentRuleConfig,
+)
 from ingest.config.types import IntervalMultiple
 from ingest.rules.conditions import Predicate, compile_condition, compile_where
 
@@ -145,3 +152,25 @@ def silence_ms(rule: SilentRuleConfig, dev: WatchedDevice) -> int:
 def as_number(value: object) -> float | None:
     """A numeric field value as float; None for booleans, text or nothing."""
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSets:
+    """The compiled rules by what drives them."""
+
+    condition: list[CompiledRule]  # a reading's values
+    silent: list[CompiledRule]  # a device's silence
+    gateway: list[CompiledRule]  # a gateway's status
+    duty: list[CompiledRule]  # the duty books (rounds, food samples)
+
+    @classmethod
+    def of(cls, rules: Iterable[CompiledRule]) -> RuleSets:
+        """Sort ``rules``."""
+        every = list(rules)
+        duty_types = RoundMissedRuleConfig | SampleExcursionRuleConfig
+        return cls(
+            [r for r in every if r.predicate is not None],
+            [r for r in every if isinstance(r.config, SilentRuleConfig)],
+            [r for r in every if isinstance(r.config, GatewayOfflineRuleConfig)],
+            [r for r in every if isinstance(r.config, duty_types)],
+        )

@@ -297,14 +297,21 @@ class AlertStore(StateDatabase):
                 (site, told.gateway, told.device, told.field, told.ts, told.told_ts),
             )
 
-    def edge_told(self, alert: Alert, end_ms: int) -> int | None:
+    def edge_told(self, alert: Alert, end_ms: int | None) -> int | None:
         """When the gateway told an alarm of ``alert``'s device and field that turned on
-        while its condition held (by ``end_ms``), if it did."""
+        while its condition held (by ``end_ms``, if it is over), if it did."""
         with self._lock:
             row = self.db.execute(
                 "SELECT min(told_ms) FROM edge_told WHERE site = ? AND gateway = ?"
                 " AND device = ? AND field = ? AND ts_ms >= ? AND ts_ms <= ?",
-                (alert.site, alert.gateway, alert.device, alert.field, alert.since_ms, end_ms),
+                (
+                    alert.site,
+                    alert.gateway,
+                    alert.device,
+                    alert.field,
+                    alert.since_ms,
+                    end_ms if end_ms is not None else 2**63 - 1,
+                ),
             ).fetchone()
         return None if row[0] is None else int(row[0])
 

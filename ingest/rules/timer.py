@@ -22,7 +22,7 @@ TICK_S = 0.5
 _EXPORT_BATCH = 1000
 # After these steps the alert waits for a person (dashboards show it as active); a
 # pending alert has not been notified yet and may still be dropped silently.
-_NEEDS_A_PERSON = frozenset({"firing", "repeat", "escalated", "acknowledged"})
+_NEEDS_A_PERSON = frozenset({"firing", "repeat", "escalated", "acknowledged", "edge"})
 
 
 class EventExporter:

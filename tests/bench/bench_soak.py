@@ -28,6 +28,8 @@ from tests.receivers import http_receiver
 
 SAMPLE_EVERY_S = 30.0
 WARM_UP_S = 300.0
+MAX_SLOPE_MB_H = 10.0  # a leak shows as more than this over half an hour
+MAX_SPREAD = 8  # descriptors or threads: a reconnect or a pool may come and go
 
 
 def _proc(pid: int) -> tuple[float, int, int]:
@@ -174,13 +176,17 @@ def main() -> None:
             ingest.stop()
             broker.stop()
             influx.stop()
-    _summary(rows)
+    sys.exit(0 if _summary(rows) else 1)
 
 
-def _summary(rows: list[dict[str, float]]) -> None:
+def _summary(rows: list[dict[str, float]]) -> bool:
+    """Print the slopes and ranges after the warm-up; whether everything stayed flat:
+    RSS growing under ``MAX_SLOPE_MB_H``, descriptors and threads within a few."""
     warm = [r for r in rows if r["t_s"] >= WARM_UP_S] or rows
+    flat = True
     for name in ("ingest", "gateway"):
         slope = slope_mb_per_hour([(r["t_s"], r[f"{name}_rss_mb"]) for r in warm])
+        flat &= slope < MAX_SLOPE_MB_H
         print(
             f"{name} RSS after warm-up: slope {slope:+.2f} MB/h "
             f"({warm[0][f'{name}_rss_mb']:.0f} -> {warm[-1][f'{name}_rss_mb']:.0f} MB)"
@@ -189,6 +195,10 @@ def _summary(rows: list[dict[str, float]]) -> None:
         if key != "t_s" and not key.endswith("rss_mb"):
             values = [r[key] for r in warm]
             print(f"{key}: {min(values):g} .. {max(values):g}")
+            if key.endswith(("_fds", "_threads")):
+                flat &= max(values) - min(values) <= MAX_SPREAD
+    print("flat" if flat else "NOT FLAT")
+    return flat
 
 
 if __name__ == "__main__":

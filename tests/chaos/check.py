@@ -8,7 +8,8 @@
   smoke alarm the gateways committed told by the server exactly once (``firing``,
   ``late`` or ``edge``); every alarm that began inside a long cut of the Zigbee gateway's
   link told by the gateway itself and then by the server as ``edge``; the server says
-  ``edge`` only of alarms the gateway told.
+  ``edge`` only of alarms the gateway told; the broker got the gateway's record of every
+  alarm it told.
 """
 
 from __future__ import annotations
@@ -186,7 +187,10 @@ def check_alarms(
             report.problems.append(f"told of no alarm the gateways committed: {body}")
         else:
             told[id(episode)].append(body["state"])
+    records = {(t["device"], t["ts"]) for t in world.witness.told}
     for body in robot_told:
+        if (body["device"], body["ts"]) not in records:
+            report.problems.append(f"the gateway told {body['device']} but never the server")
         episode = _episode_of(found, body["device"], body["ts"], 1)
         if episode is None:
             report.problems.append(f"the gateway told of no alarm it committed: {body}")

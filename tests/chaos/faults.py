@@ -123,7 +123,6 @@ class Runner:
     schedule: Schedule
     outcomes: list[Outcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    alarm_times: list[tuple[str, float, float]] = field(default_factory=list)  # epoch s
     cuts: list[tuple[str, float, float]] = field(default_factory=list)  # links cut, epoch s
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -144,11 +143,9 @@ class Runner:
     def _alarm(self, alarm: Alarm) -> None:
         zigbee = self.world.zigbee
         assert zigbee is not None
-        began = time.time()
         zigbee.smoke(alarm.device, on=True)
         time.sleep(alarm.lasts)
         zigbee.smoke(alarm.device, on=False)
-        self.alarm_times.append((alarm.device, began, time.time()))
 
     def _fault(self, fault: Fault) -> None:
         outcome = Outcome(fault, started=time.time())

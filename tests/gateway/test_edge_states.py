@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from campuswatch.protocol import EdgeTold
 from gateway.config.edge import EdgeConfig
 from gateway.edge import EdgeAlarms
 from tests.clock import ManualClock
@@ -90,3 +91,34 @@ def test_the_servers_alarms_are_left_to_the_server(
     assert alarms.told == 0
     assert alarms.pending() == 0
     assert receiver.bodies() == []
+
+
+def test_a_clock_from_before_2020_still_tells_people_without_a_record(
+    edge: tuple[EdgeAlarms, ManualClock, Link, HttpReceiver],
+) -> None:
+    # A Pi without a clock chip rebooted in the cut, its time not yet set: 1970.
+    alarms, clock, link, receiver = edge
+    clock.advance(-T0 + 600)
+    link.down_since = clock.time()
+    clock.advance(3)
+    alarms.observe(_reading(clock, "smoke", smoke=True))
+    body = wait_for(lambda: next(iter(receiver.bodies()), None), 10)
+    assert (body["device"], body["edge"]) == ("smoke-1", True)
+    assert alarms.unsent() == []  # the server cannot believe its time: it tells it itself
+    assert alarms.told == 1
+
+
+def test_records_for_the_server_wait_until_the_broker_takes_them(
+    edge: tuple[EdgeAlarms, ManualClock, Link, HttpReceiver],
+) -> None:
+    alarms, clock, link, _receiver = edge
+    link.down_since = clock.time()
+    clock.advance(3)
+    alarms.observe(_reading(clock, "leak", leak=True))
+    [record] = alarms.unsent()
+    assert alarms.has_unsent
+    told = EdgeTold.model_validate_json(record.body)
+    assert (told.device, told.field, told.ts) == ("leak-1", "leak", int(clock.time() * 1000))
+    alarms.sent(record)
+    assert alarms.unsent() == []
+    assert not alarms.has_unsent

@@ -3,12 +3,14 @@ valid neighbours stored, the service keeps running."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ingest.app import IngestService
+from ingest.pipeline.handler import EDGE_PER_MIN
 from ingest.storage.influx import InfluxClient, quote_string
 from tests.harness import BASE_TS, Publisher, count_points, envelope, reading, wait_for
 
@@ -105,7 +107,10 @@ def test_bad_messages_are_dead_lettered_and_valid_readings_stored(
 def test_bad_records_of_alarms_told_by_a_gateway_are_refused_and_a_good_one_kept(
     service: IngestService, publisher: Publisher, config: dict[str, Any]
 ) -> None:
-    topic = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-gate/edge"
+    base = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-gate"
+    meta = {"v": 1, "gateway": "gw-gate", "devices": [{"device": "smoke-1", "kind": "smoke"}]}
+    publisher.publish(f"{base}/meta", orjson.dumps(meta), retain=True)
+    wait_for(lambda: service.registry.device("sunshine-kg", "gw-gate", "smoke-1"), 10)
     good = {
         "v": 1,
         "gateway": "gw-gate",
@@ -116,6 +121,7 @@ def test_bad_records_of_alarms_told_by_a_gateway_are_refused_and_a_good_one_kept
         "told_ts": BASE_TS + 30_000,
         "channels": ["guard-room"],
     }
+    two_days = int(time.time() * 1000) + 2 * 86_400_000
     bad = [
         b"{",
         good | {"gateway": "gw-other"},  # another gateway's topic
@@ -124,19 +130,48 @@ def test_bad_records_of_alarms_told_by_a_gateway_are_refused_and_a_good_one_kept
         good | {"channels": ["guard room\n"]},
         good | {"ts": 5},
         good | {"said": "hello"},
+        good | {"told_ts": two_days},  # would stamp the alert in a year the pages cannot show
+        good | {"device": "smoke-9"},  # not one of the gateway's devices
     ]
     payloads = [p if isinstance(p, bytes) else orjson.dumps(p) for p in bad]
-    publisher.publish_many([(topic, p) for p in [*payloads, orjson.dumps(good)]])
+    publisher.publish_many([(f"{base}/edge", p) for p in [*payloads, orjson.dumps(good)]])
 
     store = service.alert_store
     wait_for(lambda: store.db.execute("SELECT count(*) FROM edge_told").fetchone()[0] == 1, 10)
     row = store.db.execute("SELECT * FROM edge_told").fetchone()
     assert (row["gateway"], row["device"], row["ts_ms"]) == ("gw-gate", "smoke-1", BASE_TS)
     rejected = service.metrics.rejected
-    assert rejected.labels("bad_edge")._value.get() == 6
+    assert rejected.labels("bad_edge")._value.get() == 7
     assert rejected.labels("gateway_mismatch")._value.get() == 1
-    letters = wait_for(lambda: len(_dead_letters(service.config.state_dir)) == 7 or None, 10)
+    assert rejected.labels("unknown_device")._value.get() == 1
+    letters = wait_for(lambda: len(_dead_letters(service.config.state_dir)) == 9 or None, 10)
     assert letters
     details = " | ".join(x["detail"] for x in _dead_letters(service.config.state_dir))
     assert "field of a smoke alarm is 'smoke'" in details
     assert "kind: Input should be 'smoke', 'leak' or 'panic'" in details
+    assert "more than a day ahead" in details
+
+
+def test_a_flood_of_records_from_one_gateway_is_refused_beyond_its_rate(
+    service: IngestService, publisher: Publisher, config: dict[str, Any]
+) -> None:
+    base = f"{config['mqtt']['topic_root']}/sunshine-kg/gw-flood"
+    meta = {"v": 1, "gateway": "gw-flood", "devices": [{"device": "smoke-1", "kind": "smoke"}]}
+    publisher.publish(f"{base}/meta", orjson.dumps(meta), retain=True)
+    wait_for(lambda: service.registry.device("sunshine-kg", "gw-flood", "smoke-1"), 10)
+    records = [
+        {
+            "gateway": "gw-flood",
+            "device": "smoke-1",
+            "kind": "smoke",
+            "field": "smoke",
+            "ts": BASE_TS + i,
+            "told_ts": BASE_TS + i,
+        }
+        for i in range(200)
+    ]
+    publisher.publish_many([(f"{base}/edge", orjson.dumps(r)) for r in records])
+    flood = service.metrics.rejected.labels("edge_flood")
+    wait_for(lambda: flood._value.get() >= 200 - EDGE_PER_MIN // 2 - 5, 10)
+    kept = service.alert_store.db.execute("SELECT count(*) FROM edge_told").fetchone()[0]
+    assert EDGE_PER_MIN // 2 <= kept < EDGE_PER_MIN // 2 + 5  # a burst of half a minute's

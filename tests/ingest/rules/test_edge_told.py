@@ -147,3 +147,25 @@ def test_a_record_of_a_panic_button_needs_its_pressed_field() -> None:
         EdgeTold.model_validate(record | {"field": "smoke", "told_ts": 1_795_459_258_120})
     ok = EdgeTold.model_validate(record | {"field": "pressed", "told_ts": 1_795_459_258_120})
     assert ok.channels == []
+
+
+def test_a_record_after_its_reading_notes_the_gateway_on_the_alert_told_once(
+    h: EngineHarness,
+) -> None:
+    on = h.now_ms - 40_000
+    h.read("smoke-1", "smoke", ts=on, smoke=True)  # reached the server just before the cut
+    h.advance(5)
+    told(h, "smoke-1", on, on + 30_000)  # the gateway told it too, before the server did
+    assert h.sent() == [("patrol", "firing")]  # nobody told twice by the server
+    [alert] = h.alerts()
+    assert (alert.notified_by, alert.edge_told_ms) == ("gateway", on + 30_000)
+    assert [e.state for e in h.store.events(alert.id)] == ["pending", "firing", "edge"]
+    told(h, "smoke-1", on, on + 30_000)  # heard again: nothing more
+    assert len(h.store.events(alert.id)) == 3
+
+
+def test_a_gateway_clock_ahead_of_ours_still_tells_edge(h: EngineHarness) -> None:
+    ahead = h.now_ms + 20 * 60_000  # its clock runs 20 minutes fast
+    told(h, "smoke-1", ahead, ahead + 30_000)
+    h.read("smoke-1", "smoke", ts=ahead, smoke=True)  # rule time: our now
+    assert h.sent() == [("patrol", "edge")]

@@ -60,8 +60,8 @@ def alert_context(
 
 
 def _told_by(alert: Alert, lang: str, when: Callable[[int], str]) -> str | None:
-    """Who told people first, when it was the gateway on its own (SPEC §12)."""
-    if alert.notified_by != "gateway" or alert.edge_told_ms is None:
+    """When the gateway told people on its own (SPEC §12), if it did."""
+    if alert.edge_told_ms is None:
         return None
     return say("alert.told_by_gateway", lang, gateway=alert.gateway, time=when(alert.edge_told_ms))
 

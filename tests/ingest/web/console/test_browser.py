@@ -183,7 +183,11 @@ def test_an_alarm_the_gateway_told_says_so_on_its_page_and_is_acknowledged_there
         "told_ts": on + 30_000,
         "channels": ["guard-room"],
     }
-    # As the gateway sends them when its link is back: what it told, then its readings.
+    # As the gateway sends them when its link is back: its devices, what it told, then
+    # its readings.
+    kitchen = {"device": "smoke-1", "kind": "smoke", "name": "厨房烟感"}
+    kitchen["tags"] = {"building": "canteen", "room": "kitchen"}
+    meta(publisher, console.config, [kitchen, {"device": "smoke-e", "kind": "smoke"}])
     publisher.publish(f"{root}/sunshine-kg/gw-main/edge", orjson.dumps(told))
     payload = envelope("gw-main", 7, [reading("smoke-e", "smoke", on, smoke=True)])
     publisher.publish(f"{root}/sunshine-kg/gw-main/readings", payload)
