@@ -322,6 +322,8 @@ class EdgeAlarms:
         return min([*waits, 1.0])
 
     def _deliver_one(self, channel: str) -> float:
+        """Send the channel's next notification if it is due and the rate allows; the
+        seconds until the channel should be looked at again."""
         limit = self._limits.get(channel)
         if limit is not None and limit.wait_s() > 0:
             return limit.wait_s()
@@ -338,6 +340,9 @@ class EdgeAlarms:
             return wait
         if limit is not None:
             limit.take()
+        return self._send(channel, row)
+
+    def _send(self, channel: str, row: sqlite3.Row) -> float:
         try:
             delivery = f"{self.site}.{self.gateway}.edge-{row['id']}"  # not a server outbox id
             self.senders[channel].send(orjson.loads(row["body"]), delivery)
@@ -346,11 +351,8 @@ class EdgeAlarms:
         except ChannelError as exc:
             delay = self._backoffs[channel].next_delay()
             log.warning("edge alarm to %s failed, again in %.0f s: %s", channel, delay, exc)
-            self._update(
-                "UPDATE pending SET due_ms = ? WHERE id = ?",
-                now_ms(self.clock) + int(delay * 1000),
-                row["id"],
-            )
+            due = now_ms(self.clock) + int(delay * 1000)
+            self._update("UPDATE pending SET due_ms = ? WHERE id = ?", due, row["id"])
             return delay
         except Exception as exc:  # a sender's bug must not hold every other channel
             log.exception("edge alarm %d to %s: unexpected failure", row["id"], channel)

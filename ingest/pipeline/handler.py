@@ -82,6 +82,7 @@ class MessageHandler:
         # A margin of an hour, so a reading at the edge is not refused by InfluxDB later.
         self.keep_ms = keep_days * 86_400_000 - 3_600_000 if keep_days else 0
         self._refused_log = QuietLog(log)
+        self._untracked_log = QuietLog(log, every_s=60.0)
         self._edge_limits: dict[tuple[str, str], RateLimit] = {}
         # (site, gateway, readings) of every accepted envelope, in arrival order, after the
         # registry has them; a failing listener never stops storage.
@@ -203,7 +204,7 @@ class MessageHandler:
 
     def _untracked(self, site: str, gateway: str, count: int) -> None:
         self.metrics.devices_untracked.labels(gateway).inc(count)
-        log.warning(
+        self._untracked_log.log(  # at every envelope of such a gateway: not line by line
             "gateway %r of site %r has more than %d devices: %d not tracked "
             "(limits.devices_per_gateway)",
             gateway,

@@ -123,7 +123,9 @@ def _ingest(work: Path, broker: MosquittoServer, influx: InfluxServer, hook: str
 
 def _gateway(work: Path, broker: MosquittoServer, root: str, rate: int) -> GatewayProcess:
     kinds = ("temperature", "electricity", "water", "motion")
-    devices = [{"device": f"sim-{i}", "kind": kinds[i % 4]} for i in range(rate // 2)]
+    # Half the rate, every 0.5 s; with the gateway's own health device within the
+    # ingest's limits.devices_per_gateway (500).
+    devices = [{"device": f"sim-{i}", "kind": kinds[i % 4]} for i in range(rate // 2 - 1)]
     source = {"type": "simulated", "seed": 5, "every_s": 0.5, "devices": devices}
     (work / "gw").mkdir()
     config = gateway_config(work / "gw", broker.port, root, [source], health_interval="30s")
