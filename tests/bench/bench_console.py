@@ -130,6 +130,13 @@ class Readings:
         self.pub.close()
 
 
+def add_guard(ingest: IngestProcess) -> None:
+    """Add the guard the consoles log in as (``campus-ingest users add``)."""
+    command = [sys.executable, "-m", "ingest.cli", "users", "add", "--config"]
+    command += [str(ingest.config_path), "guard", "--name", "张师傅", "--role", "guard"]
+    subprocess.run(command, input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+
+
 class Console:
     """One open board: a logged-in client reading the live stream."""
 
@@ -272,26 +279,7 @@ def main() -> None:
         # Every console of the benchmark logs in from 127.0.0.1 within a minute.
         config["console"] = {"logins_per_address": 100}
         ingest = IngestProcess(config, work)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ingest.cli",
-                "users",
-                "add",
-                "--config",
-                str(ingest.config_path),
-                "guard",
-                "--name",
-                "张师傅",
-                "--role",
-                "guard",
-            ],
-            input=PASSWORD + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
+        add_guard(ingest)
         ingest.start()
         root = config["mqtt"]["topic_root"]
         publisher = Publisher(broker.port)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 from demo.services import InfluxServer, MosquittoServer
-from tests.bench.bench_console import PASSWORD, Console
+from tests.bench.bench_console import Console, add_guard
 from tests.gateway.harness import GatewayProcess, gateway_config
 from tests.harness import SMOKE_RULE, IngestProcess, Publisher, config_dict, envelope, reading
 from tests.receivers import http_receiver
@@ -97,26 +96,7 @@ def _ingest(work: Path, broker: MosquittoServer, influx: InfluxServer, hook: str
         console={"logins_per_address": 100},
     )
     ingest = IngestProcess(config, work)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ingest.cli",
-            "users",
-            "add",
-            "--config",
-            str(ingest.config_path),
-            "guard",
-            "--name",
-            "张师傅",
-            "--role",
-            "guard",
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    add_guard(ingest)
     ingest.start()
     return ingest
 
