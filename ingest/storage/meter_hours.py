@@ -14,7 +14,8 @@ half-hour-aligned buckets), time = the hour's start, same tags as the raw series
 
 Computed in Python (InfluxQL's ``NON_NEGATIVE_DIFFERENCE`` cannot carry the pair across a
 query window), by the same job as the other rollups whenever readings of an hour change
-(see rollups.py).
+(see rollups.py). The hour the meters report in now (and the one before) advance by what
+came since the last round instead of being read whole every round (meter_live.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from campuswatch.clock import Clock, SystemClock
 from ingest.storage.influx import InfluxClient, SeriesDevice, quote_string, series_device
 from ingest.storage.lineprotocol import encode_point
+from ingest.storage.meter_live import LiveHour, Reading
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,8 @@ COUNTERS = {"electricity": "energy_kwh", "water": "volume_m3"}
 LOOKBACK_S = 35 * 86_400  # how far back the reading before a window is looked for
 DAY_S = 86_400  # one raw query per day of a window, so none runs into the client's timeout
 _WRITE_BATCH = 5000
+LIVE_HOURS = 2  # the hour now and the one before (its last readings come after it ends)
+LIVE_MARGIN_MS = 30_000  # a reading usually reaches InfluxDB within this of its time
 
 
 def hour_start_s(ts_s: float, tz: ZoneInfo) -> int:
@@ -104,10 +109,12 @@ class CounterWalk:
 class MeterHours:
     """Recomputes the hourly use buckets of the cumulative meters over a window."""
 
-    def __init__(self, client: InfluxClient, timezone: str) -> None:
+    def __init__(self, client: InfluxClient, timezone: str, clock: Clock | None = None) -> None:
         self.client = client
         self.tz = ZoneInfo(timezone)
+        self.clock = clock or SystemClock()
         self.lock = threading.RLock()  # the rollup job, report threads and the backfill
+        self._live: dict[tuple[str, int], LiveHour] = {}  # (kind, hour): see meter_live
 
     def refresh(
         self,
@@ -134,19 +141,98 @@ class MeterHours:
 
         One at a time (the rollup job and reports both call it)."""
         with self.lock:
+            start_s = hour_start_s(start_s, self.tz)
             end_s = hour_start_s(end_s - 1, self.tz) + 3600
-            written = self.refresh(start_s, end_s, (kind,))
+            written = self._recompute(kind, start_s, end_s)
             for hour, devices in self._next_readings(kind, end_s).items():
-                written += self.refresh(hour, hour + 3600, (kind,), devices)
+                live = self._live.get((kind, hour))
+                if live is not None:
+                    written += self._advance(kind, live)
+                else:
+                    written += self.refresh(hour, hour + 3600, (kind,), devices)
             return written
+
+    def _recompute(self, kind: str, start_s: int, end_s: int) -> int:
+        """Live hours of ``[start, end)`` advance, the spans between them are read again;
+        in time order, so each hour starts from the buckets before it."""
+        written, begin = 0, start_s
+        for hour in range(start_s, end_s, 3600):
+            live = self._live.get((kind, hour))
+            if live is None:
+                continue
+            if begin < hour:
+                written += self.refresh(begin, hour, (kind,))
+            written += self._advance(kind, live)
+            begin = hour + 3600
+        if begin < end_s:
+            written += self.refresh(begin, end_s, (kind,))
+        return written
+
+    def _advance(self, kind: str, live: LiveHour) -> int:
+        """Bring a live hour up to date from the readings after its watermark; the meters
+        found late are read again, theirs only (see meter_live)."""
+        watermark_ms = self._watermark_ms(live.hour)  # before reading: later ones show late
+        starts = last_counters(self.client, kind, live.hour)
+        late = live.late(starts, self._counts(kind, live.hour, live.watermark_ms))
+        raw = self._raw(kind, live.watermark_ms + 1, (live.hour + 3600) * 1000)
+        advanced = live.advance(raw, watermark_ms, late)
+        written = self._write(kind, {d: live.meters[d].walk for d in advanced})
+        if late:
+            names = sorted({device for _, _, device in late})
+            written += self._refresh(kind, live.hour, live.hour + 3600, names)
+        return written
+
+    def _watermark_ms(self, hour: int) -> int:
+        """A time within ``hour`` by which its readings have normally been stored."""
+        now_ms = int(self.clock.time() * 1000)
+        return min(max(now_ms - LIVE_MARGIN_MS, hour * 1000 - 1), (hour + 3600) * 1000 - 1)
+
+    def _counts(self, kind: str, hour: int, until_ms: int) -> dict[SeriesDevice, int]:
+        """Each meter's readings in ``hour`` up to ``until_ms``."""
+        counts: dict[SeriesDevice, int] = {}
+        for series in self.client.series(
+            f'SELECT count("{COUNTERS[kind]}") FROM "{kind}"'  # noqa: S608
+            f" WHERE time >= {hour}s AND time <= {until_ms}ms GROUP BY *"
+        ):
+            device = series_device(series.tags)
+            counts[device] = counts.get(device, 0) + int(series.values[0][1])
+        return counts
 
     def _refresh(self, kind: str, start_s: int, end_s: int, devices: Sequence[str]) -> int:
         walks = self._walks(kind, start_s)
-        for device, readings in self._raw(kind, COUNTERS[kind], start_s, end_s, devices).items():
+        raw = self._raw(kind, start_s * 1000, end_s * 1000, devices)
+        for device, readings in raw.items():
             walk = walks.setdefault(device, CounterWalk(self.tz))
             for ts_ms, value, tags in readings:
-                walk.add(ts_ms / 1000, float(value), tags)
-        return self._write(kind, walks)
+                walk.add(ts_ms / 1000, value, tags)
+        written = self._write(kind, walks)
+        self._remember(kind, end_s - 3600, walks, raw, devices)
+        return written
+
+    def _remember(
+        self,
+        kind: str,
+        hour: int,
+        walks: dict[SeriesDevice, CounterWalk],
+        raw: dict[SeriesDevice, list[Reading]],
+        devices: Sequence[str],
+    ) -> None:
+        """Keep the walks through ``hour``, the last of a refresh, when it is live."""
+        oldest = hour_start_s(self.clock.time(), self.tz) - 3600 * (LIVE_HOURS - 1)
+        for key in [key for key in self._live if key[1] < oldest]:
+            del self._live[key]
+        live = self._live.get((kind, hour))
+        if hour < oldest or (devices and live is None):
+            return
+        starts = last_counters(self.client, kind, hour)  # the buckets just written included
+        if live is None:
+            self._live[kind, hour] = LiveHour.build(
+                hour, self._watermark_ms(hour), starts, walks, raw
+            )
+        else:
+            names = set(devices)
+            mine = {d: w for d, w in walks.items() if not names or d[2] in names}
+            live.update(starts, mine, raw)
 
     def _next_readings(self, kind: str, after_s: int) -> dict[int, list[str]]:
         """Local hour -> the meters whose first reading at or after ``after_s`` is in it."""
@@ -167,21 +253,23 @@ class MeterHours:
         return {key: CounterWalk(self.tz, previous=value) for key, value in previous.items()}
 
     def _raw(
-        self, kind: str, counter: str, start_s: int, end_s: int, devices: Sequence[str] = ()
-    ) -> dict[SeriesDevice, list[tuple[int, float, dict[str, str]]]]:
-        """Each device's readings in time order, with the tags of their series."""
+        self, kind: str, start_ms: int, end_ms: int, devices: Sequence[str] = ()
+    ) -> dict[SeriesDevice, list[Reading]]:
+        """Each device's readings in ``[start, end)``, in time order, with the tags of
+        their series."""
         only = " OR ".join(f'"device" = {quote_string(d)}' for d in devices)
         answer = self.client.series(
-            f'SELECT "{counter}" FROM "{kind}" WHERE time >= {start_s}s AND time < {end_s}s'  # noqa: S608
+            f'SELECT "{COUNTERS[kind]}" FROM "{kind}"'  # noqa: S608
+            f" WHERE time >= {start_ms}ms AND time < {end_ms}ms"
             + (f" AND ({only})" if only else "")
             + " GROUP BY *"
         )
-        readings: dict[SeriesDevice, list[tuple[int, float, dict[str, str]]]] = {}
+        readings: dict[SeriesDevice, list[Reading]] = {}
         for series in answer:
             tags = {k: v for k, v in series.tags.items() if v}
             mine = readings.setdefault(series_device(series.tags), [])
             merge = bool(mine)  # a device whose tags changed has several series
-            mine.extend((t, v, tags) for t, v in series.values)
+            mine.extend((t, float(v), tags) for t, v in series.values)
             if merge:
                 mine.sort(key=lambda r: r[0])
         return readings

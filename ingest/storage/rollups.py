@@ -185,7 +185,7 @@ class RollupJob:
         self.client = client
         self.clock = clock
         self.dirty = dirty
-        self.meter_hours = MeterHours(client, timezone)
+        self.meter_hours = MeterHours(client, timezone, clock)
         self.keep_days = keep_days
         self.problems = problems or Problems()
         self._failures: dict[str, int] = {}
