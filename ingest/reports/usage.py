@@ -144,8 +144,8 @@ class UsageReports:
                     self.meter_hours.refresh_changed(kind, *run)
                     self.dirty.done(key, run, taken.generation)
         now_s = int(self.clock.time())
-        if end_s > now_s - 7200:
-            self.meter_hours.refresh(now_s - 7200, now_s + 3600)
+        if end_s > now_s - 3600:  # the hour before and this one (live in the service)
+            self.meter_hours.catch_up(now_s - 3600, now_s + 1)
 
     def _slots(self, weeks: list[Period]) -> dict[int, HourSlot]:
         """Every local hour of the window, by its start (epoch s)."""

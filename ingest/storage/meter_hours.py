@@ -152,6 +152,11 @@ class MeterHours:
                     written += self.refresh(hour, hour + 3600, (kind,), devices)
             return written
 
+    def catch_up(self, start_s: int, end_s: int) -> int:
+        """Recompute ``[start, end)`` of every kind now (a report of the running period);
+        live hours only advance."""
+        return sum(self.refresh_changed(kind, start_s, end_s) for kind in COUNTERS)
+
     def _recompute(self, kind: str, start_s: int, end_s: int) -> int:
         """Live hours of ``[start, end)`` advance, the spans between them are read again;
         in time order, so each hour starts from the buckets before it."""
@@ -170,16 +175,25 @@ class MeterHours:
 
     def _advance(self, kind: str, live: LiveHour) -> int:
         """Bring a live hour up to date from the readings after its watermark; the meters
-        found late are read again, theirs only (see meter_live)."""
-        watermark_ms = self._watermark_ms(live.hour)  # before reading: later ones show late
-        starts = last_counters(self.client, kind, live.hour)
-        late = live.late(starts, self._counts(kind, live.hour, live.watermark_ms))
-        raw = self._raw(kind, live.watermark_ms + 1, (live.hour + 3600) * 1000)
-        advanced = live.advance(raw, watermark_ms, late)
-        written = self._write(kind, {d: live.meters[d].walk for d in advanced})
-        if late:
-            names = sorted({device for _, _, device in late})
-            written += self._refresh(kind, live.hour, live.hour + 3600, names)
+        found late are read again, theirs only (see meter_live). If anything fails the
+        hour is forgotten and read whole next time: its state may be ahead of the store."""
+        # The new watermark is taken before reading, so a reading at or before it that is
+        # stored after the read shows in the next round's count.
+        watermark_ms = self._watermark_ms(live.hour)
+        try:
+            starts = last_counters(self.client, kind, live.hour)
+            late = live.late(starts, self._counts(kind, live.hour, live.watermark_ms))
+            raw = self._raw(kind, live.watermark_ms + 1, (live.hour + 3600) * 1000)
+            advanced, late = live.advance(raw, watermark_ms, late)
+            written = self._write(kind, {d: live.meters[d].walk for d in advanced})
+            if late:
+                for device in late:  # a meter with nothing left is not kept late forever
+                    live.meters.pop(device, None)
+                names = sorted({device for _, _, device in late})
+                written += self._refresh(kind, live.hour, live.hour + 3600, names)
+        except BaseException:
+            self._live.pop((kind, live.hour), None)
+            raise
         return written
 
     def _watermark_ms(self, hour: int) -> int:
@@ -200,13 +214,14 @@ class MeterHours:
 
     def _refresh(self, kind: str, start_s: int, end_s: int, devices: Sequence[str]) -> int:
         walks = self._walks(kind, start_s)
+        initial = {device: walk.previous for device, walk in walks.items()}
         raw = self._raw(kind, start_s * 1000, end_s * 1000, devices)
         for device, readings in raw.items():
             walk = walks.setdefault(device, CounterWalk(self.tz))
             for ts_ms, value, tags in readings:
                 walk.add(ts_ms / 1000, value, tags)
         written = self._write(kind, walks)
-        self._remember(kind, end_s - 3600, walks, raw, devices)
+        self._remember(kind, end_s - 3600, walks, raw, initial, devices)
         return written
 
     def _remember(
@@ -215,24 +230,22 @@ class MeterHours:
         hour: int,
         walks: dict[SeriesDevice, CounterWalk],
         raw: dict[SeriesDevice, list[Reading]],
+        initial: dict[SeriesDevice, float | None],
         devices: Sequence[str],
     ) -> None:
-        """Keep the walks through ``hour``, the last of a refresh, when it is live."""
-        oldest = hour_start_s(self.clock.time(), self.tz) - 3600 * (LIVE_HOURS - 1)
+        """Keep the walks through ``hour``, the last of a refresh, when it is live: the
+        hour now or the one before (later hours, of clocks ahead, are read whole)."""
+        now = hour_start_s(self.clock.time(), self.tz)
+        oldest = now - 3600 * (LIVE_HOURS - 1)
         for key in [key for key in self._live if key[1] < oldest]:
             del self._live[key]
         live = self._live.get((kind, hour))
-        if hour < oldest or (devices and live is None):
+        if not oldest <= hour <= now or (devices and live is None):
             return
-        starts = last_counters(self.client, kind, hour)  # the buckets just written included
         if live is None:
-            self._live[kind, hour] = LiveHour.build(
-                hour, self._watermark_ms(hour), starts, walks, raw
-            )
-        else:
-            names = set(devices)
-            mine = {d: w for d, w in walks.items() if not names or d[2] in names}
-            live.update(starts, mine, raw)
+            live = self._live[kind, hour] = LiveHour(hour, self._watermark_ms(hour))
+        names = set(devices)
+        live.update({d: w for d, w in walks.items() if not names or d[2] in names}, raw, initial)
 
     def _next_readings(self, kind: str, after_s: int) -> dict[int, list[str]]:
         """Local hour -> the meters whose first reading at or after ``after_s`` is in it."""

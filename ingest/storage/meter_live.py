@@ -39,29 +39,34 @@ class LiveMeter:
     walk: CounterWalk
     start: float | None  # the last reading before the hour the walk started from
     settled: int = 0  # readings consumed at or before the hour's watermark
-    tail: list[int] = field(default_factory=list)  # times of those consumed after it
+    tail: dict[int, float] = field(default_factory=dict)  # those after it: time -> value
     last_ms: int = 0  # the latest reading consumed (0: none)
 
-    def take(self, readings: Iterable[Reading], watermark_ms: int) -> bool:
-        """Consume readings after the watermark, in time order; False if one is older than
-        the last consumed and was not consumed (the meter is late)."""
-        seen = set(self.tail)
+    def take(self, readings: Iterable[Reading], watermark_ms: int) -> int | None:
+        """Consume readings after the watermark, in time order; how many were new, or
+        None if one is older than the last consumed and new, or changed (the meter is
+        late)."""
+        taken = 0
         for ts_ms, value, tags in readings:
-            if ts_ms in seen:
+            if ts_ms in self.tail:
+                if self.tail[ts_ms] != value:
+                    return None
                 continue
             if ts_ms <= self.last_ms:
-                return False
+                return None
             self.walk.add(ts_ms / 1000, value, tags)
-            self.tail.append(ts_ms)
+            self.tail[ts_ms] = value
             self.last_ms = ts_ms
+            taken += 1
         self.settle(watermark_ms)
-        return True
+        return taken
 
     def settle(self, watermark_ms: int) -> None:
-        """Move the consumed readings at or before ``watermark_ms`` out of the tail."""
+        """Count the consumed readings at or before ``watermark_ms`` as settled."""
         settled = [t for t in self.tail if t <= watermark_ms]
         self.settled += len(settled)
-        self.tail = [t for t in self.tail if t > watermark_ms]
+        for t in settled:
+            del self.tail[t]
 
 
 @dataclass(slots=True)
@@ -72,34 +77,27 @@ class LiveHour:
     watermark_ms: int
     meters: dict[SeriesDevice, LiveMeter] = field(default_factory=dict)
 
-    @classmethod
-    def build(
-        cls,
-        hour: int,
-        watermark_ms: int,
-        starts: Mapping[SeriesDevice, float],
-        walks: Mapping[SeriesDevice, CounterWalk],
-        raw: Mapping[SeriesDevice, list[Reading]],
-    ) -> LiveHour:
-        """The hour as a refresh that ended with it left it: ``starts`` are the meters'
-        readings before the hour, ``walks`` their walks, ``raw`` the readings read."""
-        live = cls(hour, watermark_ms)
-        live.update(starts, walks, raw)
-        return live
-
     def update(
         self,
-        starts: Mapping[SeriesDevice, float],
         walks: Mapping[SeriesDevice, CounterWalk],
         raw: Mapping[SeriesDevice, list[Reading]],
+        initial: Mapping[SeriesDevice, float | None],
     ) -> None:
-        """Replace the meters of ``walks`` with what a refresh of the hour made of them."""
+        """Replace the meters of ``walks`` with what a refresh that ended with this hour
+        made of them: ``raw`` the readings it read, ``initial`` the walks' values before."""
         begin, end = self.hour * 1000, (self.hour + 3600) * 1000
         for device, walk in walks.items():
-            times = [r[0] for r in raw.get(device, ()) if begin <= r[0] < end]
+            readings = raw.get(device, [])
+            before = [value for ts, value, _ in readings if ts < begin]
+            start = before[-1] if before else initial.get(device)
+            tail = {ts: value for ts, value, _ in readings if begin <= ts < end}
             bucket = walk.buckets.get(self.hour)
-            mine = replace(walk, buckets={self.hour: bucket} if bucket else {})
-            meter = LiveMeter(mine, starts.get(device), tail=times, last_ms=max(times, default=0))
+            meter = LiveMeter(
+                replace(walk, buckets={self.hour: bucket} if bucket else {}),
+                start,
+                tail=tail,
+                last_ms=max(tail, default=0),
+            )
             meter.settle(self.watermark_ms)
             self.meters[device] = meter
 
@@ -116,18 +114,20 @@ class LiveHour:
 
     def advance(
         self, raw: Mapping[SeriesDevice, list[Reading]], watermark_ms: int, late: set[SeriesDevice]
-    ) -> list[SeriesDevice]:
+    ) -> tuple[list[SeriesDevice], set[SeriesDevice]]:
         """Consume the readings after the old watermark of every meter not ``late`` and move
-        the watermark; the meters that took readings. Meters found late join ``late``."""
-        advanced = []
+        the watermark (never back: a clock set back); the meters that took readings, and
+        ``late`` with those found late."""
+        watermark_ms = max(watermark_ms, self.watermark_ms)
+        advanced, late = [], set(late)
         for device, meter in self.meters.items():
             if device in late:
                 continue
-            readings = raw.get(device, [])
-            if not meter.take(readings, watermark_ms):
+            taken = meter.take(raw.get(device, []), watermark_ms)
+            if taken is None:
                 late.add(device)
-            elif readings:
+            elif taken:
                 advanced.append(device)
         late.update(d for d in raw if d not in self.meters)
         self.watermark_ms = watermark_ms
-        return advanced
+        return advanced, late

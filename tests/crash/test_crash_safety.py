@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crash.stores import STORES
+from tests.crash.stores import RUN_NUMBERS, STORES
 
 ITERATIONS = int(os.environ.get("CAMPUSWATCH_CRASH_ITERATIONS", "6"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def test_a_store_killed_mid_write_opens_with_every_committed_record(
     for iteration in range(ITERATIONS):
         # Numbers of their own per run: a record committed but not yet said (killed
         # between the commit and the print) must not clash with the next run's.
-        writer = WriterProcess(store, tmp_path, iteration * 10_000)
+        writer = WriterProcess(store, tmp_path, iteration * RUN_NUMBERS)
         committed |= writer.kill_after(rng.randint(1, 25), rng.uniform(0.0, 0.02))
         if iteration % 2:
             torn.append(tear(tmp_path, rng))
