@@ -22,6 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from campuswatch.backoff import Backoff
+from campuswatch.brokers import BrokerRotation
 from campuswatch.clock import Clock, now_ms
 from campuswatch.protocol import (
     DeviceInfo,
@@ -83,6 +84,7 @@ class Uplink:
         self._prefer_live = False
         self._client: mqtt.Client | None = None
         self._reconnect = Backoff(base=1.0, cap=15.0)
+        self._brokers = BrokerRotation(settings.addresses())
         # Whatever ends a session, the next one reconnects: the buffer holds the data.
         self._worker = Worker("uplink", self._run_session, error_backoff=Backoff(1.0, 15.0))
 
@@ -119,6 +121,8 @@ class Uplink:
         """One connection (the worker's step); how long to wait before the next."""
         if self._session():
             self._reconnect.reset()
+            if not self._stopping:  # the connection was lost: the next broker first
+                self._brokers.move_on()
             return 0.0
         delay = self._reconnect.next_delay()
         log.warning("uplink: reconnecting in %.1f s", delay)
@@ -144,6 +148,9 @@ class Uplink:
         will = orjson.dumps({"state": "offline", "ts": now_ms(self.clock), "version": VERSION})
         client.will_set(self._topic(status_topic), will, qos=1, retain=True)
         client.on_connect = self._on_connect
+        client.on_connect_fail = lambda *_args: client.connect_async(
+            *self._brokers.move_on(), self.settings.keepalive_s
+        )
         client.on_disconnect = lambda *_args: self._lost()
         client.on_publish = self._on_publish
         return client
@@ -154,13 +161,12 @@ class Uplink:
         self._acks.clear()
         self._snapshots_inflight.clear()
         self._told_inflight.clear()
-        client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
+        host, port = self._brokers.current
+        client.connect_async(host, port, self.settings.keepalive_s)
         client.loop_start()
         try:
             if not self._connected.wait(_CONNECT_TIMEOUT_S):
-                log.warning(
-                    "uplink: no connection to %s:%s", self.settings.host, self.settings.port
-                )
+                log.warning("uplink: no connection to %s", self._brokers.describe())
                 return False
             self._announce(client)
             self._pump(client)
@@ -180,7 +186,7 @@ class Uplink:
         if getattr(reason, "is_failure", False):
             log.error("central broker refused the connection: %s", reason)
             return
-        log.info("uplink connected to %s:%s", self.settings.host, self.settings.port)
+        log.info("uplink connected to %s", self._brokers.describe())
         self._connected.set()
         self.notify()
 

@@ -27,6 +27,7 @@ from ingest.pipeline.deadletters import DeadLetterStore
 from ingest.pipeline.handler import MessageHandler
 from ingest.pipeline.overflow import SpoolIntake
 from ingest.pipeline.spool import Spool
+from ingest.pipeline.subscriptions import Subscriptions
 from ingest.pipeline.writer import InfluxWriter
 from ingest.registry import Registry
 from ingest.reports.jobs import ReportJobs
@@ -130,6 +131,11 @@ class IngestService:
             self.registry,
             self.metrics,
             self.problems,
+            Subscriptions(
+                config.mqtt.topic_root,
+                [config.site.id, *config.site.also_serves],
+                state_dir / "subscriptions.json",
+            ),
         )
 
     def _build_alerts(self, config: IngestConfig) -> None:

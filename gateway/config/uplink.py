@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from campuswatch.brokers import BrokerAddresses
 from campuswatch.configfile import Port, Strict
 from campuswatch.mqtttls import TlsConfig
 from gateway.config.types import Identifier
@@ -21,11 +22,10 @@ class IdentityConfig(Strict):
     site: Identifier
 
 
-class UplinkConfig(Strict):
-    """The central broker the gateway publishes to."""
+class UplinkConfig(BrokerAddresses):
+    """The central broker the gateway publishes to: ``host`` and ``port``, or the nodes of
+    a cluster in ``hosts`` (SPEC §13 ``mqtt.hosts``)."""
 
-    host: str
-    port: Port = 1883
     username: str | None = None
     password: str | None = None
     topic_root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = (

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from campuswatch.brokers import BrokerAddresses
 from campuswatch.configfile import Port, Strict, Url
 from campuswatch.durations import ClockTime, Duration
 from campuswatch.mqtttls import TlsConfig
@@ -46,11 +47,10 @@ class SiteConfig(Strict):
         return site == self.id or site in self.also_serves
 
 
-class MqttConfig(Strict):
-    """The central broker."""
+class MqttConfig(BrokerAddresses):
+    """The central broker: ``host`` and ``port``, or the nodes of a cluster in ``hosts``."""
 
-    host: str = "127.0.0.1"
-    port: Port = 1883
+    host: str | None = "127.0.0.1"
     username: str | None = None
     password: str | None = None
     topic_root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = (

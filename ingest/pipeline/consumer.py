@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from campuswatch.backoff import Backoff
+from campuswatch.brokers import BrokerRotation
 from campuswatch.worker import Worker
 from ingest.config import MqttConfig
 from ingest.errors import IngestError
@@ -34,11 +35,10 @@ from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
 from ingest.pipeline.handler import MessageHandler, Outcome
 from ingest.pipeline.mqttclient import BufferedClient
 from ingest.pipeline.overflow import SpoolIntake
+from ingest.pipeline.subscriptions import Subscriptions
 from ingest.registry import Registry
 
 log = logging.getLogger(__name__)
-
-CHANNELS = ("readings", "meta", "status", "edge")
 
 
 @dataclass(slots=True)
@@ -62,10 +62,13 @@ class MqttConsumer:
         registry: Registry,
         metrics: Metrics,
         problems: Problems,
+        subscriptions: Subscriptions,
         *,
         max_queued: int = 5000,
     ) -> None:
         self.settings = settings
+        self.subscriptions = subscriptions
+        self._brokers = BrokerRotation(settings.addresses())
         self.problems = problems
         self.handler = handler
         self.intake = intake
@@ -100,6 +103,7 @@ class MqttConsumer:
         # paho backs off exponentially between these; a random floor spreads many clients.
         client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=30)  # noqa: S311
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -110,7 +114,8 @@ class MqttConsumer:
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers) and start committing."""
         self._committer.start()
-        self._client.connect_async(self.settings.host, self.settings.port, keepalive=30)
+        host, port = self._brokers.current
+        self._client.connect_async(host, port, keepalive=30)
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -156,25 +161,20 @@ class MqttConsumer:
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
     ) -> None:
-        if reason.is_failure:
-            log.error(
-                "MQTT broker %s:%s refused the connection: %s",
-                self.settings.host,
-                self.settings.port,
-                reason,
-            )
+        if reason.is_failure:  # paho disconnects next: the next broker is tried
+            log.error("MQTT broker %s refused the connection: %s", self._brokers.describe(), reason)
             return
         with self._cond:
             self._generation += 1
         self._connected = True
         self.metrics.mqtt_connected.set(1)
-        root = self.settings.topic_root
-        topics = [(f"{root}/+/+/{channel}", 1) for channel in CHANNELS]
-        client.subscribe([*topics, (f"{root}/+/+/snapshots/+/+", 1)])
+        stale = self.subscriptions.stale()
+        if stale:
+            client.unsubscribe(stale)
+        client.subscribe([(topic, 1) for topic in self.subscriptions.filters])
         log.info(
-            "connected to MQTT %s:%s (session present: %s)",
-            self.settings.host,
-            self.settings.port,
+            "connected to MQTT %s (session present: %s)",
+            self._brokers.describe(),
             flags.session_present,
         )
 
@@ -185,15 +185,23 @@ class MqttConsumer:
         if refused:
             log.error("MQTT broker refused our subscription: %s", refused)
             return
+        self.subscriptions.save()
         self._subscribed.set()
 
     def _on_disconnect(
-        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         self._connected = False
         self.metrics.mqtt_connected.set(0)
         if not self._stopping:
-            log.warning("MQTT connection lost (%s); reconnecting", reason)
+            log.warning("MQTT connection to %s lost (%s)", self._brokers.describe(), reason)
+            # Only stop() disconnects on purpose, and it sets _stopping first: this does not
+            # keep paho's loop from ending then.
+            client.connect_async(*self._brokers.move_on(), keepalive=30)
+
+    def _on_connect_fail(self, client: mqtt.Client, _userdata: Any) -> None:
+        log.warning("MQTT broker %s does not answer", self._brokers.describe())
+        client.connect_async(*self._brokers.move_on(), keepalive=30)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:

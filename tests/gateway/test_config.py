@@ -185,3 +185,26 @@ def test_edge_settings_are_checked(tmp_path: Path) -> None:
         "siren": {"topic": "zigbee2mqtt/siren-gate/set", "payload": '{"warning": {}}'},
     }
     assert _check(tmp_path, doc).returncode == 0
+
+
+def test_uplink_hosts_are_checked(tmp_path: Path) -> None:
+    doc = gateway_config(tmp_path, 1883, "campus", [simulated(1, 1.0)])
+    doc["uplink"]["hosts"] = ["nats-1:1883", "nats-2", "[::1]:70000", "nats-3:1883 "]
+    result = _check(tmp_path, doc)
+    assert result.returncode == 2
+    path = tmp_path / "gw.yaml"
+    for problem in (
+        "uplink.hosts[1]: 'nats-2' is not HOST:PORT",
+        "uplink.hosts[2]: port 70000 of '[::1]:70000' is not between 1 and 65535",
+        "uplink.hosts[3]: 'nats-3:1883 ' is not HOST:PORT",
+    ):
+        assert f"{path}: {problem}" in result.stderr, result.stderr
+    doc["uplink"]["hosts"] = ["nats-1:1883", "[fd00::3]:1883"]
+    result = _check(tmp_path, doc)  # host and port given too
+    assert result.returncode == 2
+    assert "uplink: give hosts, or host and port; not both" in result.stderr
+    del doc["uplink"]["host"], doc["uplink"]["port"]
+    assert _check(tmp_path, doc).returncode == 0
+    del doc["uplink"]["hosts"]
+    result = _check(tmp_path, doc)
+    assert "uplink: no broker: give host (and port) or hosts" in result.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,11 +15,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
 
 from campuswatch.protocol import DeviceInfo, DeviceRef
-from demo.services import InfluxServer
+from demo.services import InfluxServer, MosquittoServer
 from ingest.app import IngestService
 from ingest.config import IngestConfig
 from ingest.config.reports import ReportsConfig
@@ -284,20 +287,53 @@ def test_two_sites_meters_with_the_same_id_are_reported_apart(
     ]
 
 
-def test_a_site_the_service_does_not_serve_is_refused(
-    service: IngestService, publisher: Publisher, config: dict[str, Any]
-) -> None:
-    """A gateway that moves to another site (or a stranger) is not taken silently."""
-    now = int(time.time() * 1000)
-    batch = envelope("gw-gate", 1, [reading("door-1", "door", now, open=True)])
-    publisher.publish(_topic(config, "campus-x", "readings"), batch)
-    publisher.publish(_topic(config, "sunshine-kg", "readings"), batch)
-    wait_for(lambda: service.registry.device("sunshine-kg", "gw-gate", "door-1"), 10)
-    refused = service.metrics.registry.get_sample_value(
+def _old_session(port: int, client_id: str, topic: str) -> None:
+    """A persistent session subscribed to ``topic``, as an earlier version or an earlier
+    configuration left it in the broker."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *_args: subscribed.set()
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.subscribe(topic, qos=1)
+    assert subscribed.wait(10)
+    client.disconnect()
+    client.loop_stop()
+
+
+def _refused(service: IngestService) -> float | None:
+    return service.metrics.registry.get_sample_value(
         "campus_rejected_total", {"reason": "site_not_served"}
     )
-    assert refused == 1
-    assert service.registry.device("campus-x", "gw-gate", "door-1") is None
+
+
+def test_only_the_served_sites_are_subscribed_also_after_an_older_session(
+    config: dict[str, Any], publisher: Publisher, broker: MosquittoServer
+) -> None:
+    """SPEC §13: another site's messages never reach this service, not even through the
+    all-sites subscription an older version left in its persistent session, nor through a
+    site this service no longer serves."""
+    root = config["mqtt"]["topic_root"]
+    _old_session(broker.port, config["mqtt"]["client_id"], f"{root}/+/+/readings")
+    for run, served in enumerate((["campus-a"], [])):  # campus-a then moves elsewhere
+        config["site"]["also_serves"] = served
+        door = f"door-{run}"
+        batch = envelope(
+            "gw-gate", run + 1, [reading(door, "door", int(time.time() * 1000), open=True)]
+        )
+        service = IngestService(IngestConfig.model_validate(config))
+        service.start()
+        try:
+            assert service.wait_ready()
+            for site in ("campus-x", "campus-a", "sunshine-kg"):  # the last one: in order
+                publisher.publish(_topic(config, site, "readings"), batch)
+            wait_for(lambda s=service, d=door: s.registry.device("sunshine-kg", "gw-gate", d), 10)
+            taken = service.registry.device("campus-a", "gw-gate", door) is not None
+            assert taken == bool(served)
+            assert service.registry.device("campus-x", "gw-gate", door) is None
+            assert _refused(service) is None  # not received at all, so not refused either
+        finally:
+            service.stop()
 
 
 def test_a_camera_alert_of_the_previous_version_keeps_the_snapshot_it_named(

@@ -259,3 +259,22 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     assert "cannot read the file" in missing.stderr
     assert _cli("run").returncode == 2  # usage error
     assert _cli("run", "--config", str(bad)).returncode == 2
+
+
+def test_mqtt_hosts_name_the_nodes_of_a_cluster(tmp_path: Path) -> None:
+    base = "site: {id: sunshine-kg}\nstate_dir: var\n"
+    problems = _problems(tmp_path, base + "mqtt: {hosts: [nats-1:1883, 'nats-2:'], port: 1884}\n")
+    assert problems == [
+        "mqtt.hosts[1]: 'nats-2:' is not HOST:PORT (e.g. nats-1:1883 or [::1]:1883)",
+    ]
+    problems = _problems(tmp_path, base + "mqtt: {hosts: [nats-1:1883], port: 1884}\n")
+    assert problems == ["mqtt: give hosts, or host and port; not both"]
+    path = tmp_path / "ok.yaml"
+    path.write_text(base + "mqtt: {hosts: ['nats-1:1883', '[::1]:4222', 10.0.0.3:1883]}\n")
+    assert load_config(path).mqtt.addresses() == [
+        ("nats-1", 1883),
+        ("::1", 4222),
+        ("10.0.0.3", 1883),
+    ]
+    path.write_text(base)
+    assert load_config(path).mqtt.addresses() == [("127.0.0.1", 1883)]

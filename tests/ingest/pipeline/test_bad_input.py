@@ -58,7 +58,7 @@ def test_bad_messages_are_dead_lettered_and_valid_readings_stored(
         [(topic, p) for p in bad_payloads]
         + [
             (topic, mixed),
-            (f"{root}/Bad_Site/gw-gate/readings", envelope("gw-gate", 1, [good])),
+            (f"{root}/sunshine-kg/Bad_GW/readings", envelope("gw-gate", 1, [good])),
             (f"{root}/sunshine-kg/gw-gate/status", b'{"state": "sleeping"}'),
             (topic, envelope("gw-gate", 8, [good])),
         ]
