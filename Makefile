@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 pytest: setup
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 test: setup lint typecheck pytest
 
