@@ -70,14 +70,15 @@ def gateway_account(site: str, gateway: str) -> str:
     return f"{site}/{gateway}"
 
 
-def _check_root(root: str) -> str:
+def check_root(root: str) -> str:
+    """``root`` if it is a topic root (words joined by /)."""
     if not _ROOT_RE.fullmatch(root):
         raise BrokerError(f"topic root {root!r} must be words of A-Z a-z 0-9 _ - joined by /")
     return root
 
 
 @contextmanager
-def _locked(passwd: Path) -> Iterator[None]:
+def locked(passwd: Path) -> Iterator[None]:
     """Hold the lock of the broker's files while they are read and replaced."""
     passwd.parent.mkdir(parents=True, exist_ok=True)
     with passwd.with_name(passwd.name + ".lock").open("a") as lock:
@@ -99,8 +100,8 @@ def set_password(passwd: Path, account: str) -> str:
 def add_gateway(site: str, gateway: str, passwd: Path, acl: Path, root: str = "campus") -> str:
     """Create or replace a gateway's account; the new password."""
     account = gateway_account(site, gateway)
-    root = _check_root(root)
-    with _locked(passwd):
+    root = check_root(root)
+    with locked(passwd):
         _ensure_acl(acl, root, None, [])
         return set_password(passwd, account)
 
@@ -110,18 +111,23 @@ def add_ingest(
 ) -> str:
     """Create or replace the ingest's account (reads ``ROOT/#`` and ``$SYS/#``, may write
     ``write`` topics, e.g. a siren's); the new password."""
+    check_ingest(name, write or [])
+    root = check_root(root)
+    with locked(passwd):
+        _ensure_acl(acl, root, name, write or [])
+        return set_password(passwd, name)
+
+
+def check_ingest(name: str, write: list[str]) -> None:
+    """Refuse an ingest account name or write topic that cannot be one."""
     if not _NAME_RE.fullmatch(name):
         raise BrokerError(f"account {name!r} must be 1-64 of A-Z a-z 0-9 _ . - (no /)")
-    for topic in write or []:
+    for topic in write:
         if not _WRITE_TOPIC_RE.fullmatch(topic):
             raise BrokerError(
                 f"{topic!r} cannot be a write topic of the ingest (no wildcards,"
                 " spaces or control characters)"
             )
-    root = _check_root(root)
-    with _locked(passwd):
-        _ensure_acl(acl, root, name, write or [])
-        return set_password(passwd, name)
 
 
 def _ensure_acl(acl: Path, root: str, ingest: str | None, write: list[str]) -> None:

@@ -25,7 +25,9 @@ ACK_WAIT = "2s"
 class NatsNode:
     """One ``nats-server`` of the cluster."""
 
-    def __init__(self, workdir: Path, name: str, ports: dict[str, int], routes: list[int]) -> None:
+    def __init__(
+        self, workdir: Path, name: str, ports: dict[str, int], routes: list[int], auth: bool
+    ) -> None:
         self.name = name
         self.ports = ports
         self.workdir = workdir
@@ -42,6 +44,7 @@ class NatsNode:
             f" routes: [{route_urls}] }}\n"
             f'mqtt {{ listen: 127.0.0.1:{ports["mqtt"]}, ack_wait: "{ACK_WAIT}",'
             " stream_replicas: 3, consumer_replicas: 3 }\n"
+            + ('include "auth.conf"\n' if auth else "")
         )
 
     def start(self) -> None:
@@ -82,10 +85,13 @@ class NatsNode:
 
 
 class NatsCluster:
-    """Three nodes; ``hosts(first)`` lists their MQTT listeners starting with ``first``."""
+    """Three nodes; ``hosts(first)`` lists their MQTT listeners starting with ``first``.
+    With ``auth`` every node includes ``auth.conf`` of ``workdir`` (campus-ingest broker …
+    --nats writes it)."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
+    def __init__(self, workdir: Path, size: int = 3, auth: bool = False) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
+        self.auth = workdir / "auth.conf"
         ports = [
             {k: free_port() for k in ("client", "http", "cluster", "mqtt")} for _ in range(size)
         ]
@@ -95,6 +101,7 @@ class NatsCluster:
                 f"n{i}",
                 p,
                 [q["cluster"] for j, q in enumerate(ports) if j != i],
+                auth,
             )
             for i, p in enumerate(ports)
         ]

@@ -44,12 +44,14 @@ class SiteGateway:
     hosts: list[str]
     root: str
     per_second: float
+    password: str
     sent: list[Sent] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._brokers = BrokerRotation([parse_host_port(h) for h in self.hosts])
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-{self.site}")
+        self.client.username_pw_set(f"{self.site}/gw-1", self.password)
         self.client.max_queued_messages_set(0)
         self.client.reconnect_delay_set(1, 2)
         self.client.on_disconnect = self._lost
