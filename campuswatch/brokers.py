@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Annotated, Self
+from typing import Annotated, Protocol, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -21,6 +21,10 @@ _HOST_PORT = re.compile(
     r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):(?P<port>[0-9]{1,5})"
 )
 Address = tuple[str, int]
+
+
+class _Connectable(Protocol):
+    def connect_async(self, host: str, port: int = 1883, keepalive: int = 60) -> None: ...
 
 
 def parse_host_port(text: str) -> Address:
@@ -84,9 +88,13 @@ class BrokerRotation:
         host, port = self.current
         return f"{host}:{port}"
 
+    def reconnect_next(self, client: _Connectable, keepalive: int) -> None:
+        """Point ``client`` (paho's) at the next broker: its own reconnect loop uses it. Its
+        ``host`` cannot be set while a connect is pending; ``connect_async`` can."""
+        client.connect_async(*self.move_on(), keepalive=keepalive)
+
     def move_on(self) -> Address:
-        """The next broker (back to the first after the last). A paho client is pointed at
-        it with ``connect_async`` (its ``host`` cannot change while it tries to connect)."""
+        """The next broker (back to the first after the last)."""
         if len(self.addresses) > 1:
             self._index = (self._index + 1) % len(self.addresses)
             log.info("MQTT: trying broker %s next", self.describe())

@@ -121,8 +121,6 @@ class Uplink:
         """One connection (the worker's step); how long to wait before the next."""
         if self._session():
             self._reconnect.reset()
-            if not self._stopping:  # the connection was lost: the next broker first
-                self._brokers.move_on()
             return 0.0
         delay = self._reconnect.next_delay()
         log.warning("uplink: reconnecting in %.1f s", delay)
@@ -148,10 +146,8 @@ class Uplink:
         will = orjson.dumps({"state": "offline", "ts": now_ms(self.clock), "version": VERSION})
         client.will_set(self._topic(status_topic), will, qos=1, retain=True)
         client.on_connect = self._on_connect
-        client.on_connect_fail = lambda *_args: client.connect_async(
-            *self._brokers.move_on(), self.settings.keepalive_s
-        )
-        client.on_disconnect = lambda *_args: self._lost()
+        client.on_connect_fail = lambda *_args: self._next_broker(client)
+        client.on_disconnect = lambda *_args: self._lost(client)
         client.on_publish = self._on_publish
         return client
 
@@ -190,7 +186,14 @@ class Uplink:
         self._connected.set()
         self.notify()
 
-    def _lost(self) -> None:
+    def _next_broker(self, client: mqtt.Client) -> None:
+        """A connection failed, was refused or was lost: the next broker (paho's retry in
+        this session, or the next session)."""
+        if not self._stopping:
+            self._brokers.reconnect_next(client, self.settings.keepalive_s)
+
+    def _lost(self, client: mqtt.Client) -> None:
+        self._next_broker(client)
         if self._connected.is_set() and not self._stopping:
             log.warning("uplink: connection lost")
         if self.down_since is None:

@@ -59,6 +59,9 @@ def add_ingest(
     for site in sites:
         if not ID_RE.fullmatch(site):
             raise BrokerError(f"site {site!r} must match [a-z0-9][a-z0-9-]{{0,62}}")
+    for topic in write or []:
+        if any(level in ("", "*", ">") for level in topic.split("/")):
+            raise BrokerError(f"{topic!r} cannot be a write topic on NATS (an empty, * or > level)")
     root = check_root(root)
     reads = [subject(f"{root}/{site}/+/#") for site in sites]
     return _set_account(conf, name, publish=[subject(t) for t in write or []], subscribe=reads)
@@ -69,11 +72,27 @@ def _set_account(conf: Path, account: str, publish: list[str], subscribe: list[s
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=11)).decode()
     book = conf.with_name(conf.name + ".json")
     with locked(conf):
-        accounts: Accounts = orjson.loads(book.read_bytes()) if book.exists() else {}
+        accounts = _read(book)
         accounts[account] = {"hash": hashed, "publish": publish, "subscribe": subscribe}
         write_atomic(book, orjson.dumps(accounts, option=orjson.OPT_INDENT_2), mode=0o640)
         write_atomic(conf, render(accounts).encode(), mode=0o640, keep_owner=True)
     return password
+
+
+def _read(book: Path) -> Accounts:
+    """The accounts kept beside the file (none yet: empty)."""
+    if not book.exists():
+        return {}
+    try:
+        accounts = orjson.loads(book.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise BrokerError(f"{book}: not the accounts this command writes ({exc})") from exc
+    fields = {"hash", "publish", "subscribe"}
+    if not isinstance(accounts, dict) or any(
+        not isinstance(a, dict) or set(a) != fields for a in accounts.values()
+    ):
+        raise BrokerError(f"{book}: not the accounts this command writes")
+    return accounts
 
 
 def render(accounts: Accounts) -> str:
@@ -85,7 +104,7 @@ def render(accounts: Accounts) -> str:
         "  users: [",
     ]
     for name, account in sorted(accounts.items()):
-        publish = account["publish"] or None  # an empty list would allow every subject
+        publish = account["publish"]  # an empty allow list would allow every subject
         permissions = {
             "publish": {"allow": publish} if publish else {"deny": [">"]},
             "subscribe": {"allow": account["subscribe"]},

@@ -40,6 +40,8 @@ from ingest.registry import Registry
 
 log = logging.getLogger(__name__)
 
+KEEPALIVE_S = 30
+
 
 @dataclass(slots=True)
 class _Received:
@@ -115,7 +117,7 @@ class MqttConsumer:
         """Connect in the background (retrying until the broker answers) and start committing."""
         self._committer.start()
         host, port = self._brokers.current
-        self._client.connect_async(host, port, keepalive=30)
+        self._client.connect_async(host, port, keepalive=KEEPALIVE_S)
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -168,9 +170,6 @@ class MqttConsumer:
             self._generation += 1
         self._connected = True
         self.metrics.mqtt_connected.set(1)
-        stale = self.subscriptions.stale()
-        if stale:
-            client.unsubscribe(stale)
         client.subscribe([(topic, 1) for topic in self.subscriptions.filters])
         log.info(
             "connected to MQTT %s (session present: %s)",
@@ -179,13 +178,25 @@ class MqttConsumer:
         )
 
     def _on_subscribe(
-        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+        self, client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
     ) -> None:
-        refused = [r for r in reasons if r.is_failure]
-        if refused:
-            log.error("MQTT broker refused our subscription: %s", refused)
+        refused = [
+            topic
+            for topic, reason in zip(self.subscriptions.filters, reasons, strict=False)
+            if reason.is_failure
+        ]
+        if refused:  # e.g. an account that may not read a site: that site's data never comes
+            log.error("MQTT broker refused our subscription to %s", refused)
+            self.problems.report("mqtt subscription", f"the broker refused {refused}")
             return
+        self.problems.clear("mqtt subscription")
+        # Only now: on NATS an unsubscribed filter's queue is gone, so a site moving to
+        # another process is subscribed there before it is dropped here.
+        stale = self.subscriptions.stale()
+        if stale:
+            client.unsubscribe(stale)
         self.subscriptions.save()
+        log.info("subscribed to %d topic filter(s)", len(self.subscriptions.filters))
         self._subscribed.set()
 
     def _on_disconnect(
@@ -197,11 +208,11 @@ class MqttConsumer:
             log.warning("MQTT connection to %s lost (%s)", self._brokers.describe(), reason)
             # Only stop() disconnects on purpose, and it sets _stopping first: this does not
             # keep paho's loop from ending then.
-            client.connect_async(*self._brokers.move_on(), keepalive=30)
+            self._brokers.reconnect_next(client, KEEPALIVE_S)
 
     def _on_connect_fail(self, client: mqtt.Client, _userdata: Any) -> None:
         log.warning("MQTT broker %s does not answer", self._brokers.describe())
-        client.connect_async(*self._brokers.move_on(), keepalive=30)
+        self._brokers.reconnect_next(client, KEEPALIVE_S)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -65,8 +65,14 @@ def test_refusals(tmp_path: Path) -> None:
         (("add-gateway", "s", "g", "--nats", auth, "--passwd", auth), "give --passwd and --acl"),
         (("add-gateway", "s", "g"), "give --passwd and --acl"),
         (("add-ingest", "east", "--site", "s", "--passwd", auth, "--acl", auth), "--site is for"),
+        (("add-ingest", "e", "--site", "s", "--write", "campus/>", "--nats", auth), "> level"),
+        (("add-ingest", "e", "--site", "s", "--write", "a//b", "--nats", auth), "an empty"),
     ):
         result = _broker(*args)
         assert result.returncode == 2, args
         assert message in result.stderr, (args, result.stderr)
     assert not (tmp_path / "auth.conf").exists()
+    (tmp_path / "auth.conf.json").write_text('{"east": "not an account"}')
+    result = _broker("add-gateway", "s", "g", "--nats", auth)
+    assert result.returncode == 2
+    assert "not the accounts this command writes" in result.stderr

@@ -63,7 +63,7 @@ class SiteGateway:
 
     def _lost(self, client: mqtt.Client, *_args: Any) -> None:
         if not self._stop.is_set():
-            client.connect_async(*self._brokers.move_on())
+            self._brokers.reconnect_next(client, 60)
 
     def _run(self) -> None:
         topic = f"{self.root}/{self.site}/gw-1/readings"

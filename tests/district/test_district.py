@@ -129,7 +129,8 @@ def test_two_ingest_processes_share_a_cluster_through_a_node_loss(
             process.start()
             db = InfluxClient(influxd.url, config["influx"]["database"])
             ingests[name] = Ingest(name, SERVED[name], process, db, hook)
-        time.sleep(2)  # both subscribed
+        for ingest in ingests.values():
+            wait_for(lambda i=ingest: "subscribed to" in i.process.log_text(), 30)
         gateways = [
             SiteGateway(site, cluster.hosts(i % 3), root, 20, PASSWORDS[f"{site}/gw-1"])
             for i, site in enumerate(SERVED["east"] + SERVED["west"])
@@ -161,6 +162,8 @@ def _intrude(cluster: NatsCluster, root: str) -> None:
     now = int(time.time() * 1000)
     batch = envelope("gw-1", 1, [reading("intruder", "temperature", now, celsius=99.0)])
     client.publish(f"{root}/site-2/gw-1/readings", batch, qos=1).wait_for_publish(10)
+    own = envelope("gw-1", 2, [reading("intruder-own", "temperature", now, celsius=9.0)])
+    client.publish(f"{root}/site-1/gw-1/readings", own, qos=1).wait_for_publish(10)
     client.disconnect()
     client.loop_stop()
 
@@ -178,6 +181,8 @@ def _check(
         assert sites == set(ingest.sites), f"{ingest.name} stored {sites}"
         assert not ingest.db.query('SELECT * FROM "temperature" WHERE "device" = \'intruder\'')
         assert ingest.process.metric("campus_rejected_total") == 0
+    own = 'SELECT * FROM "temperature" WHERE "device" = \'intruder-own\''
+    assert ingests["east"].db.query(own)  # the same account on its own topic: stored
     print(
         f"district: node back in {recovered_s:.1f} s; alarms told {len(delays)}, delay median"
         f" {statistics.median(delays):.2f} s, worst {max(delays):.2f} s"

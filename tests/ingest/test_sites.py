@@ -307,6 +307,20 @@ def _refused(service: IngestService) -> float | None:
     )
 
 
+def test_a_message_of_a_site_not_served_is_refused_by_the_handler_too(
+    service: IngestService, config: dict[str, Any]
+) -> None:
+    """Should a broker deliver one anyway (a filter left in a session): refused, said why."""
+    now = int(time.time() * 1000)
+    batch = envelope("gw-gate", 1, [reading("door-1", "door", now, open=True)])
+    outcome = service.handler.handle(_topic(config, "campus-x", "readings"), batch)
+    assert outcome.record is None
+    [letter] = outcome.dead_letters
+    assert letter.reason == "site_not_served"
+    assert "site 'campus-x' is not served here" in letter.detail
+    assert _refused(service) == 1
+
+
 def test_only_the_served_sites_are_subscribed_also_after_an_older_session(
     config: dict[str, Any], publisher: Publisher, broker: MosquittoServer
 ) -> None:
