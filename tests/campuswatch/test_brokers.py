@@ -3,6 +3,8 @@ connect to the first broker that answers and move to the next when it fails."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,30 @@ from tests.harness import IngestProcess, config_dict, count_points, wait_for
 
 
 @pytest.fixture
+def closer() -> Iterator[int]:
+    """A port that takes the TCP connection and closes it at once (a node whose MQTT is
+    down, or that refuses the login): the client must move on, not retry it for ever."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+@pytest.fixture
 def two_brokers(tmp_path: Path) -> Iterator[tuple[MosquittoServer, MosquittoServer]]:
     first, second = MosquittoServer(tmp_path / "mq-1"), MosquittoServer(tmp_path / "mq-2")
     first.start()
@@ -26,13 +52,17 @@ def two_brokers(tmp_path: Path) -> Iterator[tuple[MosquittoServer, MosquittoServ
 
 
 def test_the_ingest_and_a_gateway_take_the_next_broker_when_one_fails(
-    tmp_path: Path, influxd: InfluxServer, two_brokers: tuple[MosquittoServer, MosquittoServer]
+    tmp_path: Path,
+    influxd: InfluxServer,
+    two_brokers: tuple[MosquittoServer, MosquittoServer],
+    closer: int,
 ) -> None:
     first, second = two_brokers
-    hosts = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"]
+    # Nothing listens on the first; the second drops every connection.
+    hosts = [f"127.0.0.1:{p}" for p in (free_port(), closer, first.port, second.port)]
     config = config_dict(tmp_path / "state", first, influxd)
     del config["mqtt"]["host"], config["mqtt"]["port"]
-    config["mqtt"]["hosts"] = hosts  # nothing listens on the first
+    config["mqtt"]["hosts"] = hosts
     ingest = IngestProcess(config, tmp_path)
     ingest.start()
     doc = gateway_config(tmp_path, first.port, config["mqtt"]["topic_root"], [simulated(2, 0.5)])
