@@ -3,12 +3,15 @@ the refusals. The accounts at work on a real cluster: tests/district/test_distri
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from ingest.broker.nats import subject
 from tests.district.cluster import nats_program
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "district"
 
 
 def _broker(*args: str) -> subprocess.CompletedProcess[str]:
@@ -76,3 +79,30 @@ def test_refusals(tmp_path: Path) -> None:
     result = _broker("add-gateway", "s", "g", "--nats", auth)
     assert result.returncode == 2
     assert "not the accounts this command writes" in result.stderr
+
+
+def test_the_shipped_node_config_is_one_nats_server_takes(tmp_path: Path) -> None:
+    """deploy/district/nats.conf with the accounts and certificates the commands make."""
+    node = tmp_path / "nats.conf"
+    node.write_text((DEPLOY / "nats.conf").read_text().replace("/var/lib/nats", str(tmp_path)))
+    made = _broker("add-gateway", "site-1", "gw-1", "--nats", str(tmp_path / "auth.conf"))
+    assert made.returncode == 0, made.stderr
+    certs = subprocess.run(
+        [
+            *(sys.executable, "-m", "ingest.cli", "broker", "certs"),
+            *("--dir", str(tmp_path / "tls"), "--host", "nats-1", "--host", "nats-2"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert certs.returncode == 0, certs.stderr
+    checked = subprocess.run(
+        [nats_program(), "-t", "-c", str(node)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "NATS_NAME": "nats-1"},
+    )
+    assert checked.returncode == 0, checked.stderr + checked.stdout

@@ -51,8 +51,7 @@ class NatsNode:
             f"cluster {{ name: campus, listen: 127.0.0.1:{ports['cluster']},"
             f" routes: [{route_urls}] }}\n"
             f'mqtt {{ listen: 127.0.0.1:{ports["mqtt"]}, ack_wait: "{ACK_WAIT}",'
-            " stream_replicas: 3, consumer_replicas: 3 }\n"
-            + ('include "auth.conf"\n' if auth else "")
+            " stream_replicas: 3 }\n" + ('include "auth.conf"\n' if auth else "")
         )
 
     def start(self) -> None:
