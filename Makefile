@@ -59,6 +59,7 @@ bench: setup
 	$(PY) -m tests.bench.bench_derived
 	$(PY) -m tests.bench.bench_chaos --minutes 30
 	$(PY) -m tests.bench.bench_soak --minutes 30
+	$(PY) -m tests.bench.bench_district --minutes 10
 	CAMPUSWATCH_CRASH_ITERATIONS=100 $(PY) -m pytest -q -s --timeout 3600 tests/crash
 	CAMPUSWATCH_LONG_PROPERTIES=1 $(PY) -m pytest -q tests/ingest/test_whole_path_properties.py \
 		tests/gateway/sources/test_parser_properties.py tests/test_config_properties.py
