@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from campuswatch.brokers import BrokerRotation, parse_host_port
 from tests.harness import envelope, reading
 
-ALARM_EVERY = 40  # envelopes: the smoke detector is on for this many, then off as long
+ALARM_S = 2.0  # the smoke detector is on this long, then off as long
 
 
 @dataclass
@@ -72,7 +72,7 @@ class SiteGateway:
         while not self._stop.is_set():
             seq += 1
             ts = int(time.time() * 1000)
-            smoke = (seq // ALARM_EVERY) % 2 == 1
+            smoke = int(seq / self.per_second / ALARM_S) % 2 == 1
             payload = envelope(
                 "gw-1",
                 seq,
