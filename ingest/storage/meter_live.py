@@ -12,8 +12,11 @@ so a round reads only what came since (see ``MeterHours._advance``):
 - each meter's last reading before the hour (from the buckets before it): a recomputed
   earlier hour changes it.
 
-A meter whose count or start moved, or with a reading older than its last one consumed, is
-*late*: its hour is read again, its own readings only. Nothing here is durable: after a
+A meter whose count or start moved, with a reading older than its last one consumed, or
+with one consumed after the watermark that comes again with another value, is *late*: its
+hour is read again, its own readings only. A reading at or before the watermark rewritten
+at the same time with another value is not seen (only counts are compared there): no
+gateway does that, a reading is named by its time. Nothing here is durable: after a
 restart the first round reads the hour once, and the dirty book still says which hours
 changed.
 """
