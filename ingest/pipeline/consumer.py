@@ -109,6 +109,7 @@ class MqttConsumer:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         return client
 
     # ------------------------------------------------------------------ lifecycle
@@ -193,10 +194,18 @@ class MqttConsumer:
         # Only now: on NATS an unsubscribed filter's queue is gone, so a site moving to
         # another process is subscribed there before it is dropped here.
         stale = self.subscriptions.stale()
-        if stale:
-            client.unsubscribe(stale)
-        self.subscriptions.save()
         log.info("subscribed to %d topic filter(s)", len(self.subscriptions.filters))
+        if stale:  # ready once they are gone too (the UNSUBACK)
+            client.unsubscribe(stale)
+        else:
+            self._subscribed_only()
+
+    def _on_unsubscribe(self, *_args: Any) -> None:
+        self._subscribed_only()
+
+    def _subscribed_only(self) -> None:
+        """The session holds exactly this configuration's filters."""
+        self.subscriptions.save()
         self._subscribed.set()
 
     def _on_disconnect(
