@@ -174,8 +174,10 @@ def test_a_smoke_alarm_arrives_after_thousands_of_messages_on_a_full_disk(
         assert any("LOST" in p for p in service.health()["problems"])
         wait_for(lambda: service.consumer.pending_age_s() == 0, 30)  # all handed over
         (volume / "filler").unlink()
+        # Two minutes: one CI run (2026-12-06) missed one minute here, cause not found (in
+        # 3.5 s when run alone); the equality itself is what is checked.
         wait_for(
-            lambda: count_points(db, "temperature", "celsius") == 60_000 - lost._value.get(), 60
+            lambda: count_points(db, "temperature", "celsius") == 60_000 - lost._value.get(), 120
         )
         wait_for(lambda: service.health()["status"] == "ok", 15)
     finally:
