@@ -83,3 +83,14 @@ def publisher(broker: MosquittoServer) -> Iterator[Publisher]:
     pub = Publisher(broker.port)
     yield pub
     pub.close()
+
+
+@pytest.fixture
+def two_brokers(tmp_path: Path) -> Iterator[tuple[MosquittoServer, MosquittoServer]]:
+    """Two mosquittos of the test's own (two nodes for failover; a central and a local one)."""
+    first, second = MosquittoServer(tmp_path / "mq-1"), MosquittoServer(tmp_path / "mq-2")
+    first.start()
+    second.start()
+    yield first, second
+    first.stop()
+    second.stop()

@@ -41,16 +41,6 @@ def closer() -> Iterator[int]:
     server.close()
 
 
-@pytest.fixture
-def two_brokers(tmp_path: Path) -> Iterator[tuple[MosquittoServer, MosquittoServer]]:
-    first, second = MosquittoServer(tmp_path / "mq-1"), MosquittoServer(tmp_path / "mq-2")
-    first.start()
-    second.start()
-    yield first, second
-    first.stop()
-    second.stop()
-
-
 def test_the_ingest_and_a_gateway_take_the_next_broker_when_one_fails(
     tmp_path: Path,
     influxd: InfluxServer,

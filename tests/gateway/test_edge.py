@@ -35,14 +35,11 @@ SIREN = "zigbee2mqtt/siren-gate/set"
 
 
 @pytest.fixture
-def brokers(tmp_path: Path) -> Iterator[tuple[MosquittoServer, MosquittoServer]]:
+def brokers(
+    two_brokers: tuple[MosquittoServer, MosquittoServer],
+) -> tuple[MosquittoServer, MosquittoServer]:
     """The central broker (behind the proxy) and the gateway's local broker (the siren)."""
-    central, local = MosquittoServer(tmp_path / "central"), MosquittoServer(tmp_path / "local")
-    central.start()
-    local.start()
-    yield central, local
-    central.stop()
-    local.stop()
+    return two_brokers
 
 
 @pytest.fixture
