@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from campuswatch import heap
 from campuswatch.configfile import load_env_file
 from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except GatewayError as exc:
         log.error("cannot start: %s", exc)
         return EXIT_RUNTIME
+    heap.settle()
     # The kernel may hand the signal to any of the gateway's threads; its Python handler
     # then runs only once the main thread wakes, which an untimed wait never does.
     while not stop.wait(1.0):

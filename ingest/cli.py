@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from campuswatch import heap
 from campuswatch.configfile import load_env_file
 from campuswatch.errors import ConfigError
 from campuswatch.logsetup import configure_logging
@@ -116,6 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.exception("the ingest service could not start")
         return EXIT_FAILURE
     server = make_server(service)
+    heap.settle()
     # uvicorn re-raises the stop signal after its own shutdown; with these handlers in
     # place that no longer kills the process before the service has stopped cleanly.
     signal.signal(signal.SIGTERM, _note_stop_signal)
