@@ -48,6 +48,7 @@ dashboards: $(STAMP)
 
 bench: setup
 	$(PY) -m tests.bench.bench_ingest
+	$(PY) -m tests.bench.bench_hotpath
 	$(PY) -m tests.bench.bench_alerts
 	$(PY) -m tests.bench.bench_gateway
 	$(PY) -m tests.bench.bench_dashboards

@@ -1,0 +1,173 @@
+"""Where the CPU of one reading goes in the ingest, stage by stage, in one process.
+
+Run with ``python -m tests.bench.bench_hotpath`` (``make bench`` runs it). It builds the
+real service (``IngestService``, the demo's rules, 500 refrigerators in a gateway's meta)
+without a broker, then times with ``time.process_time`` what the MQTT thread does per
+message and what the commit thread does per batch:
+
+- decode and validate (``parse_envelope``);
+- the handler without its listeners (topic, seq, registry, line protocol, counters);
+- each listener of accepted readings (the rules engine, work orders);
+- the spool commit of a batch (append with its fsync, the registry's seqs).
+
+Steadier than the end-to-end ``bench_ingest`` (no broker, no InfluxDB, one thread),
+so a change to the hot path shows here first; ``--profile FILE`` writes cProfile's
+statistics of the whole handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import orjson
+
+from campuswatch import heap
+from campuswatch.protocol import parse_envelope
+from demo.scenario import DEMO_DUTY, alerting
+from ingest.app import IngestService
+from ingest.config import IngestConfig
+from tests.clock import ManualClock
+from tests.harness import BASE_TS, config_dict
+
+SITE, GATEWAY, DEVICES = "sunshine-kg", "gw-bench", 500
+NEXT_SEQ = [1]
+# The service's time: each run's readings are its last 10 seconds, as on a live campus.
+CLOCK = ManualClock(BASE_TS / 1000)
+
+
+def build_service(state: Path) -> IngestService:
+    """The service as ``campus-ingest run`` builds it, its stores open, nothing started."""
+    broker, influx = SimpleNamespace(port=1), SimpleNamespace(url="http://127.0.0.1:1")
+    doc = config_dict(state, broker, influx, topic_root="campus")  # type: ignore[arg-type]
+    doc.update(alerting("http://127.0.0.1:1/hook"), duty=DEMO_DUTY)
+    service = IngestService(IngestConfig.model_validate(doc), CLOCK)
+    state.mkdir(parents=True, exist_ok=True)
+    for part in (service.links, service.people, service.duty, service.snapshots):
+        part.open()
+    service.registry.load()
+    service.spool.open()
+    service.alert_store.open()
+    service.engine.load()
+    meta = {
+        "v": 1,
+        "gateway": GATEWAY,
+        "devices": [
+            {"device": f"fridge-{i}", "kind": "temperature", "tags": {"class": "refrigerator"}}
+            for i in range(DEVICES)
+        ],
+    }
+    service.handler.handle(f"campus/{SITE}/{GATEWAY}/meta", orjson.dumps(meta))
+    return service
+
+
+def envelopes(count: int, size: int, first_seq: int) -> list[bytes]:
+    """Readings payloads of ``size`` refrigerator readings each (no alert fires)."""
+    return [
+        orjson.dumps(
+            {
+                "v": 1,
+                "gateway": GATEWAY,
+                "seq": first_seq + n,
+                "readings": [
+                    {
+                        "device": f"fridge-{(n * size + i) % DEVICES}",
+                        "kind": "temperature",
+                        "ts": BASE_TS + (first_seq + n) * size + i,
+                        "values": {"celsius": 4.25, "humidity": 61.5},
+                    }
+                    for i in range(size)
+                ],
+            }
+        )
+        for n in range(count)
+    ]
+
+
+def cpu_us(run: Callable[[], object], readings: int, repeats: int = 3) -> float:
+    """The least CPU microseconds per reading of ``repeats`` runs."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        run()
+        best = min(best, time.process_time() - started)
+    return best / readings * 1e6
+
+
+def measure(service: IngestService, count: int, size: int) -> dict[str, float]:
+    """CPU us per reading of each stage for ``count`` envelopes of ``size`` readings."""
+    topic = f"campus/{SITE}/{GATEWAY}/readings"
+    handler, readings = service.handler, count * size
+
+    def fresh() -> list[bytes]:  # each run the next seqs: neither repeats nor gaps
+        first = NEXT_SEQ[0]
+        NEXT_SEQ[0] += count
+        CLOCK.advance((BASE_TS + NEXT_SEQ[0] * size) / 1000 - CLOCK.time())
+        return envelopes(count, size, first)
+
+    def handle_all() -> list[bytes]:
+        return [handler.handle(topic, payload).record or b"" for payload in fresh()]
+
+    stages: dict[str, float] = {}
+    handle_all()  # warm up: the registry, the rules' device states
+    payloads = envelopes(count, size, NEXT_SEQ[0])  # only decoded: the seqs stay unused
+    now = BASE_TS + 86_400_000  # later than every reading
+    stages["decode + validate"] = cpu_us(
+        lambda: [parse_envelope(p, GATEWAY, now) for p in payloads], readings
+    )
+    parsed = [parse_envelope(p, GATEWAY, now).readings for p in payloads]
+    listeners = handler.accepted._listeners
+    handler.accepted._listeners = ()
+    stages["handler without listeners"] = cpu_us(handle_all, readings)
+    handler.accepted._listeners = listeners
+    for listener in listeners:
+        name = getattr(listener, "__qualname__", repr(listener))
+        stages[f"listener {name}"] = cpu_us(
+            lambda one=listener: [one(SITE, GATEWAY, batch) for batch in parsed], readings
+        )
+    stages["handler, all of it"] = cpu_us(handle_all, readings)
+    records = handle_all()
+    per_commit = max(1, 200 // size)  # the commit thread takes what queued meanwhile
+
+    def commit_all() -> None:
+        for start in range(0, len(records), per_commit):
+            service.intake.store(records[start : start + per_commit])
+            service.registry.save_seqs()
+            service.registry._seqs_dirty = True
+
+    stages[f"spool commit, {per_commit} envelope(s) a batch"] = cpu_us(commit_all, readings)
+    return stages
+
+
+def main() -> None:
+    """Print each stage's CPU per reading for single and 50-reading envelopes."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000, help="single-reading envelopes")
+    parser.add_argument("--profile", type=Path, help="write cProfile statistics of the handler")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="campus-hotpath-") as tmp:
+        service = build_service(Path(tmp) / "state")
+        heap.settle()  # as campus-ingest run does once it is built
+        for size, count in ((1, args.messages), (50, args.messages // 50)):
+            print(f"\n{count:,} envelopes of {size} reading(s), CPU us per reading:")
+            for stage, us in measure(service, count, size).items():
+                print(f"  {stage:<52} {us:7.2f}")
+        if args.profile:
+            payloads = envelopes(args.messages, 1, NEXT_SEQ[0])
+            topic = f"campus/{SITE}/{GATEWAY}/readings"
+            with cProfile.Profile() as profile:
+                for payload in payloads:
+                    service.handler.handle(topic, payload)
+            profile.dump_stats(args.profile)
+            print(f"\ncProfile statistics: {args.profile} (python -m pstats)")
+        service.spool.close()
+        service.alert_store.close()
+
+
+if __name__ == "__main__":
+    main()
