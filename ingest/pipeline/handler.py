@@ -22,6 +22,7 @@ from campuswatch.protocol import (
     Problem,
     Reading,
     Status,
+    Topic,
     parse_edge,
     parse_envelope,
     parse_meta,
@@ -45,6 +46,8 @@ from ingest.storage.snapshots import (
 log = logging.getLogger(__name__)
 
 EDGE_PER_MIN = 240  # records of alarms a gateway told on its own (a whole building's, and more)
+CHANNELS = ("readings", "meta", "status", "edge", "snapshots")
+TOPICS_KEPT = 10_000  # parsed topics remembered (a gateway's few topics repeat)
 
 
 @dataclass(slots=True)
@@ -81,6 +84,9 @@ class MessageHandler:
         self.max_meta_bytes = max_meta_bytes
         # A margin of an hour, so a reading at the edge is not refused by InfluxDB later.
         self.keep_ms = keep_days * 86_400_000 - 3_600_000 if keep_days else 0
+        # Per-channel counters bound once; any other channel is counted as "other".
+        self._counted = {c: metrics.messages.labels(c) for c in (*CHANNELS, "other")}
+        self._topics: dict[str, Topic] = {}
         self._refused_log = QuietLog(log)
         self._untracked_log = QuietLog(log, every_s=60.0)
         self._edge_limits: dict[tuple[str, str], RateLimit] = {}
@@ -97,19 +103,19 @@ class MessageHandler:
 
     def handle(self, topic: str, payload: bytes) -> Outcome:
         """Handle one message; never raises for bad input."""
-        parsed = parse_topic(self.topic_root, topic)
+        parsed = self._parse_topic(topic)
         if parsed is not None and not self.serves(parsed.site):
-            self.metrics.messages.labels("other").inc()
+            self._counted["other"].inc()
             detail = f"site {parsed.site!r} is not served here (see site.id and site.also_serves)"
             return self._reject(topic, payload[:1024], "site_not_served", detail)
         if parsed is not None and parsed.channel == "snapshots" and len(parsed.rest) == 2:
-            self.metrics.messages.labels("snapshots").inc()
+            self._counted["snapshots"].inc()
             return self._snapshot(topic, parsed.site, parsed.gateway, parsed.rest, payload)
         if parsed is None or parsed.rest:
-            self.metrics.messages.labels("other").inc()
+            self._counted["other"].inc()
             return self._reject(topic, payload, "bad_topic", "not a campuswatch v1 topic")
         channel = parsed.channel
-        self.metrics.messages.labels(channel).inc()
+        self._counted.get(channel, self._counted["other"]).inc()
         if channel == "readings":
             return self._readings(topic, parsed.site, parsed.gateway, payload)
         if channel == "meta":
@@ -119,6 +125,18 @@ class MessageHandler:
         if channel == "edge":
             return self._edge(topic, parsed.site, parsed.gateway, payload)
         return self._reject(topic, payload, "bad_topic", f"unknown channel {channel!r}")
+
+    def _parse_topic(self, topic: str) -> Topic | None:
+        """``parse_topic``, remembered for the topics of one level per channel (readings,
+        meta, status, edge: they repeat; a snapshot's topic is new each time)."""
+        parsed = self._topics.get(topic)
+        if parsed is None:
+            parsed = parse_topic(self.topic_root, topic)
+            if parsed is not None and not parsed.rest:
+                if len(self._topics) >= TOPICS_KEPT:  # a flood of made-up topics
+                    self._topics.clear()
+                self._topics[topic] = parsed
+        return parsed
 
     def _snapshot(
         self, topic: str, site: str, gateway: str, rest: tuple[str, ...], payload: bytes
