@@ -161,7 +161,7 @@ class RuleEngine:
             now = now_ms(self.clock)
             gw = self.gateways.heard(site, gateway, now)
             gw.status, gw.status_ms = status.state, now
-            self._run(lambda batch: self.quiet.check_gateways(batch, now))
+            self._run(lambda batch: self.quiet.check_gateways(batch, now, (site, gateway)))
 
     def on_edge(self, site: str, gateway: str, told: EdgeTold) -> None:
         """A gateway told an alarm on its own while cut off (SPEC §12; see edge.py)."""
@@ -228,7 +228,7 @@ class RuleEngine:
             for rule in dev.condition_rules:
                 self._evaluate(batch, rule, dev, ts, now, backlog)
         self.skew.check(site, gateway, readings, newest, now)
-        self.quiet.check_gateways(batch, now)
+        self.quiet.check_gateways(batch, now, (site, gateway))
 
     def _evaluate(
         self,

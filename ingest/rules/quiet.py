@@ -58,15 +58,16 @@ class QuietChecks:
         alerts = self.book.alerts
         return any((r.id, site, gateway, gateway) in alerts for r in self.gateway_rules)
 
-    def check_gateways(self, batch: Batch, now: int) -> None:
+    def check_gateways(self, batch: Batch, now: int, only: tuple[str, str] | None = None) -> None:
         """Open, fire and end the alerts of gateways offline (their last will or
-        ``stopped``) or silent longer than their rule allows."""
+        ``stopped``) or silent longer than their rule allows; ``only``: just that gateway
+        (one that was heard: the timer checks them all, a message its own gateway)."""
         for rule in self.gateway_rules:
             config = rule.config
             assert isinstance(config, GatewayOfflineRuleConfig)
             limit = to_ms(config.gateway_offline)
             active = self.active(rule.id)
-            for (site, gateway), gw in self.gateways.items():
+            for (site, gateway), gw in self.gateways.items(only):
                 if not rule.matches({"site": site, "gateway": gateway, "device": gateway}):
                     continue
                 alert = self.book.alerts.get((rule.id, site, gateway, gateway))

@@ -123,9 +123,14 @@ class GatewayBook:
         """A gateway taken out of service."""
         self._gateways.pop((site, gateway), None)
 
-    def items(self) -> list[tuple[tuple[str, str], GatewayState]]:
-        """Every gateway with its state."""
-        return list(self._gateways.items())
+    def items(
+        self, only: tuple[str, str] | None = None
+    ) -> list[tuple[tuple[str, str], GatewayState]]:
+        """Every gateway with its state, or just gateway ``only`` (when it is known)."""
+        if only is None:
+            return list(self._gateways.items())
+        gw = self._gateways.get(only)
+        return [(only, gw)] if gw is not None else []
 
 
 def compile_rule(rule: RuleConfig) -> CompiledRule:
