@@ -127,10 +127,9 @@ class InfluxWriter:
     def _write_batch(self, batch: SpoolBatch) -> bool:
         """Store a batch (written and its hours booked) until it is stored or its bad
         lines are dead-lettered; False only when stopping."""
-        lines = b"\n".join(batch.records).split(b"\n")
         while not self._worker.stopping:
             try:
-                self._store_or_split(lines)
+                self._store_or_split(batch.records)
             except InfluxDatabaseMissing as exc:
                 self._failed(exc)
                 self._try_create_database()
@@ -142,35 +141,37 @@ class InfluxWriter:
             return True
         return False
 
-    def _store(self, lines: list[bytes]) -> None:
-        """Write lines to InfluxDB, then book their hours (before the cursor moves past
-        them: a crash writes and books them again)."""
-        body = b"\n".join(lines)
+    def _store(self, records: list[bytes]) -> None:
+        """Write records (lines of line protocol) to InfluxDB, then book their hours
+        (before the cursor moves past them: a crash writes and books them again)."""
+        body = b"\n".join(records)
         started = time.perf_counter()
         self.client.write(body)
         self.metrics.write_seconds.observe(time.perf_counter() - started)
         self.metrics.batches.inc()
-        self.metrics.readings_stored.inc(len(lines))
+        self.metrics.readings_stored.inc(body.count(b"\n") + 1)
         if self.dirty is not None:
-            self.dirty.track(lines)
+            self.dirty.track([body])
 
-    def _store_or_split(self, lines: list[bytes]) -> None:
-        """Store lines; when that fails for any reason but an outage (InfluxDB refuses a
-        line, a line that cannot be booked, a bug), bisect until each bad line stands
+    def _store_or_split(self, records: list[bytes]) -> None:
+        """Store records; when that fails for any reason but an outage (InfluxDB refuses
+        a line, a line that cannot be booked, a bug), bisect until each bad line stands
         alone and dead-letter it with the reason, so one bad reading never holds up the
         readings behind it. An outage during the split raises: the whole batch is tried
         again later (rewriting stored points is harmless: they overwrite themselves)."""
         try:
-            self._store(lines)
+            self._store(records)
         except _RETRY:
             raise
         except Exception as exc:  # noqa: BLE001 (anything else is the batch's own fault)
-            if len(lines) > 1:
-                half = len(lines) // 2
-                self._store_or_split(lines[:half])
-                self._store_or_split(lines[half:])
+            if len(records) == 1 and b"\n" in records[0]:  # a record of several lines
+                records = records[0].split(b"\n")
+            if len(records) > 1:
+                half = len(records) // 2
+                self._store_or_split(records[:half])
+                self._store_or_split(records[half:])
             else:
-                self._dead_letter(lines[0], exc)
+                self._dead_letter(records[0], exc)
 
     def _dead_letter(self, line: bytes, exc: Exception) -> None:
         reason = "influx_rejected" if isinstance(exc, InfluxBadRequest) else "not_storable"
