@@ -64,6 +64,9 @@ class WorkOrderRefused(DutyError):
     """A work order or a state change that cannot be saved (the message says why)."""
 
 
+HEALTH_FIELDS = frozenset({"battery_low", "battery", "fault", "tamper"})  # what problems_of reads
+
+
 def problems_of(values: dict[str, FieldValue], low_pct: float) -> dict[str, bool]:
     """Each health problem a reading speaks of: True when it has it, False when healthy."""
     found: dict[str, bool] = {}
@@ -163,6 +166,8 @@ class WorkOrders:
     def on_readings(self, site: str, gateway: str, readings: list[Reading]) -> None:
         """Open an order for each problem a reading shows, close it when healthy again."""
         for reading in readings:
+            if HEALTH_FIELDS.isdisjoint(reading.values):  # most readings: one set operation
+                continue
             found = problems_of(reading.values, self.config.battery_low_pct)
             if found:
                 self._health((site, gateway, reading.device), found)

@@ -7,6 +7,12 @@ an outage of hours costs disk space, not broker or process memory. The writer dr
 the spool in order and moves a cursor forward only after InfluxDB accepted a batch;
 a crash replays from the cursor, which is harmless because writes are idempotent.
 
+Each append may say which ``(measurement, hour)`` pairs its records touch (the handler
+knows as it encodes them); the spool keeps that in memory beside the records, so the
+writer books the derived series' hours without reading every line again. Records of an
+earlier run of the process (replayed after a restart), or appended without them, come
+with ``hours`` None: the writer reads their lines.
+
 Layout: ``NNNNNNNNNNNN.seg`` segment files of records ``<u32 length><u32 crc32><body>``,
 plus ``cursor.json`` holding the read position. A torn record at the end of the last
 segment (a crash during append, before its fsync and hence before any ack) is cut off
@@ -21,6 +27,8 @@ import struct
 import threading
 import time
 import zlib
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -47,12 +55,32 @@ class Position:
     offset: int
 
 
+Hours = frozenset[tuple[str, int]]  # (measurement, hour since the epoch), UTC
+KEPT_HOURS = 50_000  # appends whose hours are remembered (older ones: lines are read)
+
+
 @dataclass(frozen=True, slots=True)
 class SpoolBatch:
-    """Records read from the spool and the position just after the last one."""
+    """Records read from the spool, the position just after the last one, and the
+    hours they touch (None: not known, read them from the lines)."""
 
     records: list[bytes]
     end: Position
+    hours: Hours | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Noted:
+    """The hours of one append, from ``start`` to ``end``."""
+
+    start: Position
+    end: Position
+    hours: Hours
+
+
+def merge_hours(first: Hours | None, second: Hours | None) -> Hours | None:
+    """The hours of two batches read one after the other."""
+    return None if first is None or second is None else first | second
 
 
 def _segment_name(number: int) -> str:
@@ -97,6 +125,7 @@ class Spool:
         self._closed = False
         self._active = 0
         self._cursor_saved_at = 0.0
+        self._noted: deque[_Noted] = deque(maxlen=KEPT_HOURS)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -204,8 +233,9 @@ class Spool:
         """True when the spool holds ``max_bytes`` or more waiting bytes."""
         return self.pending_bytes() >= self.max_bytes
 
-    def append(self, bodies: list[bytes]) -> None:
-        """Append records and make them durable (fsync) before returning."""
+    def append(self, bodies: list[bytes], hours: Iterable[tuple[str, int]] | None = None) -> None:
+        """Append records and make them durable (fsync) before returning; ``hours``:
+        every ``(measurement, hour)`` they touch, when the caller knows."""
         if not bodies:
             return
         frames = bytearray()
@@ -225,7 +255,11 @@ class Spool:
             except OSError as exc:
                 raise SpoolError(f"cannot write spool segment {number}: {exc}") from exc
             with self._lock:
+                start = Position(number, self._sizes[number])
                 self._sizes[number] += len(frames)
+                if hours is not None:
+                    end = Position(number, self._sizes[number])
+                    self._noted.append(_Noted(start, end, frozenset(hours)))
                 if self._sizes[number] >= self.segment_bytes:
                     writer.close()
                     self._open_writer(number + 1)
@@ -247,7 +281,26 @@ class Spool:
             if position is None or self._closed:
                 return None
             end = self._sizes[position.segment]
-        return self._read_records(position, end, max_bytes)
+        batch = self._read_records(position, end, max_bytes)
+        with self._lock:
+            return SpoolBatch(batch.records, batch.end, self._hours_of(position, batch.end))
+
+    def _hours_of(self, start: Position, end: Position) -> Hours | None:
+        """The hours noted for ``[start, end)``; None when part of it has none (lock held).
+        An append read in part gives all its hours: booking an hour early is harmless,
+        it is booked again once the rest is written."""
+        hours: set[tuple[str, int]] = set()
+        covered = start
+        for noted in self._noted:
+            if noted.end <= start:
+                continue
+            if noted.start >= end:
+                break
+            if noted.start > covered:  # a gap: records appended without hours
+                return None
+            hours |= noted.hours
+            covered = max(covered, noted.end)
+        return frozenset(hours) if covered >= end else None
 
     def _next_readable(self, position: Position) -> Position | None:
         """The first position with data at or after ``position`` (lock held)."""
@@ -302,6 +355,8 @@ class Spool:
             ):
                 position = Position(position.segment + 1, 0)  # a sealed segment read to its end
             self._cursor = position
+            while self._noted and self._noted[0].end <= position:
+                self._noted.popleft()
             finished = [n for n in self._sizes if n < position.segment]
             for number in finished:
                 del self._sizes[number]
