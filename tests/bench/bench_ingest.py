@@ -8,9 +8,13 @@ on this machine, the raw limits beside the ingest's figures:
 - a paho subscriber alone (QoS 1, manual acks), plain ``Client`` beside the ingest's
   ``BufferedClient`` (ingest/pipeline/mqttclient.py): what overriding paho's reads buys;
 - ingest, single-reading envelopes and 50-reading envelopes: readings/s from the first
-  publish until every reading is queryable, and the ingest's peak RSS.
+  publish until every reading is queryable, the ingest's CPU time (user + system, every
+  thread) per stored reading, steadier than a rate on a noisy machine, and its peak RSS.
 
-Goals (issue #2): >= 20,000 readings/s single, >= 150,000 readings/s batched, RSS <= 150 MB.
+Goals (issue 25), as ratios to the limits measured in the same run: single readings
+>= 0.65x the C clients and >= 0.9x the bare paho subscriber; 50-reading envelopes
+>= 0.5x the direct write; peak RSS <= 150 MB. ``--profile DIR`` samples the ingest with
+py-spy meanwhile (``python -m tests.bench.profile_summary DIR/single.txt`` reads it).
 """
 
 from __future__ import annotations
