@@ -41,6 +41,8 @@ from ingest.registry import Registry
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30
+RECONNECT_FLOOR_S = (0.1, 0.5)
+RECONNECT_CAP_S = 10
 
 
 @dataclass(slots=True)
@@ -102,8 +104,11 @@ class MqttConsumer:
             client.username_pw_set(s.username, s.password)
         if s.tls:
             client.tls_set_context(s.tls.context())
-        # paho backs off exponentially between these; a random floor spreads many clients.
-        client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=30)  # noqa: S311
+        # paho doubles the wait from this floor after each failed attempt. The floor is
+        # short: a district has a few ingest processes (no crowd to spread), and every
+        # second here delays the alarms behind a node that died (bench_district).
+        floor = random.uniform(*RECONNECT_FLOOR_S)  # noqa: S311 (spreading, not secrecy)
+        client.reconnect_delay_set(min_delay=floor, max_delay=RECONNECT_CAP_S)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

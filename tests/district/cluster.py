@@ -20,6 +20,8 @@ from tests.harness import wait_for
 # An unacknowledged QoS 1 message is sent again after this (NATS's default is 30 s: an
 # alarm held by a dead node's consumer would wait that long).
 ACK_WAIT = "2s"
+# As deploy/district/nats.conf: a node that cannot restore a session soon lets the client go.
+JS_API_TIMEOUT = "2s"
 
 
 def nats_program() -> str:
@@ -51,7 +53,8 @@ class NatsNode:
             f"cluster {{ name: campus, listen: 127.0.0.1:{ports['cluster']},"
             f" routes: [{route_urls}] }}\n"
             f'mqtt {{ listen: 127.0.0.1:{ports["mqtt"]}, ack_wait: "{ACK_WAIT}",'
-            " stream_replicas: 3 }\n" + ('include "auth.conf"\n' if auth else "")
+            f' js_api_timeout: "{JS_API_TIMEOUT}", stream_replicas: 3 }}\n'
+            + ('include "auth.conf"\n' if auth else "")
         )
 
     def start(self) -> None:
