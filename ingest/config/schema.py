@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     StringConstraints,
     model_validator,
@@ -31,6 +32,13 @@ from ingest.config.types import (
 )
 
 
+def _comma_separated(value: object) -> object:
+    """``"a, b"`` -> ``["a", "b"]`` (an empty text: none); anything else unchanged."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class SiteConfig(Strict):
     """The campus this service watches."""
 
@@ -40,7 +48,11 @@ class SiteConfig(Strict):
     language: Literal["zh", "en"] = "zh"
     # Other sites whose gateways this service takes (one service for several campuses);
     # messages of any other site are refused, so a gateway cannot move site unnoticed.
-    also_serves: list[Identifier] = Field(default_factory=list)
+    # Also "site-2,site-3": one config for several processes, each given its sites in
+    # the environment (deploy/district).
+    also_serves: Annotated[list[Identifier], BeforeValidator(_comma_separated)] = Field(
+        default_factory=list
+    )
 
     def serves(self, site: str) -> bool:
         """True for this site and those of ``also_serves``."""

@@ -85,12 +85,13 @@ def test_the_shipped_node_config_is_one_nats_server_takes(tmp_path: Path) -> Non
     """deploy/district/nats.conf with the accounts and certificates the commands make."""
     node = tmp_path / "nats.conf"
     node.write_text((DEPLOY / "nats.conf").read_text().replace("/var/lib/nats", str(tmp_path)))
-    made = _broker("add-gateway", "site-1", "gw-1", "--nats", str(tmp_path / "auth.conf"))
+    (tmp_path / "campus").mkdir()
+    made = _broker("add-gateway", "site-1", "gw-1", "--nats", str(tmp_path / "campus/auth.conf"))
     assert made.returncode == 0, made.stderr
     certs = subprocess.run(
         [
             *(sys.executable, "-m", "ingest.cli", "broker", "certs"),
-            *("--dir", str(tmp_path / "tls"), "--host", "nats-1", "--host", "nats-2"),
+            *("--dir", str(tmp_path / "campus/tls"), "--host", "nats-1", "--host", "nats-2"),
         ],
         capture_output=True,
         text=True,

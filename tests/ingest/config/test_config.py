@@ -278,3 +278,17 @@ def test_mqtt_hosts_name_the_nodes_of_a_cluster(tmp_path: Path) -> None:
     ]
     path.write_text(base)
     assert load_config(path).mqtt.addresses() == [("127.0.0.1", 1883)]
+
+
+def test_the_sites_a_process_also_serves_may_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "site: {id: site-1, also_serves: '${ALSO}'}\nstate_dir: var\n"
+    path = tmp_path / "ok.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("ALSO", " site-2, site-3 ")
+    assert load_config(path).site.also_serves == ["site-2", "site-3"]
+    monkeypatch.setenv("ALSO", "")
+    assert load_config(path).site.also_serves == []
+    monkeypatch.setenv("ALSO", "site-2,Site 3")
+    assert _problems(tmp_path, text)[0].startswith("site.also_serves[1]: ")
