@@ -1,5 +1,5 @@
 """District long form (SPEC §13): ``python -m tests.bench.bench_district [--minutes 10]
-[--per-second 50] [--every 60]``.
+[--per-second 50] [--every 60] [--readings 2]``.
 
 The district of tests/district (three nats-server nodes, four sites' gateways, two ingest
 processes with two sites each, the accounts of ``campus-ingest broker … --nats``) runs for
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--per-second", type=float, default=50.0, help="envelopes per site")
     parser.add_argument("--every", type=float, default=60.0, help="seconds between node kills")
+    parser.add_argument("--readings", type=int, default=2, help="readings per envelope (>= 2)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="campus-district-") as tmp:
         work = Path(tmp)
@@ -38,13 +39,15 @@ def main() -> None:
         influxd.start()
         try:
             with District(work, influxd) as district:
-                _run(district, args.minutes * 60, args.per_second, args.every)
+                _run(district, args.minutes * 60, args.per_second, args.every, args.readings)
         finally:
             influxd.stop()
 
 
-def _run(district: District, seconds: float, per_second: float, every: float) -> None:
-    gateways = district.gateways(per_second)
+def _run(
+    district: District, seconds: float, per_second: float, every: float, readings: int
+) -> None:
+    gateways = district.gateways(per_second, fridges=max(1, readings - 1))
     intrude(district)
     began = time.monotonic()
     recoveries: list[tuple[str, float]] = []
@@ -67,7 +70,11 @@ def _run(district: District, seconds: float, per_second: float, every: float) ->
         len(district.serving(g.site).stored(g.site, "fridge-1", "temperature", "celsius"))
         for g in gateways
     )
-    print(f"district: {seconds / 60:.0f} min, {len(gateways)} sites at {per_second:g} envelopes/s")
+    rate = len(gateways) * per_second * max(2, readings)
+    print(
+        f"district: {seconds / 60:.0f} min, {len(gateways)} sites at {per_second:g} envelopes/s"
+        f" of {max(2, readings)} readings ({rate:,.0f} readings/s)"
+    )
     print(f"  envelopes published {published:,}, acknowledged {acked:,}, stored {stored:,}")
     print("  acknowledged but lost: 0 (checked)")
     print(

@@ -81,10 +81,13 @@ class District:
     def __exit__(self, *_exc: object) -> None:
         self._stack.close()
 
-    def gateways(self, per_second: float) -> list[SiteGateway]:
-        """A gateway per site publishing from now, each starting on another node."""
+    def gateways(self, per_second: float, fridges: int = 1) -> list[SiteGateway]:
+        """A gateway per site publishing from now, each starting on another node;
+        ``fridges``: readings per envelope besides the smoke detector's."""
         return [
-            SiteGateway(site, self.cluster.hosts(i % 3), ROOT, per_second, self.password(site))
+            SiteGateway(
+                site, self.cluster.hosts(i % 3), ROOT, per_second, self.password(site), fridges
+            )
             for i, site in enumerate(SITES)
         ]
 

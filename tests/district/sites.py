@@ -45,6 +45,7 @@ class SiteGateway:
     root: str
     per_second: float
     password: str
+    fridges: int = 1  # readings per envelope besides the smoke detector's
     sent: list[Sent] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -77,7 +78,10 @@ class SiteGateway:
                 "gw-1",
                 seq,
                 [
-                    reading("fridge-1", "temperature", ts, celsius=4.0 + seq % 3),
+                    *(
+                        reading(f"fridge-{n}", "temperature", ts, celsius=4.0 + seq % 3)
+                        for n in range(1, self.fridges + 1)
+                    ),
                     reading("smoke-1", "smoke", ts, smoke=smoke),
                 ],
             )
