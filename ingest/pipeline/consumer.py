@@ -297,7 +297,7 @@ class MqttConsumer:
         # Durable, or held in memory while the spool cannot write (see overflow.py): the
         # broker must keep sending, or alarms stop after max_inflight_messages.
         records = [item.outcome.record for item in batch if item.outcome.record]
-        self.intake.store(records, {hour for item in batch for hour in item.outcome.hours})
+        self.intake.store(records, {span for item in batch for span in item.outcome.spans})
         self.metrics.spool_bytes.set(self.intake.spool.pending_bytes())
         try:  # the registry is a cache (meta is retained at the broker): never hold acks
             self.registry.save_seqs()  # what is acknowledged is never taken for missing

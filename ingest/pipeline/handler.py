@@ -34,6 +34,7 @@ from campuswatch.signal import Signal
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
+from ingest.storage.dirty import SPAN_MS
 from ingest.storage.lineprotocol import encode_fields
 from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import (
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 EDGE_PER_MIN = 240  # records of alarms a gateway told on its own (a whole building's, and more)
 CHANNELS = ("readings", "meta", "status", "edge", "snapshots")
-HOUR_MS = 3_600_000
 TOPICS_KEPT = 10_000  # parsed topics remembered (a gateway's few topics repeat)
 
 
@@ -56,7 +56,7 @@ class Outcome:
     """What handling one message produced."""
 
     record: bytes | None = None  # line protocol for the spool
-    hours: set[tuple[str, int]] = field(default_factory=set)  # (measurement, hour) in it
+    spans: set[tuple[str, int]] = field(default_factory=set)  # (measurement, span) in it
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
@@ -189,7 +189,7 @@ class MessageHandler:
             )
         elif check.repeat:
             self.metrics.seq_repeats.labels(gateway).inc()
-        outcome.record = self._encode(site, gateway, envelope.readings, outcome.hours)
+        outcome.record = self._encode(site, gateway, envelope.readings, outcome.spans)
         self.metrics.readings_accepted.inc(len(envelope.readings))
         untracked = self.registry.observe(site, gateway, envelope.readings)
         if untracked:
@@ -211,14 +211,14 @@ class MessageHandler:
             outcome.dead_letters.append(DeadLetter(topic, reason, detail, payload))
 
     def _encode(
-        self, site: str, gateway: str, readings: list[Reading], hours: set[tuple[str, int]]
+        self, site: str, gateway: str, readings: list[Reading], spans: set[tuple[str, int]]
     ) -> bytes:
-        """Line protocol of the readings; the hours of each kind they touch go to ``hours``
-        (the derived series' book takes them from the spool, not from the lines)."""
+        """Line protocol of the readings; the five-minute spans of each kind they touch go
+        to ``spans`` (the derived series' book takes them from the spool, not the lines)."""
         lines = []
         prefixes: dict[tuple[str, str], str] = {}  # devices repeat within an envelope
         for r in readings:
-            hours.add((r.kind, r.ts // HOUR_MS))
+            spans.add((r.kind, r.ts // SPAN_MS))
             prefix = prefixes.get((r.device, r.kind))
             if prefix is None:
                 prefix = self.series.head(site, gateway, r.device, r.kind)

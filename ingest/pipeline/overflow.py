@@ -40,7 +40,7 @@ class SpoolIntake:
         self.problems = problems
         self.memory_bytes = memory_bytes
         self._held: deque[bytes] = deque()
-        self._held_hours: set[tuple[str, int]] = set()  # those the held records touch
+        self._held_spans: set[tuple[str, int]] = set()  # those the held records touch
         self._held_bytes = 0
         self._lost = 0  # readings lost since the spool last took everything
         self._held_since_s: float | None = None
@@ -55,13 +55,13 @@ class SpoolIntake:
         since = self._held_since_s
         return time.monotonic() - since if since is not None and self._held else 0.0
 
-    def store(self, records: list[bytes], hours: Iterable[tuple[str, int]] = ()) -> None:
+    def store(self, records: list[bytes], spans: Iterable[tuple[str, int]] = ()) -> None:
         """Make ``records`` durable after everything held, or hold them; never raises for
-        a spool that cannot write. ``hours``: the ``(measurement, hour)`` pairs they touch."""
+        a spool that cannot write. ``spans``: the ``(measurement, span)`` pairs they touch."""
         if not records and not self._held:
             return
         self._held.extend(records)
-        self._held_hours.update(hours)
+        self._held_spans.update(spans)
         self._held_bytes += sum(len(r) for r in records)
         try:
             self._append()
@@ -72,7 +72,7 @@ class SpoolIntake:
             self._report(exc)
             return
         self._held.clear()
-        self._held_hours.clear()
+        self._held_spans.clear()
         self._held_bytes = 0
         self._held_since_s = None
         if self._lost:
@@ -87,7 +87,7 @@ class SpoolIntake:
                 f"the spool holds {self.spool.pending_bytes() >> 20} MB, its limit"
                 " (spool.max_mb): InfluxDB is not taking readings"
             )
-        self.spool.append(list(self._held), self._held_hours)
+        self.spool.append(list(self._held), self._held_spans)
 
     def _keep_within_memory(self) -> None:
         while self._held_bytes > self.memory_bytes and self._held:

@@ -7,11 +7,11 @@ an outage of hours costs disk space, not broker or process memory. The writer dr
 the spool in order and moves a cursor forward only after InfluxDB accepted a batch;
 a crash replays from the cursor, which is harmless because writes are idempotent.
 
-Each append may say which ``(measurement, hour)`` pairs its records touch (the handler
-knows as it encodes them); the spool keeps that in memory beside the records, so the
-writer books the derived series' hours without reading every line again. Records of an
-earlier run of the process (replayed after a restart), or appended without them, come
-with ``hours`` None: the writer reads their lines.
+Each append may say which ``(measurement, five-minute span)`` pairs its records touch
+(the handler knows as it encodes them); the spool keeps that in memory beside the
+records, so the writer books what changed for the derived series without reading every
+line again. Records of an earlier run of the process (replayed after a restart), or
+appended without them, come with ``spans`` None: the writer reads their lines.
 
 Layout: ``NNNNNNNNNNNN.seg`` segment files of records ``<u32 length><u32 crc32><body>``,
 plus ``cursor.json`` holding the read position. A torn record at the end of the last
@@ -55,31 +55,31 @@ class Position:
     offset: int
 
 
-Hours = frozenset[tuple[str, int]]  # (measurement, hour since the epoch), UTC
-KEPT_HOURS = 50_000  # appends whose hours are remembered (older ones: lines are read)
+Spans = frozenset[tuple[str, int]]  # (measurement, five-minute span since the epoch)
+KEPT_SPANS = 50_000  # appends whose spans are remembered (older ones: lines are read)
 
 
 @dataclass(frozen=True, slots=True)
 class SpoolBatch:
     """Records read from the spool, the position just after the last one, and the
-    hours they touch (None: not known, read them from the lines)."""
+    spans they touch (None: not known, read them from the lines)."""
 
     records: list[bytes]
     end: Position
-    hours: Hours | None = None
+    spans: Spans | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Noted:
-    """The hours of one append, from ``start`` to ``end``."""
+    """The spans of one append, from ``start`` to ``end``."""
 
     start: Position
     end: Position
-    hours: Hours
+    spans: Spans
 
 
-def merge_hours(first: Hours | None, second: Hours | None) -> Hours | None:
-    """The hours of two batches read one after the other."""
+def merge_spans(first: Spans | None, second: Spans | None) -> Spans | None:
+    """The spans of two batches read one after the other."""
     return None if first is None or second is None else first | second
 
 
@@ -125,7 +125,7 @@ class Spool:
         self._closed = False
         self._active = 0
         self._cursor_saved_at = 0.0
-        self._noted: deque[_Noted] = deque(maxlen=KEPT_HOURS)
+        self._noted: deque[_Noted] = deque(maxlen=KEPT_SPANS)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -233,8 +233,8 @@ class Spool:
         """True when the spool holds ``max_bytes`` or more waiting bytes."""
         return self.pending_bytes() >= self.max_bytes
 
-    def append(self, bodies: list[bytes], hours: Iterable[tuple[str, int]] | None = None) -> None:
-        """Append records and make them durable (fsync) before returning; ``hours``:
+    def append(self, bodies: list[bytes], spans: Iterable[tuple[str, int]] | None = None) -> None:
+        """Append records and make them durable (fsync) before returning; ``spans``:
         every ``(measurement, hour)`` they touch, when the caller knows."""
         if not bodies:
             return
@@ -257,9 +257,9 @@ class Spool:
             with self._lock:
                 start = Position(number, self._sizes[number])
                 self._sizes[number] += len(frames)
-                if hours is not None:
+                if spans is not None:
                     end = Position(number, self._sizes[number])
-                    self._noted.append(_Noted(start, end, frozenset(hours)))
+                    self._noted.append(_Noted(start, end, frozenset(spans)))
                 if self._sizes[number] >= self.segment_bytes:
                     writer.close()
                     self._open_writer(number + 1)
@@ -283,24 +283,24 @@ class Spool:
             end = self._sizes[position.segment]
         batch = self._read_records(position, end, max_bytes)
         with self._lock:
-            return SpoolBatch(batch.records, batch.end, self._hours_of(position, batch.end))
+            return SpoolBatch(batch.records, batch.end, self._spans_of(position, batch.end))
 
-    def _hours_of(self, start: Position, end: Position) -> Hours | None:
-        """The hours noted for ``[start, end)``; None when part of it has none (lock held).
-        An append read in part gives all its hours: booking an hour early is harmless,
+    def _spans_of(self, start: Position, end: Position) -> Spans | None:
+        """The spans noted for ``[start, end)``; None when part of it has none (lock held).
+        An append read in part gives all its spans: booking a span early is harmless,
         it is booked again once the rest is written."""
-        hours: set[tuple[str, int]] = set()
+        spans: set[tuple[str, int]] = set()
         covered = start
         for noted in self._noted:
             if noted.end <= start:
                 continue
             if noted.start >= end:
                 break
-            if noted.start > covered:  # a gap: records appended without hours
+            if noted.start > covered:  # a gap: records appended without spans
                 return None
-            hours |= noted.hours
+            spans |= noted.spans
             covered = max(covered, noted.end)
-        return frozenset(hours) if covered >= end else None
+        return frozenset(spans) if covered >= end else None
 
     def _next_readable(self, position: Position) -> Position | None:
         """The first position with data at or after ``position`` (lock held)."""

@@ -33,7 +33,7 @@ from ingest.errors import (
 )
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
-from ingest.pipeline.spool import Hours, Spool, SpoolBatch, merge_hours
+from ingest.pipeline.spool import Spans, Spool, SpoolBatch, merge_spans
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 
@@ -123,7 +123,7 @@ class InfluxWriter:
         if more is None:
             return batch
         return SpoolBatch(
-            batch.records + more.records, more.end, merge_hours(batch.hours, more.hours)
+            batch.records + more.records, more.end, merge_spans(batch.spans, more.spans)
         )
 
     def _write_batch(self, batch: SpoolBatch) -> bool:
@@ -131,7 +131,7 @@ class InfluxWriter:
         lines are dead-lettered; False only when stopping."""
         while not self._worker.stopping:
             try:
-                self._store_or_split(batch.records, batch.hours)
+                self._store_or_split(batch.records, batch.spans)
             except InfluxDatabaseMissing as exc:
                 self._failed(exc)
                 self._try_create_database()
@@ -143,10 +143,10 @@ class InfluxWriter:
             return True
         return False
 
-    def _store(self, records: list[bytes], hours: Hours | None) -> None:
-        """Write records (lines of line protocol) to InfluxDB, then book their hours
+    def _store(self, records: list[bytes], spans: Spans | None) -> None:
+        """Write records (lines of line protocol) to InfluxDB, then book what changed
         (before the cursor moves past them: a crash writes and books them again);
-        ``hours`` None: read them from the lines."""
+        ``spans`` None: read it from the lines."""
         body = b"\n".join(records)
         started = time.perf_counter()
         self.client.write(body)
@@ -155,19 +155,19 @@ class InfluxWriter:
         self.metrics.readings_stored.inc(body.count(b"\n") + 1)
         if self.dirty is None:
             return
-        if hours is None:
+        if spans is None:
             self.dirty.track([body])
         else:
-            self.dirty.book(hours)
+            self.dirty.book(spans)
 
-    def _store_or_split(self, records: list[bytes], hours: Hours | None = None) -> None:
+    def _store_or_split(self, records: list[bytes], spans: Spans | None = None) -> None:
         """Store records; when that fails for any reason but an outage (InfluxDB refuses
         a line, a line that cannot be booked, a bug), bisect until each bad line stands
         alone and dead-letter it with the reason, so one bad reading never holds up the
         readings behind it. An outage during the split raises: the whole batch is tried
         again later (rewriting stored points is harmless: they overwrite themselves)."""
         try:
-            self._store(records, hours)
+            self._store(records, spans)
         except _RETRY:
             raise
         except Exception as exc:  # noqa: BLE001 (anything else is the batch's own fault)

@@ -2,7 +2,9 @@
 
 The writer tells this book, after each batch InfluxDB accepted and before the spool's
 cursor moves past it, which hours (UTC) the batch touched in each raw measurement that
-has derived series. Each raw measurement books under the keys of what is derived from
+has derived series, and from which five-minute span on: a live hour changes only at its
+end, so its 5-minute rollups are recomputed from there, not from the hour's start (an
+hour read back from the file, or booked whole, is recomputed whole). Each raw measurement books under the keys of what is derived from
 it: ``door`` under ``door`` (its rollups), ``electricity`` under ``electricity`` and
 ``electricity_usage_1h`` (the hourly meter buckets the reports read). A consumer
 recomputes the runs of hours of its key, however old, then marks exactly those done:
@@ -38,7 +40,9 @@ log = logging.getLogger(__name__)
 HOUR_S = 3600
 _FIRST_HOUR = 0
 _LAST_HOUR = 4_102_444_800 // HOUR_S  # 2100-01-01: a later or negative hour is damage
-_HOUR_MS = HOUR_S * 1000
+SPAN_S = 300  # what the writer books: five-minute spans (the finest rollup's buckets)
+SPAN_MS = SPAN_S * 1000
+STARTS_KEPT = 64  # bookings of an hour remembered apart (see _note_start)
 Run = tuple[int, int]  # [start_s, end_s) of whole UTC hours
 
 
@@ -65,12 +69,15 @@ class DirtyHours:
         self._lock = threading.Lock()
         self._hours: dict[str, dict[int, int]] = {}  # key -> hour -> generation
         self._since: dict[tuple[str, int], float] = {}  # when its waiting work was booked
+        # Where in an hour it changed, per booking: (generation, first second). An hour
+        # without (a book read back, a whole hour booked) is recomputed whole.
+        self._starts: dict[tuple[str, int], list[tuple[int, int]]] = {}
         self._generation = 0
         self._unsaved = False
         self.existed = self._load()
 
     def track(self, records: Sequence[bytes]) -> None:
-        """Book the hours touched by ``records`` (line protocol, ms timestamps).
+        """Book what ``records`` changed (line protocol, ms timestamps).
 
         On the writer's path, so kept to two searches and one ``int`` per line.
         """
@@ -83,45 +90,70 @@ class DirtyHours:
                     stamp = line[line.rfind(b" ") + 1 :]
                     if not stamp.isdigit():  # not a point this service encoded: the
                         raise ValueError(f"no timestamp at the end of {line[:200]!r}")
-                    hour = int(stamp) // _HOUR_MS  # writer dead-letters it
-                    hours = touched.get(name)
-                    if hours is None:
-                        hours = touched[name] = set()
-                    hours.add(hour)
-        if touched:
-            self.add({key: hours for name, hours in touched.items() for key in keys[name]})
+                    span = int(stamp) // SPAN_MS  # writer dead-letters it
+                    spans = touched.get(name)
+                    if spans is None:
+                        spans = touched[name] = set()
+                    spans.add(span)
+        self.book((name.decode(), span) for name, spans in touched.items() for span in spans)
 
-    def book(self, hours: Iterable[tuple[str, int]]) -> None:
-        """Book ``(measurement, hour)`` pairs the handler noted as it encoded the lines
-        (no line is read again: what :meth:`track` would find, for its cost per batch)."""
-        touched: dict[str, set[int]] = {}
-        for measurement, hour in hours:
+    def book(self, spans: Iterable[tuple[str, int]]) -> None:
+        """Book ``(measurement, five-minute span)`` pairs: each touched hour, from its
+        first changed span on (the handler notes them as it encodes the lines)."""
+        starts: dict[str, dict[int, int]] = {}
+        for measurement, span in spans:
+            start_s = span * SPAN_S
             for key in self._keys_of.get(measurement, ()):
-                touched.setdefault(key, set()).add(hour)
-        if touched:
-            self.add(touched)
+                hours = starts.setdefault(key, {})
+                hour = start_s // HOUR_S
+                hours[hour] = min(hours.get(hour, start_s), start_s)
+        if starts:
+            self._book(starts)
 
     def add(self, hours: Mapping[str, Iterable[int]]) -> None:
-        """Book hours (numbers since the epoch, UTC) of keys as changed; saved before it
-        returns (raises OSError when it cannot be, and saves again on the next call)."""
+        """Book whole hours (numbers since the epoch, UTC) of keys as changed; saved before
+        it returns (raises OSError when it cannot be, and saves again on the next call)."""
+        self._book({key: {hour: hour * HOUR_S for hour in new} for key, new in hours.items()})
+
+    def _book(self, starts: Mapping[str, Mapping[int, int]]) -> None:
+        """Book each key's hours, each changed from its given second on."""
         with self._lock:
             self._generation += 1
             grew = False
             now = time.monotonic()
-            for key, new in hours.items():
+            for key, new in starts.items():
                 book = self._hours.setdefault(key, {})
                 before = len(book)
-                for hour in new:
+                for hour, start_s in new.items():
                     book[hour] = self._generation
                     self._since.setdefault((key, hour), now)
+                    self._note_start(key, hour, start_s)
                 grew = grew or len(book) > before
             if grew or self._unsaved:  # the file lists hours, not generations
                 self._save()
 
+    def _note_start(self, key: str, hour: int, start_s: int) -> None:
+        """Where this booking changed the hour (the lock held); many bookings of one hour
+        between two recomputes are merged into one as early and as new as all of them."""
+        booked = self._starts.setdefault((key, hour), [])
+        booked.append((self._generation, start_s))
+        if len(booked) > STARTS_KEPT:
+            self._starts[(key, hour)] = [(self._generation, min(s for _g, s in booked))]
+
     def take(self) -> Taken:
-        """Everything booked and not yet done, as runs per key."""
+        """Everything booked and not yet done, as runs per key; a run starts where its
+        first hour changed (a live hour: its last minutes), later hours are whole."""
         with self._lock:
-            return Taken({k: runs(h) for k, h in self._hours.items() if h}, self._generation)
+            taken = {}
+            for key, hours in self._hours.items():
+                if hours:
+                    taken[key] = [(self._start(key, start), end) for start, end in runs(hours)]
+            return Taken(taken, self._generation)
+
+    def _start(self, key: str, hour_start_s: int) -> int:
+        """The first changed second of an hour (the lock held)."""
+        booked = self._starts.get((key, hour_start_s // HOUR_S))
+        return min(start for _generation, start in booked) if booked else hour_start_s
 
     def runs_within(self, key: str, start_s: int, end_s: int) -> Taken:
         """The booked hours of ``key`` that overlap ``[start, end)``, as runs."""
@@ -143,8 +175,11 @@ class DirtyHours:
                     finished.append(hour)
                     del book[hour]
                     self._since.pop((key, hour), None)
+                    self._starts.pop((key, hour), None)
                 else:  # booked again during the recompute: that work is new
                     self._since[(key, hour)] = now
+                    booked = self._starts.get((key, hour), [])
+                    self._starts[(key, hour)] = [b for b in booked if b[0] > generation]
             if finished:
                 try:
                     self._save()

@@ -11,6 +11,9 @@ ingest on a fresh mosquitto and influxd receives a gateway's backlog of the last
   stored data (what the job costs without its coalescing wait);
 - the book's CPU per stored reading (``DirtyHours.track``) beside the writer's own cost
   per reading (the ``/write`` of the same batches, gzip and HTTP included).
+- one rollup round of a live hour (``--live-devices`` fridges, the hour's last 20 s just
+  stored), from the five-minute span that changed, beside the same round recomputing the
+  whole hour (what every round did before issue 25, every 20 s).
 
 Goals (issue #17): backlog current <= 60 s after it is stored; tracking <= 1 us/reading.
 """
@@ -153,14 +156,51 @@ def tracking_cost(workdir: Path, total: int) -> tuple[float, float]:
     return best / total * 1e6, write_s / total * 1e6
 
 
+def live_hour_cost(workdir: Path, devices: int) -> tuple[float, float]:
+    """Seconds of one rollup round on a live hour: ``devices`` fridges read every 10 s for
+    its first 50 minutes, the last 20 s just stored; recomputed whole (as before issue 25)
+    and from the span that changed."""
+    influxd = InfluxServer(workdir / "influx-live")
+    influxd.start()
+    db = InfluxClient(influxd.url, "livebench")
+    db.create_database()
+    hour_s = int(time.time()) // 3600 * 3600 - 3600  # a whole hour, already past
+    try:
+        for second in range(0, 3000, 10):
+            db.write(
+                "\n".join(
+                    f"temperature,device=fridge-{d},gateway=gw,site=s celsius={4 + d % 5}.5 "
+                    f"{(hour_s + second) * 1000}"
+                    for d in range(devices)
+                ).encode()
+            )
+        times = []
+        for booking in ("whole", "changed"):
+            book = DirtyHours(None, derived_keys())
+            if booking == "whole":
+                book.add({"temperature": [hour_s // 3600]})
+            else:
+                book.book([("temperature", (hour_s + 2980) // 300)])
+            job = RollupJob(db, SystemClock(), "Asia/Shanghai", book)
+            started = time.perf_counter()
+            assert not job.recompute(book.take())
+            times.append(time.perf_counter() - started)
+        return times[0], times[1]
+    finally:
+        db.close()
+        influxd.stop()
+
+
 def main() -> None:
-    """Run both measurements and print them beside their goals and raw limits."""
+    """Run the measurements and print them beside their goals and raw limits."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=100_000)
+    parser.add_argument("--live-devices", type=int, default=5_000, help="fridges of a live hour")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-derived-") as tmp:
         store_s, current_s, direct_s = backlog_to_current(Path(tmp), args.readings)
         track_us, write_us = tracking_cost(Path(tmp), args.readings)
+        whole_s, changed_s = live_hour_cost(Path(tmp), args.live_devices)
     print(f"backlog of {args.readings:,} readings stored in {store_s:.1f} s")
     print(
         f"stored -> rollups and buckets current: {current_s:.1f} s "
@@ -169,6 +209,11 @@ def main() -> None:
     print(
         f"dirty-hour book: {track_us:.2f} us per reading (goal <= {TRACK_GOAL_US:.0f} us; "
         f"the writer's /write of the same batches: {write_us:.2f} us per reading)"
+    )
+    print(
+        f"a rollup round of a live hour ({args.live_devices:,} fridges read every 10 s for "
+        f"50 min, the last 20 s changed): {changed_s:.2f} s from the changed span, "
+        f"{whole_s:.2f} s recomputing the whole hour"
     )
 
 

@@ -74,7 +74,7 @@ def test_full_spool_reports_full(tmp_path: Path) -> None:
     assert spool.is_full()
 
 
-def test_the_hours_noted_with_an_append_come_back_with_its_records(tmp_path: Path) -> None:
+def test_the_spans_noted_with_an_append_come_back_with_its_records(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.open()
     spool.append([b"a", b"b"], {("door", 5)})
@@ -82,20 +82,20 @@ def test_the_hours_noted_with_an_append_come_back_with_its_records(tmp_path: Pat
     batch = spool.read(1 << 20, timeout=0.1)
     assert batch is not None
     assert batch.records == [b"a", b"b", b"c"]
-    assert batch.hours == {("door", 5), ("water", 6)}
-    # Read in part, an append gives all its hours; the rest gives them again.
+    assert batch.spans == {("door", 5), ("water", 6)}
+    # Read in part, an append gives all its spans; the rest gives them again.
     spool.commit(batch.end)
     spool.append([b"d", b"e"], {("door", 7)})
     first = spool.read(1 + 8, timeout=0.1)
     assert first is not None
-    assert (first.records, first.hours) == ([b"d"], {("door", 7)})
+    assert (first.records, first.spans) == ([b"d"], {("door", 7)})
     spool.commit(first.end)
     rest = spool.read(1 << 20, timeout=0.1)
     assert rest is not None
-    assert (rest.records, rest.hours) == ([b"e"], {("door", 7)})
+    assert (rest.records, rest.spans) == ([b"e"], {("door", 7)})
 
 
-def test_records_without_noted_hours_say_so(tmp_path: Path) -> None:
+def test_records_without_noted_spans_say_so(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.open()
     spool.append([b"a"], {("door", 5)})
@@ -103,7 +103,7 @@ def test_records_without_noted_hours_say_so(tmp_path: Path) -> None:
     spool.append([b"c"], set())  # noted: none
     batch = spool.read(1 << 20, timeout=0.1)
     assert batch is not None
-    assert batch.hours is None  # the writer reads the lines
+    assert batch.spans is None  # the writer reads the lines
     spool.commit(batch.end)
     spool.append([b"d"], set())
     spool.close()
@@ -111,9 +111,9 @@ def test_records_without_noted_hours_say_so(tmp_path: Path) -> None:
     again.open()
     replayed = again.read(1 << 20, timeout=0.1)
     assert replayed is not None
-    assert (replayed.records, replayed.hours) == ([b"d"], None)
+    assert (replayed.records, replayed.spans) == ([b"d"], None)
     again.append([b"e"], {("water", 1)})
     again.commit(replayed.end)
     fresh = again.read(1 << 20, timeout=0.1)
     assert fresh is not None
-    assert (fresh.records, fresh.hours) == ([b"e"], {("water", 1)})
+    assert (fresh.records, fresh.spans) == ([b"e"], {("water", 1)})

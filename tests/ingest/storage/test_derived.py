@@ -276,3 +276,25 @@ def test_an_upgrade_without_a_book_recomputes_the_last_days(
         wait_for(lambda: count_points(db, "door_1h", "open") == 2, 60)
     finally:
         second.stop()
+
+
+def test_a_live_hour_is_recomputed_from_where_it_changed(tmp_path: Path) -> None:
+    path = tmp_path / "dirty-hours.json"
+    book = DirtyHours(path, KEYS)
+    hour = 7200
+    book.book([("door", (hour + 3000) // 300), ("door", (hour + 3300) // 300)])
+    taken = book.take()
+    assert taken.runs == {"door": [(hour + 3000, hour + 3600)]}
+    book.book([("door", (hour + 3400) // 300)])  # the next readings, while it recomputes
+    book.done("door", taken.runs["door"][0], taken.generation)
+    assert book.take().runs == {"door": [(hour + 3300, hour + 3600)]}  # only what is new
+    book.book([("door", (hour + 3600) // 300)])  # the next hour: the run goes on, whole
+    assert book.take().runs == {"door": [(hour + 3300, hour + 7200)]}
+    book.book([("door", hour // 300)])  # a late reading at the start of the hour
+    assert book.take().runs == {"door": [(hour, hour + 7200)]}
+    book.add({"door": [hour // 3600]})
+    assert DirtyHours(path, KEYS).take().runs == {"door": [(hour, hour + 7200)]}  # read back
+    # Many bookings between two recomputes are merged, as early as all of them.
+    for minute in range(200):
+        book.book([("water", (36000 + 300 + minute) // 300)])
+    assert book.take().runs["water"] == [(36300, 39600)]
