@@ -4,9 +4,10 @@ The writer tells this book, after each batch InfluxDB accepted and before the sp
 cursor moves past it, which hours (UTC) the batch touched in each raw measurement that
 has derived series, and from which five-minute span on: a live hour changes only at its
 end, so its 5-minute rollups are recomputed from there, not from the hour's start (an
-hour read back from the file, or booked whole, is recomputed whole). Each raw measurement books under the keys of what is derived from
-it: ``door`` under ``door`` (its rollups), ``electricity`` under ``electricity`` and
-``electricity_usage_1h`` (the hourly meter buckets the reports read). A consumer
+hour read back from the file, or booked whole, is recomputed whole). Each raw
+measurement books under the keys of what is derived from it: ``door`` under ``door``
+(its rollups), ``electricity`` under ``electricity`` and ``electricity_usage_1h`` (the
+hourly meter buckets the reports read). A consumer
 recomputes the runs of hours of its key, however old, then marks exactly those done:
 
 - the rollup job ``take``s every key, and marks each run done when it was recomputed;
