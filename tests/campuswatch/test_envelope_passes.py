@@ -133,3 +133,46 @@ def test_deep_nesting_goes_to_the_slow_pass_and_is_refused_there() -> None:
     deep = b'{"v":1,"gateway":"gw-a","seq":1,"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     assert _parse_valid(deep, "gw-a", NOW, OLDEST) is None
     assert [p.code for p in parse_envelope(deep, "gw-a", NOW).rejected] == ["not_json"]
+
+
+_FRAGMENTS = [
+    b"4.5",
+    b"-0",
+    b"1E2",
+    b"1e309",
+    b"9" * 400,
+    b"18446744073709551616",
+    b'"\xff"',
+    b'"\xed\xa0\x80"',
+    b'"\\ud800"',
+    b"true",
+    b"null",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_FRAGMENTS),
+    st.sampled_from([b"", b',"x":', b',"\xff":', b',"celsius":', b',"ts":']),
+    st.sampled_from(["values", "reading", "envelope"]),
+)
+def test_bytes_json_cannot_hold_take_the_slow_pass(fragment: bytes, key: bytes, where: str) -> None:
+    """What only bytes can say: not UTF-8, numbers beyond a double, duplicate keys,
+    anywhere, also under a key the envelope does not know."""
+    extra = key + fragment if key else b""
+    values = b'{"celsius":' + (fragment if where == "values" else b"4.5") + b"}"
+    reading = b'{"device":"fridge-1","kind":"temperature","ts":%d,"values":%s%s}' % (
+        NOW - 60_000,
+        values,
+        extra if where == "reading" else b"",
+    )
+    payload = b'{"v":1,"gateway":"gw-a","seq":3,"readings":[%s]%s}' % (
+        reading,
+        extra if where == "envelope" else b"",
+    )
+    slow = _parse_each(payload, "gw-a", NOW, OLDEST)
+    fast = _parse_valid(payload, "gw-a", NOW, OLDEST)
+    if fast is not None:
+        assert fast == slow
+        assert not slow.rejected
+    assert parse_envelope(payload, "gw-a", NOW, OLDEST) == slow
