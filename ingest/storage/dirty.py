@@ -229,6 +229,8 @@ class DirtyHours:
                         key,
                     )
                 self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
+                for hour in valid:  # where they changed is not kept: recomputed whole
+                    self._starts[(key, hour)] = [(0, hour * HOUR_S)]
                 self._since.update(dict.fromkeys(((key, h) for h in valid), time.monotonic()))
         except (
             OSError,
@@ -245,7 +247,7 @@ class DirtyHours:
                 self.path,
                 exc,
             )
-            self._hours, self._since = {}, {}
+            self._hours, self._since, self._starts = {}, {}, {}
             return False
         return True
 
