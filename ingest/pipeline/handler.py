@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 EDGE_PER_MIN = 240  # records of alarms a gateway told on its own (a whole building's, and more)
 CHANNELS = ("readings", "meta", "status", "edge", "snapshots")
+REPEATED = CHANNELS[:4]  # one topic each per gateway (a snapshot's is new each time)
 TOPICS_KEPT = 10_000  # parsed topics remembered (a gateway's few topics repeat)
 
 
@@ -129,12 +130,14 @@ class MessageHandler:
         return self._reject(topic, payload, "bad_topic", f"unknown channel {channel!r}")
 
     def _parse_topic(self, topic: str) -> Topic | None:
-        """``parse_topic``, remembered for the topics of one level per channel (readings,
-        meta, status, edge: they repeat; a snapshot's topic is new each time)."""
+        """``parse_topic``, remembered for the topics that repeat: a gateway's readings,
+        meta, status and edge (not made-up channels nor long topics, so a flood of topics
+        costs at most ``TOPICS_KEPT`` short entries)."""
         parsed = self._topics.get(topic)
         if parsed is None:
             parsed = parse_topic(self.topic_root, topic)
-            if parsed is not None and not parsed.rest:
+            repeats = parsed is not None and parsed.channel in REPEATED and not parsed.rest
+            if parsed is not None and repeats and len(topic) <= 256:
                 if len(self._topics) >= TOPICS_KEPT:  # a flood of made-up topics
                     self._topics.clear()
                 self._topics[topic] = parsed
