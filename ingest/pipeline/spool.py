@@ -7,11 +7,8 @@ an outage of hours costs disk space, not broker or process memory. The writer dr
 the spool in order and moves a cursor forward only after InfluxDB accepted a batch;
 a crash replays from the cursor, which is harmless because writes are idempotent.
 
-Each append may say which ``(measurement, five-minute span)`` pairs its records touch
-(the handler knows as it encodes them); the spool keeps that in memory beside the
-records, so the writer books what changed for the derived series without reading every
-line again. Records of an earlier run of the process (replayed after a restart), or
-appended without them, come with ``spans`` None: the writer reads their lines.
+Each append may say which ``(measurement, five-minute span)`` pairs its records touch;
+a batch read back carries those of its records (``spoolspans.py``).
 
 Layout: ``NNNNNNNNNNNN.seg`` segment files of records ``<u32 length><u32 crc32><body>``,
 plus ``cursor.json`` holding the read position. A torn record at the end of the last
@@ -21,13 +18,13 @@ on open: the broker redelivers those messages.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
 import threading
 import time
 import zlib
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +34,7 @@ import orjson
 
 from campuswatch.atomicfile import fsync_directory, write_atomic
 from ingest.errors import SpoolError
+from ingest.pipeline.spoolspans import NotedSpans, Spans
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +53,6 @@ class Position:
     offset: int
 
 
-Spans = frozenset[tuple[str, int]]  # (measurement, five-minute span since the epoch)
-KEPT_SPANS = 50_000  # appends whose spans are remembered (older ones: lines are read)
-
-
 @dataclass(frozen=True, slots=True)
 class SpoolBatch:
     """Records read from the spool, the position just after the last one, and the
@@ -67,20 +61,6 @@ class SpoolBatch:
     records: list[bytes]
     end: Position
     spans: Spans | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Noted:
-    """The spans of one append, from ``start`` to ``end``."""
-
-    start: Position
-    end: Position
-    spans: Spans
-
-
-def merge_spans(first: Spans | None, second: Spans | None) -> Spans | None:
-    """The spans of two batches read one after the other."""
-    return None if first is None or second is None else first | second
 
 
 def _segment_name(number: int) -> str:
@@ -125,7 +105,7 @@ class Spool:
         self._closed = False
         self._active = 0
         self._cursor_saved_at = 0.0
-        self._noted: deque[_Noted] = deque(maxlen=KEPT_SPANS)
+        self._spans = NotedSpans()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -235,7 +215,7 @@ class Spool:
 
     def append(self, bodies: list[bytes], spans: Iterable[tuple[str, int]] | None = None) -> None:
         """Append records and make them durable (fsync) before returning; ``spans``:
-        every ``(measurement, hour)`` they touch, when the caller knows."""
+        every ``(measurement, span)`` they touch, when the caller knows."""
         if not bodies:
             return
         frames = bytearray()
@@ -243,9 +223,7 @@ class Spool:
             frames += _HEADER.pack(len(body), zlib.crc32(body))
             frames += body
         with self._append_lock:  # the consumer and the alert-event exporter both append
-            writer = self._writer
-            if writer is None:
-                raise SpoolError("spool is closed")
+            writer = self._writer_or_new()
             self._check_reserve(len(frames))
             number = self.active_segment
             try:
@@ -253,17 +231,48 @@ class Spool:
                 writer.flush()
                 os.fdatasync(writer.fileno())
             except OSError as exc:
+                self._rewind(number)
                 raise SpoolError(f"cannot write spool segment {number}: {exc}") from exc
             with self._lock:
                 start = Position(number, self._sizes[number])
                 self._sizes[number] += len(frames)
                 if spans is not None:
                     end = Position(number, self._sizes[number])
-                    self._noted.append(_Noted(start, end, frozenset(spans)))
+                    self._spans.note(start, end, frozenset(spans))
                 if self._sizes[number] >= self.segment_bytes:
                     writer.close()
                     self._open_writer(number + 1)
                 self._lock.notify_all()
+
+    def _writer_or_new(self) -> BinaryIO:
+        """The segment's handle; after a failed append left none, a new segment's."""
+        if self._writer is None:
+            if self._closed:
+                raise SpoolError("spool is closed")
+            number = self._active + 1
+            with self._lock:
+                try:
+                    self._open_writer(number)
+                except OSError as exc:
+                    raise SpoolError(f"cannot start spool segment {number}: {exc}") from exc
+        assert self._writer is not None
+        return self._writer
+
+    def _rewind(self, number: int) -> None:
+        """After a failed append (a full disk): cut what reached the segment of it, which
+        the reader would take for records at offsets the sizes do not know, and go on
+        with a new handle (the append lock held)."""
+        if self._writer is not None:
+            with contextlib.suppress(OSError):  # flushing what it still buffers: dropped
+                self._writer.close()
+        path = self.directory / _segment_name(number)
+        try:
+            with path.open("r+b") as fh:
+                fh.truncate(self._sizes[number])
+            self._writer = path.open("ab")
+        except OSError as exc:  # the next append starts a new segment
+            log.error("spool segment %s cannot be cut back after a failed append: %s", path, exc)
+            self._writer = None
 
     # ------------------------------------------------------------------ reading
 
@@ -283,24 +292,7 @@ class Spool:
             end = self._sizes[position.segment]
         batch = self._read_records(position, end, max_bytes)
         with self._lock:
-            return SpoolBatch(batch.records, batch.end, self._spans_of(position, batch.end))
-
-    def _spans_of(self, start: Position, end: Position) -> Spans | None:
-        """The spans noted for ``[start, end)``; None when part of it has none (lock held).
-        An append read in part gives all its spans: booking a span early is harmless,
-        it is booked again once the rest is written."""
-        spans: set[tuple[str, int]] = set()
-        covered = start
-        for noted in self._noted:
-            if noted.end <= start:
-                continue
-            if noted.start >= end:
-                break
-            if noted.start > covered:  # a gap: records appended without spans
-                return None
-            spans |= noted.spans
-            covered = max(covered, noted.end)
-        return frozenset(spans) if covered >= end else None
+            return SpoolBatch(batch.records, batch.end, self._spans.of(position, batch.end))
 
     def _next_readable(self, position: Position) -> Position | None:
         """The first position with data at or after ``position`` (lock held)."""
@@ -355,8 +347,7 @@ class Spool:
             ):
                 position = Position(position.segment + 1, 0)  # a sealed segment read to its end
             self._cursor = position
-            while self._noted and self._noted[0].end <= position:
-                self._noted.popleft()
+            self._spans.forget_before(position)
             finished = [n for n in self._sizes if n < position.segment]
             for number in finished:
                 del self._sizes[number]

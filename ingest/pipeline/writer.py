@@ -33,7 +33,8 @@ from ingest.errors import (
 )
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter, DeadLetterStore
-from ingest.pipeline.spool import Spans, Spool, SpoolBatch, merge_spans
+from ingest.pipeline.spool import Spool, SpoolBatch
+from ingest.pipeline.spoolspans import Spans, merge_spans
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 

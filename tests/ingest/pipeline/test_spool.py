@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
+from ingest.errors import SpoolError
 from ingest.pipeline.spool import Position, Spool
 
 
@@ -117,3 +121,31 @@ def test_records_without_noted_spans_say_so(tmp_path: Path) -> None:
     fresh = again.read(1 << 20, timeout=0.1)
     assert fresh is not None
     assert (fresh.records, fresh.spans) == ([b"e"], {("water", 1)})
+
+
+def test_a_failed_append_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its bytes may reach the segment before the fsync fails (a full disk): they are cut,
+    so the next records are read where the spool says they are (before, the reader took
+    the failed record for the next one)."""
+    spool = Spool(tmp_path)
+    spool.open()
+    spool.append([b"first"], {("door", 1)})
+    sync = os.fdatasync
+
+    def failing(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdatasync", failing)
+    with pytest.raises(SpoolError):
+        spool.append([b"not stored"], {("door", 2)})
+    monkeypatch.setattr(os, "fdatasync", sync)
+    spool.append([b"third"], {("door", 3)})
+    batch = spool.read(1 << 20, timeout=0.1)
+    assert batch is not None
+    assert (batch.records, batch.spans) == ([b"first", b"third"], {("door", 1), ("door", 3)})
+    spool.close()
+    again = Spool(tmp_path)
+    again.open()
+    assert _drain(again) == [b"first", b"third"]
