@@ -7,7 +7,9 @@
 # prints its password. Re-runnable: what exists is kept.
 set -euf  # -f: site ids are split on commas below, never globbed
 TOOLS=/opt/campuswatch/tools
-AUTH=/secrets/auth.conf
+NATS=/secrets/nats  # all the nodes mount: the accounts and the certificate, nothing else
+AUTH=$NATS/auth.conf
+mkdir -p "$NATS/tls"
 
 if [ "${1:-}" = add-gateway ]; then
   campus-ingest broker add-gateway "$2" "$3" --nats "$AUTH"
@@ -17,26 +19,43 @@ fi
 
 campus-ingest broker certs --dir /ca --host "$CAMPUSWATCH_HOST" \
   --host nats-1 --host nats-2 --host nats-3
-mkdir -p /secrets/tls
-install -m 0644 /ca/ca.crt /ca/server.crt /secrets/tls/
+install -m 0644 /ca/ca.crt /ca/server.crt "$NATS/tls/"
 # The nodes (root) and the ingest processes (group 10001) read the key; nobody else.
-install -m 0640 -g 10001 /ca/server.key /secrets/tls/server.key
+install -m 0640 -g 10001 /ca/server.key "$NATS/tls/server.key"
+
+# Each process's sites, one per line: site.id, then site.also_serves split on commas.
+sites_of() {
+  python - "$1" <<'PY'
+import sys
+from pathlib import Path
+sys.path.insert(0, "/opt/campuswatch/tools")
+from envfile import read
+pairs = read(Path(sys.argv[1]))
+also = pairs.get("CAMPUSWATCH_ALSO_SERVES", "").split(",")
+for site in [pairs.get("CAMPUSWATCH_SITE", ""), *also]:
+    if site.strip():
+        print(site.strip())
+PY
+}
+for process in east west; do
+  [ -f "/secrets/$process.env" ] || { echo "make /secrets/$process.env first (see the top of compose.yaml)" >&2; exit 2; }
+done
+shared=$( (sites_of /secrets/east.env; sites_of /secrets/west.env) | sort | uniq -d)
+[ -z "$shared" ] || { echo "served by both processes (one each): $shared" >&2; exit 2; }
 
 for process in east west; do
   ENV=/secrets/$process.env
-  [ -f "$ENV" ] || { echo "make $ENV first (see the top of compose.yaml)" >&2; exit 2; }
   get() { python "$TOOLS/envfile.py" get "$ENV" "$1"; }
-  if [ -z "$(get MQTT_PASSWORD)" ]; then
-    set -- --site "$(get CAMPUSWATCH_SITE)"
-    IFS=,
-    for site in $(get CAMPUSWATCH_ALSO_SERVES); do set -- "$@" --site "$site"; done
-    unset IFS
+  if [ -z "$(get MQTT_PASSWORD)" ]; then  # a process's sites change with a new account
+    set --
+    for site in $(sites_of "$ENV"); do set -- "$@" --site "$site"; done
     password=$(campus-ingest broker add-ingest "$(get MQTT_USER)" "$@" --nats "$AUTH")
     python "$TOOLS/envfile.py" set "$ENV" MQTT_PASSWORD "$password"
   fi
   chown 10001:10001 "$ENV" && chmod 0600 "$ENV"
   # Statements on standard input, passwords never on a command line (see influxql.py).
-  export INFLUX_URL="$(get INFLUX_URL)"
+  INFLUX_URL=$(get INFLUX_URL)
+  export INFLUX_URL
   sql() { INFLUX_ADMIN_PASSWORD=$(get INFLUX_ADMIN_PASSWORD) python "$TOOLS/influxql.py"; }
   echo "CREATE USER admin WITH PASSWORD '$(get INFLUX_ADMIN_PASSWORD)' WITH ALL PRIVILEGES" \
     | INFLUX_ADMIN_PASSWORD="" python "$TOOLS/influxql.py" 2>/dev/null || true
@@ -46,5 +65,5 @@ for process in east west; do
     || echo "SET PASSWORD FOR campuswatch = '$(get INFLUX_PASSWORD)'" | sql
   echo 'GRANT ALL ON "campus" TO campuswatch' | sql
 done
-chmod 0640 "$AUTH"
+chmod 0600 "$AUTH"
 echo "set up: docker compose up -d; then add each gateway: docker compose run --rm setup add-gateway SITE GATEWAY"

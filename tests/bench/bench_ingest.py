@@ -186,14 +186,15 @@ def ingest_rate(
     *,
     backlog: bool = False,
     profile: Path | None = None,
+    native: bool = False,
 ) -> IngestRun:
     """Readings/s end to end, CPU per reading and peak RSS of the ingest.
 
     With ``backlog`` the messages are published while the ingest is stopped (its
     persistent session queues them) and the clock starts when it starts again: the
     rate at which it drains a backlog, with the publisher no longer the limit.
-    With ``profile`` py-spy samples the ingest meanwhile (``profile``.svg, a flame
-    graph, and ``profile``.txt, the collapsed stacks).
+    With ``profile`` py-spy samples the ingest meanwhile into that file (collapsed
+    stacks; ``native`` adds C frames, such as the garbage collector's).
     """
     config = config_dict(workdir / "state", broker, influx)
     proc = IngestProcess(config, workdir)
@@ -213,7 +214,7 @@ def ingest_rate(
         proc.start()
     assert proc.proc is not None
     pid = proc.proc.pid
-    spies = _profile(pid, profile) if profile else []
+    spies = _profile(pid, profile, native) if profile else []
     if not backlog:
         started, cpu = time.perf_counter(), _cpu_s(pid)
         _mosquitto_pub(broker, topic, lines)
@@ -243,13 +244,13 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _profile(pid: int, path: Path) -> list[subprocess.Popen[bytes]]:
+def _profile(pid: int, path: Path, native: bool) -> list[subprocess.Popen[bytes]]:
     """py-spy sampling ``pid`` into collapsed stacks (one line per stack and its count;
     ``python -m tests.bench.profile_summary`` reads them, flamegraph.pl draws them).
     Only samples holding the GIL: the Python work, not the waits for it."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [spy, "record", "--pid", str(pid), "--rate", "200", "--threads", "--gil"]
-    command += ["--format", "raw", "--output", str(path)]
+    command += ["--format", "raw", "--output", str(path), *(["--native"] if native else [])]
     return [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
 
 
@@ -268,6 +269,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="a directory for py-spy's collapsed stacks of each run"
     )
+    parser.add_argument("--native", action="store_true", help="profiles with C frames too")
     args = parser.parse_args()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -286,10 +288,22 @@ def main() -> None:
             plain = paho_subscriber(broker, work, args.single // 2, mqtt.Client)
             buffered = paho_subscriber(broker, work, args.single // 2, BufferedClient)
             single = ingest_rate(
-                broker, influx, _fresh(work, "single"), args.single, 1, profile=spied("single")
+                broker,
+                influx,
+                _fresh(work, "single"),
+                args.single,
+                1,
+                profile=spied("single"),
+                native=args.native,
             )
             batched = ingest_rate(
-                broker, influx, _fresh(work, "batched"), args.batched, 50, profile=spied("batched")
+                broker,
+                influx,
+                _fresh(work, "batched"),
+                args.batched,
+                50,
+                profile=spied("batched"),
+                native=args.native,
             )
             drain = ingest_rate(
                 broker, influx, _fresh(work, "backlog"), args.single, 1, backlog=True

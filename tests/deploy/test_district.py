@@ -44,6 +44,10 @@ def test_the_compose_file_is_valid_and_keeps_each_process_to_its_own(tmp_path: P
             source = mount.split(":")[0] if isinstance(mount, str) else mount["source"]
             if source not in named:  # a file of this repository (or of its secrets/)
                 assert DEPLOY in Path(source).resolve().parents, f"{name} mounts {source}"
+    for node in ("nats-1", "nats-2", "nats-3"):  # the accounts and certificate, no env file
+        mounted = [str(m) for m in services[node]["volumes"] if "secrets" in str(m)]
+        assert mounted, node
+        assert all(str(DISTRICT / "secrets" / "nats") + ":" in m for m in mounted), mounted
     east, west = services["ingest-east"], services["ingest-west"]
     for one, other in ((east, west), (west, east)):
         own = [str(m) for m in one["volumes"] if "state" in str(m)]
