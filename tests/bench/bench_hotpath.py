@@ -22,16 +22,18 @@ import cProfile
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import orjson
 
 from campuswatch import heap
-from campuswatch.protocol import parse_envelope
+from campuswatch.protocol import Reading, parse_envelope
 from demo.scenario import DEMO_DUTY, alerting
 from ingest.app import IngestService
 from ingest.config import IngestConfig
+from ingest.pipeline.handler import Outcome
 from tests.clock import ManualClock
 from tests.harness import BASE_TS, config_dict
 
@@ -99,6 +101,11 @@ def cpu_us(run: Callable[[], object], readings: int, repeats: int = 3) -> float:
     return best / readings * 1e6
 
 
+def _feed(listener: Callable[..., object], parsed: list[list[Reading]]) -> None:
+    for batch in parsed:
+        listener(SITE, GATEWAY, batch)
+
+
 def measure(service: IngestService, count: int, size: int) -> dict[str, float]:
     """CPU us per reading of each stage for ``count`` envelopes of ``size`` readings."""
     topic = f"campus/{SITE}/{GATEWAY}/readings"
@@ -110,8 +117,8 @@ def measure(service: IngestService, count: int, size: int) -> dict[str, float]:
         CLOCK.advance((BASE_TS + NEXT_SEQ[0] * size) / 1000 - CLOCK.time())
         return envelopes(count, size, first)
 
-    def handle_all() -> list[bytes]:
-        return [handler.handle(topic, payload).record or b"" for payload in fresh()]
+    def handle_all() -> list[Outcome]:
+        return [handler.handle(topic, payload) for payload in fresh()]
 
     stages: dict[str, float] = {}
     handle_all()  # warm up: the registry, the rules' device states
@@ -127,16 +134,16 @@ def measure(service: IngestService, count: int, size: int) -> dict[str, float]:
     handler.accepted._listeners = listeners
     for listener in listeners:
         name = getattr(listener, "__qualname__", repr(listener))
-        stages[f"listener {name}"] = cpu_us(
-            lambda one=listener: [one(SITE, GATEWAY, batch) for batch in parsed], readings
-        )
+        stages[f"listener {name}"] = cpu_us(partial(_feed, listener, parsed), readings)
     stages["handler, all of it"] = cpu_us(handle_all, readings)
-    records = handle_all()
+    outcomes = handle_all()
     per_commit = max(1, 200 // size)  # the commit thread takes what queued meanwhile
 
-    def commit_all() -> None:
-        for start in range(0, len(records), per_commit):
-            service.intake.store(records[start : start + per_commit])
+    def commit_all() -> None:  # as MqttConsumer._commit does
+        for start in range(0, len(outcomes), per_commit):
+            batch = outcomes[start : start + per_commit]
+            records = [o.record for o in batch if o.record]
+            service.intake.store(records, {span for o in batch for span in o.spans})
             service.registry.save_seqs()
             service.registry._seqs_dirty = True
 
