@@ -36,6 +36,8 @@ from campuswatch.protocol.messages import (
 )
 from campuswatch.protocol.readings import ParsedEnvelope, Reading, parse_envelope, validate_reading
 from campuswatch.protocol.topics import (
+    CHANNELS,
+    SNAPSHOTS,
     DeviceRef,
     Topic,
     meta_topic,
@@ -47,6 +49,7 @@ from campuswatch.protocol.topics import (
 
 __all__ = [
     "ALARM_FIELDS",
+    "CHANNELS",
     "DEFAULT_INTERVAL_S",
     "EDGE_KINDS",
     "GATEWAY_HEALTH_FIELDS",
@@ -56,6 +59,7 @@ __all__ = [
     "MAX_READINGS",
     "MIN_TS_MS",
     "PROTOCOL_VERSION",
+    "SNAPSHOTS",
     "DeviceInfo",
     "DeviceRef",
     "EdgeTold",

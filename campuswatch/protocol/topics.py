@@ -7,6 +7,10 @@ from typing import NamedTuple
 
 from campuswatch.protocol.kinds import ID_RE
 
+# The channels of one topic each per gateway; camera snapshots have a topic per picture.
+CHANNELS = ("readings", "meta", "status", "edge")
+SNAPSHOTS = "snapshots"
+
 
 def readings_topic(root: str, site: str, gateway: str) -> str:
     """Topic a gateway publishes readings envelopes to."""

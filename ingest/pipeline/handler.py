@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from campuswatch.clock import Clock, now_ms
 from campuswatch.notify.ratelimit import RateLimit
 from campuswatch.protocol import (
+    CHANNELS,
     KINDS,
     MIN_TS_MS,
+    SNAPSHOTS,
     DeviceRef,
     EdgeTold,
     ParsedEnvelope,
@@ -47,8 +49,6 @@ from ingest.storage.snapshots import (
 log = logging.getLogger(__name__)
 
 EDGE_PER_MIN = 240  # records of alarms a gateway told on its own (a whole building's, and more)
-CHANNELS = ("readings", "meta", "status", "edge", "snapshots")
-REPEATED = CHANNELS[:4]  # one topic each per gateway (a snapshot's is new each time)
 TOPICS_KEPT = 10_000  # parsed topics remembered (a gateway's few topics repeat)
 
 
@@ -88,7 +88,7 @@ class MessageHandler:
         # A margin of an hour, so a reading at the edge is not refused by InfluxDB later.
         self.keep_ms = keep_days * 86_400_000 - 3_600_000 if keep_days else 0
         # Per-channel counters bound once; any other channel is counted as "other".
-        self._counted = {c: metrics.messages.labels(c) for c in (*CHANNELS, "other")}
+        self._counted = {c: metrics.messages.labels(c) for c in (*CHANNELS, SNAPSHOTS, "other")}
         self._topics: dict[str, Topic] = {}
         self._refused_log = QuietLog(log)
         self._untracked_log = QuietLog(log, every_s=60.0)
@@ -111,8 +111,8 @@ class MessageHandler:
             self._counted["other"].inc()
             detail = f"site {parsed.site!r} is not served here (see site.id and site.also_serves)"
             return self._reject(topic, payload[:1024], "site_not_served", detail)
-        if parsed is not None and parsed.channel == "snapshots" and len(parsed.rest) == 2:
-            self._counted["snapshots"].inc()
+        if parsed is not None and parsed.channel == SNAPSHOTS and len(parsed.rest) == 2:
+            self._counted[SNAPSHOTS].inc()
             return self._snapshot(topic, parsed.site, parsed.gateway, parsed.rest, payload)
         if parsed is None or parsed.rest:
             self._counted["other"].inc()
@@ -136,7 +136,7 @@ class MessageHandler:
         parsed = self._topics.get(topic)
         if parsed is None:
             parsed = parse_topic(self.topic_root, topic)
-            repeats = parsed is not None and parsed.channel in REPEATED and not parsed.rest
+            repeats = parsed is not None and parsed.channel in CHANNELS and not parsed.rest
             if parsed is not None and repeats and len(topic) <= 256:
                 if len(self._topics) >= TOPICS_KEPT:  # a flood of made-up topics
                     self._topics.clear()

@@ -19,22 +19,22 @@ from pathlib import Path
 import orjson
 
 from campuswatch.atomicfile import write_atomic
+from campuswatch.protocol import CHANNELS, SNAPSHOTS
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("readings", "meta", "status", "edge")
-SNAPSHOTS = "snapshots/+/+"
+PICTURES = f"{SNAPSHOTS}/+/+"  # a snapshot's topic: its camera and its id
 MAX_BOOKED = 10_000  # filters read back from the book at most
 
 
 def site_filters(root: str, sites: Sequence[str]) -> list[str]:
     """The topic filters of ``sites``: each channel, and the camera snapshots."""
-    return [f"{root}/{site}/+/{channel}" for site in sites for channel in (*CHANNELS, SNAPSHOTS)]
+    return [f"{root}/{site}/+/{channel}" for site in sites for channel in (*CHANNELS, PICTURES)]
 
 
 def all_site_filters(root: str) -> list[str]:
     """What versions before partitioning subscribed to."""
-    return [f"{root}/+/+/{channel}" for channel in (*CHANNELS, SNAPSHOTS)]
+    return [f"{root}/+/+/{channel}" for channel in (*CHANNELS, PICTURES)]
 
 
 class Subscriptions:
@@ -45,7 +45,7 @@ class Subscriptions:
         self._legacy = all_site_filters(root)
         self._book = book
         # What this service can have subscribed to: anything else in the book is damage.
-        channels = "|".join(re.escape(c) for c in (*CHANNELS, SNAPSHOTS))
+        channels = "|".join(re.escape(c) for c in (*CHANNELS, PICTURES))
         self._ours = re.compile(f"{re.escape(root)}/[a-z0-9][a-z0-9-]{{0,62}}/\\+/({channels})")
 
     def stale(self) -> list[str]:
