@@ -15,7 +15,7 @@ COPY dashboards dashboards
 RUN pip install --no-cache-dir '.[server]'
 # The setup steps of deploy/compose.yaml (its `setup` service).
 COPY deploy/server/envfile.py deploy/server/influxql.py deploy/server/compose-setup.sh \
-     /opt/campuswatch/tools/
+     deploy/server/influx-users.sh /opt/campuswatch/tools/
 USER campuswatch
 VOLUME /var/lib/campuswatch
 EXPOSE 8443

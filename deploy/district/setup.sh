@@ -53,17 +53,7 @@ for process in east west; do
     python "$TOOLS/envfile.py" set "$ENV" MQTT_PASSWORD "$password"
   fi
   chown 10001:10001 "$ENV" && chmod 0600 "$ENV"
-  # Statements on standard input, passwords never on a command line (see influxql.py).
-  INFLUX_URL=$(get INFLUX_URL)
-  export INFLUX_URL
-  sql() { INFLUX_ADMIN_PASSWORD=$(get INFLUX_ADMIN_PASSWORD) python "$TOOLS/influxql.py"; }
-  echo "CREATE USER admin WITH PASSWORD '$(get INFLUX_ADMIN_PASSWORD)' WITH ALL PRIVILEGES" \
-    | INFLUX_ADMIN_PASSWORD="" python "$TOOLS/influxql.py" 2>/dev/null || true
-  echo 'CREATE DATABASE campus' | sql
-  echo 'ALTER RETENTION POLICY "autogen" ON "campus" DURATION 400d' | sql
-  echo "CREATE USER campuswatch WITH PASSWORD '$(get INFLUX_PASSWORD)'" | sql 2>/dev/null \
-    || echo "SET PASSWORD FOR campuswatch = '$(get INFLUX_PASSWORD)'" | sql
-  echo 'GRANT ALL ON "campus" TO campuswatch' | sql
+  sh "$TOOLS/influx-users.sh" "$ENV" "$(get INFLUX_URL)"
 done
 chmod 0600 "$AUTH"
 echo "set up: docker compose up -d; then add each gateway: docker compose run --rm setup add-gateway SITE GATEWAY"

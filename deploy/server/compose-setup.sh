@@ -27,16 +27,10 @@ for secret in /secrets/grafana-admin-password /secrets/grafana-influx-password; 
   chown 472:0 "$secret" && chmod 0600 "$secret"
 done
 
+sh "$TOOLS/influx-users.sh" "$ENV" http://influxdb:8086
 # Statements on standard input, passwords never on a command line (see influxql.py).
 export INFLUX_URL=http://influxdb:8086
 sql() { INFLUX_ADMIN_PASSWORD=$(get INFLUX_ADMIN_PASSWORD) python "$TOOLS/influxql.py"; }
-echo "CREATE USER admin WITH PASSWORD '$(get INFLUX_ADMIN_PASSWORD)' WITH ALL PRIVILEGES" \
-  | INFLUX_ADMIN_PASSWORD="" python "$TOOLS/influxql.py" 2>/dev/null || true
-echo 'CREATE DATABASE campus' | sql
-echo 'ALTER RETENTION POLICY "autogen" ON "campus" DURATION 400d' | sql
-echo "CREATE USER campuswatch WITH PASSWORD '$(get INFLUX_PASSWORD)'" | sql 2>/dev/null \
-  || echo "SET PASSWORD FOR campuswatch = '$(get INFLUX_PASSWORD)'" | sql
-echo 'GRANT ALL ON "campus" TO campuswatch' | sql
 echo "CREATE USER grafana WITH PASSWORD '$(get GRAFANA_INFLUX_PASSWORD)'" | sql 2>/dev/null \
   || echo "SET PASSWORD FOR grafana = '$(get GRAFANA_INFLUX_PASSWORD)'" | sql
 echo 'GRANT READ ON "campus" TO grafana' | sql
