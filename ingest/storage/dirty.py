@@ -7,8 +7,8 @@ end, so its 5-minute rollups are recomputed from there, not from the hour's star
 hour read back from the file, or booked whole, is recomputed whole). Each raw
 measurement books under the keys of what is derived from it: ``door`` under ``door``
 (its rollups), ``electricity`` under ``electricity`` and ``electricity_usage_1h`` (the
-hourly meter buckets the reports read). A consumer
-recomputes the runs of hours of its key, however old, then marks exactly those done:
+hourly meter buckets the reports read). A consumer recomputes the runs of hours of its
+key, however old, then marks exactly those done:
 
 - the rollup job ``take``s every key, and marks each run done when it was recomputed;
   a run that failed stays, and is taken again in the next round (or after a restart);
@@ -44,7 +44,7 @@ _LAST_HOUR = 4_102_444_800 // HOUR_S  # 2100-01-01: a later or negative hour is 
 SPAN_S = 300  # what the writer books: five-minute spans (the finest rollup's buckets)
 SPAN_MS = SPAN_S * 1000
 STARTS_KEPT = 64  # bookings of an hour remembered apart (see _note_start)
-Run = tuple[int, int]  # [start_s, end_s) of whole UTC hours
+Run = tuple[int, int]  # [start_s, end_s): UTC hours, the first from where it changed
 
 
 @dataclass(frozen=True, slots=True)
