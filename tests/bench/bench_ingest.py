@@ -214,7 +214,7 @@ def ingest_rate(
         proc.start()
     assert proc.proc is not None
     pid = proc.proc.pid
-    spies = _profile(pid, profile, native) if profile else []
+    spy = _profile(pid, profile, native) if profile else None
     if not backlog:
         started, cpu = time.perf_counter(), _cpu_s(pid)
         _mosquitto_pub(broker, topic, lines)
@@ -226,7 +226,7 @@ def ingest_rate(
             raise SystemExit("the ingest did not store every reading within 300 s")
         time.sleep(0.05)
     elapsed, cpu = time.perf_counter() - started, _cpu_s(pid) - cpu
-    for spy in spies:
+    if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         spy.wait(60)
     stored = count_points(db, "temperature", "celsius")
@@ -244,14 +244,14 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _profile(pid: int, path: Path, native: bool) -> list[subprocess.Popen[bytes]]:
+def _profile(pid: int, path: Path, native: bool) -> subprocess.Popen[bytes]:
     """py-spy sampling ``pid`` into collapsed stacks (one line per stack and its count;
     ``python -m tests.bench.profile_summary`` reads them, flamegraph.pl draws them).
     Only samples holding the GIL: the Python work, not the waits for it."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [spy, "record", "--pid", str(pid), "--rate", "200", "--threads", "--gil"]
     command += ["--format", "raw", "--output", str(path), *(["--native"] if native else [])]
-    return [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _peak_rss_kb(pid: int) -> int:
