@@ -1,0 +1,86 @@
+"""The configuration reference (docs/reference) says what the config models say."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from tools.configref import REFERENCES, ROOT, Reference, Section, render, sections
+from tools.typetext import nested
+
+# Required values with no example in the shipped files, and why that is right.
+NO_EXAMPLE = {
+    "sources[] (type: simulated)",  # the demo's and the tests' simulated devices
+    "sources[] (type: simulated).devices[]",
+    "rules[] (silent).silent_for",  # written `3x`, never as its section
+}
+SAMPLE_VALUES = {
+    "_PORT": "1883",
+    "_URL": "https://example.invalid/hook",
+    "_SITE": "sunshine-kg",
+    "_HOST": "127.0.0.1",
+    "_DIR": "/etc/campuswatch/tls",
+}
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
+def test_the_reference_is_what_the_models_say(reference: Reference) -> None:
+    current = reference.output.read_text(encoding="utf-8")
+    assert current == render(reference), (
+        f"{reference.output.relative_to(ROOT)} is stale: run `python -m tools.configref`"
+    )
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
+def test_every_section_of_the_config_has_its_table(reference: Reference) -> None:
+    # pydantic's own walk of the models (its JSON schema) finds the same sections.
+    defined = set(reference.model.model_json_schema()["$defs"]) | {reference.model.__name__}
+    described = {s.model.__name__ for s in _sections(reference)}
+    assert described == defined
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
+def test_every_required_value_has_an_example(reference: Reference) -> None:
+    missing = [
+        (section.path, name)
+        for section in _sections(reference)
+        for name, info in section.model.model_fields.items()
+        if info.is_required()
+        and not nested(info.annotation)  # a section: its own keys have the examples
+        and not any(isinstance(d, dict) and (info.alias or name) in d for d in section.docs)
+    ]
+    assert [(path, key) for path, key in missing if path not in NO_EXAMPLE] == []
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
+def test_the_example_files_are_valid(reference: Reference, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in reference.examples:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        for variable in set(re.findall(r"\$\{(\w+)\}", text)):
+            monkeypatch.setenv(variable, _plausible(variable))
+        loaded = reference.loader(ROOT / name)
+        assert loaded is not None, name
+
+
+def test_a_comment_above_a_field_is_its_meaning() -> None:
+    page = (ROOT / "docs/reference/ingest-config.md").read_text(encoding="utf-8")
+    # ingest/config/schema.py: "# gzip request bodies; default: only when InfluxDB is on ..."
+    assert re.search(
+        r"^\| `gzip` \| true/false or null \| `null` \| .*\| gzip request bodies", page, re.M
+    )
+    assert "| `batch_kb` | integer (≥ 16, ≤ 65536) | `1024` |" in page
+
+
+def _plausible(variable: str) -> str:
+    """A value the install would put in ``variable`` (the files' secrets and addresses)."""
+    for suffix, value in SAMPLE_VALUES.items():
+        if variable.endswith(suffix):
+            return value
+    return "a-secret-of-the-campus-0123456789"
+
+
+def _sections(reference: Reference) -> list[Section]:
+    docs = [yaml.safe_load((ROOT / f).read_text(encoding="utf-8")) for f in reference.examples]
+    return list(sections("", reference.model, docs))
