@@ -121,6 +121,7 @@ WORDS = Catalogue(
         "nav.history": ("告警记录", "Alert log"),
         "nav.reports": ("报表", "Reports"),
         "reports.title": ("报表", "Reports"),
+        "reports.csv": ("下载表格（CSV，Excel 可打开）", "Download as CSV (opens in Excel)"),
         "device.unknown": ("找不到这个设备。", "No such device."),
         "device.now": ("现在", "Now"),
         "device.seen": ("最近数据", "Last heard"),

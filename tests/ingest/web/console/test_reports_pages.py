@@ -4,6 +4,7 @@ page; the pages read a real influxd (an empty week is a page too)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -57,6 +58,15 @@ def test_reports_are_console_pages_for_every_role(web: TestClient) -> None:
     assert re.search(r"<h1>冷链记录 \d+月\d+日</h1>", cold.text)
     daily = web.get(day.group(1).replace("cold-chain", "daily-readings"))
     assert re.search(r"<h1>每日抄表 \d+月\d+日</h1>", daily.text)
+    for report in (page, cold, daily):  # each page links its table for Excel
+        link = re.search(
+            r'<a href="(/api/reports/[^"]+)">下载表格（CSV，Excel 可打开）</a>', report.text
+        )
+        assert link, report.text
+        table = web.get(html.unescape(link.group(1)))  # the viewer's session is enough
+        assert table.status_code == 200
+        assert table.headers["content-type"].startswith("text/csv")
+        assert table.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
     bad = web.get("/reports/weekly-usage/2026-W99")
     assert bad.status_code == 422
     assert web.get("/reports/nothing/2026-W48").status_code == 422  # not a report
