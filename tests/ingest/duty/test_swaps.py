@@ -52,14 +52,18 @@ def test_a_swap_needs_the_takers_consent_and_an_admins_approval(
 ) -> None:
     service, client = web
     log_in(client, "zhang")
-    assert "申请换班" in client.get("/duty/roster").text
+    roster = client.get("/duty/roster").text
+    assert "申请换班" in roster
+    assert f'<option value="{NIGHT}|night">12月8日 夜班</option>' in roster  # as people say it
     asked = _post(client, "/duty/swaps", shift=f"{NIGHT}|night", taker="zhao")
     assert asked.status_code == 303
     [swap] = service.duty.books.all("swaps")
     assert _post(client, f"/duty/swaps/{swap.id}/approve").status_code == 400  # not an admin
     assert _post(client, f"/duty/swaps/{swap.id}/consent").status_code == 400  # not the taker
     log_in(client, "zhao", "canteen pass 1")
-    assert "同意代班" in client.get("/duty/roster").text
+    asking = client.get("/duty/roster").text
+    assert "同意代班" in asking
+    assert "2026-12-08 夜班" in asking  # the swap's line names the shift, not its id
     assert _post(client, f"/duty/swaps/{swap.id}/consent").status_code == 303
     assert _night(service) == ["zhang"]  # not before an admin approves
     again = _post(client, f"/duty/swaps/{swap.id}/consent")

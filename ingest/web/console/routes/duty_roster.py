@@ -69,6 +69,7 @@ def roster_page(
         after=first + timedelta(days=7),
         days=days,
         shifts=shifts,
+        shift_names={s: name for s, name, _ in shifts},  # a swap's shift as people say it
         cells=cells,
         names=names,
         logins=sorted(names),
