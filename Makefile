@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 programs:
 	@bash deploy/ensure-programs.sh
 
-CODE := campuswatch gateway ingest dashboards demo tests
+CODE := campuswatch gateway ingest dashboards demo tests tools
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(CODE)

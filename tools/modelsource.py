@@ -60,5 +60,5 @@ def _after(item: ast.AnnAssign, comments: dict[int, str]) -> list[str]:
 
 def section_text(model: type[BaseModel]) -> str:
     """The model's docstring as one paragraph."""
-    doc = inspect.getdoc(model) or ""
+    doc = inspect.cleandoc(model.__dict__.get("__doc__") or "")  # its own, not its base's
     return " ".join(doc.split())

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import annotated_types as at
-from pydantic import BaseModel, StringConstraints, Tag
+import yaml
+from pydantic import BaseModel, BeforeValidator, StringConstraints, Tag
 from pydantic.fields import FieldInfo
 
 from campuswatch.durations import format_duration
@@ -54,6 +55,9 @@ def type_text(
     (``named``: the key path where each section is described)."""
     named = named or {}
     annotation, more = _strip(annotation)
+    written = _written_as([*(metadata or []), *more])
+    if written:
+        return written
     if typing.get_origin(annotation) not in (Union, types.UnionType):
         text = _one(annotation, named)
         limits = _limits([*(metadata or []), *more])
@@ -61,7 +65,7 @@ def type_text(
     limits = _limits([*(metadata or []), *more])
     members = [m for m in _members(annotation) if m is not type(None)]
     if len(members) > 1 and all(_is_model(_strip(m)[0]) for m in members):
-        text = "one of the forms below"
+        text = "one of the forms, each a section"
     elif len(members) > 1:
         text = " or ".join(type_text(m, named=named) for m in members)
     else:
@@ -77,8 +81,10 @@ def _one(annotation: Any, named: Mapping[type, str]) -> str:
         return "one of " + ", ".join(value_text(a) for a in args)
     if origin in (list, set, frozenset):
         return f"list of {type_text(args[0], named=named)}"
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return f"list of {type_text(args[0], named=named)}"
     if origin is tuple:
-        return "pair of " + type_text(args[0], named=named) if len(args) == 2 else "list"
+        return "list of " + ", ".join(type_text(a, named=named) for a in args)
     if origin is dict:
         return f"map of {type_text(args[0])} to {type_text(args[1], named=named)}"
     if _is_model(annotation):
@@ -86,6 +92,17 @@ def _one(annotation: Any, named: Mapping[type, str]) -> str:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return "one of " + ", ".join(f"`{m.value}`" for m in annotation)
     return PLAIN.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _written_as(metadata: list[Any]) -> str | None:
+    """What a config's own parser (``config/types.py``) accepts, from its docstring: such
+    a value is written as text (``3x``, ``2026-10-01..2026-10-08``), not as its type."""
+    for item in metadata:
+        func = getattr(item, "func", None)
+        if isinstance(item, BeforeValidator) and func.__module__.endswith("config.types"):
+            said = " ".join((func.__doc__ or "").split())
+            return said.removeprefix("Parse ").replace("``", "`").rstrip(".")
+    return None
 
 
 def _limits(metadata: list[Any]) -> str:
@@ -125,10 +142,14 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-def nested(annotation: Any) -> list[tuple[str, list[tuple[str, type[BaseModel]]]]]:
+def nested(
+    annotation: Any, metadata: list[Any] | None = None
+) -> list[tuple[str, list[tuple[str, type[BaseModel]]]]]:
     """The sections under a field: (key suffix, [(form label, model)]); the suffix is
     ``""`` for a section, ``[]`` for a list's items, ``.<name>`` for a map's values."""
-    annotation, _ = _strip(annotation)
+    annotation, more = _strip(annotation)
+    if _written_as([*(metadata or []), *more]):
+        return []
     found = []
     for annotated in _members(annotation):
         member, _ = _strip(annotated)
@@ -174,7 +195,8 @@ def default_text(info: FieldInfo) -> str:
         return "**required**"
     value = info.default_factory() if info.default_factory else info.default  # type: ignore[call-arg]
     if isinstance(value, BaseModel):
-        return "(its defaults)"
+        changed = value.model_dump(exclude_defaults=True)
+        return value_text(changed) if changed else "(its defaults)"
     return value_text(value)
 
 
@@ -182,10 +204,18 @@ def value_text(value: Any) -> str:
     """A value as YAML would show it, shortened to ``LONGEST`` characters."""
     plain = _plain(value)
     text = json.dumps(plain, ensure_ascii=False)
-    if isinstance(plain, str) and plain and plain.strip() == plain and '"' not in plain:
-        text = plain
+    if isinstance(plain, str) and _reads_back(plain):
+        text = plain  # YAML reads it back as this text (not ON, 1.5, null, *)
     text = text if len(text) <= LONGEST else text[: LONGEST - 1] + "…"
     return f"`{text}`" if text else '`""`'
+
+
+def _reads_back(text: str) -> bool:
+    """Whether ``key: text`` in YAML is this text again, unquoted."""
+    try:
+        return bool(yaml.safe_load(f"k: {text}") == {"k": text})
+    except yaml.YAMLError:
+        return False
 
 
 def _plain(value: Any) -> Any:

@@ -14,8 +14,10 @@ from tools.typetext import nested
 NO_EXAMPLE = {
     "sources[] (type: simulated)",  # the demo's and the tests' simulated devices
     "sources[] (type: simulated).devices[]",
-    "rules[] (silent).silent_for",  # written `3x`, never as its section
 }
+# Models a config's own parser makes from text (`silent_for: 3x`): documented as that text.
+WRITTEN_AS_TEXT = {"IntervalMultiple"}
+
 SAMPLE_VALUES = {
     "_PORT": "1883",
     "_URL": "https://example.invalid/hook",
@@ -38,7 +40,7 @@ def test_every_section_of_the_config_has_its_table(reference: Reference) -> None
     # pydantic's own walk of the models (its JSON schema) finds the same sections.
     defined = set(reference.model.model_json_schema()["$defs"]) | {reference.model.__name__}
     described = {s.model.__name__ for s in _sections(reference)}
-    assert described == defined
+    assert described == defined - WRITTEN_AS_TEXT
 
 
 @pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
