@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
 import pytest
 import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from tools.configref import REFERENCES, ROOT, Reference, Section, render, sections
 from tools.typetext import nested
@@ -86,3 +88,34 @@ def _plausible(variable: str) -> str:
 def _sections(reference: Reference) -> list[Section]:
     docs = [yaml.safe_load((ROOT / f).read_text(encoding="utf-8")) for f in reference.examples]
     return list(sections("", reference.model, docs))
+
+
+@pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
+def test_every_default_and_example_shown_is_valid_as_written(reference: Reference) -> None:
+    # What a reader copies from a cell, read as YAML, is a valid value of that key.
+    wrong, page = [], render(reference)
+    for section in _sections(reference):
+        rows = _rows(page, section.path)
+        for name, info in section.model.model_fields.items():
+            kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+            field: TypeAdapter[Any] = TypeAdapter(kind)
+            for cell in rows[info.alias or name][1:3]:  # default, example
+                if not cell.startswith("`") or cell.endswith("…`") or "${" in cell:
+                    continue  # none, shortened, or a secret the loader fills in
+                try:
+                    field.validate_python(yaml.safe_load(f"k: {cell[1:-1]}")["k"])
+                except (ValidationError, yaml.YAMLError) as exc:
+                    wrong.append(f"{section.path}.{name}: {cell}: {exc}")
+    assert wrong == []
+
+
+def _rows(page: str, path: str) -> dict[str, list[str]]:
+    """The cells (type, default, example, meaning) of each key of one section's table."""
+    title = f"## `{path or '(top level)'}`\n"
+    table = page.split(title, 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[cells[0].strip("`")] = [c.replace("\\|", "|") for c in cells[1:]]
+    return rows
