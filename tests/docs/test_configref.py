@@ -97,8 +97,10 @@ def test_every_default_and_example_shown_is_valid_as_written(reference: Referenc
     for section in _sections(reference):
         rows = _rows(page, section.path)
         for name, info in section.model.model_fields.items():
-            kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-            field: TypeAdapter[Any] = TypeAdapter(kind)
+            kind: Any = info.annotation
+            field: TypeAdapter[Any] = TypeAdapter(
+                Annotated[kind, *info.metadata] if info.metadata else kind
+            )
             for cell in rows[info.alias or name][1:3]:  # default, example
                 if not cell.startswith("`") or cell.endswith("…`") or "${" in cell:
                     continue  # none, shortened, or a secret the loader fills in
