@@ -9,6 +9,7 @@ import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from tests.docs.values import plausible
 from tools.configref import REFERENCES, ROOT, Reference, Section, render, sections
 from tools.typetext import nested
 
@@ -19,14 +20,6 @@ NO_EXAMPLE = {
 }
 # Models a config's own parser makes from text (`silent_for: 3x`): documented as that text.
 WRITTEN_AS_TEXT = {"IntervalMultiple"}
-
-SAMPLE_VALUES = {
-    "_PORT": "1883",
-    "_URL": "https://example.invalid/hook",
-    "_SITE": "sunshine-kg",
-    "_HOST": "127.0.0.1",
-    "_DIR": "/etc/campuswatch/tls",
-}
 
 
 @pytest.mark.parametrize("reference", REFERENCES, ids=lambda r: r.output.name)
@@ -63,7 +56,7 @@ def test_the_example_files_are_valid(reference: Reference, monkeypatch: pytest.M
     for name in reference.examples:
         text = (ROOT / name).read_text(encoding="utf-8")
         for variable in set(re.findall(r"\$\{(\w+)\}", text)):
-            monkeypatch.setenv(variable, _plausible(variable))
+            monkeypatch.setenv(variable, plausible(variable))
         loaded = reference.loader(ROOT / name)
         assert loaded is not None, name
 
@@ -75,14 +68,6 @@ def test_a_comment_above_a_field_is_its_meaning() -> None:
         r"^\| `gzip` \| true/false or null \| `null` \| .*\| gzip request bodies", page, re.M
     )
     assert "| `batch_kb` | integer (≥ 16, ≤ 65536) | `1024` |" in page
-
-
-def _plausible(variable: str) -> str:
-    """A value the install would put in ``variable`` (the files' secrets and addresses)."""
-    for suffix, value in SAMPLE_VALUES.items():
-        if variable.endswith(suffix):
-            return value
-    return "a-secret-of-the-campus-0123456789"
 
 
 def _sections(reference: Reference) -> list[Section]:

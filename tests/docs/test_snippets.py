@@ -14,10 +14,14 @@ in ``docs/examples`` says it in its first lines):
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import re
 import shlex
 import subprocess
-import sys
+import textwrap
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +30,19 @@ import pytest
 import yaml
 
 from campuswatch.errors import ConfigError
+from gateway import cli as gateway_cli
 from gateway.config.loader import load_gateway_config
+from ingest import cli as ingest_cli
 from ingest.config.loader import load_config
-from tests.docs.test_configref import _plausible
+from tests.docs.values import plausible
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = sorted(p for p in (ROOT / "docs").rglob("*.md") if "reference" not in p.parts)
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+# A fence of ``` or ~~~, indented or not (in a list item), with or without an info string.
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>```|~~~)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
 MARK = re.compile(r"<!-- check: ([\w-]+)(?: \(.+?\))? -->\s*$")
 BASES: dict[str, dict[str, Any]] = {
     "campus-ingest-part": {"site": {"id": "sunshine-kg", "name": "阳光幼儿园"}},
@@ -64,13 +74,7 @@ def snippets() -> list[Snippet]:
     """Every fenced block of the guides with its check (``unmarked`` when it has none)."""
     found = []
     for path in GUIDES:
-        text = path.read_text(encoding="utf-8")
-        for fence in FENCE.finditer(text):
-            before = text[: fence.start()].rstrip("\n").rsplit("\n", 1)[-1]
-            mark = MARK.fullmatch(before.strip())
-            line = text.count("\n", 0, fence.start()) + 1
-            where = f"{path.relative_to(ROOT)}:{line}"
-            found.append(Snippet(where, mark.group(1) if mark else "unmarked", fence.group(2)))
+        found += blocks(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))
     for path in sorted((ROOT / "docs" / "examples").glob("*.yaml")):  # whole example files
         text = path.read_text(encoding="utf-8")
         said = re.search(
@@ -79,6 +83,18 @@ def snippets() -> list[Snippet]:
         found.append(
             Snippet(str(path.relative_to(ROOT)), said.group(1) if said else "unmarked", text)
         )
+    return found
+
+
+def blocks(name: str, text: str) -> list[Snippet]:
+    """The fenced blocks of one Markdown text, each with the check marked above it."""
+    found = []
+    for fence in FENCE.finditer(text):
+        before = text[: fence.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        mark = MARK.fullmatch(before.strip())
+        where = f"{name}:{text.count(chr(10), 0, fence.start()) + 1}"
+        body = textwrap.dedent(fence.group("body"))
+        found.append(Snippet(where, mark.group(1) if mark else "unmarked", body))
     return found
 
 
@@ -110,6 +126,23 @@ def test_a_command_snippet_parses_and_its_commands_exist(snippet: Snippet) -> No
     check_commands(snippet)
 
 
+def test_every_kind_of_fence_is_found() -> None:
+    text = """1. In a list item:
+
+   <!-- check: sh -->
+   ```sh
+   campus-ingest check --config a.yaml
+   ```
+2. Tildes, no mark:
+   ~~~yaml title="x"
+   site: {id: a}
+   ~~~
+"""
+    found = blocks("guide.md", text)
+    assert [(s.where, s.check) for s in found] == [("guide.md:4", "sh"), ("guide.md:8", "unmarked")]
+    assert found[0].text == "campus-ingest check --config a.yaml\n"
+
+
 def test_the_checks_catch_what_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     part = Snippet("here", "campus-gateway-part", "edge: {channels: {a: {type: log}}}\n")
     with pytest.raises(ConfigError, match=r"edge\.channels"):
@@ -117,59 +150,94 @@ def test_the_checks_catch_what_is_wrong(tmp_path: Path, monkeypatch: pytest.Monk
     whole = Snippet("here", "campus-ingest", "site: {id: Sunshine}\n")
     with pytest.raises(ConfigError, match=r"site\.id"):
         check_config(whole, tmp_path, monkeypatch)
-    for wrong in ("campus-ingest chekc --config x.yaml", "campus-ingest check --confg x.yaml"):
-        with pytest.raises(AssertionError, match=r"no such command|no option"):
-            check_commands(Snippet("here", "sh", wrong + "\n"))
+    twice = Snippet("here", "campus-ingest", "site: {id: a, name: b}\nsite: {id: c, name: d}\n")
+    with pytest.raises(ConfigError, match="duplicate"):  # as written, not as re-dumped
+        check_config(twice, tmp_path, monkeypatch)
+    wrong = [
+        "campus-ingest chekc --config x.yaml",
+        "campus-ingest check --confg x.yaml",
+        "campus-ingest users ad --config x.yaml zhang",
+        "campus-ingest check --config x.yaml -Z",
+        "sudo -u campus campus-ingest chekc",
+        "cd /opt && campus-ingest chekc",
+        "$ campus-ingest chekc",
+        "echo hi | env A=1 campus-gateway chekc",
+        "campus-ingest check --config a.yaml; campus-ingest run --config b.yaml --fast",
+    ]
+    for line in wrong:
+        with pytest.raises(AssertionError, match=r"invalid choice|unrecognized|required"):
+            check_commands(Snippet("here", "sh", line + "\n"))
     with pytest.raises(AssertionError, match="syntax"):
         check_commands(Snippet("here", "sh", "if then\n"))
-    check_commands(Snippet("here", "sh", "sudo campus-ingest users add --config x.yaml zhang\n"))
+    right = """sudo campus-ingest users add --config x.yaml zhang --name 张师傅 --role guard
+campus-ingest --help
+campus-gateway check \\
+  --config /etc/campuswatch/gateway.yaml
+"""
+    check_commands(Snippet("here", "sh", right))
 
 
 def check_config(snippet: Snippet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Load the snippet as ``check`` would (raises ConfigError naming the key)."""
     for variable in set(re.findall(r"\$\{(\w+)\}", snippet.text)):
-        monkeypatch.setenv(variable, _plausible(variable))
-    doc: Any = yaml.safe_load(snippet.text)
-    assert isinstance(doc, dict), f"{snippet.where}: not a mapping of sections"
+        monkeypatch.setenv(variable, plausible(variable))
+    text = snippet.text  # as written: the loader refuses what a re-dump would hide
     if snippet.check in BASES:
-        doc = {**BASES[snippet.check], **doc}
+        doc: Any = yaml.safe_load(text)
+        assert isinstance(doc, dict), f"{snippet.where}: not a mapping of sections"
+        text = yaml.safe_dump({**BASES[snippet.check], **doc}, allow_unicode=True)
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     loader = load_gateway_config if "gateway" in snippet.check else load_config
     loader(path)
 
 
 def check_commands(snippet: Snippet) -> None:
-    """``bash -n`` on the block, and each campus-* command exists with its options."""
+    """``bash -n`` on the block; each campus-* command in it is parsed by that program's
+    own argument parser (its subcommands, options and their values)."""
     parsed = subprocess.run(["bash", "-n"], input=snippet.text, text=True, capture_output=True)
     assert parsed.returncode == 0, f"{snippet.where}: {parsed.stderr}"
-    for line in _lines(snippet.text):
-        words = shlex.split(line, comments=True)
-        while words and (words[0] == "sudo" or "=" in words[0]):  # sudo, VAR=value
-            words = words[1:]
-        if words and words[0] in ("campus-ingest", "campus-gateway"):
-            _check_command(snippet.where, words)
+    for words in _commands(snippet.text):
+        if words and words[0] in PARSERS:
+            _parse(snippet.where, words)
 
 
-def _lines(text: str) -> list[str]:
-    """The logical lines of a shell block (continuations joined)."""
-    return [line for line in text.replace("\\\n", " ").splitlines() if line.strip()]
+PARSERS: dict[str, Callable[[], argparse.ArgumentParser]] = {
+    "campus-ingest": ingest_cli.build_parser,
+    "campus-gateway": gateway_cli.build_parser,
+}
+SEPARATORS = {"&&", "||", "|", ";", "&", "(", ")"}
 
 
-def _check_command(where: str, words: list[str]) -> None:
-    """The command's subcommands exist and take the options given (their ``--help``)."""
-    module = {"campus-ingest": "ingest.cli", "campus-gateway": "gateway.cli"}[words[0]]
-    subcommands = [w for w in words[1:] if re.fullmatch(r"[a-z][a-z-]*", w)][:2]
-    options = {w.split("=")[0] for w in words[1:] if w.startswith("--")}
-    for depth in range(len(subcommands), 0, -1):
-        shown = subprocess.run(
-            [sys.executable, "-m", module, *subcommands[:depth], "--help"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        if shown.returncode == 0:
-            missing = [o for o in options if o not in shown.stdout]
-            assert missing == [], f"{where}: {' '.join(words)}: no option {missing}"
-            return
-    raise AssertionError(f"{where}: {' '.join(words)}: no such command")
+def _commands(text: str) -> Iterator[list[str]]:
+    """The words of each simple command of a shell block, without what runs it
+    (a ``$`` prompt, ``sudo`` and its options, ``env``, ``VAR=value``)."""
+    for line in text.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
+        lexer.whitespace_split, lexer.commenters = True, "#"
+        words: list[str] = []
+        for token in [*lexer, ";"]:
+            if token in SEPARATORS:
+                yield _runner_removed(words)
+                words = []
+            else:
+                words.append(token)
+
+
+def _runner_removed(words: list[str]) -> list[str]:
+    while words and (words[0] in ("$", "sudo", "env") or re.fullmatch(r"\w+=.*", words[0])):
+        runner, words = words[0], words[1:]
+        while runner == "sudo" and words and words[0].startswith("-"):  # sudo -u campus
+            words = words[2:] if words[0] in ("-u", "-g") else words[1:]
+    return words
+
+
+def _parse(where: str, words: list[str]) -> None:
+    """Parse ``words`` as the program would; argparse's error is the failure."""
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
+            PARSERS[words[0]]().parse_args(words[1:])
+    except SystemExit as exc:
+        if exc.code not in (0, None):  # 0: --help
+            raise AssertionError(f"{where}: {shlex.join(words)}: {errors.getvalue()}") from exc
