@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlencode
 
 from campuswatch.clock import Clock
 from ingest.config import IngestConfig
@@ -156,7 +157,15 @@ class Reports:
 
     def link(self, name: ReportName, period: str) -> str:
         """The signed URL of a report's HTML page."""
-        key = "week" if name == "weekly-usage" else "date"
-        params = {key: period, "format": "html"}
+        params = {self.period_key(name): period, "format": "html"}
         valid_s = int(self.config.reports.link_valid.total_seconds())
         return self.links.url(f"/api/reports/{name}", params, name, period, valid_s=valid_s)
+
+    @staticmethod
+    def period_key(name: ReportName) -> str:
+        """The API's query parameter that names a report's period."""
+        return "week" if name == "weekly-usage" else "date"
+
+    def table_path(self, name: ReportName, period: str) -> str:
+        """The API's path of a report's table as CSV (for a logged-in person: unsigned)."""
+        return f"/api/reports/{name}?{urlencode({self.period_key(name): period, 'format': 'csv'})}"

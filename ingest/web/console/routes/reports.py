@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
@@ -76,8 +75,7 @@ def report_page(
         log.warning("report page %s %s: %s", name, period, exc)
         text = say("device.no_history", lang)
         return pages(request).message(request, person, 503, say("reports.title", lang), text)
-    key = "week" if name == "weekly-usage" else "date"  # the API's query of each report
-    csv_url = f"/api/reports/{name}?{urlencode({key: period, 'format': 'csv'})}"
+    csv_url = service.reports.table_path(name, period)
     return pages(request).page(
         request, "report.html", person, title=page.heading, report=page, csv_url=csv_url
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -58,15 +59,29 @@ def test_reports_are_console_pages_for_every_role(web: TestClient) -> None:
     assert re.search(r"<h1>冷链记录 \d+月\d+日</h1>", cold.text)
     daily = web.get(day.group(1).replace("cold-chain", "daily-readings"))
     assert re.search(r"<h1>每日抄表 \d+月\d+日</h1>", daily.text)
-    for report in (page, cold, daily):  # each page links its table for Excel
-        link = re.search(
-            r'<a href="(/api/reports/[^"]+)">下载表格（CSV，Excel 可打开）</a>', report.text
-        )
+    older = "2026-11-02"  # not the API's default period: the link must name its own
+    for name, period in _reports_of(older):  # each page links its table for Excel
+        report = web.get(f"/reports/{name}/{period}")
+        link = re.search(r'<a href="(/api/reports/[^"]+)">下载表格（CSV', report.text)
         assert link, report.text
         table = web.get(html.unescape(link.group(1)))  # the viewer's session is enough
         assert table.status_code == 200
         assert table.headers["content-type"].startswith("text/csv")
+        assert f"{name}-{period}.csv" in table.headers["content-disposition"]
         assert table.content.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+        web.cookies.clear()
+        assert web.get(html.unescape(link.group(1))).status_code == 401  # nobody's session
+        log_in(web, "li")
     bad = web.get("/reports/weekly-usage/2026-W99")
     assert bad.status_code == 422
     assert web.get("/reports/nothing/2026-W48").status_code == 422  # not a report
+
+
+def _reports_of(day: str) -> list[tuple[str, str]]:
+    """Each report's name and period on the week and the day ``day``."""
+    week = date.fromisoformat(day).isocalendar()
+    return [
+        ("weekly-usage", f"{week.year}-W{week.week:02d}"),
+        ("daily-readings", day),
+        ("cold-chain", day),
+    ]
