@@ -25,10 +25,12 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import orjson
 
 from campuswatch import heap
+from campuswatch.clock import now_ms
 from campuswatch.protocol import Reading, parse_envelope
 from demo.scenario import DEMO_DUTY, alerting
 from ingest.app import IngestService
@@ -39,8 +41,9 @@ from tests.harness import BASE_TS, config_dict
 
 SITE, GATEWAY, DEVICES = "sunshine-kg", "gw-bench", 500
 NEXT_SEQ = [1]
-SEQ_MS = 50  # an envelope's readings are 1 ms apart from the ts of its seq: none is late
-# The service's time: each run's readings are its last 10 seconds, as on a live campus.
+NEXT_TS = [BASE_TS]  # every reading 1 ms after the one before: none is late
+# The service's time: a run's readings are its last seconds (20,000 readings: 20 s), as on
+# a live campus, so none is a backlog (older than the rules' STALE_MS) either.
 CLOCK = ManualClock(BASE_TS / 1000)
 
 
@@ -69,7 +72,7 @@ def build_service(state: Path) -> IngestService:
     return service
 
 
-def envelopes(count: int, size: int, first_seq: int) -> list[bytes]:
+def envelopes(count: int, size: int, first_seq: int, first_ts: int) -> list[bytes]:
     """Readings payloads of ``size`` refrigerator readings each (no alert fires)."""
     return [
         orjson.dumps(
@@ -81,7 +84,7 @@ def envelopes(count: int, size: int, first_seq: int) -> list[bytes]:
                     {
                         "device": f"fridge-{(n * size + i) % DEVICES}",
                         "kind": "temperature",
-                        "ts": BASE_TS + (first_seq + n) * SEQ_MS + i,
+                        "ts": first_ts + n * size + i,
                         "values": {"celsius": 4.25, "humidity": 61.5},
                     }
                     for i in range(size)
@@ -92,18 +95,27 @@ def envelopes(count: int, size: int, first_seq: int) -> list[bytes]:
     ]
 
 
-def fresh_envelopes(count: int, size: int) -> list[bytes]:
-    """``envelopes`` with the next seqs (neither repeats nor gaps), the clock just after."""
-    first = NEXT_SEQ[0]
-    NEXT_SEQ[0] += count
-    CLOCK.advance((BASE_TS + NEXT_SEQ[0] * SEQ_MS) / 1000 - CLOCK.time())
-    return envelopes(count, size, first)
+def fresh_envelopes(count: int, size: int, *, handled: bool = True) -> list[bytes]:
+    """``envelopes`` with the next timestamps, the clock a second after the last; with
+    the next seqs (neither repeats nor gaps) when the handler is to see them."""
+    first, first_ts = NEXT_SEQ[0], NEXT_TS[0]
+    NEXT_SEQ[0] += count if handled else 0
+    NEXT_TS[0] += count * size
+    CLOCK.advance((NEXT_TS[0] + 1000) / 1000 - CLOCK.time())
+    return envelopes(count, size, first, first_ts)
+
+
+def fresh_readings(count: int, size: int) -> list[list[Reading]]:
+    """The readings of fresh envelopes, decoded: what a listener is given."""
+    now = now_ms(CLOCK)
+    payloads = fresh_envelopes(count, size, handled=False)  # given to listeners only
+    return [parse_envelope(p, GATEWAY, now + 1000).readings for p in payloads]
 
 
 def cpu_us(
-    run: Callable[[list[bytes]], object],
+    run: Callable[[Any], object],
     readings: int,
-    prepare: Callable[[], list[bytes]] = list,
+    prepare: Callable[[], Any] = list,
     repeats: int = 3,
 ) -> float:
     """The least CPU microseconds per reading of ``repeats`` runs of ``run``; what
@@ -117,7 +129,7 @@ def cpu_us(
     return best / readings * 1e6
 
 
-def _feed(listener: Callable[..., object], parsed: list[list[Reading]], _: object) -> None:
+def _feed(listener: Callable[..., object], parsed: list[list[Reading]]) -> None:
     for batch in parsed:
         listener(SITE, GATEWAY, batch)
 
@@ -134,19 +146,19 @@ def measure(service: IngestService, count: int, size: int) -> dict[str, float]:
 
     stages: dict[str, float] = {}
     handle_all(fresh())  # warm up: the registry, the rules' device states
-    payloads = envelopes(count, size, NEXT_SEQ[0])  # only decoded: the seqs stay unused
-    now = BASE_TS + 86_400_000  # later than every reading
+    payloads = envelopes(count, size, NEXT_SEQ[0], NEXT_TS[0])  # only decoded
+    now = NEXT_TS[0] + 86_400_000  # later than every reading
     stages["decode + validate"] = cpu_us(
         lambda _: [parse_envelope(p, GATEWAY, now) for p in payloads], readings
     )
-    parsed = [parse_envelope(p, GATEWAY, now).readings for p in payloads]
     listeners = handler.accepted._listeners
     handler.accepted._listeners = ()
     stages["handler without listeners"] = cpu_us(handle_all, readings, fresh)
     handler.accepted._listeners = listeners
     for listener in listeners:
         name = getattr(listener, "__qualname__", repr(listener))
-        stages[f"listener {name}"] = cpu_us(partial(_feed, listener, parsed), readings)
+        fed = partial(fresh_readings, count, size)  # each run new readings: none late
+        stages[f"listener {name}"] = cpu_us(partial(_feed, listener), readings, fed)
     stages["handler, all of it"] = cpu_us(handle_all, readings, fresh)
     outcomes = handle_all(fresh())
     per_commit = max(1, 200 // size)  # the commit thread takes what queued meanwhile
