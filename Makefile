@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup programs test lint typecheck pytest demo bench dashboards clean audit
+.PHONY: setup programs test lint typecheck pytest demo bench dashboards clean audit docs screenshots
 
 setup: $(STAMP) programs
 
@@ -45,6 +45,15 @@ demo: setup
 
 dashboards: $(STAMP)
 	$(PY) -m dashboards.build
+
+# The configuration reference (docs/reference), from the config models.
+docs: $(STAMP)
+	$(PY) -m tools.configref
+
+# The guides' pictures (docs/img), from the demo's browser test.
+screenshots: setup
+	$(PY) -m pytest -q tests/test_demo.py -k stores_readings
+	$(PY) -m tools.screenshots
 
 bench: setup
 	$(PY) -m tests.bench.bench_ingest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from campuswatch.clock import SystemClock
 from demo.run import _add_people
@@ -41,7 +42,14 @@ def _use_the_console(lines: list[str]) -> None:
     # The fridge's alert (the others are checked as firing below).
     notified = r"NOTIFY +温度超限[^\n]*\n +acknowledge from a phone: (http://\S+)"
     link = _wait_line(lines, notified, 60).group(1)
+    admin = _wait_line(lines, r"login admin +password (\S+)", 5).group(1)
     with httpx.Client(base_url=console, timeout=10) as browser:
+        assert log_in(browser, "admin", admin).status_code == 303
+        checkpoint = re.search(
+            r'(/duty/checkpoints/[\w-]+\?sig=[^"<\s]+)', browser.get("/duty/checkpoints").text
+        )
+        assert checkpoint
+        _shoot_the_guides_pages(console, login, password, link, html.unescape(checkpoint.group(1)))
         assert log_in(browser, login, password).status_code == 303
         board = browser.get("/").text
         assert "待处理告警" in board
@@ -74,6 +82,34 @@ def _use_the_console(lines: list[str]) -> None:
         assert main["sub_meters"] == pytest.approx(canteen["consumption"])
 
 
+def _shoot_the_guides_pages(
+    console: str, login: str, password: str, ack_link: str, checkpoint: str
+) -> None:
+    """The pages the guides show, as the demo's guard sees them on a 360 px phone
+    (``make screenshots`` copies them into docs/img): the board with its alerts, an ack
+    link opened from a chat message (before anyone used it), a checkpoint's page."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser, phone(browser) as (context, _requests):
+        page = context.new_page()
+        page.goto(ack_link)  # from a chat message: no login needed, nothing changes
+        expect(page.get_by_role("button", name="确认收到，我来处理")).to_be_visible()
+        page.screenshot(path=str(ARTEFACTS / "demo-ack-link-360x640.png"))
+        _log_in_page(page, console, login, password)
+        expect(page.locator(".alert").first).to_be_visible()
+        page.screenshot(path=str(ARTEFACTS / "demo-board-360x640.png"))
+        page.goto(f"{console}{checkpoint}")  # a scan: the page records nothing until tapped
+        expect(page.get_by_role("button", name="已到此处，记录巡查")).to_be_visible()
+        page.screenshot(path=str(ARTEFACTS / "demo-checkpoint-360x640.png"))
+
+
+def _log_in_page(page: Page, console: str, login: str, password: str) -> None:
+    page.goto(f"{console}/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{console}/")
+
+
 def _look_at_the_weekly_report(console: str, login: str, password: str, path: str) -> None:
     """The weekly report with weeks of data, in Chromium on a 360 px phone: the console's
     page and the page its message links to, neither scrolling sideways (screenshots in
@@ -81,11 +117,7 @@ def _look_at_the_weekly_report(console: str, login: str, password: str, path: st
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser, phone(browser) as (context, _requests):
         page = context.new_page()
-        page.goto(f"{console}/login")
-        page.fill("input[name=login]", login)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{console}/")
+        _log_in_page(page, console, login, password)
         week = path.rsplit("/", 1)[1]
         message = f"/api/reports/weekly-usage?week={week}&format=html"
         for url, name in ((path, "console"), (message, "message")):
