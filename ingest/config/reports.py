@@ -103,7 +103,7 @@ class ClassLimitsConfig(Strict):
         return self
 
 
-# Sources of these defaults are cited in the README ("Cold-chain log").
+# Sources of these defaults are cited in docs/console.md ("Cold-chain log").
 DEFAULT_CLASS_LIMITS = {
     "refrigerator": ClassLimitsConfig(min=0, max=8),
     "sample_fridge": ClassLimitsConfig(min=0, max=8),
