@@ -34,6 +34,13 @@ BOOK, EXCURSIONS, DISCARDS = "samples", "samples.excursion", "samples.discard"
 SERVICE = "系统"
 HOLD_INTERVALS = 3
 FUTURE_SLACK_MS = 5 * 60_000  # a phone's clock may be a little ahead
+# The meals a sample is taken of, as people say them (Chinese, English).
+MEALS = {
+    "breakfast": ("早餐", "breakfast"),
+    "lunch": ("午餐", "lunch"),
+    "snack": ("点心", "snack"),
+    "dinner": ("晚餐", "dinner"),
+}
 
 
 class Dish(BaseModel):
@@ -165,7 +172,7 @@ class FoodSamples:
             newly = [s for s in samples if self._mark(s, now)]
             hit = newly or [s for s in samples if self.books.about(EXCURSIONS, s.id)]
             if newly or (hit and not found.in_range):
-                meals = "、".join(sorted({s.body["meal"] for s in hit}))
+                meals = "、".join(sorted({_meal(s.body["meal"]) for s in hit}))
                 report(found.key, f"{len(hit)} 份留样受影响（{meals}）", True)
             elif found.in_range:
                 report(found.key, "", False)
@@ -243,3 +250,8 @@ class FoodSamples:
             "out_of_range_minutes": minutes_out_of_range(points, limits, hold, end_ms),
             "limits": [limits.min, limits.max],
         }
+
+
+def _meal(meal: str) -> str:
+    """A meal as the canteen says it (the message is in Chinese)."""
+    return MEALS[meal][0] if meal in MEALS else meal

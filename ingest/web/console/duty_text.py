@@ -3,6 +3,8 @@ console's catalogue (page_text.WORDS)."""
 
 from __future__ import annotations
 
+from ingest.duty.samples import MEALS
+
 DUTY_WORDS = {
     "nav.duty": ("值班", "Duty"),
     "duty.title": ("值班", "Duty"),
@@ -66,10 +68,7 @@ DUTY_WORDS = {
     "handover.incoming": ("接班人", "Taken over by"),
     # samples
     "sample.meal": ("餐次", "Meal"),
-    "sample.meal.breakfast": ("早餐", "breakfast"),
-    "sample.meal.lunch": ("午餐", "lunch"),
-    "sample.meal.snack": ("点心", "snack"),
-    "sample.meal.dinner": ("晚餐", "dinner"),
+    **{f"sample.meal.{meal}": words for meal, words in MEALS.items()},
     "sample.dish": ("菜名", "Dish"),
     "sample.grams": ("克数（≥{n} 克）", "Grams (≥ {n} g)"),
     "sample.fridge": ("留样柜", "Sample fridge"),

@@ -109,7 +109,7 @@ def test_a_sample_carries_its_fridge_log(
         "sample-fridge",
         "留样柜温度超出范围",
     )
-    assert "1 份留样受影响（lunch）" in told["message"]
+    assert "1 份留样受影响（午餐）" in told["message"]  # the meal as the canteen says it
     assert [a.device for a in service.alerts.active()] == ["sample-fridge"]
     service.engine.on_meta("sunshine-kg", "gw-main", set())  # a gateway's meta again
     assert [a.device for a in service.alerts.active()] == ["sample-fridge"]  # still firing

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from campuswatch.clock import now_ms
 from ingest.app import IngestService
 from ingest.duty.samples import BOOK, SampleIn, SampleRefused
+from ingest.duty.samples import MEALS as SAMPLE_MEALS
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
 from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
@@ -23,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=200)]
 Field = Annotated[str, Form(max_length=200)]
 DISH_ROWS = 6
-MEALS = ("breakfast", "lunch", "snack", "dinner")
+MEALS = tuple(SAMPLE_MEALS)
 
 
 @router.get("/duty/samples", response_class=HTMLResponse)
