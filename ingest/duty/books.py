@@ -50,14 +50,23 @@ Also = Callable[[list["Record"]], tuple[str, dict[str, Any]] | None]
 
 
 class DutyError(IngestError):
-    """The duty books cannot do what was asked (the message says why)."""
+    """The duty books cannot do what was asked: the message says why in English (the
+    API's, the log's), ``zh`` in Chinese for the console's people."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh or message
+
+    def say(self, lang: str) -> str:
+        """Why, in the site's language."""
+        return self.zh if lang == "zh" else str(self)
 
 
 class AlreadyDone(DutyError):
     """A follow-up that may be made once was made already (``earlier`` says by whom)."""
 
     def __init__(self, earlier: Record) -> None:
-        super().__init__(f"already done by {earlier.by}")
+        super().__init__(f"already done by {earlier.by}", f"{earlier.by} 已经做过了")
         self.earlier = earlier
 
 

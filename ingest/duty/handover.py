@@ -143,14 +143,18 @@ class Handovers:
             raise LookupError(f"no handover {rid}")
         author = record.body.get("login")
         if (author is not None and author == login) or (author is None and record.by == by):
-            raise HandoverRefused(f"handover {rid} is {by}'s own: another person confirms it")
+            raise HandoverRefused(
+                f"handover {rid} is {by}'s own: another person confirms it",
+                "这是您自己交的班，要由接班的人确认",
+            )
         try:
             return self.books.follow_up(
                 CONFIRM, record, now_ms(self.clock), by, confirmation.model_dump(), once=True
             )
         except AlreadyDone as exc:
             raise HandoverRefused(
-                f"handover {rid} was confirmed already by {exc.earlier.by}"
+                f"handover {rid} was confirmed already by {exc.earlier.by}",
+                f"这次交班已由 {exc.earlier.by} 接班确认",
             ) from exc
 
     def view(self, record: Record) -> dict[str, Any]:

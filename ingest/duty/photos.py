@@ -46,7 +46,10 @@ def clean_jpeg(data: bytes) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=FORMATS) as image:
                 if image.width * image.height > MAX_PIXELS:
-                    raise PhotoRefused(f"a photo of {image.width}×{image.height} is too big")
+                    raise PhotoRefused(
+                        f"a photo of {image.width}×{image.height} is too big",
+                        "照片太大，请换一张或调低手机相机的分辨率",
+                    )
                 image.thumbnail((LONGEST_PX, LONGEST_PX))
                 # Upright as the phone held it (the orientation is in the EXIF dropped).
                 clean = (ImageOps.exif_transpose(image) or image).convert("RGB")
@@ -57,7 +60,10 @@ def clean_jpeg(data: bytes) -> bytes:
         Image.DecompressionBombWarning,
         Image.DecompressionBombError,
     ) as exc:
-        raise PhotoRefused(f"not a photo this service can read ({type(exc).__name__})") from exc
+        raise PhotoRefused(
+            f"not a photo this service can read ({type(exc).__name__})",
+            "这不是能识别的照片，请用手机相机重新拍一张",
+        ) from exc
     out = io.BytesIO()
     clean.save(out, "JPEG", quality=85)  # no exif= given: none is written
     return out.getvalue()

@@ -107,10 +107,16 @@ class Roster:
         for i, entry in enumerate(entries):
             if entry.shift not in self.config.shifts:
                 known = ", ".join(self.config.shifts) or "none configured"
-                raise RosterRefused(f"[{i}].shift: no shift {entry.shift!r} (shifts: {known})")
+                raise RosterRefused(
+                    f"[{i}].shift: no shift {entry.shift!r} (shifts: {known})",
+                    f"第 {i + 1} 行：没有 {entry.shift} 这个班次（有：{known}）",
+                )
             for login in entry.people:
                 if login not in names:
-                    raise RosterRefused(f"[{i}].people: nobody who may log in is {login!r}")
+                    raise RosterRefused(
+                        f"[{i}].people: nobody who may log in is {login!r}",
+                        f"第 {i + 1} 行：没有登录名为 {login} 的人",
+                    )
 
     def remember(self, entries: list[RosterEntry]) -> None:
         """Entries saved in the roster's book (here or with another record) now apply."""

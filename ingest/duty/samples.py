@@ -106,12 +106,15 @@ class FoodSamples:
             if dish.grams < least:
                 raise SampleRefused(
                     f"dishes[{i}].grams: {dish.name} is {dish.grams} g; a sample needs at least"
-                    f" {least} g"
+                    f" {least} g",
+                    f"{dish.name} 只有 {dish.grams} 克，每份留样至少 {least} 克",
                 )
         if sample.taken_at > now + FUTURE_SLACK_MS:
-            raise SampleRefused("taken_at: in the future")
+            raise SampleRefused("taken_at: in the future", "留样时间在将来：请检查手机的时间")
         if self._fridge(sample.fridge) is None:
-            raise SampleRefused(f"fridge: no temperature device {sample.fridge!r}")
+            raise SampleRefused(
+                f"fridge: no temperature device {sample.fridge!r}", "没有这个留样柜，请重新选择"
+            )
         saved = self.books.append(BOOK, now, by, sample.model_dump())
         return self.view(saved)
 
@@ -122,7 +125,10 @@ class FoodSamples:
             raise LookupError(f"no sample {rid}")
         keep_ms = int(self.config.sample_keep.total_seconds() * 1000)
         if now_ms(self.clock) < record.body["taken_at"] + keep_ms:
-            raise SampleRefused(f"sample {rid} must be kept until its 48 hours are over")
+            raise SampleRefused(
+                f"sample {rid} must be kept until its 48 hours are over",
+                "这份留样还没保存满 48 小时，不能处理",
+            )
         try:
             return self.books.follow_up(DISCARDS, record, now_ms(self.clock), by, {}, once=True)
         except AlreadyDone as exc:

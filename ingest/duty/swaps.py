@@ -46,11 +46,15 @@ class Swaps:
         """``giver`` (a login) asks ``swap.taker`` to take their shift."""
         people = self._people(swap.date, swap.shift)
         if giver not in people:
-            raise SwapRefused(f"{giver} is not on the {swap.shift} shift of {swap.date}")
+            raise SwapRefused(
+                f"{giver} is not on the {swap.shift} shift of {swap.date}", "您不在这个班次上"
+            )
         if swap.taker in people or swap.taker == giver:
-            raise SwapRefused(f"{swap.taker} is on that shift already")
+            raise SwapRefused(f"{swap.taker} is on that shift already", "对方已经在这个班次上")
         if swap.taker not in self.roster.names():
-            raise SwapRefused(f"nobody who may log in is {swap.taker!r}")
+            raise SwapRefused(
+                f"nobody who may log in is {swap.taker!r}", f"没有登录名为 {swap.taker} 的人"
+            )
         body = {**swap.model_dump(mode="json"), "giver": giver}
         return self.books.append(BOOK, now_ms(self.clock), giver, body)
 
@@ -65,13 +69,22 @@ class Swaps:
         def allowed(earlier: list[Record]) -> None:
             done = [e.body["step"] for e in earlier]
             if "refuse" in done or "approve" in done:
-                raise SwapRefused(f"swap {rid} is over ({done[-1]})")
+                raise SwapRefused(f"swap {rid} is over ({done[-1]})", "这次换班已经结束")
             if step == "consent" and (login != body["taker"] or "consent" in done):
-                raise SwapRefused(f"only {body['taker']} consents to swap {rid}, once")
+                raise SwapRefused(
+                    f"only {body['taker']} consents to swap {rid}, once",
+                    "只有被请代班的人能同意，而且只能同意一次",
+                )
             if step == "approve" and (not is_admin or "consent" not in done):
-                raise SwapRefused(f"an admin approves swap {rid} after {body['taker']} consents")
+                raise SwapRefused(
+                    f"an admin approves swap {rid} after {body['taker']} consents",
+                    "要等对方同意后，由管理员批准",
+                )
             if step == "refuse" and not (is_admin or login in (body["giver"], body["taker"])):
-                raise SwapRefused(f"only the two people or an admin refuse swap {rid}")
+                raise SwapRefused(
+                    f"only the two people or an admin refuse swap {rid}",
+                    "只有换班的两个人或管理员能拒绝",
+                )
 
         made: list[RosterEntry] = []
 
@@ -110,7 +123,7 @@ class Swaps:
     def _people(self, day: date, shift: str) -> list[str]:
         entry = next((e for e in self.roster.entries(day, day) if e.shift == shift), None)
         if entry is None:
-            raise SwapRefused(f"no shift {shift!r}")
+            raise SwapRefused(f"no shift {shift!r}", "排班表上没有这个班次")
         return entry.people
 
     def _after(self, body: dict[str, Any]) -> RosterEntry:
@@ -119,7 +132,10 @@ class Swaps:
         shift = body["shift"]
         now_on = self._people(day, shift)
         if body["giver"] not in now_on:  # the roster changed since the request
-            raise SwapRefused(f"{body['giver']} is no longer on the {shift} shift of {day}")
+            raise SwapRefused(
+                f"{body['giver']} is no longer on the {shift} shift of {day}",
+                "排班已经改了：申请人不在这个班次上了",
+            )
         people = [body["taker"] if p == body["giver"] else p for p in now_on]
         entry = RosterEntry(date=day, shift=shift, people=people)
         self.roster.check([entry])

@@ -78,7 +78,8 @@ class Visitors:
             return self.books.follow_up(OUT, record, now_ms(self.clock), by, {}, once=True)
         except AlreadyDone as exc:
             raise SignedOutAlready(
-                f"visitor {rid} was signed out already by {exc.earlier.by}"
+                f"visitor {rid} was signed out already by {exc.earlier.by}",
+                f"这位访客已由 {exc.earlier.by} 登记离开",
             ) from exc
 
     def view(self, record: Record, *, admin: bool) -> dict[str, Any]:

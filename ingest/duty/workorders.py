@@ -27,6 +27,12 @@ from ingest.duty.books import DutyBooks, DutyError, Record
 
 log = logging.getLogger(__name__)
 
+# An order's states as people say them (Chinese, English).
+STATE_WORDS = {
+    "open": ("待处理", "open"),
+    "in_progress": ("维修中", "in progress"),
+    "done": ("已完成", "done"),
+}
 BOOK, STATES = "workorders", "workorders.state"
 SERVICE = "系统"  # who the service's own orders are by
 MAX_MUTE_MS = 7 * 86_400_000
@@ -125,17 +131,24 @@ class WorkOrders:
         if order.device is not None:
             found = [k for k in self.known(order.device) if order.gateway in (None, k[1])]
             if not found:
-                raise WorkOrderRefused(f"device: no device {order.device!r}")
+                raise WorkOrderRefused(
+                    f"device: no device {order.device!r}", "没有这个设备，请重新选择"
+                )
             if len(found) > 1:
                 gateways = ", ".join(k[1] for k in found)
                 raise WorkOrderRefused(
-                    f"device: {order.device!r} is on gateways {gateways}: name the gateway"
+                    f"device: {order.device!r} is on gateways {gateways}: name the gateway",
+                    f"有几个网关都有叫 {order.device} 的设备（{gateways}），请写明网关",
                 )
             key = found[0]
         if order.mute_until is not None and not now < order.mute_until <= now + MAX_MUTE_MS:
-            raise WorkOrderRefused("mute_until: must be in the next 7 days")
+            raise WorkOrderRefused(
+                "mute_until: must be in the next 7 days", "静音最长 7 天（168 小时）"
+            )
         if order.mute_until is not None and key is None:
-            raise WorkOrderRefused("mute_until: needs the device to mute")
+            raise WorkOrderRefused(
+                "mute_until: needs the device to mute", "要静音，请选择是哪个设备"
+            )
         body = {**order.model_dump(), "key": list(key) if key else None, "problem": None}
         record = self.books.append(BOOK, now, by, body)
         if key and order.mute_until:
@@ -152,7 +165,11 @@ class WorkOrders:
         def allowed(earlier: list[Record]) -> None:
             now_state = earlier[-1].body["state"] if earlier else "open"
             if change.state not in NEXT.get(now_state, ()):
-                raise WorkOrderRefused(f"work order {rid} is {now_state}: cannot go {change.state}")
+                raise WorkOrderRefused(
+                    f"work order {rid} is {now_state}: cannot go {change.state}",
+                    f"这个维修单现在是“{STATE_WORDS[now_state][0]}”，"
+                    f"不能再改成“{STATE_WORDS[change.state][0]}”",
+                )
 
         saved = self.books.follow_up(
             STATES, record, now_ms(self.clock), by, change.model_dump(), check=allowed

@@ -4,6 +4,7 @@ console's catalogue (page_text.WORDS)."""
 from __future__ import annotations
 
 from ingest.duty.samples import MEALS
+from ingest.duty.workorders import STATE_WORDS
 
 DUTY_WORDS = {
     "nav.duty": ("值班", "Duty"),
@@ -25,6 +26,57 @@ DUTY_WORDS = {
     "duty.visitors_in": ("{n} 位访客还没登记离开", "{n} visitor(s) not signed out"),
     "duty.muted_one": ("{name}（至 {until}）", "{name} (until {until})"),
     "form.refused": ("没有保存", "Not saved"),
+    "form.gone": ("这条记录已经不在了，请刷新页面", "That record is gone: reload the page"),
+    "form.bad": ("填写的内容不对", "not valid"),
+    "form.mute_hours": ("静音小时数要填数字", "mute_until: hours as a number"),
+    "form.not_a_cell": ("{key}：不是排班表的格子", "{key}: not a roster cell"),
+    "form.roster_line": (
+        "第 {number} 行：应是“日期,班次,登录名…”，而不是 {row}",
+        "line {number}: date,shift,login,... expected, not {row}",
+    ),
+    # the fields of the duty forms and what can be wrong with them (pydantic's error types)
+    **{
+        f"form.field.{name}": (zh, name)
+        for name, zh in {
+            "name": "名字",
+            "phone": "电话",
+            "visiting": "来访事由",
+            "approved_by": "同意进入的领导",
+            "title": "问题",
+            "note": "备注",
+            "meal": "餐次",
+            "dishes": "菜",
+            "grams": "克数",
+            "fridge": "留样柜",
+            "taken_at": "留样时间",
+            "device": "设备",
+            "gateway": "网关",
+            "mute_until": "静音到",
+            "photo": "照片",
+            "state": "状态",
+            "date": "日期",
+            "shift": "班次",
+            "people": "值班人",
+            "taker": "代班的人",
+        }.items()
+    },
+    "form.error.missing": ("必须填写", "required"),
+    "form.error.string_too_short": ("必须填写", "required"),
+    "form.error.string_too_long": ("太长了，最多 {max_length} 个字", "too long"),
+    "form.error.too_short": ("至少要填 {min_length} 项", "too few"),
+    "form.error.too_long": ("最多 {max_length} 项", "too many"),
+    "form.error.greater_than": ("应大于 {gt}", "too small"),
+    "form.error.greater_than_equal": ("应不小于 {ge}", "too small"),
+    "form.error.less_than": ("应小于 {lt}", "too large"),
+    "form.error.less_than_equal": ("应不大于 {le}", "too large"),
+    "form.error.int_parsing": ("要填整数", "not a whole number"),
+    "form.error.int_from_float": ("要填整数", "not a whole number"),
+    "form.error.float_parsing": ("要填数字", "not a number"),
+    "form.error.date_parsing": ("日期的格式不对", "not a date"),
+    "form.error.date_from_datetime_parsing": ("日期的格式不对", "not a date"),
+    "form.error.string_pattern_mismatch": ("格式不对", "not in the expected form"),
+    "form.error.literal_error": ("不是可选的值", "not one of the choices"),
+    "form.error.value_error": ("内容不能用（例如含有看不见的控制字符）", "not usable"),
     "duty.note": ("备注", "Note"),
     "duty.by_at": ("{by} · {at}", "{by} · {at}"),
     "duty.nothing": ("没有记录。", "Nothing recorded."),
@@ -105,9 +157,7 @@ DUTY_WORDS = {
     "order.mute": ("维修期间静音（小时，最多 168）", "Mute while repaired (hours, at most 168)"),
     "order.add": ("报修", "Report a repair"),
     "order.photo": ("拍照（可选）", "Photo (optional)"),
-    "order.state.open": ("待处理", "open"),
-    "order.state.in_progress": ("维修中", "in progress"),
-    "order.state.done": ("已完成", "done"),
+    **{f"order.state.{state}": words for state, words in STATE_WORDS.items()},
     "order.to.in_progress": ("开始维修", "Start"),
     "order.to.done": ("已修好", "Done"),
     "order.muted": ("静音至 {at}", "muted until {at}"),

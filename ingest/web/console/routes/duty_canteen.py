@@ -16,7 +16,7 @@ from ingest.duty.samples import BOOK, SampleIn, SampleRefused
 from ingest.duty.samples import MEALS as SAMPLE_MEALS
 from ingest.web.console.page_text import say
 from ingest.web.console.routes.common import pages
-from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
+from ingest.web.console.routes.duty_common import guard_only, refused, saved, when
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -75,9 +75,9 @@ async def add_samples(request: Request, service: ServiceDep, person: PersonDep) 
     try:
         service.duty.samples.record(SampleIn.model_validate(body), person.name)
     except ValidationError as exc:
-        return refused(request, service, person, "/duty/samples", why(exc))
+        return refused(request, service, person, "/duty/samples", exc)
     except SampleRefused as exc:
-        return refused(request, service, person, "/duty/samples", str(exc))
+        return refused(request, service, person, "/duty/samples", exc)
     return saved("/duty/samples")
 
 
@@ -95,7 +95,7 @@ def discard(
     try:
         service.duty.samples.discard(rid, person.name)
     except (SampleRefused, LookupError) as exc:
-        return refused(request, service, person, "/duty/samples", str(exc))
+        return refused(request, service, person, "/duty/samples", exc)
     return saved("/duty/samples")
 
 

@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from ingest.app import IngestService
+from ingest.duty.books import DutyError
 from ingest.people.principal import Principal
-from ingest.web.console.page_text import say
+from ingest.web.console.page_text import WORDS, say, word
 from ingest.web.console.pages import SECURITY_HEADERS
 from ingest.web.console.routes.common import pages
 from ingest.web.deps import Forbidden
@@ -36,11 +37,27 @@ def guard_only(person: Principal) -> None:
 
 
 def refused(
-    request: Request, service: IngestService, person: Principal, back: str, why: str
+    request: Request,
+    service: IngestService,
+    person: Principal,
+    back: str,
+    problem: str | DutyError | ValidationError | LookupError,
 ) -> HTMLResponse:
-    """A form that could not be saved: 400 with the reason, a way back."""
-    title = say("form.refused", service.config.site.language)
-    return pages(request).message(request, person, 400, title, why, back=back)
+    """A form that could not be saved: 400 with why, in the site's language, a way back."""
+    lang = service.config.site.language
+    title = say("form.refused", lang)
+    return pages(request).message(request, person, 400, title, reason(problem, lang), back=back)
+
+
+def reason(problem: str | DutyError | ValidationError | LookupError, lang: str) -> str:
+    """Why a form was refused, as the people of the site read it."""
+    if isinstance(problem, DutyError):
+        return problem.say(lang)
+    if isinstance(problem, ValidationError):
+        return why(problem, lang)
+    if isinstance(problem, LookupError):  # gone meanwhile (another phone, a retention cut)
+        return say("form.gone", lang)
+    return problem
 
 
 def saved(back: str) -> RedirectResponse:
@@ -49,11 +66,20 @@ def saved(back: str) -> RedirectResponse:
     return RedirectResponse(f"{back}{separator}saved=1", status_code=303)
 
 
-def why(exc: ValidationError) -> str:
-    """A form's first problem: the field and why (``dishes.0.grams: greater than 0``)."""
+def why(exc: ValidationError, lang: str) -> str:
+    """A form's first problem: the field and why (``dishes.0.grams: greater than 0``; in
+    Chinese ``菜 第 1 项 克数：应大于 0``)."""
     error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"])
-    return f"{where}: {error['msg']}"
+    if lang != "zh":
+        return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    where = " ".join(
+        f"第 {p + 1} 项" if isinstance(p, int) else word("form.field", p, lang)
+        for p in error["loc"]
+    )
+    known = f"form.error.{error['type']}" in WORDS
+    limits = {k: v for k, v in error.get("ctx", {}).items() if isinstance(v, int | float | str)}
+    text = say(f"form.error.{error['type']}", lang, **limits) if known else say("form.bad", lang)
+    return f"{where}：{text}"
 
 
 def jpeg_file(path: Path) -> Response:

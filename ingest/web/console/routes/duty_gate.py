@@ -21,7 +21,6 @@ from ingest.web.console.routes.duty_common import (
     refused,
     saved,
     when,
-    why,
 )
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
@@ -76,7 +75,7 @@ def sign_in(
     try:
         visitor = VisitorIn.model_validate({**fields, "phone": phone.strip() or None})
     except ValidationError as exc:
-        return refused(request, service, person, "/duty/visitors", why(exc))
+        return refused(request, service, person, "/duty/visitors", exc)
     service.duty.visitors.sign_in(visitor, person.name)
     return saved("/duty/visitors")
 
@@ -91,7 +90,7 @@ def sign_out(
     try:
         service.duty.visitors.sign_out(rid, person.name)
     except (SignedOutAlready, LookupError) as exc:
-        return refused(request, service, person, "/duty/visitors", str(exc))
+        return refused(request, service, person, "/duty/visitors", exc)
     return saved("/duty/visitors")
 
 

@@ -106,7 +106,7 @@ def take_over(
     try:
         service.duty.handovers.confirm(rid, ConfirmIn(note=note), person.name, person.login)
     except (HandoverRefused, LookupError) as exc:
-        return refused(request, service, person, "/duty/handover", str(exc))
+        return refused(request, service, person, "/duty/handover", exc)
     return saved("/duty/handover")
 
 

@@ -21,7 +21,6 @@ from ingest.web.console.routes.duty_common import (
     refused,
     saved,
     when,
-    why,
 )
 from ingest.web.deps import PersonDep, ServiceDep
 from ingest.web.forms import check_form
@@ -78,13 +77,12 @@ def report(
         try:
             jpeg = clean_jpeg(photo.file.read())  # in the thread pool: a sync route
         except PhotoRefused as exc:
-            return refused(request, service, person, "/duty/workorders", f"photo: {exc}")
+            return refused(request, service, person, "/duty/workorders", exc)
     mute = None
     if mute_hours.strip():
         if not mute_hours.strip().isdigit():
-            return refused(
-                request, service, person, "/duty/workorders", "mute_until: hours as a number"
-            )
+            text = say("form.mute_hours", service.config.site.language)
+            return refused(request, service, person, "/duty/workorders", text)
         mute = now_ms(service.clock) + int(mute_hours) * 3600_000
     body: dict[str, Any] = {
         "title": title,
@@ -97,9 +95,9 @@ def report(
             WorkOrderIn.model_validate({**body, "photo": jpeg is not None}), person.name
         )
     except ValidationError as exc:
-        return refused(request, service, person, "/duty/workorders", why(exc))
+        return refused(request, service, person, "/duty/workorders", exc)
     except WorkOrderRefused as exc:
-        return refused(request, service, person, "/duty/workorders", str(exc))
+        return refused(request, service, person, "/duty/workorders", exc)
     if jpeg is not None:
         service.duty.photos.save(order.id, jpeg)
     return saved("/duty/workorders")
@@ -129,9 +127,9 @@ def move(
         change = StateIn.model_validate({"state": state, "note": note})
         service.duty.workorders.move(rid, change, person.name)
     except ValidationError as exc:
-        return refused(request, service, person, "/duty/workorders", why(exc))
+        return refused(request, service, person, "/duty/workorders", exc)
     except (WorkOrderRefused, LookupError) as exc:
-        return refused(request, service, person, "/duty/workorders", str(exc))
+        return refused(request, service, person, "/duty/workorders", exc)
     return saved("/duty/workorders")
 
 

@@ -19,7 +19,7 @@ from ingest.duty.swaps import SwapIn, SwapRefused
 from ingest.people.principal import Principal
 from ingest.web.console.page_text import say, word
 from ingest.web.console.routes.common import pages
-from ingest.web.console.routes.duty_common import guard_only, refused, saved, when, why
+from ingest.web.console.routes.duty_common import guard_only, refused, saved, when
 from ingest.web.deps import AdminPersonDep, PersonDep, ServiceDep
 from ingest.web.forms import check_form
 
@@ -96,9 +96,9 @@ def ask_swap(
         swap = SwapIn.model_validate({"date": day, "shift": name, "taker": taker})
         service.duty.swaps.ask(swap, person.login or "")
     except ValidationError as exc:
-        return refused(request, service, person, "/duty/roster", why(exc))
+        return refused(request, service, person, "/duty/roster", exc)
     except SwapRefused as exc:
-        return refused(request, service, person, "/duty/roster", str(exc))
+        return refused(request, service, person, "/duty/roster", exc)
     return saved("/duty/roster")
 
 
@@ -117,7 +117,7 @@ def swap_step(
     try:
         service.duty.swaps.step(rid, step, person.login or "", person.may("admin"), person.name)
     except (LookupError, SwapRefused, RosterRefused) as exc:
-        return refused(request, service, person, "/duty/roster", str(exc))
+        return refused(request, service, person, "/duty/roster", exc)
     return saved("/duty/roster")
 
 
@@ -132,9 +132,8 @@ async def save_roster(request: Request, service: ServiceDep, admin: AdminPersonD
             continue
         parts = key.split(".")
         if len(parts) != 3:  # not a cell this page made
-            return refused(
-                request, service, admin, "/duty/roster", f"{key[:80]}: not a roster cell"
-            )
+            text = say("form.not_a_cell", service.config.site.language, key=key[:80])
+            return refused(request, service, admin, "/duty/roster", text)
         _, day, shift = parts
         logins = [x.strip() for x in str(value).replace("，", ",").split(",") if x.strip()]
         entries.append({"date": day, "shift": shift, "people": logins})
@@ -175,8 +174,9 @@ def import_roster(
         if not row or not "".join(row).strip():
             continue
         if len(row) < 2:
-            why_text = f"line {number}: date,shift,login,... expected, not {','.join(row)!r}"
-            return refused(request, service, admin, "/duty/roster", why_text)
+            lang, shown = service.config.site.language, ",".join(row)[:80]
+            text = say("form.roster_line", lang, number=number, row=shown)
+            return refused(request, service, admin, "/duty/roster", text)
         people = [x.strip() for x in row[2:] if x.strip()]
         entries.append({"date": row[0].strip(), "shift": row[1].strip(), "people": people})
     return _put(request, service, admin, entries, "/duty/roster")
@@ -194,9 +194,9 @@ def _put(
         checked = [RosterEntry.model_validate(e) for e in entries]
         service.duty.roster.put(checked, admin.name)
     except ValidationError as exc:
-        return refused(request, service, admin, back, why(exc))
+        return refused(request, service, admin, back, exc)
     except RosterRefused as exc:
-        return refused(request, service, admin, back, str(exc))
+        return refused(request, service, admin, back, exc)
     return saved(back)
 
 

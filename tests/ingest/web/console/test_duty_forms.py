@@ -73,10 +73,10 @@ def test_visitors_repairs_and_handover_through_their_forms(
     assert _post(client, "/duty/visitors", out).status_code == 303
     twice = _post(client, "/duty/visitors", out)
     assert twice.status_code == 400
-    assert "signed out already by 张师傅" in twice.text
+    assert "这位访客已由 张师傅 登记离开" in twice.text
     bad = _post(client, "/duty/visitors", "/duty/visitors", **{**fields, "phone": "call me"})
     assert bad.status_code == 400
-    assert "phone" in bad.text
+    assert "电话：格式不对" in bad.text  # the field and why, in Chinese
 
     report = {"title": "厨房灯不亮", "device": "", "note": "", "mute_hours": ""}
     assert _post(client, "/duty/workorders", "/duty/workorders", **report).status_code == 303
@@ -85,14 +85,14 @@ def test_visitors_repairs_and_handover_through_their_forms(
     assert _post(client, "/duty/workorders", state, state="done").status_code == 303
     again = _post(client, "/duty/workorders", state, state="done")
     assert again.status_code == 400
-    assert "is done: cannot go done" in again.text
+    assert "这个维修单现在是“已完成”，不能再改成“已完成”" in again.text
 
     assert _post(client, "/duty/handover", "/duty/handover", note="一切正常").status_code == 303
     [handover] = service.duty.books.all("handovers")
     confirm = f"/duty/handovers/{handover.id}/confirm"
     own = _post(client, "/duty/handover", confirm)
     assert own.status_code == 400
-    assert "another person confirms it" in own.text
+    assert "这是您自己交的班，要由接班的人确认" in own.text
     log_in(client, "wang")
     assert _post(client, "/duty/handover", confirm, note="已接班").status_code == 303
     ledger = client.get(f"/duty/handovers/{handover.id}/print").text
@@ -130,7 +130,7 @@ def test_the_roster_page_saves_copies_and_imports_for_admins_only(
         client, page, "/duty/roster/import", lines="2026-12-21,night,li\n2026-12-22,night,nobody"
     )
     assert bad.status_code == 400
-    assert "nobody who may log in is &#39;nobody&#39;" in bad.text
+    assert "没有登录名为 nobody 的人" in bad.text
     assert service.duty.roster.entries(*_days("2026-12-21"))[1].people == []  # all or nothing
     good = _post(client, page, "/duty/roster/import", lines="2026-12-21,night,li")
     assert good.status_code == 303
@@ -191,7 +191,7 @@ def test_a_repair_with_a_photo_from_the_phone(web: tuple[IngestService, TestClie
     bad = {"photo": ("x.jpg", b"<html>not a photo</html>", "image/jpeg")}
     refused = client.post("/duty/workorders", data=fields, files=bad, follow_redirects=False)
     assert refused.status_code == 400
-    assert "photo: not a photo this service can read" in refused.text
+    assert "这不是能识别的照片" in refused.text
     assert len(service.duty.books.all("workorders")) == 1  # nothing kept of a refused one
     big = client.post("/duty/visitors", data={"csrf": token}, files=photo, follow_redirects=False)
     assert big.status_code == 413  # only a repair's form takes a photo
