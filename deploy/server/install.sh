@@ -58,6 +58,7 @@ say "campus-ingest in $PREFIX"
 install -d "$PREFIX/dashboards"
 rm -rf "$PREFIX/dashboards/json" && cp -r "$SRC/dashboards/json" "$PREFIX/dashboards/json"
 cp "$SRC/README.md" "$PREFIX/README.md"
+rm -rf "$PREFIX/docs" && cp -r "$SRC/docs" "$PREFIX/docs"
 CLI="$PREFIX/bin/campus-ingest"
 
 say "secrets (made once, kept on upgrades)"

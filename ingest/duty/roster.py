@@ -106,16 +106,16 @@ class Roster:
         names = self.names()
         for i, entry in enumerate(entries):
             if entry.shift not in self.config.shifts:
-                known = ", ".join(self.config.shifts) or "none configured"
+                known = ", ".join(self.config.shifts)
                 raise RosterRefused(
-                    f"[{i}].shift: no shift {entry.shift!r} (shifts: {known})",
-                    f"第 {i + 1} 行：没有 {entry.shift} 这个班次（有：{known}）",
+                    f"[{i}].shift: no shift {entry.shift!r} (shifts: {known or 'none configured'})",
+                    f"没有 {entry.shift} 这个班次（有：{known or '未设置班次'}）",
                 )
             for login in entry.people:
                 if login not in names:
                     raise RosterRefused(
                         f"[{i}].people: nobody who may log in is {login!r}",
-                        f"第 {i + 1} 行：没有登录名为 {login} 的人",
+                        f"没有登录名为 {login} 的人",
                     )
 
     def remember(self, entries: list[RosterEntry]) -> None:

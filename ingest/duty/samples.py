@@ -132,7 +132,10 @@ class FoodSamples:
         try:
             return self.books.follow_up(DISCARDS, record, now_ms(self.clock), by, {}, once=True)
         except AlreadyDone as exc:
-            raise SampleRefused(f"sample {rid} was discarded already by {exc.earlier.by}") from exc
+            raise SampleRefused(
+                f"sample {rid} was discarded already by {exc.earlier.by}",
+                f"这份留样已由 {exc.earlier.by} 处理过了",
+            ) from exc
 
     def view(self, record: Record) -> dict[str, Any]:
         """A saved sample with when it may be discarded and its fridge's temperatures."""
@@ -178,7 +181,7 @@ class FoodSamples:
             newly = [s for s in samples if self._mark(s, now)]
             hit = newly or [s for s in samples if self.books.about(EXCURSIONS, s.id)]
             if newly or (hit and not found.in_range):
-                meals = "、".join(sorted({_meal(s.body["meal"]) for s in hit}))
+                meals = "、".join(_meals({s.body["meal"] for s in hit}))
                 report(found.key, f"{len(hit)} 份留样受影响（{meals}）", True)
             elif found.in_range:
                 report(found.key, "", False)
@@ -258,6 +261,8 @@ class FoodSamples:
         }
 
 
-def _meal(meal: str) -> str:
-    """A meal as the canteen says it (the message is in Chinese)."""
-    return MEALS[meal][0] if meal in MEALS else meal
+def _meals(meals: set[str]) -> list[str]:
+    """Meals as the canteen says them (the message is in Chinese), in the day's order."""
+    order = list(MEALS)
+    known = sorted(meals & set(MEALS), key=order.index)
+    return [MEALS[m][0] for m in known] + sorted(meals - set(MEALS))

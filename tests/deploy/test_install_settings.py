@@ -166,7 +166,7 @@ def test_the_users_command_the_install_prints_works_as_printed(tmp_path: Path) -
         check=False,
     )
     assert added.returncode == 0, added.stderr
-    listed = subprocess.run(  # as the README writes it elsewhere: no --env-file
+    listed = subprocess.run(  # as docs/install.md writes it elsewhere: no --env-file
         [*shlex.split(cli), "users", "list", "--config", str(etc / "ingest.yaml")],
         capture_output=True,
         text=True,

@@ -20,7 +20,6 @@ import io
 import re
 import shlex
 import subprocess
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 from campuswatch.errors import ConfigError
 from gateway import cli as gateway_cli
@@ -38,12 +38,9 @@ from tests.docs.values import plausible
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = sorted(p for p in (ROOT / "docs").rglob("*.md") if "reference" not in p.parts)
-# A fence of ``` or ~~~, indented or not (in a list item), with or without an info string.
-FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>```|~~~)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
-    re.M | re.S,
-)
-MARK = re.compile(r"<!-- check: ([\w-]+)(?: \(.+?\))? -->\s*$")
+# A mark names its check; ``none`` says why it needs none.
+MARK = re.compile(r"<!-- check: (?:(?!none\b)([\w-]+)|none \(.+\)) -->\s*")
+MARKDOWN = MarkdownIt("commonmark")
 BASES: dict[str, dict[str, Any]] = {
     "campus-ingest-part": {"site": {"id": "sunshine-kg", "name": "阳光幼儿园"}},
     "campus-gateway-part": {
@@ -87,14 +84,17 @@ def snippets() -> list[Snippet]:
 
 
 def blocks(name: str, text: str) -> list[Snippet]:
-    """The fenced blocks of one Markdown text, each with the check marked above it."""
+    """The code blocks of one Markdown text as CommonMark finds them (fences of any
+    length, indented ones, in list items), each with the check marked just above it."""
     found = []
-    for fence in FENCE.finditer(text):
-        before = text[: fence.start()].rstrip("\n").rsplit("\n", 1)[-1]
-        mark = MARK.fullmatch(before.strip())
-        where = f"{name}:{text.count(chr(10), 0, fence.start()) + 1}"
-        body = textwrap.dedent(fence.group("body"))
-        found.append(Snippet(where, mark.group(1) if mark else "unmarked", body))
+    tokens = MARKDOWN.parse(text)
+    for before, token in zip([None, *tokens], tokens, strict=False):
+        if token.type not in ("fence", "code_block") or token.map is None:
+            continue
+        marked = before is not None and before.type == "html_block"
+        mark = MARK.fullmatch(before.content.strip()) if marked and before else None
+        check = (mark.group(1) or "none") if mark else "unmarked"
+        found.append(Snippet(f"{name}:{token.map[0] + 1}", check, token.content))
     return found
 
 
@@ -137,9 +137,18 @@ def test_every_kind_of_fence_is_found() -> None:
    ~~~yaml title="x"
    site: {id: a}
    ~~~
+
+<!-- check: none -->
+````text
+four backticks, and a none without its reason
+````
+
+    indented code
 """
     found = blocks("guide.md", text)
-    assert [(s.where, s.check) for s in found] == [("guide.md:4", "sh"), ("guide.md:8", "unmarked")]
+    checks = [(s.where, s.check) for s in found]
+    unmarked = [("guide.md:8", "unmarked"), ("guide.md:13", "unmarked")]
+    assert checks == [("guide.md:4", "sh"), *unmarked, ("guide.md:17", "unmarked")]
     assert found[0].text == "campus-ingest check --config a.yaml\n"
 
 
@@ -163,6 +172,8 @@ def test_the_checks_catch_what_is_wrong(tmp_path: Path, monkeypatch: pytest.Monk
         "$ campus-ingest chekc",
         "echo hi | env A=1 campus-gateway chekc",
         "campus-ingest check --config a.yaml; campus-ingest run --config b.yaml --fast",
+        "/opt/campuswatch/bin/campus-ingest chekc --config a.yaml",
+        "sudo -u campuswatch /opt/campuswatch/bin/campus-gateway check --confg a.yaml",
     ]
     for line in wrong:
         with pytest.raises(AssertionError, match=r"invalid choice|unrecognized|required"):
@@ -173,6 +184,10 @@ def test_the_checks_catch_what_is_wrong(tmp_path: Path, monkeypatch: pytest.Monk
 campus-ingest --help
 campus-gateway check \\
   --config /etc/campuswatch/gateway.yaml
+/opt/campuswatch/bin/campus-ingest backup /var/backups/$(date +%F) --config x.yaml 2>&1 | tee log
+campus-ingest users passwd --config x.yaml zhang <<'END'
+campus-ingest chekc (a here-document's text, not a command)
+END
 """
     check_commands(Snippet("here", "sh", right))
 
@@ -193,13 +208,14 @@ def check_config(snippet: Snippet, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def check_commands(snippet: Snippet) -> None:
-    """``bash -n`` on the block; each campus-* command in it is parsed by that program's
-    own argument parser (its subcommands, options and their values)."""
+    """``bash -n`` on the block; each campus-* command in it (by any path) is parsed by
+    that program's own argument parser (its subcommands, options and their values)."""
     parsed = subprocess.run(["bash", "-n"], input=snippet.text, text=True, capture_output=True)
     assert parsed.returncode == 0, f"{snippet.where}: {parsed.stderr}"
     for words in _commands(snippet.text):
-        if words and words[0] in PARSERS:
-            _parse(snippet.where, words)
+        program = Path(words[0]).name if words else ""
+        if program in PARSERS:
+            _parse(snippet.where, [program, *words[1:]])
 
 
 PARSERS: dict[str, Callable[[], argparse.ArgumentParser]] = {
@@ -207,13 +223,25 @@ PARSERS: dict[str, Callable[[], argparse.ArgumentParser]] = {
     "campus-gateway": gateway_cli.build_parser,
 }
 SEPARATORS = {"&&", "||", "|", ";", "&", "(", ")"}
+# What the shell replaces before a command sees it: $(…) and `…` (one word here), and
+# redirections with their targets (2>&1, > file), which are not the command's words.
+SUBSTITUTION = re.compile(r"\$\([^()]*\)|`[^`]*`")
+REDIRECTION = re.compile(r"(?<!\S)\d*(?:>>?|<)(?:&\d+|\s*[^\s;&|]+)")
+HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 
 
 def _commands(text: str) -> Iterator[list[str]]:
     """The words of each simple command of a shell block, without what runs it
     (a ``$`` prompt, ``sudo`` and its options, ``env``, ``VAR=value``)."""
+    ending = None
     for line in text.replace("\\\n", " ").splitlines():
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
+        if ending is not None:  # a here-document's body is data, not commands
+            ending = None if line.strip() == ending else ending
+            continue
+        heredoc = HEREDOC.search(line)
+        ending = heredoc.group(1) if heredoc else None
+        plain = REDIRECTION.sub(" ", SUBSTITUTION.sub("X", HEREDOC.sub(" ", line)))
+        lexer = shlex.shlex(plain, posix=True, punctuation_chars=";&|()")
         lexer.whitespace_split, lexer.commenters = True, "#"
         words: list[str] = []
         for token in [*lexer, ";"]:

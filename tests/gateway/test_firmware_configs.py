@@ -48,7 +48,7 @@ def test_gateway_config_passes_check(path: Path) -> None:
 
 @pytest.mark.parametrize("path", GATEWAYS, ids=lambda p: p.stem)
 def test_the_readme_install_steps_check_each_example_alone(path: Path, tmp_path: Path) -> None:
-    """As the README's gateway install does: the example copied alone (no register-map
+    """As the installer's guide's gateway install does: the example copied alone (no register-map
     folder beside it: the shipped maps are found by name), its passwords in the env file
     the systemd unit reads, ``check --env-file``."""
     config = tmp_path / "gateway.yaml"

@@ -55,8 +55,8 @@ def reason(problem: str | DutyError | ValidationError | LookupError, lang: str) 
         return problem.say(lang)
     if isinstance(problem, ValidationError):
         return why(problem, lang)
-    if isinstance(problem, LookupError):  # gone meanwhile (another phone, a retention cut)
-        return say("form.gone", lang)
+    if isinstance(problem, LookupError):  # the books' "no such record": gone meanwhile
+        return say("form.gone", lang) if type(problem) is LookupError else str(problem)
     return problem
 
 
