@@ -125,9 +125,10 @@ class FoodSamples:
             raise LookupError(f"no sample {rid}")
         keep_ms = int(self.config.sample_keep.total_seconds() * 1000)
         if now_ms(self.clock) < record.body["taken_at"] + keep_ms:
+            hours = keep_ms // 3_600_000
             raise SampleRefused(
-                f"sample {rid} must be kept until its 48 hours are over",
-                "这份留样还没保存满 48 小时，不能处理",
+                f"sample {rid} must be kept until its {hours} hours are over",
+                f"这份留样还没保存满 {hours} 小时，不能处理",
             )
         try:
             return self.books.follow_up(DISCARDS, record, now_ms(self.clock), by, {}, once=True)

@@ -9,15 +9,18 @@ from pathlib import Path
 from tools.screenshots import IMAGES, SHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
+# A picture in Markdown, ![alt](path), or in HTML, <img src="path">.
+PICTURE = r"!\[[^\]]*\]\(([^)\s]+)\)|<img\s[^>]*src=\"([^\"]+)\""
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def test_every_picture_shown_is_a_screenshot_of_the_tests() -> None:
     shown = {
-        (page.parent / target).resolve()
+        (page.parent / (found.group(1) or found.group(2))).resolve()
         for page in PAGES
-        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text(encoding="utf-8"))
+        for found in re.finditer(PICTURE, page.read_text(encoding="utf-8"))
     }
+    assert ROOT / "docs/img/board.png" in shown  # the README's <img>, not only Markdown
     assert shown, "no pictures in the README or the guides"
     made = {(IMAGES / name).resolve() for name in SHOTS}
     assert shown <= made, sorted(str(p) for p in shown - made)
