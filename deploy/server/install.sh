@@ -49,6 +49,9 @@ say "user and folders"
 id campuswatch >/dev/null 2>&1 || useradd --system --home /var/lib/campuswatch \
   --shell /usr/sbin/nologin campuswatch
 install -d -m 0750 -o root -g campuswatch "$ETC"
+# The service's state (the unit's StateDirectory= makes it too; made here so that the
+# commands below work before the service first starts, or without systemd).
+install -d -m 0700 -o campuswatch -g campuswatch /var/lib/campuswatch
 install -d -m 0750 -o root -g mosquitto "$BROKER"
 
 say "campus-ingest in $PREFIX"
@@ -93,7 +96,10 @@ say "database: auth, users, retention"
 [ -f /etc/influxdb/influxdb.conf.debian ] || cp /etc/influxdb/influxdb.conf /etc/influxdb/influxdb.conf.debian
 install -m 0644 "$SRC/deploy/influxdb/influxdb.conf" /etc/influxdb/influxdb.conf
 if [ "$START" -eq 1 ]; then systemctl restart influxdb; else
-  pgrep -x influxd >/dev/null || (influxd -config /etc/influxdb/influxdb.conf >/var/log/influxd.log 2>&1 &)
+  # As the unit would run it: a root influxd would leave its files root's.
+  if [ -d /var/lib/influxdb ]; then chown -R influxdb:influxdb /var/lib/influxdb; fi
+  pgrep -x influxd >/dev/null || (runuser -u influxdb -- influxd -config /etc/influxdb/influxdb.conf \
+    >/var/log/influxd.log 2>&1 &)
 fi
 for _ in $(seq 60); do curl -sf http://127.0.0.1:8086/ping >/dev/null && break; sleep 1; done
 # Statements (with passwords in them) go on standard input, the admin's password in the
@@ -145,10 +151,10 @@ cat <<EOT
 
 campuswatch is installed. Next:
   1. the first admin of the console (as the service's user, so it can read what is written):
-       sudo -u campuswatch $CLI users add --config $ETC/ingest.yaml --env-file $ETC/ingest.env admin --name 管理员 --role admin
+       runuser -u campuswatch -- $CLI users add --config $ETC/ingest.yaml --env-file $ETC/ingest.env admin --name 管理员 --role admin
   2. an account for each gateway (prints its password for the gateway's MQTT_PASSWORD):
        $CLI broker add-gateway $SITE gw-gate --passwd $BROKER/passwd --acl $BROKER/acl
-       systemctl reload mosquitto
+       systemctl reload mosquitto      (without systemd: pkill -HUP -x mosquitto)
      and give the gateway $BROKER/tls/ca.crt (uplink: port 8883, tls: {ca_file: ...}).
   3. the console: ${CAMPUSWATCH_PUBLIC_URL}/  (phones trust $ETC/tls/ca.crt)
 EOT

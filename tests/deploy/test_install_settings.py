@@ -155,7 +155,7 @@ def test_the_users_command_the_install_prints_works_as_printed(tmp_path: Path) -
     script = (DEPLOY / "server" / "install.sh").read_text()
     [printed] = [line.strip() for line in script.splitlines() if "$CLI users add" in line]
     cli = f"{sys.executable} -m ingest.cli"
-    command = printed.removeprefix("sudo -u campuswatch ").replace("$CLI", cli)
+    command = printed.removeprefix("runuser -u campuswatch -- ").replace("$CLI", cli)
     command = command.replace("$ETC", str(etc))
     added = subprocess.run(
         shlex.split(command),

@@ -174,6 +174,7 @@ def test_the_checks_catch_what_is_wrong(tmp_path: Path, monkeypatch: pytest.Monk
         "campus-ingest check --config a.yaml; campus-ingest run --config b.yaml --fast",
         "/opt/campuswatch/bin/campus-ingest chekc --config a.yaml",
         "sudo -u campuswatch /opt/campuswatch/bin/campus-gateway check --confg a.yaml",
+        "runuser -u campuswatch -- /opt/campuswatch/bin/campus-ingest users ad --config a.yaml",
     ]
     for line in wrong:
         with pytest.raises(AssertionError, match=r"invalid choice|unrecognized|required"):
@@ -253,9 +254,11 @@ def _commands(text: str) -> Iterator[list[str]]:
 
 
 def _runner_removed(words: list[str]) -> list[str]:
-    while words and (words[0] in ("$", "sudo", "env") or re.fullmatch(r"\w+=.*", words[0])):
+    runners = ("$", "sudo", "runuser", "env")
+    while words and (words[0] in runners or re.fullmatch(r"\w+=.*", words[0])):
         runner, words = words[0], words[1:]
-        while runner == "sudo" and words and words[0].startswith("-"):  # sudo -u campus
+        while runner in ("sudo", "runuser") and words and words[0].startswith("-"):
+            # sudo -u campus …, runuser -u campus -- …
             words = words[2:] if words[0] in ("-u", "-g") else words[1:]
     return words
 
