@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from campuswatch.clock import SystemClock
 from demo.run import _add_people
@@ -24,6 +24,7 @@ from ingest.config.console import ConsoleConfig
 from ingest.people.store import PeopleStore
 from tests.harness import wait_for
 from tests.ingest.web.console.browser import chromium, phone
+from tests.ingest.web.console.browser import log_in as chromium_log_in
 from tests.ingest.web.console.web import csrf_of, log_in
 
 ARTEFACTS = Path(__file__).resolve().parents[1] / "var" / "artefacts"
@@ -94,20 +95,12 @@ def _shoot_the_guides_pages(
         page.goto(ack_link)  # from a chat message: no login needed, nothing changes
         expect(page.get_by_role("button", name="确认收到，我来处理")).to_be_visible()
         page.screenshot(path=str(ARTEFACTS / "demo-ack-link-360x640.png"))
-        _log_in_page(page, console, login, password)
+        chromium_log_in(page, console, login, password)
         expect(page.locator(".alert").first).to_be_visible()
         page.screenshot(path=str(ARTEFACTS / "demo-board-360x640.png"))
         page.goto(f"{console}{checkpoint}")  # a scan: the page records nothing until tapped
         expect(page.get_by_role("button", name="已到此处，记录巡查")).to_be_visible()
         page.screenshot(path=str(ARTEFACTS / "demo-checkpoint-360x640.png"))
-
-
-def _log_in_page(page: Page, console: str, login: str, password: str) -> None:
-    page.goto(f"{console}/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{console}/")
 
 
 def _look_at_the_weekly_report(console: str, login: str, password: str, path: str) -> None:
@@ -117,7 +110,7 @@ def _look_at_the_weekly_report(console: str, login: str, password: str, path: st
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser, phone(browser) as (context, _requests):
         page = context.new_page()
-        _log_in_page(page, console, login, password)
+        chromium_log_in(page, console, login, password)
         week = path.rsplit("/", 1)[1]
         message = f"/api/reports/weekly-usage?week={week}&format=html"
         for url, name in ((path, "console"), (message, "message")):

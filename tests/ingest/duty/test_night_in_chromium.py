@@ -27,7 +27,7 @@ from ingest.web.server import make_server
 from tests.clock import ManualClock
 from tests.harness import SMOKE_RULE, Publisher, envelope, reading, wait_for
 from tests.ingest.reports.data import local
-from tests.ingest.web.console.browser import chromium, phone
+from tests.ingest.web.console.browser import chromium, log_in, phone
 from tests.ingest.web.console.web import meta
 from tests.receivers import HttpReceiver, http_receiver
 
@@ -133,14 +133,6 @@ def _send(
     )
 
 
-def _log_in(page: Page, api: str, login: str, password: str) -> None:
-    page.goto(f"{api}/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{api}/")
-
-
 def _shot(page: Page, name: str) -> None:
     wide = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert wide, f"{page.url} scrolls sideways"
@@ -174,13 +166,13 @@ def _night(
     with phone(browser) as (admin_context, _), phone(browser) as (guard_context, _):
         admin, guard = admin_context.new_page(), guard_context.new_page()
         # 20:00 — the admin puts 张师傅 on tonight's shift.
-        _log_in(admin, api, "wang", "admin password 1")
+        log_in(admin, api, "wang", "admin password 1")
         admin.goto(f"{api}/duty/roster?from=2026-12-07")
         admin.fill("input[name='cell.2026-12-07.night']", "zhang")
         admin.click("text=保存排班")
         expect(admin.locator(".notice")).to_contain_text("已保存")
         _shot(admin, "roster-360x640")
-        _log_in(guard, api, "zhang", "guard password 1")
+        log_in(guard, api, "zhang", "guard password 1")
         expect(guard.locator("#on-duty")).to_contain_text("值班：张师傅（夜班，到 07:00）")
         _shot(guard, "board-360x640")
 

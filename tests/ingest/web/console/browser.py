@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from playwright.sync_api import Browser, BrowserContext, Playwright, Request, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    sync_playwright,
+)
 
 # Without the background-networking flags Chromium tries Google's hosts at every start.
 ARGS = [
@@ -62,3 +69,12 @@ def phone(browser: Browser, *, desk: bool = False) -> Iterator[tuple[BrowserCont
         yield context, recorder
     finally:
         context.close()
+
+
+def log_in(page: Page, base: str, login: str, password: str) -> None:
+    """Log in through the console's login page and wait for the board."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")

@@ -28,7 +28,7 @@ from tests.harness import (
     reading,
     wait_for,
 )
-from tests.ingest.web.console.browser import chromium, phone
+from tests.ingest.web.console.browser import chromium, log_in, phone
 from tests.ingest.web.console.web import PEOPLE, meta, smoke
 from tests.receivers import HttpReceiver, http_receiver
 
@@ -91,11 +91,7 @@ def browser() -> Iterator[Browser]:
 
 
 def _log_in(page: Page, api: str, login: str) -> None:
-    page.goto(f"{api}/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", PEOPLE[login][2])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{api}/")
+    log_in(page, api, login, PEOPLE[login][2])
 
 
 def _live(page: Page) -> None:
