@@ -22,7 +22,8 @@ import orjson
 
 from campuswatch.atomicfile import write_atomic
 from campuswatch.clock import Clock
-from campuswatch.protocol import DEFAULT_INTERVAL_S, DeviceInfo, FieldValue, Reading, Status
+from campuswatch.protocol import DEFAULT_INTERVAL_S, DeviceInfo, FieldValue, Status
+from campuswatch.protocol.readings import Reading
 
 log = logging.getLogger(__name__)
 

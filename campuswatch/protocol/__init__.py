@@ -1,10 +1,11 @@
 """Wire protocol version 1 (SPEC §2): topics, readings envelopes, meta and status.
 
 Both programs use it: the gateway builds messages with the pydantic models
-(``messages``), the ingest validates what arrives with :func:`parse_envelope`
-(``readings``), :func:`parse_meta`, :func:`parse_status` and :func:`parse_edge`; ``kinds``
-says what each kind of reading carries, ``topics`` where messages go and ``edge`` what a
-gateway told on its own while cut off (SPEC §12).
+(``messages``), the ingest validates what arrives with :func:`parse_meta`,
+:func:`parse_status`, :func:`parse_edge` and, for readings envelopes,
+``campuswatch.protocol.readings`` (not imported here: it needs msgspec, which only the
+server installs); ``kinds`` says what each kind of reading carries, ``topics`` where
+messages go and ``edge`` what a gateway told on its own while cut off (SPEC §12).
 """
 
 from campuswatch.protocol.edge import ALARM_FIELDS, EDGE_KINDS, EdgeTold, edge_topic, parse_edge
@@ -34,7 +35,6 @@ from campuswatch.protocol.messages import (
     parse_meta,
     parse_status,
 )
-from campuswatch.protocol.readings import ParsedEnvelope, Reading, parse_envelope, validate_reading
 from campuswatch.protocol.topics import (
     CHANNELS,
     SNAPSHOTS,
@@ -68,10 +68,8 @@ __all__ = [
     "Kind",
     "KindSpec",
     "Meta",
-    "ParsedEnvelope",
     "ParsedMeta",
     "Problem",
-    "Reading",
     "ReadingModel",
     "ReadingsEnvelope",
     "Status",
@@ -80,12 +78,10 @@ __all__ = [
     "edge_topic",
     "meta_topic",
     "parse_edge",
-    "parse_envelope",
     "parse_meta",
     "parse_status",
     "parse_topic",
     "readings_topic",
     "snapshot_topic",
     "status_topic",
-    "validate_reading",
 ]

@@ -20,7 +20,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from campuswatch.clock import Clock, now_ms
-from campuswatch.protocol import FieldValue, Reading
+from campuswatch.protocol import FieldValue
+from campuswatch.protocol.readings import Reading
 from ingest.config.base import Line200
 from ingest.config.duty import DutyConfig
 from ingest.duty.books import DutyBooks, DutyError, Record

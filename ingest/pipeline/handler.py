@@ -20,17 +20,15 @@ from campuswatch.protocol import (
     SNAPSHOTS,
     DeviceRef,
     EdgeTold,
-    ParsedEnvelope,
     Problem,
-    Reading,
     Status,
     Topic,
     parse_edge,
-    parse_envelope,
     parse_meta,
     parse_status,
     parse_topic,
 )
+from campuswatch.protocol.readings import ParsedEnvelope, Reading, parse_envelope
 from campuswatch.quietlog import QuietLog
 from campuswatch.signal import Signal
 from ingest.metrics import Metrics

@@ -25,7 +25,8 @@ import threading
 from collections.abc import Callable
 
 from campuswatch.clock import Clock, now_ms
-from campuswatch.protocol import DeviceRef, EdgeTold, Reading, Status
+from campuswatch.protocol import DeviceRef, EdgeTold, Status
+from campuswatch.protocol.readings import Reading
 from campuswatch.signal import Signal
 from ingest.config.schema import IngestConfig
 from ingest.health import Problems

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from campuswatch.protocol import Reading
+from campuswatch.protocol.readings import Reading
 from ingest.metrics import Metrics
 from ingest.rules.alerts import AlertBook
 from ingest.rules.lifecycle import Lifecycle

@@ -8,7 +8,7 @@ as ``clock SITE/GW`` until that gateway's readings are on time again.
 
 from __future__ import annotations
 
-from campuswatch.protocol import Reading
+from campuswatch.protocol.readings import Reading
 from ingest.health import Problems
 from ingest.metrics import Metrics
 

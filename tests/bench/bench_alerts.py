@@ -27,7 +27,8 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from campuswatch.protocol import DeviceInfo, Reading
+from campuswatch.protocol import DeviceInfo
+from campuswatch.protocol.readings import Reading
 from demo.services import InfluxServer, MosquittoServer
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics

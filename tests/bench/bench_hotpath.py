@@ -31,7 +31,7 @@ import orjson
 
 from campuswatch import heap
 from campuswatch.clock import now_ms
-from campuswatch.protocol import Reading, parse_envelope
+from campuswatch.protocol.readings import Reading, parse_envelope
 from demo.scenario import DEMO_DUTY, alerting
 from ingest.app import IngestService
 from ingest.config import IngestConfig

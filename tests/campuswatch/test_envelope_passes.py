@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campuswatch.protocol import KINDS, MIN_TS_MS, FieldType, parse_envelope
+from campuswatch.protocol import KINDS, MIN_TS_MS, FieldType
 from campuswatch.protocol.kinds import MAX_INT64
-from campuswatch.protocol.readings import _parse_each, _parse_valid
+from campuswatch.protocol.readings import _parse_each, _parse_valid, parse_envelope
 
 NOW = 1_795_459_258_120
 OLDEST = NOW - 30 * 86_400_000  # a retention, as influx.keep_days sets one

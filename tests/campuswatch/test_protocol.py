@@ -13,11 +13,11 @@ from campuswatch.protocol import (
     DeviceInfo,
     ReadingModel,
     ReadingsEnvelope,
-    parse_envelope,
     parse_meta,
     parse_status,
     parse_topic,
 )
+from campuswatch.protocol.readings import parse_envelope
 
 NOW = 1_795_459_258_120
 

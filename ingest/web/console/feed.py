@@ -24,7 +24,8 @@ from typing import Any
 import orjson
 
 from campuswatch.clock import now_ms
-from campuswatch.protocol import DeviceRef, Reading, Status
+from campuswatch.protocol import DeviceRef, Status
+from campuswatch.protocol.readings import Reading
 from campuswatch.worker import Worker
 from ingest.web.console.board import BoardState
 from ingest.web.console.pages import Pages

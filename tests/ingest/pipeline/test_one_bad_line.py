@@ -12,7 +12,8 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from campuswatch.protocol import check_text, parse_envelope, parse_meta, parse_topic
+from campuswatch.protocol import check_text, parse_meta, parse_topic
+from campuswatch.protocol.readings import parse_envelope
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetterStore

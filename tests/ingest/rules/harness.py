@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from campuswatch.clock import now_ms
-from campuswatch.protocol import DeviceInfo, FieldValue, Reading, Status
+from campuswatch.protocol import DeviceInfo, FieldValue, Status
+from campuswatch.protocol.readings import Reading
 from ingest.config import IngestConfig
 from ingest.metrics import Metrics
 from ingest.outbox import Outbox

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campuswatch.protocol import Reading
+from campuswatch.protocol.readings import Reading
 from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness
 

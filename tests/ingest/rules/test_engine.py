@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from campuswatch.protocol import DeviceInfo, Reading
+from campuswatch.protocol import DeviceInfo
+from campuswatch.protocol.readings import Reading
 from ingest.rules.errors import AlertConflict, AlertNotFound
 from tests.harness import SMOKE_RULE
 from tests.ingest.rules.harness import EngineHarness, at
