@@ -35,7 +35,7 @@ from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
 from ingest.storage.dirty import SPAN_MS
-from ingest.storage.lineprotocol import encode_fields
+from ingest.storage.lineprotocol import NUMBER_KINDS, encode_fields, encode_number_fields
 from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import (
     SnapshotConflict,
@@ -216,16 +216,22 @@ class MessageHandler:
     ) -> bytes:
         """Line protocol of the readings; the five-minute spans of each kind they touch go
         to ``spans`` (the derived series' book takes them from the spool, not the lines)."""
+        if all(r.kind in NUMBER_KINDS for r in readings):  # meters, fridges: most of them
+            fields = encode_number_fields([r.values for r in readings])
+        else:
+            fields = [encode_fields(r.values, KINDS[r.kind].types) or "_empty=1i" for r in readings]
         lines = []
         prefixes: dict[tuple[str, str], str] = {}  # devices repeat within an envelope
-        for r in readings:
-            spans.add((r.kind, r.ts // SPAN_MS))
-            prefix = prefixes.get((r.device, r.kind))
+        kind, span = "", -1
+        for r, text in zip(readings, fields, strict=True):
+            if r.kind != kind or r.ts // SPAN_MS != span:  # the same for most readings
+                kind, span = r.kind, r.ts // SPAN_MS
+                spans.add((kind, span))
+            prefix = prefixes.get((r.device, kind))
             if prefix is None:
-                prefix = self.series.head(site, gateway, r.device, r.kind)
-                prefixes[(r.device, r.kind)] = prefix
-            fields = encode_fields(r.values, KINDS[r.kind].types) or "_empty=1i"
-            lines.append(f"{prefix} {fields} {r.ts}")
+                prefix = self.series.head(site, gateway, r.device, kind)
+                prefixes[(r.device, kind)] = prefix
+            lines.append(f"{prefix} {text} {r.ts}")
         return "\n".join(lines).encode()
 
     def _untracked(self, site: str, gateway: str, count: int) -> None:

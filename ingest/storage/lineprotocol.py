@@ -11,9 +11,11 @@ are stored as integers 0/1 so dashboards can average and threshold them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from campuswatch.protocol import FieldType, FieldValue
+import msgspec
+
+from campuswatch.protocol import KINDS, FieldType, FieldValue
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _TAG_ESCAPES = {**_CONTROLS, **str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})}
@@ -65,6 +67,29 @@ def encode_fields(values: Mapping[str, FieldValue], types: Mapping[str, FieldTyp
         else:
             parts.append(key + "=" + format_value(value, types.get(name)))
     return ",".join(parts)
+
+
+# Kinds whose every field is a number: their readings' values are numbers only (a
+# boolean is not a number to the validator, extra fields are kept only as numbers) under
+# names of A-Z a-z 0-9 _ (FIELD_NAME_RE, or declared), which line protocol takes as they are.
+NUMBER_KINDS = frozenset(
+    kind
+    for kind, spec in KINDS.items()
+    if spec.types and all(t is FieldType.FLOAT for t in spec.types.values())
+)
+_JSON = msgspec.json.Encoder()
+
+
+def encode_number_fields(values: Sequence[Mapping[str, FieldValue]]) -> list[str]:
+    """The field sets of readings of ``NUMBER_KINDS``, in one pass of C: what
+    :func:`encode_fields` gives (``repr`` of Python floats cost half of it), written as
+    JSON numbers are (``4`` for ``4.0``, ``1e16`` for ``1e+16``), which InfluxDB reads
+    as the same floats. An empty field set is ``_empty=1i``."""
+    text = _JSON.encode(values).decode()  # [{"celsius":4.25,"humidity":61.5},{...}]
+    return [
+        fields or "_empty=1i"
+        for fields in text[2:-2].replace('"', "").replace(":", "=").split("},{")
+    ]
 
 
 def encode_point(

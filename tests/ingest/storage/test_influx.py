@@ -139,3 +139,22 @@ def test_missing_retention_policy_is_reported_and_backs_off(
     finally:
         writer.stop()
         client.close()
+
+
+def test_number_fields_written_as_json_numbers_are_stored_as_floats(
+    client: InfluxClient, tmp_path: Path
+) -> None:
+    """``encode_number_fields`` writes ``4`` and ``1e16`` where Python would write
+    ``4.0`` and ``1e+16``: influxd stores them as the same floats, into a float field."""
+    registry = Registry(tmp_path / "registry.json", SystemClock())
+    handler = MessageHandler("campus", lambda _site: True, registry, Metrics(), SystemClock())
+    values = [{"celsius": 4.5}, {"celsius": 4}, {"celsius": 1e16}, {"celsius": -1e-7}]
+    readings = [reading("f-1", "temperature", BASE_TS + i, **v) for i, v in enumerate(values)]
+    out = handler.handle("campus/s/gw-n/readings", envelope("gw-n", 1, readings))
+    assert out.record is not None
+    assert b"celsius=4 " in out.record  # the JSON form, not Python's 4.0
+    client.write(out.record)
+    rows = client.query('SELECT "celsius" FROM "temperature" WHERE "device" = \'f-1\'')
+    assert [row["celsius"] for row in rows] == [4.5, 4.0, 1e16, -1e-7]
+    keys = client.query('SHOW FIELD KEYS FROM "temperature"')
+    assert {row["fieldKey"]: row["fieldType"] for row in keys} == {"celsius": "float"}
