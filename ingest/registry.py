@@ -167,9 +167,12 @@ class Registry:
         counts as seen now: a gateway clock that jumped ahead must not freeze the board."""
         untracked: set[str] = set()
         now = int(self.clock.time() * 1000)
+        devices = self._devices
         with self._lock:
             for reading in readings:
-                dev = self._device(site, gateway, reading.device, reading.kind)
+                dev = devices.get((site, gateway, reading.device)) or self._device(
+                    site, gateway, reading.device, reading.kind
+                )
                 ts = reading.ts if reading.ts <= now else now  # hot path: no min() call
                 if dev is None:
                     untracked.add(reading.device)

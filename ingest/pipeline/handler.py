@@ -221,17 +221,14 @@ class MessageHandler:
         else:
             fields = [encode_fields(r.values, KINDS[r.kind].types) or "_empty=1i" for r in readings]
         lines = []
-        prefixes: dict[tuple[str, str], str] = {}  # devices repeat within an envelope
+        heads = self.series.of_gateway(site, gateway)
         kind, span = "", -1
         for r, text in zip(readings, fields, strict=True):
             if r.kind != kind or r.ts // SPAN_MS != span:  # the same for most readings
                 kind, span = r.kind, r.ts // SPAN_MS
                 spans.add((kind, span))
-            prefix = prefixes.get((r.device, kind))
-            if prefix is None:
-                prefix = self.series.head(site, gateway, r.device, kind)
-                prefixes[(r.device, kind)] = prefix
-            lines.append(f"{prefix} {text} {r.ts}")
+            head = heads.get((r.device, kind)) or self.series.head(site, gateway, r.device, kind)
+            lines.append(f"{head} {text} {r.ts}")
         return "\n".join(lines).encode()
 
     def _untracked(self, site: str, gateway: str, count: int) -> None:
