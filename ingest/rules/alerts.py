@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ingest.rules.model import Alert, AlertKey
 from ingest.rules.state import Track
-from ingest.rules.store import AlertStore, ConditionState
+from ingest.rules.store import AlertStore
 
 
 class AlertBook:
@@ -53,14 +53,11 @@ class AlertBook:
         """The active alert with this id, if any."""
         return next((a for a in self.alerts.values() if a.id == alert_id), None)
 
-    def condition(self, key: AlertKey, holds: bool, ts: int) -> ConditionState | None:
-        """Note a rule's condition for a device as of reading ``ts``; returns the state to
-        record when it changed (None: it did not)."""
-        track = self.tracks.get(key)
-        if track is not None and track.holds == holds:
-            return None
-        self.tracks[key] = Track(holds, ts)
-        return ConditionState(holds, ts)
+    def changed(self, key: AlertKey, holds: bool, ts: int) -> Track:
+        """A rule's condition for a device turned (or is first known) as of reading
+        ``ts``: its new track. The engine records the change in its batch."""
+        track = self.tracks[key] = Track(holds, ts)
+        return track
 
     def forget(self, site: str, gateway: str, devices: set[str]) -> None:
         """Drop the tracks of devices a gateway no longer has."""

@@ -57,7 +57,7 @@ from ingest.rules.state import (
     compile_rule,
     to_ms,
 )
-from ingest.rules.store import AlertStore
+from ingest.rules.store import AlertStore, ConditionState
 from ingest.rules.transitions import Batch
 
 log = logging.getLogger(__name__)
@@ -243,12 +243,11 @@ class RuleEngine:
         key = (rule.id, dev.site, dev.gateway, dev.device)
         assert rule.predicate is not None
         holds = rule.predicate(dev.values)
-        before = self.book.tracks.get(key)
-        settling = backlog or (before is not None and now < before.settle_until_ms)
-        changed = self.book.condition(key, holds, ts)
-        if changed is not None:
-            batch.conditions[key] = changed
-        track = self.book.tracks[key]
+        track = self.book.tracks.get(key)
+        settling = backlog or (track is not None and now < track.settle_until_ms)
+        if track is None or track.holds != holds:
+            track = self.book.changed(key, holds, ts)
+            batch.conditions[key] = ConditionState(holds, ts)
         if backlog:
             track.settle_until_ms = now + SETTLE_MS
         alert = self.book.alerts.get(key)

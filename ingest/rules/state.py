@@ -30,11 +30,10 @@ class CompiledRule:
     matches: Callable[[dict[str, str]], bool]
     predicate: Predicate | None = None
     hold_ms: int = 0
+    id: str = field(init=False)  # the config's, read for every reading: no property call
 
-    @property
-    def id(self) -> str:
-        """The rule id."""
-        return self.config.id
+    def __post_init__(self) -> None:
+        self.id = self.config.id
 
     @property
     def latch(self) -> bool:
