@@ -229,7 +229,7 @@ class RuleEngine:
             for rule in dev.condition_rules:
                 self._evaluate(batch, rule, dev, ts, now, backlog)
         self.skew.check(site, gateway, readings, newest, now)
-        self.quiet.check_gateways(batch, now, (site, gateway))
+        self.quiet.heard_from(batch, now, site, gateway)
 
     def _evaluate(
         self,

@@ -58,6 +58,13 @@ class QuietChecks:
         alerts = self.book.alerts
         return any((r.id, site, gateway, gateway) in alerts for r in self.gateway_rules)
 
+    def heard_from(self, batch: Batch, now: int, site: str, gateway: str) -> None:
+        """Readings came from a gateway, just heard: its offline alerts end. Usually it
+        has none and is not reported down, and then no rule has anything to check (it
+        cannot be silent: it was heard at ``now``)."""
+        if self._gateway_down(site, gateway):
+            self.check_gateways(batch, now, (site, gateway))
+
     def check_gateways(self, batch: Batch, now: int, only: tuple[str, str] | None = None) -> None:
         """Open, fire and end the alerts of gateways offline (their last will or
         ``stopped``) or silent longer than their rule allows; ``only``: just that gateway
