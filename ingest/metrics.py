@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from campuswatch.protocol import CHANNELS, SNAPSHOTS
 
 # What the service refused or could not keep, summed over labels except the reason:
 # the ``refused`` part of ``/api/health``.
@@ -15,17 +21,82 @@ REFUSALS = {
 }
 
 
+# Counters added to for every message by one thread only, the MQTT thread's hot path.
+# prometheus_client's take a lock on every add: 0.7 us here, twice a message, about 4 %
+# of all a single reading costs the service. These add to a plain number (one thread
+# writes it; a scrape reads it under the GIL) and are served by a collector of the
+# service's registry, under the same names and labels.
+
+
+class Count:
+    """One series of a :class:`HotCounter`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1) -> None:
+        """Add ``amount`` (from the counter's one thread only)."""
+        self.value += amount
+
+
+class HotCounter(Collector):
+    """A counter family whose series are all made when it is (a scrape never meets a
+    series being added), each added to by one thread."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        registry: CollectorRegistry,
+        label: str | None = None,
+        values: tuple[str, ...] = (),
+    ) -> None:
+        self.name, self.documentation, self.label = name, documentation, label
+        self._series = {value: Count() for value in values} if label else {"": Count()}
+        registry.register(self)
+
+    def labels(self, value: str) -> Count:
+        """The series of one label value (one it was made with)."""
+        return self._series[value]
+
+    def inc(self, amount: float = 1) -> None:
+        """Add to the counter without labels."""
+        self._series[""].value += amount
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """The family as the scrape finds it."""
+        family = CounterMetricFamily(
+            self.name, self.documentation, labels=[self.label] if self.label else None
+        )
+        for value, count in self._series.items():
+            family.add_metric([value] if self.label else [], count.value)
+        yield family
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        """The family without samples (the registry checks names with it)."""
+        yield CounterMetricFamily(
+            self.name, self.documentation, labels=[self.label] if self.label else None
+        )
+
+
 class Metrics:
     """Counters and gauges served at ``/metrics``."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.messages = Counter(
-            "campus_messages_received", "MQTT messages received", ["channel"], registry=r
+        # Added to for every message, by the MQTT thread only.
+        self.messages = HotCounter(
+            "campus_messages_received",
+            "MQTT messages received",
+            r,
+            label="channel",
+            values=(*CHANNELS, SNAPSHOTS, "other"),
         )
-        self.readings_accepted = Counter(
-            "campus_readings_accepted", "Readings validated and spooled", registry=r
+        self.readings_accepted = HotCounter(
+            "campus_readings_accepted", "Readings validated and spooled", r
         )
         self.readings_stored = Counter(
             "campus_readings_stored", "Points written to InfluxDB", registry=r
