@@ -83,8 +83,8 @@ _JSON = msgspec.json.Encoder()
 def encode_number_fields(values: Sequence[Mapping[str, FieldValue]]) -> list[str]:
     """The field sets of readings of ``NUMBER_KINDS``, in one pass of C: what
     :func:`encode_fields` gives (``repr`` of Python floats cost half of it), written as
-    JSON numbers are (``4`` for ``4.0``, ``1e16`` for ``1e+16``), which InfluxDB reads
-    as the same floats. An empty field set is ``_empty=1i``."""
+    JSON numbers are (an integer ``4`` as ``4``, not ``4.0``; ``1e16`` for ``1e+16``),
+    which InfluxDB reads as the same floats. An empty field set is ``_empty=1i``."""
     text = _JSON.encode(values).decode()  # [{"celsius":4.25,"humidity":61.5},{...}]
     return [
         fields or "_empty=1i"

@@ -12,6 +12,10 @@ from typing import Protocol
 
 from ingest.storage.lineprotocol import escape_measurement, escape_tag
 
+# Heads kept of one gateway: its devices (500 at most are tracked) under any kinds they
+# report, with room to spare; a gateway inventing device ids cannot grow it further.
+HEADS_PER_GATEWAY = 5000
+
 
 class DeviceFacts(Protocol):
     """What the series need of the registry."""
@@ -34,12 +38,15 @@ class SeriesHeads:
 
     def of_gateway(self, site: str, gateway: str) -> dict[tuple[str, str], str]:
         """The heads known of a gateway's devices by ``(device, kind)``; look up there
-        first, then :meth:`head` (which adds to it). Valid until the next call."""
+        first, then :meth:`head` (which adds to it). Up to date while no gateway's meta
+        changes, which happens on this same thread."""
         if self._version != self.facts.meta_version:
             self._heads, self._version = {}, self.facts.meta_version
         known = self._heads.get((site, gateway))
         if known is None:
             known = self._heads[(site, gateway)] = {}
+        elif len(known) >= HEADS_PER_GATEWAY:  # made-up device ids: start again
+            known.clear()
         return known
 
     def head(self, site: str, gateway: str, device: str, kind: str) -> str:

@@ -3,8 +3,6 @@ Prometheus counters like the others: names, labels, values, in the same registry
 
 from __future__ import annotations
 
-import threading
-
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -34,24 +32,3 @@ def test_hot_counters_are_scraped_as_counters() -> None:
         "other": 1,
     }
     assert metrics.registry.get_sample_value("campus_readings_accepted_total") == 50
-
-
-def test_a_scrape_while_the_mqtt_thread_counts_never_fails() -> None:
-    metrics = Metrics()
-    done = threading.Event()
-
-    def count() -> None:
-        readings = metrics.messages.labels("readings")
-        for _ in range(200_000):
-            readings.inc()
-            metrics.readings_accepted.inc(50)
-        done.set()
-
-    thread = threading.Thread(target=count)
-    thread.start()
-    scraped: list[float] = []
-    while not done.is_set():
-        scraped.append(metrics.registry.get_sample_value("campus_readings_accepted_total") or 0)
-    thread.join()
-    assert scraped == sorted(scraped)  # never goes back
-    assert metrics.registry.get_sample_value("campus_readings_accepted_total") == 10_000_000

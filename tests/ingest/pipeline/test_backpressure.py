@@ -10,6 +10,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from tests.bench.bench_hotpath import GATEWAY, SITE, build_service, fresh_envelopes
+from tests.harness import wait_for
 
 
 def _message(mid: int, payload: bytes) -> mqtt.MQTTMessage:
@@ -33,7 +34,8 @@ def test_a_full_queue_holds_the_network_thread_until_a_commit(tmp_path: Path) ->
 
         thread = threading.Thread(target=network_thread, daemon=True)
         thread.start()
-        assert not delivered.wait(1.0)  # held: nothing commits
+        wait_for(consumer._full, 30)  # nothing commits: the queue fills to its bound
+        assert not delivered.wait(0.5)  # and the thread is held there
         assert 3 <= len(consumer._queue) < len(payloads)
         assert consumer._queued_bytes >= consumer.max_queued_bytes
         rounds = 0
