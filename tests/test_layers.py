@@ -27,6 +27,10 @@ WRONG = {
         "import tools.configref",
     ),
     "the central service runs without OpenCV": ("ingest/storage/influx.py", "import cv2"),
+    "the gateway runs without msgspec": (
+        "gateway/uplink.py",
+        "from campuswatch.protocol.readings import parse_envelope",
+    ),
     "ingest is layered": ("ingest/outbox/queue.py", "import ingest.rules.engine"),
     "the API and the console are sibling routers": (
         "ingest/web/api/health.py",
