@@ -83,7 +83,10 @@ class InfluxConfig(Strict):
     token: str | None = None
     retention_policy: str | None = None
     timeout: Duration = timedelta(seconds=10)
-    batch_kb: Annotated[int, Field(ge=16, le=65536)] = 1024
+    # Largest write to InfluxDB while readings wait in the spool. Under load each write
+    # waits for the MQTT thread's lock on Python, so fewer, larger writes keep storage
+    # up with the readings (bench_ingest: 2 MB about 5 % faster than 1 MB, 4 MB no more).
+    batch_kb: Annotated[int, Field(ge=16, le=65536)] = 2048
     # How long readings (and everything made from them) are kept; 0 keeps them forever.
     # 400 days: a school year, the summer, and the same month of last year.
     keep_days: Annotated[int, Field(ge=0, le=36_500)] = 400

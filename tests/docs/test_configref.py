@@ -67,7 +67,7 @@ def test_a_comment_above_a_field_is_its_meaning() -> None:
     assert re.search(
         r"^\| `gzip` \| true/false or null \| `null` \| .*\| gzip request bodies", page, re.M
     )
-    assert "| `batch_kb` | integer (≥ 16, ≤ 65536) | `1024` |" in page
+    assert "| `batch_kb` | integer (≥ 16, ≤ 65536) | `2048` |" in page
 
 
 def _sections(reference: Reference) -> list[Section]:
