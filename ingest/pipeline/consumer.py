@@ -244,7 +244,7 @@ class MqttConsumer:
             outcome = Outcome(
                 dead_letters=[DeadLetter(topic, "internal_error", repr(exc), payload)]
             )
-        size = len(outcome.record or b"") + sum(len(d.payload) for d in outcome.dead_letters)
+        size = outcome.held_bytes()
         with self._cond:
             # Backpressure: when the commit thread falls behind (a slow or failing disk, or
             # a burst faster than it runs) the network thread waits, and the broker holds

@@ -59,6 +59,13 @@ class Outcome:
     spans: set[tuple[str, int]] = field(default_factory=set)  # (measurement, span) in it
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
+    def held_bytes(self) -> int:
+        """Bytes of the record and the dead letters, held until they are committed."""
+        size = len(self.record) if self.record else 0
+        for letter in self.dead_letters:
+            size += len(letter.payload)
+        return size
+
 
 class MessageHandler:
     """Validate, encode and route messages under one topic root."""
