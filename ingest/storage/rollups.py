@@ -2,8 +2,7 @@
 
 Dashboards over weeks cannot scan millions of raw points within a screen refresh, so
 the service keeps per-device aggregates in 5-minute and 1-hour buckets (same tags as
-the raw points; fields below). They are recomputed by the service, the 5-minute buckets
-from the raw data and the hours from the 5-minute buckets (see :class:`Rollup`), which
+the raw points; fields below). They are recomputed from the raw data by the service, which
 reads the aggregates and writes them back as points (idempotent: a bucket computed again
 overwrites itself; ``SELECT ... INTO`` is not used because InfluxDB 2.x and 3.x refuse it
 through their v1 API).
@@ -31,16 +30,13 @@ from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
 from ingest.health import Problems
 from ingest.storage.dirty import DirtyHours, Taken
-from ingest.storage.influx import InfluxClient, Series
+from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
 
 log = logging.getLogger(__name__)
 
-_Row = tuple[dict[str, str], int, dict[str, object]]  # a bucket: tags, time (ms), aggregates
-
-TIERS_S = {"5m": 300, "1h": 3600}  # in this order: the hours are made from the 5 minutes
-FIRST_TIER = "5m"
+TIERS_S = {"5m": 300, "1h": 3600}
 COALESCE_S = 20.0  # after a recompute, wait this long so a burst is recomputed together
 POLL_S = 2.0  # how often to look for changed hours when there were none
 RETRY_S = 30.0  # InfluxDB down: the changed hours are kept and tried again
@@ -51,49 +47,16 @@ _WHOLE = (FieldType.BOOL, FieldType.INT)
 
 @dataclass(frozen=True, slots=True)
 class Rollup:
-    """The aggregates kept of one measurement: ``(function, field, name)``.
-
-    The 5-minute buckets are made from the raw points, and keep each mean's sum and
-    count beside it (``NAME_sum``, ``NAME_n``); the hour's buckets are made from those
-    twelve, not from the hour's raw points again (which every round of a live hour read
-    whole: most of the rollups' load on InfluxDB). An hour with 5-minute buckets made
-    before they kept counts is made from the raw points, as before.
-    """
+    """The aggregates kept of one measurement: ``(function, field, name)``."""
 
     measurement: str
     fields: tuple[tuple[str, str, str], ...]
 
     def query(self, tier: str, start_s: int, end_s: int) -> str:
-        """The ``SELECT`` of ``tier``'s buckets in ``[start, end)`` from the raw points,
-        one series per device."""
-        select = [f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields]
-        if tier == FIRST_TIER:
-            select += [
-                f'sum("{field}") AS "{name}_sum", count("{field}") AS "{name}_n"'
-                for fn, field, name in self.fields
-                if fn == "mean"
-            ]
-        return self._select(", ".join(select), self.measurement, tier, start_s, end_s)
-
-    def hour_query(self, start_s: int, end_s: int) -> str:
-        """The ``SELECT`` of the hour buckets in ``[start, end)`` from the 5-minute ones;
-        ``NAME_buckets`` and ``NAME_counted`` differ where some lack their counts."""
-        parts = []
-        for fn, _field, name in self.fields:
-            if fn == "mean":
-                parts.append(
-                    f'sum("{name}_sum") AS "{name}_sum", sum("{name}_n") AS "{name}_n", '
-                    f'count("{name}") AS "{name}_buckets", count("{name}_n") AS "{name}_counted"'
-                )
-            else:
-                parts.append(f'{fn}("{name}") AS "{name}"')
-        source = f"{self.measurement}_{FIRST_TIER}"
-        return self._select(", ".join(parts), source, "1h", start_s, end_s)
-
-    @staticmethod
-    def _select(select: str, source: str, tier: str, start_s: int, end_s: int) -> str:
+        """The ``SELECT`` of the buckets in ``[start, end)``, one series per device."""
+        select = ", ".join(f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields)
         return (
-            f'SELECT {select} FROM "{source}"'  # noqa: S608
+            f'SELECT {select} FROM "{self.measurement}"'  # noqa: S608
             f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY time({tier}), * fill(none)"
         )
 
@@ -103,52 +66,25 @@ class Rollup:
         Computed here and written back as line protocol rather than with ``SELECT ...
         INTO``, which InfluxDB 2.x and 3.x do not take through their v1 API.
         """
-        if tier == FIRST_TIER:
-            rows = self._rows(client.series(self.query(tier, start_s, end_s)))
-        else:
-            rows = self._hours(client, start_s, end_s)
         types = self._types()
-        lines = [
-            encode_point(f"{self.measurement}_{tier}", tags, _typed(fields, types), ts)
-            for tags, ts, fields in rows
-            if fields
-        ]
+        lines = []
+        for series in client.series(self.query(tier, start_s, end_s)):
+            tags = {k: v for k, v in series.tags.items() if v}
+            for row in series.values:
+                fields = {
+                    name: value
+                    for name, value in zip(series.columns[1:], row[1:], strict=True)
+                    if value is not None
+                }
+                if fields:
+                    lines.append(
+                        encode_point(
+                            f"{self.measurement}_{tier}", tags, _typed(fields, types), int(row[0])
+                        )
+                    )
         for i in range(0, len(lines), _WRITE_BATCH):
             client.write("\n".join(lines[i : i + _WRITE_BATCH]).encode())
         return len(lines)
-
-    def _hours(self, client: InfluxClient, start_s: int, end_s: int) -> list[_Row]:
-        """The hour buckets from the 5-minute ones, or from the raw points where some of
-        those lack their counts (made before they were kept)."""
-        rows = self._rows(client.series(self.hour_query(start_s, end_s)))
-        means = [name for fn, _field, name in self.fields if fn == "mean"]
-        if any(
-            fields.get(f"{name}_buckets") != fields.get(f"{name}_counted")
-            for _tags, _ts, fields in rows
-            for name in means
-        ):
-            return self._rows(client.series(self.query("1h", start_s, end_s)))
-        for _tags, _ts, fields in rows:
-            for name in means:
-                total, count = fields.pop(f"{name}_sum", None), fields.pop(f"{name}_n", None)
-                fields.pop(f"{name}_buckets", None)
-                fields.pop(f"{name}_counted", None)
-                if isinstance(total, int | float) and isinstance(count, int | float) and count:
-                    fields[name] = total / count
-        return rows
-
-    @staticmethod
-    def _rows(found: list[Series]) -> list[_Row]:
-        """Each bucket's tags, time (ms) and aggregates that are not empty."""
-        return [
-            (
-                {k: v for k, v in series.tags.items() if v},
-                int(row[0]),
-                {n: v for n, v in zip(series.columns[1:], row[1:], strict=True) if v is not None},
-            )
-            for series in found
-            for row in series.values
-        ]
 
     def _types(self) -> dict[str, FieldType]:
         """Which aggregates are integers: max, min and last of a yes/no or integer field
