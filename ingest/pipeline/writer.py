@@ -55,7 +55,7 @@ class InfluxWriter:
         dead_letters: DeadLetterStore,
         metrics: Metrics,
         *,
-        batch_bytes: int = 1 << 20,
+        batch_bytes: int = 2 << 20,
         linger_s: float = 0.05,
         backoff: Backoff | None = None,
         dirty: DirtyHours | None = None,
