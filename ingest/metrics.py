@@ -67,18 +67,18 @@ class HotCounter(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         """The family as the scrape finds it."""
-        family = CounterMetricFamily(
-            self.name, self.documentation, labels=[self.label] if self.label else None
-        )
+        family = self._family()
         for value, count in self._series.items():
             family.add_metric([value] if self.label else [], count.value)
         yield family
 
     def describe(self) -> Iterator[CounterMetricFamily]:
         """The family without samples (the registry checks names with it)."""
-        yield CounterMetricFamily(
-            self.name, self.documentation, labels=[self.label] if self.label else None
-        )
+        yield self._family()
+
+    def _family(self) -> CounterMetricFamily:
+        labels = [self.label] if self.label else None
+        return CounterMetricFamily(self.name, self.documentation, labels=labels)
 
 
 class Metrics:
