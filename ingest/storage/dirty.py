@@ -17,9 +17,13 @@ key, however old, then marks exactly those done:
 
 Every hour carries the generation of its last booking: ``done`` drops only hours not
 booked again since the runs were read, so a batch stored during a recompute is never
-lost. The book is a small JSON file in ``state_dir``, written whenever it changes and
-before the writer moves on; a batch whose hours could not be saved (a full disk) is not
-committed and is written, and booked, again.
+lost. An hour whose derived buckets were made while it was still open, from what was
+cheap rather than from every raw point (the rollups' hour, see ``rollups.py``), is kept
+aside (``when_over``) and booked whole by ``take`` once it is over.
+
+The book is a small JSON file in ``state_dir``, written whenever it changes and before the
+writer moves on; a batch whose hours could not be saved (a full disk) is not committed and
+is written, and booked, again.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class DirtyHours:
         # Where in an hour it changed, per booking: (generation, first second). An hour
         # without (a book read back, a whole hour booked) is recomputed whole.
         self._starts: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        self._later: dict[str, set[int]] = {}  # key -> open hours to book whole when over
         self._generation = 0
         self._unsaved = False
         self.existed = self._load()
@@ -141,15 +146,43 @@ class DirtyHours:
         if len(booked) > STARTS_KEPT:
             self._starts[(key, hour)] = [(self._generation, min(s for _g, s in booked))]
 
-    def take(self) -> Taken:
+    def when_over(self, key: str, hours: Iterable[int]) -> None:
+        """Book these hours of ``key`` whole once each is over (``take``): their buckets
+        were made while they were open. A save that fails is logged and retried with the
+        next one; until then a restart would leave those buckets as they are."""
+        with self._lock:
+            later = self._later.setdefault(key, set())
+            before = len(later)
+            later.update(hours)
+            if len(later) > before or self._unsaved:
+                self._save_or_warn()
+
+    def take(self, now_s: float | None = None) -> Taken:
         """Everything booked and not yet done, as runs per key; a run starts where its
-        first hour changed (a live hour: its last minutes), later hours are whole."""
+        first hour changed (a live hour: its last minutes), later hours are whole. Hours
+        kept ``when_over`` whose end is not after ``now_s`` are booked whole first."""
+        if now_s is not None:
+            self._book_over(now_s)
         with self._lock:
             taken = {}
             for key, hours in self._hours.items():
                 if hours:
                     taken[key] = [(self._start(key, start), end) for start, end in runs(hours)]
             return Taken(taken, self._generation)
+
+    def _book_over(self, now_s: float) -> None:
+        with self._lock:
+            over: dict[str, dict[int, int]] = {}
+            for key, later in self._later.items():
+                ended = {hour for hour in later if (hour + 1) * HOUR_S <= now_s}
+                if ended:
+                    later.difference_update(ended)
+                    over[key] = {hour: hour * HOUR_S for hour in ended}
+        if over:
+            try:
+                self._book(over)
+            except OSError as exc:  # booked all the same; saved with the next change
+                log.warning("cannot save %s (%s): hours that ended are booked", self.path, exc)
 
     def _start(self, key: str, hour_start_s: int) -> int:
         """The first changed second of an hour (the lock held)."""
@@ -182,10 +215,7 @@ class DirtyHours:
                     booked = self._starts.get((key, hour), [])
                     self._starts[(key, hour)] = [b for b in booked if b[0] > generation]
             if finished:
-                try:
-                    self._save()
-                except OSError as exc:  # only means redoing work after a restart
-                    log.warning("cannot save %s (%s): done hours may be redone", self.path, exc)
+                self._save_or_warn()
 
     def waiting_age_s(self) -> float:
         """How long the oldest booked hour has waited for its recompute (0: none). Read
@@ -207,8 +237,17 @@ class DirtyHours:
         if self.path is None or not self.writable:
             return
         data = {k: sorted(h) for k, h in self._hours.items() if h}
-        write_atomic(self.path, orjson.dumps({"hours": data}))
+        later = {k: sorted(h) for k, h in self._later.items() if h}
+        write_atomic(self.path, orjson.dumps({"hours": data, "later": later}))
         self._unsaved = False
+
+    def _save_or_warn(self) -> None:
+        """Save (the lock held) where a failure only means work redone or, for hours kept
+        ``when_over``, buckets of an open hour left after a restart: logged, not raised."""
+        try:
+            self._save()
+        except OSError as exc:
+            log.warning("cannot save %s (%s), trying again with the next change", self.path, exc)
 
     def _load(self) -> bool:
         """Read the book; whether there was one (an upgrade starts without)."""
@@ -218,16 +257,10 @@ class DirtyHours:
             if not self.path.exists():
                 return False
             data = orjson.loads(self.path.read_bytes())
+            for key, listed in data.get("later", {}).items():
+                self._later.setdefault(str(key), set()).update(self._valid(key, listed))
             for key, listed in self._books(data):
-                hours = listed if isinstance(listed, list) else [None]  # not a list: damage
-                valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR]
-                if len(valid) != len(hours):  # a damaged file: no query for the year 10^9
-                    log.error(
-                        "%s: %d hour(s) of %r are not hours of 1970-2099, left out",
-                        self.path,
-                        len(hours) - len(valid),
-                        key,
-                    )
+                valid = self._valid(key, listed)
                 self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
                 for hour in valid:  # where they changed is not kept: recomputed whole
                     self._starts[(key, hour)] = [(0, hour * HOUR_S)]
@@ -247,9 +280,23 @@ class DirtyHours:
                 self.path,
                 exc,
             )
-            self._hours, self._since, self._starts = {}, {}, {}
+            self._hours, self._since, self._starts, self._later = {}, {}, {}, {}
             return False
         return True
+
+    def _valid(self, key: object, listed: object) -> list[int]:
+        """The hours of a saved list that are hours; the rest (damage) logged and left out,
+        so that no query asks for the year 10^9."""
+        hours = listed if isinstance(listed, list) else [None]  # not a list: damage
+        valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR]
+        if len(valid) != len(hours):
+            log.error(
+                "%s: %d hour(s) of %r are not hours of 1970-2099, left out",
+                self.path,
+                len(hours) - len(valid),
+                key,
+            )
+        return valid
 
     def _books(self, data: dict[str, Any]) -> Iterable[tuple[str, object]]:
         """(key, hours) of a saved book; the first version kept raw measurements under

@@ -10,8 +10,11 @@ through their v1 API).
 Derived data follows the raw data: the writer books every hour each stored batch touched
 (``dirty.py``), and this job recomputes exactly those buckets, however old (a gateway's
 week-long backlog, an import of last month), within ``COALESCE_S`` plus the time the
-queries take, a burst of batches together. At start it also computes the rollups that are
-still empty from the oldest raw reading on (a new install or an upgrade), one day per query.
+queries take, a burst of batches together. An hour that is not over yet gets its 1-hour
+bucket from its 5-minute ones, so that a round costs what changed, not the whole hour so
+far; once it is over it is booked whole and made from the raw points, once. At start it
+also computes the rollups that are still empty from the oldest raw reading on (a new
+install or an upgrade), one day per query.
 The same job keeps the hourly meter use of the reports (``meter_hours.py``).
 
 InfluxDB's own continuous queries were not used: they see only the latest intervals,
@@ -37,6 +40,7 @@ from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
 log = logging.getLogger(__name__)
 
 TIERS_S = {"5m": 300, "1h": 3600}
+FIVE_MIN_S, HOUR_S = TIERS_S["5m"], TIERS_S["1h"]
 COALESCE_S = 20.0  # after a recompute, wait this long so a burst is recomputed together
 POLL_S = 2.0  # how often to look for changed hours when there were none
 RETRY_S = 30.0  # InfluxDB down: the changed hours are kept and tried again
@@ -52,15 +56,24 @@ class Rollup:
     measurement: str
     fields: tuple[tuple[str, str, str], ...]
 
-    def query(self, tier: str, start_s: int, end_s: int) -> str:
-        """The ``SELECT`` of the buckets in ``[start, end)``, one series per device."""
-        select = ", ".join(f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields)
+    def query(self, tier: str, start_s: int, end_s: int, source: str = "") -> str:
+        """The ``SELECT`` of the buckets in ``[start, end)``, one series per device: from
+        the raw points, or from the buckets of the finer tier ``source`` (the max of the
+        maxima, the mean of the means, the last of the last values...)."""
+        if source:
+            measurement = f"{self.measurement}_{source}"
+            select = ", ".join(f'{fn}("{name}") AS "{name}"' for fn, _field, name in self.fields)
+        else:
+            measurement = self.measurement
+            select = ", ".join(f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields)
         return (
-            f'SELECT {select} FROM "{self.measurement}"'  # noqa: S608
+            f'SELECT {select} FROM "{measurement}"'  # noqa: S608
             f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY time({tier}), * fill(none)"
         )
 
-    def compute(self, client: InfluxClient, tier: str, start_s: int, end_s: int) -> int:
+    def compute(
+        self, client: InfluxClient, tier: str, start_s: int, end_s: int, source: str = ""
+    ) -> int:
         """(Re)compute the buckets in ``[start, end)`` and write them; points written.
 
         Computed here and written back as line protocol rather than with ``SELECT ...
@@ -68,7 +81,7 @@ class Rollup:
         """
         types = self._types()
         lines = []
-        for series in client.series(self.query(tier, start_s, end_s)):
+        for series in client.series(self.query(tier, start_s, end_s, source)):
             tags = {k: v for k, v in series.tags.items() if v}
             for row in series.values:
                 fields = {
@@ -240,11 +253,20 @@ class RollupJob:
     def _recompute(self, key: str, run: tuple[int, int]) -> None:
         start, end = run
         rollup = ROLLUP_OF.get(key)
-        if rollup is not None:
-            for tier, size in TIERS_S.items():
-                self._compute(rollup, tier, start // size * size, end)  # runs: whole hours
-        elif key in COUNTER_OF:
-            self.meter_hours.refresh_changed(COUNTER_OF[key], start, end)
+        if rollup is None:
+            if key in COUNTER_OF:
+                self.meter_hours.refresh_changed(COUNTER_OF[key], start, end)
+            return
+        self._compute(rollup, "5m", start // FIVE_MIN_S * FIVE_MIN_S, end)
+        first = start // HOUR_S * HOUR_S  # runs end on whole hours
+        open_s = min(max(first, int(self.clock.time()) // HOUR_S * HOUR_S), end)
+        self._compute(rollup, "1h", first, open_s)
+        if open_s < end:
+            # An open hour changes every round: reading all its raw points each time made
+            # a round's cost grow with the hour. Until it is over, its bucket is made from
+            # its 5-minute ones (a mean of their means); then, booked whole, from the raw.
+            self._compute(rollup, "1h", open_s, end, source="5m")
+            self.dirty.when_over(key, range(open_s // HOUR_S, end // HOUR_S))
 
     def _failed(self, key: str, exc: StorageError) -> None:
         """One more round in which runs of ``key`` failed; shown in health after a few."""
@@ -290,10 +312,12 @@ class RollupJob:
                 self.meter_hours.refresh(day, day + DAY_S, (kind,))
                 self._progress_s = time.monotonic()
 
-    def _compute(self, rollup: Rollup, tier: str, start_s: int, end_s: int) -> None:
+    def _compute(
+        self, rollup: Rollup, tier: str, start_s: int, end_s: int, source: str = ""
+    ) -> None:
         """One query per day, so none runs into the client's timeout."""
         while start_s < end_s and not self._worker.stopping:
-            rollup.compute(self.client, tier, start_s, min(start_s + DAY_S, end_s))
+            rollup.compute(self.client, tier, start_s, min(start_s + DAY_S, end_s), source)
             self._progress_s = time.monotonic()
             start_s += DAY_S
 
@@ -320,7 +344,7 @@ class RollupJob:
         except StorageError as exc:  # InfluxDB down or refusing: try again later
             log.warning("rollups not started, trying again in %.0f s: %s", RETRY_S, exc)
             return RETRY_S
-        taken = self.dirty.take()
+        taken = self.dirty.take(self.clock.time())
         if not taken.runs:
             return POLL_S
         return RETRY_S if self.recompute(taken) else COALESCE_S
