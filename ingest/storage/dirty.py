@@ -124,19 +124,23 @@ class DirtyHours:
     def _book(self, starts: Mapping[str, Mapping[int, int]]) -> None:
         """Book each key's hours, each changed from its given second on."""
         with self._lock:
-            self._generation += 1
-            grew = False
-            now = time.monotonic()
-            for key, new in starts.items():
-                book = self._hours.setdefault(key, {})
-                before = len(book)
-                for hour, start_s in new.items():
-                    book[hour] = self._generation
-                    self._since.setdefault((key, hour), now)
-                    self._note_start(key, hour, start_s)
-                grew = grew or len(book) > before
-            if grew or self._unsaved:  # the file lists hours, not generations
+            if self._book_locked(starts) or self._unsaved:  # the file lists hours only
                 self._save()
+
+    def _book_locked(self, starts: Mapping[str, Mapping[int, int]]) -> bool:
+        """``_book`` with the lock held, unsaved; whether an hour was not booked before."""
+        self._generation += 1
+        grew = False
+        now = time.monotonic()
+        for key, new in starts.items():
+            book = self._hours.setdefault(key, {})
+            before = len(book)
+            for hour, start_s in new.items():
+                book[hour] = self._generation
+                self._since.setdefault((key, hour), now)
+                self._note_start(key, hour, start_s)
+            grew = grew or len(book) > before
+        return grew
 
     def _note_start(self, key: str, hour: int, start_s: int) -> None:
         """Where this booking changed the hour (the lock held); many bookings of one hour
@@ -147,9 +151,9 @@ class DirtyHours:
             self._starts[(key, hour)] = [(self._generation, min(s for _g, s in booked))]
 
     def when_over(self, key: str, hours: Iterable[int]) -> None:
-        """Book these hours of ``key`` whole once each is over (``take``): their buckets
+        """Book these hours of ``key`` again once each is over (``take``): their buckets
         were made while they were open. A save that fails is logged and retried with the
-        next one; until then a restart would leave those buckets as they are."""
+        next change (the hours are still in the saved book until ``done`` saves)."""
         with self._lock:
             later = self._later.setdefault(key, set())
             before = len(later)
@@ -160,10 +164,11 @@ class DirtyHours:
     def take(self, now_s: float | None = None) -> Taken:
         """Everything booked and not yet done, as runs per key; a run starts where its
         first hour changed (a live hour: its last minutes), later hours are whole. Hours
-        kept ``when_over`` whose end is not after ``now_s`` are booked whole first."""
-        if now_s is not None:
-            self._book_over(now_s)
+        kept ``when_over`` that are over by ``now_s`` are booked first (none without it:
+        a report's or a test's look at the book)."""
         with self._lock:
+            if now_s is not None:
+                self._book_over(now_s)
             taken = {}
             for key, hours in self._hours.items():
                 if hours:
@@ -171,18 +176,19 @@ class DirtyHours:
             return Taken(taken, self._generation)
 
     def _book_over(self, now_s: float) -> None:
-        with self._lock:
-            over: dict[str, dict[int, int]] = {}
-            for key, later in self._later.items():
-                ended = {hour for hour in later if (hour + 1) * HOUR_S <= now_s}
-                if ended:
-                    later.difference_update(ended)
-                    over[key] = {hour: hour * HOUR_S for hour in ended}
+        """Book the hours kept aside that are over by ``now_s`` (the lock held, so that no
+        save in between lists them in neither set), from their last span: their 5-minute
+        buckets were made from the raw points as they changed, and the hour's own bucket is
+        made from all of its raw points anyway (``rollups.py``)."""
+        over: dict[str, dict[int, int]] = {}
+        for key, later in self._later.items():
+            ended = {hour for hour in later if (hour + 1) * HOUR_S <= now_s}
+            if ended:
+                later.difference_update(ended)
+                over[key] = {hour: (hour + 1) * HOUR_S - SPAN_S for hour in ended}
         if over:
-            try:
-                self._book(over)
-            except OSError as exc:  # booked all the same; saved with the next change
-                log.warning("cannot save %s (%s): hours that ended are booked", self.path, exc)
+            self._book_locked(over)
+            self._save_or_warn()
 
     def _start(self, key: str, hour_start_s: int) -> int:
         """The first changed second of an hour (the lock held)."""
@@ -242,8 +248,8 @@ class DirtyHours:
         self._unsaved = False
 
     def _save_or_warn(self) -> None:
-        """Save (the lock held) where a failure only means work redone or, for hours kept
-        ``when_over``, buckets of an open hour left after a restart: logged, not raised."""
+        """Save (the lock held) where a failure is logged, not raised: the book in memory
+        is right, and the next change saves it again."""
         try:
             self._save()
         except OSError as exc:
@@ -257,10 +263,10 @@ class DirtyHours:
             if not self.path.exists():
                 return False
             data = orjson.loads(self.path.read_bytes())
-            for key, listed in data.get("later", {}).items():
-                self._later.setdefault(str(key), set()).update(self._valid(key, listed))
+            for key, listed in self._later_books(data):
+                self._later.setdefault(key, set()).update(self._valid("later", key, listed))
             for key, listed in self._books(data):
-                valid = self._valid(key, listed)
+                valid = self._valid("hours", key, listed)
                 self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
                 for hour in valid:  # where they changed is not kept: recomputed whole
                     self._starts[(key, hour)] = [(0, hour * HOUR_S)]
@@ -284,19 +290,28 @@ class DirtyHours:
             return False
         return True
 
-    def _valid(self, key: object, listed: object) -> list[int]:
+    def _valid(self, part: str, key: str, listed: object) -> list[int]:
         """The hours of a saved list that are hours; the rest (damage) logged and left out,
         so that no query asks for the year 10^9."""
         hours = listed if isinstance(listed, list) else [None]  # not a list: damage
         valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR]
         if len(valid) != len(hours):
             log.error(
-                "%s: %d hour(s) of %r are not hours of 1970-2099, left out",
+                "%s: %d hour(s) of %s %r are not hours of 1970-2099, left out",
                 self.path,
                 len(hours) - len(valid),
+                part,
                 key,
             )
         return valid
+
+    def _later_books(self, data: dict[str, Any]) -> Iterable[tuple[str, object]]:
+        """(key, hours) kept aside in a saved book; damage there costs only those."""
+        later = data.get("later") or {}
+        if not isinstance(later, dict):
+            log.error("%s: later is not an object, left out", self.path)
+            return
+        yield from ((str(k), h) for k, h in later.items())
 
     def _books(self, data: dict[str, Any]) -> Iterable[tuple[str, object]]:
         """(key, hours) of a saved book; the first version kept raw measurements under

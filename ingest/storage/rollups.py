@@ -61,6 +61,8 @@ class Rollup:
         the raw points, or from the buckets of the finer tier ``source`` (the max of the
         maxima, the mean of the means, the last of the last values...)."""
         if source:
+            if TIERS_S[source] >= TIERS_S[tier]:  # it would read what it writes
+                raise ValueError(f"{tier} buckets cannot be made from {source} ones")
             measurement = f"{self.measurement}_{source}"
             select = ", ".join(f'{fn}("{name}") AS "{name}"' for fn, _field, name in self.fields)
         else:
@@ -235,7 +237,7 @@ class RollupJob:
                     log.warning(
                         "derived series %s of %d h from %d not recomputed: %s",
                         key,
-                        (run[1] - run[0]) // 3600,
+                        (run[1] - run[0]) // HOUR_S,
                         run[0],
                         exc,
                     )
@@ -257,8 +259,9 @@ class RollupJob:
             if key in COUNTER_OF:
                 self.meter_hours.refresh_changed(COUNTER_OF[key], start, end)
             return
+        # A run ends on a whole hour and starts where its first hour changed.
         self._compute(rollup, "5m", start // FIVE_MIN_S * FIVE_MIN_S, end)
-        first = start // HOUR_S * HOUR_S  # runs end on whole hours
+        first = start // HOUR_S * HOUR_S
         open_s = min(max(first, int(self.clock.time()) // HOUR_S * HOUR_S), end)
         self._compute(rollup, "1h", first, open_s)
         if open_s < end:
@@ -284,7 +287,7 @@ class RollupJob:
         """Compute derived series that are still empty from the oldest raw reading on;
         those that are not, when the book is new (an upgrade), get their last days booked."""
         now = int(self.clock.time())
-        seed = None if self.dirty.existed else range((now - SEED_S) // 3600, now // 3600 + 1)
+        seed = None if self.dirty.existed else range((now - SEED_S) // HOUR_S, now // HOUR_S + 1)
         for rollup in ROLLUPS:
             oldest = self._oldest(rollup.measurement)
             if oldest is None:
