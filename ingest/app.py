@@ -38,6 +38,7 @@ from ingest.rules.links import NotificationLinks
 from ingest.rules.service import AlertService
 from ingest.rules.store import AlertStore
 from ingest.rules.timer import EventExporter, RulesTimer
+from ingest.storage.backfill import BackfillMarks
 from ingest.storage.dirty import DirtyHours
 from ingest.storage.influx import InfluxClient
 from ingest.storage.rollups import RollupJob, derived_keys
@@ -191,6 +192,7 @@ class IngestService:
             self.dirty,
             config.influx.keep_days,
             self.problems,
+            BackfillMarks(config.state_dir / "backfill.json"),
         )
         self.reports = Reports(
             config,

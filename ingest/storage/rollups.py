@@ -14,7 +14,8 @@ queries take, a burst of batches together. An hour that is not over yet gets its
 bucket from its 5-minute ones, so that a round costs what changed, not the whole hour so
 far; once it is over it is booked whole and made from the raw points, once. At start it
 also computes the rollups that are still empty from the oldest raw reading on (a new
-install or an upgrade), one day per query.
+install or an upgrade), one day per query, going on where a stopped one got to
+(``backfill.py``).
 The same job keeps the hourly meter use of the reports (``meter_hours.py``).
 
 InfluxDB's own continuous queries were not used: they see only the latest intervals,
@@ -25,13 +26,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 
 from campuswatch.clock import Clock
 from campuswatch.protocol import KINDS, FieldType, FieldValue
 from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
 from ingest.health import Problems
+from ingest.storage.backfill import BackfillMarks
 from ingest.storage.dirty import DirtyHours, Taken
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
@@ -196,10 +201,13 @@ class RollupJob:
         dirty: DirtyHours,
         keep_days: int = 0,
         problems: Problems | None = None,
+        marks: BackfillMarks | None = None,
     ) -> None:
+        """``marks``: how far each series' first computation got (in memory if None)."""
         self.client = client
         self.clock = clock
         self.dirty = dirty
+        self.marks = marks or BackfillMarks(None)
         self.meter_hours = MeterHours(client, timezone, clock)
         self.keep_days = keep_days
         self.problems = problems or Problems()
@@ -284,8 +292,9 @@ class RollupJob:
             self.problems.clear(f"rollups {key}")
 
     def backfill(self) -> None:
-        """Compute derived series that are still empty from the oldest raw reading on;
-        those that are not, when the book is new (an upgrade), get their last days booked."""
+        """Compute derived series that are still empty, or whose first computation was
+        stopped, from the oldest raw reading on; those that are complete, when the book is
+        new (an upgrade), get their last days booked."""
         now = int(self.clock.time())
         seed = None if self.dirty.existed else range((now - SEED_S) // HOUR_S, now // HOUR_S + 1)
         for rollup in ROLLUPS:
@@ -293,27 +302,43 @@ class RollupJob:
             if oldest is None:
                 continue
             for tier, size in TIERS_S.items():
-                if self._oldest(f"{rollup.measurement}_{tier}") is not None:
-                    if seed is not None:
-                        self.dirty.add({rollup.measurement: seed})
-                    continue
-                log.info("computing %s_%s from the raw data on", rollup.measurement, tier)
-                self._compute(rollup, tier, oldest // DAY_S * DAY_S, now + size)
+                compute = partial(self._compute, rollup, tier)
+                filled = self._fill(f"{rollup.measurement}_{tier}", oldest, now + size, compute)
+                if not filled and seed is not None:
+                    self.dirty.add({rollup.measurement: seed})
         for kind in COUNTERS:
             oldest = self._oldest(kind)
             if oldest is None:
                 continue
-            if self._oldest(usage_measurement(kind)) is not None:
-                if seed is not None:
-                    self.dirty.add({usage_measurement(kind): seed})
-                continue
-            log.info("computing %s from the raw data on", usage_measurement(kind))
             # Day by day in time order: each day starts from the last reading of the one before.
-            for day in range(oldest // DAY_S * DAY_S, now + DAY_S, DAY_S):
-                if self._worker.stopping:
-                    return
-                self.meter_hours.refresh(day, day + DAY_S, (kind,))
-                self._progress_s = time.monotonic()
+            refresh = partial(self._refresh_day, kind)
+            filled = self._fill(usage_measurement(kind), oldest, now + DAY_S, refresh)
+            if not filled and seed is not None:
+                self.dirty.add({usage_measurement(kind): seed})
+
+    def _fill(
+        self, series: str, oldest_s: int, end_s: int, compute: Callable[[int, int], None]
+    ) -> bool:
+        """Compute ``series`` a day at a time, from where its stopped computation got to
+        or, when it is empty, from ``oldest_s``; False when it was complete already."""
+        start = self.marks.resume_from(series)
+        if start is None:
+            if self._oldest(series) is not None:
+                return False
+            start = oldest_s // DAY_S * DAY_S
+            self.marks.reached(series, start)  # before the first write: a stop goes on here
+        log.info("computing %s from %s on", series, datetime.fromtimestamp(start, UTC).date())
+        for day in range(start, end_s, DAY_S):
+            if self._worker.stopping:
+                return True
+            compute(day, min(day + DAY_S, end_s))
+            self.marks.reached(series, day + DAY_S)
+            self._progress_s = time.monotonic()
+        self.marks.finished(series)
+        return True
+
+    def _refresh_day(self, kind: str, day_s: int, _end_s: int) -> None:
+        self.meter_hours.refresh(day_s, day_s + DAY_S, (kind,))
 
     def _compute(
         self, rollup: Rollup, tier: str, start_s: int, end_s: int, source: str = ""
