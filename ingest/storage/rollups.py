@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from campuswatch.clock import Clock
-from campuswatch.protocol import KINDS, FieldType, FieldValue
+from campuswatch.protocol import FieldValue
 from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
 from ingest.health import Problems
@@ -51,7 +51,6 @@ POLL_S = 2.0  # how often to look for changed hours when there were none
 RETRY_S = 30.0  # InfluxDB down: the changed hours are kept and tried again
 DAY_S = 86_400
 _WRITE_BATCH = 5000
-_WHOLE = (FieldType.BOOL, FieldType.INT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,45 +85,29 @@ class Rollup:
         Computed here and written back as line protocol rather than with ``SELECT ...
         INTO``, which InfluxDB 2.x and 3.x do not take through their v1 API.
         """
-        types = self._types()
         lines = []
         for series in client.series(self.query(tier, start_s, end_s, source)):
             tags = {k: v for k, v in series.tags.items() if v}
             for row in series.values:
-                fields = {
-                    name: value
-                    for name, value in zip(series.columns[1:], row[1:], strict=True)
-                    if value is not None
-                }
+                fields = _floats(series.columns[1:], row[1:])
                 if fields:
                     lines.append(
-                        encode_point(
-                            f"{self.measurement}_{tier}", tags, _typed(fields, types), int(row[0])
-                        )
+                        encode_point(f"{self.measurement}_{tier}", tags, fields, int(row[0]))
                     )
         for i in range(0, len(lines), _WRITE_BATCH):
             client.write("\n".join(lines[i : i + _WRITE_BATCH]).encode())
         return len(lines)
 
-    def _types(self) -> dict[str, FieldType]:
-        """Which aggregates are integers: max, min and last of a yes/no or integer field
-        keep the field's type (bools are stored as 0/1), everything else is a float."""
-        spec = KINDS.get(self.measurement)
-        declared = spec.types if spec else {}
-        return {
-            name: FieldType.INT
-            for fn, field, name in self.fields
-            if fn in ("max", "min", "last")
-            and declared.get(field) in (FieldType.BOOL, FieldType.INT)
-        }
 
-
-def _typed(fields: dict[str, object], types: dict[str, FieldType]) -> dict[str, FieldValue]:
-    out: dict[str, FieldValue] = {}
-    for name, value in fields.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = int(value) if name in types else float(value)
-    return out
+def _floats(names: list[str], values: list[object]) -> dict[str, FieldValue]:
+    """A bucket's aggregates, every one a float: InfluxDB answers whole numbers (the max
+    of a yes/no field) as integers, the derived series have always stored floats, and a
+    shard refuses a field whose type changes."""
+    return {
+        name: float(value)
+        for name, value in zip(names, values, strict=True)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 ROLLUPS = (

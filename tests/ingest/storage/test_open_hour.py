@@ -128,7 +128,7 @@ def test_an_hour_from_five_minute_buckets_is_the_hour_from_the_raw_points(
     db: InfluxClient, rollup: Rollup
 ) -> None:
     """One reading per 5-minute bucket, two devices: every aggregate, the means included,
-    and its type are the same whichever way the hour is made."""
+    is the same whichever way the hour is made."""
     db.create_database()
     kind = rollup.measurement
     fields = sorted({field for _fn, field, _name in rollup.fields})
@@ -148,8 +148,10 @@ def test_an_hour_from_five_minute_buckets_is_the_hour_from_the_raw_points(
     from_raw = _buckets(db, rollup)
     assert len(from_raw) == 2 * len(rollup.fields)
     assert from_buckets == pytest.approx(from_raw)
-    assert {k: type(v) for k, v in from_buckets.items()} == {
-        k: type(v) for k, v in from_raw.items()
+    # Floats, as the derived series have always stored (a shard refuses a type change).
+    stored = db.query(f'SHOW FIELD KEYS FROM "{kind}_1h"')
+    assert {r["fieldKey"]: r["fieldType"] for r in stored} == {
+        name: "float" for _fn, _field, name in rollup.fields
     }
     with pytest.raises(ValueError, match="cannot be made"):
         rollup.query("5m", HOUR, HOUR + 3600, source="1h")
