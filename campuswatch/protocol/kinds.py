@@ -49,7 +49,10 @@ SNAPSHOT_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 # like a tag is not told apart from it (both found by the property tests): such a tag is
 # refused in meta, such a field dropped with the reason.
 RESERVED_TAG_KEYS = frozenset({"site", "gateway", "device", "time"})
-RESERVED_FIELD_NAMES = RESERVED_TAG_KEYS
+# A reading without values is stored with this integer field alone (a point needs one): a
+# float of that name would be refused by InfluxDB as a field type conflict.
+EMPTY_FIELD = "_empty"
+RESERVED_FIELD_NAMES = RESERVED_TAG_KEYS | {EMPTY_FIELD}
 
 
 class FieldType(Enum):

@@ -35,7 +35,12 @@ from ingest.metrics import Metrics
 from ingest.pipeline.deadletters import DeadLetter
 from ingest.registry import Registry
 from ingest.storage.dirty import SPAN_MS
-from ingest.storage.lineprotocol import NUMBER_KINDS, encode_fields, encode_number_fields
+from ingest.storage.lineprotocol import (
+    NO_FIELDS,
+    NUMBER_KINDS,
+    encode_fields,
+    encode_number_fields,
+)
 from ingest.storage.series import SeriesHeads
 from ingest.storage.snapshots import (
     SnapshotConflict,
@@ -228,7 +233,7 @@ class MessageHandler:
         if len(readings) >= NUMBERS_IN_ONE_PASS and all(r.kind in NUMBER_KINDS for r in readings):
             fields = encode_number_fields([r.values for r in readings])
         else:
-            fields = [encode_fields(r.values, KINDS[r.kind].types) or "_empty=1i" for r in readings]
+            fields = [encode_fields(r.values, KINDS[r.kind].types) or NO_FIELDS for r in readings]
         lines = []
         heads = self.series.of_gateway(site, gateway)
         kind, span = "", -1

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import msgspec
 
 from campuswatch.protocol import KINDS, FieldType, FieldValue
+from campuswatch.protocol.kinds import EMPTY_FIELD
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _TAG_ESCAPES = {**_CONTROLS, **str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})}
@@ -78,17 +79,17 @@ NUMBER_KINDS = frozenset(
     if spec.types and all(t is FieldType.FLOAT for t in spec.types.values())
 )
 _JSON = msgspec.json.Encoder()
+NO_FIELDS = f"{EMPTY_FIELD}=1i"  # the field set of a reading without values
 
 
 def encode_number_fields(values: Sequence[Mapping[str, FieldValue]]) -> list[str]:
     """The field sets of readings of ``NUMBER_KINDS``, in one pass of C: what
     :func:`encode_fields` gives (``repr`` of Python floats cost half of it), written as
     JSON numbers are (an integer ``4`` as ``4``, not ``4.0``; ``1e16`` for ``1e+16``),
-    which InfluxDB reads as the same floats. An empty field set is ``_empty=1i``."""
+    which InfluxDB reads as the same floats. An empty field set is ``NO_FIELDS``."""
     text = _JSON.encode(values).decode()  # [{"celsius":4.25,"humidity":61.5},{...}]
     return [
-        fields or "_empty=1i"
-        for fields in text[2:-2].replace('"', "").replace(":", "=").split("},{")
+        fields or NO_FIELDS for fields in text[2:-2].replace('"', "").replace(":", "=").split("},{")
     ]
 
 

@@ -173,6 +173,17 @@ def test_extra_fields_numeric_kept_as_float_others_dropped_and_counted() -> None
     ]
 
 
+def test_extra_fields_named_like_a_tag_the_time_or_the_empty_marker_are_dropped() -> None:
+    """``_empty`` is the integer field of a reading without values: a float of that name
+    would make InfluxDB refuse the point as a field type conflict."""
+    health = {"device": "gw-gate", "kind": "gateway", "ts": NOW - 1000}
+    values = {"uptime_s": 5, "_empty": 1.5, "time": 1, "site": 2, "_empty_": 3}
+    out = parse_envelope(env([{**health, "values": values}]), "gw-gate", NOW)
+    assert out.readings[0].values == {"uptime_s": 5.0, "_empty_": 3.0}
+    assert sorted(p.field for p in out.dropped) == ["_empty", "site", "time"]
+    assert {p.code for p in out.dropped} == {"bad_field_name"}
+
+
 @pytest.mark.parametrize("name", ['门 1, "东"=侧', "a b", "x=y,z", "'quoted'", "大门摄像头"])
 def test_names_with_spaces_commas_equals_quotes_and_chinese_are_valid(name: str) -> None:
     out = parse_envelope(env([door(device=name)]), "gw-gate", NOW)
