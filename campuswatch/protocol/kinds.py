@@ -45,14 +45,14 @@ def refuse_unsafe(value: str) -> str:
 TEXT_RE = re.compile(f"[^{UNSAFE_TEXT}\\\\]{{1,64}}")
 FIELD_NAME_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
 SNAPSHOT_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
-# InfluxDB refuses a whole point with a tag key or field named "time", and a field named
-# like a tag is not told apart from it (both found by the property tests): such a tag is
-# refused in meta, such a field dropped with the reason.
-RESERVED_TAG_KEYS = frozenset({"site", "gateway", "device", "time"})
 # A reading without values is stored with this integer field alone (a point needs one): a
 # float of that name would be refused by InfluxDB as a field type conflict.
 EMPTY_FIELD = "_empty"
-RESERVED_FIELD_NAMES = RESERVED_TAG_KEYS | {EMPTY_FIELD}
+# InfluxDB refuses a whole point with a tag key or field named "time", and a field named
+# like a tag is not told apart from it (both found by the property tests): such a tag is
+# refused in meta, such a field dropped with the reason.
+RESERVED_TAG_KEYS = frozenset({"site", "gateway", "device", "time", EMPTY_FIELD})
+RESERVED_FIELD_NAMES = RESERVED_TAG_KEYS
 
 
 class FieldType(Enum):

@@ -17,10 +17,15 @@ from pathlib import Path
 import orjson
 
 from campuswatch.atomicfile import write_atomic
+from ingest.storage.dirty import HOUR_S, LAST_HOUR
 
 log = logging.getLogger(__name__)
 
-_LAST_S = 4_102_444_800  # 2100-01-01: a later or negative day is damage
+DAY_S = 86_400
+_UNMARKED = (
+    "a series whose first computation was stopped is taken for complete "
+    "(DROP MEASUREMENT it, e.g. door_5m, and it is computed again at the next start)"
+)
 
 
 class BackfillMarks:
@@ -37,6 +42,15 @@ class BackfillMarks:
         with self._lock:
             return self._next.get(series)
 
+    def begin(self, series: str, day_s: int) -> None:
+        """The computation of ``series`` begins at ``day_s``. Raises OSError when that
+        cannot be saved: nothing may be written before it is, or a stop would leave the
+        series not empty and unmarked, taken for complete."""
+        with self._lock:
+            self._next[series] = day_s
+            if self.path is not None:
+                write_atomic(self.path, orjson.dumps(self._next))
+
     def reached(self, series: str, day_s: int) -> None:
         """Everything of ``series`` before ``day_s`` is computed."""
         with self._lock:
@@ -50,14 +64,14 @@ class BackfillMarks:
                 self._save()
 
     def _save(self) -> None:
-        """Saved (the lock held); a failure is logged, not raised: the computation goes
-        on, and only a stop before the next save would leave days out again."""
+        """Saved (the lock held); a failure is logged, not raised: the file keeps an
+        earlier mark, so a stop now only computes some days again."""
         if self.path is None:
             return
         try:
             write_atomic(self.path, orjson.dumps(self._next))
         except OSError as exc:
-            log.warning("cannot save %s (%s): a stop now would leave days out", self.path, exc)
+            log.warning("cannot save %s (%s): a stop now redoes some days", self.path, exc)
 
     def _load(self) -> dict[str, int]:
         if self.path is None or not self.path.exists():
@@ -65,12 +79,16 @@ class BackfillMarks:
         try:
             data = orjson.loads(self.path.read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
-            log.error(
-                "cannot read %s (%s): unfinished series are taken as finished", self.path, exc
-            )
+            log.error("cannot read %s (%s): %s", self.path, exc, _UNMARKED)
             return {}
         marks = data if isinstance(data, dict) else {}
-        valid = {str(k): v for k, v in marks.items() if type(v) is int and 0 <= v < _LAST_S}
+        valid = {str(k): v for k, v in marks.items() if _is_day(v)}
         if len(valid) != len(marks) or not isinstance(data, dict):
-            log.error("%s: marks that are no days of 1970-2099 are left out", self.path)
+            log.error("%s: marks that are no days of 1970-2099 left out; %s", self.path, _UNMARKED)
         return valid
+
+
+def _is_day(value: object) -> bool:
+    """The first second of a UTC day of 1970-2099 (a mark within a day is damage: that
+    day's first hours would be made again from part of their points)."""
+    return type(value) is int and 0 <= value < LAST_HOUR * HOUR_S and value % DAY_S == 0

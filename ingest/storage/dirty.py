@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 HOUR_S = 3600
 _FIRST_HOUR = 0
-_LAST_HOUR = 4_102_444_800 // HOUR_S  # 2100-01-01: a later or negative hour is damage
+LAST_HOUR = 4_102_444_800 // HOUR_S  # 2100-01-01: a later or negative hour is damage
 SPAN_S = 300  # what the writer books: five-minute spans (the finest rollup's buckets)
 SPAN_MS = SPAN_S * 1000
 STARTS_KEPT = 64  # bookings of an hour remembered apart (see _note_start)
@@ -262,15 +262,7 @@ class DirtyHours:
         try:
             if not self.path.exists():
                 return False
-            data = orjson.loads(self.path.read_bytes())
-            for key, listed in self._later_books(data):
-                self._later.setdefault(key, set()).update(self._valid("later", key, listed))
-            for key, listed in self._books(data):
-                valid = self._valid("hours", key, listed)
-                self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
-                for hour in valid:  # where they changed is not kept: recomputed whole
-                    self._starts[(key, hour)] = [(0, hour * HOUR_S)]
-                self._since.update(dict.fromkeys(((key, h) for h in valid), time.monotonic()))
+            self._read(orjson.loads(self.path.read_bytes()))
         except (
             OSError,
             orjson.JSONDecodeError,
@@ -290,11 +282,22 @@ class DirtyHours:
             return False
         return True
 
+    def _read(self, data: dict[str, Any]) -> None:
+        """Take in a saved book's hours, booked and kept aside."""
+        for key, listed in self._later_books(data):
+            self._later.setdefault(key, set()).update(self._valid("later", key, listed))
+        for key, listed in self._books(data):
+            valid = self._valid("hours", key, listed)
+            self._hours.setdefault(key, {}).update(dict.fromkeys(valid, 0))
+            for hour in valid:  # where they changed is not kept: recomputed whole
+                self._starts[(key, hour)] = [(0, hour * HOUR_S)]
+            self._since.update(dict.fromkeys(((key, h) for h in valid), time.monotonic()))
+
     def _valid(self, part: str, key: str, listed: object) -> list[int]:
         """The hours of a saved list that are hours; the rest (damage) logged and left out,
         so that no query asks for the year 10^9."""
         hours = listed if isinstance(listed, list) else [None]  # not a list: damage
-        valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < _LAST_HOUR]
+        valid = [h for h in hours if type(h) is int and _FIRST_HOUR <= h < LAST_HOUR]
         if len(valid) != len(hours):
             log.error(
                 "%s: %d hour(s) of %s %r are not hours of 1970-2099, left out",

@@ -37,7 +37,7 @@ from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
 from ingest.health import Problems
 from ingest.storage.backfill import BackfillMarks
-from ingest.storage.dirty import DirtyHours, Taken
+from ingest.storage.dirty import HOUR_S, DirtyHours, Taken
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
 from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
@@ -45,7 +45,7 @@ from ingest.storage.meter_hours import COUNTERS, MeterHours, usage_measurement
 log = logging.getLogger(__name__)
 
 TIERS_S = {"5m": 300, "1h": 3600}
-FIVE_MIN_S, HOUR_S = TIERS_S["5m"], TIERS_S["1h"]
+FIVE_MIN_S = TIERS_S["5m"]
 COALESCE_S = 20.0  # after a recompute, wait this long so a burst is recomputed together
 POLL_S = 2.0  # how often to look for changed hours when there were none
 RETRY_S = 30.0  # InfluxDB down: the changed hours are kept and tried again
@@ -276,51 +276,60 @@ class RollupJob:
 
     def backfill(self) -> None:
         """Compute derived series that are still empty, or whose first computation was
-        stopped, from the oldest raw reading on; those that are complete, when the book is
-        new (an upgrade), get their last days booked."""
+        stopped, from the oldest raw reading on; the others, when the book is new (an
+        upgrade, a lost book), get their last days booked."""
         now = int(self.clock.time())
         seed = None if self.dirty.existed else range((now - SEED_S) // HOUR_S, now // HOUR_S + 1)
         for rollup in ROLLUPS:
-            oldest = self._oldest(rollup.measurement)
+            oldest = None if self._worker.stopping else self._oldest(rollup.measurement)
             if oldest is None:
                 continue
             for tier, size in TIERS_S.items():
+                if self._worker.stopping:
+                    return
                 compute = partial(self._compute, rollup, tier)
-                filled = self._fill(f"{rollup.measurement}_{tier}", oldest, now + size, compute)
-                if not filled and seed is not None:
+                fresh = self._fill(f"{rollup.measurement}_{tier}", oldest, now + size, compute)
+                if not fresh and seed is not None:
                     self.dirty.add({rollup.measurement: seed})
         for kind in COUNTERS:
-            oldest = self._oldest(kind)
+            oldest = None if self._worker.stopping else self._oldest(kind)
             if oldest is None:
                 continue
             # Day by day in time order: each day starts from the last reading of the one before.
             refresh = partial(self._refresh_day, kind)
-            filled = self._fill(usage_measurement(kind), oldest, now + DAY_S, refresh)
-            if not filled and seed is not None:
+            fresh = self._fill(usage_measurement(kind), oldest, now + DAY_S, refresh)
+            if not fresh and seed is not None:
                 self.dirty.add({usage_measurement(kind): seed})
 
     def _fill(
         self, series: str, oldest_s: int, end_s: int, compute: Callable[[int, int], None]
     ) -> bool:
-        """Compute ``series`` a day at a time, from where its stopped computation got to
-        or, when it is empty, from ``oldest_s``; False when it was complete already."""
-        start = self.marks.resume_from(series)
-        if start is None:
-            if self._oldest(series) is not None:
-                return False
-            start = oldest_s // DAY_S * DAY_S
-            self.marks.reached(series, start)  # before the first write: a stop goes on here
+        """Compute ``series`` a day at a time: when it is empty from ``oldest_s``, else
+        from where its stopped first computation got to, if it was; whether it was empty."""
+        first_day = oldest_s // DAY_S * DAY_S
+        mark = self.marks.resume_from(series)
+        empty = self._oldest(series) is None
+        if empty:
+            start = first_day
+            self.marks.begin(series, start)  # before the first write: a stop goes on here
+        elif mark is not None:
+            start = max(mark, first_day)  # the raw days before it may have expired since
+        else:
+            return False
         log.info("computing %s from %s on", series, datetime.fromtimestamp(start, UTC).date())
         for day in range(start, end_s, DAY_S):
             if self._worker.stopping:
-                return True
+                return empty
             compute(day, min(day + DAY_S, end_s))
+            if self._worker.stopping:  # it may have cut the day's queries short
+                return empty
             self.marks.reached(series, day + DAY_S)
             self._progress_s = time.monotonic()
         self.marks.finished(series)
-        return True
+        return empty
 
     def _refresh_day(self, kind: str, day_s: int, _end_s: int) -> None:
+        """The hourly use of ``kind``'s meters on one UTC day (the last one, whole)."""
         self.meter_hours.refresh(day_s, day_s + DAY_S, (kind,))
 
     def _compute(

@@ -7,7 +7,8 @@ ingest on a fresh mosquitto and influxd receives a gateway's backlog of the last
 1000-reading envelopes. Printed from one run:
 
 - backlog stored -> every changed hour recomputed (rollups of both tiers and the hourly
-  meter buckets), beside the raw limit: the same recompute run directly, once, on the
+  meter buckets; the open hour's 1-hour bucket provisional until it is over), beside
+  the raw limit: the same recompute run directly, once, on the
   stored data (what the job costs without its coalescing wait);
 - the book's CPU per stored reading (``DirtyHours.track``) beside the writer's own cost
   per reading (the ``/write`` of the same batches, gzip and HTTP included).

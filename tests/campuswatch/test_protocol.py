@@ -251,6 +251,7 @@ def test_topic_parsing() -> None:
     assert parse_topic("a/b", "a/b/s/gw/meta") is not None
 
 
-def test_device_info_rejects_reserved_tag_keys() -> None:
+@pytest.mark.parametrize("key", ["site", "time", "_empty"])
+def test_device_info_rejects_reserved_tag_keys(key: str) -> None:
     with pytest.raises(ValueError, match="reserved"):
-        DeviceInfo(device="d", kind="door", tags={"site": "x"})
+        DeviceInfo(device="d", kind="door", tags={key: "x"})

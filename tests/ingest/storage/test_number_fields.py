@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from campuswatch.protocol import KINDS, FieldType
 from campuswatch.protocol.kinds import MAX_INT64
 from campuswatch.protocol.readings import parse_envelope
-from ingest.storage.lineprotocol import NUMBER_KINDS, encode_fields, encode_number_fields
+from ingest.storage.lineprotocol import (
+    NO_FIELDS,
+    NUMBER_KINDS,
+    encode_fields,
+    encode_number_fields,
+)
 
 _NUMBERS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
@@ -33,7 +38,7 @@ _FLOAT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 def _read(fields: str) -> list[tuple[str, float]]:
     """The fields as InfluxDB takes them: a name and a float (no ``i``: not an integer)."""
-    if fields == "_empty=1i":
+    if fields == NO_FIELDS:
         return [("_empty", 1.0)]
     pairs = [field.split("=") for field in fields.split(",")]
     assert all(_FLOAT.fullmatch(value) for _name, value in pairs), fields
@@ -51,14 +56,14 @@ def test_influxdb_reads_the_same_fields(values: list[dict[str, float | int]]) ->
     fast = encode_number_fields(values)
     assert len(fast) == len(values)
     for one, text in zip(values, fast, strict=True):
-        assert _read(text) == _read(encode_fields(one, {}) or "_empty=1i")
+        assert _read(text) == _read(encode_fields(one, {}) or NO_FIELDS)
 
 
 def test_json_number_forms_are_line_protocol_floats() -> None:
     assert encode_number_fields([{"a": 4}, {"b": 1e16, "c": -0.0}, {}, {"d": 1e-7}]) == [
         "a=4",
         "b=1e16,c=-0.0",
-        "_empty=1i",
+        NO_FIELDS,
         "d=1e-7",
     ]
 
@@ -84,4 +89,4 @@ def test_what_the_validator_keeps_encodes_the_same(
     kept = [r.values for r in parsed.readings]
     types = KINDS[kind].types
     fast = encode_number_fields(kept)
-    assert [_read(f) for f in fast] == [_read(encode_fields(v, types) or "_empty=1i") for v in kept]
+    assert [_read(f) for f in fast] == [_read(encode_fields(v, types) or NO_FIELDS) for v in kept]

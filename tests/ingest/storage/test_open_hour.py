@@ -42,7 +42,7 @@ def test_open_hours_are_kept_aside_until_over_and_then_booked(tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     "later",
-    [b"null", b"[1, 2]", b'"x"', b'{"door": [-1, "x", true, 498738.0]}'],
+    [b"null", b"[1, 2]", b'"x"', b'{"door": [-1, "x", true, 498740.0]}'],
     ids=["null", "list", "string", "no-hours"],
 )
 def test_damage_to_the_kept_hours_costs_only_them(tmp_path: Path, later: bytes) -> None:
@@ -106,7 +106,7 @@ def test_an_open_hour_is_made_from_its_five_minute_buckets_then_from_the_raw_poi
 
 def _raw_value(kind: str, field: str, step: int, device: int) -> str:
     """Values in no order (the last is not the largest), of the field's stored type."""
-    n = (step * 7) % 12 + device
+    n = (step * 7) % 24 + device
     declared = KINDS[kind].types.get(field)
     if declared is FieldType.BOOL:
         return f"{n % 2}i"
@@ -127,8 +127,8 @@ def _buckets(db: InfluxClient, rollup: Rollup) -> dict[tuple[str, str], object]:
 def test_an_hour_from_five_minute_buckets_is_the_hour_from_the_raw_points(
     db: InfluxClient, rollup: Rollup
 ) -> None:
-    """One reading per 5-minute bucket, two devices: every aggregate, the means included,
-    is the same whichever way the hour is made."""
+    """Two different readings per 5-minute bucket, two devices: every aggregate is the
+    same whichever way the hour is made (the means too: each bucket has as many)."""
     db.create_database()
     kind = rollup.measurement
     fields = sorted({field for _fn, field, _name in rollup.fields})
@@ -136,8 +136,8 @@ def test_an_hour_from_five_minute_buckets_is_the_hour_from_the_raw_points(
         "\n".join(
             f"{kind},device=d{device},gateway=gw,site=s "
             + ",".join(f"{f}={_raw_value(kind, f, step, device)}" for f in fields)
-            + f" {(HOUR + step * 300 + 7) * 1000}"
-            for step in range(12)
+            + f" {(HOUR + step * 150 + 7) * 1000}"
+            for step in range(24)
             for device in range(2)
         ).encode()
     )
