@@ -36,7 +36,7 @@ from campuswatch.protocol import FieldValue
 from campuswatch.worker import Worker
 from ingest.errors import InfluxRejected, StorageError
 from ingest.health import Problems
-from ingest.storage.backfill import BackfillMarks
+from ingest.storage.backfill import DAY_S, BackfillMarks
 from ingest.storage.dirty import HOUR_S, DirtyHours, Taken
 from ingest.storage.influx import InfluxClient
 from ingest.storage.lineprotocol import encode_point
@@ -49,7 +49,6 @@ FIVE_MIN_S = TIERS_S["5m"]
 COALESCE_S = 20.0  # after a recompute, wait this long so a burst is recomputed together
 POLL_S = 2.0  # how often to look for changed hours when there were none
 RETRY_S = 30.0  # InfluxDB down: the changed hours are kept and tried again
-DAY_S = 86_400
 _WRITE_BATCH = 5000
 
 
@@ -64,14 +63,12 @@ class Rollup:
         """The ``SELECT`` of the buckets in ``[start, end)``, one series per device: from
         the raw points, or from the buckets of the finer tier ``source`` (the max of the
         maxima, the mean of the means, the last of the last values...)."""
-        if source:
-            if TIERS_S[source] >= TIERS_S[tier]:  # it would read what it writes
-                raise ValueError(f"{tier} buckets cannot be made from {source} ones")
-            measurement = f"{self.measurement}_{source}"
-            select = ", ".join(f'{fn}("{name}") AS "{name}"' for fn, _field, name in self.fields)
-        else:
-            measurement = self.measurement
-            select = ", ".join(f'{fn}("{field}") AS "{name}"' for fn, field, name in self.fields)
+        if source and TIERS_S[source] >= TIERS_S[tier]:  # it would read what it writes
+            raise ValueError(f"{tier} buckets cannot be made from {source} ones")
+        measurement = f"{self.measurement}_{source}" if source else self.measurement
+        select = ", ".join(
+            f'{fn}("{name if source else field}") AS "{name}"' for fn, field, name in self.fields
+        )
         return (
             f'SELECT {select} FROM "{measurement}"'  # noqa: S608
             f" WHERE time >= {start_s}s AND time < {end_s}s GROUP BY time({tier}), * fill(none)"
